@@ -1,0 +1,405 @@
+//! Resolved configuration: flag > environment > config file > default
+//! (SPEC §3). Raw inputs are resolved once, here; everything downstream gets a
+//! finished [`Config`] and never looks at the environment again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::store::redact::PayloadPolicy;
+
+/// Longest path a Unix socket address can hold on Linux (sun_path, with its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Where the per-user defaults live; both come from the environment.
+fn home_dir(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, ConfigError> {
+    env("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            ConfigError::Invalid(
+                "HOME is not set, so there is no default location; pass --db, --socket and --spool"
+                    .into(),
+            )
+        })
+}
+
+fn xdg_dir(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    fallback: &str,
+) -> Result<PathBuf, ConfigError> {
+    match env(var).filter(|v| v.starts_with('/')) {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => Ok(home_dir(env)?.join(fallback)),
+    }
+}
+
+/// Values the user gave on the command line; `None` means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub db: Option<PathBuf>,
+    pub socket: Option<PathBuf>,
+    pub spool: Option<PathBuf>,
+    pub http: Option<String>,
+}
+
+/// The config file, as written. Unknown keys are an error so typos surface.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<PathBuf>,
+    socket: Option<PathBuf>,
+    spool: Option<PathBuf>,
+    http: Option<String>,
+    store_payloads: Option<PayloadPolicy>,
+    durability: Option<Durability>,
+    #[serde(default)]
+    limits: FileLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_line_bytes: Option<usize>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    spool_max_file_bytes: Option<u64>,
+    spool_rescan_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
+    payload_bytes: Option<usize>,
+}
+
+/// How hard a commit tries to reach the disk before its ack is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// WAL + synchronous=NORMAL: an ack survives a daemon crash, not power loss.
+    #[default]
+    Normal,
+    /// synchronous=FULL: an ack survives power loss.
+    Full,
+}
+
+/// Protective limits of the ingest edges.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest socket line accepted; longer lines get an error ack.
+    pub max_line_bytes: usize,
+    /// A socket connection silent this long is closed.
+    pub idle_timeout: Duration,
+    /// Socket connections served at once; more get an error line and are closed.
+    pub max_connections: usize,
+    /// Spool files larger than this are rejected unread.
+    pub spool_max_file_bytes: u64,
+    /// Full spool rescan interval: notify can miss events.
+    pub spool_rescan: Duration,
+    /// How long SIGTERM waits for in-flight work before exiting anyway.
+    pub shutdown_grace: Duration,
+    /// Stored payload size under `store_payloads = "truncated"`.
+    pub payload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: 1024 * 1024,
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            spool_max_file_bytes: 16 * 1024 * 1024,
+            spool_rescan: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
+            payload_bytes: 4096,
+        }
+    }
+}
+
+/// Everything the daemon and its clients need, fully resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file consulted (it may not exist).
+    pub config_file: PathBuf,
+    /// The user's price overrides: `pricing.toml` beside the config file.
+    pub pricing_file: PathBuf,
+    pub db: PathBuf,
+    pub socket: PathBuf,
+    pub spool: PathBuf,
+    /// HTTP listen address, `None` when `off`.
+    pub http: Option<String>,
+    pub store_payloads: PayloadPolicy,
+    pub durability: Durability,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Resolves the configuration from flags, the environment (given as a
+    /// lookup function, so tests need not touch the process environment) and
+    /// the config file it names.
+    pub fn resolve(
+        flags: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let state = || -> Result<PathBuf, ConfigError> {
+            Ok(xdg_dir(env, "XDG_STATE_HOME", ".local/state")?.join("hookmeter"))
+        };
+        let config_file = match flags
+            .config
+            .clone()
+            .or_else(|| path_env(env, "HOOKMETER_CONFIG"))
+        {
+            Some(path) => path,
+            None => xdg_dir(env, "XDG_CONFIG_HOME", ".config")?.join("hookmeter/config.toml"),
+        };
+        let file = read_file_config(&config_file, flags.config.is_some())?;
+
+        let db = match first(&flags.db, path_env(env, "TELEMETRY_DB_PATH"), &file.db) {
+            Some(path) => path,
+            None => state()?.join("telemetry.db"),
+        };
+        let socket = match first(
+            &flags.socket,
+            path_env(env, "HOOKMETER_SOCKET"),
+            &file.socket,
+        ) {
+            Some(path) => path,
+            None => match env("XDG_RUNTIME_DIR").filter(|d| d.starts_with('/')) {
+                Some(runtime) => PathBuf::from(runtime).join("hookmeter/hookmeter.sock"),
+                None => state()?.join("hookmeter.sock"),
+            },
+        };
+        let spool = match first(&flags.spool, path_env(env, "HOOKMETER_SPOOL"), &file.spool) {
+            Some(path) => path,
+            None => state()?.join("spool"),
+        };
+        let http = flags
+            .http
+            .clone()
+            .or_else(|| env("HOOKMETER_HTTP").filter(|v| !v.is_empty()))
+            .or(file.http)
+            .unwrap_or_else(|| "127.0.0.1:7717".to_string());
+        let http = (!http.eq_ignore_ascii_case("off")).then_some(http);
+
+        if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            return Err(ConfigError::Invalid(format!(
+                "socket path {} is {} bytes; Unix sockets allow at most {MAX_SOCKET_PATH}: choose a shorter --socket",
+                socket.display(),
+                socket.as_os_str().len()
+            )));
+        }
+
+        let defaults = Limits::default();
+        let l = file.limits;
+        let limits = Limits {
+            max_line_bytes: positive("limits.max_line_bytes", l.max_line_bytes)?
+                .unwrap_or(defaults.max_line_bytes),
+            idle_timeout: l
+                .idle_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.idle_timeout),
+            max_connections: positive("limits.max_connections", l.max_connections)?
+                .unwrap_or(defaults.max_connections),
+            spool_max_file_bytes: l
+                .spool_max_file_bytes
+                .unwrap_or(defaults.spool_max_file_bytes),
+            spool_rescan: match l.spool_rescan_secs {
+                Some(0) => {
+                    return Err(ConfigError::Invalid(
+                        "limits.spool_rescan_secs must be at least 1".into(),
+                    ))
+                }
+                Some(secs) => Duration::from_secs(secs),
+                None => defaults.spool_rescan,
+            },
+            shutdown_grace: l
+                .shutdown_grace_secs
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.shutdown_grace),
+            payload_bytes: positive("limits.payload_bytes", l.payload_bytes)?
+                .unwrap_or(defaults.payload_bytes),
+        };
+
+        let pricing_file = config_file
+            .parent()
+            .map(|dir| dir.join("pricing.toml"))
+            .unwrap_or_else(|| PathBuf::from("pricing.toml"));
+        Ok(Config {
+            config_file,
+            pricing_file,
+            db,
+            socket,
+            spool,
+            http,
+            store_payloads: file.store_payloads.unwrap_or_default(),
+            durability: file.durability.unwrap_or_default(),
+            limits,
+        })
+    }
+}
+
+fn path_env(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<PathBuf> {
+    env(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+fn first(flag: &Option<PathBuf>, env: Option<PathBuf>, file: &Option<PathBuf>) -> Option<PathBuf> {
+    flag.clone().or(env).or_else(|| file.clone())
+}
+
+fn positive<T: PartialEq + Default>(
+    name: &str,
+    value: Option<T>,
+) -> Result<Option<T>, ConfigError> {
+    if value.as_ref() == Some(&T::default()) {
+        return Err(ConfigError::Invalid(format!(
+            "{name} must be greater than 0"
+        )));
+    }
+    Ok(value)
+}
+
+/// A missing default config file is normal; a missing file the user named is not.
+fn read_file_config(path: &Path, named_by_flag: bool) -> Result<FileConfig, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named_by_flag => {
+            return Ok(FileConfig::default())
+        }
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_follow_xdg() {
+        let env = env_of(&[("HOME", "/home/u"), ("XDG_RUNTIME_DIR", "/run/user/1")]);
+        let c = Config::resolve(&Overrides::default(), &env).unwrap();
+        assert_eq!(
+            c.db,
+            PathBuf::from("/home/u/.local/state/hookmeter/telemetry.db")
+        );
+        assert_eq!(
+            c.socket,
+            PathBuf::from("/run/user/1/hookmeter/hookmeter.sock")
+        );
+        assert_eq!(
+            c.spool,
+            PathBuf::from("/home/u/.local/state/hookmeter/spool")
+        );
+        assert_eq!(
+            c.config_file,
+            PathBuf::from("/home/u/.config/hookmeter/config.toml")
+        );
+        assert_eq!(
+            c.pricing_file,
+            PathBuf::from("/home/u/.config/hookmeter/pricing.toml")
+        );
+        assert_eq!(c.http.as_deref(), Some("127.0.0.1:7717"));
+    }
+
+    #[test]
+    fn socket_falls_back_to_state_dir_without_runtime_dir() {
+        let env = env_of(&[("HOME", "/home/u"), ("XDG_STATE_HOME", "/s")]);
+        let c = Config::resolve(&Overrides::default(), &env).unwrap();
+        assert_eq!(c.socket, PathBuf::from("/s/hookmeter/hookmeter.sock"));
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(
+            &cfg,
+            "db = \"/file.db\"\nspool = \"/file-spool\"\nsocket = \"/file.sock\"\nhttp = \"off\"\n",
+        )
+        .unwrap();
+        let cfg_str = cfg.to_str().unwrap().to_string();
+        let env = env_of(&[
+            ("HOME", "/home/u"),
+            ("HOOKMETER_CONFIG", &cfg_str),
+            ("TELEMETRY_DB_PATH", "/env.db"),
+            ("HOOKMETER_SPOOL", "/env-spool"),
+        ]);
+        let flags = Overrides {
+            db: Some("/flag.db".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&flags, &env).unwrap();
+        assert_eq!(c.db, PathBuf::from("/flag.db"));
+        assert_eq!(c.spool, PathBuf::from("/env-spool"));
+        assert_eq!(c.socket, PathBuf::from("/file.sock"));
+        assert_eq!(c.http, None);
+        assert_eq!(c.pricing_file, dir.path().join("pricing.toml"));
+    }
+
+    #[test]
+    fn config_errors_name_the_file_and_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, "dbb = 1\n").unwrap();
+        let flags = Overrides {
+            config: Some(cfg.clone()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&flags, &env_of(&[("HOME", "/h")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(cfg.to_str().unwrap()) && err.contains("dbb"),
+            "{err}"
+        );
+
+        let missing = Overrides {
+            config: Some(dir.path().join("nope.toml")),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&missing, &env_of(&[("HOME", "/h")])).is_err());
+    }
+
+    #[test]
+    fn overlong_socket_path_is_refused() {
+        let long = format!("/{}", "s".repeat(200));
+        let flags = Overrides {
+            socket: Some(long.into()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&flags, &env_of(&[("HOME", "/h")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most"), "{err}");
+    }
+}

@@ -1,0 +1,163 @@
+//! `hookmeter serve`: wires the sources to the writer, and owns the process
+//! lifecycle: start-up checks, SIGHUP reload, and the SIGTERM drain (SPEC §12).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use tokio::net::UnixListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::ingest::{socket, spool, Decoder};
+use crate::pricing::PriceTable;
+use crate::record::Source;
+use crate::store::{self, writer};
+
+/// Operations queued for the writer before senders wait: a few batches' worth.
+const WRITER_QUEUE: usize = 8192;
+
+/// Loads the price table the daemon starts with, or reloads it on SIGHUP.
+pub fn load_prices(config: &Config) -> anyhow::Result<PriceTable> {
+    PriceTable::load(Some(&config.pricing_file), std::env::vars())
+        .with_context(|| "cannot load prices".to_string())
+}
+
+/// Runs the daemon until SIGTERM or SIGINT, then drains and returns.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let prices = load_prices(&config)?;
+    let conn = store::open_writer(&config.db, config.durability)?;
+    let (writer, writer_thread) = writer::spawn(conn, prices, WRITER_QUEUE)?;
+    spool::prepare_dir(&config.spool)
+        .with_context(|| format!("cannot create spool directory {}", config.spool.display()))?;
+    let listener = bind_socket(&config.socket)?;
+
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let decoder = |edge| Decoder {
+        policy: config.store_payloads,
+        payload_bytes: config.limits.payload_bytes,
+        source: Source::Hook,
+        edge,
+    };
+    let socket_shared = Arc::new(socket::Shared {
+        writer: writer.clone(),
+        decoder: decoder("socket"),
+        limits: config.limits.clone(),
+    });
+    let spool = Arc::new(spool::Spool {
+        dir: config.spool.clone(),
+        writer: writer.clone(),
+        decoder: decoder("spool"),
+        limits: config.limits.clone(),
+    });
+    let sources = [
+        tokio::spawn(socket::serve(
+            listener,
+            socket_shared,
+            shutdown.clone(),
+            tasks.clone(),
+        )),
+        tokio::spawn(spool.run(shutdown.clone(), tasks.clone())),
+    ];
+    tracing::info!(
+        db = %config.db.display(),
+        socket = %config.socket.display(),
+        spool = %config.spool.display(),
+        "hookmeter is ready."
+    );
+
+    wait_for_stop(&config, &writer).await?;
+    tracing::info!("Stopping: no new input; finishing what is in flight.");
+    shutdown.cancel();
+    for source in sources {
+        let _ = source.await;
+    }
+    tasks.close();
+    // The sources and every connection hold writer handles; once they are
+    // done the writer sees its queue close, commits the rest and exits.
+    drop(writer);
+    let grace = config.limits.shutdown_grace;
+    let drained = tokio::time::timeout(grace, async {
+        tasks.wait().await;
+        let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    })
+    .await;
+    remove_socket(&config.socket);
+    match drained {
+        Ok(()) => tracing::info!("Stopped cleanly."),
+        // Whatever was not acked stays with its sender (spool, client): safe.
+        Err(_) => tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "Stopped before in-flight work finished; unacked events stay with their senders."
+        ),
+    }
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT, reloading prices on every SIGHUP meanwhile.
+/// A second SIGTERM/SIGINT during the drain exits at once.
+async fn wait_for_stop(config: &Config, writer: &writer::WriterHandle) -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => match load_prices(config) {
+                Ok(prices) => {
+                    let _ = writer.reload_prices(prices).await;
+                }
+                Err(e) => tracing::error!(error = format!("{e:#}"), "SIGHUP: prices not reloaded; the previous table stays in force."),
+            },
+        }
+    }
+    let socket_path = config.socket.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        // Safe: whatever is not acked stays with its sender, keys are idempotent.
+        tracing::warn!("Second stop signal: exiting now.");
+        remove_socket(&socket_path);
+        std::process::exit(130);
+    });
+    Ok(())
+}
+
+/// Binds the socket, owner-only. A live daemon already on the path is an
+/// error; a stale file from a crash is replaced.
+fn bind_socket(path: &Path) -> anyhow::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        store::create_private_dir(dir)
+            .with_context(|| format!("cannot create socket directory {}", dir.display()))?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "another hookmeter is already listening on {}; stop it or pass a different --socket",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
+    }
+    // Create the socket with no group/other bits from the start, so there is
+    // no window in which another user could connect.
+    let old_mask = unsafe { libc::umask(0o177) };
+    let bound = UnixListener::bind(path);
+    unsafe { libc::umask(old_mask) };
+    bound.with_context(|| format!("cannot listen on {}", path.display()))
+}
+
+fn remove_socket(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, socket = %path.display(), "Cannot remove the socket file.");
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Ingest: the edges where events arrive (Unix socket, spool directory) and
+//! the one decoding step every source shares: bytes -> [`HookEvent`] or
+//! [`Rejection`]. Sources own framing, limits and acks; they never write to
+//! the database themselves, only through the writer.
+
+pub mod socket;
+pub mod spool;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::collect::{collect, UsageFinding};
+use crate::record::{format_timestamp, Charge, HookEvent, Rejection, Source};
+use crate::store::redact::{stored_payload, PayloadPolicy};
+
+/// The envelope version `hookmeter send` writes.
+pub const ENVELOPE_VERSION: u64 = 1;
+
+/// Turns received bytes into an event, the same way for every source.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    /// How much of each payload reaches the disk.
+    pub policy: PayloadPolicy,
+    /// Size cap under the truncated policy.
+    pub payload_bytes: usize,
+    /// `source` of the rows this decoder produces.
+    pub source: Source,
+    /// `source` of `rejected_events` rows: names the edge, e.g. `socket`.
+    pub edge: &'static str,
+}
+
+/// Where in a source a piece of input sat, for error messages and `rejected_events.origin`.
+pub type Origin = Option<String>;
+
+impl Decoder {
+    /// Decodes one event. `received_at` is when the edge got the bytes.
+    pub fn decode(
+        &self,
+        bytes: &[u8],
+        origin: Origin,
+        received_at: jiff::Timestamp,
+    ) -> Result<HookEvent, Rejection> {
+        let received = format_timestamp(received_at);
+        let reject = |reason: String| Rejection {
+            received_at: received.clone(),
+            source: self.edge,
+            origin: origin.clone(),
+            reason,
+            raw_text: String::from_utf8_lossy(bytes).into_owned(),
+        };
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            reject(format!(
+                "input is not valid UTF-8 (bad byte at offset {})",
+                e.valid_up_to()
+            ))
+        })?;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| reject(format!("input is not valid JSON: {e}")))?;
+        let Value::Object(mut object) = value else {
+            return Err(reject(format!(
+                "expected a JSON object, got {}",
+                json_kind(&value)
+            )));
+        };
+
+        let envelope = if object.contains_key("hookmeter") {
+            let envelope = Envelope::open(&mut object).map_err(reject)?;
+            Some(envelope)
+        } else {
+            None
+        };
+        let payload = match &envelope {
+            Some(env) => &env.payload,
+            None => &Value::Object(object),
+        };
+
+        let found = collect(payload);
+        let usage = match found.usage {
+            UsageFinding::Absent => None,
+            UsageFinding::Found(usage) => Some(usage),
+            UsageFinding::Invalid(reason) => {
+                return Err(reject(format!("usage cannot be trusted: {reason}")))
+            }
+        };
+        let hook_event_id = found
+            .event_id
+            .clone()
+            .unwrap_or_else(|| payload_hash(payload));
+        let env_str = |pick: fn(&Envelope) -> &Option<String>| {
+            envelope.as_ref().and_then(|e| pick(e).clone())
+        };
+        let agent_id = env_str(|e| &e.agent_id)
+            .or(found.agent_id)
+            .unwrap_or_else(|| "unknown".to_string());
+        let task_id = env_str(|e| &e.task_id).or_else(|| string_field(payload, "task_id"));
+        let timestamp = found
+            .timestamp
+            .or(envelope.as_ref().and_then(|e| e.received_at))
+            .unwrap_or(received_at);
+        let charge = (usage.is_some() || found.reported_cost_usd.is_some()).then(|| Charge {
+            usage: usage.unwrap_or_default(),
+            fast: found.fast,
+            reported_cost_usd: found.reported_cost_usd,
+            service: found.service.clone().unwrap_or_else(|| "llm".to_string()),
+        });
+
+        Ok(HookEvent {
+            hook_event_id,
+            received_at: received,
+            timestamp: format_timestamp(timestamp),
+            event_name: found.event_name,
+            session_id: found.session_id,
+            tool_name: found.tool_name,
+            agent_id,
+            task_id,
+            project: found.cwd.as_deref().and_then(project_of),
+            model: found.model,
+            source: self.source,
+            labels_json: envelope.as_ref().and_then(|e| e.labels_json()),
+            payload_json: stored_payload(payload, self.policy, self.payload_bytes),
+            charge,
+        })
+    }
+}
+
+/// What `hookmeter send` wraps around a payload (SPEC §4.1).
+struct Envelope {
+    received_at: Option<jiff::Timestamp>,
+    agent_id: Option<String>,
+    task_id: Option<String>,
+    labels: Map<String, Value>,
+    host: Option<String>,
+    payload: Value,
+}
+
+impl Envelope {
+    /// Takes the envelope apart; an envelope without a usable payload is
+    /// rejected (the caller keeps the whole text, so nothing is lost).
+    fn open(object: &mut Map<String, Value>) -> Result<Envelope, String> {
+        match object.get("hookmeter").and_then(Value::as_u64) {
+            Some(ENVELOPE_VERSION) => {}
+            _ => {
+                return Err(format!(
+                    "unsupported envelope: \"hookmeter\" must be {ENVELOPE_VERSION}"
+                ))
+            }
+        }
+        let take_string = |object: &mut Map<String, Value>, key: &str| match object.remove(key) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        };
+        let payload = match object.remove("payload") {
+            Some(payload @ Value::Object(_)) => payload,
+            Some(other) => {
+                return Err(format!(
+                    "envelope payload must be a JSON object, got {}",
+                    json_kind(&other)
+                ))
+            }
+            None if object.get("payload_truncated") == Some(&Value::Bool(true)) => {
+                return Err("hook input exceeded hookmeter send's stdin limit and was cut; its first part is kept here".into())
+            }
+            None if object.contains_key("payload_raw") => {
+                return Err("hook input was not valid JSON; it is kept verbatim here".into())
+            }
+            None => return Err("envelope has no payload".into()),
+        };
+        let labels = match object.remove("labels") {
+            Some(Value::Object(labels)) => labels,
+            _ => Map::new(),
+        };
+        Ok(Envelope {
+            received_at: take_string(object, "received_at").and_then(|s| s.parse().ok()),
+            agent_id: take_string(object, "agent_id"),
+            task_id: take_string(object, "task_id"),
+            host: take_string(object, "host"),
+            labels,
+            payload,
+        })
+    }
+
+    /// Labels as stored: the envelope's labels plus the sending host.
+    fn labels_json(&self) -> Option<String> {
+        let mut labels = self.labels.clone();
+        if let Some(host) = &self.host {
+            labels
+                .entry("host")
+                .or_insert_with(|| Value::String(host.clone()));
+        }
+        (!labels.is_empty()).then(|| Value::Object(labels).to_string())
+    }
+}
+
+/// Identity of an event that names none: a hash of its canonical JSON
+/// (keys sorted), so the same payload redelivered, raw or in an envelope,
+/// is the same event.
+fn payload_hash(payload: &Value) -> String {
+    let canonical = serde_json::to_vec(payload).unwrap_or_default();
+    let digest = Sha256::digest(&canonical);
+    let mut id = String::with_capacity(7 + 32);
+    id.push_str("sha256:");
+    for byte in &digest[..16] {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+fn string_field(payload: &Value, key: &str) -> Option<String> {
+    payload
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The project an event belongs to: the last component of its working directory.
+fn project_of(cwd: &str) -> Option<String> {
+    cwd.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoder() -> Decoder {
+        Decoder {
+            policy: PayloadPolicy::Truncated,
+            payload_bytes: 4096,
+            source: Source::Hook,
+            edge: "socket",
+        }
+    }
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn raw_and_enveloped_payloads_are_the_same_event() {
+        let raw = br#"{"hook_event_name":"build_finished","session_id":"s","message":"hi"}"#;
+        let a = decoder().decode(raw, None, now()).unwrap();
+        let env = format!(
+            r#"{{"hookmeter":1,"received_at":"2026-11-23T09:00:00Z","agent_id":"a1","labels":{{"team":"x"}},"host":"h","payload":{}}}"#,
+            std::str::from_utf8(raw).unwrap()
+        );
+        let b = decoder().decode(env.as_bytes(), None, now()).unwrap();
+        assert_eq!(a.hook_event_id, b.hook_event_id);
+        assert!(a.hook_event_id.starts_with("sha256:"));
+        assert_eq!(a.agent_id, "unknown");
+        assert_eq!(b.agent_id, "a1");
+        assert_eq!(a.timestamp, "2026-11-23T10:00:00.000Z");
+        assert_eq!(b.timestamp, "2026-11-23T09:00:00.000Z");
+        assert_eq!(b.labels_json.as_deref(), Some(r#"{"host":"h","team":"x"}"#));
+    }
+
+    #[test]
+    fn unusable_input_is_rejected_with_a_reason_and_kept() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"not json", "not valid JSON"),
+            (b"[1,2]", "got an array"),
+            (b"\xff\xfe{}", "not valid UTF-8"),
+            (br#"{"hookmeter":1,"payload_raw":"oops"}"#, "not valid JSON"),
+            (br#"{"hookmeter":2,"payload":{}}"#, "unsupported envelope"),
+            (
+                br#"{"model":"gpt-5","usage":{"input_tokens":-5,"output_tokens":1}}"#,
+                "usage cannot be trusted",
+            ),
+        ];
+        for (bytes, want) in cases {
+            let r = decoder()
+                .decode(bytes, Some("l1".into()), now())
+                .unwrap_err();
+            assert!(r.reason.contains(want), "{:?}: {}", bytes, r.reason);
+            assert_eq!(r.raw_text, String::from_utf8_lossy(bytes));
+            assert_eq!(r.origin.as_deref(), Some("l1"));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let r = decoder().decode(deep.as_bytes(), None, now()).unwrap_err();
+        assert!(r.reason.contains("recursion limit"), "{}", r.reason);
+    }
+
+    #[test]
+    fn project_is_the_last_cwd_component() {
+        assert_eq!(project_of("/home/dev/shop/").as_deref(), Some("shop"));
+        assert_eq!(project_of("/"), None);
+    }
+}

@@ -1,0 +1,22 @@
+//! hookmeter: coding-agent hook events in, priced `cost_records` out.
+//!
+//! The modules follow the data, which moves one way:
+//!
+//! - [`ingest`]: the edges events arrive at (Unix socket, spool directory)
+//!   and the one decoder every source shares: bytes -> event or rejection.
+//! - [`collect`]: pure and total: a payload's usage, model and attribution.
+//! - [`pricing`]: pure: model name -> rates -> cost, from the embedded table
+//!   plus the user's `pricing.toml` and `COST_PRICING_*` overrides.
+//! - [`store`]: SQLite: the schema, the single writer thread (batched
+//!   transactions, acks after commit), payload redaction.
+//! - [`record`]: the rows handed from ingest to the writer.
+//! - [`daemon`]: wiring, signals, shutdown. [`send`]: the hook client.
+//! - [`config`]: flags, environment and config file resolved once.
+pub mod collect;
+pub mod config;
+pub mod daemon;
+pub mod ingest;
+pub mod pricing;
+pub mod record;
+pub mod send;
+pub mod store;

@@ -1,0 +1,326 @@
+//! The price file format, shared by the built-in `prices.toml` and the
+//! user's `pricing.toml`: parsing, validation and resolution of defaults.
+//!
+//! Validation happens while parsing, so a bad rate is reported with the
+//! line and column the TOML parser knows, not later without context.
+
+use std::collections::BTreeMap;
+
+use serde::{de::Error as _, Deserialize, Deserializer, Serialize};
+
+use super::error::PricingError;
+use super::rates::{LongContext, Rates, MAX_FAST_MULTIPLIER, MAX_RATE};
+
+/// A whole price file: an optional date and the models it prices.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceFile {
+    /// The day the prices were true (`"2026-08-01"`); shown by `pricing list`
+    /// so a user can tell how stale a table is. A TOML date literal works too.
+    #[serde(
+        default,
+        deserialize_with = "date_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub as_of: Option<String>,
+    /// Model key (as written, normalized on load) to its prices.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelSpec>,
+}
+
+/// One model's prices as written in a file: optional fields keep their
+/// defaults symbolic, so an override of `input` also moves the rates that
+/// default to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Who bills the model. Optional in a user file: a replaced entry keeps
+    /// its provider, a new one takes the provider of the entry its name would
+    /// otherwise have matched, else "unknown".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Other names of exactly this model (dated snapshots, legacy spellings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// USD per 1M non-cached prompt tokens.
+    pub input: Rate,
+    /// USD per 1M generated tokens.
+    pub output: Rate,
+    /// USD per 1M cache hits; defaults to `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<Rate>,
+    /// USD per 1M tokens written with the 5-minute lifetime (or without a
+    /// lifetime); defaults to `input`.
+    #[serde(
+        default,
+        alias = "cache_write",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_write_5m: Option<Rate>,
+    /// USD per 1M tokens written with the 1-hour lifetime; defaults to
+    /// `cache_write_5m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<Rate>,
+    /// The long-context tier, if the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<TierSpec>,
+    /// Factor on the whole cost in fast mode, if the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fast_multiplier: Option<Multiplier>,
+}
+
+/// A long-context tier as written; missing cache rates default from the
+/// tier's own input, as in [`ModelSpec`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSpec {
+    /// Prompt tokens (input + cache read + cache write) above which the whole
+    /// request is billed at this tier.
+    pub threshold: u64,
+    /// USD per 1M non-cached prompt tokens over the threshold.
+    pub input: Rate,
+    /// USD per 1M generated tokens over the threshold.
+    pub output: Rate,
+    /// Defaults to this tier's `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<Rate>,
+    /// Defaults to this tier's `input`.
+    #[serde(
+        default,
+        alias = "cache_write",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_write_5m: Option<Rate>,
+    /// Defaults to this tier's `cache_write_5m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<Rate>,
+}
+
+/// A price in USD per 1M tokens, checked to be a number from 0 to
+/// [`MAX_RATE`]: a negative, NaN or infinite rate would make every cost it
+/// touches meaningless, so it is refused where it is written.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Rate(f64);
+
+impl Rate {
+    /// A checked rate; the error says what is wrong, for the caller to put
+    /// next to the file line or variable name.
+    pub fn new(usd_per_million: f64) -> Result<Rate, String> {
+        checked(usd_per_million, MAX_RATE, "a rate").map(Rate)
+    }
+
+    /// The rate in USD per 1M tokens.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Rate::new(f64::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
+/// A fast-mode factor, checked to be a number from 0 to
+/// [`MAX_FAST_MULTIPLIER`].
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Multiplier(f64);
+
+impl Multiplier {
+    /// A checked multiplier; the error says what is wrong.
+    pub fn new(factor: f64) -> Result<Multiplier, String> {
+        checked(factor, MAX_FAST_MULTIPLIER, "a fast multiplier").map(Multiplier)
+    }
+
+    /// The factor.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Multiplier {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Multiplier::new(f64::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
+fn checked(value: f64, max: f64, what: &str) -> Result<f64, String> {
+    if value.is_nan() {
+        Err(format!("{what} must be a number, not nan"))
+    } else if value < 0.0 {
+        Err(format!("{what} cannot be negative (got {value})"))
+    } else if value > max {
+        Err(format!("{what} cannot exceed {max} (got {value})"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// Accepts `as_of` as a string or as a bare TOML date.
+fn date_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    match toml::Value::deserialize(deserializer)? {
+        toml::Value::String(text) => Ok(Some(text)),
+        toml::Value::Datetime(date) => Ok(Some(date.to_string())),
+        other => Err(D::Error::custom(format!(
+            "as_of must be a date such as \"2026-08-01\"; found {}",
+            other.type_str()
+        ))),
+    }
+}
+
+impl PriceFile {
+    /// Parses and validates a price file. `origin` (its path, or "built-in
+    /// prices.toml") is only used in error messages.
+    pub fn parse(text: &str, origin: &str) -> Result<PriceFile, PricingError> {
+        toml::from_str(text).map_err(|error| PricingError::Parse {
+            origin: origin.to_string(),
+            message: error.to_string().trim_end().to_string(),
+        })
+    }
+
+    /// The file as TOML in the same format, e.g. for `pricing import` to
+    /// write a user `pricing.toml`.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+}
+
+impl ModelSpec {
+    /// A spec with only the two required rates; every other rate defaults.
+    pub fn new(input: Rate, output: Rate) -> ModelSpec {
+        ModelSpec {
+            provider: None,
+            aliases: Vec::new(),
+            input,
+            output,
+            cache_read: None,
+            cache_write_5m: None,
+            cache_write_1h: None,
+            long_context: None,
+            fast_multiplier: None,
+        }
+    }
+
+    /// The rates with every default applied: cache read and 5-minute write
+    /// default to input, 1-hour write to the 5-minute write; the same within
+    /// the tier, from the tier's input.
+    pub fn rates(&self) -> Rates {
+        let (cache_read, cache_write_5m, cache_write_1h) = resolve_cache(
+            self.input,
+            self.cache_read,
+            self.cache_write_5m,
+            self.cache_write_1h,
+        );
+        Rates {
+            input: self.input.get(),
+            output: self.output.get(),
+            cache_read,
+            cache_write_5m,
+            cache_write_1h,
+            long_context: self.long_context.as_ref().map(TierSpec::rates),
+            fast_multiplier: self.fast_multiplier.map(Multiplier::get),
+        }
+    }
+}
+
+impl TierSpec {
+    fn rates(&self) -> LongContext {
+        let (cache_read, cache_write_5m, cache_write_1h) = resolve_cache(
+            self.input,
+            self.cache_read,
+            self.cache_write_5m,
+            self.cache_write_1h,
+        );
+        LongContext {
+            threshold: self.threshold,
+            input: self.input.get(),
+            output: self.output.get(),
+            cache_read,
+            cache_write_5m,
+            cache_write_1h,
+        }
+    }
+}
+
+/// Cache rates a file left out are priced like plain input: a conservative
+/// guess that never bills a cached token below what the provider lists.
+fn resolve_cache(
+    input: Rate,
+    read: Option<Rate>,
+    write_5m: Option<Rate>,
+    write_1h: Option<Rate>,
+) -> (f64, f64, f64) {
+    let read = read.unwrap_or(input);
+    let write_5m = write_5m.unwrap_or(input);
+    let write_1h = write_1h.unwrap_or(write_5m);
+    (read.get(), write_5m.get(), write_1h.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_cache_rates_default_to_input_then_to_the_5m_write() {
+        let file = PriceFile::parse(
+            r#"
+            [models.m]
+            input = 2
+            output = 8
+            long_context = { threshold = 1000, input = 4, output = 16, cache_write = 5 }
+            "#,
+            "test",
+        )
+        .unwrap();
+        let rates = file.models["m"].rates();
+        assert_eq!(
+            (rates.cache_read, rates.cache_write_5m, rates.cache_write_1h),
+            (2.0, 2.0, 2.0)
+        );
+        let tier = rates.long_context.unwrap();
+        assert_eq!(
+            (tier.cache_read, tier.cache_write_5m, tier.cache_write_1h),
+            (4.0, 5.0, 5.0)
+        );
+    }
+
+    #[test]
+    fn bad_rates_are_refused_with_their_line() {
+        for (bad, needle) in [
+            ("input = -1", "cannot be negative"),
+            ("input = nan", "not nan"),
+            ("input = inf", "cannot exceed"),
+            ("input = \"3\"", "invalid type"),
+        ] {
+            let text = format!("[models.m]\noutput = 1\n{bad}\n");
+            let error = PriceFile::parse(&text, "/some/pricing.toml").unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains("/some/pricing.toml"), "{message}");
+            assert!(message.contains("line 3"), "{message}");
+            assert!(message.contains(needle), "{message}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_rates_are_errors() {
+        let typo = PriceFile::parse("[models.m]\ninput = 1\noutput = 1\ncache_raed = 1\n", "f");
+        assert!(typo.unwrap_err().to_string().contains("cache_raed"));
+        let missing = PriceFile::parse("[models.m]\ninput = 1\n", "f");
+        assert!(missing.unwrap_err().to_string().contains("output"));
+    }
+
+    #[test]
+    fn as_of_may_be_a_bare_date_and_the_format_round_trips() {
+        let file = PriceFile::parse(
+            "as_of = 2026-08-01\n[models.\"gpt-5.1\"]\naliases = [\"gpt-5.1-codex\"]\ninput = 1.25\noutput = 10\n\
+             fast_multiplier = 2\nlong_context = { threshold = 272_000, input = 2.5, output = 15 }\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(file.as_of.as_deref(), Some("2026-08-01"));
+        let again = PriceFile::parse(&file.to_toml().unwrap(), "f").unwrap();
+        assert_eq!(again, file);
+    }
+}

@@ -1,0 +1,223 @@
+//! Human-readable views of the table for `hookmeter pricing list` and
+//! `hookmeter pricing check MODEL`. Plain text, no colour, stable column
+//! order, so the output can be grepped and diffed.
+
+use std::fmt::Write as _;
+
+use super::normalize::canonical;
+use super::rates::{LongContext, Rates};
+use super::table::{MatchKind, PriceTable, PricingSource, FALLBACK_KEY};
+
+/// The whole table: its date (and the user file's) at the top, one row per
+/// entry sorted by provider then key, then the rules for local and unknown
+/// models and any warnings.
+pub fn render_list(table: &PriceTable) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Prices in USD per 1M tokens; built-in table as of {}.",
+        table.as_of()
+    );
+    if let Some(path) = table.user_file() {
+        let dated = table
+            .user_as_of()
+            .map(|date| format!(", as of {date}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "User file: {path} ({} models{dated}).",
+            table.user_models()
+        );
+    }
+    out.push('\n');
+
+    let header = [
+        "MODEL",
+        "PROVIDER",
+        "INPUT",
+        "OUTPUT",
+        "CACHE READ",
+        "WRITE 5M",
+        "WRITE 1H",
+        "LONG CONTEXT (in/out/cr/w5m/w1h)",
+        "FAST",
+        "SOURCE",
+        "ALIASES",
+    ];
+    let rows: Vec<[String; 11]> = table
+        .entries()
+        .map(|entry| {
+            let rates = entry.rates();
+            [
+                entry.key().to_string(),
+                entry.provider().to_string(),
+                usd(rates.input),
+                usd(rates.output),
+                usd(rates.cache_read),
+                usd(rates.cache_write_5m),
+                usd(rates.cache_write_1h),
+                rates
+                    .long_context
+                    .as_ref()
+                    .map(tier_cell)
+                    .unwrap_or_default(),
+                rates
+                    .fast_multiplier
+                    .map(|m| format!("x{}", usd(m)))
+                    .unwrap_or_default(),
+                entry.source().to_string(),
+                entry.aliases().join(", "),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    write_row(&mut out, &header.map(String::from), &widths);
+    for row in &rows {
+        write_row(&mut out, row, &widths);
+    }
+
+    let _ = write!(
+        out,
+        "\nLocal models (ollama/..., lmstudio/..., local, cli, cli_bridge) cost $0; their tokens are still counted.\n\
+         Unknown models are priced as {FALLBACK_KEY} and recorded with pricing_source = fallback.\n"
+    );
+    for warning in table.warnings() {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    out
+}
+
+/// What `model` resolves to: the normalized name, the entry matched and
+/// how, its provider, source and every rate.
+pub fn render_check(table: &PriceTable, model: &str) -> String {
+    let found = table.lookup(model);
+    let mut out = String::new();
+    let _ = writeln!(out, "model        {model}");
+    let _ = writeln!(out, "normalized   {}", found.normalized);
+    let how = match found.kind {
+        MatchKind::Exact if found.normalized != canonical(found.key) => {
+            format!("exact: {} (alias {})", found.key, found.normalized)
+        }
+        MatchKind::Exact => format!("exact: {}", found.key),
+        MatchKind::Prefix => format!(
+            "prefix: {} (the longest table key the name extends)",
+            found.key
+        ),
+        MatchKind::Local => format!(
+            "local provider {}: costs $0, tokens are still counted",
+            found.key
+        ),
+        MatchKind::Fallback => format!(
+            "none: priced as {FALLBACK_KEY} so the cost is not lost; to price it exactly, add [models.\"{}\"] to pricing.toml",
+            found.normalized
+        ),
+    };
+    let _ = writeln!(out, "match        {how}");
+    let _ = writeln!(out, "provider     {}", found.provider);
+
+    let entry = table.entries().find(|entry| entry.key() == found.key);
+    let source = match (found.source, entry) {
+        (PricingSource::Embedded, _) => {
+            format!("embedded (built-in table as of {})", table.as_of())
+        }
+        (PricingSource::User, _) => {
+            format!("user ({})", table.user_file().unwrap_or("pricing.toml"))
+        }
+        (PricingSource::Env, Some(entry)) => format!("env ({})", entry.env_vars().join(", ")),
+        (other, _) => other.to_string(),
+    };
+    let _ = writeln!(out, "source       {source}");
+    if let Some(entry) = entry.filter(|_| found.kind != MatchKind::Fallback) {
+        if !entry.aliases().is_empty() {
+            let _ = writeln!(out, "aliases      {}", entry.aliases().join(", "));
+        }
+    }
+    write_rates(&mut out, found.rates);
+    out
+}
+
+fn write_rates(out: &mut String, rates: &Rates) {
+    let _ = writeln!(out, "rates        USD per 1M tokens");
+    for (name, value) in [
+        ("input", rates.input),
+        ("output", rates.output),
+        ("cache read", rates.cache_read),
+        ("cache write 5m", rates.cache_write_5m),
+        ("cache write 1h", rates.cache_write_1h),
+    ] {
+        let _ = writeln!(out, "  {name:<16}{}", usd(value));
+    }
+    match &rates.long_context {
+        Some(tier) => {
+            let _ = writeln!(
+                out,
+                "  {:<16}over {} prompt tokens the whole request costs: input {}, output {}, cache read {}, cache write 5m {}, cache write 1h {}",
+                "long context",
+                tokens(tier.threshold),
+                usd(tier.input),
+                usd(tier.output),
+                usd(tier.cache_read),
+                usd(tier.cache_write_5m),
+                usd(tier.cache_write_1h)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  {:<16}none (one price at any prompt size)",
+                "long context"
+            );
+        }
+    }
+    let fast = rates.fast_multiplier.map_or_else(
+        || "none (fast requests cost the same)".to_string(),
+        |m| format!("x{} on the whole cost", usd(m)),
+    );
+    let _ = writeln!(out, "  {:<16}{fast}", "fast mode");
+}
+
+fn write_row(out: &mut String, cells: &[String; 11], widths: &[usize; 11]) {
+    let mut line = String::new();
+    for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+        if i + 1 == cells.len() {
+            line.push_str(cell);
+        } else {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+fn tier_cell(tier: &LongContext) -> String {
+    format!(
+        ">{}: {}/{}/{}/{}/{}",
+        tokens(tier.threshold),
+        usd(tier.input),
+        usd(tier.output),
+        usd(tier.cache_read),
+        usd(tier.cache_write_5m),
+        usd(tier.cache_write_1h)
+    )
+}
+
+/// A rate as written in a price file: shortest exact form, no trailing zeros.
+fn usd(value: f64) -> String {
+    format!("{value}")
+}
+
+/// A threshold the way prices are quoted: `200k`, `1M`.
+fn tokens(count: u64) -> String {
+    if count >= 1_000_000 && count % 1_000_000 == 0 {
+        format!("{}M", count / 1_000_000)
+    } else if count >= 1_000 && count % 1_000 == 0 {
+        format!("{}k", count / 1_000)
+    } else {
+        count.to_string()
+    }
+}

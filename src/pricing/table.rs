@@ -1,0 +1,582 @@
+//! The price table in force: built-in prices, then the user's file, then the
+//! environment, merged once at load; afterwards only looked up.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use super::error::PricingError;
+use super::file::{ModelSpec, PriceFile};
+use super::normalize::{candidates, canonical, display_name, extends, local_provider};
+use super::overrides;
+use super::rates::{cost, Rates};
+use crate::collect::Usage;
+
+/// The built-in table, compiled in so the binary prices correctly with no
+/// file on disk.
+const EMBEDDED: &str = include_str!("prices.toml");
+
+/// How the built-in table is named in error messages.
+const EMBEDDED_ORIGIN: &str = "built-in prices.toml";
+
+/// The entry whose rates price a model no entry matches. Opus is the dearest
+/// current family, so an unknown model is over- rather than under-counted.
+pub const FALLBACK_KEY: &str = "claude-opus";
+
+/// The provider reported for models no entry matches.
+pub const UNKNOWN_PROVIDER: &str = "unknown";
+
+/// Opus list prices, used only if a table somehow lacks [`FALLBACK_KEY`]
+/// (the built-in one always has it, and user files can only add).
+const OPUS_LIST_PRICE: Rates = Rates {
+    input: 5.0,
+    output: 25.0,
+    cache_read: 0.5,
+    cache_write_5m: 6.25,
+    cache_write_1h: 10.0,
+    long_context: None,
+    fast_multiplier: None,
+};
+
+/// Where the rates that priced a call came from; stored with every cost
+/// record as `pricing_source` so a report can say how trustworthy it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PricingSource {
+    /// The built-in table.
+    Embedded,
+    /// The user's `pricing.toml`.
+    User,
+    /// A `COST_PRICING_*` environment variable changed the entry.
+    Env,
+    /// A local provider: $0 by rule, tokens still counted.
+    Local,
+    /// No entry matched; priced as [`FALLBACK_KEY`] so the cost is never
+    /// silently $0.
+    Fallback,
+}
+
+impl PricingSource {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PricingSource::Embedded => "embedded",
+            PricingSource::User => "user",
+            PricingSource::Env => "env",
+            PricingSource::Local => "local",
+            PricingSource::Fallback => "fallback",
+        }
+    }
+}
+
+impl fmt::Display for PricingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a model name found its rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    /// The normalized name is a key or alias (possibly after dropping an
+    /// `@tag`, a Bedrock version or a snapshot date).
+    Exact,
+    /// The longest key or alias the name extends (`claude-opus-9-x` →
+    /// `claude-opus`).
+    Prefix,
+    /// A local provider, $0.
+    Local,
+    /// Nothing matched.
+    Fallback,
+}
+
+impl MatchKind {
+    /// A short word for `pricing check`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MatchKind::Exact => "exact",
+            MatchKind::Prefix => "prefix",
+            MatchKind::Local => "local",
+            MatchKind::Fallback => "fallback",
+        }
+    }
+}
+
+/// Which file an entry was last defined by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Embedded,
+    User,
+}
+
+/// One priced model of the table.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The key as providers write it (`gpt-5.1`), route prefixes dropped:
+    /// what users see and what a cost record's `model_key` holds.
+    key: String,
+    /// `key` in canonical form (`gpt-5-1`): what names are matched against
+    /// and what two files' keys are compared by.
+    id: String,
+    /// Who bills the model.
+    provider: String,
+    /// Other names of exactly this model, in display form.
+    aliases: Vec<String>,
+    /// The prices as written, overrides applied; kept so an override of
+    /// `input` also moves the rates that default to it.
+    spec: ModelSpec,
+    /// `spec` with defaults resolved: what costs are computed from.
+    rates: Rates,
+    /// The file that defined the entry last.
+    origin: Origin,
+    /// The `COST_PRICING_*` variables that changed the entry, for `pricing
+    /// check` to show.
+    env_vars: Vec<String>,
+}
+
+impl Entry {
+    /// The key, as providers write it (`gpt-5.1`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The key in canonical form (`gpt-5-1`): lowercase, `.` as `-`.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Who bills the model.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Other names of exactly this model.
+    pub fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    /// The rates, defaults resolved.
+    pub fn rates(&self) -> &Rates {
+        &self.rates
+    }
+
+    /// Where the rates come from.
+    pub fn source(&self) -> PricingSource {
+        match (self.env_vars.is_empty(), self.origin) {
+            (false, _) => PricingSource::Env,
+            (true, Origin::User) => PricingSource::User,
+            (true, Origin::Embedded) => PricingSource::Embedded,
+        }
+    }
+
+    /// The environment variables that changed this entry.
+    pub fn env_vars(&self) -> &[String] {
+        &self.env_vars
+    }
+
+    pub(crate) fn spec_mut(&mut self) -> &mut ModelSpec {
+        &mut self.spec
+    }
+
+    pub(crate) fn note_env_var(&mut self, var: &str) {
+        if !self.env_vars.iter().any(|v| v == var) {
+            self.env_vars.push(var.to_string());
+        }
+    }
+}
+
+/// Serialized for `GET /api/costs/pricing`: key, provider, aliases, rates,
+/// source.
+impl Serialize for Entry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Entry", 5)?;
+        s.serialize_field("key", &self.key)?;
+        s.serialize_field("provider", &self.provider)?;
+        s.serialize_field("aliases", &self.aliases)?;
+        s.serialize_field("rates", &self.rates)?;
+        s.serialize_field("source", &self.source())?;
+        s.end()
+    }
+}
+
+/// The answer to "what does this model cost": the entry found, how, and
+/// the name as normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match<'a> {
+    /// The name after normalization, in the spelling that matched (for a
+    /// prefix match: before suffixes were stripped; for the fallback: fully
+    /// stripped).
+    pub normalized: String,
+    /// How the rates were found.
+    pub kind: MatchKind,
+    /// The entry whose rates apply: a table key, the local provider's name,
+    /// or [`FALLBACK_KEY`].
+    pub key: &'a str,
+    /// Who bills the model; [`UNKNOWN_PROVIDER`] for the fallback.
+    pub provider: &'a str,
+    /// The rates that apply.
+    pub rates: &'a Rates,
+    /// Where the rates come from.
+    pub source: PricingSource,
+}
+
+/// One call priced: what the writer stores with a cost record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Priced {
+    /// The estimated cost in USD; finite and never negative.
+    pub cost_usd: f64,
+    /// Who bills the model (`anthropic`, `ollama`, `unknown`, ...).
+    pub provider: String,
+    /// The entry whose rates applied (see [`Match::key`]).
+    pub model_key: String,
+    /// Where those rates come from.
+    pub source: PricingSource,
+}
+
+/// What is known about the user file that was merged, for `pricing list` and
+/// `config` to show.
+#[derive(Debug, Clone)]
+struct UserFile {
+    /// The path as given.
+    path: String,
+    /// The file's own `as_of`, if it has one.
+    as_of: Option<String>,
+    /// How many models it defines.
+    models: usize,
+}
+
+/// The prices in force. Built once (at start and on SIGHUP) and then shared
+/// read-only; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PriceTable {
+    /// The built-in table's date.
+    as_of: String,
+    /// Every entry, sorted by provider then key.
+    entries: Vec<Entry>,
+    /// Every key and alias, in canonical form, to its entry in `entries`.
+    index: HashMap<String, usize>,
+    /// The rates of [`FALLBACK_KEY`] with overrides applied, so `OPUS`
+    /// overrides reach unknown models too.
+    fallback: Rates,
+    /// The user file merged in, if one was found.
+    user_file: Option<UserFile>,
+    /// Things worth telling the user that do not stop pricing: unknown
+    /// `COST_PRICING_*` variables, aliases shadowed by keys.
+    warnings: Vec<String>,
+}
+
+impl PriceTable {
+    /// The built-in table alone.
+    pub fn embedded() -> PriceTable {
+        // The built-in file is a constant of the binary and a unit test
+        // builds it, so this cannot fail at run time.
+        Self::build(None, Vec::new()).expect("the built-in prices.toml is valid")
+    }
+
+    /// The built-in table, with the user's `pricing.toml` merged in (a
+    /// missing file is fine; an unreadable or invalid one is an error naming
+    /// the path) and then the `COST_PRICING_*` variables of `env` applied
+    /// (other variables are ignored).
+    ///
+    /// A user entry replaces the built-in entry of the same normalized key
+    /// (keeping its aliases, and its provider unless the user gives one) or
+    /// adds a new one.
+    pub fn load(
+        user_file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<PriceTable, PricingError> {
+        let user = match user_file {
+            None => None,
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some((path.display().to_string(), text)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+                Err(source) => {
+                    return Err(PricingError::Read {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+                }
+            },
+        };
+        Self::build(
+            user.as_ref()
+                .map(|(origin, text)| (origin.as_str(), text.as_str())),
+            env,
+        )
+    }
+
+    /// The merge behind [`PriceTable::load`], on text instead of a path.
+    pub(crate) fn build(
+        user: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<PriceTable, PricingError> {
+        let builtin = PriceFile::parse(EMBEDDED, EMBEDDED_ORIGIN)?;
+        let mut entries = entries_of(&builtin, EMBEDDED_ORIGIN, Origin::Embedded)?;
+        let mut warnings = Vec::new();
+
+        let user_file = match user {
+            None => None,
+            Some((origin, text)) => {
+                let file = PriceFile::parse(text, origin)?;
+                let added = entries_of(&file, origin, Origin::User)?;
+                merge(&mut entries, added);
+                Some(UserFile {
+                    path: origin.to_string(),
+                    as_of: file.as_of,
+                    models: file.models.len(),
+                })
+            }
+        };
+
+        for entry in &mut entries {
+            if entry.provider.is_empty() {
+                entry.provider = UNKNOWN_PROVIDER.to_string();
+            }
+        }
+        overrides::apply(&mut entries, env, &mut warnings)?;
+        for entry in &mut entries {
+            entry.rates = entry.spec.rates();
+        }
+        entries.sort_by(|a, b| (&a.provider, &a.key).cmp(&(&b.provider, &b.key)));
+        let index = index_of(&entries, &mut warnings);
+        let fallback = entries
+            .iter()
+            .find(|entry| entry.id == FALLBACK_KEY)
+            .map_or(OPUS_LIST_PRICE, |entry| entry.rates.clone());
+
+        Ok(PriceTable {
+            as_of: builtin.as_of.unwrap_or_default(),
+            entries,
+            index,
+            fallback,
+            user_file,
+            warnings,
+        })
+    }
+
+    /// The date the built-in prices were true.
+    pub fn as_of(&self) -> &str {
+        &self.as_of
+    }
+
+    /// The user file merged in, if one was found.
+    pub fn user_file(&self) -> Option<&str> {
+        self.user_file.as_ref().map(|file| file.path.as_str())
+    }
+
+    /// The user file's own `as_of`, if it gives one.
+    pub fn user_as_of(&self) -> Option<&str> {
+        self.user_file
+            .as_ref()
+            .and_then(|file| file.as_of.as_deref())
+    }
+
+    /// How many models the user file defines (0 without one).
+    pub fn user_models(&self) -> usize {
+        self.user_file.as_ref().map_or(0, |file| file.models)
+    }
+
+    /// Problems that did not stop loading but deserve a log line: unknown
+    /// `COST_PRICING_*` variables, conflicting family overrides, aliases
+    /// shadowed by keys.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Every entry, sorted by provider then key (for `pricing list` and the
+    /// HTTP API).
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.entries.iter()
+    }
+
+    /// The rates for `model`: a local provider ($0), else the first exact
+    /// match of the normalized name (tried again after each suffix strip),
+    /// else the longest key it extends, else the Opus fallback. See the
+    /// module docs for the normalization rules.
+    pub fn lookup(&self, model: &str) -> Match<'_> {
+        let lower = model.trim().to_lowercase();
+        if let Some(provider) = local_provider(&lower) {
+            return Match {
+                normalized: lower,
+                kind: MatchKind::Local,
+                key: provider,
+                provider,
+                rates: &Rates::FREE,
+                source: PricingSource::Local,
+            };
+        }
+        let (normalized, found) = find(&self.index, &canonical(&lower));
+        match found {
+            Some((i, kind)) => {
+                let entry = &self.entries[i];
+                Match {
+                    normalized,
+                    kind,
+                    key: &entry.key,
+                    provider: &entry.provider,
+                    rates: &entry.rates,
+                    source: entry.source(),
+                }
+            }
+            None => Match {
+                normalized,
+                kind: MatchKind::Fallback,
+                key: FALLBACK_KEY,
+                provider: UNKNOWN_PROVIDER,
+                rates: &self.fallback,
+                source: PricingSource::Fallback,
+            },
+        }
+    }
+
+    /// Prices one call of `model`; `fast` is the call's fast-mode flag.
+    pub fn price(&self, model: &str, usage: &Usage, fast: bool) -> Priced {
+        let found = self.lookup(model);
+        Priced {
+            cost_usd: cost(found.rates, usage, fast),
+            provider: found.provider.to_string(),
+            model_key: found.key.to_string(),
+            source: found.source,
+        }
+    }
+}
+
+/// Finds `canonical` (see [`canonical`]) in `index`: exact on each suffix
+/// candidate, then the longest name it extends. Returns the spelling that
+/// matched (or the fully stripped one) and the entry.
+fn find(index: &HashMap<String, usize>, canonical: &str) -> (String, Option<(usize, MatchKind)>) {
+    let tries = candidates(canonical);
+    if let Some((name, &i)) = tries
+        .iter()
+        .find_map(|name| index.get(*name).map(|i| (name, i)))
+    {
+        return (name.to_string(), Some((i, MatchKind::Exact)));
+    }
+    // The stripped candidates are prefixes of `canonical`, so every name they
+    // extend, `canonical` extends too, and possibly a longer, dated one.
+    let prefix = index
+        .iter()
+        .filter(|(name, _)| extends(canonical, name))
+        .max_by_key(|(name, _)| name.len());
+    if let Some((_, &i)) = prefix {
+        return (canonical.to_string(), Some((i, MatchKind::Prefix)));
+    }
+    let stripped = tries.last().copied().unwrap_or(canonical);
+    (stripped.to_string(), None)
+}
+
+/// The entries one file defines, with keys checked for collisions once
+/// normalized.
+fn entries_of(file: &PriceFile, origin: &str, from: Origin) -> Result<Vec<Entry>, PricingError> {
+    let mut written: HashMap<String, &str> = HashMap::new();
+    let mut entries = Vec::with_capacity(file.models.len());
+    for (raw_key, spec) in &file.models {
+        let id = checked_id(raw_key, origin)?;
+        if let Some(first) = written.insert(id.clone(), raw_key) {
+            return Err(PricingError::DuplicateKey {
+                origin: origin.to_string(),
+                first: first.to_string(),
+                second: raw_key.clone(),
+                normalized: id,
+            });
+        }
+        let mut aliases: Vec<String> = Vec::new();
+        for raw_alias in &spec.aliases {
+            let alias_id = checked_id(raw_alias, origin)?;
+            if alias_id != id && !aliases.iter().any(|a| canonical(a) == alias_id) {
+                aliases.push(display_name(raw_alias));
+            }
+        }
+        entries.push(Entry {
+            key: display_name(raw_key),
+            id,
+            provider: spec.provider.clone().unwrap_or_default(),
+            aliases,
+            rates: spec.rates(),
+            spec: spec.clone(),
+            origin: from,
+            env_vars: Vec::new(),
+        });
+    }
+    Ok(entries)
+}
+
+/// The canonical form of a key or alias, refused when nothing is left of it.
+fn checked_id(raw: &str, origin: &str) -> Result<String, PricingError> {
+    let name = canonical(raw);
+    if name.is_empty() {
+        return Err(PricingError::EmptyKey {
+            origin: origin.to_string(),
+            key: raw.to_string(),
+        });
+    }
+    Ok(name)
+}
+
+/// Merges the user's entries into the built-in ones: same key replaces
+/// (the built-in aliases and provider carry over unless the user says
+/// otherwise), a new key is added with the provider its name would have
+/// matched.
+fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
+    let builtin_index = index_of(entries, &mut Vec::new());
+    for mut added in user {
+        if let Some(existing) = entries.iter_mut().find(|e| e.id == added.id) {
+            if added.provider.is_empty() {
+                added.provider = std::mem::take(&mut existing.provider);
+            }
+            for alias in std::mem::take(&mut existing.aliases) {
+                let alias_id = canonical(&alias);
+                if alias_id != added.id && !added.aliases.iter().any(|a| canonical(a) == alias_id) {
+                    added.aliases.push(alias);
+                }
+            }
+            *existing = added;
+            continue;
+        }
+        if added.provider.is_empty() {
+            added.provider = match find(&builtin_index, &added.id).1 {
+                Some((i, _)) => entries[i].provider.clone(),
+                None => UNKNOWN_PROVIDER.to_string(),
+            };
+        }
+        entries.push(added);
+    }
+}
+
+/// Every key and alias to its entry. Keys always win over aliases (a user
+/// key named like a built-in alias takes that name over); between aliases,
+/// the user's win.
+fn index_of(entries: &[Entry], warnings: &mut Vec<String>) -> HashMap<String, usize> {
+    let mut index: HashMap<String, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| (entry.id.clone(), i))
+        .collect();
+    for pass in [Origin::Embedded, Origin::User] {
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.origin != pass {
+                continue;
+            }
+            for alias in &entry.aliases {
+                let alias_id = canonical(alias);
+                if let Some(&owner) = index.get(&alias_id) {
+                    if entries[owner].id == alias_id {
+                        if pass == Origin::User {
+                            warnings.push(format!(
+                                "alias {alias:?} of {:?} is ignored: it is the key of another model; rename the alias or drop it",
+                                entry.key
+                            ));
+                        }
+                        continue;
+                    }
+                }
+                index.insert(alias_id, i);
+            }
+        }
+    }
+    index
+}

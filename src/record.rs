@@ -1,0 +1,96 @@
+//! The rows the pipeline hands to the writer. Ingest builds them (with the
+//! collector's help); the store persists them. Neither side owns the other,
+//! so these types live here, upstream of both.
+
+use crate::collect::Usage;
+
+/// Where an event entered the daemon; becomes `source` of its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Unix socket or spool file written by a hook.
+    Hook,
+    /// `POST /hook`.
+    Http,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Hook => "hook",
+            Source::Http => "http",
+        }
+    }
+}
+
+/// One accepted event, ready to be written: attribution resolved, usage
+/// extracted but not yet priced (the writer prices it, because only the
+/// writer knows a session's last model and holds the table SIGHUP reloads).
+#[derive(Debug, Clone)]
+pub struct HookEvent {
+    /// Stable identity: redelivery of the same event maps to the same rows.
+    pub hook_event_id: String,
+    /// When the daemon (or `hookmeter send`) received it, RFC 3339 UTC ms.
+    pub received_at: String,
+    /// When it happened, RFC 3339 UTC ms: the payload's, else `received_at`.
+    pub timestamp: String,
+    pub event_name: Option<String>,
+    pub session_id: Option<String>,
+    pub tool_name: Option<String>,
+    pub agent_id: String,
+    pub task_id: Option<String>,
+    /// Last path component of the payload's `cwd`.
+    pub project: Option<String>,
+    /// Model named by the payload itself, if any.
+    pub model: Option<String>,
+    pub source: Source,
+    /// Envelope labels as a JSON object, `None` when there are none.
+    pub labels_json: Option<String>,
+    /// Payload as the storage policy allows it on disk (redacted, maybe truncated).
+    pub payload_json: Option<String>,
+    /// What this event costs, when it carries usage or a reported cost.
+    pub charge: Option<Charge>,
+}
+
+/// The billable part of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Charge {
+    pub usage: Usage,
+    /// Fast mode: the model's fast multiplier applies.
+    pub fast: bool,
+    /// A cost the source stated itself (`costUSD`, `cost_usd`).
+    pub reported_cost_usd: Option<f64>,
+    /// `llm` unless the payload says `tool` or `infra`.
+    pub service: String,
+}
+
+/// Something the daemon could not use, kept verbatim so nothing is lost.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub received_at: String,
+    /// `socket`, `spool` or `http`.
+    pub source: &'static str,
+    /// Spool file and line, when the event came from a file.
+    pub origin: Option<String>,
+    pub reason: String,
+    /// The bytes received, as lossy UTF-8.
+    pub raw_text: String,
+}
+
+/// The one timestamp format of the database: RFC 3339, UTC, milliseconds, `Z`.
+/// Fixed width, so text order is time order and `substr(timestamp,1,10)` is the day.
+pub fn format_timestamp(ts: jiff::Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_fixed_width_utc_millis() {
+        let ts: jiff::Timestamp = "2026-09-20T12:00:00.5+02:00".parse().unwrap();
+        assert_eq!(format_timestamp(ts), "2026-09-20T10:00:00.500Z");
+        let ts: jiff::Timestamp = "2026-09-20T10:00:00Z".parse().unwrap();
+        assert_eq!(format_timestamp(ts), "2026-09-20T10:00:00.000Z");
+    }
+}

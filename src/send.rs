@@ -1,0 +1,267 @@
+//! `hookmeter send`: the hook client. Reads one payload from stdin, wraps it
+//! in the envelope, hands it to the daemon over the socket within a total time
+//! budget, and spools it when that fails. It never fails the hook: whatever
+//! happens, the caller exits 0 and stdout stays empty.
+//!
+//! Deliberately plain blocking std I/O: no async runtime, no logging setup,
+//! so a hook pays for little more than process start and one round trip.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::ingest::ENVELOPE_VERSION;
+use crate::record::format_timestamp;
+
+/// Largest stdin read (SPEC §4.5); more is cut and kept as `payload_raw`.
+pub const MAX_STDIN_BYTES: usize = 8 * 1024 * 1024;
+/// Default total time budget of one `send`, overridable by `HOOKMETER_SEND_TIMEOUT_MS`.
+pub const DEFAULT_BUDGET: Duration = Duration::from_millis(300);
+
+/// Attribution the hook adds to the payload.
+#[derive(Debug, Default, Clone)]
+pub struct Attribution {
+    pub agent_id: Option<String>,
+    pub task_id: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// How a payload left `send`; for tests and the one stderr line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The daemon committed it.
+    Acked,
+    /// The daemon kept it as rejected (resending would not help).
+    Rejected(String),
+    /// Written to the spool because the socket path failed for this reason.
+    Spooled { file: PathBuf, because: String },
+    /// Stdin was empty: nothing to deliver.
+    Empty,
+    /// Neither the daemon nor the spool took it.
+    Lost(String),
+}
+
+/// The envelope of SPEC §4.1, as written.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    hookmeter: u64,
+    received_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_raw: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    payload_truncated: bool,
+}
+
+/// Delivers what `stdin` holds; `budget` bounds the whole socket attempt.
+pub fn send(config: &Config, who: &Attribution, stdin: impl Read, budget: Duration) -> Delivery {
+    let deadline = Instant::now() + budget;
+    let mut input = Vec::new();
+    if let Err(e) = stdin
+        .take(MAX_STDIN_BYTES as u64 + 1)
+        .read_to_end(&mut input)
+    {
+        return Delivery::Lost(format!("cannot read stdin: {e}"));
+    }
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Delivery::Empty;
+    }
+    let truncated = input.len() > MAX_STDIN_BYTES;
+    input.truncate(MAX_STDIN_BYTES);
+    let line = envelope_line(&input, truncated, who);
+
+    let because = if line.len() > config.limits.max_line_bytes {
+        // The socket would refuse it; the spool takes files this large.
+        format!("event is {} bytes, over the socket line limit", line.len())
+    } else {
+        match over_socket(&config.socket, &line, deadline) {
+            Ok(Answer::Acked) => return Delivery::Acked,
+            Ok(Answer::Rejected(reason)) => return Delivery::Rejected(reason),
+            Err(reason) => reason,
+        }
+    };
+    match spool(&config.spool, &line) {
+        Ok(file) => Delivery::Spooled { file, because },
+        Err(e) => Delivery::Lost(format!(
+            "{because}, and the spool {} refused it too: {e}",
+            config.spool.display()
+        )),
+    }
+}
+
+fn envelope_line(input: &[u8], truncated: bool, who: &Attribution) -> Vec<u8> {
+    // Parsed and re-serialized, not embedded raw: hooks often pretty-print,
+    // and a newline inside the payload would split the NDJSON line.
+    let payload = (!truncated)
+        .then(|| serde_json::from_slice::<serde_json::Value>(input).ok())
+        .flatten();
+    let payload_raw = payload
+        .is_none()
+        .then(|| String::from_utf8_lossy(input).into_owned());
+    let envelope = Envelope {
+        hookmeter: ENVELOPE_VERSION,
+        received_at: format_timestamp(jiff::Timestamp::now()),
+        agent_id: who.agent_id.as_deref(),
+        task_id: who.task_id.as_deref(),
+        labels: &who.labels,
+        host: hostname(),
+        payload,
+        payload_raw,
+        payload_truncated: truncated,
+    };
+    let mut line = serde_json::to_vec(&envelope).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+enum Answer {
+    Acked,
+    Rejected(String),
+}
+
+/// One socket round trip; any error is the reason to spool instead.
+fn over_socket(socket: &Path, line: &[u8], deadline: Instant) -> Result<Answer, String> {
+    let remaining = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| "time budget spent before the daemon answered".to_string())
+    };
+    let mut stream = UnixStream::connect(socket)
+        .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
+    stream
+        .set_write_timeout(Some(remaining()?))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(line)
+        .map_err(|e| format!("cannot write to the daemon: {e}"))?;
+    stream
+        .set_read_timeout(Some(remaining()?))
+        .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(|e| format!("no answer from the daemon in time: {e}"))?;
+    let ack: serde_json::Value =
+        serde_json::from_str(&answer).map_err(|_| format!("unreadable answer: {answer:?}"))?;
+    let error = ack["error"].as_str().unwrap_or("unknown error").to_string();
+    match (ack["ok"].as_bool(), ack["retry"].as_bool()) {
+        (Some(true), _) => Ok(Answer::Acked),
+        (Some(false), Some(true)) => Err(format!("the daemon could not store it: {error}")),
+        (Some(false), _) => Ok(Answer::Rejected(error)),
+        _ => Err(format!("unreadable answer: {answer:?}")),
+    }
+}
+
+/// Writes the envelope into the spool atomically: a dotfile first, renamed
+/// into place once complete, so the daemon never sees half a file.
+pub fn spool(dir: &Path, line: &[u8]) -> std::io::Result<PathBuf> {
+    crate::store::create_private_dir(dir)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let name = format!("{nanos}-{}.json", std::process::id());
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let done = dir.join(&name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    file.write_all(line)?;
+    // The spool is the fallback for when all else failed: make it durable.
+    file.sync_data()?;
+    drop(file);
+    std::fs::rename(&tmp, &done)?;
+    Ok(done)
+}
+
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into the buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..end].to_vec())
+        .ok()
+        .filter(|h| !h.is_empty())
+}
+
+/// Parses `k=v,k2=v2` (HOOKMETER_LABELS) or one `k=v` (--label).
+pub fn parse_labels(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| match part.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(format!("label {part:?} is not KEY=VALUE")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_wraps_json_and_keeps_non_json_raw() {
+        let who = Attribution {
+            agent_id: Some("a".into()),
+            ..Default::default()
+        };
+        let line = envelope_line(b"{\n  \"x\": 1\n}\n", false, &who);
+        assert_eq!(
+            line.iter().filter(|&&b| b == b'\n').count(),
+            1,
+            "one NDJSON line"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["hookmeter"], 1);
+        assert_eq!(v["payload"]["x"], 1);
+        assert_eq!(v["agent_id"], "a");
+        assert!(v.get("payload_raw").is_none());
+
+        let line = envelope_line(b"not json", false, &who);
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["payload_raw"], "not json");
+        assert!(v.get("payload").is_none());
+    }
+
+    #[test]
+    fn labels_parse_and_refuse_garbage() {
+        assert_eq!(
+            parse_labels("team=core, env=dev").unwrap(),
+            vec![("team".into(), "core".into()), ("env".into(), "dev".into())]
+        );
+        assert!(parse_labels("novalue").is_err());
+    }
+
+    #[test]
+    fn spool_writes_a_complete_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = spool(&dir.path().join("spool"), b"{}\n").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"{}\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("spool"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1);
+    }
+}

@@ -1,0 +1,367 @@
+//! The writer: the one thread that owns the write connection. Everyone else
+//! sends it work over a bounded channel and waits for an ack, which is sent
+//! only after the transaction holding that work has committed.
+//!
+//! Work is batched: the thread takes whatever is queued (up to
+//! [`MAX_BATCH`]) into one transaction, so throughput grows with load while a
+//! lone event is still committed at once. Pricing happens here, at write
+//! time, because only this thread knows each session's last model and holds
+//! the price table that SIGHUP swaps.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::collect::SessionModels;
+use crate::pricing::PriceTable;
+use crate::record::{HookEvent, Rejection};
+
+/// Most operations committed in one transaction: bounds the latency a batch adds.
+const MAX_BATCH: usize = 2048;
+/// Sessions whose last model is remembered in memory (older ones are looked up).
+const SESSION_MEMORY: usize = 10_000;
+
+/// What an accepted event produced, for the socket ack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub id: String,
+    pub records: usize,
+}
+
+/// Why a write was not acknowledged. Either way nothing was committed, so the
+/// sender must keep the event (spool file stays, `send` spools it).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("the daemon is shutting down")]
+    Closed,
+}
+
+// Events are nearly every operation, so the size gap wastes little queue
+// space, while boxing them would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
+enum WriteOp {
+    Event(HookEvent, oneshot::Sender<Result<Ack, WriteError>>),
+    Reject(Rejection, oneshot::Sender<Result<(), WriteError>>),
+    Reload(Box<PriceTable>),
+}
+
+/// A cheap, cloneable way to reach the writer thread.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<WriteOp>,
+}
+
+impl WriterHandle {
+    /// Stores an accepted event; returns once it is committed.
+    pub async fn write_event(&self, event: HookEvent) -> Result<Ack, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.submit(WriteOp::Event(event, ack)).await?;
+        done.await.unwrap_or(Err(WriteError::Closed))
+    }
+
+    /// Queues an accepted event and returns the receiver of its ack, so a
+    /// connection can keep reading while earlier lines commit.
+    pub async fn queue_event(
+        &self,
+        event: HookEvent,
+    ) -> Result<oneshot::Receiver<Result<Ack, WriteError>>, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.submit(WriteOp::Event(event, ack)).await?;
+        Ok(done)
+    }
+
+    /// Keeps a rejected input with its reason; returns once it is committed.
+    pub async fn reject(&self, rejection: Rejection) -> Result<(), WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.submit(WriteOp::Reject(rejection, ack)).await?;
+        done.await.unwrap_or(Err(WriteError::Closed))
+    }
+
+    /// Queues a rejection; see [`WriterHandle::queue_event`].
+    pub async fn queue_reject(
+        &self,
+        rejection: Rejection,
+    ) -> Result<oneshot::Receiver<Result<(), WriteError>>, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.submit(WriteOp::Reject(rejection, ack)).await?;
+        Ok(done)
+    }
+
+    /// Swaps the price table; events queued after this are priced with it.
+    pub async fn reload_prices(&self, prices: PriceTable) -> Result<(), WriteError> {
+        self.submit(WriteOp::Reload(Box::new(prices))).await
+    }
+
+    async fn submit(&self, op: WriteOp) -> Result<(), WriteError> {
+        self.tx.send(op).await.map_err(|_| WriteError::Closed)
+    }
+}
+
+/// Starts the writer thread on an open write connection. The thread ends,
+/// after committing everything queued, once every handle is dropped.
+pub fn spawn(
+    conn: Connection,
+    prices: PriceTable,
+    queue: usize,
+) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel(queue.max(1));
+    let join = std::thread::Builder::new()
+        .name("hookmeter-writer".into())
+        .spawn(move || {
+            Writer {
+                conn,
+                prices,
+                sessions: SessionModels::new(SESSION_MEMORY),
+            }
+            .run(rx)
+        })?;
+    Ok((WriterHandle { tx }, join))
+}
+
+struct Writer {
+    conn: Connection,
+    prices: PriceTable,
+    sessions: SessionModels,
+}
+
+/// An operation's outcome, held until its transaction commits.
+enum Pending {
+    Event(oneshot::Sender<Result<Ack, WriteError>>, Ack),
+    Reject(oneshot::Sender<Result<(), WriteError>>),
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(&mut batch);
+        }
+        tracing::debug!("Writer queue closed; writer thread exiting.");
+    }
+
+    /// Applies a batch in one transaction and answers every sender: all acks
+    /// after the commit, or all errors when any statement or the commit fails.
+    fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
+        // Borrow the connection apart from the rest of `self`, so statements
+        // can run while the session memory and prices are used.
+        let Writer {
+            conn,
+            prices,
+            sessions,
+        } = self;
+        let mut pending = Vec::with_capacity(batch.len());
+        let mut failure = None;
+        let tx = conn.transaction().map_err(|e| failure = Some(e)).ok();
+        for op in batch.drain(..) {
+            match op {
+                WriteOp::Event(event, ack) => {
+                    let mut records = 0;
+                    if let (Some(tx), None) = (&tx, &failure) {
+                        match write_event(tx, prices, sessions, &event) {
+                            Ok(n) => records = n,
+                            Err(e) => failure = Some(e),
+                        }
+                    }
+                    let id = event.hook_event_id;
+                    pending.push(Pending::Event(ack, Ack { id, records }));
+                }
+                WriteOp::Reject(rejection, ack) => {
+                    if let (Some(tx), None) = (&tx, &failure) {
+                        if let Err(e) = write_rejection(tx, &rejection) {
+                            failure = Some(e);
+                        }
+                    }
+                    pending.push(Pending::Reject(ack));
+                }
+                WriteOp::Reload(table) => {
+                    tracing::info!(as_of = table.as_of(), "Price table reloaded.");
+                    *prices = *table;
+                }
+            }
+        }
+        let result = match (tx, failure) {
+            (Some(tx), None) => tx.commit(),
+            // Dropping the transaction rolls it back.
+            (_, Some(e)) => Err(e),
+            (None, None) => Ok(()),
+        };
+        match result {
+            Ok(()) => {
+                for p in pending {
+                    // A receiver that went away (client hung up) is not an
+                    // error: the data is committed either way.
+                    match p {
+                        Pending::Event(tx, ack) => drop(tx.send(Ok(ack))),
+                        Pending::Reject(tx) => drop(tx.send(Ok(()))),
+                    }
+                }
+            }
+            Err(e) => {
+                // Nothing of this batch is committed. Every sender still holds
+                // its data (socket client, spool file), so nothing is lost.
+                tracing::error!(error = %e, ops = pending.len(), "Could not commit a batch; its events stay with their senders.");
+                let err = WriteError::Unavailable(e.to_string());
+                for p in pending {
+                    match p {
+                        Pending::Event(tx, _) => drop(tx.send(Err(err.clone()))),
+                        Pending::Reject(tx) => drop(tx.send(Err(err.clone()))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn write_rejection(tx: &rusqlite::Transaction<'_>, rejection: &Rejection) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO rejected_events (received_at, source, origin, reason, raw_text)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        rejection.received_at,
+        rejection.source,
+        rejection.origin,
+        rejection.reason,
+        rejection.raw_text
+    ])?;
+    Ok(())
+}
+
+/// Writes one event and its cost record; returns how many cost records it has.
+fn write_event(
+    tx: &rusqlite::Transaction<'_>,
+    prices: &PriceTable,
+    sessions: &mut SessionModels,
+    event: &HookEvent,
+) -> rusqlite::Result<usize> {
+    if let (Some(session), Some(model)) = (&event.session_id, &event.model) {
+        sessions.remember(session, model);
+    }
+    tx.prepare_cached(
+        "INSERT INTO hook_events (hook_event_id, received_at, timestamp, event_name, session_id,
+             tool_name, agent_id, task_id, model, source, records, labels_json, payload_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT(hook_event_id) DO NOTHING",
+    )?
+    .execute(params![
+        event.hook_event_id,
+        event.received_at,
+        event.timestamp,
+        event.event_name,
+        event.session_id,
+        event.tool_name,
+        event.agent_id,
+        event.task_id,
+        event.model,
+        event.source.as_str(),
+        usize::from(billable(event)),
+        event.labels_json,
+        event.payload_json,
+    ])?;
+    let Some(charge) = event.charge.as_ref().filter(|_| billable(event)) else {
+        return Ok(0);
+    };
+
+    let model = match &event.model {
+        Some(model) => Some(model.clone()),
+        None => match &event.session_id {
+            Some(session) => session_model(tx, sessions, session)?,
+            None => None,
+        },
+    };
+    let model = model.unwrap_or_else(|| "unknown".to_string());
+    let priced = prices.price(&model, &charge.usage, charge.fast);
+    // A non-LLM entry, or one with no tokens, costs what its source reported.
+    let (estimated, pricing_source) = match charge.reported_cost_usd {
+        Some(reported) if charge.service != "llm" || charge.usage.is_empty() => {
+            (reported, "reported")
+        }
+        _ => (priced.cost_usd, priced.source.as_str()),
+    };
+    let u = &charge.usage;
+    tx.prepare_cached(
+        "INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, project, provider,
+             model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+             cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
+             pricing_source, tool_name, hook_event_id, source, service, labels_json, payload_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, ?21, ?22)
+         ON CONFLICT(hook_event_id) DO UPDATE SET
+             output_tokens = excluded.output_tokens, input_tokens = excluded.input_tokens,
+             cache_read_tokens = excluded.cache_read_tokens,
+             cache_write_tokens = excluded.cache_write_tokens,
+             cache_write_1h_tokens = excluded.cache_write_1h_tokens,
+             reasoning_tokens = excluded.reasoning_tokens,
+             estimated_cost_usd = excluded.estimated_cost_usd, tool_name = excluded.tool_name
+         -- Streaming sources repeat a record with growing counts: the largest
+         -- snapshot wins, and an identical redelivery changes nothing.
+         WHERE excluded.output_tokens > cost_records.output_tokens
+            OR (excluded.output_tokens = cost_records.output_tokens
+                AND excluded.input_tokens + excluded.cache_read_tokens + excluded.cache_write_tokens
+                  > cost_records.input_tokens + cost_records.cache_read_tokens + cost_records.cache_write_tokens)",
+    )?
+    .execute(params![
+        event.timestamp,
+        event.session_id,
+        event.agent_id,
+        event.task_id,
+        event.project,
+        priced.provider,
+        model,
+        u.input as i64,
+        u.output as i64,
+        u.cache_read as i64,
+        u.cache_write as i64,
+        u.cache_write_1h as i64,
+        u.reasoning as i64,
+        estimated,
+        charge.reported_cost_usd,
+        pricing_source,
+        event.tool_name,
+        event.hook_event_id,
+        event.source.as_str(),
+        charge.service,
+        event.labels_json,
+        event.payload_json,
+    ])?;
+    Ok(1)
+}
+
+/// An event is billable when it counted tokens or states a cost of its own.
+fn billable(event: &HookEvent) -> bool {
+    event
+        .charge
+        .as_ref()
+        .is_some_and(|c| !c.usage.is_empty() || c.reported_cost_usd.is_some())
+}
+
+/// The session's last known model: from memory, else from the stored events
+/// (memory is bounded and empty after a restart).
+fn session_model(
+    tx: &rusqlite::Transaction<'_>,
+    sessions: &mut SessionModels,
+    session: &str,
+) -> rusqlite::Result<Option<String>> {
+    if let Some(model) = sessions.last(session) {
+        return Ok(Some(model.to_string()));
+    }
+    let found: Option<String> = tx
+        .prepare_cached(
+            "SELECT model FROM hook_events WHERE session_id = ?1 AND model IS NOT NULL
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([session], |row| row.get(0))
+        .optional()?;
+    if let Some(model) = &found {
+        sessions.remember(session, model);
+    }
+    Ok(found)
+}

@@ -1,0 +1,275 @@
+//! Test harness: the real `hookmeter` binary on a temp dir, talked to the way
+//! users do (hookmeter send, the socket, the spool, the database).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hookmeter");
+
+/// Upper bound for anything a test waits for; only reached when something is broken.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+}
+
+/// Every hook fixture with the cost it must produce (None = no cost record).
+pub fn hook_fixtures() -> Vec<(String, Vec<u8>, Option<f64>)> {
+    let dir = fixtures().join("hooks");
+    let expected: serde_json::Map<String, Value> = serde_json::from_slice(
+        &std::fs::read(dir.join("expected-cost-usd.json")).expect("expected-cost-usd.json"),
+    )
+    .unwrap();
+    let transcript = fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl");
+    let mut out: Vec<_> = expected
+        .iter()
+        .map(|(name, cost)| {
+            let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+            let text = text.replace("TRANSCRIPT_PATH", transcript.to_str().unwrap());
+            (name.clone(), text.into_bytes(), cost.as_f64())
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(out.len() >= 9, "fixtures missing: {}", out.len());
+    out
+}
+
+/// A temp home for one daemon: db, socket, spool and config live inside it.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        // Short base path: Unix socket paths are limited to 107 bytes.
+        let dir = tempfile::Builder::new()
+            .prefix("hm")
+            .tempdir_in(std::env::temp_dir())
+            .unwrap();
+        Home { dir }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn db_path(&self) -> PathBuf {
+        self.path().join("state/telemetry.db")
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.path().join("run/hm.sock")
+    }
+    pub fn spool(&self) -> PathBuf {
+        self.path().join("spool")
+    }
+    pub fn config_file(&self) -> PathBuf {
+        self.path().join("config/config.toml")
+    }
+    pub fn write_config(&self, text: &str) {
+        std::fs::create_dir_all(self.config_file().parent().unwrap()).unwrap();
+        std::fs::write(self.config_file(), text).unwrap();
+    }
+
+    /// A `hookmeter` command with this home's locations in its environment
+    /// only (not flags), so both paths of configuration get exercised.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("HOOKMETER_CONFIG", self.config_file())
+            .env("TELEMETRY_DB_PATH", self.db_path())
+            .env("HOOKMETER_SOCKET", self.socket())
+            .env("HOOKMETER_SPOOL", self.spool())
+            .env("RUST_LOG", "hookmeter=debug,info");
+        cmd
+    }
+
+    pub fn start(&self) -> Daemon {
+        let child = self
+            .command()
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.path().join("daemon.log"))
+                    .unwrap(),
+            ))
+            .spawn()
+            .expect("spawn hookmeter serve");
+        let daemon = Daemon {
+            child,
+            socket: self.socket(),
+            log: self.path().join("daemon.log"),
+        };
+        daemon.wait_ready();
+        daemon
+    }
+
+    /// Runs `hookmeter send` with `stdin` and extra args; returns its output.
+    pub fn send(&self, stdin: &[u8], args: &[&str]) -> Output {
+        let mut child = self
+            .command()
+            .arg("send")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn db(&self) -> Connection {
+        let conn =
+            Connection::open_with_flags(self.db_path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Files (not directories) directly in the spool.
+    pub fn spool_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.spool())
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| !e.file_type().unwrap().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    pub fn rejected_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.spool().join("rejected"))
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+pub struct Daemon {
+    pub child: Child,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    fn wait_ready(&self) {
+        wait_until(
+            "the daemon to listen",
+            || UnixStream::connect(&self.socket).is_ok(),
+            || self.log_text(),
+        );
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn connect(&self) -> Client {
+        let stream = UnixStream::connect(&self.socket).expect("connect");
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        Client {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            stream,
+        }
+    }
+
+    pub fn signal(&self, signal: i32) {
+        let rc = unsafe { libc::kill(self.child.id() as i32, signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// SIGTERM, then the exit status (waits at most PATIENCE).
+    pub fn stop(self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_exit()
+    }
+
+    /// The exit status, once the process has ended on its own (at most PATIENCE).
+    pub fn wait_exit(mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not stop:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Client {
+    pub stream: UnixStream,
+    pub reader: BufReader<UnixStream>,
+}
+
+impl Client {
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+    pub fn read_ack(&mut self) -> Value {
+        let mut line = String::new();
+        let n = self.reader.read_line(&mut line).expect("read ack");
+        assert!(n > 0, "connection closed without an ack");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("ack {line:?} is not JSON: {e}"))
+    }
+    /// Sends one line and returns its ack.
+    pub fn roundtrip(&mut self, line: &[u8]) -> Value {
+        self.write(line);
+        self.write(b"\n");
+        self.read_ack()
+    }
+}
+
+/// Polls `done` until it holds; panics with `context()` after PATIENCE.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn assert_cost(got: f64, want: f64, what: &str) {
+    assert!(
+        (got - want).abs() < 1e-9,
+        "{what}: cost {got} != expected {want}"
+    );
+}
