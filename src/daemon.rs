@@ -21,8 +21,12 @@ const WRITER_QUEUE: usize = 8192;
 
 /// Loads the price table the daemon starts with, or reloads it on SIGHUP.
 pub fn load_prices(config: &Config) -> anyhow::Result<PriceTable> {
-    PriceTable::load(Some(&config.pricing_file), std::env::vars())
-        .with_context(|| "cannot load prices".to_string())
+    let table = PriceTable::load(Some(&config.pricing_file), std::env::vars())
+        .context("cannot load prices")?;
+    for warning in table.warnings() {
+        tracing::warn!(warning = %warning, "Price override ignored.");
+    }
+    Ok(table)
 }
 
 /// Runs the daemon until SIGTERM or SIGINT, then drains and returns.

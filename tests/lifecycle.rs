@@ -131,3 +131,72 @@ fn telemetry_db_path_is_honored_and_flags_win_over_it() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn sighup_reloads_pricing_toml_for_events_after_it() {
+    let home = Home::new();
+    let daemon = home.start();
+    let mut client = daemon.connect();
+    let event = |id: &str| {
+        format!(
+            r#"{{"hook_event_name":"PostToolUse","session_id":"s-hup","tool_use_id":"{id}","model":"gpt-5","usage":{{"input_tokens":1000000,"output_tokens":0}}}}"#
+        )
+    };
+    assert_eq!(client.roundtrip(event("before").as_bytes())["records"], 1);
+
+    let pricing = home.config_file().parent().unwrap().join("pricing.toml");
+    std::fs::create_dir_all(pricing.parent().unwrap()).unwrap();
+    std::fs::write(
+        &pricing,
+        "[models.gpt-5]\nprovider = \"openai\"\ninput = 2\noutput = 20\n",
+    )
+    .unwrap();
+    daemon.signal(libc::SIGHUP);
+    wait_until(
+        "the reload to be logged",
+        || daemon.log_text().contains("Price table reloaded"),
+        || daemon.log_text(),
+    );
+    assert_eq!(client.roundtrip(event("after").as_bytes())["records"], 1);
+
+    let cost = |id: &str| -> (f64, String) {
+        home.db()
+            .query_row(
+                "SELECT estimated_cost_usd, pricing_source FROM cost_records WHERE hook_event_id = ?1",
+                [format!("s-hup:{id}:PostToolUse")],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    let (before, source) = cost("before");
+    assert_cost(before, 1.25, "embedded gpt-5 input rate");
+    assert_eq!(source, "embedded");
+    let (after, source) = cost("after");
+    assert_cost(after, 2.0, "reloaded gpt-5 input rate");
+    assert_eq!(source, "user");
+    // A broken file on the next SIGHUP keeps the table in force.
+    std::fs::write(&pricing, "[models.gpt-5\n").unwrap();
+    daemon.signal(libc::SIGHUP);
+    wait_until(
+        "the failed reload to be logged",
+        || daemon.log_text().contains("prices not reloaded"),
+        || daemon.log_text(),
+    );
+    assert_eq!(client.roundtrip(event("broken").as_bytes())["records"], 1);
+    assert_cost(cost("broken").0, 2.0, "previous table kept");
+    assert_eq!(daemon.stop().code(), Some(0));
+}
+
+#[test]
+fn cost_pricing_env_overrides_apply() {
+    let home = Home::new();
+    let mut cmd = home.command();
+    cmd.env("COST_PRICING_GPT_5_INPUT", "4");
+    let out = cmd
+        .args(["pricing", "check", "openai/gpt-5-2025-08-07"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gpt-5") && text.contains("env"), "{text}");
+}

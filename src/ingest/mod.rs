@@ -303,4 +303,76 @@ mod tests {
         assert_eq!(project_of("/home/dev/shop/").as_deref(), Some("shop"));
         assert_eq!(project_of("/"), None);
     }
+
+    mod properties {
+        use super::*;
+        use crate::pricing::PriceTable;
+        use proptest::prelude::*;
+
+        /// JSON biased toward the keys the collector looks at, so usage
+        /// objects with hostile values are common, not a rare accident.
+        fn json() -> impl Strategy<Value = Value> {
+            let key = prop_oneof![
+                Just("usage".to_string()),
+                Just("input_tokens".to_string()),
+                Just("output_tokens".to_string()),
+                Just("cache_read_input_tokens".to_string()),
+                Just("prompt_tokens".to_string()),
+                Just("model".to_string()),
+                Just("payload".to_string()),
+                Just("hookmeter".to_string()),
+                Just("session_id".to_string()),
+                Just("timestamp".to_string()),
+                "[a-z_]{1,8}",
+            ];
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                prop_oneof![
+                    Just("gpt-5".to_string()),
+                    Just("claude-opus-4-6".to_string()),
+                    ".{0,12}"
+                ]
+                .prop_map(Value::String),
+            ];
+            leaf.prop_recursive(5, 64, 8, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(key.clone(), inner, 0..6)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_json_decodes_or_is_kept_and_never_prices_below_zero(value in json()) {
+                let bytes = serde_json::to_vec(&value).unwrap();
+                let prices = PriceTable::embedded();
+                match decoder().decode(&bytes, None, now()) {
+                    Ok(event) => {
+                        prop_assert!(!event.hook_event_id.is_empty());
+                        if let Some(charge) = event.charge {
+                            let model = event.model.as_deref().unwrap_or("unknown");
+                            let priced = prices.price(model, &charge.usage, charge.fast);
+                            prop_assert!(priced.cost_usd.is_finite() && priced.cost_usd >= 0.0);
+                            prop_assert!(charge.reported_cost_usd.is_none_or(|c| c >= 0.0));
+                        }
+                    }
+                    Err(rejection) => {
+                        prop_assert!(!rejection.reason.is_empty());
+                        prop_assert_eq!(rejection.raw_text.as_bytes(), &bytes[..]);
+                    }
+                }
+            }
+
+            #[test]
+            fn any_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = decoder().decode(&bytes, None, now());
+            }
+        }
+    }
 }
