@@ -213,7 +213,7 @@ fn bad_spool_files_move_to_rejected_with_a_reason_and_a_row() {
     assert_eq!(home.count("SELECT count(*) FROM cost_records"), 1);
 
     // The daemon still takes good files.
-    std::fs::write(spool.join("after.json"), GOOD.replace("t-ok", "t-after")).unwrap();
+    home.spool_drop("after.json", GOOD.replace("t-ok", "t-after").as_bytes());
     wait_until(
         "a good file after the bad ones",
         || home.spool_files().is_empty() && home.count("SELECT count(*) FROM cost_records") == 2,
@@ -243,4 +243,114 @@ fn send_with_non_json_stdin_keeps_it_verbatim() {
         "a kept rejection is not spooled again"
     );
     drop(daemon);
+}
+
+#[test]
+fn idle_connections_are_closed_with_a_reason() {
+    let home = Home::new();
+    home.write_config("[limits]\nidle_timeout_secs = 1\n");
+    let daemon = home.start();
+    let mut idle = daemon.connect();
+    // Half a line, then silence: the daemon gives up on it and says why.
+    idle.write(b"{\"hook_event_name\":");
+    let ack = idle.read_ack();
+    assert_eq!(ack["ok"], false);
+    assert!(ack["error"].as_str().unwrap().contains("closing"), "{ack}");
+    let mut rest = String::new();
+    use std::io::BufRead;
+    assert_eq!(
+        idle.reader.read_line(&mut rest).unwrap(),
+        0,
+        "then the connection is closed"
+    );
+    assert_eq!(daemon.connect().roundtrip(GOOD.as_bytes())["ok"], true);
+    drop(daemon);
+}
+
+#[test]
+fn connections_over_the_limit_get_an_error_line_and_others_are_served() {
+    let home = Home::new();
+    home.write_config("[limits]\nmax_connections = 2\n");
+    let daemon = home.start();
+    // Take both slots; an ack proves a slot is held. (The harness's readiness
+    // probe may hold one for a moment, hence the polling.)
+    let served = || {
+        let mut client = None;
+        wait_until(
+            "a served connection",
+            || {
+                let mut c = daemon.connect();
+                let ok = c
+                    .try_roundtrip(GOOD.as_bytes())
+                    .is_some_and(|a| a["ok"] == true);
+                if ok {
+                    client = Some(c);
+                }
+                ok
+            },
+            || daemon.log_text(),
+        );
+        client.unwrap()
+    };
+    let mut first = served();
+    let second = served();
+    let mut third = daemon.connect();
+    let refused = third.read_ack();
+    assert_eq!(refused["ok"], false);
+    assert_eq!(
+        refused["retry"], true,
+        "nothing was stored: the client keeps its event"
+    );
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many connections"),
+        "{refused}"
+    );
+    // The held connections go on working, and a slot frees up when one closes.
+    assert_eq!(first.roundtrip(GOOD.as_bytes())["ok"], true);
+    drop(second);
+    wait_until(
+        "a freed slot to serve a new client",
+        || {
+            daemon
+                .connect()
+                .try_roundtrip(GOOD.as_bytes())
+                .is_some_and(|ack| ack["ok"] == true)
+        },
+        || daemon.log_text(),
+    );
+    drop(daemon);
+}
+
+#[test]
+fn send_to_a_daemon_that_never_answers_spools_and_exits_zero() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.socket().parent().unwrap()).unwrap();
+    // A listener that accepts but never reads or answers: a hung daemon.
+    let listener = std::os::unix::net::UnixListener::bind(home.socket()).unwrap();
+    let mut cmd = home.command();
+    cmd.env("HOOKMETER_SEND_TIMEOUT_MS", "200").arg("send");
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(GOOD.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let files = home.spool_files();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let envelope: Value =
+        serde_json::from_slice(&std::fs::read(home.spool().join(&files[0])).unwrap()).unwrap();
+    assert_eq!(envelope["payload"]["tool_use_id"], "t-ok");
+    drop(listener);
 }

@@ -132,12 +132,7 @@ fn spool_files_present_before_start_and_dropped_while_running_are_ingested() {
         .iter()
         .map(|(_, p, _)| serde_json::from_slice::<Value>(p).unwrap().to_string() + "\n")
         .collect();
-    std::fs::write(home.spool().join("batch.tmp"), ndjson).unwrap();
-    std::fs::rename(
-        home.spool().join("batch.tmp"),
-        home.spool().join("batch.ndjson"),
-    )
-    .unwrap();
+    home.spool_drop("batch.ndjson", ndjson.as_bytes());
 
     wait_until(
         "the spool to drain",
@@ -171,7 +166,7 @@ fn spool_files_present_before_start_and_dropped_while_running_are_ingested() {
     }
     // Redelivery through the spool changes nothing.
     let (name, payload, _) = &fixtures[0];
-    std::fs::write(home.spool().join(format!("{name}-again.json")), payload).unwrap();
+    home.spool_drop(&format!("{name}-again.json"), payload);
     wait_until(
         "the redelivered file to be taken",
         || home.spool_files().len() == 1,

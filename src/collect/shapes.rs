@@ -123,11 +123,11 @@ fn normalize(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>,
     {
         gemini(object, within)?
     } else if has(object, "prompt_tokens") || has(object, "completion_tokens") {
-        openai_chat(object, within)?
+        openai(object, within, &OPENAI_CHAT)?
     } else if has(object, "cached_input_tokens") || has(object, "reasoning_output_tokens") {
         codex(object, within)?
     } else if has(object, "input_tokens_details") || has(object, "output_tokens_details") {
-        openai_responses(object, within)?
+        openai(object, within, &OPENAI_RESPONSES)?
     } else {
         anthropic(object, within)?
     };
@@ -178,22 +178,52 @@ fn anthropic(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>,
     }))
 }
 
-/// OpenAI Chat Completions usage: `prompt_tokens` includes the cached part.
-fn openai_chat(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>, String> {
+/// The key names of OpenAI's two usage shapes, which differ only in naming:
+/// in both, the prompt total includes the cached part and the output total
+/// includes reasoning.
+struct OpenAiKeys {
+    prompt: &'static str,
+    output: &'static str,
+    prompt_details: &'static str,
+    output_details: &'static str,
+}
+
+/// Chat Completions: `prompt_tokens` / `completion_tokens`.
+const OPENAI_CHAT: OpenAiKeys = OpenAiKeys {
+    prompt: "prompt_tokens",
+    output: "completion_tokens",
+    prompt_details: "prompt_tokens_details",
+    output_details: "completion_tokens_details",
+};
+
+/// Responses: `input_tokens` / `output_tokens`, told apart from Anthropic's
+/// disjoint `input_tokens` by its `*_details` objects.
+const OPENAI_RESPONSES: OpenAiKeys = OpenAiKeys {
+    prompt: "input_tokens",
+    output: "output_tokens",
+    prompt_details: "input_tokens_details",
+    output_details: "output_tokens_details",
+};
+
+fn openai(
+    object: &Map<String, Value>,
+    within: &str,
+    keys: &OpenAiKeys,
+) -> Result<Option<Usage>, String> {
     let f = |key| Field::new(within, key);
-    let prompt = count(object, f("prompt_tokens"))?;
-    let completion = count(object, f("completion_tokens"))?;
-    let prompt_details = join(within, "prompt_tokens_details");
-    let cached = match details(object, f("prompt_tokens_details"))? {
+    let prompt = count(object, f(keys.prompt))?;
+    let output = count(object, f(keys.output))?;
+    let prompt_details = join(within, keys.prompt_details);
+    let cached = match details(object, f(keys.prompt_details))? {
         Some(d) => count(d, Field::new(&prompt_details, "cached_tokens"))?,
         None => None,
     };
-    let completion_details = join(within, "completion_tokens_details");
-    let reasoning = match details(object, f("completion_tokens_details"))? {
-        Some(d) => count(d, Field::new(&completion_details, "reasoning_tokens"))?,
+    let output_details = join(within, keys.output_details);
+    let reasoning = match details(object, f(keys.output_details))? {
+        Some(d) => count(d, Field::new(&output_details, "reasoning_tokens"))?,
         None => None,
     };
-    if [prompt, completion, cached, reasoning]
+    if [prompt, output, cached, reasoning]
         .iter()
         .all(Option::is_none)
     {
@@ -201,47 +231,9 @@ fn openai_chat(object: &Map<String, Value>, within: &str) -> Result<Option<Usage
     }
     let input = uncached(
         prompt,
-        f("prompt_tokens"),
+        f(keys.prompt),
         cached,
         Field::new(&prompt_details, "cached_tokens"),
-    )?;
-    let output = completion.unwrap_or(0);
-    Ok(Some(Usage {
-        input,
-        cache_read: cached.unwrap_or(0),
-        output,
-        reasoning: reasoning_share(reasoning, output),
-        ..Usage::default()
-    }))
-}
-
-/// OpenAI Responses usage: `input_tokens` includes the cached part, told
-/// apart from Anthropic's disjoint `input_tokens` by its `*_details` objects.
-fn openai_responses(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>, String> {
-    let f = |key| Field::new(within, key);
-    let input_total = count(object, f("input_tokens"))?;
-    let output = count(object, f("output_tokens"))?;
-    let input_details = join(within, "input_tokens_details");
-    let cached = match details(object, f("input_tokens_details"))? {
-        Some(d) => count(d, Field::new(&input_details, "cached_tokens"))?,
-        None => None,
-    };
-    let output_details = join(within, "output_tokens_details");
-    let reasoning = match details(object, f("output_tokens_details"))? {
-        Some(d) => count(d, Field::new(&output_details, "reasoning_tokens"))?,
-        None => None,
-    };
-    if [input_total, output, cached, reasoning]
-        .iter()
-        .all(Option::is_none)
-    {
-        return Ok(None);
-    }
-    let input = uncached(
-        input_total,
-        f("input_tokens"),
-        cached,
-        Field::new(&input_details, "cached_tokens"),
     )?;
     let output = output.unwrap_or(0);
     Ok(Some(Usage {

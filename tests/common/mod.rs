@@ -141,6 +141,15 @@ impl Home {
         self.db().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// Drops a file into the spool the way writers must: a temp name, then
+    /// a rename, so the daemon never sees it half-written.
+    pub fn spool_drop(&self, name: &str, bytes: &[u8]) {
+        std::fs::create_dir_all(self.spool()).unwrap();
+        let tmp = self.spool().join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, self.spool().join(name)).unwrap();
+    }
+
     /// Files (not directories) directly in the spool.
     pub fn spool_files(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.spool())
@@ -246,6 +255,15 @@ impl Client {
         assert!(n > 0, "connection closed without an ack");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("ack {line:?} is not JSON: {e}"))
     }
+    /// Like `roundtrip`, but `None` on any I/O failure, for polling loops.
+    pub fn try_roundtrip(&mut self, line: &[u8]) -> Option<Value> {
+        self.stream.write_all(line).ok()?;
+        self.stream.write_all(b"\n").ok()?;
+        let mut answer = String::new();
+        self.reader.read_line(&mut answer).ok()?;
+        serde_json::from_str(&answer).ok()
+    }
+
     /// Sends one line and returns its ack.
     pub fn roundtrip(&mut self, line: &[u8]) -> Value {
         self.write(line);
