@@ -154,6 +154,23 @@ impl Config {
         flags: &Overrides,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        Self::resolve_with(flags, env, true)
+    }
+
+    /// Like [`Config::resolve`] but ignoring the config file: for the hook
+    /// client, which must still deliver an event when that file is broken.
+    pub fn resolve_without_file(
+        flags: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Self::resolve_with(flags, env, false)
+    }
+
+    fn resolve_with(
+        flags: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        read_file: bool,
+    ) -> Result<Config, ConfigError> {
         let state = || -> Result<PathBuf, ConfigError> {
             Ok(xdg_dir(env, "XDG_STATE_HOME", ".local/state")?.join("hookmeter"))
         };
@@ -165,7 +182,10 @@ impl Config {
             Some(path) => path,
             None => xdg_dir(env, "XDG_CONFIG_HOME", ".config")?.join("hookmeter/config.toml"),
         };
-        let file = read_file_config(&config_file, flags.config.is_some())?;
+        let file = match read_file {
+            true => read_file_config(&config_file, flags.config.is_some())?,
+            false => FileConfig::default(),
+        };
 
         let db = match first(&flags.db, path_env(env, "TELEMETRY_DB_PATH"), &file.db) {
             Some(path) => path,

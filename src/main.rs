@@ -144,12 +144,20 @@ fn run_send(
     labels: Vec<(String, String)>,
 ) {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    // A broken config file must not cost the event: fall back to flags,
+    // environment and defaults, which is where hooks usually set things anyway.
     let config = match Config::resolve(flags, &env) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("hookmeter send: {e}; event not delivered");
-            return;
-        }
+        Err(e) => match Config::resolve_without_file(flags, &env) {
+            Ok(config) => {
+                eprintln!("hookmeter send: {e}; using flags, environment and defaults");
+                config
+            }
+            Err(e) => {
+                eprintln!("hookmeter send: {e}; event not delivered");
+                return;
+            }
+        },
     };
     let mut who = Attribution {
         agent_id: agent.or_else(|| env("HOOKMETER_AGENT")),

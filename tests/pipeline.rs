@@ -271,3 +271,88 @@ fn unknown_models_are_priced_as_opus_and_marked_fallback() {
     assert!(cost > 0.0, "fallback must never be $0");
     drop(daemon);
 }
+
+#[test]
+fn an_event_over_the_socket_line_limit_travels_through_the_spool() {
+    let home = Home::new();
+    home.write_config("[limits]\nmax_line_bytes = 65536\n");
+    let daemon = home.start();
+    let big = format!(
+        r#"{{"hook_event_name":"PostToolUse","session_id":"s-big","tool_use_id":"t-big","model":"gpt-5","usage":{{"input_tokens":1000,"output_tokens":100}},"tool_response":{{"stdout":"{}"}}}}"#,
+        "x".repeat(200_000)
+    );
+    let out = home.send(big.as_bytes(), &[]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    wait_until(
+        "the big event to land",
+        || home.count("SELECT count(*) FROM cost_records WHERE session_id='s-big'") == 1,
+        || daemon.log_text(),
+    );
+    assert_eq!(home.count("SELECT count(*) FROM rejected_events"), 0);
+    wait_until(
+        "the spool to drain",
+        || home.spool_files().is_empty(),
+        || daemon.log_text(),
+    );
+    // The stored payload obeys the default policy: truncated to 4 KiB.
+    let stored: String = home
+        .db()
+        .query_row(
+            "SELECT payload_json FROM hook_events WHERE session_id='s-big'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(stored.len() <= 4096, "{}", stored.len());
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored["truncated"], true);
+    drop(daemon);
+}
+
+#[test]
+fn send_still_delivers_when_the_config_file_is_broken() {
+    let home = Home::new();
+    let daemon = home.start();
+    home.write_config("this is = = not toml");
+    let (_, payload, want) = hook_fixtures()
+        .into_iter()
+        .find(|f| f.0 == "anthropic-usage")
+        .unwrap();
+    let out = home.send(&payload, &[]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("config"),
+        "says why on stderr"
+    );
+    let cost: f64 = home
+        .db()
+        .query_row("SELECT estimated_cost_usd FROM cost_records", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_cost(cost, want.unwrap(), "anthropic-usage");
+    drop(daemon);
+}
+
+#[test]
+fn secrets_in_payloads_never_reach_the_database() {
+    let home = Home::new();
+    let daemon = home.start();
+    let line = r#"{"hook_event_name":"PostToolUse","session_id":"s-sec","tool_use_id":"t1","tool_input":{"command":"curl -H 'Authorization: Bearer abcdef0123456789abcdef' https://x","api_key":"sk-ant-api03-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"},"model":"gpt-5","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    assert_eq!(daemon.connect().roundtrip(line.as_bytes())["ok"], true);
+    let db = home.db();
+    for table in ["hook_events", "cost_records"] {
+        let stored: String = db
+            .query_row(&format!("SELECT payload_json FROM {table}"), [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(
+            !stored.contains("abcdef0123456789abcdef"),
+            "{table}: {stored}"
+        );
+        assert!(!stored.contains("sk-ant-api03"), "{table}: {stored}");
+        assert!(stored.contains("[REDACTED]"), "{table}: {stored}");
+    }
+    drop(daemon);
+}
