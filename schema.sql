@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS cost_records (
     source                TEXT    NOT NULL,             -- hook|transcript|import|http
     service               TEXT    NOT NULL DEFAULT 'llm',
     labels_json           TEXT,
-    payload_json          TEXT
+    payload_json          TEXT                          -- source line of records with no hook event; a hook's payload is in hook_events
 );
 CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp);
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);

@@ -92,6 +92,31 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// CPU seconds spent so far, per thread name (writer vs runtime workers).
+    fn cpu_by_thread(&self) -> Vec<(String, f64)> {
+        let ticks = 100.0; // USER_HZ on Linux
+        let mut by_name: Vec<(String, f64)> = Vec::new();
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).unwrap();
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let name = stat[open + 1..close].to_string();
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            let cpu = (fields[11].parse::<f64>().unwrap_or(0.0)
+                + fields[12].parse::<f64>().unwrap_or(0.0))
+                / ticks;
+            match by_name.iter_mut().find(|(n, _)| *n == name) {
+                Some(entry) => entry.1 += cpu,
+                None => by_name.push((name, cpu)),
+            }
+        }
+        by_name
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
@@ -154,9 +179,9 @@ fn ceiling(dir: &Path, events: usize) -> f64 {
             .prepare(
                 "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
                  input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated_cost_usd,
-                 pricing_source, tool_name, hook_event_id, source, payload_json)
+                 pricing_source, tool_name, hook_event_id, source)
                  VALUES (?1, ?2, ?3, ?4, 'anthropic', 'claude-sonnet-4-5-20250929', ?5, ?6, ?7, ?8, ?9,
-                 'embedded', 'Bash', ?10, 'hook', ?11)",
+                 'embedded', 'Bash', ?10, 'hook')",
             )
             .unwrap();
         for i in 0..events {
@@ -177,8 +202,7 @@ fn ceiling(dir: &Path, events: usize) -> f64 {
                 (20_000 + i % 5000) as i64,
                 (i % 3000) as i64,
                 0.01,
-                id,
-                body
+                id
             ])
             .unwrap();
         }
@@ -224,6 +248,7 @@ fn main() {
     let one = socket_throughput(&daemon.socket, "one", events, 1);
     let eight = socket_throughput(&daemon.socket, "eight", events, 8);
     let (_, peak_rss) = daemon.rss_kib();
+    let cpu = daemon.cpu_by_thread();
 
     let body = payload("send", 1);
     let socket = daemon.socket.clone();
@@ -237,8 +262,18 @@ fn main() {
         c
     });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/send_baseline.py");
+    // The interpreter itself, not a version-manager shim (pyenv's adds ~80 ms
+    // of bash per spawn, which would flatter hookmeter).
+    let interpreter = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3");
+    let interpreter = String::from_utf8(interpreter.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
     let python = spawn_latencies(sends, body.as_bytes(), || {
-        let mut c = Command::new("python3");
+        let mut c = Command::new(&interpreter);
         c.arg(&script).env("HOOKMETER_SOCKET", &socket);
         c
     });
@@ -279,4 +314,9 @@ fn main() {
         peak_rss as f64 / 1024.0
     );
     println!("\nsends that fell back to the spool: {spooled}");
+    let cpu: Vec<String> = cpu.iter().map(|(n, s)| format!("{n} {s:.2} s")).collect();
+    println!(
+        "daemon CPU time by thread after the ingest runs: {}",
+        cpu.join(", ")
+    );
 }

@@ -106,7 +106,9 @@ async fn handle(
     let (read, write) = stream.into_split();
     let (queue, acks) = mpsc::channel(UNACKED_PER_CONNECTION);
     let acker = tokio::spawn(answer(acks, BufWriter::new(write)));
-    let result = read_lines(BufReader::new(read), shared, &queue, shutdown).await;
+    // A large read buffer: a pipelining client sends many lines per read.
+    let reader = BufReader::with_capacity(64 * 1024, read);
+    let result = read_lines(reader, shared, &queue, shutdown).await;
     drop(queue);
     // The acker finishes every line already queued, so what was read is answered.
     acker.await.map_err(io::Error::other)??;
@@ -195,7 +197,8 @@ async fn answer(
         let line = match pending {
             PendingAck::Event(done) => match done.await.unwrap_or(Err(WriteError::Closed)) {
                 Ok(ack) => {
-                    json!({"ok": true, "id": ack.id, "records": ack.records}).to_string() + "\n"
+                    let id = serde_json::Value::String(ack.id);
+                    format!("{{\"ok\":true,\"id\":{id},\"records\":{}}}\n", ack.records)
                 }
                 Err(e) => error_line(&e.to_string(), true),
             },

@@ -99,6 +99,7 @@
 
 mod error;
 mod file;
+mod memo;
 mod normalize;
 mod overrides;
 mod rates;
@@ -110,6 +111,7 @@ mod tests;
 
 pub use error::PricingError;
 pub use file::{ModelSpec, Multiplier, PriceFile, Rate, TierSpec};
+pub use memo::Pricer;
 pub use normalize::normalize;
 pub use rates::{cost, LongContext, Rates, MAX_FAST_MULTIPLIER, MAX_RATE};
 pub use render::{render_check, render_list};

@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::collect::SessionModels;
-use crate::pricing::PriceTable;
+use crate::pricing::{PriceTable, Pricer};
 use crate::record::{HookEvent, Rejection};
 
 /// Most operations committed in one transaction: bounds the latency a batch adds.
@@ -111,7 +111,7 @@ pub fn spawn(
         .spawn(move || {
             Writer {
                 conn,
-                prices,
+                prices: Pricer::new(prices),
                 sessions: SessionModels::new(SESSION_MEMORY),
             }
             .run(rx)
@@ -121,7 +121,7 @@ pub fn spawn(
 
 struct Writer {
     conn: Connection,
-    prices: PriceTable,
+    prices: Pricer,
     sessions: SessionModels,
 }
 
@@ -183,7 +183,7 @@ impl Writer {
                 }
                 WriteOp::Reload(table) => {
                     tracing::info!(as_of = table.as_of(), "Price table reloaded.");
-                    *prices = *table;
+                    prices.replace(*table);
                 }
             }
         }
@@ -238,7 +238,7 @@ fn write_rejection(tx: &rusqlite::Transaction<'_>, rejection: &Rejection) -> rus
 /// Writes one event and its cost record; returns how many cost records it has.
 fn write_event(
     tx: &rusqlite::Transaction<'_>,
-    prices: &PriceTable,
+    prices: &mut Pricer,
     sessions: &mut SessionModels,
     event: &HookEvent,
 ) -> rusqlite::Result<usize> {
@@ -330,7 +330,9 @@ fn write_event(
         event.source.as_str(),
         charge.service,
         event.labels_json,
-        event.payload_json,
+        // The payload is stored once, in hook_events, under the same
+        // hook_event_id; this column is for records without a hook event.
+        None::<&str>,
     ])?;
     Ok(1)
 }
