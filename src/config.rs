@@ -25,27 +25,15 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Where the per-user defaults live; both come from the environment.
-fn home_dir(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, ConfigError> {
-    env("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .ok_or_else(|| {
-            ConfigError::Invalid(
-                "HOME is not set, so there is no default location; pass --db, --socket and --spool"
-                    .into(),
-            )
-        })
-}
-
-fn xdg_dir(
-    env: &dyn Fn(&str) -> Option<String>,
-    var: &str,
-    fallback: &str,
-) -> Result<PathBuf, ConfigError> {
+/// The per-user base directory from `var` (XDG) or `$HOME/fallback`; `None`
+/// when neither is set, as under a system service, where the system
+/// locations of SPEC §3 apply instead.
+fn xdg_dir(env: &dyn Fn(&str) -> Option<String>, var: &str, fallback: &str) -> Option<PathBuf> {
     match env(var).filter(|v| v.starts_with('/')) {
-        Some(dir) => Ok(PathBuf::from(dir)),
-        None => Ok(home_dir(env)?.join(fallback)),
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => env("HOME")
+            .filter(|h| h.starts_with('/'))
+            .map(|home| PathBuf::from(home).join(fallback)),
     }
 }
 
@@ -171,8 +159,9 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         read_file: bool,
     ) -> Result<Config, ConfigError> {
-        let state = || -> Result<PathBuf, ConfigError> {
-            Ok(xdg_dir(env, "XDG_STATE_HOME", ".local/state")?.join("hookmeter"))
+        let state = || match xdg_dir(env, "XDG_STATE_HOME", ".local/state") {
+            Some(dir) => dir.join("hookmeter"),
+            None => PathBuf::from("/var/lib/hookmeter"),
         };
         let config_file = match flags
             .config
@@ -180,7 +169,10 @@ impl Config {
             .or_else(|| path_env(env, "HOOKMETER_CONFIG"))
         {
             Some(path) => path,
-            None => xdg_dir(env, "XDG_CONFIG_HOME", ".config")?.join("hookmeter/config.toml"),
+            None => match xdg_dir(env, "XDG_CONFIG_HOME", ".config") {
+                Some(dir) => dir.join("hookmeter/config.toml"),
+                None => PathBuf::from("/etc/hookmeter/config.toml"),
+            },
         };
         let file = match read_file {
             true => read_file_config(&config_file, flags.config.is_some())?,
@@ -189,7 +181,7 @@ impl Config {
 
         let db = match first(&flags.db, path_env(env, "TELEMETRY_DB_PATH"), &file.db) {
             Some(path) => path,
-            None => state()?.join("telemetry.db"),
+            None => state().join("telemetry.db"),
         };
         let socket = match first(
             &flags.socket,
@@ -199,12 +191,15 @@ impl Config {
             Some(path) => path,
             None => match env("XDG_RUNTIME_DIR").filter(|d| d.starts_with('/')) {
                 Some(runtime) => PathBuf::from(runtime).join("hookmeter/hookmeter.sock"),
-                None => state()?.join("hookmeter.sock"),
+                None if xdg_dir(env, "XDG_STATE_HOME", ".local/state").is_none() => {
+                    PathBuf::from("/run/hookmeter/hookmeter.sock")
+                }
+                None => state().join("hookmeter.sock"),
             },
         };
         let spool = match first(&flags.spool, path_env(env, "HOOKMETER_SPOOL"), &file.spool) {
             Some(path) => path,
-            None => state()?.join("spool"),
+            None => state().join("spool"),
         };
         let http = flags
             .http
@@ -349,6 +344,15 @@ mod tests {
             PathBuf::from("/home/u/.config/hookmeter/pricing.toml")
         );
         assert_eq!(c.http.as_deref(), Some("127.0.0.1:7717"));
+    }
+
+    #[test]
+    fn without_home_the_system_locations_apply() {
+        let c = Config::resolve(&Overrides::default(), &env_of(&[])).unwrap();
+        assert_eq!(c.config_file, PathBuf::from("/etc/hookmeter/config.toml"));
+        assert_eq!(c.db, PathBuf::from("/var/lib/hookmeter/telemetry.db"));
+        assert_eq!(c.socket, PathBuf::from("/run/hookmeter/hookmeter.sock"));
+        assert_eq!(c.spool, PathBuf::from("/var/lib/hookmeter/spool"));
     }
 
     #[test]
