@@ -134,11 +134,15 @@ async fn read_lines(
             Ok(frame) => frame?,
             Err(_) => {
                 let secs = limits.idle_timeout.as_secs();
-                let _ = queue
-                    .send(PendingAck::Closing(format!(
-                        "no complete line for {secs} s; closing the connection"
-                    )))
-                    .await;
+                let reason = format!("no complete line for {secs} s; closing the connection");
+                // Bytes of an unfinished line were still received: keep them.
+                let pending = if line.iter().all(u8::is_ascii_whitespace) {
+                    PendingAck::Closing(reason)
+                } else {
+                    let rejection = rejection(shared, &line, line_no + 1, reason);
+                    keep(&shared.writer, rejection).await
+                };
+                let _ = queue.send(pending).await;
                 return Ok(());
             }
         };
@@ -160,20 +164,24 @@ async fn read_lines(
                     limits.max_line_bytes,
                     line.len()
                 );
-                let rejection = Rejection {
-                    received_at: format_timestamp(received_at),
-                    source: shared.decoder.edge,
-                    origin: Some(format!("line {line_no}")),
-                    reason,
-                    raw_text: String::from_utf8_lossy(&line).into_owned(),
-                };
-                keep(&shared.writer, rejection).await
+                keep(&shared.writer, rejection(shared, &line, line_no, reason)).await
             }
         };
         if queue.send(pending).await.is_err() {
             // The acker stopped: the client is gone.
             return Ok(());
         }
+    }
+}
+
+/// Input of this connection that never became an event.
+fn rejection(shared: &Shared, bytes: &[u8], line_no: u64, reason: String) -> Rejection {
+    Rejection {
+        received_at: format_timestamp(jiff::Timestamp::now()),
+        source: shared.decoder.edge,
+        origin: Some(format!("line {line_no}")),
+        reason,
+        raw_text: String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
