@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS cost_records (
     source                TEXT    NOT NULL,             -- hook|transcript|import|http
     service               TEXT    NOT NULL DEFAULT 'llm',
     labels_json           TEXT,
-    payload_json          TEXT                          -- source line of records with no hook event; a hook's payload is in hook_events
+    payload_json          TEXT                          -- NULL today: a hook's payload is in hook_events, a transcript line stays in its file
 );
 CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp);
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);
@@ -66,8 +66,9 @@ CREATE TABLE IF NOT EXISTS rejected_events (
 
 -- Where each Claude Code transcript was read up to.
 CREATE TABLE IF NOT EXISTS transcript_offsets (
-    path       TEXT PRIMARY KEY,
-    offset     INTEGER NOT NULL,
+    path       TEXT PRIMARY KEY,                        -- canonical path
+    offset     INTEGER NOT NULL,                        -- bytes of complete lines consumed
+    inode      INTEGER NOT NULL,                        -- another inode at this path = a new file
     updated_at TEXT NOT NULL
 );
 

@@ -59,6 +59,16 @@ struct FileConfig {
     durability: Option<Durability>,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    transcripts: FileTranscripts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTranscripts {
+    roots: Option<Vec<PathBuf>>,
+    idle_timeout_secs: Option<u64>,
+    stop_linger_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +127,18 @@ impl Default for Limits {
     }
 }
 
+/// Where Claude Code transcripts may be read from, and how long to follow them.
+#[derive(Debug, Clone)]
+pub struct Transcripts {
+    /// Only files under these directories are read (after canonicalization).
+    pub roots: Vec<PathBuf>,
+    /// A watched transcript with no activity this long gets a last read and is dropped.
+    pub idle_timeout: Duration,
+    /// After Stop/SubagentStop/SessionEnd, keep watching this long: the last
+    /// message of a turn can reach the file just after the hook fires.
+    pub stop_linger: Duration,
+}
+
 /// Everything the daemon and its clients need, fully resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -132,6 +154,7 @@ pub struct Config {
     pub store_payloads: PayloadPolicy,
     pub durability: Durability,
     pub limits: Limits,
+    pub transcripts: Transcripts,
 }
 
 impl Config {
@@ -248,6 +271,14 @@ impl Config {
                 .unwrap_or(defaults.payload_bytes),
         };
 
+        let transcripts = Transcripts {
+            roots: match file.transcripts.roots {
+                Some(roots) => roots,
+                None => default_transcript_roots(env),
+            },
+            idle_timeout: Duration::from_secs(file.transcripts.idle_timeout_secs.unwrap_or(300)),
+            stop_linger: Duration::from_secs(file.transcripts.stop_linger_secs.unwrap_or(5)),
+        };
         let pricing_file = config_file
             .parent()
             .map(|dir| dir.join("pricing.toml"))
@@ -262,8 +293,27 @@ impl Config {
             store_payloads: file.store_payloads.unwrap_or_default(),
             durability: file.durability.unwrap_or_default(),
             limits,
+            transcripts,
         })
     }
+}
+
+/// Where Claude Code keeps transcripts: `~/.claude/projects`,
+/// `~/.config/claude/projects`, and `projects` under each directory of the
+/// comma-separated `CLAUDE_CONFIG_DIR`.
+fn default_transcript_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    if let Some(home) = env("HOME").filter(|h| h.starts_with('/')) {
+        roots.push(PathBuf::from(&home).join(".claude/projects"));
+        roots.push(PathBuf::from(&home).join(".config/claude/projects"));
+    }
+    for dir in env("CLAUDE_CONFIG_DIR").unwrap_or_default().split(',') {
+        let dir = dir.trim();
+        if !dir.is_empty() {
+            roots.push(PathBuf::from(dir).join("projects"));
+        }
+    }
+    roots
 }
 
 fn path_env(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<PathBuf> {
@@ -344,6 +394,27 @@ mod tests {
             PathBuf::from("/home/u/.config/hookmeter/pricing.toml")
         );
         assert_eq!(c.http.as_deref(), Some("127.0.0.1:7717"));
+    }
+
+    #[test]
+    fn transcript_roots_include_every_claude_config_dir() {
+        let env = env_of(&[("HOME", "/home/u"), ("CLAUDE_CONFIG_DIR", "/a, /b/c")]);
+        let c = Config::resolve(&Overrides::default(), &env).unwrap();
+        let roots: Vec<_> = c
+            .transcripts
+            .roots
+            .iter()
+            .map(|p| p.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            roots,
+            [
+                "/home/u/.claude/projects",
+                "/home/u/.config/claude/projects",
+                "/a/projects",
+                "/b/c/projects"
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::ingest::transcript::{Tail, TranscriptCounters};
 use crate::ingest::{socket, spool, Decoder};
 use crate::pricing::PriceTable;
 use crate::record::Source;
@@ -40,6 +41,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
+    // The tail stops on its own token, after the sources: events still
+    // draining from connections may name transcripts to read.
+    let tail_stop = CancellationToken::new();
+    let counters = Arc::new(TranscriptCounters::default());
+    let (tail, tail_task) = Tail::new(
+        config.transcripts.clone(),
+        writer.clone(),
+        config.db.clone(),
+        counters,
+    )
+    .spawn(tail_stop.clone());
     let decoder = |edge| Decoder {
         policy: config.store_payloads,
         payload_bytes: config.limits.payload_bytes,
@@ -48,12 +60,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let socket_shared = Arc::new(socket::Shared {
         writer: writer.clone(),
+        tail: tail.clone(),
         decoder: decoder("socket"),
         limits: config.limits.clone(),
     });
     let spool = Arc::new(spool::Spool {
         dir: config.spool.clone(),
         writer: writer.clone(),
+        tail: tail.clone(),
         decoder: decoder("spool"),
         limits: config.limits.clone(),
     });
@@ -84,8 +98,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // done the writer sees its queue close, commits the rest and exits.
     drop(writer);
     let grace = config.limits.shutdown_grace;
+    drop(tail);
     let drained = tokio::time::timeout(grace, async {
         tasks.wait().await;
+        tail_stop.cancel();
+        let _ = tail_task.await;
         let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     })
     .await;

@@ -2,9 +2,11 @@
 //!
 //! The modules follow the data, which moves one way:
 //!
-//! - [`ingest`]: the edges events arrive at (Unix socket, spool directory)
-//!   and the one decoder every source shares: bytes -> event or rejection.
-//! - [`collect`]: pure and total: a payload's usage, model and attribution.
+//! - [`ingest`]: the edges events arrive at (Unix socket, spool directory),
+//!   the one decoder every source shares (bytes -> event or rejection), the
+//!   Claude Code transcript tail, and `import` of transcripts on disk.
+//! - [`collect`]: pure and total: a payload's usage, model and attribution,
+//!   and a transcript line's usage.
 //! - [`pricing`]: pure: model name -> rates -> cost, from the embedded table
 //!   plus the user's `pricing.toml` and `COST_PRICING_*` overrides.
 //! - [`store`]: SQLite: the schema, the single writer thread (batched

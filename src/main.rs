@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use hookmeter::config::{Config, Overrides};
+use hookmeter::ingest::import::Sources;
 use hookmeter::send::{self, Attribution, Delivery};
 
 #[derive(Parser)]
@@ -58,6 +59,11 @@ enum Command {
         /// Label KEY=VALUE, repeatable [env: HOOKMETER_LABELS=k=v,k2=v2]
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(String, String)>,
+    },
+    /// Load Claude Code transcripts into the database (default: every transcript root); safe to repeat
+    Import {
+        /// Transcript files or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated)]
+        paths: Vec<PathBuf>,
     },
     /// Show the price table and how a model name is priced
     Pricing {
@@ -133,6 +139,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Import { paths } => run_import(config, paths),
         Command::Send { .. } => unreachable!("handled above"),
     }
 }
@@ -181,6 +188,43 @@ fn run_send(
             "hookmeter send: the daemon rejected the event (kept in rejected_events): {reason}"
         ),
         Delivery::Lost(reason) => eprintln!("hookmeter send: event not delivered: {reason}"),
+    }
+}
+
+fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
+    init_logging(LogFormat::Text);
+    let sources = if paths.is_empty() {
+        Sources::Roots(config.transcripts.roots.clone())
+    } else {
+        Sources::Named(paths)
+    };
+    let prices = match hookmeter::daemon::load_prices(&config) {
+        Ok(prices) => prices,
+        Err(e) => return fail(&format!("{e:#}")),
+    };
+    let conn = match hookmeter::store::open_writer(&config.db, config.durability) {
+        Ok(conn) => conn,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let (writer, writer_thread) = match hookmeter::store::writer::spawn(conn, prices, 64) {
+        Ok(spawned) => spawned,
+        Err(e) => return fail(&format!("cannot start the writer: {e}")),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let summary = runtime.block_on(hookmeter::ingest::import::import(&sources, &writer));
+    drop(writer);
+    let _ = writer_thread.join();
+    print!("{summary}");
+    if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

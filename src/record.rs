@@ -11,6 +11,10 @@ pub enum Source {
     Hook,
     /// `POST /hook`.
     Http,
+    /// A Claude Code transcript read live, because a hook named it.
+    Transcript,
+    /// A transcript loaded by `hookmeter import`.
+    Import,
 }
 
 impl Source {
@@ -18,6 +22,8 @@ impl Source {
         match self {
             Source::Hook => "hook",
             Source::Http => "http",
+            Source::Transcript => "transcript",
+            Source::Import => "import",
         }
     }
 }
@@ -49,6 +55,49 @@ pub struct HookEvent {
     pub payload_json: Option<String>,
     /// What this event costs, when it carries usage or a reported cost.
     pub charge: Option<Charge>,
+    /// Transcripts the event names, for the transcript tail (not stored).
+    pub transcripts: Option<TranscriptHint>,
+}
+
+/// What a hook event says about the transcripts to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptHint {
+    /// `transcript_path`, and `agent_transcript_path` on SubagentStop.
+    pub paths: Vec<String>,
+    /// The event ends the session's activity for now (Stop, SubagentStop,
+    /// SessionEnd): read a last time, then stop watching.
+    pub ends_watch: bool,
+}
+
+/// Usage of one API message read from a transcript, ready to be priced.
+#[derive(Debug, Clone)]
+pub struct TranscriptRecord {
+    /// The message as the transcript line(s) show it, snapshots merged.
+    pub line: crate::collect::transcript::TranscriptUsage,
+    /// Last path component of the line's `cwd`.
+    pub project: Option<String>,
+    /// `transcript` (live) or `import`.
+    pub source: Source,
+}
+
+/// Records read from one transcript file, committed together with the
+/// offset they were read up to, so a restart neither re-counts nor misses.
+#[derive(Debug, Clone)]
+pub struct TranscriptBatch {
+    pub records: Vec<TranscriptRecord>,
+    /// Where reading stopped; `None` for `import`, which keeps no offsets.
+    pub offset: Option<TranscriptOffset>,
+}
+
+/// A transcript file's read position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptOffset {
+    /// Canonical path of the file.
+    pub path: String,
+    /// Bytes of complete lines consumed.
+    pub offset: u64,
+    /// Inode of the file read: a different inode means it was replaced.
+    pub inode: u64,
 }
 
 /// The billable part of an event.

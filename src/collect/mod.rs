@@ -4,7 +4,8 @@
 //! Owns the reading of every payload shape hookmeter accepts: where usage
 //! sits and how each provider's counts normalize (`shapes`), which counts are
 //! believable (`numbers`), how an event is identified and attributed
-//! (`identity`), and the per-session memory of models ([`SessionModels`]).
+//! (`identity`), the per-session memory of models ([`SessionModels`]), and
+//! the reading of one Claude Code transcript line ([`transcript`]).
 //!
 //! It must stay pure and total: it never fails, never panics, does no I/O and
 //! reads no clock. A payload it cannot use yields empty fields, and a usage it
@@ -15,6 +16,7 @@ mod identity;
 mod numbers;
 mod session;
 mod shapes;
+pub mod transcript;
 mod usage;
 
 use serde_json::Value;

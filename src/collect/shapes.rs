@@ -135,8 +135,12 @@ fn normalize(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>,
 }
 
 /// Anthropic Messages usage; also the shape of local and generic agents that
-/// report plain `input_tokens`/`output_tokens`.
-fn anthropic(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>, String> {
+/// report plain `input_tokens`/`output_tokens`. Sums are not held to the
+/// per-call limit here: callers pass the usage through [`within_limits`].
+pub(super) fn anthropic(
+    object: &Map<String, Value>,
+    within: &str,
+) -> Result<Option<Usage>, String> {
     let f = |key| Field::new(within, key);
     let input = count(object, f("input_tokens"))?;
     let output = count(object, f("output_tokens"))?;
@@ -402,7 +406,7 @@ fn reasoning_share(reasoning: Option<u64>, output: u64) -> u64 {
 
 /// Sums of in-range counts (Gemini output, Anthropic's cache breakdown) can
 /// still pass the per-call limit; such a total is refused like a single count.
-fn within_limits(usage: Usage, within: &str) -> Result<Usage, String> {
+pub(super) fn within_limits(usage: Usage, within: &str) -> Result<Usage, String> {
     let totals = [
         ("input", usage.input),
         ("cache read", usage.cache_read),

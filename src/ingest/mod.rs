@@ -3,14 +3,16 @@
 //! [`Rejection`]. Sources own framing, limits and acks; they never write to
 //! the database themselves, only through the writer.
 
+pub mod import;
 pub mod socket;
 pub mod spool;
+pub mod transcript;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::collect::{collect, UsageFinding};
-use crate::record::{format_timestamp, Charge, HookEvent, Rejection, Source};
+use crate::record::{format_timestamp, Charge, HookEvent, Rejection, Source, TranscriptHint};
 use crate::store::redact::{stored_payload, PayloadPolicy};
 
 /// The envelope version `hookmeter send` writes.
@@ -97,6 +99,18 @@ impl Decoder {
             .timestamp
             .or(envelope.as_ref().and_then(|e| e.received_at))
             .unwrap_or(received_at);
+        let paths: Vec<String> = [&found.transcript_path, &found.agent_transcript_path]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let transcripts = (!paths.is_empty()).then_some(TranscriptHint {
+            paths,
+            ends_watch: matches!(
+                found.event_name.as_deref(),
+                Some("Stop" | "SubagentStop" | "SessionEnd")
+            ),
+        });
         let charge = (usage.is_some() || found.reported_cost_usd.is_some()).then(|| Charge {
             usage: usage.unwrap_or_default(),
             fast: found.fast,
@@ -119,6 +133,7 @@ impl Decoder {
             labels_json: envelope.as_ref().and_then(|e| e.labels_json()),
             payload_json: stored_payload(payload, self.policy, self.payload_bytes),
             charge,
+            transcripts,
         })
     }
 }
@@ -214,7 +229,7 @@ fn string_field(payload: &Value, key: &str) -> Option<String> {
 }
 
 /// The project an event belongs to: the last component of its working directory.
-fn project_of(cwd: &str) -> Option<String> {
+pub(crate) fn project_of(cwd: &str) -> Option<String> {
     cwd.trim_end_matches('/')
         .rsplit('/')
         .next()

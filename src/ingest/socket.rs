@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Limits;
+use crate::ingest::transcript::TailHandle;
 use crate::ingest::Decoder;
 use crate::record::{format_timestamp, Rejection};
 use crate::store::writer::{Ack, WriteError, WriterHandle};
@@ -29,6 +30,8 @@ const UNACKED_PER_CONNECTION: usize = 1024;
 /// Everything a connection needs, shared by all of them.
 pub struct Shared {
     pub writer: WriterHandle,
+    /// Where events that name a transcript send it to be read.
+    pub tail: TailHandle,
     pub decoder: Decoder,
     pub limits: Limits,
 }
@@ -152,10 +155,13 @@ async fn read_lines(
             Frame::Eof => return Ok(()),
             Frame::Line if line.iter().all(u8::is_ascii_whitespace) => continue,
             Frame::Line => match shared.decoder.decode(&line, None, received_at) {
-                Ok(event) => match shared.writer.queue_event(event).await {
-                    Ok(done) => PendingAck::Event(done),
-                    Err(e) => PendingAck::Unavailable(e),
-                },
+                Ok(event) => {
+                    shared.tail.follow(&event).await;
+                    match shared.writer.queue_event(event).await {
+                        Ok(done) => PendingAck::Event(done),
+                        Err(e) => PendingAck::Unavailable(e),
+                    }
+                }
                 Err(rejection) => keep(&shared.writer, rejection).await,
             },
             Frame::TooLong { total } => {

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Limits;
+use crate::ingest::transcript::TailHandle;
 use crate::ingest::Decoder;
 use crate::record::{format_timestamp, Rejection};
 use crate::store::writer::{WriteError, WriterHandle};
@@ -31,6 +32,8 @@ const FILES_IN_FLIGHT: usize = 64;
 pub struct Spool {
     pub dir: PathBuf,
     pub writer: WriterHandle,
+    /// Where events that name a transcript send it to be read.
+    pub tail: TailHandle,
     pub decoder: Decoder,
     pub limits: Limits,
 }
@@ -162,7 +165,10 @@ impl Spool {
         let mut problems = Vec::new();
         for (origin, bytes) in pieces {
             let queued = match self.decoder.decode(bytes, origin.clone(), received_at) {
-                Ok(event) => self.writer.queue_event(event).await.map(Wait::Event),
+                Ok(event) => {
+                    self.tail.follow(&event).await;
+                    self.writer.queue_event(event).await.map(Wait::Event)
+                }
                 Err(rejection) => {
                     problems.push(format!(
                         "{}: {}",

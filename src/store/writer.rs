@@ -11,9 +11,10 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::collect::transcript::merge_tool_names;
 use crate::collect::SessionModels;
 use crate::pricing::{PriceTable, Pricer};
-use crate::record::{HookEvent, Rejection};
+use crate::record::{HookEvent, Rejection, TranscriptBatch, TranscriptOffset, TranscriptRecord};
 
 /// Most operations committed in one transaction: bounds the latency a batch adds.
 const MAX_BATCH: usize = 2048;
@@ -43,6 +44,10 @@ pub enum WriteError {
 enum WriteOp {
     Event(HookEvent, oneshot::Sender<Result<Ack, WriteError>>),
     Reject(Rejection, oneshot::Sender<Result<(), WriteError>>),
+    Transcript(
+        TranscriptBatch,
+        oneshot::Sender<Result<TranscriptAck, WriteError>>,
+    ),
     Reload(Box<PriceTable>),
 }
 
@@ -88,6 +93,28 @@ impl WriterHandle {
         Ok(done)
     }
 
+    /// Stores transcript records and the offset they were read up to, in
+    /// one transaction; returns once committed.
+    pub async fn write_transcript(
+        &self,
+        batch: TranscriptBatch,
+    ) -> Result<TranscriptAck, WriteError> {
+        self.queue_transcript(batch)
+            .await?
+            .await
+            .unwrap_or(Err(WriteError::Closed))
+    }
+
+    /// Queues a transcript batch; see [`WriterHandle::queue_event`].
+    pub async fn queue_transcript(
+        &self,
+        batch: TranscriptBatch,
+    ) -> Result<oneshot::Receiver<Result<TranscriptAck, WriteError>>, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.submit(WriteOp::Transcript(batch, ack)).await?;
+        Ok(done)
+    }
+
     /// Swaps the price table; events queued after this are priced with it.
     pub async fn reload_prices(&self, prices: PriceTable) -> Result<(), WriteError> {
         self.submit(WriteOp::Reload(Box::new(prices))).await
@@ -129,6 +156,10 @@ struct Writer {
 enum Pending {
     Event(oneshot::Sender<Result<Ack, WriteError>>, Ack),
     Reject(oneshot::Sender<Result<(), WriteError>>),
+    Transcript(
+        oneshot::Sender<Result<TranscriptAck, WriteError>>,
+        TranscriptAck,
+    ),
 }
 
 impl Writer {
@@ -181,6 +212,15 @@ impl Writer {
                     }
                     pending.push(Pending::Reject(ack));
                 }
+                WriteOp::Transcript(batch, ack) => {
+                    let mut counts = TranscriptAck::default();
+                    if let (Some(tx), None) = (&tx, &failure) {
+                        if let Err(e) = write_transcript_batch(tx, prices, &batch, &mut counts) {
+                            failure = Some(e);
+                        }
+                    }
+                    pending.push(Pending::Transcript(ack, counts));
+                }
                 WriteOp::Reload(table) => {
                     tracing::info!(as_of = table.as_of(), "Price table reloaded.");
                     prices.replace(*table);
@@ -201,6 +241,7 @@ impl Writer {
                     match p {
                         Pending::Event(tx, ack) => drop(tx.send(Ok(ack))),
                         Pending::Reject(tx) => drop(tx.send(Ok(()))),
+                        Pending::Transcript(tx, counts) => drop(tx.send(Ok(counts))),
                     }
                 }
             }
@@ -213,6 +254,7 @@ impl Writer {
                     match p {
                         Pending::Event(tx, _) => drop(tx.send(Err(err.clone()))),
                         Pending::Reject(tx) => drop(tx.send(Err(err.clone()))),
+                        Pending::Transcript(tx, _) => drop(tx.send(Err(err.clone()))),
                     }
                 }
             }
@@ -366,4 +408,186 @@ fn session_model(
         sessions.remember(session, model);
     }
     Ok(found)
+}
+
+/// What a transcript batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TranscriptAck {
+    /// New cost records.
+    pub added: usize,
+    /// Records that grew (a larger snapshot) or gained tool names.
+    pub updated: usize,
+    /// Records already stored as they are: redelivery, re-read, import after live capture.
+    pub unchanged: usize,
+    /// Sidechain replays of main-thread messages, not counted again.
+    pub replays: usize,
+}
+
+/// Writes a transcript batch's records, then its offset.
+fn write_transcript_batch(
+    tx: &rusqlite::Transaction<'_>,
+    prices: &mut Pricer,
+    batch: &TranscriptBatch,
+    counts: &mut TranscriptAck,
+) -> rusqlite::Result<()> {
+    for record in &batch.records {
+        match write_transcript_record(tx, prices, record)? {
+            Written::Added => counts.added += 1,
+            Written::Updated => counts.updated += 1,
+            Written::Unchanged => counts.unchanged += 1,
+            Written::Replay => counts.replays += 1,
+        }
+    }
+    if let Some(offset) = &batch.offset {
+        write_offset(tx, offset)?;
+    }
+    Ok(())
+}
+
+/// How one transcript record was written.
+enum Written {
+    Added,
+    Updated,
+    Unchanged,
+    Replay,
+}
+
+/// Main-thread records carry the agent's own name; subagents' carry `subagent:…`.
+const MAIN_AGENT: &str = "claude-code";
+
+/// The key range of every record of one message in one session, whatever
+/// its requestId: `cc:S:M` itself and everything in (`cc:S:M:`, `cc:S:M;`).
+fn message_range(session: &str, message: &str) -> (String, String, String) {
+    let base = format!("cc:{session}:{message}");
+    (base.clone(), format!("{base}:"), format!("{base};"))
+}
+
+/// Writes one transcript record: the largest snapshot wins, tool names
+/// accumulate across the lines of one message, and a sidechain replay of a
+/// main-thread message (same message id, another requestId) is not counted twice.
+fn write_transcript_record(
+    tx: &rusqlite::Transaction<'_>,
+    prices: &mut Pricer,
+    record: &TranscriptRecord,
+) -> rusqlite::Result<Written> {
+    let line = &record.line;
+    let (exact, low, high) = message_range(&line.session_id, &line.message_id);
+    let in_message = "(hook_event_id = ?1 OR (hook_event_id > ?2 AND hook_event_id < ?3)) AND hook_event_id != ?4";
+    if line.sidechain {
+        let replay: bool = tx
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM cost_records WHERE {in_message} AND agent_id NOT LIKE 'subagent:%')"
+            ))?
+            .query_row(params![exact, low, high, line.key], |r| r.get(0))?;
+        if replay {
+            return Ok(Written::Replay);
+        }
+    } else {
+        // The replay was stored first (files read out of order): the main
+        // thread's record is the one that counts.
+        tx.prepare_cached(&format!(
+            "DELETE FROM cost_records WHERE {in_message} AND agent_id LIKE 'subagent:%'"
+        ))?
+        .execute(params![exact, low, high, line.key])?;
+    }
+
+    let u = &line.usage;
+    let existing: Option<(i64, i64, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT output_tokens, input_tokens + cache_read_tokens + cache_write_tokens, tool_name
+             FROM cost_records WHERE hook_event_id = ?1",
+        )?
+        .query_row([&line.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let tools = merge_tool_names(
+        existing.as_ref().and_then(|e| e.2.as_deref()).unwrap_or(""),
+        &line.tool_names,
+    );
+    let tools = (!tools.is_empty()).then_some(tools);
+    let priced = prices.price(&line.model, u, line.fast);
+    let agent = line.agent_id.as_deref().unwrap_or(MAIN_AGENT);
+    let timestamp = line
+        .timestamp
+        .map(crate::record::format_timestamp)
+        .unwrap_or_else(|| crate::record::format_timestamp(jiff::Timestamp::now()));
+    match existing {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
+                     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                     cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
+                     pricing_source, tool_name, hook_event_id, source, service)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm')",
+            )?
+            .execute(params![
+                timestamp,
+                line.session_id,
+                agent,
+                record.project,
+                priced.provider,
+                line.model,
+                u.input as i64,
+                u.output as i64,
+                u.cache_read as i64,
+                u.cache_write as i64,
+                u.cache_write_1h as i64,
+                u.reasoning as i64,
+                priced.cost_usd,
+                line.reported_cost_usd,
+                priced.source.as_str(),
+                tools,
+                line.key,
+                record.source.as_str(),
+            ])?;
+            Ok(Written::Added)
+        }
+        Some((output, prompt, old_tools)) => {
+            let larger = (u.output as i64, u.prompt_tokens() as i64) > (output, prompt);
+            if larger {
+                tx.prepare_cached(
+                    "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3,
+                         cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
+                         reasoning_tokens = ?7, estimated_cost_usd = ?8, pricing_source = ?9,
+                         tool_name = ?10
+                     WHERE hook_event_id = ?1",
+                )?
+                .execute(params![
+                    line.key,
+                    u.input as i64,
+                    u.output as i64,
+                    u.cache_read as i64,
+                    u.cache_write as i64,
+                    u.cache_write_1h as i64,
+                    u.reasoning as i64,
+                    priced.cost_usd,
+                    priced.source.as_str(),
+                    tools,
+                ])?;
+                Ok(Written::Updated)
+            } else if tools != old_tools {
+                tx.prepare_cached(
+                    "UPDATE cost_records SET tool_name = ?2 WHERE hook_event_id = ?1",
+                )?
+                .execute(params![line.key, tools])?;
+                Ok(Written::Updated)
+            } else {
+                Ok(Written::Unchanged)
+            }
+        }
+    }
+}
+
+fn write_offset(tx: &rusqlite::Transaction<'_>, offset: &TranscriptOffset) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO transcript_offsets (path, offset, inode, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, inode = excluded.inode,
+             updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        offset.path,
+        offset.offset as i64,
+        offset.inode as i64,
+        crate::record::format_timestamp(jiff::Timestamp::now()),
+    ])?;
+    Ok(())
 }

@@ -1,0 +1,258 @@
+//! `hookmeter import`: loads Claude Code transcripts already on disk through
+//! the same chunk reader, parser and keys as the live tail, so an import
+//! after live capture, or a second import, adds nothing. Files stream in
+//! bounded chunks: memory does not grow with a file's size.
+//!
+//! Import keeps no read offsets: it always reads whole files, and the
+//! idempotent keys make the re-read harmless.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::ingest::transcript::{read_chunk, to_record, CHUNK_BYTES};
+use crate::record::{Source, TranscriptBatch};
+use crate::store::writer::{TranscriptAck, WriteError, WriterHandle};
+
+/// What an import did, printed at the end.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub files: usize,
+    pub bytes: u64,
+    pub lines: u64,
+    /// Lines that were not usage (user turns, tool results, synthetic, errors…).
+    pub skipped_lines: u64,
+    pub written: TranscriptAck,
+    /// Files that could not be read, with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let w = &self.written;
+        writeln!(
+            f,
+            "imported {} transcript files ({:.1} MB, {} lines) in {:.1} s",
+            self.files,
+            self.bytes as f64 / 1e6,
+            self.lines,
+            self.elapsed.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "cost records: {} added, {} updated, {} already stored, {} sidechain replays not counted",
+            w.added, w.updated, w.unchanged, w.replays
+        )?;
+        writeln!(f, "lines without usage: {}", self.skipped_lines)?;
+        for (path, reason) in &self.failed {
+            writeln!(f, "not imported: {}: {reason}", path.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// Where to look: the paths a user named (each must exist), or the default
+/// roots (any of which may be missing).
+#[derive(Debug, Clone)]
+pub enum Sources {
+    Named(Vec<PathBuf>),
+    Roots(Vec<PathBuf>),
+}
+
+/// Files found (with their sizes) and paths that could not be read (with why).
+pub type Found = (Vec<(PathBuf, u64)>, Vec<(PathBuf, String)>);
+
+/// Every `*.jsonl` file under the sources (named files are taken as given;
+/// directories are walked without following symlinks), sizes, stable order.
+pub fn find_transcripts(sources: &Sources) -> Found {
+    let (paths, named) = match sources {
+        Sources::Named(paths) => (paths.as_slice(), true),
+        Sources::Roots(paths) => (paths.as_slice(), false),
+    };
+    let mut found = Vec::new();
+    let mut failed = Vec::new();
+    let mut pending: Vec<PathBuf> = paths.to_vec();
+    while let Some(path) = pending.pop() {
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            // A default root that does not exist is normal.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && !(named && paths.contains(&path)) =>
+            {
+                continue
+            }
+            Err(e) => {
+                failed.push((path, e.to_string()));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            match std::fs::read_dir(&path) {
+                Ok(entries) => pending.extend(entries.flatten().map(|e| e.path())),
+                Err(e) => failed.push((path, e.to_string())),
+            }
+        } else if meta.is_file()
+            && (paths.contains(&path) || path.extension().is_some_and(|x| x == "jsonl"))
+        {
+            found.push((path, meta.len()));
+        } else if meta.file_type().is_symlink() && paths.contains(&path) {
+            // Named by the user: follow it, to a regular file only.
+            match std::fs::canonicalize(&path).and_then(|p| std::fs::metadata(&p).map(|m| (p, m))) {
+                Ok((target, m)) if m.is_file() => found.push((target, m.len())),
+                Ok(_) => failed.push((path, "not a regular file".into())),
+                Err(e) => failed.push((path, e.to_string())),
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    (found, failed)
+}
+
+/// Imports every transcript under `paths`, showing progress on stderr (a
+/// bar on a terminal, a line per tenth of the work otherwise).
+pub async fn import(sources: &Sources, writer: &WriterHandle) -> ImportSummary {
+    let started = Instant::now();
+    let (files, mut failed) = find_transcripts(sources);
+    let total: u64 = files.iter().map(|(_, size)| size).sum();
+    let progress = Progress::new(total, files.len());
+    let mut summary = ImportSummary::default();
+    // One batch commits while the next is read: reading and writing overlap.
+    let mut in_flight: Option<tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>> =
+        None;
+    for (path, _) in &files {
+        match import_file(path, writer, &mut in_flight, &mut summary, &progress).await {
+            Ok(()) => summary.files += 1,
+            Err(reason) => failed.push((path.clone(), reason)),
+        }
+    }
+    if let Some(done) = in_flight.take() {
+        if let Err(e) = settle(done, &mut summary).await {
+            failed.push((PathBuf::from("(last batch)"), e));
+        }
+    }
+    progress.finish();
+    summary.failed = failed;
+    summary.elapsed = started.elapsed();
+    summary
+}
+
+async fn import_file(
+    path: &Path,
+    writer: &WriterHandle,
+    in_flight: &mut Option<tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>>,
+    summary: &mut ImportSummary,
+    progress: &Progress,
+) -> Result<(), String> {
+    let mut offset = 0;
+    loop {
+        let chunk_path = path.to_path_buf();
+        let chunk =
+            tokio::task::spawn_blocking(move || read_chunk(&chunk_path, offset, 0, CHUNK_BYTES))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+        progress.advance(chunk.end - offset);
+        summary.bytes += chunk.end - offset;
+        summary.lines += chunk.lines;
+        summary.skipped_lines += chunk.skipped;
+        let done_reading = chunk.at_end || chunk.end == offset;
+        offset = chunk.end;
+        if !chunk.records.is_empty() {
+            let batch = TranscriptBatch {
+                records: chunk
+                    .records
+                    .into_iter()
+                    .map(|line| to_record(line, Source::Import))
+                    .collect(),
+                offset: None,
+            };
+            if let Some(previous) = in_flight.take() {
+                settle(previous, summary).await?;
+            }
+            *in_flight = Some(
+                writer
+                    .queue_transcript(batch)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        if done_reading {
+            return Ok(());
+        }
+    }
+}
+
+async fn settle(
+    done: tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>,
+    summary: &mut ImportSummary,
+) -> Result<(), String> {
+    let ack = done
+        .await
+        .unwrap_or(Err(WriteError::Closed))
+        .map_err(|e| e.to_string())?;
+    let w = &mut summary.written;
+    w.added += ack.added;
+    w.updated += ack.updated;
+    w.unchanged += ack.unchanged;
+    w.replays += ack.replays;
+    Ok(())
+}
+
+/// Progress on stderr: indicatif on a terminal, plain lines otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: u64,
+    done: std::cell::Cell<u64>,
+    next_line: std::cell::Cell<u64>,
+}
+
+impl Progress {
+    fn new(total: u64, files: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        if bar.is_none() {
+            eprintln!(
+                "importing {files} transcript files ({:.1} MB)",
+                total as f64 / 1e6
+            );
+        }
+        Progress {
+            bar,
+            total,
+            done: 0.into(),
+            next_line: (total / 10).into(),
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        let done = self.done.get() + bytes;
+        self.done.set(done);
+        match &self.bar {
+            Some(bar) => bar.set_position(done),
+            None if done >= self.next_line.get() && self.total > 0 => {
+                eprintln!("… {:.0} %", 100.0 * done as f64 / self.total as f64);
+                self.next_line.set(done + self.total / 10);
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

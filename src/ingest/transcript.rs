@@ -1,0 +1,518 @@
+//! The transcript tail (SPEC §4.6): Claude Code writes token usage only to
+//! its transcript JSONL, so every hook event that names a transcript makes
+//! this task read the file from its saved offset, complete lines only, and
+//! keep following it while the session is active.
+//!
+//! It owns the watch list and the in-memory copy of `transcript_offsets`;
+//! records and the offset they were read up to are committed together by
+//! the writer, so a restart neither re-counts nor misses a line. Only files
+//! under the allowed roots are read, after canonicalization, and never
+//! through a symlink: a path a hook names is untrusted input.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::collect::transcript::{parse_line, SkipReason, TranscriptLine, TranscriptUsage};
+use crate::config::Transcripts;
+use crate::record::{Source, TranscriptBatch, TranscriptHint, TranscriptOffset, TranscriptRecord};
+use crate::store::writer::WriterHandle;
+
+/// Most bytes read (and held) per commit: a large backlog streams through
+/// in pieces of this size, each committed with its offset.
+pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
+/// A single line longer than this is skipped, not buffered.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// How often watched files are checked even without a notify event.
+const POLL: Duration = Duration::from_secs(1);
+
+/// What happened to transcripts, for logs now and metrics later.
+#[derive(Debug, Default)]
+pub struct TranscriptCounters {
+    pub lines: AtomicU64,
+    pub records: AtomicU64,
+    /// Lines that were not usage: not JSON, not assistant, synthetic, errors…
+    pub skipped_lines: AtomicU64,
+    /// Paths refused: outside the roots, symlinks out of them, not regular files.
+    pub refused_paths: AtomicU64,
+    /// Files found shorter than their offset: read again from the start.
+    pub truncations: AtomicU64,
+    /// Files replaced by another inode: read again from the start.
+    pub rotations: AtomicU64,
+    /// Watched files that disappeared.
+    pub missing: AtomicU64,
+}
+
+/// Sends hook events' transcript hints to the tail.
+#[derive(Clone)]
+pub struct TailHandle {
+    tx: mpsc::Sender<TranscriptHint>,
+}
+
+impl TailHandle {
+    /// Asks the tail to read (and follow) the transcripts an event names.
+    /// Waits when the tail is behind: backpressure, never a dropped hint.
+    pub async fn touch(&self, hint: TranscriptHint) {
+        let _ = self.tx.send(hint).await;
+    }
+
+    /// Touches the transcripts `event` names, if any.
+    pub async fn follow(&self, event: &crate::record::HookEvent) {
+        if let Some(hint) = &event.transcripts {
+            self.touch(hint.clone()).await;
+        }
+    }
+}
+
+/// One followed transcript.
+struct Watched {
+    last_activity: Instant,
+    /// Set by Stop/SubagentStop/SessionEnd: the last read happens then.
+    ends_at: Option<Instant>,
+}
+
+/// The tail task's state.
+pub struct Tail {
+    config: Transcripts,
+    writer: WriterHandle,
+    db: PathBuf,
+    counters: Arc<TranscriptCounters>,
+    watched: HashMap<PathBuf, Watched>,
+    /// Read positions by canonical path: loaded from the db once, then ours.
+    offsets: HashMap<PathBuf, (u64, u64)>,
+    /// (length, inode) of each file at its last read: unchanged means nothing new.
+    seen: HashMap<PathBuf, (u64, u64)>,
+    /// Paths already reported as refused, so a bad hook does not flood the log.
+    refused: HashSet<String>,
+    reader: Option<rusqlite::Connection>,
+}
+
+impl Tail {
+    pub fn new(
+        config: Transcripts,
+        writer: WriterHandle,
+        db: PathBuf,
+        counters: Arc<TranscriptCounters>,
+    ) -> Tail {
+        Tail {
+            config,
+            writer,
+            db,
+            counters,
+            watched: HashMap::new(),
+            offsets: HashMap::new(),
+            seen: HashMap::new(),
+            refused: HashSet::new(),
+            reader: None,
+        }
+    }
+
+    /// Starts the task; hints arrive through the returned handle.
+    pub fn spawn(self, shutdown: CancellationToken) -> (TailHandle, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(4096);
+        (TailHandle { tx }, tokio::spawn(self.run(rx, shutdown)))
+    }
+
+    async fn run(mut self, mut hints: mpsc::Receiver<TranscriptHint>, shutdown: CancellationToken) {
+        let (changed_tx, mut changed) = mpsc::unbounded_channel::<PathBuf>();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    if event.kind.is_modify() || event.kind.is_create() {
+                        for path in event.paths {
+                            let _ = changed_tx.send(path);
+                        }
+                    }
+                }
+            })
+            .map_err(
+                |e| tracing::warn!(error = %e, "Cannot watch transcripts; polling them instead."),
+            )
+            .ok();
+        let mut poll = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(hint) = hints.recv() => {
+                    for path in &hint.paths {
+                        self.touch(path, hint.ends_watch, watcher.as_mut()).await;
+                    }
+                }
+                Some(path) = changed.recv() => {
+                    if self.watched.contains_key(&path) {
+                        self.read(&path).await;
+                    }
+                }
+                _ = poll.tick() => self.poll(watcher.as_mut()).await,
+            }
+        }
+        // Hints already queued were acked events: honour them before exiting.
+        while let Ok(hint) = hints.try_recv() {
+            for path in &hint.paths {
+                self.touch(path, hint.ends_watch, None).await;
+            }
+        }
+        let c = &self.counters;
+        tracing::info!(
+            lines = c.lines.load(Ordering::Relaxed),
+            records = c.records.load(Ordering::Relaxed),
+            skipped_lines = c.skipped_lines.load(Ordering::Relaxed),
+            refused_paths = c.refused_paths.load(Ordering::Relaxed),
+            truncations = c.truncations.load(Ordering::Relaxed),
+            rotations = c.rotations.load(Ordering::Relaxed),
+            missing = c.missing.load(Ordering::Relaxed),
+            "Transcript tail stopped."
+        );
+    }
+
+    /// A hook event named `path`: read it now and follow it.
+    async fn touch(
+        &mut self,
+        path: &str,
+        ends: bool,
+        watcher: Option<&mut notify::RecommendedWatcher>,
+    ) {
+        let Some(path) = self.admit(path) else {
+            return;
+        };
+        let now = Instant::now();
+        let entry = self.watched.entry(path.clone()).or_insert_with(|| Watched {
+            last_activity: now,
+            ends_at: None,
+        });
+        entry.last_activity = now;
+        entry.ends_at = ends.then(|| now + self.config.stop_linger);
+        if let Some(watcher) = watcher {
+            use notify::Watcher;
+            if let Err(e) = watcher.watch(&path, notify::RecursiveMode::NonRecursive) {
+                tracing::debug!(error = %e, path = %path.display(), "Cannot watch a transcript; polling it.");
+            }
+        }
+        self.read(&path).await;
+    }
+
+    /// Checks every followed file (notify can miss events) and ends the
+    /// watches whose session went quiet or ended.
+    async fn poll(&mut self, mut watcher: Option<&mut notify::RecommendedWatcher>) {
+        let now = Instant::now();
+        let paths: Vec<PathBuf> = self.watched.keys().cloned().collect();
+        for path in paths {
+            self.read(&path).await;
+            let Some(w) = self.watched.get(&path) else {
+                continue;
+            };
+            let ended = w.ends_at.is_some_and(|t| now >= t)
+                || now.duration_since(w.last_activity) >= self.config.idle_timeout;
+            if ended {
+                self.watched.remove(&path);
+                if let Some(watcher) = watcher.as_deref_mut() {
+                    use notify::Watcher;
+                    let _ = watcher.unwatch(&path);
+                }
+                tracing::debug!(path = %path.display(), "Stopped following a transcript.");
+            }
+        }
+    }
+
+    /// The canonical path, when it is a regular file under an allowed root.
+    fn admit(&mut self, path: &str) -> Option<PathBuf> {
+        match admit(path, &self.config.roots) {
+            Ok(path) => Some(path),
+            Err(reason) => {
+                self.counters.refused_paths.fetch_add(1, Ordering::Relaxed);
+                if self.refused.len() < 1024 && self.refused.insert(path.to_string()) {
+                    tracing::warn!(path, reason = %reason, "Transcript path refused; nothing read.");
+                }
+                None
+            }
+        }
+    }
+
+    /// Reads everything new in `path`, a chunk at a time, each chunk
+    /// committed with its offset before the next is read.
+    async fn read(&mut self, path: &Path) {
+        // Polling stats every followed file each second; reading only when it changed.
+        if let Ok(meta) = std::fs::metadata(path) {
+            let now = (meta.len(), meta.ino());
+            if self.seen.get(path) == Some(&now) {
+                return;
+            }
+            self.seen.insert(path.to_path_buf(), now);
+        }
+        loop {
+            let (offset, inode) = self.offset_of(path);
+            let task_path = path.to_path_buf();
+            let read = tokio::task::spawn_blocking(move || {
+                read_chunk(&task_path, offset, inode, CHUNK_BYTES)
+            })
+            .await;
+            let chunk = match read {
+                Ok(Ok(chunk)) => chunk,
+                Ok(Err(e)) => {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        self.counters.missing.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(path = %path.display(), "A followed transcript is gone; no longer following it.");
+                        self.watched.remove(path);
+                        self.seen.remove(path);
+                    } else {
+                        tracing::warn!(error = %e, path = %path.display(), "Cannot read a transcript.");
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "Transcript read task failed.");
+                    return;
+                }
+            };
+            if chunk.restarted == Some(Restart::Truncated) {
+                self.counters.truncations.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(path = %path.display(), "Transcript shrank below its offset; reading it again from the start (keys prevent double counting).");
+            }
+            if chunk.restarted == Some(Restart::Rotated) {
+                self.counters.rotations.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(path = %path.display(), "Transcript was replaced by a new file; reading it from the start.");
+            }
+            if chunk.end == offset && chunk.restarted.is_none() {
+                return; // nothing new
+            }
+            self.counters
+                .lines
+                .fetch_add(chunk.lines, Ordering::Relaxed);
+            self.counters
+                .skipped_lines
+                .fetch_add(chunk.skipped, Ordering::Relaxed);
+            if chunk.skipped > 0 && chunk.records.is_empty() && chunk.not_json == chunk.lines {
+                tracing::warn!(path = %path.display(), lines = chunk.lines, "Transcript lines are not JSON; skipped.");
+            }
+            let records = chunk.records.len() as u64;
+            let batch = TranscriptBatch {
+                records: chunk
+                    .records
+                    .into_iter()
+                    .map(|line| to_record(line, Source::Transcript))
+                    .collect(),
+                offset: Some(TranscriptOffset {
+                    path: path.to_string_lossy().into_owned(),
+                    offset: chunk.end,
+                    inode: chunk.inode,
+                }),
+            };
+            match self.writer.write_transcript(batch).await {
+                Ok(_) => {
+                    self.counters.records.fetch_add(records, Ordering::Relaxed);
+                    self.offsets
+                        .insert(path.to_path_buf(), (chunk.end, chunk.inode));
+                }
+                Err(e) => {
+                    // Not committed: the offset stays, the next read retries.
+                    tracing::warn!(error = %e, path = %path.display(), "Transcript records not stored; will retry.");
+                    return;
+                }
+            }
+            if chunk.at_end {
+                return;
+            }
+        }
+    }
+
+    /// The saved read position of `path`, from memory or the database.
+    fn offset_of(&mut self, path: &Path) -> (u64, u64) {
+        if let Some(&known) = self.offsets.get(path) {
+            return known;
+        }
+        if self.reader.is_none() {
+            self.reader = crate::store::open_reader(&self.db)
+                .map_err(|e| tracing::warn!(error = %e, "Cannot read transcript offsets; starting from 0 (keys prevent double counting)."))
+                .ok();
+        }
+        let stored = self.reader.as_ref().and_then(|conn| {
+            conn.query_row(
+                "SELECT offset, inode FROM transcript_offsets WHERE path = ?1",
+                [path.to_string_lossy()],
+                |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
+            )
+            .ok()
+        });
+        let found = stored.unwrap_or((0, 0));
+        self.offsets.insert(path.to_path_buf(), found);
+        found
+    }
+}
+
+/// A transcript line made into a record for the writer.
+pub fn to_record(line: TranscriptUsage, source: Source) -> TranscriptRecord {
+    let project = line.cwd.as_deref().and_then(crate::ingest::project_of);
+    TranscriptRecord {
+        line,
+        project,
+        source,
+    }
+}
+
+/// Resolves a hook-supplied path: canonical, a regular file, under a root.
+pub fn admit(path: &str, roots: &[PathBuf]) -> Result<PathBuf, String> {
+    let canonical = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve: {e}"))?;
+    let inside = roots
+        .iter()
+        .any(|root| std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(&root)));
+    if !inside {
+        return Err(format!(
+            "{} is outside the allowed transcript roots (transcripts.roots)",
+            canonical.display()
+        ));
+    }
+    let meta = std::fs::metadata(&canonical).map_err(|e| format!("cannot inspect: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    Ok(canonical)
+}
+
+/// Why a read started over from byte 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    Truncated,
+    Rotated,
+}
+
+/// What one read of a transcript produced.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// Usage records, one per message key, snapshots merged, in first-seen order.
+    pub records: Vec<TranscriptUsage>,
+    /// Offset after the last complete line consumed.
+    pub end: u64,
+    pub inode: u64,
+    /// Complete lines read and how many of them were not usage.
+    pub lines: u64,
+    pub skipped: u64,
+    pub not_json: u64,
+    /// Nothing complete is left after `end` (a half-written line may be).
+    pub at_end: bool,
+    pub restarted: Option<Restart>,
+}
+
+/// Reads complete lines from `offset`, about `max` bytes of them, never
+/// through a symlink. Starts over at 0 when the file is another inode or
+/// shorter than the offset. A line longer than `max` is read whole up to
+/// [`MAX_LINE_BYTES`]; a longer one is skipped without being buffered.
+pub fn read_chunk(path: &Path, offset: u64, inode: u64, max: usize) -> std::io::Result<Chunk> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let mut chunk = Chunk {
+        inode: meta.ino(),
+        ..Chunk::default()
+    };
+    let mut start = offset;
+    if inode != 0 && meta.ino() != inode {
+        chunk.restarted = Some(Restart::Rotated);
+        start = 0;
+    } else if meta.len() < offset {
+        chunk.restarted = Some(Restart::Truncated);
+        start = 0;
+    }
+    file.seek(SeekFrom::Start(start))?;
+
+    let mut buf = Vec::new();
+    let mut want = max.max(1);
+    let last_newline = loop {
+        let need = want - buf.len();
+        let got = (&mut file).take(need as u64).read_to_end(&mut buf)?;
+        let eof = got < need;
+        if let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
+            chunk.at_end = eof;
+            break last;
+        }
+        if eof {
+            // Only a half-written line: it counts once it is completed.
+            chunk.end = start;
+            chunk.at_end = true;
+            return Ok(chunk);
+        }
+        if buf.len() >= MAX_LINE_BYTES {
+            return skip_overlong_line(&mut file, path, start, buf.len() as u64, chunk);
+        }
+        want = (want * 2).min(MAX_LINE_BYTES);
+    };
+
+    chunk.end = start + last_newline as u64 + 1;
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let usage_key = memchr::memmem::Finder::new(b"\"usage\"");
+    for line in buf[..last_newline].split(|&b| b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        chunk.lines += 1;
+        // Most of a transcript's bytes are prompts and tool results: a line
+        // without a "usage" key cannot bill anything, so skip the JSON parse.
+        if usage_key.find(line).is_none() {
+            chunk.skipped += 1;
+            if line.first() != Some(&b'{') {
+                chunk.not_json += 1;
+            }
+            continue;
+        }
+        match parse_line(line) {
+            TranscriptLine::Usage(usage) => match index.get(&usage.key) {
+                Some(&i) => chunk.records[i].merge(&usage),
+                None => {
+                    index.insert(usage.key.clone(), chunk.records.len());
+                    chunk.records.push(usage);
+                }
+            },
+            TranscriptLine::Skip(reason) => {
+                chunk.skipped += 1;
+                match reason {
+                    SkipReason::NotJson => chunk.not_json += 1,
+                    // A real message's cost is lost: say so.
+                    SkipReason::InvalidUsage(detail) => {
+                        tracing::warn!(path = %path.display(), reason = %detail, "Transcript usage refused.");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(chunk)
+}
+
+/// Streams past a line over [`MAX_LINE_BYTES`] (already `seen` bytes of it)
+/// to the next newline, and ends the chunk after it.
+fn skip_overlong_line(
+    file: &mut std::fs::File,
+    path: &Path,
+    start: u64,
+    mut seen: u64,
+    mut chunk: Chunk,
+) -> std::io::Result<Chunk> {
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            // Not finished yet: come back when it is.
+            chunk.end = start;
+            chunk.at_end = true;
+            return Ok(chunk);
+        }
+        if let Some(pos) = block[..n].iter().position(|&b| b == b'\n') {
+            seen += pos as u64 + 1;
+            tracing::warn!(path = %path.display(), bytes = seen, "Skipped a transcript line longer than {MAX_LINE_BYTES} bytes.");
+            chunk.end = start + seen;
+            chunk.lines = 1;
+            chunk.skipped = 1;
+            chunk.at_end = false;
+            return Ok(chunk);
+        }
+        seen += n as u64;
+    }
+}

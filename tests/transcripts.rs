@@ -1,0 +1,391 @@
+//! Claude Code transcripts: live capture from hook events, and `import`.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+/// The rest of the fixture's half-written last line, as Claude Code would finish it.
+const HALF_LINE_REST: &str = r#","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"done"}],"usage":{"input_tokens":100,"output_tokens":10,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}},"requestId":"req_half","cwd":"/home/dev/shop","timestamp":"2026-09-20T10:07:00.000Z"}"#;
+
+/// A transcript copied from the fixture into the daemon's default root.
+fn transcript_in_root(home: &Home) -> PathBuf {
+    let dir = home.path().join(".claude/projects/-home-dev-shop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s-session-1.jsonl");
+    std::fs::copy(
+        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
+        &path,
+    )
+    .unwrap();
+    path
+}
+
+fn hook(name: &str, transcript: &Path) -> String {
+    let text = std::fs::read_to_string(fixtures().join(format!("hooks/{name}.json"))).unwrap();
+    let value: Value =
+        serde_json::from_str(&text.replace("TRANSCRIPT_PATH", transcript.to_str().unwrap()))
+            .unwrap();
+    value.to_string()
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+fn records(home: &Home) -> i64 {
+    home.count("SELECT count(*) FROM cost_records")
+}
+
+/// The stored records equal transcript-expected.json exactly, besides the
+/// `extra` messages a test appended itself.
+fn assert_expected_records(home: &Home, extra: &[&str]) {
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(fixtures().join("transcript-expected.json")).unwrap(),
+    )
+    .unwrap();
+    let db = home.db();
+    let want = expected["records"].as_array().unwrap();
+    let n: i64 = db
+        .query_row(
+            "SELECT count(*) FROM cost_records WHERE session_id = 's-session-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n as usize, want.len() + extra.len(), "record count");
+    let mut total = 0.0;
+    for rec in want {
+        let message = rec["message"].as_str().unwrap();
+        let row = db
+            .query_row(
+                "SELECT hook_event_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                        cache_write_1h_tokens, tool_name, estimated_cost_usd, agent_id, project, model
+                 FROM cost_records WHERE hook_event_id LIKE 'cc:s-session-1:' || ?1 || '%'",
+                [message],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, f64>(7)?,
+                        r.get::<_, String>(8)?,
+                        r.get::<_, Option<String>>(9)?,
+                        r.get::<_, String>(10)?,
+                    ))
+                },
+            )
+            .unwrap_or_else(|e| panic!("{message}: {e}"));
+        let (key, tokens, tools, cost, agent, project, model) = row;
+        assert!(
+            key.starts_with(&format!("cc:s-session-1:{message}")),
+            "{key}"
+        );
+        let want_tokens = [
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "cache_write_1h_tokens",
+        ]
+        .map(|k| rec[k].as_i64().unwrap());
+        assert_eq!(tokens, want_tokens, "{message} tokens");
+        assert_eq!(
+            tools.as_deref(),
+            rec["tool_name"].as_str(),
+            "{message} tool names"
+        );
+        assert_cost(cost, rec["cost_usd"].as_f64().unwrap(), message);
+        let subagent = rec["subagent"].as_bool().unwrap();
+        assert_eq!(
+            agent.starts_with("subagent:"),
+            subagent,
+            "{message} agent {agent}"
+        );
+        if !subagent {
+            assert_eq!(agent, "claude-code");
+        }
+        assert_eq!(project.as_deref(), Some("shop"));
+        assert!(
+            model.contains(rec["model_key"].as_str().unwrap()),
+            "{message} model {model}"
+        );
+        total += cost;
+    }
+    assert_cost(total, expected["total_cost_usd"].as_f64().unwrap(), "total");
+    // Keys as SPEC §4.6 gives them, including the one without requestId.
+    let keys: Vec<String> = db
+        .prepare("SELECT hook_event_id FROM cost_records WHERE session_id='s-session-1' ORDER BY hook_event_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        keys.contains(&"cc:s-session-1:msg_sA:req_sA".to_string()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"cc:s-session-1:msg_sG".to_string()),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn a_hook_event_captures_the_transcript_then_appends_arrive_live_and_import_adds_nothing() {
+    let home = Home::new();
+    let transcript = transcript_in_root(&home);
+    let daemon = home.start();
+    let ack = daemon
+        .connect()
+        .roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    assert_eq!(ack["ok"], true, "{ack}");
+    wait_until(
+        "the transcript's records",
+        || records(&home) == 6,
+        || daemon.log_text(),
+    );
+    assert_expected_records(&home, &[]);
+
+    // The half-written last line counts once an append completes it, with no
+    // further hook event: the daemon is following the file.
+    append(&transcript, &format!("{HALF_LINE_REST}\n"));
+    wait_until(
+        "the completed line",
+        || records(&home) == 7,
+        || daemon.log_text(),
+    );
+    let half: (i64, i64) = home
+        .db()
+        .query_row("SELECT input_tokens, output_tokens FROM cost_records WHERE hook_event_id = 'cc:s-session-1:msg_half:req_half'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(half, (100, 10));
+
+    // Import after live capture: same parser, same keys, zero new rows.
+    let out = home.command().arg("import").output().unwrap();
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{summary}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        summary.contains("0 added, 0 updated, 7 already stored"),
+        "{summary}"
+    );
+    assert_eq!(records(&home), 7);
+    assert_eq!(daemon.stop().code(), Some(0));
+}
+
+#[test]
+fn a_restart_in_the_middle_neither_recounts_nor_misses() {
+    let home = Home::new();
+    let transcript = transcript_in_root(&home);
+    let daemon = home.start();
+    daemon
+        .connect()
+        .roundtrip(hook("claude-sessionstart", &transcript).as_bytes());
+    wait_until(
+        "the first read",
+        || records(&home) == 6,
+        || daemon.log_text(),
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+    let offset: i64 = home.count("SELECT offset FROM transcript_offsets");
+    assert!(offset > 0, "the offset is persisted");
+
+    // Written while the daemon was down: the half line completed, plus a new message.
+    append(&transcript, &format!("{HALF_LINE_REST}\n"));
+    append(
+        &transcript,
+        r#"{"type":"assistant","sessionId":"s-session-1","isSidechain":false,"cwd":"/home/dev/shop","message":{"id":"msg_late","model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","name":"Bash","id":"t","input":{}}],"usage":{"input_tokens":1,"output_tokens":2}},"requestId":"req_late","timestamp":"2026-09-20T10:08:00.000Z"}
+"#,
+    );
+    let daemon = home.start();
+    daemon
+        .connect()
+        .roundtrip(hook("claude-stop", &transcript).as_bytes());
+    wait_until(
+        "the lines written while down",
+        || records(&home) == 8,
+        || daemon.log_text(),
+    );
+    assert_expected_records(&home, &["msg_half", "msg_late"]);
+    assert_eq!(
+        home.count("SELECT count(DISTINCT hook_event_id) FROM cost_records"),
+        8
+    );
+    drop(daemon);
+}
+
+#[test]
+fn paths_outside_the_roots_and_symlinks_out_of_them_read_nothing() {
+    let home = Home::new();
+    // A real transcript, but outside every root.
+    let outside = home.path().join("elsewhere/s.jsonl");
+    std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
+    std::fs::copy(
+        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
+        &outside,
+    )
+    .unwrap();
+    let root = home.path().join(".claude/projects/p");
+    std::fs::create_dir_all(&root).unwrap();
+    let link = root.join("link.jsonl");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+
+    let daemon = home.start();
+    let mut client = daemon.connect();
+    for path in [Path::new("/etc/passwd"), link.as_path(), outside.as_path()] {
+        let ack = client.roundtrip(hook("claude-posttooluse", path).as_bytes());
+        assert_eq!(ack["ok"], true, "the hook event itself is stored: {ack}");
+    }
+    // A good event after them proves the daemon processed all three.
+    let good = r#"{"hook_event_name":"PostToolUse","session_id":"s-x","tool_use_id":"t","model":"gpt-5","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    assert_eq!(client.roundtrip(good.as_bytes())["ok"], true);
+    wait_until(
+        "the refusals to be logged",
+        || daemon.log_text().matches("Transcript path refused").count() == 3,
+        || daemon.log_text(),
+    );
+    assert_eq!(
+        home.count("SELECT count(*) FROM cost_records WHERE session_id = 's-session-1'"),
+        0
+    );
+    assert_eq!(home.count("SELECT count(*) FROM transcript_offsets"), 0);
+    drop(daemon);
+}
+
+#[test]
+fn truncation_rotation_and_garbage_never_double_count() {
+    let home = Home::new();
+    let transcript = transcript_in_root(&home);
+    let original = std::fs::read(&transcript).unwrap();
+    let daemon = home.start();
+    let mut client = daemon.connect();
+    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    wait_until(
+        "the first read",
+        || records(&home) == 6,
+        || daemon.log_text(),
+    );
+
+    // Truncated and rewritten in place: read again from 0, nothing counted twice.
+    std::fs::write(&transcript, &original[..200]).unwrap();
+    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    std::fs::write(&transcript, &original).unwrap();
+    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+
+    // Rotated: a new file (new inode) renamed over the old one, same lines plus one.
+    let rotated = transcript.with_extension("new");
+    std::fs::write(
+        &rotated,
+        [&original[..], HALF_LINE_REST.as_bytes(), b"\n"].concat(),
+    )
+    .unwrap();
+    std::fs::rename(&rotated, &transcript).unwrap();
+    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    wait_until(
+        "the rotated file's new line",
+        || records(&home) == 7,
+        || daemon.log_text(),
+    );
+
+    // A file that is not JSONL at all: skipped, the daemon carries on.
+    let garbage = transcript.with_file_name("garbage.jsonl");
+    std::fs::write(
+        &garbage,
+        [0u8, 159, 146, 150, b'\n', b'x', b'\n'].repeat(100),
+    )
+    .unwrap();
+    client.roundtrip(hook("claude-posttooluse", &garbage).as_bytes());
+    wait_until(
+        "the garbage warning",
+        || daemon.log_text().contains("not JSON"),
+        || daemon.log_text(),
+    );
+    // Deleted while followed: no crash, and the daemon goes on serving.
+    std::fs::remove_file(&garbage).unwrap();
+    let good = r#"{"hook_event_name":"PostToolUse","session_id":"s-x","tool_use_id":"t","model":"gpt-5","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    assert_eq!(client.roundtrip(good.as_bytes())["ok"], true);
+
+    assert_eq!(records(&home), 8, "6 + the completed line + the good event");
+    assert_expected_records(&home, &["msg_half"]);
+    let log = daemon.log_text();
+    assert!(
+        log.contains("Transcript shrank below its offset"),
+        "truncation noticed:\n{log}"
+    );
+    assert!(
+        log.contains("Transcript was replaced by a new file"),
+        "rotation noticed:\n{log}"
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+}
+
+#[test]
+fn import_is_idempotent_with_itself_and_honors_claude_config_dir() {
+    let home = Home::new();
+    let a = home.path().join("cfg-a/projects/-home-dev-shop");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::copy(
+        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
+        a.join("s-session-1.jsonl"),
+    )
+    .unwrap();
+    let b = home.path().join("cfg-b/projects/other");
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(
+        b.join("s2.jsonl"),
+        r#"{"type":"assistant","sessionId":"s2","cwd":"/w/other","message":{"id":"m1","model":"claude-haiku-4-5-20251001","content":[],"usage":{"input_tokens":1000000,"output_tokens":0}},"requestId":"r1","timestamp":"2026-09-21T00:00:00Z"}
+"#,
+    )
+    .unwrap();
+    let dirs = format!(
+        "{},{}",
+        home.path().join("cfg-a").display(),
+        home.path().join("cfg-b").display()
+    );
+    let run = || {
+        let out = home
+            .command()
+            .env("CLAUDE_CONFIG_DIR", &dirs)
+            .arg("import")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = run();
+    assert!(first.contains("imported 2 transcript files"), "{first}");
+    assert!(first.contains("7 added"), "{first}");
+    assert_expected_records(&home, &[]);
+    let second = run();
+    assert!(
+        second.contains("0 added, 0 updated, 7 already stored"),
+        "{second}"
+    );
+    assert_eq!(records(&home), 7);
+    let source: String = home
+        .db()
+        .query_row("SELECT DISTINCT source FROM cost_records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(source, "import");
+
+    // A named path that does not exist is an error, said plainly.
+    let out = home
+        .command()
+        .args(["import", "/nonexistent/x.jsonl"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not imported: /nonexistent/x.jsonl"));
+}
