@@ -389,3 +389,39 @@ fn import_is_idempotent_with_itself_and_honors_claude_config_dir() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("not imported: /nonexistent/x.jsonl"));
 }
+
+#[test]
+fn the_last_message_of_a_turn_written_after_stop_is_captured() {
+    let home = Home::new();
+    // A generous linger so a slow machine cannot make this flaky.
+    home.write_config("[transcripts]\nstop_linger_secs = 120\n");
+    let transcript = transcript_in_root(&home);
+    let daemon = home.start();
+    daemon
+        .connect()
+        .roundtrip(hook("claude-stop", &transcript).as_bytes());
+    wait_until(
+        "the transcript's records",
+        || records(&home) == 6,
+        || daemon.log_text(),
+    );
+    // Claude Code may write the turn's final text-only message after Stop fires.
+    // (The newline ends the fixture's half-written line, which stays unusable.)
+    append(&transcript, "\n");
+    append(
+        &transcript,
+        r#"{"type":"assistant","sessionId":"s-session-1","isSidechain":false,"cwd":"/home/dev/shop","message":{"id":"msg_final","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"All done."}],"usage":{"input_tokens":3,"output_tokens":40,"cache_read_input_tokens":1000}},"requestId":"req_final","timestamp":"2026-09-20T10:09:00.000Z"}
+"#,
+    );
+    wait_until(
+        "the final message",
+        || records(&home) == 7,
+        || daemon.log_text(),
+    );
+    let tools: Option<String> = home
+        .db()
+        .query_row("SELECT tool_name FROM cost_records WHERE hook_event_id = 'cc:s-session-1:msg_final:req_final'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tools, None, "a text-only message has no tool");
+    drop(daemon);
+}
