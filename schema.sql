@@ -72,6 +72,16 @@ CREATE TABLE IF NOT EXISTS transcript_offsets (
     updated_at TEXT NOT NULL
 );
 
+-- Each API call counted once: (message.id, requestId) -> the key of the
+-- record that counts it. A resumed session copies earlier messages under a
+-- new sessionId; those copies merge into the first record.
+CREATE TABLE IF NOT EXISTS api_messages (
+    message_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,                           -- '' when the line has none
+    key        TEXT NOT NULL,
+    PRIMARY KEY (message_id, request_id)
+) WITHOUT ROWID;
+
 CREATE VIEW IF NOT EXISTS v_daily_cost AS
     SELECT substr(timestamp, 1, 10) AS day, provider, model,
            count(*) AS records, sum(estimated_cost_usd) AS cost_usd,

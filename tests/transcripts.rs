@@ -337,6 +337,18 @@ fn import_is_idempotent_with_itself_and_honors_claude_config_dir() {
         a.join("s-session-1.jsonl"),
     )
     .unwrap();
+    // A resumed session: Claude Code copies the earlier messages into a new
+    // file under a new sessionId. Each API call still counts once.
+    let original = std::fs::read_to_string(
+        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
+    )
+    .unwrap();
+    // (Named to sort after the original, so the original session owns the records.)
+    std::fs::write(
+        a.join("z-resumed.jsonl"),
+        original.replace("\"s-session-1\"", "\"s-resumed\""),
+    )
+    .unwrap();
     let b = home.path().join("cfg-b/projects/other");
     std::fs::create_dir_all(&b).unwrap();
     std::fs::write(
@@ -365,15 +377,18 @@ fn import_is_idempotent_with_itself_and_honors_claude_config_dir() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let first = run();
-    assert!(first.contains("imported 2 transcript files"), "{first}");
+    assert!(first.contains("imported 3 transcript files"), "{first}");
     assert!(first.contains("7 added"), "{first}");
     assert_expected_records(&home, &[]);
     let second = run();
+    // 7 records, plus the resumed copy's 6 lines that merge into them.
     assert!(
-        second.contains("0 added, 0 updated, 7 already stored"),
+        second.contains("0 added, 0 updated, 13 already stored"),
         "{second}"
     );
     assert_eq!(records(&home), 7);
+    let resumed = "SELECT count(*) FROM cost_records WHERE session_id = 's-resumed'";
+    assert_eq!(home.count(resumed), 0, "no API call counted twice");
     let source: String = home
         .db()
         .query_row("SELECT DISTINCT source FROM cost_records", [], |r| r.get(0))

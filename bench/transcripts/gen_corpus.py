@@ -274,6 +274,7 @@ class Stats:
         self.fork_msgs = 0
         self.fork_tok = [0, 0, 0, 0, 0]
         self.fork_cost = 0.0
+        self.fork_by_day = {}
         self.straddle = 0
         self.assistant_lines = 0
         self.tok = [0, 0, 0, 0, 0]  # input, output, cache_read, cache_write(all), cache_write_1h
@@ -369,9 +370,6 @@ class Session:
         g.had_fast |= self.fast
         self.ttl_1h = r() < 0.35
         self.sys_tokens = 13000 + int(r() * 9000)
-        self.ctx = self.sys_tokens
-        self.cached = 0
-        self.last_req_t = -1e9
         self.compact_at = (205000 + int(r() * 50000)) if self.one_m else (150000 + int(r() * 20000))
         self.parent = None
         self.path = os.path.join(project["dir"], self.sid + ".jsonl")
@@ -383,8 +381,8 @@ class Session:
         g.had_kept |= self.keep_lines
         self.kept = [] if self.keep_lines else None
         self.main = {"ctx": self.sys_tokens, "cached": 0, "last": -1e9, "new": 0}
-        self.msg_index = []  # for forks: (first line number, tokens, cost) of each message
-        self.last_main_msg = None  # (msg_id, blocks, usage, model) for sidechain replays
+        self.msg_index = []  # for forks: (first line number, tokens, cost, day) per message
+        self.last_main_msg = None  # (msg_id, blocks, usage, outs, model) for sidechain replays
         self.f = open(self.path, "wb", buffering=1 << 20)
         g.stats.files += 1
         g.stats.session_files += 1
@@ -540,12 +538,14 @@ class Session:
         pools = g.pools
         if name == "Read":
             n = self.heavy(70, 1.0, 2000)
-            lines, s = Pools.take(pools.code, rng, n)
+            lines, _ = Pools.take(pools.code, rng, n)
             fp = self.file_path()
+            # whole files mostly (from line 1), sometimes a window further down
+            s = 0 if r() < 0.7 else int(r() * 600)
             content = "\n".join("%6d\u2192%s" % (s + k + 1, ln) for k, ln in enumerate(lines))
             raw = "\n".join(lines)
             tur = {"type": "text", "file": {"filePath": fp, "content": raw, "numLines": len(lines),
-                                            "startLine": 1, "totalLines": len(lines)}}
+                                            "startLine": s + 1, "totalLines": s + len(lines)}}
             return {"file_path": fp}, content, tur, len(content) // 4, 0.1 + r() * 0.5
         if name == "Bash":
             cmd = rng.choice(BASH_COMMANDS)
@@ -559,7 +559,8 @@ class Session:
             old = "\n".join(Pools.take(pools.code, rng, 2 + int(r() * 30))[0])
             new = "\n".join(Pools.take(pools.code, rng, 2 + int(r() * 40))[0])
             orig = "\n".join(Pools.take(pools.code, rng, self.heavy(110, 0.8, 3000))[0])
-            snip_lines, s = Pools.take(pools.code, rng, 8 + int(r() * 12))
+            snip_lines, _ = Pools.take(pools.code, rng, 8 + int(r() * 12))
+            s = int(r() * 400)
             snippet = "\n".join("%6d\u2192%s" % (s + k + 1, ln) for k, ln in enumerate(snip_lines))
             content = ("The file %s has been updated. Here's the result of running `cat -n` on a "
                        "snippet of the edited file:\n%s" % (fp, snippet))
@@ -692,7 +693,7 @@ class Session:
         st.add_message(model, day, inp, final, cr, cw5, cw1, fast, sub)
         if first_line is not None:
             self.msg_index.append((first_line, [a - b for a, b in zip(st.tok, tok_before)],
-                                   st.cost_a - cost_before))
+                                   st.cost_a - cost_before, day))
         state["ctx"] += final
         if not sidechain:
             self.last_main_msg = (msg_id, blocks, usage, outs, model)
@@ -779,12 +780,13 @@ class Session:
             self.emit(s.replace(a, b))
         # messages whose lines were copied (and their tokens) come from the parent
         seen = 0
-        for (first_line, tok, cost) in msgs:
+        for (first_line, tok, cost, day) in msgs:
             if first_line < k:
                 seen += 1
                 for i in range(5):
                     st.fork_tok[i] += tok[i]
                 st.fork_cost += cost
+                st.fork_by_day[day] = st.fork_by_day.get(day, 0.0) + cost
         st.fork_msgs += seen
         st.fork_sessions += 1
         m = re.search(r'"timestamp":"([^"]+)"', lines[k - 1])
@@ -925,7 +927,7 @@ class Generator:
     def uuid(self):
         x = self.rng.getrandbits(128)
         h = "%032x" % x
-        return "%s-%s-4%s-%s-%s" % (h[:8], h[8:12], h[13:16], h[16:20], h[20:])
+        return "%s-%s-4%s-%s%s-%s" % (h[:8], h[8:12], h[13:16], "89ab"[x & 3], h[17:20], h[20:])
 
     def b62(self, n):
         r = self.rng.random
@@ -1087,7 +1089,8 @@ class Generator:
             "by_day": {k: {"messages": v[0], "input": v[1], "output": v[2], "cache_read": v[3],
                            "cache_write": v[4], "cache_write_1h": v[5], "over_200k": v[6],
                            "over_200k_tiered": v[7], "cost_anthropic_rule": round(v[8], 6),
-                           "cost_ccusage_rule": round(v[9], 6)}
+                           "cost_ccusage_rule": round(v[9], 6),
+                           "fork_copied_cost_anthropic_rule": round(st.fork_by_day.get(k, 0.0), 6)}
                        for k, v in sorted(st.by_day.items())},
             "generation": {"seconds": round(elapsed, 2), "mb_per_s": round(st.bytes / MIB / max(elapsed, 1e-9), 1)},
         }
@@ -1119,7 +1122,7 @@ def main():
           "(%d on models with a long-context tier)" % (
               s["api_messages"]["distinct"], s["api_messages"]["main_thread"], s["api_messages"]["subagent"],
               s["over_200k_prompt_requests"], s["over_200k_prompt_requests_tiered_models"]))
-    print("cost: $%.2f (Anthropic rule) / $%.2f (ccusage rule); %d forked sessions copying %d messages" % (
+    print("cost: $%.2f (Anthropic rule) / $%.2f (ccusage rule); %d forked session(s) copying %d messages" % (
         s["cost_usd"]["anthropic_rule"], s["cost_usd"]["ccusage_rule"], s["forks"]["sessions"],
         s["forks"]["copied_messages"]))
     print("generated in %.1f s (%.1f MiB/s)" % (elapsed, s["generation"]["mb_per_s"]))

@@ -263,21 +263,28 @@ impl TranscriptUsage {
     /// Token counts come from the larger snapshot (more output, then a
     /// larger prompt), whichever order the two arrive in; tool names are
     /// appended in order without duplicates; fast mode holds if either
-    /// snapshot says so; the timestamp is the earliest, when the message
-    /// began. The identity fields (key, ids, thread, agent) are this
+    /// snapshot says so; the timestamp is the larger snapshot's, when the
+    /// message was complete (the earlier one when both are equal), which
+    /// is also the day other tools such as ccusage bill it to. The identity fields (key, ids, thread, agent) are this
     /// snapshot's: snapshots of one key share them. Merging snapshots of
     /// different keys is the caller's mistake and yields a meaningless mix.
     pub fn merge(&mut self, later: &TranscriptUsage) {
-        if snapshot_rank(&later.usage) > snapshot_rank(&self.usage) {
+        let ours = snapshot_rank(&self.usage);
+        let theirs = snapshot_rank(&later.usage);
+        self.timestamp = match ours.cmp(&theirs) {
+            std::cmp::Ordering::Less => later.timestamp.or(self.timestamp),
+            std::cmp::Ordering::Greater => self.timestamp.or(later.timestamp),
+            std::cmp::Ordering::Equal => match (self.timestamp, later.timestamp) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        };
+        if theirs > ours {
             self.usage = later.usage;
         }
         // Fast mode is a property of the request, not of a snapshot: once any
         // snapshot records it, it holds, in whichever order they arrive.
         self.fast |= later.fast;
-        self.timestamp = match (self.timestamp, later.timestamp) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         for name in &later.tool_names {
             if !self.tool_names.contains(name) {
                 self.tool_names.push(name.clone());
@@ -305,7 +312,7 @@ impl TranscriptUsage {
 /// the one with more output is the later; prompt counts, fixed per request,
 /// decide between equal outputs; the other fields only make the order total,
 /// so two different snapshots never tie and merging is order-independent.
-fn snapshot_rank(usage: &Usage) -> (u64, u64, u64, u64, u64, u64, u64) {
+pub fn snapshot_rank(usage: &Usage) -> (u64, u64, u64, u64, u64, u64, u64) {
     (
         usage.output,
         usage.prompt_tokens(),
@@ -491,10 +498,10 @@ mod tests {
         );
 
         let by_id = |id: &str| records.iter().find(|r| r.message_id == id).unwrap();
-        // Two snapshots: the larger output wins; the earliest time is kept.
+        // Two snapshots: the larger output wins, and with it its time.
         let a = by_id("msg_sA");
         assert_eq!(a.key, "cc:s-session-1:msg_sA:req_sA");
-        assert_eq!(a.timestamp, Some("2026-09-20T10:00:01Z".parse().unwrap()));
+        assert_eq!(a.timestamp, Some("2026-09-20T10:00:02Z".parse().unwrap()));
         assert_eq!(a.model, "claude-sonnet-4-5-20250929");
         assert_eq!(a.cwd.as_deref(), Some("/home/dev/shop"));
         assert_eq!(a.reported_cost_usd, None);
@@ -896,7 +903,10 @@ mod tests {
         merged.merge(&second);
         assert_eq!(merged.usage, first.usage);
         assert_eq!(merged.tool_names, ["Edit", "Read"]);
-        assert_eq!(merged.timestamp, second.timestamp);
+        assert_eq!(
+            merged.timestamp, first.timestamp,
+            "the larger snapshot's time"
+        );
         assert!(merged.fast);
         assert_eq!(merged.reported_cost_usd, Some(0.02));
         // Equal output: the larger prompt wins.

@@ -11,8 +11,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::collect::transcript::merge_tool_names;
+use crate::collect::transcript::{merge_tool_names, snapshot_rank};
 use crate::collect::SessionModels;
+use crate::collect::Usage;
 use crate::pricing::{PriceTable, Pricer};
 use crate::record::{HookEvent, Rejection, TranscriptBatch, TranscriptOffset, TranscriptRecord};
 
@@ -455,13 +456,6 @@ enum Written {
 /// Main-thread records carry the agent's own name; subagents' carry `subagent:…`.
 const MAIN_AGENT: &str = "claude-code";
 
-/// The key range of every record of one message in one session, whatever
-/// its requestId: `cc:S:M` itself and everything in (`cc:S:M:`, `cc:S:M;`).
-fn message_range(session: &str, message: &str) -> (String, String, String) {
-    let base = format!("cc:{session}:{message}");
-    (base.clone(), format!("{base}:"), format!("{base};"))
-}
-
 /// Writes one transcript record: the largest snapshot wins, tool names
 /// accumulate across the lines of one message, and a sidechain replay of a
 /// main-thread message (same message id, another requestId) is not counted twice.
@@ -471,36 +465,78 @@ fn write_transcript_record(
     record: &TranscriptRecord,
 ) -> rusqlite::Result<Written> {
     let line = &record.line;
-    let (exact, low, high) = message_range(&line.session_id, &line.message_id);
-    let in_message = "(hook_event_id = ?1 OR (hook_event_id > ?2 AND hook_event_id < ?3)) AND hook_event_id != ?4";
+    let request = line.request_id.as_deref().unwrap_or("");
+    // Message ids are unique across sessions; the other requestIds of this
+    // message, and whether their records are the main thread's.
+    let main_thread =
+        "SELECT a.key FROM api_messages a JOIN cost_records c ON c.hook_event_id = a.key
+         WHERE a.message_id = ?1 AND a.request_id != ?2 AND c.agent_id NOT LIKE 'subagent:%'";
+    let sidechain =
+        "SELECT a.key FROM api_messages a JOIN cost_records c ON c.hook_event_id = a.key
+         WHERE a.message_id = ?1 AND a.request_id != ?2 AND c.agent_id LIKE 'subagent:%'";
     if line.sidechain {
         let replay: bool = tx
-            .prepare_cached(&format!(
-                "SELECT EXISTS (SELECT 1 FROM cost_records WHERE {in_message} AND agent_id NOT LIKE 'subagent:%')"
-            ))?
-            .query_row(params![exact, low, high, line.key], |r| r.get(0))?;
+            .prepare_cached(&format!("SELECT EXISTS ({main_thread})"))?
+            .query_row(params![line.message_id, request], |r| r.get(0))?;
         if replay {
             return Ok(Written::Replay);
         }
     } else {
         // The replay was stored first (files read out of order): the main
         // thread's record is the one that counts.
-        tx.prepare_cached(&format!(
-            "DELETE FROM cost_records WHERE {in_message} AND agent_id LIKE 'subagent:%'"
-        ))?
-        .execute(params![exact, low, high, line.key])?;
+        let replays: Vec<String> = tx
+            .prepare_cached(sidechain)?
+            .query_map(params![line.message_id, request], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for key in replays {
+            tx.prepare_cached("DELETE FROM cost_records WHERE hook_event_id = ?1")?
+                .execute([&key])?;
+            tx.prepare_cached("DELETE FROM api_messages WHERE key = ?1")?
+                .execute([&key])?;
+        }
     }
 
+    // One API call, one record: a copy in a resumed session merges into the
+    // record of the session that first showed it.
+    let first_key: Option<String> = tx
+        .prepare_cached("SELECT key FROM api_messages WHERE message_id = ?1 AND request_id = ?2")?
+        .query_row(params![line.message_id, request], |r| r.get(0))
+        .optional()?;
+    let key = match first_key {
+        Some(key) => key,
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO api_messages (message_id, request_id, key) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![line.message_id, request, line.key])?;
+            line.key.clone()
+        }
+    };
+
     let u = &line.usage;
-    let existing: Option<(i64, i64, Option<String>)> = tx
+    let existing: Option<(Usage, Option<String>)> = tx
         .prepare_cached(
-            "SELECT output_tokens, input_tokens + cache_read_tokens + cache_write_tokens, tool_name
+            "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+                    output_tokens, reasoning_tokens, tool_name
              FROM cost_records WHERE hook_event_id = ?1",
         )?
-        .query_row([&line.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([&key], |r| {
+            let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok((
+                Usage {
+                    input: count(0)?,
+                    cache_read: count(1)?,
+                    cache_write: count(2)?,
+                    cache_write_1h: count(3)?,
+                    output: count(4)?,
+                    reasoning: count(5)?,
+                },
+                r.get(6)?,
+            ))
+        })
         .optional()?;
     let tools = merge_tool_names(
-        existing.as_ref().and_then(|e| e.2.as_deref()).unwrap_or(""),
+        existing.as_ref().and_then(|e| e.1.as_deref()).unwrap_or(""),
         &line.tool_names,
     );
     let tools = (!tools.is_empty()).then_some(tools);
@@ -536,23 +572,23 @@ fn write_transcript_record(
                 line.reported_cost_usd,
                 priced.source.as_str(),
                 tools,
-                line.key,
+                key,
                 record.source.as_str(),
             ])?;
             Ok(Written::Added)
         }
-        Some((output, prompt, old_tools)) => {
-            let larger = (u.output as i64, u.prompt_tokens() as i64) > (output, prompt);
-            if larger {
+        Some((stored, old_tools)) => {
+            // The same rank the parser merges snapshots by: one notion of "larger".
+            if snapshot_rank(u) > snapshot_rank(&stored) {
                 tx.prepare_cached(
                     "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3,
                          cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
                          reasoning_tokens = ?7, estimated_cost_usd = ?8, pricing_source = ?9,
-                         tool_name = ?10
+                         tool_name = ?10, timestamp = ?11
                      WHERE hook_event_id = ?1",
                 )?
                 .execute(params![
-                    line.key,
+                    key,
                     u.input as i64,
                     u.output as i64,
                     u.cache_read as i64,
