@@ -440,3 +440,65 @@ fn the_last_message_of_a_turn_written_after_stop_is_captured() {
     assert_eq!(tools, None, "a text-only message has no tool");
     drop(daemon);
 }
+
+#[test]
+fn a_larger_snapshot_read_later_updates_the_record_and_its_tools() {
+    let home = Home::new();
+    let transcript = transcript_in_root(&home);
+    let daemon = home.start();
+    daemon
+        .connect()
+        .roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    wait_until(
+        "the first read",
+        || records(&home) == 6,
+        || daemon.log_text(),
+    );
+    // Another content block of msg_sG, streamed later: more output, a tool.
+    append(&transcript, "\n");
+    append(
+        &transcript,
+        r#"{"type":"assistant","sessionId":"s-session-1","isSidechain":false,"cwd":"/home/dev/shop","message":{"id":"msg_sG","model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","name":"Glob","id":"tg","input":{}}],"usage":{"input_tokens":2,"output_tokens":80,"cache_read_input_tokens":30000,"cache_creation_input_tokens":0}},"timestamp":"2026-09-20T10:06:30.000Z"}
+"#,
+    );
+    let row = || -> (i64, Option<String>, String, f64) {
+        home.db()
+            .query_row(
+                "SELECT output_tokens, tool_name, timestamp, estimated_cost_usd FROM cost_records WHERE hook_event_id = 'cc:s-session-1:msg_sG'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    };
+    wait_until(
+        "the larger snapshot",
+        || row().0 == 80,
+        || daemon.log_text(),
+    );
+    let (_, tools, timestamp, cost) = row();
+    assert_eq!(tools.as_deref(), Some("Glob"));
+    assert_eq!(
+        timestamp, "2026-09-20T10:06:30.000Z",
+        "the larger snapshot's time"
+    );
+    assert_cost(
+        cost,
+        (2.0 * 3.0 + 80.0 * 15.0 + 30000.0 * 0.3) / 1e6,
+        "msg_sG repriced",
+    );
+    assert_eq!(records(&home), 6, "updated, not added");
+    // A smaller, older snapshot read afterwards changes nothing.
+    append(
+        &transcript,
+        r#"{"type":"assistant","sessionId":"s-session-1","isSidechain":false,"cwd":"/home/dev/shop","message":{"id":"msg_sG","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":2,"output_tokens":10,"cache_read_input_tokens":30000}},"timestamp":"2026-09-20T10:06:10.000Z"}
+"#,
+    );
+    let out = home.command().arg("import").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 added, 0 updated"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(row().0, 80);
+    drop(daemon);
+}

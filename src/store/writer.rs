@@ -598,13 +598,14 @@ fn write_transcript_record(
                     priced.cost_usd,
                     priced.source.as_str(),
                     tools,
+                    timestamp,
                 ])?;
                 Ok(Written::Updated)
             } else if tools != old_tools {
                 tx.prepare_cached(
                     "UPDATE cost_records SET tool_name = ?2 WHERE hook_event_id = ?1",
                 )?
-                .execute(params![line.key, tools])?;
+                .execute(params![key, tools])?;
                 Ok(Written::Updated)
             } else {
                 Ok(Written::Unchanged)
