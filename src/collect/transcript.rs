@@ -155,8 +155,132 @@ pub fn parse_line(line: &[u8]) -> TranscriptLine {
 
 fn read_line(bytes: &[u8]) -> Result<TranscriptUsage, SkipReason> {
     // serde_json refuses invalid UTF-8 and caps nesting depth, so neither
-    // odd bytes nor a deep line can do more than fail here.
-    let value: Value = serde_json::from_slice(bytes).map_err(|_| SkipReason::NotJson)?;
+    // odd bytes nor a deep line can do more than fail here. The skeleton is
+    // the fast path; any line it cannot take is read in full, with the same
+    // rules, so the two can only differ in speed.
+    let value = match serde_json::from_slice::<Skeleton>(bytes) {
+        Ok(skeleton) => skeleton.into_value(),
+        Err(_) => serde_json::from_slice(bytes).map_err(|_| SkipReason::NotJson)?,
+    };
+    read_value(&value)
+}
+
+/// The few fields of a transcript line the parser reads. Deserializing into
+/// it skips everything else (text, thinking, tool inputs and results: most
+/// of a line's bytes) without building values for it.
+#[derive(serde::Deserialize)]
+struct Skeleton {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    #[serde(rename = "isApiErrorMessage")]
+    api_error: Option<Value>,
+    message: Option<MessageSkeleton>,
+    #[serde(rename = "sessionId")]
+    session_id: Option<Value>,
+    #[serde(rename = "requestId")]
+    request_id: Option<Value>,
+    timestamp: Option<Value>,
+    #[serde(rename = "isSidechain")]
+    sidechain: Option<Value>,
+    #[serde(rename = "agentId")]
+    agent_id: Option<Value>,
+    #[serde(rename = "agentType")]
+    agent_type_camel: Option<Value>,
+    agent_type: Option<Value>,
+    cwd: Option<Value>,
+    #[serde(rename = "costUSD")]
+    cost_usd_camel: Option<Value>,
+    cost_usd: Option<Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct MessageSkeleton {
+    id: Option<Value>,
+    model: Option<Value>,
+    usage: Option<Value>,
+    content: Option<Blocks>,
+}
+
+/// `message.content`: the blocks' type and name when it is a list, nothing
+/// otherwise (a plain string content has no tool calls).
+struct Blocks(Vec<BlockSkeleton>);
+
+#[derive(serde::Deserialize)]
+struct BlockSkeleton {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    name: Option<Value>,
+}
+
+impl<'de> serde::Deserialize<'de> for Blocks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Blocks;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("message content")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Blocks, A::Error> {
+                let mut blocks = Vec::new();
+                while let Some(block) = seq.next_element()? {
+                    blocks.push(block);
+                }
+                Ok(Blocks(blocks))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Blocks, E> {
+                Ok(Blocks(Vec::new()))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+impl Skeleton {
+    /// The line again, as a JSON object holding only the fields read.
+    fn into_value(self) -> Value {
+        let mut line = Map::new();
+        let put = |map: &mut Map<String, Value>, key: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                map.insert(key.to_owned(), value);
+            }
+        };
+        put(&mut line, "type", self.kind);
+        put(&mut line, "isApiErrorMessage", self.api_error);
+        put(&mut line, "sessionId", self.session_id);
+        put(&mut line, "requestId", self.request_id);
+        put(&mut line, "timestamp", self.timestamp);
+        put(&mut line, "isSidechain", self.sidechain);
+        put(&mut line, "agentId", self.agent_id);
+        put(&mut line, "agentType", self.agent_type_camel);
+        put(&mut line, "agent_type", self.agent_type);
+        put(&mut line, "cwd", self.cwd);
+        put(&mut line, "costUSD", self.cost_usd_camel);
+        put(&mut line, "cost_usd", self.cost_usd);
+        if let Some(message) = self.message {
+            let mut m = Map::new();
+            put(&mut m, "id", message.id);
+            put(&mut m, "model", message.model);
+            put(&mut m, "usage", message.usage);
+            if let Some(Blocks(blocks)) = message.content {
+                let blocks = blocks
+                    .into_iter()
+                    .map(|b| {
+                        let mut block = Map::new();
+                        put(&mut block, "type", b.kind);
+                        put(&mut block, "name", b.name);
+                        Value::Object(block)
+                    })
+                    .collect();
+                m.insert("content".to_owned(), Value::Array(blocks));
+            }
+            line.insert("message".to_owned(), Value::Object(m));
+        }
+        Value::Object(line)
+    }
+}
+
+/// The parser's rules, on a line already parsed (in full or as a skeleton).
+fn read_value(value: &Value) -> Result<TranscriptUsage, SkipReason> {
     let line = value.as_object().ok_or(SkipReason::NotObject)?;
     if text(line, &["type"]) != Some("assistant") {
         return Err(SkipReason::NotAssistant);
@@ -349,6 +473,36 @@ mod tests {
     use crate::pricing::PriceTable;
     use proptest::prelude::*;
     use serde_json::json;
+
+    /// The skeleton fast path and the full parse agree on any line.
+    fn both_ways(bytes: &[u8]) -> (Result<TranscriptUsage, SkipReason>, Result<TranscriptUsage, SkipReason>) {
+        let full = match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => read_value(&value),
+            Err(_) => Err(SkipReason::NotJson),
+        };
+        (read_line(bytes), full)
+    }
+
+    #[test]
+    fn the_skeleton_reads_every_fixture_line_like_the_full_parse() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl");
+        let text = std::fs::read(path).unwrap();
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let (fast, full) = both_ways(line);
+            assert_eq!(fast, full, "{}", String::from_utf8_lossy(line));
+        }
+        // Shapes the skeleton must pass on to the full parse, or read the same.
+        for odd in [
+            r#"{"type":"assistant","message":"not an object"}"#,
+            r#"{"type":"assistant","message":{"id":"m","content":[1,2],"usage":{"input_tokens":1}},"sessionId":"s"}"#,
+            r#"{"type":"assistant","type":"user"}"#,
+            r#"[1]"#,
+            r#"{"type":"assistant","message":{"id":"m","model":"x","content":"text only","usage":{"input_tokens":1,"output_tokens":2}},"sessionId":"s"}"#,
+        ] {
+            let (fast, full) = both_ways(odd.as_bytes());
+            assert_eq!(fast, full, "{odd}");
+        }
+    }
     use std::collections::HashSet;
 
     const TRANSCRIPT: &str = concat!(
@@ -1100,6 +1254,13 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_skeleton_agrees_with_the_full_parse(value in arbitrary_json()) {
+            let bytes = serde_json::to_vec(&value).unwrap();
+            let (fast, full) = both_ways(&bytes);
+            prop_assert_eq!(fast, full);
+        }
 
         #[test]
         fn any_bytes_are_read_without_panicking(

@@ -7,12 +7,12 @@
 //! idempotent keys make the re-read harmless.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::ingest::transcript::{read_chunk, to_record, CHUNK_BYTES};
+use crate::ingest::transcript::{read_chunk_into, to_record, Chunk, CHUNK_BYTES};
 use crate::record::{Source, TranscriptBatch};
 use crate::store::writer::{TranscriptAck, WriteError, WriterHandle};
 
@@ -119,88 +119,133 @@ pub async fn import(sources: &Sources, writer: &WriterHandle) -> ImportSummary {
     let started = Instant::now();
     let (files, mut failed) = find_transcripts(sources);
     let total: u64 = files.iter().map(|(_, size)| size).sum();
-    let progress = Progress::new(total, files.len());
-    let mut summary = ImportSummary::default();
-    // One batch commits while the next is read: reading and writing overlap.
-    let mut in_flight: Option<tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>> =
-        None;
-    for (path, _) in &files {
-        match import_file(path, writer, &mut in_flight, &mut summary, &progress).await {
-            Ok(()) => summary.files += 1,
-            Err(reason) => failed.push((path.clone(), reason)),
+    let mut run = Run {
+        writer,
+        progress: Progress::new(total, files.len()),
+        summary: ImportSummary::default(),
+        batch: Vec::new(),
+        in_flight: None,
+    };
+    // Files are read and parsed ahead on blocking threads (the second core),
+    // and consumed in order, so the outcome does not depend on timing.
+    let mut ahead: std::collections::VecDeque<(PathBuf, Chunks)> = std::collections::VecDeque::new();
+    let mut next = files.iter();
+    loop {
+        while ahead.len() < READ_AHEAD {
+            let Some((path, _)) = next.next() else { break };
+            ahead.push_back((path.clone(), read_ahead(path.clone())));
+        }
+        let Some((path, chunks)) = ahead.pop_front() else { break };
+        match run.file(chunks).await {
+            Ok(()) => run.summary.files += 1,
+            Err(reason) => failed.push((path, reason)),
         }
     }
-    if let Some(done) = in_flight.take() {
-        if let Err(e) = settle(done, &mut summary).await {
-            failed.push((PathBuf::from("(last batch)"), e));
-        }
+    if let Err(reason) = run.flush().await.and(run.settle().await) {
+        failed.push((PathBuf::from("(last batch)"), reason));
     }
-    progress.finish();
+    run.progress.finish();
+    let mut summary = run.summary;
     summary.failed = failed;
     summary.elapsed = started.elapsed();
     summary
 }
 
-async fn import_file(
-    path: &Path,
-    writer: &WriterHandle,
-    in_flight: &mut Option<tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>>,
-    summary: &mut ImportSummary,
-    progress: &Progress,
-) -> Result<(), String> {
-    let mut offset = 0;
-    loop {
-        let chunk_path = path.to_path_buf();
-        let chunk =
-            tokio::task::spawn_blocking(move || read_chunk(&chunk_path, offset, 0, CHUNK_BYTES))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-        progress.advance(chunk.end - offset);
-        summary.bytes += chunk.end - offset;
-        summary.lines += chunk.lines;
-        summary.skipped_lines += chunk.skipped;
-        let done_reading = chunk.at_end || chunk.end == offset;
-        offset = chunk.end;
-        if !chunk.records.is_empty() {
-            let batch = TranscriptBatch {
-                records: chunk
-                    .records
-                    .into_iter()
-                    .map(|line| to_record(line, Source::Import))
-                    .collect(),
-                offset: None,
+/// Files read ahead of the one being consumed.
+const READ_AHEAD: usize = 2;
+
+/// One file's chunks as its reader produces them: each with the bytes it consumed.
+type Chunks = tokio::sync::mpsc::Receiver<Result<(Chunk, u64), String>>;
+
+/// Reads a whole file chunk by chunk on a blocking thread. The channel holds
+/// two chunks, so memory stays bounded however large the file.
+fn read_ahead(path: PathBuf) -> Chunks {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::new();
+        let mut offset = 0;
+        loop {
+            let read = read_chunk_into(&mut buf, &path, offset, 0, CHUNK_BYTES);
+            let (chunk, done) = match read {
+                Ok(chunk) => {
+                    let done = chunk.at_end || chunk.end == offset;
+                    let bytes = chunk.end - offset;
+                    offset = chunk.end;
+                    (Ok((chunk, bytes)), done)
+                }
+                Err(e) => (Err(e.to_string()), true),
             };
-            if let Some(previous) = in_flight.take() {
-                settle(previous, summary).await?;
+            if tx.blocking_send(chunk).is_err() || done {
+                return;
             }
-            *in_flight = Some(
-                writer
-                    .queue_transcript(batch)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            );
         }
-        if done_reading {
-            return Ok(());
-        }
-    }
+    });
+    rx
 }
 
-async fn settle(
-    done: tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>,
-    summary: &mut ImportSummary,
-) -> Result<(), String> {
-    let ack = done
-        .await
-        .unwrap_or(Err(WriteError::Closed))
-        .map_err(|e| e.to_string())?;
-    let w = &mut summary.written;
-    w.added += ack.added;
-    w.updated += ack.updated;
-    w.unchanged += ack.unchanged;
-    w.replays += ack.replays;
-    Ok(())
+/// Records sent to the writer at once. Many small transactions would write
+/// the same index pages to the WAL over and over; a few large ones do not.
+const BATCH_RECORDS: usize = 20_000;
+
+/// One import in progress.
+struct Run<'a> {
+    writer: &'a WriterHandle,
+    progress: Progress,
+    summary: ImportSummary,
+    /// Records read but not yet sent, across files.
+    batch: Vec<crate::record::TranscriptRecord>,
+    /// The batch the writer is committing while the next one is read.
+    in_flight: Option<tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>>,
+}
+
+impl Run<'_> {
+    /// Takes one file's chunks, in order, into the batch.
+    async fn file(&mut self, mut chunks: Chunks) -> Result<(), String> {
+        while let Some(read) = chunks.recv().await {
+            let (chunk, bytes) = read?;
+            self.progress.advance(bytes);
+            self.summary.bytes += bytes;
+            self.summary.lines += chunk.lines;
+            self.summary.skipped_lines += chunk.skipped;
+            self.batch
+                .extend(chunk.records.into_iter().map(|line| to_record(line, Source::Import)));
+            if self.batch.len() >= BATCH_RECORDS {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the records read so far, after the previous batch has committed.
+    async fn flush(&mut self) -> Result<(), String> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.settle().await?;
+        let batch = TranscriptBatch {
+            records: std::mem::take(&mut self.batch),
+            offset: None,
+        };
+        self.in_flight = Some(self.writer.queue_transcript(batch).await.map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    /// Waits for the batch in flight and counts what it wrote.
+    async fn settle(&mut self) -> Result<(), String> {
+        let Some(done) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let ack = done
+            .await
+            .unwrap_or(Err(WriteError::Closed))
+            .map_err(|e| e.to_string())?;
+        let w = &mut self.summary.written;
+        w.added += ack.added;
+        w.updated += ack.updated;
+        w.unchanged += ack.unchanged;
+        w.replays += ack.replays;
+        Ok(())
+    }
 }
 
 /// Progress on stderr: indicatif on a terminal, plain lines otherwise.

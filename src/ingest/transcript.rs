@@ -404,6 +404,18 @@ pub struct Chunk {
 /// shorter than the offset. A line longer than `max` is read whole up to
 /// [`MAX_LINE_BYTES`]; a longer one is skipped without being buffered.
 pub fn read_chunk(path: &Path, offset: u64, inode: u64, max: usize) -> std::io::Result<Chunk> {
+    read_chunk_into(&mut Vec::new(), path, offset, inode, max)
+}
+
+/// [`read_chunk`] with a caller's buffer, reused across calls: a reader of
+/// many chunks then allocates (and page-faults) its buffer once.
+pub fn read_chunk_into(
+    buf: &mut Vec<u8>,
+    path: &Path,
+    offset: u64,
+    inode: u64,
+    max: usize,
+) -> std::io::Result<Chunk> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
@@ -423,13 +435,15 @@ pub fn read_chunk(path: &Path, offset: u64, inode: u64, max: usize) -> std::io::
     }
     file.seek(SeekFrom::Start(start))?;
 
-    let mut buf = Vec::new();
+    let remaining = meta.len().saturating_sub(start) as usize;
+    buf.clear();
+    buf.reserve(max.min(remaining).saturating_add(1));
     let mut want = max.max(1);
     let last_newline = loop {
         let need = want - buf.len();
-        let got = (&mut file).take(need as u64).read_to_end(&mut buf)?;
+        let got = (&mut file).take(need as u64).read_to_end(buf)?;
         let eof = got < need;
-        if let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
+        if let Some(last) = memchr::memrchr(b'\n', buf) {
             chunk.at_end = eof;
             break last;
         }
@@ -448,7 +462,10 @@ pub fn read_chunk(path: &Path, offset: u64, inode: u64, max: usize) -> std::io::
     chunk.end = start + last_newline as u64 + 1;
     let mut index: HashMap<String, usize> = HashMap::new();
     let usage_key = memchr::memmem::Finder::new(b"\"usage\"");
-    for line in buf[..last_newline].split(|&b| b == b'\n') {
+    let mut line_start = 0;
+    for newline in memchr::memchr_iter(b'\n', &buf[..=last_newline]) {
+        let line = &buf[line_start..newline];
+        line_start = newline + 1;
         if line.is_empty() {
             continue;
         }

@@ -456,6 +456,33 @@ enum Written {
 /// Main-thread records carry the agent's own name; subagents' carry `subagent:…`.
 const MAIN_AGENT: &str = "claude-code";
 
+/// The counts and tool names stored under `key`, if a record exists.
+fn stored_usage(
+    tx: &rusqlite::Transaction<'_>,
+    key: &str,
+) -> rusqlite::Result<Option<(Usage, Option<String>)>> {
+    tx.prepare_cached(
+        "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+                output_tokens, reasoning_tokens, tool_name
+         FROM cost_records WHERE hook_event_id = ?1",
+    )?
+    .query_row([key], |r| {
+        let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+        Ok((
+            Usage {
+                input: count(0)?,
+                cache_read: count(1)?,
+                cache_write: count(2)?,
+                cache_write_1h: count(3)?,
+                output: count(4)?,
+                reasoning: count(5)?,
+            },
+            r.get(6)?,
+        ))
+    })
+    .optional()
+}
+
 /// Writes one transcript record: the largest snapshot wins, tool names
 /// accumulate across the lines of one message, and a sidechain replay of a
 /// main-thread message (same message id, another requestId) is not counted twice.
@@ -466,75 +493,54 @@ fn write_transcript_record(
 ) -> rusqlite::Result<Written> {
     let line = &record.line;
     let request = line.request_id.as_deref().unwrap_or("");
-    // Message ids are unique across sessions; the other requestIds of this
-    // message, and whether their records are the main thread's.
-    let main_thread =
-        "SELECT a.key FROM api_messages a JOIN cost_records c ON c.hook_event_id = a.key
-         WHERE a.message_id = ?1 AND a.request_id != ?2 AND c.agent_id NOT LIKE 'subagent:%'";
-    let sidechain =
-        "SELECT a.key FROM api_messages a JOIN cost_records c ON c.hook_event_id = a.key
-         WHERE a.message_id = ?1 AND a.request_id != ?2 AND c.agent_id LIKE 'subagent:%'";
+    // Everything known about this API message, in one lookup: message ids
+    // are unique across sessions, and every transcript record has a row here.
+    let known: Vec<(String, String)> = tx
+        .prepare_cached("SELECT request_id, key FROM api_messages WHERE message_id = ?1")?
+        .query_map([&line.message_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    // Records of the same message under other requestIds: the main thread's
+    // and its sidechain replays'.
+    let mut others = Vec::new();
+    for (other_request, other_key) in known.iter().filter(|(r, _)| r != request) {
+        let agent: Option<String> = tx
+            .prepare_cached("SELECT agent_id FROM cost_records WHERE hook_event_id = ?1")?
+            .query_row([other_key], |r| r.get(0))
+            .optional()?;
+        if let Some(agent) = agent {
+            others.push((other_request, other_key, agent.starts_with("subagent:")));
+        }
+    }
     if line.sidechain {
-        let replay: bool = tx
-            .prepare_cached(&format!("SELECT EXISTS ({main_thread})"))?
-            .query_row(params![line.message_id, request], |r| r.get(0))?;
-        if replay {
+        if others.iter().any(|(_, _, sub)| !sub) {
             return Ok(Written::Replay);
         }
     } else {
         // The replay was stored first (files read out of order): the main
         // thread's record is the one that counts.
-        let replays: Vec<String> = tx
-            .prepare_cached(sidechain)?
-            .query_map(params![line.message_id, request], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for key in replays {
+        for (_, key, _) in others.iter().filter(|(_, _, sub)| *sub) {
             tx.prepare_cached("DELETE FROM cost_records WHERE hook_event_id = ?1")?
-                .execute([&key])?;
+                .execute([key])?;
             tx.prepare_cached("DELETE FROM api_messages WHERE key = ?1")?
-                .execute([&key])?;
+                .execute([key])?;
         }
     }
 
     // One API call, one record: a copy in a resumed session merges into the
     // record of the session that first showed it.
-    let first_key: Option<String> = tx
-        .prepare_cached("SELECT key FROM api_messages WHERE message_id = ?1 AND request_id = ?2")?
-        .query_row(params![line.message_id, request], |r| r.get(0))
-        .optional()?;
-    let key = match first_key {
-        Some(key) => key,
+    let first_key = known.iter().find(|(r, _)| r == request).map(|(_, k)| k.clone());
+    let (key, existing) = match first_key {
+        Some(key) => {
+            let existing = stored_usage(tx, &key)?;
+            (key, existing)
+        }
         None => {
-            tx.prepare_cached(
-                "INSERT INTO api_messages (message_id, request_id, key) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![line.message_id, request, line.key])?;
-            line.key.clone()
+            tx.prepare_cached("INSERT INTO api_messages (message_id, request_id, key) VALUES (?1, ?2, ?3)")?
+                .execute(params![line.message_id, request, line.key])?;
+            (line.key.clone(), None)
         }
     };
-
     let u = &line.usage;
-    let existing: Option<(Usage, Option<String>)> = tx
-        .prepare_cached(
-            "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-                    output_tokens, reasoning_tokens, tool_name
-             FROM cost_records WHERE hook_event_id = ?1",
-        )?
-        .query_row([&key], |r| {
-            let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
-            Ok((
-                Usage {
-                    input: count(0)?,
-                    cache_read: count(1)?,
-                    cache_write: count(2)?,
-                    cache_write_1h: count(3)?,
-                    output: count(4)?,
-                    reasoning: count(5)?,
-                },
-                r.get(6)?,
-            ))
-        })
-        .optional()?;
     let tools = merge_tool_names(
         existing.as_ref().and_then(|e| e.1.as_deref()).unwrap_or(""),
         &line.tool_names,
