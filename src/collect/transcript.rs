@@ -220,7 +220,10 @@ impl<'de> serde::Deserialize<'de> for Blocks {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("message content")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Blocks, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Blocks, A::Error> {
                 let mut blocks = Vec::new();
                 while let Some(block) = seq.next_element()? {
                     blocks.push(block);
@@ -475,7 +478,12 @@ mod tests {
     use serde_json::json;
 
     /// The skeleton fast path and the full parse agree on any line.
-    fn both_ways(bytes: &[u8]) -> (Result<TranscriptUsage, SkipReason>, Result<TranscriptUsage, SkipReason>) {
+    fn both_ways(
+        bytes: &[u8],
+    ) -> (
+        Result<TranscriptUsage, SkipReason>,
+        Result<TranscriptUsage, SkipReason>,
+    ) {
         let full = match serde_json::from_slice::<Value>(bytes) {
             Ok(value) => read_value(&value),
             Err(_) => Err(SkipReason::NotJson),
@@ -485,7 +493,10 @@ mod tests {
 
     #[test]
     fn the_skeleton_reads_every_fixture_line_like_the_full_parse() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
+        );
         let text = std::fs::read(path).unwrap();
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let (fast, full) = both_ways(line);

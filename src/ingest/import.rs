@@ -128,14 +128,17 @@ pub async fn import(sources: &Sources, writer: &WriterHandle) -> ImportSummary {
     };
     // Files are read and parsed ahead on blocking threads (the second core),
     // and consumed in order, so the outcome does not depend on timing.
-    let mut ahead: std::collections::VecDeque<(PathBuf, Chunks)> = std::collections::VecDeque::new();
+    let mut ahead: std::collections::VecDeque<(PathBuf, Chunks)> =
+        std::collections::VecDeque::new();
     let mut next = files.iter();
     loop {
         while ahead.len() < READ_AHEAD {
             let Some((path, _)) = next.next() else { break };
             ahead.push_back((path.clone(), read_ahead(path.clone())));
         }
-        let Some((path, chunks)) = ahead.pop_front() else { break };
+        let Some((path, chunks)) = ahead.pop_front() else {
+            break;
+        };
         match run.file(chunks).await {
             Ok(()) => run.summary.files += 1,
             Err(reason) => failed.push((path, reason)),
@@ -207,8 +210,12 @@ impl Run<'_> {
             self.summary.bytes += bytes;
             self.summary.lines += chunk.lines;
             self.summary.skipped_lines += chunk.skipped;
-            self.batch
-                .extend(chunk.records.into_iter().map(|line| to_record(line, Source::Import)));
+            self.batch.extend(
+                chunk
+                    .records
+                    .into_iter()
+                    .map(|line| to_record(line, Source::Import)),
+            );
             if self.batch.len() >= BATCH_RECORDS {
                 self.flush().await?;
             }
@@ -226,7 +233,12 @@ impl Run<'_> {
             records: std::mem::take(&mut self.batch),
             offset: None,
         };
-        self.in_flight = Some(self.writer.queue_transcript(batch).await.map_err(|e| e.to_string())?);
+        self.in_flight = Some(
+            self.writer
+                .queue_transcript(batch)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         Ok(())
     }
 

@@ -528,15 +528,20 @@ fn write_transcript_record(
 
     // One API call, one record: a copy in a resumed session merges into the
     // record of the session that first showed it.
-    let first_key = known.iter().find(|(r, _)| r == request).map(|(_, k)| k.clone());
+    let first_key = known
+        .iter()
+        .find(|(r, _)| r == request)
+        .map(|(_, k)| k.clone());
     let (key, existing) = match first_key {
         Some(key) => {
             let existing = stored_usage(tx, &key)?;
             (key, existing)
         }
         None => {
-            tx.prepare_cached("INSERT INTO api_messages (message_id, request_id, key) VALUES (?1, ?2, ?3)")?
-                .execute(params![line.message_id, request, line.key])?;
+            tx.prepare_cached(
+                "INSERT INTO api_messages (message_id, request_id, key) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![line.message_id, request, line.key])?;
             (line.key.clone(), None)
         }
     };
