@@ -40,14 +40,9 @@ EMPTY_HOME=$OUT/home
 # command when it exists:
 #   HOOKMETER_REPORT_CMD='"$HOOKMETER_BIN" report --period all --by day --json'
 # (then check that the parser in compare() below understands its output).
-DEFAULT_REPORT_CMD='python3 -c "
-import json, os, sqlite3
-db = sqlite3.connect(\"file:\" + os.environ[\"TELEMETRY_DB_PATH\"] + \"?mode=ro\", uri=True)
-rows = db.execute(\"SELECT substr(timestamp,1,10), sum(estimated_cost_usd), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), count(*) FROM cost_records GROUP BY 1 ORDER BY 1\").fetchall()
-keys = [\"key\", \"cost_usd\", \"input_tokens\", \"output_tokens\", \"cache_read_tokens\", \"cache_write_tokens\", \"cache_write_1h_tokens\", \"records\"]
-groups = [dict(zip(keys, r)) for r in rows]
-print(json.dumps({\"groups\": groups, \"total_cost_usd\": sum(g[\"cost_usd\"] or 0 for g in groups)}))
-"'
+# The stand-in is the sqlite3 command-line shell (a native client, the way ops
+# read telemetry.db), so the figure measures the database, not an interpreter.
+DEFAULT_REPORT_CMD='sqlite3 -readonly -json "$TELEMETRY_DB_PATH" "SELECT substr(timestamp,1,10) AS key, sum(estimated_cost_usd) AS cost_usd, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens, sum(cache_write_1h_tokens) AS cache_write_1h_tokens, count(*) AS records FROM cost_records GROUP BY 1 ORDER BY 1"'
 HOOKMETER_REPORT_CMD=${HOOKMETER_REPORT_CMD:-$DEFAULT_REPORT_CMD}
 # <<< HOOKMETER_REPORT_CMD ---------------------------------------------------
 
@@ -60,6 +55,14 @@ mkdir -p "$OUT" "$EMPTY_HOME"
 for t in python3 node npm; do
     command -v "$t" >/dev/null || die "$t is required"
 done
+if ! command -v sqlite3 >/dev/null; then
+    say "installing the sqlite3 shell"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get install -y -q sqlite3 >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q sqlite3 >/dev/null; }
+    else
+        die "sqlite3 is missing: install Debian's 'sqlite3' package"
+    fi
+fi
 if ! /usr/bin/time -v true >/dev/null 2>&1; then
     say "installing GNU time (/usr/bin/time)"
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -124,28 +124,30 @@ pub async fn import(sources: &Sources, writer: &WriterHandle) -> ImportSummary {
         progress: Progress::new(total, files.len()),
         summary: ImportSummary::default(),
         batch: Vec::new(),
-        in_flight: None,
+        in_flight: std::collections::VecDeque::new(),
     };
-    // Files are read and parsed ahead on blocking threads (the second core),
-    // and consumed in order, so the outcome does not depend on timing.
-    let mut ahead: std::collections::VecDeque<(PathBuf, Chunks)> =
-        std::collections::VecDeque::new();
-    let mut next = files.iter();
-    loop {
-        while ahead.len() < READ_AHEAD {
-            let Some((path, _)) = next.next() else { break };
-            ahead.push_back((path.clone(), read_ahead(path.clone())));
-        }
-        let Some((path, chunks)) = ahead.pop_front() else {
-            break;
-        };
-        match run.file(chunks).await {
-            Ok(()) => run.summary.files += 1,
-            Err(reason) => failed.push((path, reason)),
+    // One reader thread reads and parses the files in order, a few chunks
+    // ahead, while this task hands records to the writer: two cores busy,
+    // one buffer, bounded memory.
+    let mut reads = read_in_order(files.iter().map(|(path, _)| path.clone()).collect());
+    while let Some(read) = reads.recv().await {
+        match read {
+            Read::Chunk(chunk, bytes) => {
+                if let Err(reason) = run.chunk(chunk, bytes).await {
+                    failed.push((PathBuf::from("(batch)"), reason));
+                }
+            }
+            Read::Done => run.summary.files += 1,
+            Read::Failed(path, reason) => failed.push((path, reason)),
         }
     }
-    if let Err(reason) = run.flush().await.and(run.settle().await) {
+    if let Err(reason) = run.flush().await {
         failed.push((PathBuf::from("(last batch)"), reason));
+    }
+    while !run.in_flight.is_empty() {
+        if let Err(reason) = run.settle().await {
+            failed.push((PathBuf::from("(batch)"), reason));
+        }
     }
     run.progress.finish();
     let mut summary = run.summary;
@@ -154,41 +156,60 @@ pub async fn import(sources: &Sources, writer: &WriterHandle) -> ImportSummary {
     summary
 }
 
-/// Files read ahead of the one being consumed.
-const READ_AHEAD: usize = 2;
+/// Chunks read ahead of the one being written.
+const READ_AHEAD_CHUNKS: usize = 4;
 
-/// One file's chunks as its reader produces them: each with the bytes it consumed.
-type Chunks = tokio::sync::mpsc::Receiver<Result<(Chunk, u64), String>>;
+/// What the reader thread produces, in file order.
+enum Read {
+    /// A chunk of the current file, with the bytes it consumed.
+    Chunk(Chunk, u64),
+    /// The file is read to its end.
+    Done,
+    Failed(PathBuf, String),
+}
 
-/// Reads a whole file chunk by chunk on a blocking thread. The channel holds
-/// two chunks, so memory stays bounded however large the file.
-fn read_ahead(path: PathBuf) -> Chunks {
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
-        let mut buf = Vec::new();
-        let mut offset = 0;
-        loop {
-            let read = read_chunk_into(&mut buf, &path, offset, 0, CHUNK_BYTES);
-            let (chunk, done) = match read {
-                Ok(chunk) => {
-                    let done = chunk.at_end || chunk.end == offset;
-                    let bytes = chunk.end - offset;
-                    offset = chunk.end;
-                    (Ok((chunk, bytes)), done)
+/// Reads `files` one after another, chunk by chunk, on one thread.
+fn read_in_order(files: Vec<PathBuf>) -> tokio::sync::mpsc::Receiver<Read> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
+    let spawned = std::thread::Builder::new()
+        .name("hookmeter-import-read".into())
+        .spawn(move || {
+            let mut buf = Vec::new();
+            for path in files {
+                let mut offset = 0;
+                let outcome = loop {
+                    match read_chunk_into(&mut buf, &path, offset, 0, CHUNK_BYTES) {
+                        Ok(chunk) => {
+                            let done = chunk.at_end || chunk.end == offset;
+                            let bytes = chunk.end - offset;
+                            offset = chunk.end;
+                            if tx.blocking_send(Read::Chunk(chunk, bytes)).is_err() {
+                                return;
+                            }
+                            if done {
+                                break Read::Done;
+                            }
+                        }
+                        Err(e) => break Read::Failed(path, e.to_string()),
+                    }
+                };
+                if tx.blocking_send(outcome).is_err() {
+                    return;
                 }
-                Err(e) => (Err(e.to_string()), true),
-            };
-            if tx.blocking_send(chunk).is_err() || done {
-                return;
             }
-        }
-    });
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "Cannot start the import reader thread.");
+    }
     rx
 }
 
+/// Batches queued at the writer before reading waits: bounds memory.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Records sent to the writer at once. Many small transactions would write
 /// the same index pages to the WAL over and over; a few large ones do not.
-const BATCH_RECORDS: usize = 20_000;
+const BATCH_RECORDS: usize = 5_000;
 
 /// One import in progress.
 struct Run<'a> {
@@ -197,54 +218,56 @@ struct Run<'a> {
     summary: ImportSummary,
     /// Records read but not yet sent, across files.
     batch: Vec<crate::record::TranscriptRecord>,
-    /// The batch the writer is committing while the next one is read.
-    in_flight: Option<tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>>,
+    /// Batches queued at the writer. Reading goes on while they commit; only
+    /// past [`BATCHES_IN_FLIGHT`] does it wait for the oldest.
+    in_flight: std::collections::VecDeque<
+        tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>,
+    >,
 }
 
 impl Run<'_> {
-    /// Takes one file's chunks, in order, into the batch.
-    async fn file(&mut self, mut chunks: Chunks) -> Result<(), String> {
-        while let Some(read) = chunks.recv().await {
-            let (chunk, bytes) = read?;
-            self.progress.advance(bytes);
-            self.summary.bytes += bytes;
-            self.summary.lines += chunk.lines;
-            self.summary.skipped_lines += chunk.skipped;
-            self.batch.extend(
-                chunk
-                    .records
-                    .into_iter()
-                    .map(|line| to_record(line, Source::Import)),
-            );
-            if self.batch.len() >= BATCH_RECORDS {
-                self.flush().await?;
-            }
+    /// Adds one chunk's records to the batch, sending it when full.
+    async fn chunk(&mut self, chunk: Chunk, bytes: u64) -> Result<(), String> {
+        self.progress.advance(bytes);
+        self.summary.bytes += bytes;
+        self.summary.lines += chunk.lines;
+        self.summary.skipped_lines += chunk.skipped;
+        self.batch.extend(
+            chunk
+                .records
+                .into_iter()
+                .map(|line| to_record(line, Source::Import)),
+        );
+        if self.batch.len() >= BATCH_RECORDS {
+            self.flush().await?;
         }
         Ok(())
     }
 
-    /// Sends the records read so far, after the previous batch has committed.
+    /// Queues the records read so far at the writer.
     async fn flush(&mut self) -> Result<(), String> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        self.settle().await?;
+        if self.in_flight.len() >= BATCHES_IN_FLIGHT {
+            self.settle().await?;
+        }
         let batch = TranscriptBatch {
             records: std::mem::take(&mut self.batch),
             offset: None,
         };
-        self.in_flight = Some(
-            self.writer
-                .queue_transcript(batch)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+        let done = self
+            .writer
+            .queue_transcript(batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.in_flight.push_back(done);
         Ok(())
     }
 
-    /// Waits for the batch in flight and counts what it wrote.
+    /// Waits for the oldest batch in flight and counts what it wrote.
     async fn settle(&mut self) -> Result<(), String> {
-        let Some(done) = self.in_flight.take() else {
+        let Some(done) = self.in_flight.pop_front() else {
             return Ok(());
         };
         let ack = done
