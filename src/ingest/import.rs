@@ -46,6 +46,13 @@ impl std::fmt::Display for ImportSummary {
             "cost records: {} added, {} updated, {} already stored, {} sidechain replays not counted",
             w.added, w.updated, w.unchanged, w.replays
         )?;
+        if w.replaced > 0 {
+            writeln!(
+                f,
+                "({} of those added were sidechain replays read before their main-thread message, then replaced by it)",
+                w.replaced
+            )?;
+        }
         writeln!(f, "lines without usage: {}", self.skipped_lines)?;
         for (path, reason) in &self.failed {
             writeln!(f, "not imported: {}: {reason}", path.display())?;
@@ -279,6 +286,7 @@ impl Run<'_> {
         w.updated += ack.updated;
         w.unchanged += ack.unchanged;
         w.replays += ack.replays;
+        w.replaced += ack.replaced;
         Ok(())
     }
 }

@@ -422,6 +422,8 @@ pub struct TranscriptAck {
     pub unchanged: usize,
     /// Sidechain replays of main-thread messages, not counted again.
     pub replays: usize,
+    /// Replays stored before their main-thread message arrived, then removed.
+    pub replaced: usize,
 }
 
 /// Writes a transcript batch's records, then its offset.
@@ -432,7 +434,7 @@ fn write_transcript_batch(
     counts: &mut TranscriptAck,
 ) -> rusqlite::Result<()> {
     for record in &batch.records {
-        match write_transcript_record(tx, prices, record)? {
+        match write_transcript_record(tx, prices, record, &mut counts.replaced)? {
             Written::Added => counts.added += 1,
             Written::Updated => counts.updated += 1,
             Written::Unchanged => counts.unchanged += 1,
@@ -490,6 +492,7 @@ fn write_transcript_record(
     tx: &rusqlite::Transaction<'_>,
     prices: &mut Pricer,
     record: &TranscriptRecord,
+    replaced: &mut usize,
 ) -> rusqlite::Result<Written> {
     let line = &record.line;
     let request = line.request_id.as_deref().unwrap_or("");
@@ -523,6 +526,7 @@ fn write_transcript_record(
                 .execute([key])?;
             tx.prepare_cached("DELETE FROM api_messages WHERE key = ?1")?
                 .execute([key])?;
+            *replaced += 1;
         }
     }
 
