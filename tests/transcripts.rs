@@ -502,3 +502,29 @@ fn a_larger_snapshot_read_later_updates_the_record_and_its_tools() {
     assert_eq!(row().0, 80);
     drop(daemon);
 }
+
+#[test]
+fn after_a_restart_recently_followed_transcripts_are_read_without_a_new_hook_event() {
+    let home = Home::new();
+    let transcript = transcript_in_root(&home);
+    let daemon = home.start();
+    daemon
+        .connect()
+        .roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    wait_until(
+        "the first read",
+        || records(&home) == 6,
+        || daemon.log_text(),
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+    // The session went on (and ended) while the daemon was down.
+    append(&transcript, &format!("{HALF_LINE_REST}\n"));
+    let daemon = home.start();
+    wait_until(
+        "the line written while down",
+        || records(&home) == 7,
+        || daemon.log_text(),
+    );
+    assert_expected_records(&home, &["msg_half"]);
+    drop(daemon);
+}

@@ -136,6 +136,11 @@ impl Tail {
                 |e| tracing::warn!(error = %e, "Cannot watch transcripts; polling them instead."),
             )
             .ok();
+        // Files followed recently before a restart may have grown while the
+        // daemon was down; their sessions may send no further hook event.
+        for path in self.recently_followed() {
+            self.touch(&path, false, watcher.as_mut()).await;
+        }
         let mut poll = tokio::time::interval(POLL);
         loop {
             tokio::select! {
@@ -153,11 +158,16 @@ impl Tail {
                 _ = poll.tick() => self.poll(watcher.as_mut()).await,
             }
         }
-        // Hints already queued were acked events: honour them before exiting.
+        // Hints already queued were acked events: honour them before exiting,
+        // and read every followed file a last time.
         while let Ok(hint) = hints.try_recv() {
             for path in &hint.paths {
                 self.touch(path, hint.ends_watch, None).await;
             }
+        }
+        let followed: Vec<PathBuf> = self.watched.keys().cloned().collect();
+        for path in followed {
+            self.read(&path).await;
         }
         let c = &self.counters;
         tracing::info!(
@@ -311,7 +321,9 @@ impl Tail {
                         .insert(path.to_path_buf(), (chunk.end, chunk.inode));
                 }
                 Err(e) => {
-                    // Not committed: the offset stays, the next read retries.
+                    // Not committed: the offset stays, and forgetting the
+                    // size seen makes the next poll read it again.
+                    self.seen.remove(path);
                     tracing::warn!(error = %e, path = %path.display(), "Transcript records not stored; will retry.");
                     return;
                 }
@@ -322,17 +334,46 @@ impl Tail {
         }
     }
 
-    /// The saved read position of `path`, from memory or the database.
-    fn offset_of(&mut self, path: &Path) -> (u64, u64) {
-        if let Some(&known) = self.offsets.get(path) {
-            return known;
-        }
+    /// Transcripts whose offset moved within the idle timeout: the ones a
+    /// restart should go on following.
+    fn recently_followed(&mut self) -> Vec<String> {
+        let since = jiff::Timestamp::now()
+            .checked_sub(
+                jiff::SignedDuration::try_from(self.config.idle_timeout).unwrap_or_default(),
+            )
+            .map(crate::record::format_timestamp)
+            .unwrap_or_default();
+        let Some(conn) = self.reader() else {
+            return Vec::new();
+        };
+        let found = conn
+            .prepare("SELECT path FROM transcript_offsets WHERE updated_at >= ?1")
+            .and_then(|mut stmt| {
+                stmt.query_map([since], |row| row.get(0))?
+                    .collect::<Result<Vec<String>, _>>()
+            });
+        found.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "Cannot list recently followed transcripts.");
+            Vec::new()
+        })
+    }
+
+    /// The read-only connection for offsets, opened on first use.
+    fn reader(&mut self) -> Option<&rusqlite::Connection> {
         if self.reader.is_none() {
             self.reader = crate::store::open_reader(&self.db)
                 .map_err(|e| tracing::warn!(error = %e, "Cannot read transcript offsets; starting from 0 (keys prevent double counting)."))
                 .ok();
         }
-        let stored = self.reader.as_ref().and_then(|conn| {
+        self.reader.as_ref()
+    }
+
+    /// The saved read position of `path`, from memory or the database.
+    fn offset_of(&mut self, path: &Path) -> (u64, u64) {
+        if let Some(&known) = self.offsets.get(path) {
+            return known;
+        }
+        let stored = self.reader().and_then(|conn| {
             conn.query_row(
                 "SELECT offset, inode FROM transcript_offsets WHERE path = ?1",
                 [path.to_string_lossy()],
