@@ -32,6 +32,21 @@ fn hook(name: &str, transcript: &Path) -> String {
     value.to_string()
 }
 
+/// A daemon that has read the fixture transcript once a hook named it.
+fn capturing(home: &Home, transcript: &Path, hook_name: &str) -> Daemon {
+    let daemon = home.start();
+    let ack = daemon
+        .connect()
+        .roundtrip(hook(hook_name, transcript).as_bytes());
+    assert_eq!(ack["ok"], true, "{ack}");
+    wait_until(
+        "the transcript's records",
+        || records(home) == 6,
+        || daemon.log_text(),
+    );
+    daemon
+}
+
 fn append(path: &Path, text: &str) {
     let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     file.write_all(text.as_bytes()).unwrap();
@@ -185,15 +200,7 @@ fn a_hook_event_captures_the_transcript_then_appends_arrive_live_and_import_adds
 fn a_restart_in_the_middle_neither_recounts_nor_misses() {
     let home = Home::new();
     let transcript = transcript_in_root(&home);
-    let daemon = home.start();
-    daemon
-        .connect()
-        .roundtrip(hook("claude-sessionstart", &transcript).as_bytes());
-    wait_until(
-        "the first read",
-        || records(&home) == 6,
-        || daemon.log_text(),
-    );
+    let daemon = capturing(&home, &transcript, "claude-sessionstart");
     assert_eq!(daemon.stop().code(), Some(0));
     let offset: i64 = home.count("SELECT offset FROM transcript_offsets");
     assert!(offset > 0, "the offset is persisted");
@@ -411,15 +418,7 @@ fn the_last_message_of_a_turn_written_after_stop_is_captured() {
     // A generous linger so a slow machine cannot make this flaky.
     home.write_config("[transcripts]\nstop_linger_secs = 120\n");
     let transcript = transcript_in_root(&home);
-    let daemon = home.start();
-    daemon
-        .connect()
-        .roundtrip(hook("claude-stop", &transcript).as_bytes());
-    wait_until(
-        "the transcript's records",
-        || records(&home) == 6,
-        || daemon.log_text(),
-    );
+    let daemon = capturing(&home, &transcript, "claude-stop");
     // Claude Code may write the turn's final text-only message after Stop fires.
     // (The newline ends the fixture's half-written line, which stays unusable.)
     append(&transcript, "\n");
@@ -445,15 +444,7 @@ fn the_last_message_of_a_turn_written_after_stop_is_captured() {
 fn a_larger_snapshot_read_later_updates_the_record_and_its_tools() {
     let home = Home::new();
     let transcript = transcript_in_root(&home);
-    let daemon = home.start();
-    daemon
-        .connect()
-        .roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
-    wait_until(
-        "the first read",
-        || records(&home) == 6,
-        || daemon.log_text(),
-    );
+    let daemon = capturing(&home, &transcript, "claude-posttooluse");
     // Another content block of msg_sG, streamed later: more output, a tool.
     append(&transcript, "\n");
     append(
@@ -507,15 +498,7 @@ fn a_larger_snapshot_read_later_updates_the_record_and_its_tools() {
 fn after_a_restart_recently_followed_transcripts_are_read_without_a_new_hook_event() {
     let home = Home::new();
     let transcript = transcript_in_root(&home);
-    let daemon = home.start();
-    daemon
-        .connect()
-        .roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
-    wait_until(
-        "the first read",
-        || records(&home) == 6,
-        || daemon.log_text(),
-    );
+    let daemon = capturing(&home, &transcript, "claude-posttooluse");
     assert_eq!(daemon.stop().code(), Some(0));
     // The session went on (and ended) while the daemon was down.
     append(&transcript, &format!("{HALF_LINE_REST}\n"));

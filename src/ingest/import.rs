@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ingest::transcript::{read_chunk_into, to_record, Chunk, CHUNK_BYTES};
 use crate::record::{Source, TranscriptBatch};
-use crate::store::writer::{TranscriptAck, WriteError, WriterHandle};
+use crate::store::writer::{outcome, Receipt, TranscriptAck, WriterHandle};
 
 /// What an import did, printed at the end.
 #[derive(Debug, Default)]
@@ -227,9 +227,7 @@ struct Run<'a> {
     batch: Vec<crate::record::TranscriptRecord>,
     /// Batches queued at the writer. Reading goes on while they commit; only
     /// past [`BATCHES_IN_FLIGHT`] does it wait for the oldest.
-    in_flight: std::collections::VecDeque<
-        tokio::sync::oneshot::Receiver<Result<TranscriptAck, WriteError>>,
-    >,
+    in_flight: std::collections::VecDeque<Receipt<TranscriptAck>>,
 }
 
 impl Run<'_> {
@@ -277,10 +275,7 @@ impl Run<'_> {
         let Some(done) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let ack = done
-            .await
-            .unwrap_or(Err(WriteError::Closed))
-            .map_err(|e| e.to_string())?;
+        let ack = outcome(done).await.map_err(|e| e.to_string())?;
         let w = &mut self.summary.written;
         w.added += ack.added;
         w.updated += ack.updated;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -21,7 +21,7 @@ use crate::config::Limits;
 use crate::ingest::transcript::TailHandle;
 use crate::ingest::Decoder;
 use crate::record::{format_timestamp, Rejection};
-use crate::store::writer::{Ack, WriteError, WriterHandle};
+use crate::store::writer::{outcome, Ack, Receipt, WriteError, WriterHandle};
 
 /// Lines of one connection queued for the writer but not yet acked. Past this
 /// the reader stops reading: backpressure reaches the client, nothing is dropped.
@@ -93,8 +93,8 @@ pub async fn serve(
 
 /// How an input line will be answered once its fate is durable.
 enum PendingAck {
-    Event(oneshot::Receiver<Result<Ack, WriteError>>),
-    Rejected(oneshot::Receiver<Result<(), WriteError>>, String),
+    Event(Receipt<Ack>),
+    Rejected(Receipt<()>, String),
     /// The writer is gone: answered at once.
     Unavailable(WriteError),
     /// Sent without a commit: the connection is about to close.
@@ -209,19 +209,17 @@ async fn answer(
 ) -> io::Result<()> {
     while let Some(pending) = acks.recv().await {
         let line = match pending {
-            PendingAck::Event(done) => match done.await.unwrap_or(Err(WriteError::Closed)) {
+            PendingAck::Event(done) => match outcome(done).await {
                 Ok(ack) => {
                     let id = serde_json::Value::String(ack.id);
                     format!("{{\"ok\":true,\"id\":{id},\"records\":{}}}\n", ack.records)
                 }
                 Err(e) => error_line(&e.to_string(), true),
             },
-            PendingAck::Rejected(done, reason) => {
-                match done.await.unwrap_or(Err(WriteError::Closed)) {
-                    Ok(()) => error_line(&reason, false),
-                    Err(e) => error_line(&format!("{reason}; it could not be kept: {e}"), true),
-                }
-            }
+            PendingAck::Rejected(done, reason) => match outcome(done).await {
+                Ok(()) => error_line(&reason, false),
+                Err(e) => error_line(&format!("{reason}; it could not be kept: {e}"), true),
+            },
             PendingAck::Unavailable(e) => error_line(&e.to_string(), true),
             PendingAck::Closing(reason) => error_line(&reason, false),
         };

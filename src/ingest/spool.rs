@@ -22,7 +22,7 @@ use crate::config::Limits;
 use crate::ingest::transcript::TailHandle;
 use crate::ingest::Decoder;
 use crate::record::{format_timestamp, Rejection};
-use crate::store::writer::{WriteError, WriterHandle};
+use crate::store::writer::{outcome, Ack, Receipt, WriteError, WriterHandle};
 
 const CLAIMED: &str = "claimed";
 /// Files processed at once: enough to keep the writer's batches full.
@@ -185,8 +185,8 @@ impl Spool {
         }
         for wait in waits {
             let done = match wait {
-                Wait::Event(rx) => rx.await.unwrap_or(Err(WriteError::Closed)).map(drop),
-                Wait::Reject(rx) => rx.await.unwrap_or(Err(WriteError::Closed)),
+                Wait::Event(receipt) => outcome(receipt).await.map(drop),
+                Wait::Reject(receipt) => outcome(receipt).await,
             };
             if let Err(e) = done {
                 return self.put_back(claimed, &original, &e);
@@ -293,8 +293,8 @@ impl Spool {
 }
 
 enum Wait {
-    Event(tokio::sync::oneshot::Receiver<Result<crate::store::writer::Ack, WriteError>>),
-    Reject(tokio::sync::oneshot::Receiver<Result<(), WriteError>>),
+    Event(Receipt<Ack>),
+    Reject(Receipt<()>),
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -58,62 +58,55 @@ pub struct WriterHandle {
     tx: mpsc::Sender<WriteOp>,
 }
 
+/// The outcome of a queued write, delivered once its transaction commits.
+pub type Receipt<T> = oneshot::Receiver<Result<T, WriteError>>;
+
+/// Waits for a queued write; a writer that went away counts as closed.
+pub async fn outcome<T>(receipt: Receipt<T>) -> Result<T, WriteError> {
+    receipt.await.unwrap_or(Err(WriteError::Closed))
+}
+
 impl WriterHandle {
-    /// Stores an accepted event; returns once it is committed.
-    pub async fn write_event(&self, event: HookEvent) -> Result<Ack, WriteError> {
-        let (ack, done) = oneshot::channel();
-        self.submit(WriteOp::Event(event, ack)).await?;
-        done.await.unwrap_or(Err(WriteError::Closed))
+    /// Queues an accepted event. The receipt lets a connection keep reading
+    /// while earlier lines commit.
+    pub async fn queue_event(&self, event: HookEvent) -> Result<Receipt<Ack>, WriteError> {
+        self.queue(|ack| WriteOp::Event(event, ack)).await
     }
 
-    /// Queues an accepted event and returns the receiver of its ack, so a
-    /// connection can keep reading while earlier lines commit.
-    pub async fn queue_event(
-        &self,
-        event: HookEvent,
-    ) -> Result<oneshot::Receiver<Result<Ack, WriteError>>, WriteError> {
-        let (ack, done) = oneshot::channel();
-        self.submit(WriteOp::Event(event, ack)).await?;
-        Ok(done)
+    /// Queues a rejected input, kept with its reason.
+    pub async fn queue_reject(&self, rejection: Rejection) -> Result<Receipt<()>, WriteError> {
+        self.queue(|ack| WriteOp::Reject(rejection, ack)).await
     }
 
     /// Keeps a rejected input with its reason; returns once it is committed.
     pub async fn reject(&self, rejection: Rejection) -> Result<(), WriteError> {
-        let (ack, done) = oneshot::channel();
-        self.submit(WriteOp::Reject(rejection, ack)).await?;
-        done.await.unwrap_or(Err(WriteError::Closed))
+        outcome(self.queue_reject(rejection).await?).await
     }
 
-    /// Queues a rejection; see [`WriterHandle::queue_event`].
-    pub async fn queue_reject(
+    /// Queues transcript records and the offset they were read up to, both
+    /// committed in one transaction.
+    pub async fn queue_transcript(
         &self,
-        rejection: Rejection,
-    ) -> Result<oneshot::Receiver<Result<(), WriteError>>, WriteError> {
-        let (ack, done) = oneshot::channel();
-        self.submit(WriteOp::Reject(rejection, ack)).await?;
-        Ok(done)
+        batch: TranscriptBatch,
+    ) -> Result<Receipt<TranscriptAck>, WriteError> {
+        self.queue(|ack| WriteOp::Transcript(batch, ack)).await
     }
 
-    /// Stores transcript records and the offset they were read up to, in
-    /// one transaction; returns once committed.
+    /// [`WriterHandle::queue_transcript`], returning once committed.
     pub async fn write_transcript(
         &self,
         batch: TranscriptBatch,
     ) -> Result<TranscriptAck, WriteError> {
-        self.queue_transcript(batch)
-            .await?
-            .await
-            .unwrap_or(Err(WriteError::Closed))
+        outcome(self.queue_transcript(batch).await?).await
     }
 
-    /// Queues a transcript batch; see [`WriterHandle::queue_event`].
-    pub async fn queue_transcript(
+    async fn queue<T>(
         &self,
-        batch: TranscriptBatch,
-    ) -> Result<oneshot::Receiver<Result<TranscriptAck, WriteError>>, WriteError> {
-        let (ack, done) = oneshot::channel();
-        self.submit(WriteOp::Transcript(batch, ack)).await?;
-        Ok(done)
+        op: impl FnOnce(oneshot::Sender<Result<T, WriteError>>) -> WriteOp,
+    ) -> Result<Receipt<T>, WriteError> {
+        let (ack, receipt) = oneshot::channel();
+        self.submit(op(ack)).await?;
+        Ok(receipt)
     }
 
     /// Swaps the price table; events queued after this are priced with it.
