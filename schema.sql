@@ -33,7 +33,8 @@ CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);
 CREATE INDEX IF NOT EXISTS idx_cost_records_agent_id   ON cost_records(agent_id);
 CREATE INDEX IF NOT EXISTS idx_cost_records_model      ON cost_records(model);
-CREATE INDEX IF NOT EXISTS idx_cost_records_task_id    ON cost_records(task_id);
+-- Partial: most records have no task, and `task_id = ?` implies NOT NULL.
+CREATE INDEX IF NOT EXISTS idx_cost_records_task_id    ON cost_records(task_id) WHERE task_id IS NOT NULL;
 
 -- Every accepted event, with or without usage.
 CREATE TABLE IF NOT EXISTS hook_events (
