@@ -957,7 +957,7 @@ class Generator:
         names = ["shop", "api-gateway", "hookmeter", "infra", "web-app", "ml-pipeline", "docs-site",
                  "billing", "mobile", "data-etl", "auth-service", "cli-tools", "search", "notebooks",
                  "game-engine", "compiler", "dotfiles", "blog", "k8s-config", "analytics"]
-        homes = ["/home/dev/", "/home/dev/src/", "/Users/alice/code/", "/home/dev/work/"]
+        homes = ["/home/dev/", "/home/dev/src/", "/Users/alice/code/", "/home/dev/projects/"]
         out = []
         for i in range(n):
             name = names[i % len(names)] + ("" if i < len(names) else "-%d" % (i // len(names)))
