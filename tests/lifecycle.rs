@@ -113,8 +113,6 @@ fn telemetry_db_path_is_honored_and_flags_win_over_it() {
     let home = Home::new();
     // The harness sets TELEMETRY_DB_PATH; a --db flag must win over it.
     let flagged = home.path().join("flag.db");
-    let out = home.command().args(["pricing", "list"]).output().unwrap();
-    assert!(out.status.success());
     let daemon = home.start();
     assert!(home.db_path().exists(), "db created at TELEMETRY_DB_PATH");
     drop(daemon);
@@ -198,5 +196,18 @@ fn cost_pricing_env_overrides_apply() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("gpt-5") && text.contains("env"), "{text}");
+    let line = |label: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    assert_eq!(line("normalized"), "normalized gpt-5", "{text}");
+    assert_eq!(
+        line("source"),
+        "source env (COST_PRICING_GPT_5_INPUT)",
+        "{text}"
+    );
+    assert_eq!(line("input"), "input 4", "{text}");
+    assert_eq!(line("output"), "output 10", "the other rates stay: {text}");
 }
