@@ -1,4 +1,5 @@
--- hookmeter database schema, version 1.
+-- hookmeter database schema, version 2 (a fresh database gets this file;
+-- older ones get the steps in src/store/migrations/).
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
 -- idempotent (IF NOT EXISTS) for the same reason.
@@ -73,13 +74,13 @@ CREATE TABLE IF NOT EXISTS transcript_offsets (
     updated_at TEXT NOT NULL
 );
 
--- Each API call counted once: (message.id, requestId) -> the key of the
--- record that counts it. A resumed session copies earlier messages under a
--- new sessionId; those copies merge into the first record.
+-- Each API call counted once: (message.id, requestId) -> the cost record that
+-- counts it. A resumed session copies earlier messages under a new sessionId;
+-- those copies merge into the first record.
 CREATE TABLE IF NOT EXISTS api_messages (
-    message_id TEXT NOT NULL,
-    request_id TEXT NOT NULL,                           -- '' when the line has none
-    key        TEXT NOT NULL,
+    message_id TEXT    NOT NULL,
+    request_id TEXT    NOT NULL,                        -- '' when the line has none
+    record_id  INTEGER NOT NULL,                        -- cost_records.id
     PRIMARY KEY (message_id, request_id)
 ) WITHOUT ROWID;
 

@@ -511,3 +511,63 @@ fn after_a_restart_recently_followed_transcripts_are_read_without_a_new_hook_eve
     assert_expected_records(&home, &["msg_half"]);
     drop(daemon);
 }
+
+#[test]
+fn a_sidechain_replay_read_before_its_main_thread_message_gives_way_to_it() {
+    let home = Home::new();
+    let dir = home.path().join("cfg/projects/-w-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |sidechain: bool, request: &str, tool: &str| {
+        let agent = if sidechain { r#","agentId":"a9""# } else { "" };
+        format!(
+            r#"{{"type":"assistant","sessionId":"s9","isSidechain":{sidechain}{agent},"cwd":"/w/app","message":{{"id":"msg_shared","model":"claude-sonnet-4-5-20250929","content":[{{"type":"tool_use","name":"{tool}","id":"t","input":{{}}}}],"usage":{{"input_tokens":5,"output_tokens":50}}}},"requestId":"{request}","timestamp":"2026-09-22T08:00:00.000Z"}}"#
+        ) + "\n"
+    };
+    // Import reads files in name order: the subagent's copy comes first.
+    std::fs::write(dir.join("a-sub.jsonl"), line(true, "req_sub", "Edit")).unwrap();
+    std::fs::write(dir.join("b-main.jsonl"), line(false, "req_main", "Read")).unwrap();
+    let import = || {
+        let out = home
+            .command()
+            .env("CLAUDE_CONFIG_DIR", home.path().join("cfg"))
+            .arg("import")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = import();
+    assert!(
+        first.contains("1 of those added were sidechain replays"),
+        "{first}"
+    );
+    let (agent, tools, key): (String, String, String) = home
+        .db()
+        .query_row(
+            "SELECT agent_id, tool_name, hook_event_id FROM cost_records",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(records(&home), 1, "one API call, one record");
+    assert_eq!((agent.as_str(), tools.as_str()), ("claude-code", "Read"));
+    assert!(key.ends_with(":msg_shared:req_main"), "{key}");
+    let indexed = "SELECT count(*) FROM api_messages a JOIN cost_records c ON c.id = a.record_id";
+    assert_eq!(
+        home.count(indexed),
+        1,
+        "the replay's index row went with it"
+    );
+
+    // Read again, the replay is recognised as one and nothing changes.
+    let second = import();
+    assert!(
+        second.contains("0 added, 0 updated, 1 already stored, 1 sidechain replays not counted"),
+        "{second}"
+    );
+    assert_eq!(records(&home), 1);
+}

@@ -11,10 +11,17 @@ use rusqlite::Connection;
 
 use crate::config::Durability;
 
-/// The schema, applied at start; its version lives in `PRAGMA user_version`.
+/// The whole schema, applied to a new database; its version lives in
+/// `PRAGMA user_version`.
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+/// The steps that bring an older database to `SCHEMA_VERSION`: each entry is
+/// the version it produces and the SQL that gets there from the one before.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    2,
+    include_str!("migrations/0002_api_messages_record_id.sql"),
+)];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,6 +65,11 @@ pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, St
     };
     conn.pragma_update(None, "synchronous", sync)
         .map_err(open_err)?;
+    // 64 MiB of page cache (the default is 2 MB): the indexes on random keys
+    // (event ids, message ids) stay in memory instead of being re-read on
+    // every insert; a cap, not an allocation, so a small database costs less.
+    conn.pragma_update(None, "cache_size", -65536)
+        .map_err(open_err)?;
     migrate(&conn, path)?;
     Ok(conn)
 }
@@ -84,12 +96,20 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             found,
         });
     }
-    if found < SCHEMA_VERSION {
-        // One transaction: a crash half-way leaves the old version, and the
-        // statements are idempotent, so the next start simply runs them again.
+    // Each step is one transaction: a crash half-way leaves the version
+    // before it, and the next start runs the step again.
+    let step = |sql: &str, version: i64| {
         conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE;\n{SCHEMA_SQL}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
-        ))?;
+            "BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+        ))
+    };
+    if found == 0 {
+        step(SCHEMA_SQL, SCHEMA_VERSION)?;
+        return Ok(());
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        tracing::info!(from = found, to = version, "Upgrading the database schema.");
+        step(sql, *version)?;
     }
     Ok(())
 }
@@ -123,6 +143,63 @@ mod tests {
         assert_eq!(mode, "wal");
         // Running the schema text again on a current database changes nothing.
         conn.execute_batch(SCHEMA_SQL).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        // Version 1: api_messages held the record's text key.
+        conn.execute_batch(&format!(
+            "{SCHEMA_SQL}
+             DROP TABLE api_messages;
+             CREATE TABLE api_messages (message_id TEXT NOT NULL, request_id TEXT NOT NULL,
+                 key TEXT NOT NULL, PRIMARY KEY (message_id, request_id)) WITHOUT ROWID;
+             INSERT INTO cost_records (id, timestamp, agent_id, provider, model,
+                 estimated_cost_usd, pricing_source, hook_event_id, source)
+                 VALUES (41, '2026-09-20T10:00:00.000Z', 'claude-code', 'anthropic', 'm',
+                         0.5, 'embedded', 'cc:s:msg_a:req_a', 'transcript');
+             INSERT INTO api_messages VALUES ('msg_a', 'req_a', 'cc:s:msg_a:req_a'),
+                                             ('msg_gone', '', 'cc:s:msg_gone:');
+             PRAGMA user_version = 1;"
+        ))
+        .unwrap();
+        drop(conn);
+        let conn = open_writer(&path, Durability::Normal).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let rows: Vec<(String, String, i64)> = conn
+            .prepare("SELECT message_id, request_id, record_id FROM api_messages")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // The row whose record is gone counted nothing and is dropped.
+        assert_eq!(rows, [("msg_a".to_string(), "req_a".to_string(), 41)]);
+        // The result is the schema a new database gets.
+        let table_sql = |c: &Connection| -> String {
+            c.query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'api_messages'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let fresh = open_writer(&dir.path().join("fresh.db"), Durability::Normal).unwrap();
+        let columns = |c: &Connection| -> Vec<String> {
+            c.prepare("SELECT name FROM pragma_table_info('api_messages')")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(columns(&conn), columns(&fresh));
+        assert!(table_sql(&conn).contains("WITHOUT ROWID"));
     }
 
     #[test]

@@ -451,17 +451,17 @@ enum Written {
 /// Main-thread records carry the agent's own name; subagents' carry `subagent:…`.
 const MAIN_AGENT: &str = "claude-code";
 
-/// The counts and tool names stored under `key`, if a record exists.
+/// The counts and tool names of cost record `id`, if it exists.
 fn stored_usage(
     tx: &rusqlite::Transaction<'_>,
-    key: &str,
+    id: i64,
 ) -> rusqlite::Result<Option<(Usage, Option<String>)>> {
     tx.prepare_cached(
         "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
                 output_tokens, reasoning_tokens, tool_name
-         FROM cost_records WHERE hook_event_id = ?1",
+         FROM cost_records WHERE id = ?1",
     )?
-    .query_row([key], |r| {
+    .query_row([id], |r| {
         let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
         Ok((
             Usage {
@@ -478,6 +478,14 @@ fn stored_usage(
     .optional()
 }
 
+/// A record already counting this API message under some requestId.
+struct Known {
+    request_id: String,
+    record_id: i64,
+    /// `None` when the record is gone (deleted by hand): nothing counts it.
+    subagent: Option<bool>,
+}
+
 /// Writes one transcript record: the largest snapshot wins, tool names
 /// accumulate across the lines of one message, and a sidechain replay of a
 /// main-thread message (same message id, another requestId) is not counted twice.
@@ -491,60 +499,61 @@ fn write_transcript_record(
     let request = line.request_id.as_deref().unwrap_or("");
     // Everything known about this API message, in one lookup: message ids
     // are unique across sessions, and every transcript record has a row here.
-    let known: Vec<(String, String)> = tx
-        .prepare_cached("SELECT request_id, key FROM api_messages WHERE message_id = ?1")?
-        .query_map([&line.message_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let known: Vec<Known> = tx
+        .prepare_cached(
+            "SELECT a.request_id, a.record_id, c.agent_id FROM api_messages a
+             LEFT JOIN cost_records c ON c.id = a.record_id WHERE a.message_id = ?1",
+        )?
+        .query_map([&line.message_id], |r| {
+            Ok(Known {
+                request_id: r.get(0)?,
+                record_id: r.get(1)?,
+                subagent: r
+                    .get::<_, Option<String>>(2)?
+                    .map(|agent| agent.starts_with("subagent:")),
+            })
+        })?
         .collect::<Result<_, _>>()?;
     // Records of the same message under other requestIds: the main thread's
     // and its sidechain replays'.
-    let mut others = Vec::new();
-    for (other_request, other_key) in known.iter().filter(|(r, _)| r != request) {
-        let agent: Option<String> = tx
-            .prepare_cached("SELECT agent_id FROM cost_records WHERE hook_event_id = ?1")?
-            .query_row([other_key], |r| r.get(0))
-            .optional()?;
-        if let Some(agent) = agent {
-            others.push((other_request, other_key, agent.starts_with("subagent:")));
-        }
-    }
+    let others = || {
+        known
+            .iter()
+            .filter(|k| k.request_id != request && k.subagent.is_some())
+    };
     if line.sidechain {
-        if others.iter().any(|(_, _, sub)| !sub) {
+        if others().any(|k| k.subagent == Some(false)) {
             return Ok(Written::Replay);
         }
     } else {
         // The replay was stored first (files read out of order): the main
         // thread's record is the one that counts.
-        for (_, key, _) in others.iter().filter(|(_, _, sub)| *sub) {
-            tx.prepare_cached("DELETE FROM cost_records WHERE hook_event_id = ?1")?
-                .execute([key])?;
-            tx.prepare_cached("DELETE FROM api_messages WHERE key = ?1")?
-                .execute([key])?;
+        for replay in others().filter(|k| k.subagent == Some(true)) {
+            tx.prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
+                .execute([replay.record_id])?;
+            tx.prepare_cached(
+                "DELETE FROM api_messages WHERE message_id = ?1 AND request_id = ?2",
+            )?
+            .execute([&line.message_id, &replay.request_id])?;
             *replaced += 1;
         }
     }
 
     // One API call, one record: a copy in a resumed session merges into the
     // record of the session that first showed it.
-    let first_key = known
+    let first = known
         .iter()
-        .find(|(r, _)| r == request)
-        .map(|(_, k)| k.clone());
-    let (key, existing) = match first_key {
-        Some(key) => {
-            let existing = stored_usage(tx, &key)?;
-            (key, existing)
-        }
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO api_messages (message_id, request_id, key) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![line.message_id, request, line.key])?;
-            (line.key.clone(), None)
-        }
+        .find(|k| k.request_id == request && k.subagent.is_some());
+    let existing = match first {
+        Some(k) => stored_usage(tx, k.record_id)?.map(|stored| (k.record_id, stored)),
+        None => None,
     };
     let u = &line.usage;
     let tools = merge_tool_names(
-        existing.as_ref().and_then(|e| e.1.as_deref()).unwrap_or(""),
+        existing
+            .as_ref()
+            .and_then(|e| e.1 .1.as_deref())
+            .unwrap_or(""),
         &line.tool_names,
     );
     let tools = (!tools.is_empty()).then_some(tools);
@@ -580,12 +589,17 @@ fn write_transcript_record(
                 line.reported_cost_usd,
                 priced.source.as_str(),
                 tools,
-                key,
+                line.key,
                 record.source.as_str(),
             ])?;
+            tx.prepare_cached(
+                "INSERT INTO api_messages (message_id, request_id, record_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id",
+            )?
+            .execute(params![line.message_id, request, tx.last_insert_rowid()])?;
             Ok(Written::Added)
         }
-        Some((stored, old_tools)) => {
+        Some((id, (stored, old_tools))) => {
             // The same rank the parser merges snapshots by: one notion of "larger".
             if snapshot_rank(u) > snapshot_rank(&stored) {
                 tx.prepare_cached(
@@ -593,10 +607,10 @@ fn write_transcript_record(
                          cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
                          reasoning_tokens = ?7, estimated_cost_usd = ?8, pricing_source = ?9,
                          tool_name = ?10, timestamp = ?11
-                     WHERE hook_event_id = ?1",
+                     WHERE id = ?1",
                 )?
                 .execute(params![
-                    key,
+                    id,
                     u.input as i64,
                     u.output as i64,
                     u.cache_read as i64,
@@ -610,10 +624,8 @@ fn write_transcript_record(
                 ])?;
                 Ok(Written::Updated)
             } else if tools != old_tools {
-                tx.prepare_cached(
-                    "UPDATE cost_records SET tool_name = ?2 WHERE hook_event_id = ?1",
-                )?
-                .execute(params![key, tools])?;
+                tx.prepare_cached("UPDATE cost_records SET tool_name = ?2 WHERE id = ?1")?
+                    .execute(params![id, tools])?;
                 Ok(Written::Updated)
             } else {
                 Ok(Written::Unchanged)
