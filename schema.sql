@@ -1,5 +1,5 @@
--- hookmeter database schema, version 2 (a fresh database gets this file;
--- older ones get the steps in src/store/migrations/).
+-- hookmeter database schema, version 3. A new database gets this file; an
+-- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
 -- idempotent (IF NOT EXISTS) for the same reason.
@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS rejected_events (
     source      TEXT NOT NULL,                          -- socket|spool|http|send
     origin      TEXT,                                   -- spool file name and line, when known
     reason      TEXT NOT NULL,
-    raw_text    TEXT NOT NULL                           -- lossy UTF-8 of the bytes received (an over-limit line: its first bytes)
+    raw_text    TEXT NOT NULL,                          -- lossy UTF-8 of the bytes received (an over-limit line: its first bytes)
+    reason_code TEXT NOT NULL DEFAULT 'other'           -- the reason's kind, a short fixed label (the /metrics reason)
 );
 
 -- Where each Claude Code transcript was read up to.
@@ -83,6 +84,117 @@ CREATE TABLE IF NOT EXISTS api_messages (
     record_id  INTEGER NOT NULL,                        -- cost_records.id
     PRIMARY KEY (message_id, request_id)
 ) WITHOUT ROWID;
+
+-- Hourly totals of cost_records by the dimensions summaries group and filter
+-- on most. Triggers keep them equal to the base table through every insert,
+-- update (redelivery, reprice) and delete (an operator pruning rows), in the
+-- same transaction, so a summary read from here never disagrees with one
+-- read from cost_records. Hours are UTC: a day in any zone whose offset is
+-- whole hours is a set of whole hours.
+CREATE TABLE IF NOT EXISTS cost_rollup_hourly (
+    hour                  TEXT    NOT NULL,             -- 'YYYY-MM-DDTHH', UTC: substr(timestamp, 1, 13)
+    provider              TEXT    NOT NULL,
+    model                 TEXT    NOT NULL,
+    agent_id              TEXT    NOT NULL,
+    project               TEXT    NOT NULL,             -- '' for records without a project
+    records               INTEGER NOT NULL,
+    cost_usd              REAL    NOT NULL,
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cache_write_tokens    INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    reasoning_tokens      INTEGER NOT NULL,
+    PRIMARY KEY (hour, provider, model, agent_id, project)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS cost_rollup_on_insert AFTER INSERT ON cost_records BEGIN
+    INSERT INTO cost_rollup_hourly VALUES (
+        substr(NEW.timestamp, 1, 13), NEW.provider, NEW.model, NEW.agent_id, coalesce(NEW.project, ''),
+        1, NEW.estimated_cost_usd, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens)
+    ON CONFLICT DO UPDATE SET
+        records = records + 1,
+        cost_usd = cost_usd + excluded.cost_usd,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+        reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens;
+END;
+
+CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records BEGIN
+    UPDATE cost_rollup_hourly SET
+        records = records - 1,
+        cost_usd = cost_usd - OLD.estimated_cost_usd,
+        input_tokens = input_tokens - OLD.input_tokens,
+        output_tokens = output_tokens - OLD.output_tokens,
+        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+        reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
+    WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
+      AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '');
+    DELETE FROM cost_rollup_hourly
+    WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
+      AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '') AND records <= 0;
+END;
+
+-- An update is the old row's contribution taken out and the new one's put in.
+CREATE TRIGGER IF NOT EXISTS cost_rollup_on_update
+AFTER UPDATE OF timestamp, provider, model, agent_id, project, estimated_cost_usd, input_tokens,
+    output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens
+ON cost_records BEGIN
+    UPDATE cost_rollup_hourly SET
+        records = records - 1,
+        cost_usd = cost_usd - OLD.estimated_cost_usd,
+        input_tokens = input_tokens - OLD.input_tokens,
+        output_tokens = output_tokens - OLD.output_tokens,
+        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+        reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
+    WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
+      AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '');
+    DELETE FROM cost_rollup_hourly
+    WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
+      AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '') AND records <= 0;
+    INSERT INTO cost_rollup_hourly VALUES (
+        substr(NEW.timestamp, 1, 13), NEW.provider, NEW.model, NEW.agent_id, coalesce(NEW.project, ''),
+        1, NEW.estimated_cost_usd, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
+        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens)
+    ON CONFLICT DO UPDATE SET
+        records = records + 1,
+        cost_usd = cost_usd + excluded.cost_usd,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+        reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens;
+END;
+
+-- Events accepted and rejected since the database was created, for
+-- /metrics: counters that survive a restart without counting whole tables.
+-- Pruning hook_events or rejected_events leaves them as they are.
+CREATE TABLE IF NOT EXISTS event_counts (
+    outcome TEXT    NOT NULL,                           -- accepted|rejected
+    source  TEXT    NOT NULL,                           -- hook|http|transcript|import, or socket|spool|http|send
+    reason  TEXT    NOT NULL,                           -- rejected_events.reason_code; '' when accepted
+    events  INTEGER NOT NULL,
+    PRIMARY KEY (outcome, source, reason)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS event_counts_on_accept AFTER INSERT ON hook_events BEGIN
+    INSERT INTO event_counts VALUES ('accepted', NEW.source, '', 1)
+    ON CONFLICT DO UPDATE SET events = events + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS event_counts_on_reject AFTER INSERT ON rejected_events BEGIN
+    INSERT INTO event_counts VALUES ('rejected', NEW.source, NEW.reason_code, 1)
+    ON CONFLICT DO UPDATE SET events = events + 1;
+END;
 
 CREATE VIEW IF NOT EXISTS v_daily_cost AS
     SELECT substr(timestamp, 1, 10) AS day, provider, model,

@@ -121,8 +121,39 @@ pub struct Rejection {
     /// Spool file and line, when the event came from a file.
     pub origin: Option<String>,
     pub reason: String,
+    /// The reason's kind: the `reason` label of the rejected-events counter.
+    pub code: RejectCode,
     /// The bytes received, as lossy UTF-8.
     pub raw_text: String,
+}
+
+/// Why input was rejected, in a few fixed kinds; the full reason says more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectCode {
+    NotUtf8,
+    NotJson,
+    NotObject,
+    BadEnvelope,
+    InvalidUsage,
+    LineTooLong,
+    IdleTimeout,
+    SpoolFile,
+}
+
+impl RejectCode {
+    /// The label stored in `rejected_events.reason_code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::NotUtf8 => "not_utf8",
+            RejectCode::NotJson => "not_json",
+            RejectCode::NotObject => "not_object",
+            RejectCode::BadEnvelope => "bad_envelope",
+            RejectCode::InvalidUsage => "invalid_usage",
+            RejectCode::LineTooLong => "line_too_long",
+            RejectCode::IdleTimeout => "idle_timeout",
+            RejectCode::SpoolFile => "spool_file",
+        }
+    }
 }
 
 /// The one timestamp format of the database: RFC 3339, UTC, milliseconds, `Z`.

@@ -8,33 +8,38 @@ use serde_json::Value;
 
 const GOOD: &str = r#"{"hook_event_name":"PostToolUse","session_id":"s-ok","tool_use_id":"t-ok","model":"gpt-5","usage":{"input_tokens":100,"output_tokens":10}}"#;
 
-/// Each bad input with a fragment its rejection reason must contain.
-fn bad_inputs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+/// Each bad input with a fragment its rejection reason must contain and the
+/// reason's kind (`rejected_events.reason_code`).
+fn bad_inputs() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     vec![
-        ("not json", b"this is not json".to_vec(), "not valid JSON"),
-        ("array", b"[{\"usage\":{}}]".to_vec(), "got an array"),
-        ("invalid utf-8", b"{\"a\":\"\xff\xfe\"}".to_vec(), "not valid UTF-8"),
-        ("deep nesting", deep.into_bytes(), "recursion limit"),
+        ("not json", b"this is not json".to_vec(), "not valid JSON", "not_json"),
+        ("array", b"[{\"usage\":{}}]".to_vec(), "got an array", "not_object"),
+        ("invalid utf-8", b"{\"a\":\"\xff\xfe\"}".to_vec(), "not valid UTF-8", "not_utf8"),
+        ("deep nesting", deep.into_bytes(), "recursion limit", "not_json"),
         (
             "numbers as strings",
             br#"{"model":"gpt-5","usage":{"input_tokens":"100","output_tokens":"10"}}"#.to_vec(),
             "input_tokens",
+            "invalid_usage",
         ),
         (
             "negative count",
             br#"{"model":"gpt-5","usage":{"input_tokens":-100,"output_tokens":10}}"#.to_vec(),
             "input_tokens",
+            "invalid_usage",
         ),
         (
             "huge count",
             br#"{"model":"gpt-5","usage":{"input_tokens":1e300,"output_tokens":10}}"#.to_vec(),
             "input_tokens",
+            "invalid_usage",
         ),
         (
             "huge integer",
             br#"{"model":"gpt-5","usage":{"input_tokens":18446744073709551615,"output_tokens":10}}"#.to_vec(),
             "input_tokens",
+            "invalid_usage",
         ),
     ]
 }
@@ -55,7 +60,7 @@ fn bad_socket_lines_get_error_acks_are_kept_and_the_next_event_is_acked() {
     let daemon = home.start();
     let mut client = daemon.connect();
     let cases = bad_inputs();
-    for (i, (what, bytes, reason)) in cases.iter().enumerate() {
+    for (i, (what, bytes, reason, code)) in cases.iter().enumerate() {
         let ack = client.roundtrip(bytes);
         assert_eq!(ack["ok"], false, "{what}: {ack}");
         assert!(
@@ -67,6 +72,15 @@ fn bad_socket_lines_get_error_acks_are_kept_and_the_next_event_is_acked() {
         let kept = rejected_reasons(&home);
         assert_eq!(kept.len(), i + 1, "{what}: one rejected_events row");
         assert_eq!(kept[i].0, error, "{what}: stored reason = acked reason");
+        let stored_code: String = home
+            .db()
+            .query_row(
+                "SELECT reason_code FROM rejected_events ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored_code, *code, "{what}");
         assert_eq!(
             kept[i].1,
             String::from_utf8_lossy(bytes),
@@ -105,6 +119,8 @@ fn an_overlong_line_is_refused_its_start_kept_and_the_connection_goes_on() {
     let kept = rejected_reasons(&home);
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].1.len(), 65536, "the first limit bytes are kept");
+    let code = "SELECT count(*) FROM rejected_events WHERE reason_code = 'line_too_long'";
+    assert_eq!(home.count(code), 1);
     assert_eq!(client.roundtrip(GOOD.as_bytes())["ok"], true);
     drop(daemon);
 }
@@ -143,7 +159,7 @@ fn bad_spool_files_move_to_rejected_with_a_reason_and_a_row() {
     let spool = home.spool();
     std::fs::create_dir_all(&spool).unwrap();
     let cases = bad_inputs();
-    for (i, (_, bytes, _)) in cases.iter().enumerate() {
+    for (i, (_, bytes, _, _)) in cases.iter().enumerate() {
         std::fs::write(spool.join(format!("bad{i}.json")), bytes).unwrap();
     }
     // A symlink to a file outside the spool is never followed.
@@ -171,7 +187,7 @@ fn bad_spool_files_move_to_rejected_with_a_reason_and_a_row() {
         },
     );
     let rejected = home.rejected_files();
-    for (i, (what, bytes, reason)) in cases.iter().enumerate() {
+    for (i, (what, bytes, reason, code)) in cases.iter().enumerate() {
         let moved = spool.join(format!("rejected/bad{i}.json"));
         assert_eq!(
             std::fs::read(&moved).unwrap(),

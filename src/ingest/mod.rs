@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::collect::{collect, UsageFinding};
-use crate::record::{format_timestamp, Charge, HookEvent, Rejection, Source, TranscriptHint};
+use crate::record::{
+    format_timestamp, Charge, HookEvent, RejectCode, Rejection, Source, TranscriptHint,
+};
 use crate::store::redact::{stored_payload, PayloadPolicy};
 
 /// The envelope version `hookmeter send` writes.
@@ -43,30 +45,35 @@ impl Decoder {
         received_at: jiff::Timestamp,
     ) -> Result<HookEvent, Rejection> {
         let received = format_timestamp(received_at);
-        let reject = |reason: String| Rejection {
+        let reject = |code: RejectCode, reason: String| Rejection {
             received_at: received.clone(),
             source: self.edge,
             origin: origin.clone(),
             reason,
+            code,
             raw_text: String::from_utf8_lossy(bytes).into_owned(),
         };
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            reject(format!(
-                "input is not valid UTF-8 (bad byte at offset {})",
-                e.valid_up_to()
-            ))
+            reject(
+                RejectCode::NotUtf8,
+                format!(
+                    "input is not valid UTF-8 (bad byte at offset {})",
+                    e.valid_up_to()
+                ),
+            )
         })?;
         let value: Value = serde_json::from_str(text)
-            .map_err(|e| reject(format!("input is not valid JSON: {e}")))?;
+            .map_err(|e| reject(RejectCode::NotJson, format!("input is not valid JSON: {e}")))?;
         let Value::Object(mut object) = value else {
-            return Err(reject(format!(
-                "expected a JSON object, got {}",
-                json_kind(&value)
-            )));
+            return Err(reject(
+                RejectCode::NotObject,
+                format!("expected a JSON object, got {}", json_kind(&value)),
+            ));
         };
 
         let envelope = if object.contains_key("hookmeter") {
-            let envelope = Envelope::open(&mut object).map_err(reject)?;
+            let envelope =
+                Envelope::open(&mut object).map_err(|e| reject(RejectCode::BadEnvelope, e))?;
             Some(envelope)
         } else {
             None
@@ -81,7 +88,10 @@ impl Decoder {
             UsageFinding::Absent => None,
             UsageFinding::Found(usage) => Some(usage),
             UsageFinding::Invalid(reason) => {
-                return Err(reject(format!("usage cannot be trusted: {reason}")))
+                return Err(reject(
+                    RejectCode::InvalidUsage,
+                    format!("usage cannot be trusted: {reason}"),
+                ))
             }
         };
         let hook_event_id = found

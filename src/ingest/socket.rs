@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Limits;
 use crate::ingest::transcript::TailHandle;
 use crate::ingest::Decoder;
-use crate::record::{format_timestamp, Rejection};
+use crate::record::{format_timestamp, RejectCode, Rejection};
 use crate::store::writer::{outcome, Ack, Receipt, WriteError, WriterHandle};
 
 /// Lines of one connection queued for the writer but not yet acked. Past this
@@ -142,7 +142,8 @@ async fn read_lines(
                 let pending = if line.iter().all(u8::is_ascii_whitespace) {
                     PendingAck::Closing(reason)
                 } else {
-                    let rejection = rejection(shared, &line, line_no + 1, reason);
+                    let rejection =
+                        rejection(shared, &line, line_no + 1, RejectCode::IdleTimeout, reason);
                     keep(&shared.writer, rejection).await
                 };
                 let _ = queue.send(pending).await;
@@ -170,7 +171,11 @@ async fn read_lines(
                     limits.max_line_bytes,
                     line.len()
                 );
-                keep(&shared.writer, rejection(shared, &line, line_no, reason)).await
+                keep(
+                    &shared.writer,
+                    rejection(shared, &line, line_no, RejectCode::LineTooLong, reason),
+                )
+                .await
             }
         };
         if queue.send(pending).await.is_err() {
@@ -181,8 +186,15 @@ async fn read_lines(
 }
 
 /// Input of this connection that never became an event.
-fn rejection(shared: &Shared, bytes: &[u8], line_no: u64, reason: String) -> Rejection {
+fn rejection(
+    shared: &Shared,
+    bytes: &[u8],
+    line_no: u64,
+    code: RejectCode,
+    reason: String,
+) -> Rejection {
     Rejection {
+        code,
         received_at: format_timestamp(jiff::Timestamp::now()),
         source: shared.decoder.edge,
         origin: Some(format!("line {line_no}")),

@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Limits;
 use crate::ingest::transcript::TailHandle;
 use crate::ingest::Decoder;
-use crate::record::{format_timestamp, Rejection};
+use crate::record::{format_timestamp, RejectCode, Rejection};
 use crate::store::writer::{outcome, Ack, Receipt, WriteError, WriterHandle};
 
 const CLAIMED: &str = "claimed";
@@ -260,6 +260,7 @@ impl Spool {
             source: self.decoder.edge,
             origin: Some(name.to_string()),
             reason: reason.clone(),
+            code: RejectCode::SpoolFile,
             raw_text,
         };
         if let Err(e) = self.writer.reject(rejection).await {

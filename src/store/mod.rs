@@ -11,17 +11,35 @@ use rusqlite::Connection;
 
 use crate::config::Durability;
 
-/// The whole schema, applied to a new database; its version lives in
-/// `PRAGMA user_version`.
+/// The whole current schema. A new database gets it as is; an older one gets
+/// it after the shape changes of each newer [`Migration`] (every statement
+/// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
-/// The version `SCHEMA_SQL` brings a database to.
-pub const SCHEMA_VERSION: i64 = 2;
-/// The steps that bring an older database to `SCHEMA_VERSION`: each entry is
-/// the version it produces and the SQL that gets there from the one before.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    2,
-    include_str!("migrations/0002_api_messages_record_id.sql"),
-)];
+/// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// One step from the version before `version` to `version`.
+struct Migration {
+    version: i64,
+    /// Changes to existing tables, run before `SCHEMA_SQL`.
+    reshape: &'static str,
+    /// Fills what `SCHEMA_SQL` just created from the rows already stored.
+    backfill: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 2,
+        reshape: include_str!("migrations/0002_api_messages_record_id.sql"),
+        backfill: "",
+    },
+    Migration {
+        version: 3,
+        reshape:
+            "ALTER TABLE rejected_events ADD COLUMN reason_code TEXT NOT NULL DEFAULT 'other';",
+        backfill: include_str!("migrations/0003_rollups.sql"),
+    },
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,20 +114,33 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             found,
         });
     }
-    // Each step is one transaction: a crash half-way leaves the version
-    // before it, and the next start runs the step again.
-    let step = |sql: &str, version: i64| {
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-        ))
-    };
-    if found == 0 {
-        step(SCHEMA_SQL, SCHEMA_VERSION)?;
+    if found == SCHEMA_VERSION {
         return Ok(());
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
-        tracing::info!(from = found, to = version, "Upgrading the database schema.");
-        step(sql, *version)?;
+    // One transaction: a crash half-way leaves the version before it, and
+    // the next start runs the whole upgrade again.
+    let pending = || MIGRATIONS.iter().filter(|m| found > 0 && m.version > found);
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    for step in pending() {
+        tracing::info!(
+            from = found,
+            to = step.version,
+            "Upgrading the database schema."
+        );
+        sql.push_str(step.reshape);
+        sql.push('\n');
+    }
+    sql.push_str(SCHEMA_SQL);
+    sql.push('\n');
+    for step in pending() {
+        sql.push_str(step.backfill);
+        sql.push('\n');
+    }
+    sql.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"));
+    if let Err(e) = conn.execute_batch(&sql) {
+        // Leave the connection usable for the error report; nothing was kept.
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
     }
     Ok(())
 }
@@ -145,61 +176,112 @@ mod tests {
         conn.execute_batch(SCHEMA_SQL).unwrap();
     }
 
-    #[test]
-    fn a_version_1_database_is_upgraded_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let conn = Connection::open(&path).unwrap();
-        // Version 1: api_messages held the record's text key.
-        conn.execute_batch(&format!(
-            "{SCHEMA_SQL}
-             DROP TABLE api_messages;
-             CREATE TABLE api_messages (message_id TEXT NOT NULL, request_id TEXT NOT NULL,
-                 key TEXT NOT NULL, PRIMARY KEY (message_id, request_id)) WITHOUT ROWID;
-             INSERT INTO cost_records (id, timestamp, agent_id, provider, model,
-                 estimated_cost_usd, pricing_source, hook_event_id, source)
-                 VALUES (41, '2026-09-20T10:00:00.000Z', 'claude-code', 'anthropic', 'm',
-                         0.5, 'embedded', 'cc:s:msg_a:req_a', 'transcript');
-             INSERT INTO api_messages VALUES ('msg_a', 'req_a', 'cc:s:msg_a:req_a'),
-                                             ('msg_gone', '', 'cc:s:msg_gone:');
-             PRAGMA user_version = 1;"
-        ))
-        .unwrap();
-        drop(conn);
-        let conn = open_writer(&path, Durability::Normal).unwrap();
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
-        let rows: Vec<(String, String, i64)> = conn
-            .prepare("SELECT message_id, request_id, record_id FROM api_messages")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        // The row whose record is gone counted nothing and is dropped.
-        assert_eq!(rows, [("msg_a".to_string(), "req_a".to_string(), 41)]);
-        // The result is the schema a new database gets.
-        let table_sql = |c: &Connection| -> String {
-            c.query_row(
-                "SELECT sql FROM sqlite_schema WHERE name = 'api_messages'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-        };
-        let fresh = open_writer(&dir.path().join("fresh.db"), Durability::Normal).unwrap();
-        let columns = |c: &Connection| -> Vec<String> {
-            c.prepare("SELECT name FROM pragma_table_info('api_messages')")
+    /// Everything about a database's shape that queries depend on, without
+    /// the SQL text (a renamed table keeps its old CREATE statement's layout).
+    fn shape(conn: &Connection) -> Vec<String> {
+        let strings = |sql: &str| -> Vec<String> {
+            conn.prepare(sql)
                 .unwrap()
                 .query_map([], |r| r.get(0))
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap()
         };
-        assert_eq!(columns(&conn), columns(&fresh));
-        assert!(table_sql(&conn).contains("WITHOUT ROWID"));
+        let mut shape = Vec::new();
+        for (kind, name) in strings(
+            "SELECT type || ' ' || name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .iter()
+        .map(|s| s.split_once(' ').unwrap())
+        {
+            shape.push(format!("{kind} {name}"));
+            if kind == "table" {
+                shape.extend(strings(&format!(
+                    "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || ifnull(dflt_value, '-') || ' ' || pk
+                     FROM pragma_table_info('{name}')"
+                )));
+                shape.extend(strings(&format!(
+                    "SELECT 'index ' || l.name || ' unique=' || l.\"unique\" || ' partial=' || l.partial || ' ('
+                            || (SELECT group_concat(ifnull(i.name, '<rowid>'), ',') FROM pragma_index_info(l.name) i) || ')'
+                     FROM pragma_index_list('{name}') l ORDER BY l.name"
+                )));
+            }
+        }
+        shape
+    }
+
+    #[test]
+    fn each_older_database_is_upgraded_to_what_a_new_one_gets() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = open_writer(&dir.path().join("fresh.db"), Durability::Normal).unwrap();
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("migrations/0001_initial.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO cost_records (id, timestamp, agent_id, project, provider, model, input_tokens,
+                 estimated_cost_usd, pricing_source, hook_event_id, source)
+             VALUES (41, '2026-09-20T10:00:00.000Z', 'claude-code', 'shop', 'anthropic', 'm', 100,
+                     0.5, 'embedded', 'cc:s:msg_a:req_a', 'transcript'),
+                    (42, '2026-09-20T10:59:59.999Z', 'claude-code', 'shop', 'anthropic', 'm', 20,
+                     0.25, 'embedded', 'h1', 'hook'),
+                    (43, '2026-09-20T11:00:00.000Z', 'claude-code', NULL, 'anthropic', 'm', 1,
+                     1.0, 'embedded', 'h2', 'hook');
+             INSERT INTO api_messages VALUES ('msg_a', 'req_a', 'cc:s:msg_a:req_a'),
+                                             ('msg_gone', '', 'cc:s:msg_gone:');
+             INSERT INTO hook_events (hook_event_id, received_at, timestamp, agent_id, source)
+                 VALUES ('h1', 't', 't', 'a', 'hook'), ('h2', 't', 't', 'a', 'hook');
+             INSERT INTO rejected_events (received_at, source, reason, raw_text)
+                 VALUES ('t', 'socket', 'input is not valid JSON', 'x');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(conn);
+
+        let conn = open_writer(&path, Durability::Normal).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(shape(&conn), shape(&fresh));
+        let rows = |sql: &str| -> Vec<String> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        // Version 2: the row whose record is gone counted nothing and is dropped.
+        assert_eq!(
+            rows("SELECT message_id || ' ' || request_id || ' ' || record_id FROM api_messages"),
+            ["msg_a req_a 41"]
+        );
+        // Version 3: rollups and counters start from the rows already there.
+        assert_eq!(
+            rows(
+                "SELECT hour || ' ' || project || ' ' || records || ' ' || cost_usd || ' ' || input_tokens
+                 FROM cost_rollup_hourly ORDER BY hour"
+            ),
+            ["2026-09-20T10 shop 2 0.75 120", "2026-09-20T11  1 1.0 1"]
+        );
+        assert_eq!(
+            rows("SELECT outcome || ' ' || source || ' ' || reason || ' ' || events FROM event_counts ORDER BY 1"),
+            ["accepted hook  2", "rejected socket other 1"]
+        );
+        // And from here on the triggers keep them.
+        conn.execute_batch(
+            "UPDATE cost_records SET estimated_cost_usd = 2.0, project = 'shop' WHERE id = 43;
+             DELETE FROM cost_records WHERE id = 41;",
+        )
+        .unwrap();
+        assert_eq!(
+            rows(
+                "SELECT hour || ' ' || project || ' ' || records || ' ' || cost_usd || ' ' || input_tokens
+                 FROM cost_rollup_hourly ORDER BY hour"
+            ),
+            ["2026-09-20T10 shop 1 0.25 20", "2026-09-20T11 shop 1 2.0 1"]
+        );
     }
 
     #[test]

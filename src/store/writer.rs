@@ -258,14 +258,15 @@ impl Writer {
 
 fn write_rejection(tx: &rusqlite::Transaction<'_>, rejection: &Rejection) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO rejected_events (received_at, source, origin, reason, raw_text)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO rejected_events (received_at, source, origin, reason, reason_code, raw_text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         rejection.received_at,
         rejection.source,
         rejection.origin,
         rejection.reason,
+        rejection.code.as_str(),
         rejection.raw_text
     ])?;
     Ok(())
