@@ -197,7 +197,19 @@ fn bad_spool_files_move_to_rejected_with_a_reason_and_a_row() {
         let why =
             std::fs::read_to_string(spool.join(format!("rejected/bad{i}.json.reason"))).unwrap();
         assert!(why.contains(reason), "{what}: {why}");
+        let origin = format!("bad{i}.json");
+        let stored_code: String = home
+            .db()
+            .query_row(
+                "SELECT reason_code FROM rejected_events WHERE origin LIKE ?1 || '%'",
+                [&origin],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored_code, *code, "{what}");
     }
+    let link_code = "SELECT count(*) FROM rejected_events WHERE origin = 'link.json' AND reason_code = 'spool_file'";
+    assert_eq!(home.count(link_code), 1);
     assert!(rejected.contains(&"link.json".to_string()));
     let link = spool.join("rejected/link.json");
     assert!(
