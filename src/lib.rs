@@ -11,6 +11,9 @@
 //!   plus the user's `pricing.toml` and `COST_PRICING_*` overrides.
 //! - [`store`]: SQLite: the schema, the single writer thread (batched
 //!   transactions, acks after commit), payload redaction.
+//! - [`query`]: what readers ask (summaries, pages of records, sessions),
+//!   on read-only connections; summaries read the hourly rollup when it can
+//!   answer.
 //! - [`record`]: the rows handed from ingest to the writer.
 //! - [`daemon`]: wiring, signals, shutdown. [`send`]: the hook client.
 //! - [`config`]: flags, environment and config file resolved once.
@@ -19,6 +22,7 @@ pub mod config;
 pub mod daemon;
 pub mod ingest;
 pub mod pricing;
+pub mod query;
 pub mod record;
 pub mod send;
 pub mod store;

@@ -1,0 +1,329 @@
+//! Query: what readers ask of the database (the CLI, the HTTP API, the
+//! dashboard, `/metrics`). Every function takes a read-only connection of its
+//! own, so nothing here can stall the writer; nothing here writes.
+//!
+//! The time vocabulary is shared by every reader: a [`Range`] is a half-open
+//! interval of instants, built from a named period in a time zone
+//! ([`Range::period`]), from dates or RFC 3339 instants ([`parse_bound`]), or
+//! from a rolling window ending now ([`Range::last`]).
+
+pub mod records;
+pub mod summary;
+
+use jiff::civil::{Date, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{Span, Timestamp, ToSpan, Zoned};
+
+pub use records::{
+    record_page, records_after, session_detail, sessions, Record, SessionDetail, SessionRow,
+};
+pub use summary::{summary, Group, Summary, Totals};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// A parameter a user gave is not acceptable; the text says which and why.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// `[from, to)`; an open end is unbounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Range {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl Range {
+    /// A named period of the calendar in `tz`, as of `now`: `today`,
+    /// `yesterday`, `week` (since Monday), `month` (since the 1st), `all`.
+    pub fn period(name: &str, now: Timestamp, tz: &TimeZone) -> Result<Range, QueryError> {
+        let here = now.to_zoned(tz.clone());
+        let today = here.date();
+        let since = |date: Date| -> Result<Range, QueryError> {
+            Ok(Range {
+                from: Some(midnight(date, tz)?),
+                to: None,
+            })
+        };
+        match name {
+            "today" => since(today),
+            "yesterday" => {
+                let yesterday = today.yesterday().map_err(invalid)?;
+                Ok(Range {
+                    from: Some(midnight(yesterday, tz)?),
+                    to: Some(midnight(today, tz)?),
+                })
+            }
+            "week" => {
+                let back = today.weekday().since(Weekday::Monday);
+                since(today.checked_sub(i64::from(back).days()).map_err(invalid)?)
+            }
+            "month" => since(today.first_of_month()),
+            "all" => Ok(Range::default()),
+            other => Err(QueryError::Invalid(format!(
+                "unknown period {other:?}: expected today, yesterday, week, month or all"
+            ))),
+        }
+    }
+
+    /// The last `window` before `now` (`1h`, `24h`, `7d`, `30d`), or `all`.
+    pub fn last(window: &str, now: Timestamp) -> Result<Range, QueryError> {
+        let span: Span = match window {
+            "all" => return Ok(Range::default()),
+            "1h" => 1.hour(),
+            "24h" => 24.hours(),
+            "7d" => (7 * 24).hours(),
+            "30d" => (30 * 24).hours(),
+            other => {
+                return Err(QueryError::Invalid(format!(
+                    "unknown time_range {other:?}: expected 1h, 24h, 7d, 30d or all"
+                )))
+            }
+        };
+        Ok(Range {
+            from: Some(now.checked_sub(span).map_err(invalid)?),
+            to: None,
+        })
+    }
+
+    /// This range narrowed by explicit bounds, where given.
+    pub fn narrowed(self, from: Option<Timestamp>, to: Option<Timestamp>) -> Range {
+        Range {
+            from: match (self.from, from) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+            to: match (self.to, to) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+/// Which end of a range a user-given bound is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Start,
+    /// Exclusive: a date given as the end includes that whole day.
+    End,
+}
+
+/// A bound given as a date (`2026-09-20`: midnight in `tz`; as an end, the
+/// midnight after it) or as an RFC 3339 instant.
+pub fn parse_bound(text: &str, end: End, tz: &TimeZone) -> Result<Timestamp, QueryError> {
+    if let Ok(ts) = text.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    let date: Date = text.parse().map_err(|_| {
+        QueryError::Invalid(format!(
+            "{text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"
+        ))
+    })?;
+    match end {
+        End::Start => midnight(date, tz),
+        End::End => midnight(date.tomorrow().map_err(invalid)?, tz),
+    }
+}
+
+/// A time zone by IANA name, or the system's own for `None`.
+pub fn time_zone(name: Option<&str>) -> Result<TimeZone, QueryError> {
+    match name {
+        None => Ok(TimeZone::system()),
+        Some(name) => TimeZone::get(name)
+            .map_err(|e| QueryError::Invalid(format!("unknown time zone {name:?}: {e}"))),
+    }
+}
+
+fn midnight(date: Date, tz: &TimeZone) -> Result<Timestamp, QueryError> {
+    let zoned: Zoned = date.to_zoned(tz.clone()).map_err(invalid)?;
+    Ok(zoned.timestamp())
+}
+
+fn invalid(e: jiff::Error) -> QueryError {
+    QueryError::Invalid(e.to_string())
+}
+
+/// What to keep: every field set narrows the records to those equal to it.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub range: Range,
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub project: Option<String>,
+    pub session: Option<String>,
+    pub task: Option<String>,
+}
+
+impl Filter {
+    /// True when the hourly rollup can answer: it holds no session or task.
+    fn fits_rollup(&self) -> bool {
+        self.session.is_none() && self.task.is_none()
+    }
+
+    /// `AND`-ed conditions on `cost_records` (or the rollup, which names its
+    /// columns the same), and their parameters. The time range is left out.
+    fn conditions(&self, rollup: bool) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut params = Vec::new();
+        let columns = [
+            ("agent_id", &self.agent),
+            ("model", &self.model),
+            ("provider", &self.provider),
+            ("session_id", &self.session),
+            ("task_id", &self.task),
+        ];
+        for (column, value) in columns {
+            if let Some(value) = value {
+                params.push(value.clone());
+                sql.push_str(&format!(" AND {column} = ?{}", params.len()));
+            }
+        }
+        if let Some(project) = &self.project {
+            params.push(project.clone());
+            // The rollup keeps "no project" as ''.
+            let column = if rollup {
+                "project"
+            } else {
+                "coalesce(project, '')"
+            };
+            sql.push_str(&format!(" AND {column} = ?{}", params.len()));
+        }
+        (sql, params)
+    }
+}
+
+/// What a summary groups by: `report --by` and `group_by` of the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dimension {
+    Agent,
+    Model,
+    Provider,
+    Project,
+    /// A calendar day in the report's time zone.
+    Day,
+    /// An hour in the report's time zone.
+    Hour,
+    Session,
+    /// The record's tools as stored (comma-joined when a message called several).
+    Tool,
+    Task,
+    /// The value of one key of `labels_json`.
+    Label(String),
+}
+
+impl Dimension {
+    pub fn parse(text: &str) -> Result<Dimension, QueryError> {
+        Ok(match text {
+            "agent" => Dimension::Agent,
+            "model" => Dimension::Model,
+            "provider" => Dimension::Provider,
+            "project" => Dimension::Project,
+            "day" => Dimension::Day,
+            "hour" => Dimension::Hour,
+            "session" => Dimension::Session,
+            "tool" => Dimension::Tool,
+            "task" => Dimension::Task,
+            _ => match text.strip_prefix("label:") {
+                Some(key) if !key.is_empty() => Dimension::Label(key.to_string()),
+                _ => {
+                    return Err(QueryError::Invalid(format!(
+                        "cannot group by {text:?}: expected agent, model, provider, project, \
+                         day, hour, session, tool, task or label:KEY"
+                    )))
+                }
+            },
+        })
+    }
+
+    /// The name `parse` takes.
+    pub fn name(&self) -> String {
+        match self {
+            Dimension::Agent => "agent".into(),
+            Dimension::Model => "model".into(),
+            Dimension::Provider => "provider".into(),
+            Dimension::Project => "project".into(),
+            Dimension::Day => "day".into(),
+            Dimension::Hour => "hour".into(),
+            Dimension::Session => "session".into(),
+            Dimension::Tool => "tool".into(),
+            Dimension::Task => "task".into(),
+            Dimension::Label(key) => format!("label:{key}"),
+        }
+    }
+
+    fn is_time(&self) -> bool {
+        matches!(self, Dimension::Day | Dimension::Hour)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_follow_the_calendar_of_the_zone() {
+        let tz = TimeZone::get("America/New_York").unwrap();
+        // A Wednesday, 01:30 in New York (05:30 UTC).
+        let now = ts("2026-09-23T05:30:00Z");
+        let today = Range::period("today", now, &tz).unwrap();
+        assert_eq!(today.from, Some(ts("2026-09-23T04:00:00Z")));
+        assert_eq!(today.to, None);
+        let yesterday = Range::period("yesterday", now, &tz).unwrap();
+        assert_eq!(yesterday.from, Some(ts("2026-09-22T04:00:00Z")));
+        assert_eq!(yesterday.to, Some(ts("2026-09-23T04:00:00Z")));
+        let week = Range::period("week", now, &tz).unwrap();
+        assert_eq!(week.from, Some(ts("2026-09-21T04:00:00Z")), "Monday");
+        let month = Range::period("month", now, &tz).unwrap();
+        assert_eq!(month.from, Some(ts("2026-09-01T04:00:00Z")));
+        assert_eq!(Range::period("all", now, &tz).unwrap(), Range::default());
+        // The same instant is still the 22nd in Los Angeles.
+        let la = TimeZone::get("America/Los_Angeles").unwrap();
+        let today = Range::period("today", now, &la).unwrap();
+        assert_eq!(today.from, Some(ts("2026-09-22T07:00:00Z")));
+        assert!(Range::period("fortnight", now, &tz).is_err());
+    }
+
+    #[test]
+    fn a_date_as_an_end_includes_that_day() {
+        let tz = TimeZone::UTC;
+        let start = parse_bound("2026-09-20", End::Start, &tz).unwrap();
+        let end = parse_bound("2026-09-20", End::End, &tz).unwrap();
+        assert_eq!(start, ts("2026-09-20T00:00:00Z"));
+        assert_eq!(end, ts("2026-09-21T00:00:00Z"));
+        let exact = parse_bound("2026-09-20T10:00:00+02:00", End::End, &tz).unwrap();
+        assert_eq!(exact, ts("2026-09-20T08:00:00Z"));
+        let err = parse_bound("20/09/2026", End::Start, &tz).unwrap_err();
+        assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+    }
+
+    #[test]
+    fn rolling_windows_end_now() {
+        let now = ts("2026-09-23T05:30:00Z");
+        let day = Range::last("24h", now).unwrap();
+        assert_eq!(day.from, Some(ts("2026-09-22T05:30:00Z")));
+        assert_eq!(
+            Range::last("30d", now).unwrap().from,
+            Some(ts("2026-08-24T05:30:00Z"))
+        );
+        assert!(Range::last("2w", now).is_err());
+        let narrowed = day.narrowed(None, Some(ts("2026-09-23T00:00:00Z")));
+        assert_eq!(narrowed.to, Some(ts("2026-09-23T00:00:00Z")));
+    }
+
+    #[test]
+    fn dimensions_parse_and_name_themselves() {
+        for name in ["agent", "model", "day", "tool", "label:team"] {
+            assert_eq!(Dimension::parse(name).unwrap().name(), name);
+        }
+        assert!(Dimension::parse("label:").is_err());
+        assert!(Dimension::parse("color").is_err());
+    }
+}

@@ -1,0 +1,696 @@
+//! Cost summaries: totals grouped by up to a few dimensions.
+//!
+//! Where it can, a summary reads the hourly rollup (`cost_rollup_hourly`,
+//! kept equal to `cost_records` by triggers) for the whole hours of its range
+//! and `cost_records` only for the partial hours at either end, so its cost
+//! grows with the number of hours, not of records. Sessions, tools, tasks and
+//! labels are not in the rollup; a summary that needs them reads
+//! `cost_records`. Both paths give the same numbers.
+//!
+//! Days and hours are those of the report's time zone. Rows come out of SQL
+//! in UTC time buckets (hours; minutes when a zone's offset is not whole
+//! hours, so a bucket never straddles two local days) and are mapped to
+//! local days here.
+
+use std::collections::HashMap;
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use rusqlite::Connection;
+
+use super::{Dimension, Filter, QueryError, Range};
+
+/// Sums over a set of cost records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Totals {
+    pub records: i64,
+    pub cost_usd: f64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub cache_write_1h_tokens: i64,
+    pub reasoning_tokens: i64,
+}
+
+impl Totals {
+    fn add(&mut self, other: &Totals) {
+        self.records += other.records;
+        self.cost_usd += other.cost_usd;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.cache_write_1h_tokens += other.cache_write_1h_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+    }
+
+    /// Every token counted, cache reads and writes included.
+    pub fn tokens(&self) -> i64 {
+        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+    }
+}
+
+/// One group: its key at each level (`None` where records have no value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub keys: Vec<Option<String>>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub dimensions: Vec<Dimension>,
+    /// Time dimensions in time order; others by cost, largest first, each
+    /// level within the one before.
+    pub groups: Vec<Group>,
+    pub totals: Totals,
+    pub range: Range,
+}
+
+/// Totals of the records `filter` keeps, grouped by `dimensions` (none: one
+/// group holding everything).
+pub fn summary(
+    conn: &Connection,
+    filter: &Filter,
+    dimensions: &[Dimension],
+    tz: &TimeZone,
+) -> Result<Summary, QueryError> {
+    let by_rollup = filter.fits_rollup()
+        && dimensions.iter().all(|d| {
+            matches!(
+                d,
+                Dimension::Agent
+                    | Dimension::Model
+                    | Dimension::Provider
+                    | Dimension::Project
+                    | Dimension::Day
+                    | Dimension::Hour
+            )
+        });
+    let plan = Plan {
+        conn,
+        filter,
+        dimensions,
+    };
+    let mut parts = Parts::new(dimensions, tz);
+    let whole = by_rollup && plan.read_rollup(&mut parts, Bucket::Hour)?;
+    if !whole {
+        parts = Parts::new(dimensions, tz);
+        if !plan.read_records(&mut parts, filter.range, Bucket::Hour)? {
+            parts = Parts::new(dimensions, tz);
+            plan.read_records(&mut parts, filter.range, Bucket::Minute)?;
+        }
+    }
+    Ok(parts.finish(filter.range))
+}
+
+/// The width of the UTC time buckets rows are read in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Bucket {
+    Hour,
+    Minute,
+}
+
+impl Bucket {
+    /// Characters of a stored timestamp that name the bucket.
+    fn chars(self) -> usize {
+        match self {
+            Bucket::Hour => 13,
+            Bucket::Minute => 16,
+        }
+    }
+
+    fn start(self, label: &str) -> Option<Timestamp> {
+        let text = match self {
+            Bucket::Hour => format!("{label}:00:00Z"),
+            Bucket::Minute => format!("{label}:00Z"),
+        };
+        text.parse().ok()
+    }
+
+    fn last_instant(self, start: Timestamp) -> Option<Timestamp> {
+        let width = match self {
+            Bucket::Hour => 1.hour(),
+            Bucket::Minute => 1.minute(),
+        };
+        start
+            .checked_add(width)
+            .ok()?
+            .checked_sub(1.millisecond())
+            .ok()
+    }
+}
+
+/// The `YYYY-MM-DDTHH` label of the hour `ts` is in (UTC), as the rollup keys it.
+fn hour_label(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H").to_string()
+}
+
+fn floor_hour(ts: Timestamp) -> Timestamp {
+    let secs = ts.as_second().div_euclid(3600) * 3600;
+    Timestamp::from_second(secs).unwrap_or(ts)
+}
+
+struct Plan<'a> {
+    conn: &'a Connection,
+    filter: &'a Filter,
+    dimensions: &'a [Dimension],
+}
+
+impl Plan<'_> {
+    fn timed(&self) -> bool {
+        self.dimensions.iter().any(Dimension::is_time)
+    }
+
+    /// Whole hours from the rollup, partial hours at the ends from the
+    /// records. False when the zone splits an hour between two local days.
+    fn read_rollup(&self, parts: &mut Parts, bucket: Bucket) -> Result<bool, QueryError> {
+        let range = self.filter.range;
+        // The whole hours inside the range: [first, end).
+        let first = range.from.map(|from| {
+            let floor = floor_hour(from);
+            if floor == from {
+                from
+            } else {
+                floor.checked_add(1.hour()).unwrap_or(from)
+            }
+        });
+        let end = range.to.map(floor_hour);
+        if let (Some(first), Some(end)) = (first, end) {
+            if first >= end {
+                // No whole hour inside: the records answer alone.
+                return self.read_records(parts, range, bucket);
+            }
+        }
+        let mut sql = String::from("SELECT ");
+        let (conditions, mut params) = self.filter.conditions(true);
+        let mut columns: Vec<String> = Vec::new();
+        if self.timed() {
+            columns.push("hour".into());
+        }
+        for d in self.dimensions.iter().filter(|d| !d.is_time()) {
+            columns.push(rollup_column(d).into());
+        }
+        for c in &columns {
+            sql.push_str(c);
+            sql.push_str(", ");
+        }
+        sql.push_str(
+            "sum(records), total(cost_usd), sum(input_tokens), sum(output_tokens), \
+             sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), \
+             sum(reasoning_tokens) FROM cost_rollup_hourly WHERE 1",
+        );
+        sql.push_str(&conditions);
+        if let Some(first) = first {
+            params.push(hour_label(first));
+            sql.push_str(&format!(" AND hour >= ?{}", params.len()));
+        }
+        if let Some(end) = end {
+            params.push(hour_label(end));
+            sql.push_str(&format!(" AND hour < ?{}", params.len()));
+        }
+        if !columns.is_empty() {
+            sql.push_str(&format!(" GROUP BY {}", columns.join(", ")));
+        }
+        if !parts.read(self.conn, &sql, &params, bucket)? {
+            return Ok(false);
+        }
+        // The partial hours at each end.
+        if let (Some(from), Some(first)) = (range.from, first) {
+            if from < first {
+                let edge = Range {
+                    from: Some(from),
+                    to: Some(first),
+                };
+                if !self.read_records(parts, edge, bucket)? {
+                    return Ok(false);
+                }
+            }
+        }
+        if let (Some(to), Some(end)) = (range.to, end) {
+            if end < to {
+                let edge = Range {
+                    from: Some(end),
+                    to: Some(to),
+                };
+                if !self.read_records(parts, edge, bucket)? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The records of `range` from `cost_records`. False when a time bucket
+    /// straddles two local days or hours (retry with a narrower bucket).
+    fn read_records(
+        &self,
+        parts: &mut Parts,
+        range: Range,
+        bucket: Bucket,
+    ) -> Result<bool, QueryError> {
+        let (conditions, mut params) = self.filter.conditions(false);
+        let mut columns: Vec<String> = Vec::new();
+        if self.timed() {
+            columns.push(format!("substr(timestamp, 1, {})", bucket.chars()));
+        }
+        for d in self.dimensions.iter().filter(|d| !d.is_time()) {
+            columns.push(match d {
+                Dimension::Label(key) => {
+                    params.push(format!("$.\"{}\"", key.replace('"', "\\\"")));
+                    format!("CAST(json_extract(labels_json, ?{}) AS TEXT)", params.len())
+                }
+                other => record_column(other).into(),
+            });
+        }
+        let mut sql = String::from("SELECT ");
+        for c in &columns {
+            sql.push_str(c);
+            sql.push_str(", ");
+        }
+        sql.push_str(
+            "count(*), total(estimated_cost_usd), sum(input_tokens), sum(output_tokens), \
+             sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), \
+             sum(reasoning_tokens) FROM cost_records WHERE 1",
+        );
+        sql.push_str(&conditions);
+        if let Some(from) = range.from {
+            params.push(crate::record::format_timestamp(from));
+            sql.push_str(&format!(" AND timestamp >= ?{}", params.len()));
+        }
+        if let Some(to) = range.to {
+            params.push(crate::record::format_timestamp(to));
+            sql.push_str(&format!(" AND timestamp < ?{}", params.len()));
+        }
+        if !columns.is_empty() {
+            let positions: Vec<String> = (1..=columns.len()).map(|i| i.to_string()).collect();
+            sql.push_str(&format!(" GROUP BY {}", positions.join(", ")));
+        }
+        parts.read(self.conn, &sql, &params, bucket)
+    }
+}
+
+fn rollup_column(d: &Dimension) -> &'static str {
+    match d {
+        Dimension::Agent => "agent_id",
+        Dimension::Model => "model",
+        Dimension::Provider => "provider",
+        Dimension::Project => "NULLIF(project, '')",
+        _ => unreachable!("only rollup dimensions reach the rollup"),
+    }
+}
+
+fn record_column(d: &Dimension) -> &'static str {
+    match d {
+        Dimension::Agent => "agent_id",
+        Dimension::Model => "model",
+        Dimension::Provider => "provider",
+        Dimension::Project => "project",
+        Dimension::Session => "session_id",
+        Dimension::Tool => "tool_name",
+        Dimension::Task => "task_id",
+        Dimension::Day | Dimension::Hour | Dimension::Label(_) => {
+            unreachable!("time and label columns are built by the caller")
+        }
+    }
+}
+
+/// Groups being summed, from any number of queries.
+struct Parts<'a> {
+    dimensions: &'a [Dimension],
+    tz: &'a TimeZone,
+    groups: HashMap<Vec<Option<String>>, Totals>,
+    /// UTC bucket label -> (local day, local hour); `None` when the bucket
+    /// straddles two of either.
+    local: HashMap<String, Option<(String, String)>>,
+}
+
+impl<'a> Parts<'a> {
+    fn new(dimensions: &'a [Dimension], tz: &'a TimeZone) -> Self {
+        Parts {
+            dimensions,
+            tz,
+            groups: HashMap::new(),
+            local: HashMap::new(),
+        }
+    }
+
+    /// Adds the rows of `sql` (an optional time bucket, the other
+    /// dimensions in order, then the eight sums). False if a bucket cannot
+    /// be placed in one local day and hour.
+    fn read(
+        &mut self,
+        conn: &Connection,
+        sql: &str,
+        params: &[String],
+        bucket: Bucket,
+    ) -> Result<bool, QueryError> {
+        let timed = self.dimensions.iter().any(Dimension::is_time);
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            let mut column = 0;
+            let local = if timed {
+                column = 1;
+                let label: String = row.get(0)?;
+                match self.local_of(&label, bucket) {
+                    Some(local) => Some(local),
+                    None => return Ok(false),
+                }
+            } else {
+                None
+            };
+            let mut keys = Vec::with_capacity(self.dimensions.len());
+            for d in self.dimensions {
+                keys.push(match (d, &local) {
+                    (Dimension::Day, Some((day, _))) => Some(day.clone()),
+                    (Dimension::Hour, Some((_, hour))) => Some(hour.clone()),
+                    _ => {
+                        let value: Option<String> = row.get(column)?;
+                        column += 1;
+                        value
+                    }
+                });
+            }
+            let int = |i: usize| -> rusqlite::Result<i64> {
+                Ok(row.get::<_, Option<i64>>(column + i)?.unwrap_or(0))
+            };
+            let totals = Totals {
+                records: int(0)?,
+                cost_usd: row.get::<_, Option<f64>>(column + 1)?.unwrap_or(0.0),
+                input_tokens: int(2)?,
+                output_tokens: int(3)?,
+                cache_read_tokens: int(4)?,
+                cache_write_tokens: int(5)?,
+                cache_write_1h_tokens: int(6)?,
+                reasoning_tokens: int(7)?,
+            };
+            if totals.records == 0 {
+                continue;
+            }
+            self.groups.entry(keys).or_default().add(&totals);
+        }
+        Ok(true)
+    }
+
+    fn local_of(&mut self, label: &str, bucket: Bucket) -> Option<(String, String)> {
+        if let Some(known) = self.local.get(label) {
+            return known.clone();
+        }
+        let place = |ts: Timestamp| {
+            let zoned = ts.to_zoned(self.tz.clone());
+            (
+                zoned.strftime("%Y-%m-%d").to_string(),
+                zoned.strftime("%Y-%m-%dT%H:00").to_string(),
+            )
+        };
+        let found = bucket.start(label).and_then(|start| {
+            let first = place(start);
+            let last = place(bucket.last_instant(start)?);
+            (first == last).then_some(first)
+        });
+        self.local.insert(label.to_string(), found.clone());
+        found
+    }
+
+    fn finish(self, range: Range) -> Summary {
+        let mut totals = Totals::default();
+        for t in self.groups.values() {
+            totals.add(t);
+        }
+        // Each level's order: time in time order, anything else by the cost
+        // of its group at that level, largest first.
+        let levels = self.dimensions.len();
+        let mut level_cost: Vec<HashMap<Vec<Option<String>>, f64>> = vec![HashMap::new(); levels];
+        for (keys, t) in &self.groups {
+            for (level, costs) in level_cost.iter_mut().enumerate() {
+                *costs.entry(keys[..=level].to_vec()).or_default() += t.cost_usd;
+            }
+        }
+        let mut groups: Vec<Group> = self
+            .groups
+            .into_iter()
+            .map(|(keys, totals)| Group { keys, totals })
+            .collect();
+        groups.sort_by(|a, b| {
+            for level in 0..levels {
+                let order = if self.dimensions[level].is_time() {
+                    a.keys[level].cmp(&b.keys[level])
+                } else {
+                    let cost = |g: &Group| level_cost[level][&g.keys[..=level]];
+                    cost(b)
+                        .total_cmp(&cost(a))
+                        .then_with(|| a.keys[level].cmp(&b.keys[level]))
+                };
+                if order.is_ne() {
+                    return order;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        Summary {
+            dimensions: self.dimensions.to_vec(),
+            groups,
+            totals,
+            range,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A record as the test writes it, enough to recompute any summary.
+    #[derive(Debug, Clone)]
+    struct Row {
+        ts: Timestamp,
+        agent: &'static str,
+        model: &'static str,
+        project: Option<&'static str>,
+        session: &'static str,
+        tool: Option<&'static str>,
+        team: Option<&'static str>,
+        cost: f64,
+        input: i64,
+    }
+
+    const START: i64 = 1_789_000_000; // 2026-09-10T00:26:40Z
+
+    fn row() -> impl Strategy<Value = Row> {
+        (
+            0..(3 * 86_400 * 1000i64),
+            prop::sample::select(vec!["claude-code", "codex", "subagent:x"]),
+            prop::sample::select(vec!["m-a", "m-b"]),
+            prop::option::of(prop::sample::select(vec!["shop", "api"])),
+            prop::sample::select(vec!["s1", "s2", "s3"]),
+            prop::option::of(prop::sample::select(vec!["Read", "Bash,Edit"])),
+            prop::option::of(prop::sample::select(vec!["red", "blue"])),
+            0..1_000_000u32,
+            0..10_000i64,
+        )
+            .prop_map(
+                |(ms, agent, model, project, session, tool, team, c, input)| Row {
+                    ts: Timestamp::from_millisecond(START * 1000 + ms).unwrap(),
+                    agent,
+                    model,
+                    project,
+                    session,
+                    tool,
+                    team,
+                    cost: f64::from(c) / 1e6,
+                    input,
+                },
+            )
+    }
+
+    fn database(rows: &[Row]) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        let mut insert = conn
+            .prepare(
+                "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
+                     input_tokens, estimated_cost_usd, pricing_source, tool_name, hook_event_id,
+                     source, labels_json)
+                 VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?6, ?7, 'embedded', ?8, ?9, 'hook', ?10)",
+            )
+            .unwrap();
+        for (i, r) in rows.iter().enumerate() {
+            let labels = r.team.map(|t| format!("{{\"team\":\"{t}\"}}"));
+            insert
+                .execute(rusqlite::params![
+                    crate::record::format_timestamp(r.ts),
+                    r.session,
+                    r.agent,
+                    r.project,
+                    r.model,
+                    r.input,
+                    r.cost,
+                    r.tool,
+                    format!("e{i}"),
+                    labels
+                ])
+                .unwrap();
+        }
+        drop(insert);
+        conn
+    }
+
+    /// The summary computed the slow, obvious way.
+    fn expected(
+        rows: &[Row],
+        filter: &Filter,
+        dims: &[Dimension],
+        tz: &TimeZone,
+    ) -> HashMap<Vec<Option<String>>, (i64, f64, i64)> {
+        let mut out: HashMap<Vec<Option<String>>, (i64, f64, i64)> = HashMap::new();
+        for r in rows {
+            let keep = filter.range.from.is_none_or(|f| r.ts >= f)
+                && filter.range.to.is_none_or(|t| r.ts < t)
+                && filter.agent.as_deref().is_none_or(|a| a == r.agent)
+                && filter.model.as_deref().is_none_or(|m| m == r.model)
+                && filter.session.as_deref().is_none_or(|s| s == r.session)
+                && filter
+                    .project
+                    .as_deref()
+                    .is_none_or(|p| p == r.project.unwrap_or(""));
+            if !keep {
+                continue;
+            }
+            let local = r.ts.to_zoned(tz.clone());
+            let keys = dims
+                .iter()
+                .map(|d| match d {
+                    Dimension::Agent => Some(r.agent.to_string()),
+                    Dimension::Model => Some(r.model.to_string()),
+                    Dimension::Provider => Some("p".to_string()),
+                    Dimension::Project => r.project.map(str::to_string),
+                    Dimension::Session => Some(r.session.to_string()),
+                    Dimension::Tool => r.tool.map(str::to_string),
+                    Dimension::Label(_) => r.team.map(str::to_string),
+                    Dimension::Day => Some(local.strftime("%Y-%m-%d").to_string()),
+                    Dimension::Hour => Some(local.strftime("%Y-%m-%dT%H:00").to_string()),
+                    Dimension::Task => None,
+                })
+                .collect();
+            let e = out.entry(keys).or_default();
+            e.0 += 1;
+            e.1 += r.cost;
+            e.2 += r.input;
+        }
+        out
+    }
+
+    fn dims() -> impl Strategy<Value = Vec<Dimension>> {
+        let one = prop::sample::select(vec![
+            Dimension::Agent,
+            Dimension::Model,
+            Dimension::Provider,
+            Dimension::Project,
+            Dimension::Day,
+            Dimension::Hour,
+            Dimension::Session,
+            Dimension::Tool,
+            Dimension::Label("team".into()),
+        ]);
+        prop::collection::vec(one, 0..=2)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever path answers (rollup plus edges, or the records), in
+        /// whatever zone, the groups are those of the records themselves.
+        #[test]
+        fn every_summary_equals_the_sum_over_its_records(
+            rows in prop::collection::vec(row(), 0..120),
+            dims in dims(),
+            from_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
+            len_ms in prop::option::of(0..(2 * 86_400 * 1000i64)),
+            agent in prop::option::of(prop::sample::select(vec!["claude-code", "codex"])),
+            project in prop::option::of(prop::sample::select(vec!["shop", ""])),
+            session in prop::option::of(prop::sample::select(vec!["s1", "s2"])),
+            zone in prop::sample::select(vec!["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"]),
+        ) {
+            let conn = database(&rows);
+            let tz = TimeZone::get(zone).unwrap();
+            let from = from_ms.map(|ms| Timestamp::from_millisecond(START * 1000 + ms).unwrap());
+            let to = match (from, len_ms) {
+                (Some(f), Some(len)) => Some(f.checked_add(jiff::SignedDuration::from_millis(len)).unwrap()),
+                _ => None,
+            };
+            let filter = Filter {
+                range: Range { from, to },
+                agent: agent.map(str::to_string),
+                project: project.map(str::to_string),
+                session: session.map(str::to_string),
+                ..Filter::default()
+            };
+            let got = summary(&conn, &filter, &dims, &tz).unwrap();
+            let want = expected(&rows, &filter, &dims, &tz);
+            prop_assert_eq!(got.groups.len(), want.len());
+            for g in &got.groups {
+                let w = want.get(&g.keys).expect("a group the records do not have");
+                prop_assert_eq!(g.totals.records, w.0);
+                prop_assert!((g.totals.cost_usd - w.1).abs() < 1e-9);
+                prop_assert_eq!(g.totals.input_tokens, w.2);
+            }
+            let total: i64 = want.values().map(|w| w.0).sum();
+            prop_assert_eq!(got.totals.records, total);
+        }
+    }
+
+    #[test]
+    fn groups_come_in_time_order_or_by_cost() {
+        let at = |h: i64| Timestamp::from_second(START + h * 3600).unwrap();
+        let rows = vec![
+            Row {
+                ts: at(30),
+                agent: "codex",
+                model: "m-a",
+                project: None,
+                session: "s1",
+                tool: None,
+                team: None,
+                cost: 1.0,
+                input: 1,
+            },
+            Row {
+                ts: at(1),
+                agent: "claude-code",
+                model: "m-b",
+                project: None,
+                session: "s1",
+                tool: None,
+                team: None,
+                cost: 5.0,
+                input: 1,
+            },
+        ];
+        let conn = database(&rows);
+        let by_day = summary(&conn, &Filter::default(), &[Dimension::Day], &TimeZone::UTC).unwrap();
+        let days: Vec<_> = by_day
+            .groups
+            .iter()
+            .map(|g| g.keys[0].clone().unwrap())
+            .collect();
+        assert_eq!(days, ["2026-09-10", "2026-09-11"]);
+        let by_agent = summary(
+            &conn,
+            &Filter::default(),
+            &[Dimension::Agent],
+            &TimeZone::UTC,
+        )
+        .unwrap();
+        let agents: Vec<_> = by_agent
+            .groups
+            .iter()
+            .map(|g| g.keys[0].clone().unwrap())
+            .collect();
+        assert_eq!(agents, ["claude-code", "codex"], "the larger cost first");
+        assert_eq!(by_agent.totals.records, 2);
+        assert!((by_agent.totals.cost_usd - 6.0).abs() < 1e-12);
+    }
+}
