@@ -14,6 +14,8 @@
 //! - [`query`]: what readers ask (summaries, pages of records, sessions),
 //!   on read-only connections; summaries read the hourly rollup when it can
 //!   answer.
+//! - [`report`]: the reading commands (`report`, `today`, `sessions`,
+//!   `tail`) and how they print: tables, JSON, CSV.
 //! - [`record`]: the rows handed from ingest to the writer.
 //! - [`daemon`]: wiring, signals, shutdown. [`send`]: the hook client.
 //! - [`config`]: flags, environment and config file resolved once.
@@ -24,5 +26,6 @@ pub mod ingest;
 pub mod pricing;
 pub mod query;
 pub mod record;
+pub mod report;
 pub mod send;
 pub mod store;

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use hookmeter::config::{Config, Overrides};
 use hookmeter::ingest::import::Sources;
+use hookmeter::report::commands::{self as reading, ReportArgs};
+use hookmeter::report::Format;
 use hookmeter::send::{self, Attribution, Delivery};
 
 #[derive(Parser)]
@@ -65,11 +67,97 @@ enum Command {
         /// Transcript files or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated)]
         paths: Vec<PathBuf>,
     },
+    /// Cost report: totals grouped by one or two dimensions
+    Report {
+        #[command(flatten)]
+        report: ReportFlags,
+        #[command(flatten)]
+        output: OutputFlags,
+    },
+    /// Today's cost by model (report --period today --by model)
+    Today {
+        /// Time zone whose day it is (IANA name) [default: the system's]
+        #[arg(long)]
+        tz: Option<String>,
+        #[command(flatten)]
+        output: OutputFlags,
+    },
+    /// Sessions with cost, tokens, models and times; with ID, one session by model and by tool
+    Sessions {
+        /// A session id
+        id: Option<String>,
+        /// How many sessions, most recently active first
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        output: OutputFlags,
+    },
+    /// Print the latest cost records; -f follows new ones as they land
+    Tail {
+        /// Keep printing new records (survives the daemon restarting)
+        #[arg(short, long)]
+        follow: bool,
+        /// How many of the latest records to print first
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: u32,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the price table and how a model name is priced
     Pricing {
         #[command(subcommand)]
         command: PricingCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct ReportFlags {
+    /// today | yesterday | week (since Monday) | month (since the 1st) | all
+    #[arg(long, value_parser = ["today", "yesterday", "week", "month", "all"])]
+    period: Option<String>,
+    /// Start: a date (midnight in --tz) or an RFC 3339 time
+    #[arg(long)]
+    since: Option<String>,
+    /// End: a date (that whole day included) or an RFC 3339 time (excluded)
+    #[arg(long)]
+    until: Option<String>,
+    /// agent | model | provider | project | day | hour | session | tool | task | label:KEY; twice for two levels
+    #[arg(long)]
+    by: Vec<String>,
+    #[arg(long)]
+    agent: Option<String>,
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long)]
+    session: Option<String>,
+    #[arg(long)]
+    task: Option<String>,
+    #[arg(long)]
+    project: Option<String>,
+    /// Time zone of days and hours (IANA name, e.g. Europe/Paris) [default: the system's]
+    #[arg(long)]
+    tz: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct OutputFlags {
+    /// JSON instead of a table
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// CSV instead of a table
+    #[arg(long)]
+    csv: bool,
+}
+
+impl OutputFlags {
+    fn format(&self) -> Format {
+        match (self.json, self.csv) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Csv,
+            _ => Format::Table,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -140,6 +228,44 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Import { paths } => run_import(config, paths),
+        Command::Report { report, output } => {
+            let args = ReportArgs {
+                period: report.period,
+                since: report.since,
+                until: report.until,
+                by: report.by,
+                agent: report.agent,
+                model: report.model,
+                session: report.session,
+                task: report.task,
+                project: report.project,
+                tz: report.tz,
+            };
+            print_or_fail(reading::report(&config.db, &args, output.format()))
+        }
+        Command::Today { tz, output } => {
+            let args = ReportArgs {
+                period: Some("today".into()),
+                by: vec!["model".into()],
+                tz,
+                ..ReportArgs::default()
+            };
+            print_or_fail(reading::report(&config.db, &args, output.format()))
+        }
+        Command::Sessions { id, limit, output } => print_or_fail(reading::sessions(
+            &config.db,
+            id.as_deref(),
+            limit,
+            output.format(),
+        )),
+        Command::Tail {
+            follow,
+            lines,
+            json,
+        } => match reading::tail(&config.db, lines, follow, json, &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e.to_string()),
+        },
         Command::Send { .. } => unreachable!("handled above"),
     }
 }
@@ -225,6 +351,16 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn print_or_fail(text: Result<String, hookmeter::query::QueryError>) -> ExitCode {
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
     }
 }
 

@@ -19,6 +19,32 @@ pub use records::{
 };
 pub use summary::{summary, Group, Summary, Totals};
 
+/// A read-only connection to the database at `path`. A database that does
+/// not exist yet reads as empty; one the daemon has not upgraded yet is an
+/// error that says so.
+pub fn open(path: &std::path::Path) -> Result<rusqlite::Connection, QueryError> {
+    if !path.exists() {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        conn.execute_batch(crate::store::SCHEMA_SQL)?;
+        return Ok(conn);
+    }
+    let conn = crate::store::open_reader(path).map_err(|e| QueryError::Invalid(e.to_string()))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version != crate::store::SCHEMA_VERSION {
+        return Err(QueryError::Invalid(format!(
+            "database {} has schema version {version}, this hookmeter reads version {}; {}",
+            path.display(),
+            crate::store::SCHEMA_VERSION,
+            if version < crate::store::SCHEMA_VERSION {
+                "start `hookmeter serve` once to upgrade it"
+            } else {
+                "upgrade hookmeter"
+            }
+        )));
+    }
+    Ok(conn)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// A parameter a user gave is not acceptable; the text says which and why.

@@ -68,6 +68,60 @@ pub struct Summary {
     pub range: Range,
 }
 
+impl Summary {
+    /// The summary as JSON, in the shape of `GET /api/costs/summary` (the
+    /// `report --json` output too): one object per group with its `key`
+    /// (the keys joined by `/` at two levels) and `keys`, then the totals.
+    pub fn to_json(&self) -> serde_json::Value {
+        let groups: Vec<serde_json::Value> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let mut object = serde_json::json!({
+                    "key": joined_key(&g.keys),
+                    "keys": g.keys,
+                });
+                merge_totals(&mut object, &g.totals);
+                object
+            })
+            .collect();
+        let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
+        serde_json::json!({
+            "group_by": self.dimensions.iter().map(Dimension::name).collect::<Vec<_>>(),
+            "groups": groups,
+            "total_cost_usd": self.totals.cost_usd,
+            "total_input_tokens": self.totals.input_tokens,
+            "total_output_tokens": self.totals.output_tokens,
+            "total_cache_read_tokens": self.totals.cache_read_tokens,
+            "total_cache_write_tokens": self.totals.cache_write_tokens,
+            "total_records": self.totals.records,
+            "period": { "from": bound(self.range.from), "to": bound(self.range.to) },
+        })
+    }
+}
+
+/// A group's keys as one string: `None` levels read `(none)`.
+pub fn joined_key(keys: &[Option<String>]) -> serde_json::Value {
+    match keys {
+        [] => serde_json::Value::Null,
+        [one] => serde_json::json!(one),
+        many => serde_json::json!(many
+            .iter()
+            .map(|k| k.as_deref().unwrap_or("(none)"))
+            .collect::<Vec<_>>()
+            .join("/")),
+    }
+}
+
+/// Adds the fields of `totals` to a JSON object.
+pub fn merge_totals(object: &mut serde_json::Value, totals: &Totals) {
+    if let (Some(map), Ok(serde_json::Value::Object(fields))) =
+        (object.as_object_mut(), serde_json::to_value(totals))
+    {
+        map.extend(fields);
+    }
+}
+
 /// Totals of the records `filter` keeps, grouped by `dimensions` (none: one
 /// group holding everything).
 pub fn summary(
