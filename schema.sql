@@ -196,12 +196,13 @@ CREATE TRIGGER IF NOT EXISTS event_counts_on_reject AFTER INSERT ON rejected_eve
     ON CONFLICT DO UPDATE SET events = events + 1;
 END;
 
+-- Per UTC day, from the rollup: as fast on ten million records as on ten.
 CREATE VIEW IF NOT EXISTS v_daily_cost AS
-    SELECT substr(timestamp, 1, 10) AS day, provider, model,
-           count(*) AS records, sum(estimated_cost_usd) AS cost_usd,
+    SELECT substr(hour, 1, 10) AS day, provider, model,
+           sum(records) AS records, sum(cost_usd) AS cost_usd,
            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
            sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens
-    FROM cost_records GROUP BY day, provider, model;
+    FROM cost_rollup_hourly GROUP BY day, provider, model;
 
 CREATE VIEW IF NOT EXISTS v_session_cost AS
     SELECT session_id, min(timestamp) AS first_at, max(timestamp) AS last_at,

@@ -35,8 +35,8 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
-        reshape:
-            "ALTER TABLE rejected_events ADD COLUMN reason_code TEXT NOT NULL DEFAULT 'other';",
+        reshape: "ALTER TABLE rejected_events ADD COLUMN reason_code TEXT NOT NULL DEFAULT 'other';
+                  DROP VIEW IF EXISTS v_daily_cost; -- now read from the rollup",
         backfill: include_str!("migrations/0003_rollups.sql"),
     },
 ];
@@ -244,6 +244,20 @@ mod tests {
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         assert_eq!(shape(&conn), shape(&fresh));
+        let view = "SELECT sql FROM sqlite_schema WHERE type = 'view' ORDER BY name";
+        let views = |c: &Connection| -> Vec<String> {
+            c.prepare(view)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(
+            views(&conn),
+            views(&fresh),
+            "views as a new database has them"
+        );
         let rows = |sql: &str| -> Vec<String> {
             conn.prepare(sql)
                 .unwrap()
