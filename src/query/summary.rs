@@ -469,10 +469,6 @@ impl<'a> Parts<'a> {
     }
 
     fn finish(self, range: Range) -> Summary {
-        let mut totals = Totals::default();
-        for t in self.groups.values() {
-            totals.add(t);
-        }
         // Each level's order: time in time order, anything else by the cost
         // of its group at that level, largest first.
         let levels = self.dimensions.len();
@@ -503,6 +499,11 @@ impl<'a> Parts<'a> {
             }
             std::cmp::Ordering::Equal
         });
+        // Summed in the groups' order, so the same data gives the same float.
+        let mut totals = Totals::default();
+        for g in &groups {
+            totals.add(&g.totals);
+        }
         Summary {
             dimensions: self.dimensions.to_vec(),
             groups,
