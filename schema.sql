@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS cost_records (
     source                TEXT    NOT NULL,             -- hook|transcript|import|http
     service               TEXT    NOT NULL DEFAULT 'llm',
     labels_json           TEXT,
-    payload_json          TEXT                          -- NULL today: a hook's payload is in hook_events, a transcript line stays in its file
+    payload_json          TEXT,                         -- NULL today: a hook's payload is in hook_events, a transcript line stays in its file
+    fast                  INTEGER NOT NULL DEFAULT 0    -- 1: priced in fast mode (the model's fast multiplier); kept so reprice can apply it again
 );
 CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp);
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);

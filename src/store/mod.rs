@@ -36,7 +36,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 3,
         reshape: "ALTER TABLE rejected_events ADD COLUMN reason_code TEXT NOT NULL DEFAULT 'other';
-                  DROP VIEW IF EXISTS v_daily_cost; -- now read from the rollup",
+                  DROP VIEW IF EXISTS v_daily_cost; -- now read from the rollup
+                  ALTER TABLE cost_records ADD COLUMN fast INTEGER NOT NULL DEFAULT 0;",
         backfill: include_str!("migrations/0003_rollups.sql"),
     },
 ];

@@ -328,16 +328,18 @@ fn write_event(
         "INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, project, provider,
              model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
              cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
-             pricing_source, tool_name, hook_event_id, source, service, labels_json, payload_json)
+             pricing_source, tool_name, hook_event_id, source, service, labels_json, payload_json,
+             fast)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?22)
+             ?19, ?20, ?21, ?22, ?23)
          ON CONFLICT(hook_event_id) DO UPDATE SET
              output_tokens = excluded.output_tokens, input_tokens = excluded.input_tokens,
              cache_read_tokens = excluded.cache_read_tokens,
              cache_write_tokens = excluded.cache_write_tokens,
              cache_write_1h_tokens = excluded.cache_write_1h_tokens,
              reasoning_tokens = excluded.reasoning_tokens,
-             estimated_cost_usd = excluded.estimated_cost_usd, tool_name = excluded.tool_name
+             estimated_cost_usd = excluded.estimated_cost_usd, tool_name = excluded.tool_name,
+             fast = excluded.fast
          -- Streaming sources repeat a record with growing counts: the largest
          -- snapshot wins, and an identical redelivery changes nothing.
          WHERE excluded.output_tokens > cost_records.output_tokens
@@ -370,6 +372,7 @@ fn write_event(
         // The payload is stored once, in hook_events, under the same
         // hook_event_id; this column is for records without a hook event.
         None::<&str>,
+        charge.fast,
     ])?;
     Ok(1)
 }
@@ -570,8 +573,8 @@ fn write_transcript_record(
                 "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
                      input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
                      cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
-                     pricing_source, tool_name, hook_event_id, source, service)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm')",
+                     pricing_source, tool_name, hook_event_id, source, service, fast)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19)",
             )?
             .execute(params![
                 timestamp,
@@ -592,6 +595,7 @@ fn write_transcript_record(
                 tools,
                 line.key,
                 record.source.as_str(),
+                line.fast,
             ])?;
             tx.prepare_cached(
                 "INSERT INTO api_messages (message_id, request_id, record_id) VALUES (?1, ?2, ?3)
@@ -607,7 +611,7 @@ fn write_transcript_record(
                     "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3,
                          cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
                          reasoning_tokens = ?7, estimated_cost_usd = ?8, pricing_source = ?9,
-                         tool_name = ?10, timestamp = ?11
+                         tool_name = ?10, timestamp = ?11, fast = ?12
                      WHERE id = ?1",
                 )?
                 .execute(params![
@@ -622,6 +626,7 @@ fn write_transcript_record(
                     priced.source.as_str(),
                     tools,
                     timestamp,
+                    line.fast,
                 ])?;
                 Ok(Written::Updated)
             } else if tools != old_tools {
