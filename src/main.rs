@@ -104,6 +104,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Recompute the cost of stored records from their tokens with the prices in force now
+    Reprice {
+        /// Only records at or after this date (midnight, local time) or RFC 3339 time
+        #[arg(long)]
+        since: Option<String>,
+        /// Show what would change; write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show the price table and how a model name is priced
     Pricing {
         #[command(subcommand)]
@@ -228,6 +237,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Import { paths } => run_import(config, paths),
+        Command::Reprice { since, dry_run } => run_reprice(&config, since.as_deref(), dry_run),
         Command::Report { report, output } => {
             let args = ReportArgs {
                 period: report.period,
@@ -351,6 +361,37 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode {
+    let since = match since
+        .map(|s| {
+            let tz = jiff::tz::TimeZone::system();
+            hookmeter::query::parse_bound(s, hookmeter::query::End::Start, &tz)
+        })
+        .transpose()
+    {
+        Ok(since) => since,
+        Err(e) => return fail(&format!("--since: {e}")),
+    };
+    if !config.db.exists() {
+        return fail(&format!("no database at {}", config.db.display()));
+    }
+    let prices = match hookmeter::daemon::load_prices(config) {
+        Ok(prices) => prices,
+        Err(e) => return fail(&format!("{e:#}")),
+    };
+    let mut conn = match hookmeter::store::open_writer(&config.db, config.durability) {
+        Ok(conn) => conn,
+        Err(e) => return fail(&e.to_string()),
+    };
+    match hookmeter::store::reprice::reprice(&mut conn, prices, since, dry_run) {
+        Ok(outcome) => {
+            print!("{}", hookmeter::store::reprice::render(&outcome));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("reprice failed: {e}")),
     }
 }
 

@@ -466,3 +466,77 @@ fn reading_without_a_database_is_an_empty_answer() {
     assert_eq!(report["groups"], json!([]));
     assert!(!home.db_path().exists(), "reading creates nothing");
 }
+
+#[test]
+fn reprice_applies_the_prices_in_force_and_dry_run_writes_nothing() {
+    let home = Home::new();
+    let daemon = home.start();
+    let mut client = daemon.connect();
+    let events = [
+        json!({"session_id": "s-r", "model": "claude-sonnet-4-5", "timestamp": "2026-09-20T08:00:00Z",
+               "usage": {"input_tokens": 100000, "output_tokens": 1000}}),
+        // Fast mode: the stored cost carries the model's fast multiplier.
+        json!({"type": "assistant", "sessionId": "s-r", "timestamp": "2026-09-20T09:00:00Z",
+               "message": {"id": "msg_fast", "model": "claude-opus-4-6",
+                           "usage": {"input_tokens": 1000, "output_tokens": 500, "speed": "fast"}}}),
+    ];
+    for event in &events {
+        assert_eq!(client.roundtrip(event.to_string().as_bytes())["ok"], true);
+    }
+    assert!(daemon.stop().success());
+    let cost_of = |model: &str| -> (f64, String) {
+        home.db()
+            .query_row(
+                "SELECT estimated_cost_usd, pricing_source FROM cost_records WHERE model = ?1",
+                [model],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    let (sonnet, source) = cost_of("claude-sonnet-4-5");
+    assert_eq!(source, "embedded");
+    let (opus, _) = cost_of("claude-opus-4-6");
+    let fast_col = "SELECT count(*) FROM cost_records WHERE fast = 1";
+    assert_eq!(home.count(fast_col), 1);
+
+    // Sonnet's input price doubles from the embedded $3 per million.
+    let reprice = |args: &[&str]| -> String {
+        let out = home
+            .command()
+            .env("COST_PRICING_CLAUDE_SONNET_4_5_INPUT", "6")
+            .arg("reprice")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dry = reprice(&["--dry-run"]);
+    assert!(dry.contains("would change 1 of 2 priced records"), "{dry}");
+    assert!(dry.contains("claude-sonnet-4-5: 1 records"), "{dry}");
+    assert!(dry.contains("nothing was written"), "{dry}");
+    assert_eq!(cost_of("claude-sonnet-4-5").0, sonnet, "dry run wrote");
+
+    let done = reprice(&[]);
+    assert!(done.contains("changed 1 of 2 priced records"), "{done}");
+    let (after, source) = cost_of("claude-sonnet-4-5");
+    assert_cost(after, sonnet + 100_000.0 * 3.0 / 1e6, "repriced sonnet");
+    assert_eq!(source, "env");
+    // The fast record is priced as it was: its fast mode was kept.
+    assert_cost(cost_of("claude-opus-4-6").0, opus, "fast opus");
+    // Summaries (the rollup) follow.
+    let report = json_of(&home, &["report", "--json", "--by", "model"]);
+    assert_totals(&report, sql_totals(&home, "1"), "after reprice");
+    assert!(reprice(&[]).contains("changed 0 of 2"));
+    // --since leaves older records alone.
+    let out = home
+        .command()
+        .args(["reprice", "--since", "2026-09-21", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("of 0 priced records"));
+}

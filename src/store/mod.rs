@@ -3,6 +3,7 @@
 //! decides prices; the writer only asks the pricing table for a number.
 
 pub mod redact;
+pub mod reprice;
 pub mod writer;
 
 use std::path::Path;

@@ -1,0 +1,173 @@
+//! `reprice`: recomputes `estimated_cost_usd` of stored records from their
+//! token counts with the prices in force now.
+//!
+//! It runs beside a live daemon: it reads and updates a few thousand rows per
+//! short transaction, so the daemon's writer waits at most one batch (SQLite
+//! lets one writer in at a time; both sides have a busy timeout). The
+//! rollups follow through their triggers. Records whose cost was reported by
+//! their source (`pricing_source = 'reported'`) keep it.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use rusqlite::{params, Connection};
+
+use crate::collect::Usage;
+use crate::pricing::{PriceTable, Pricer};
+
+/// Rows read and written per transaction.
+const BATCH: usize = 5000;
+
+/// What a reprice changed, or would change (`dry_run`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepriceOutcome {
+    pub dry_run: bool,
+    /// Records looked at (all priced ones in the period).
+    pub examined: u64,
+    /// Records whose cost, source or provider changes.
+    pub changed: u64,
+    pub before_usd: f64,
+    pub after_usd: f64,
+    /// Per model: records changed, cost before, cost after.
+    pub by_model: BTreeMap<String, (u64, f64, f64)>,
+}
+
+/// A cost is "the same" within this: float noise, not a price change.
+const SAME_COST: f64 = 1e-12;
+
+/// Reprices records at or after `since` (all when `None`) on `conn`, a
+/// connection from [`super::open_writer`].
+pub fn reprice(
+    conn: &mut Connection,
+    prices: PriceTable,
+    since: Option<Timestamp>,
+    dry_run: bool,
+) -> Result<RepriceOutcome, rusqlite::Error> {
+    let since = since.map(crate::record::format_timestamp);
+    let mut pricer = Pricer::new(prices);
+    let mut outcome = RepriceOutcome {
+        dry_run,
+        ..RepriceOutcome::default()
+    };
+    let mut after_id = 0i64;
+    loop {
+        let tx = conn.transaction_with_behavior(if dry_run {
+            rusqlite::TransactionBehavior::Deferred
+        } else {
+            rusqlite::TransactionBehavior::Immediate
+        })?;
+        let rows = read_batch(&tx, after_id, since.as_deref())?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after_id = last.id;
+        for row in &rows {
+            outcome.examined += 1;
+            outcome.before_usd += row.cost;
+            let priced = pricer.price(&row.model, &row.usage, row.fast);
+            outcome.after_usd += priced.cost_usd;
+            let same = (priced.cost_usd - row.cost).abs() <= SAME_COST
+                && priced.source.as_str() == row.pricing_source
+                && priced.provider == row.provider;
+            if same {
+                continue;
+            }
+            outcome.changed += 1;
+            let model = outcome.by_model.entry(row.model.clone()).or_default();
+            model.0 += 1;
+            model.1 += row.cost;
+            model.2 += priced.cost_usd;
+            if !dry_run {
+                tx.prepare_cached(
+                    "UPDATE cost_records SET estimated_cost_usd = ?2, pricing_source = ?3,
+                         provider = ?4 WHERE id = ?1",
+                )?
+                .execute(params![
+                    row.id,
+                    priced.cost_usd,
+                    priced.source.as_str(),
+                    priced.provider
+                ])?;
+            }
+        }
+        tx.commit()?;
+        if rows.len() < BATCH {
+            break;
+        }
+    }
+    Ok(outcome)
+}
+
+struct StoredRow {
+    id: i64,
+    model: String,
+    provider: String,
+    usage: Usage,
+    fast: bool,
+    cost: f64,
+    pricing_source: String,
+}
+
+fn read_batch(
+    tx: &rusqlite::Transaction<'_>,
+    after_id: i64,
+    since: Option<&str>,
+) -> rusqlite::Result<Vec<StoredRow>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, model, provider, input_tokens, output_tokens, cache_read_tokens,
+                cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, fast,
+                estimated_cost_usd, pricing_source
+         FROM cost_records
+         WHERE id > ?1 AND pricing_source <> 'reported' AND (?2 IS NULL OR timestamp >= ?2)
+         ORDER BY id LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![after_id, since, BATCH as i64], |r| {
+            let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok(StoredRow {
+                id: r.get(0)?,
+                model: r.get(1)?,
+                provider: r.get(2)?,
+                usage: Usage {
+                    input: count(3)?,
+                    output: count(4)?,
+                    cache_read: count(5)?,
+                    cache_write: count(6)?,
+                    cache_write_1h: count(7)?,
+                    reasoning: count(8)?,
+                },
+                fast: r.get(9)?,
+                cost: r.get(10)?,
+                pricing_source: r.get(11)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The outcome as `reprice` prints it.
+pub fn render(outcome: &RepriceOutcome) -> String {
+    let verb = if outcome.dry_run {
+        "would change"
+    } else {
+        "changed"
+    };
+    let mut out = format!(
+        "{verb} {} of {} priced records: total ${:.6} -> ${:.6} ({:+.6})\n",
+        outcome.changed,
+        outcome.examined,
+        outcome.before_usd,
+        outcome.after_usd,
+        outcome.after_usd - outcome.before_usd
+    );
+    for (model, (rows, before, after)) in &outcome.by_model {
+        out.push_str(&format!(
+            "  {model}: {rows} records, ${before:.6} -> ${after:.6} ({:+.6})\n",
+            after - before
+        ));
+    }
+    if outcome.dry_run && outcome.changed > 0 {
+        out.push_str("nothing was written (--dry-run)\n");
+    }
+    out
+}
