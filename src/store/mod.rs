@@ -147,6 +147,24 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The six token counts of a `cost_records` row, read from `first` on in
+/// the order `input_tokens, cache_read_tokens, cache_write_tokens,
+/// cache_write_1h_tokens, output_tokens, reasoning_tokens`.
+pub(crate) fn usage_at(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<crate::collect::Usage> {
+    let count = |i: usize| row.get::<_, i64>(first + i).map(|n| n.max(0) as u64);
+    Ok(crate::collect::Usage {
+        input: count(0)?,
+        cache_read: count(1)?,
+        cache_write: count(2)?,
+        cache_write_1h: count(3)?,
+        output: count(4)?,
+        reasoning: count(5)?,
+    })
+}
+
 /// Creates a directory tree readable by its owner only: it holds prompts and costs.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -178,19 +196,22 @@ mod tests {
         conn.execute_batch(SCHEMA_SQL).unwrap();
     }
 
+    /// The first column of every row `sql` returns.
+    fn strings(conn: &Connection, sql: &str) -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     /// Everything about a database's shape that queries depend on, without
     /// the SQL text (a renamed table keeps its old CREATE statement's layout).
     fn shape(conn: &Connection) -> Vec<String> {
-        let strings = |sql: &str| -> Vec<String> {
-            conn.prepare(sql)
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
-        };
         let mut shape = Vec::new();
         for (kind, name) in strings(
+            conn,
             "SELECT type || ' ' || name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
         )
         .iter()
@@ -198,11 +219,11 @@ mod tests {
         {
             shape.push(format!("{kind} {name}"));
             if kind == "table" {
-                shape.extend(strings(&format!(
+                shape.extend(strings(conn, &format!(
                     "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || ifnull(dflt_value, '-') || ' ' || pk
                      FROM pragma_table_info('{name}')"
                 )));
-                shape.extend(strings(&format!(
+                shape.extend(strings(conn, &format!(
                     "SELECT 'index ' || l.name || ' unique=' || l.\"unique\" || ' partial=' || l.partial || ' ('
                             || (SELECT group_concat(ifnull(i.name, '<rowid>'), ',') FROM pragma_index_info(l.name) i) || ')'
                      FROM pragma_index_list('{name}') l ORDER BY l.name"
@@ -246,28 +267,13 @@ mod tests {
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         assert_eq!(shape(&conn), shape(&fresh));
-        let view = "SELECT sql FROM sqlite_schema WHERE type = 'view' ORDER BY name";
-        let views = |c: &Connection| -> Vec<String> {
-            c.prepare(view)
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
-        };
+        let views = "SELECT sql FROM sqlite_schema WHERE type = 'view' ORDER BY name";
         assert_eq!(
-            views(&conn),
-            views(&fresh),
+            strings(&conn, views),
+            strings(&fresh, views),
             "views as a new database has them"
         );
-        let rows = |sql: &str| -> Vec<String> {
-            conn.prepare(sql)
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
-        };
+        let rows = |sql: &str| strings(&conn, sql);
         // Version 2: the row whose record is gone counted nothing and is dropped.
         assert_eq!(
             rows("SELECT message_id || ' ' || request_id || ' ' || record_id FROM api_messages"),

@@ -114,8 +114,8 @@ fn read_batch(
     since: Option<&str>,
 ) -> rusqlite::Result<Vec<StoredRow>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT id, model, provider, input_tokens, output_tokens, cache_read_tokens,
-                cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, fast,
+        "SELECT id, model, provider, input_tokens, cache_read_tokens, cache_write_tokens,
+                cache_write_1h_tokens, output_tokens, reasoning_tokens, fast,
                 estimated_cost_usd, pricing_source
          FROM cost_records
          WHERE id > ?1 AND pricing_source <> 'reported' AND (?2 IS NULL OR timestamp >= ?2)
@@ -123,19 +123,11 @@ fn read_batch(
     )?;
     let rows = stmt
         .query_map(params![after_id, since, BATCH as i64], |r| {
-            let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
             Ok(StoredRow {
                 id: r.get(0)?,
                 model: r.get(1)?,
                 provider: r.get(2)?,
-                usage: Usage {
-                    input: count(3)?,
-                    output: count(4)?,
-                    cache_read: count(5)?,
-                    cache_write: count(6)?,
-                    cache_write_1h: count(7)?,
-                    reasoning: count(8)?,
-                },
+                usage: super::usage_at(r, 3)?,
                 fast: r.get(9)?,
                 cost: r.get(10)?,
                 pricing_source: r.get(11)?,

@@ -465,20 +465,7 @@ fn stored_usage(
                 output_tokens, reasoning_tokens, tool_name
          FROM cost_records WHERE id = ?1",
     )?
-    .query_row([id], |r| {
-        let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
-        Ok((
-            Usage {
-                input: count(0)?,
-                cache_read: count(1)?,
-                cache_write: count(2)?,
-                cache_write_1h: count(3)?,
-                output: count(4)?,
-                reasoning: count(5)?,
-            },
-            r.get(6)?,
-        ))
-    })
+    .query_row([id], |r| Ok((super::usage_at(r, 0)?, r.get(6)?)))
     .optional()
 }
 
