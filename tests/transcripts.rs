@@ -284,6 +284,13 @@ fn truncation_rotation_and_garbage_never_double_count() {
     // Truncated and rewritten in place: read again from 0, nothing counted twice.
     std::fs::write(&transcript, &original[..200]).unwrap();
     client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    // The tail reads on its own schedule: let it see the short file before
+    // the rewrite, or it may only ever see a file of the same size.
+    wait_until(
+        "the truncation to be noticed",
+        || daemon.log_text().contains("Transcript shrank below its offset"),
+        || daemon.log_text(),
+    );
     std::fs::write(&transcript, &original).unwrap();
     client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
 
