@@ -1,7 +1,15 @@
 //! Resolved configuration: flag > environment > config file > default
 //! (SPEC §3). Raw inputs are resolved once, here; everything downstream gets a
 //! finished [`Config`] and never looks at the environment again.
+//!
+//! [`Config::resolve`] is the only place precedence is decided. It records
+//! which source each setting came from ([`Config::origins`]), so `hookmeter
+//! config` can explain the result without deciding anything again.
 
+mod show;
+
+use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +42,51 @@ fn xdg_dir(env: &dyn Fn(&str) -> Option<String>, var: &str, fallback: &str) -> O
         None => env("HOME")
             .filter(|h| h.starts_with('/'))
             .map(|home| PathBuf::from(home).join(fallback)),
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag.
+    Flag,
+    /// The named environment variable.
+    Env(&'static str),
+    /// The config file at this path.
+    File(PathBuf),
+    /// hookmeter's default (which may itself follow HOME and the XDG
+    /// variables, as the defaults of SPEC §3 do).
+    Default,
+}
+
+impl Origin {
+    /// The kind alone: `flag`, `env`, `file` or `default`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::Flag => "flag",
+            Origin::Env(_) => "env",
+            Origin::File(_) => "file",
+            Origin::Default => "default",
+        }
+    }
+
+    /// The variable's name or the file's path; `None` for a flag or a default.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Origin::Env(var) => Some(var.to_string()),
+            Origin::File(path) => Some(path.display().to_string()),
+            Origin::Flag | Origin::Default => None,
+        }
+    }
+}
+
+/// `flag`, `env VAR`, `file PATH` or `default`.
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.detail() {
+            Some(detail) => write!(f, "{} {detail}", self.kind()),
+            None => f.write_str(self.kind()),
+        }
     }
 }
 
@@ -155,6 +208,9 @@ pub struct Config {
     pub durability: Durability,
     pub limits: Limits,
     pub transcripts: Transcripts,
+    /// Where each setting came from, by the name `hookmeter config` shows
+    /// (`db`, `limits.max_line_bytes`, `transcripts.roots`, ...).
+    pub origins: BTreeMap<&'static str, Origin>,
 }
 
 impl Config {
@@ -186,30 +242,42 @@ impl Config {
             Some(dir) => dir.join("hookmeter"),
             None => PathBuf::from("/var/lib/hookmeter"),
         };
-        let config_file = match flags
-            .config
-            .clone()
-            .or_else(|| path_env(env, "HOOKMETER_CONFIG"))
-        {
+        let mut pick = Precedence {
+            file: PathBuf::new(),
+            origins: BTreeMap::new(),
+        };
+        let config_file = match pick.first(
+            "config_file",
+            flags.config.clone(),
+            ("HOOKMETER_CONFIG", path_env(env, "HOOKMETER_CONFIG")),
+            None,
+        ) {
             Some(path) => path,
             None => match xdg_dir(env, "XDG_CONFIG_HOME", ".config") {
                 Some(dir) => dir.join("hookmeter/config.toml"),
                 None => PathBuf::from("/etc/hookmeter/config.toml"),
             },
         };
+        pick.file = config_file.clone();
         let file = match read_file {
             true => read_file_config(&config_file, flags.config.is_some())?,
             false => FileConfig::default(),
         };
 
-        let db = match first(&flags.db, path_env(env, "TELEMETRY_DB_PATH"), &file.db) {
+        let db = match pick.first(
+            "db",
+            flags.db.clone(),
+            ("TELEMETRY_DB_PATH", path_env(env, "TELEMETRY_DB_PATH")),
+            file.db,
+        ) {
             Some(path) => path,
             None => state().join("telemetry.db"),
         };
-        let socket = match first(
-            &flags.socket,
-            path_env(env, "HOOKMETER_SOCKET"),
-            &file.socket,
+        let socket = match pick.first(
+            "socket",
+            flags.socket.clone(),
+            ("HOOKMETER_SOCKET", path_env(env, "HOOKMETER_SOCKET")),
+            file.socket,
         ) {
             Some(path) => path,
             None => match env("XDG_RUNTIME_DIR").filter(|d| d.starts_with('/')) {
@@ -220,15 +288,25 @@ impl Config {
                 None => state().join("hookmeter.sock"),
             },
         };
-        let spool = match first(&flags.spool, path_env(env, "HOOKMETER_SPOOL"), &file.spool) {
+        let spool = match pick.first(
+            "spool",
+            flags.spool.clone(),
+            ("HOOKMETER_SPOOL", path_env(env, "HOOKMETER_SPOOL")),
+            file.spool,
+        ) {
             Some(path) => path,
             None => state().join("spool"),
         };
-        let http = flags
-            .http
-            .clone()
-            .or_else(|| env("HOOKMETER_HTTP").filter(|v| !v.is_empty()))
-            .or(file.http)
+        let http = pick
+            .first(
+                "http",
+                flags.http.clone(),
+                (
+                    "HOOKMETER_HTTP",
+                    env("HOOKMETER_HTTP").filter(|v| !v.is_empty()),
+                ),
+                file.http,
+            )
             .unwrap_or_else(|| "127.0.0.1:7717".to_string());
         let http = (!http.eq_ignore_ascii_case("off")).then_some(http);
 
@@ -243,18 +321,24 @@ impl Config {
         let defaults = Limits::default();
         let l = file.limits;
         let limits = Limits {
-            max_line_bytes: positive("limits.max_line_bytes", l.max_line_bytes)?
-                .unwrap_or(defaults.max_line_bytes),
-            idle_timeout: l
-                .idle_timeout_secs
+            max_line_bytes: positive(
+                "limits.max_line_bytes",
+                pick.file_only("limits.max_line_bytes", l.max_line_bytes),
+            )?
+            .unwrap_or(defaults.max_line_bytes),
+            idle_timeout: pick
+                .file_only("limits.idle_timeout_secs", l.idle_timeout_secs)
                 .map(Duration::from_secs)
                 .unwrap_or(defaults.idle_timeout),
-            max_connections: positive("limits.max_connections", l.max_connections)?
-                .unwrap_or(defaults.max_connections),
-            spool_max_file_bytes: l
-                .spool_max_file_bytes
+            max_connections: positive(
+                "limits.max_connections",
+                pick.file_only("limits.max_connections", l.max_connections),
+            )?
+            .unwrap_or(defaults.max_connections),
+            spool_max_file_bytes: pick
+                .file_only("limits.spool_max_file_bytes", l.spool_max_file_bytes)
                 .unwrap_or(defaults.spool_max_file_bytes),
-            spool_rescan: match l.spool_rescan_secs {
+            spool_rescan: match pick.file_only("limits.spool_rescan_secs", l.spool_rescan_secs) {
                 Some(0) => {
                     return Err(ConfigError::Invalid(
                         "limits.spool_rescan_secs must be at least 1".into(),
@@ -263,26 +347,46 @@ impl Config {
                 Some(secs) => Duration::from_secs(secs),
                 None => defaults.spool_rescan,
             },
-            shutdown_grace: l
-                .shutdown_grace_secs
+            shutdown_grace: pick
+                .file_only("limits.shutdown_grace_secs", l.shutdown_grace_secs)
                 .map(Duration::from_secs)
                 .unwrap_or(defaults.shutdown_grace),
-            payload_bytes: positive("limits.payload_bytes", l.payload_bytes)?
-                .unwrap_or(defaults.payload_bytes),
+            payload_bytes: positive(
+                "limits.payload_bytes",
+                pick.file_only("limits.payload_bytes", l.payload_bytes),
+            )?
+            .unwrap_or(defaults.payload_bytes),
         };
 
+        let t = file.transcripts;
         let transcripts = Transcripts {
-            roots: match file.transcripts.roots {
+            roots: match pick.file_only("transcripts.roots", t.roots) {
                 Some(roots) => roots,
                 None => default_transcript_roots(env),
             },
-            idle_timeout: Duration::from_secs(file.transcripts.idle_timeout_secs.unwrap_or(300)),
-            stop_linger: Duration::from_secs(file.transcripts.stop_linger_secs.unwrap_or(5)),
+            idle_timeout: Duration::from_secs(
+                pick.file_only("transcripts.idle_timeout_secs", t.idle_timeout_secs)
+                    .unwrap_or(300),
+            ),
+            stop_linger: Duration::from_secs(
+                pick.file_only("transcripts.stop_linger_secs", t.stop_linger_secs)
+                    .unwrap_or(5),
+            ),
         };
+        let store_payloads = pick
+            .file_only("store_payloads", file.store_payloads)
+            .unwrap_or_default();
+        let durability = pick
+            .file_only("durability", file.durability)
+            .unwrap_or_default();
         let pricing_file = config_file
             .parent()
             .map(|dir| dir.join("pricing.toml"))
             .unwrap_or_else(|| PathBuf::from("pricing.toml"));
+        // pricing.toml has no setting of its own: it lives beside the config
+        // file, so whatever placed the config file placed it.
+        let mut origins = pick.origins;
+        origins.insert("pricing_file", origins["config_file"].clone());
         Ok(Config {
             config_file,
             pricing_file,
@@ -290,11 +394,53 @@ impl Config {
             socket,
             spool,
             http,
-            store_payloads: file.store_payloads.unwrap_or_default(),
-            durability: file.durability.unwrap_or_default(),
+            store_payloads,
+            durability,
             limits,
             transcripts,
+            origins,
         })
+    }
+}
+
+/// Applies the precedence of SPEC §3 to one setting at a time and notes
+/// which source won, so the answer and its explanation cannot disagree.
+struct Precedence {
+    /// The config file the `File` origins name.
+    file: PathBuf,
+    /// Where each setting decided so far came from.
+    origins: BTreeMap<&'static str, Origin>,
+}
+
+impl Precedence {
+    /// The flag, else the environment variable's value, else the file's;
+    /// `None` (recorded as the default) when none is given, for the caller
+    /// to supply the default.
+    fn first<T>(
+        &mut self,
+        name: &'static str,
+        flag: Option<T>,
+        (var, from_env): (&'static str, Option<T>),
+        from_file: Option<T>,
+    ) -> Option<T> {
+        let (value, origin) = match (flag, from_env, from_file) {
+            (Some(value), _, _) => (Some(value), Origin::Flag),
+            (None, Some(value), _) => (Some(value), Origin::Env(var)),
+            (None, None, Some(value)) => (Some(value), Origin::File(self.file.clone())),
+            (None, None, None) => (None, Origin::Default),
+        };
+        self.origins.insert(name, origin);
+        value
+    }
+
+    /// A setting only the config file can give.
+    fn file_only<T>(&mut self, name: &'static str, from_file: Option<T>) -> Option<T> {
+        let origin = match from_file {
+            Some(_) => Origin::File(self.file.clone()),
+            None => Origin::Default,
+        };
+        self.origins.insert(name, origin);
+        from_file
     }
 }
 
@@ -318,10 +464,6 @@ fn default_transcript_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf
 
 fn path_env(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<PathBuf> {
     env(var).filter(|v| !v.is_empty()).map(PathBuf::from)
-}
-
-fn first(flag: &Option<PathBuf>, env: Option<PathBuf>, file: &Option<PathBuf>) -> Option<PathBuf> {
-    flag.clone().or(env).or_else(|| file.clone())
 }
 
 fn positive<T: PartialEq + Default>(
@@ -352,8 +494,34 @@ fn read_file_config(path: &Path, named_by_flag: bool) -> Result<FileConfig, Conf
     };
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: one_line(&text, &e),
     })
+}
+
+/// The TOML error as one line, `line L, column C: what`: the parser's own
+/// rendering spreads a source excerpt over several lines, too much for a
+/// command's single error line.
+fn one_line(text: &str, error: &toml::de::Error) -> String {
+    let what = error
+        .message()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            format!("line {line}, column {column}: {what}")
+        }
+        None => what,
+    }
 }
 
 #[cfg(test)]
@@ -394,6 +562,7 @@ mod tests {
             PathBuf::from("/home/u/.config/hookmeter/pricing.toml")
         );
         assert_eq!(c.http.as_deref(), Some("127.0.0.1:7717"));
+        assert!(c.origins.values().all(|o| *o == Origin::Default));
     }
 
     #[test]
@@ -459,6 +628,54 @@ mod tests {
         assert_eq!(c.socket, PathBuf::from("/file.sock"));
         assert_eq!(c.http, None);
         assert_eq!(c.pricing_file, dir.path().join("pricing.toml"));
+
+        let file = Origin::File(cfg.clone());
+        assert_eq!(c.origins["db"], Origin::Flag);
+        assert_eq!(c.origins["spool"], Origin::Env("HOOKMETER_SPOOL"));
+        assert_eq!(c.origins["socket"], file);
+        assert_eq!(c.origins["http"], file);
+        assert_eq!(c.origins["durability"], Origin::Default);
+        assert_eq!(c.origins["config_file"], Origin::Env("HOOKMETER_CONFIG"));
+        assert_eq!(c.origins["pricing_file"], Origin::Env("HOOKMETER_CONFIG"));
+    }
+
+    #[test]
+    fn file_only_settings_are_from_the_file_or_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(
+            &cfg,
+            "durability = \"full\"\n[limits]\nmax_connections = 7\n[transcripts]\nroots = []\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            config: Some(cfg.clone()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&flags, &env_of(&[("HOME", "/h")])).unwrap();
+        let file = Origin::File(cfg);
+        assert_eq!(c.limits.max_connections, 7);
+        assert_eq!(c.origins["limits.max_connections"], file);
+        assert_eq!(c.origins["durability"], file);
+        assert_eq!(c.origins["transcripts.roots"], file);
+        assert_eq!(c.origins["limits.idle_timeout_secs"], Origin::Default);
+        assert_eq!(c.origins["store_payloads"], Origin::Default);
+        assert_eq!(c.origins["config_file"], Origin::Flag);
+        assert_eq!(c.origins["db"], Origin::Default);
+    }
+
+    #[test]
+    fn origins_read_as_the_user_would_say_them() {
+        assert_eq!(Origin::Flag.to_string(), "flag");
+        assert_eq!(
+            Origin::Env("TELEMETRY_DB_PATH").to_string(),
+            "env TELEMETRY_DB_PATH"
+        );
+        assert_eq!(
+            Origin::File("/etc/hookmeter/config.toml".into()).to_string(),
+            "file /etc/hookmeter/config.toml"
+        );
+        assert_eq!(Origin::Default.to_string(), "default");
     }
 
     #[test]
@@ -477,6 +694,8 @@ mod tests {
             err.contains(cfg.to_str().unwrap()) && err.contains("dbb"),
             "{err}"
         );
+        assert!(err.contains("line 1, column 1"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
 
         let missing = Overrides {
             config: Some(dir.path().join("nope.toml")),

@@ -8,7 +8,8 @@
 //! - [`collect`]: pure and total: a payload's usage, model and attribution,
 //!   and a transcript line's usage.
 //! - [`pricing`]: pure: model name -> rates -> cost, from the embedded table
-//!   plus the user's `pricing.toml` and `COST_PRICING_*` overrides.
+//!   plus the user's `pricing.toml` and `COST_PRICING_*` overrides; LiteLLM's
+//!   price file converted to a `pricing.toml`.
 //! - [`store`]: SQLite: the schema, the single writer thread (batched
 //!   transactions, acks after commit), payload redaction.
 //! - [`query`]: what readers ask (summaries, pages of records, sessions),
@@ -18,7 +19,10 @@
 //!   `tail`) and how they print: tables, JSON, CSV.
 //! - [`record`]: the rows handed from ingest to the writer.
 //! - [`daemon`]: wiring, signals, shutdown. [`send`]: the hook client.
-//! - [`config`]: flags, environment and config file resolved once.
+//! - [`config`]: flags, environment and config file resolved once, with
+//!   where each setting came from (`hookmeter config`).
+//! - [`user_files`]: files written for the user (`pricing import` into
+//!   `pricing.toml`), backed up and replaced atomically.
 pub mod collect;
 pub mod config;
 pub mod daemon;
@@ -29,3 +33,4 @@ pub mod record;
 pub mod report;
 pub mod send;
 pub mod store;
+pub mod user_files;

@@ -1,7 +1,7 @@
 //! The `hookmeter` command line: parses flags, resolves the configuration
 //! once, and hands off to the library. No logic lives here.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -113,10 +113,16 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Show the price table and how a model name is priced
+    /// Show the price table and how a model name is priced; import LiteLLM's prices
     Pricing {
         #[command(subcommand)]
         command: PricingCommand,
+    },
+    /// Print the effective configuration and where each value came from (flag, env, file, default)
+    Config {
+        /// One JSON object keyed by setting name: {"value", "origin", "detail"}
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -175,6 +181,11 @@ enum PricingCommand {
     List,
     /// Which entry prices MODEL, how it matched, its rates and their source
     Check { model: String },
+    /// Merge a LiteLLM model_prices_and_context_window.json into the user pricing.toml (backed up first)
+    Import {
+        /// The LiteLLM price file
+        file: PathBuf,
+    },
 }
 
 fn parse_label(text: &str) -> Result<(String, String), String> {
@@ -223,17 +234,12 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Pricing { command } => {
-            let table = match hookmeter::daemon::load_prices(&config) {
-                Ok(table) => table,
-                Err(e) => return fail(&format!("{e:#}")),
-            };
-            match command {
-                PricingCommand::List => print!("{}", hookmeter::pricing::render_list(&table)),
-                PricingCommand::Check { model } => {
-                    print!("{}", hookmeter::pricing::render_check(&table, &model))
-                }
-            }
+        Command::Pricing { command } => run_pricing(&config, command),
+        Command::Config { json } => {
+            print_out(&match json {
+                true => format!("{:#}\n", config.describe_json()),
+                false => config.describe(),
+            });
             ExitCode::SUCCESS
         }
         Command::Import { paths } => run_import(config, paths),
@@ -278,6 +284,35 @@ fn main() -> ExitCode {
         },
         Command::Send { .. } => unreachable!("handled above"),
     }
+}
+
+fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
+    let model = match command {
+        PricingCommand::Import { file } => {
+            return match hookmeter::user_files::import_prices(config, &file) {
+                Ok(summary) => {
+                    print_out(&summary);
+                    ExitCode::SUCCESS
+                }
+                Err(e) if e.is_bad_input() => fail(&e.to_string()),
+                Err(e) => {
+                    eprintln!("hookmeter: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        PricingCommand::List => None,
+        PricingCommand::Check { model } => Some(model),
+    };
+    let table = match hookmeter::daemon::load_prices(config) {
+        Ok(table) => table,
+        Err(e) => return fail(&format!("{e:#}")),
+    };
+    print_out(&match model {
+        None => hookmeter::pricing::render_list(&table),
+        Some(model) => hookmeter::pricing::render_check(&table, &model),
+    });
+    ExitCode::SUCCESS
 }
 
 fn run_send(
@@ -356,7 +391,7 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
     let summary = runtime.block_on(hookmeter::ingest::import::import(&sources, &writer));
     drop(writer);
     let _ = writer_thread.join();
-    print!("{summary}");
+    print_out(&summary.to_string());
     if summary.failed.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -388,7 +423,7 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
     };
     match hookmeter::store::reprice::reprice(&mut conn, prices, since, dry_run) {
         Ok(outcome) => {
-            print!("{}", hookmeter::store::reprice::render(&outcome));
+            print_out(&hookmeter::store::reprice::render(&outcome));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("reprice failed: {e}")),
@@ -398,11 +433,17 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
 fn print_or_fail(text: Result<String, hookmeter::query::QueryError>) -> ExitCode {
     match text {
         Ok(text) => {
-            print!("{text}");
+            print_out(&text);
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
     }
+}
+
+/// Writes a command's output; a reader that went away (`| head`) is not an
+/// error worth a panic.
+fn print_out(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn fail(message: &str) -> ExitCode {

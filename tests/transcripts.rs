@@ -288,7 +288,11 @@ fn truncation_rotation_and_garbage_never_double_count() {
     // the rewrite, or it may only ever see a file of the same size.
     wait_until(
         "the truncation to be noticed",
-        || daemon.log_text().contains("Transcript shrank below its offset"),
+        || {
+            daemon
+                .log_text()
+                .contains("Transcript shrank below its offset")
+        },
         || daemon.log_text(),
     );
     std::fs::write(&transcript, &original).unwrap();

@@ -2,10 +2,11 @@
 //!
 //! Owns the price table (built-in, user file, environment overrides), the
 //! normalization that maps the many spellings of a model onto one table key,
-//! and the cost formula. Pure: the only I/O is [`PriceTable::load`] reading
-//! the user's `pricing.toml`; no clock, no globals, no logging (problems that
-//! do not stop loading are returned by [`PriceTable::warnings`] for the
-//! caller to log).
+//! the cost formula, and the conversion of LiteLLM's price file into a user
+//! `pricing.toml`. Pure: the only I/O is [`PriceTable::load`] reading the
+//! user's `pricing.toml`; no clock, no globals, no logging (problems that do
+//! not stop loading are returned by [`PriceTable::warnings`] for the caller
+//! to log).
 //!
 //! - `rates`: [`Rates`], [`LongContext`] and [`cost`], the formula.
 //! - `normalize`: model names to table keys.
@@ -13,6 +14,8 @@
 //! - `table`: [`PriceTable`]: merge, lookup, price.
 //! - `overrides`: `COST_PRICING_*` variables.
 //! - `render`: text for `hookmeter pricing list` / `pricing check`.
+//! - [`import`]: LiteLLM's `model_prices_and_context_window.json` to
+//!   `pricing.toml` text, for `hookmeter pricing import`.
 //!
 //! # Cost
 //!
@@ -99,6 +102,7 @@
 
 mod error;
 mod file;
+pub mod import;
 mod memo;
 mod normalize;
 mod overrides;

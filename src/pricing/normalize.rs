@@ -74,6 +74,17 @@ pub(crate) fn display_name(name: &str) -> String {
     rest.to_string()
 }
 
+/// True when the name, after its route (`bedrock/`), starts with a cloud
+/// region prefix (`us.`, `eu.`, ...): a regional spelling of a model whose
+/// price may carry an uplift the table does not model.
+pub(crate) fn has_region_prefix(name: &str) -> bool {
+    let lower = name.trim().to_lowercase();
+    let last = lower.rsplit('/').next().unwrap_or_default().trim();
+    REGION_PREFIXES
+        .iter()
+        .any(|prefix| last.starts_with(prefix))
+}
+
 /// Successively shorter spellings of a canonical name, to be tried in order:
 /// the name itself, then without an `@...` tag (Vertex `@20251101`,
 /// `@default`), then without a Bedrock version (`-v1:0`), then without a
@@ -225,6 +236,15 @@ mod tests {
         assert_eq!(local_provider("local"), Some("local"));
         assert_eq!(local_provider("localhost-model"), None);
         assert_eq!(local_provider("claude-cli"), None);
+    }
+
+    #[test]
+    fn region_prefixes_are_recognised_after_the_route() {
+        assert!(has_region_prefix("bedrock/us.anthropic.claude-haiku-4-5"));
+        assert!(has_region_prefix("EU.anthropic.claude-haiku-4-5"));
+        assert!(!has_region_prefix("anthropic.claude-haiku-4-5"));
+        assert!(!has_region_prefix("azure/eu/gpt-5"));
+        assert!(!has_region_prefix("usage-model"));
     }
 
     #[test]

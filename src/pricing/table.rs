@@ -549,7 +549,9 @@ fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
 
 /// Every key and alias to its entry. Keys always win over aliases (a user
 /// key named like a built-in alias takes that name over); between aliases,
-/// the user's win.
+/// the user's win. Only an alias the user file wrote is worth a warning when
+/// a key shadows it: one a replaced entry carried over from the built-in
+/// table is shadowed exactly as it would be on the built-in entry.
 fn index_of(entries: &[Entry], warnings: &mut Vec<String>) -> HashMap<String, usize> {
     let mut index: HashMap<String, usize> = entries
         .iter()
@@ -565,7 +567,8 @@ fn index_of(entries: &[Entry], warnings: &mut Vec<String>) -> HashMap<String, us
                 let alias_id = canonical(alias);
                 if let Some(&owner) = index.get(&alias_id) {
                     if entries[owner].id == alias_id {
-                        if pass == Origin::User {
+                        let written = entry.spec.aliases.iter().any(|a| canonical(a) == alias_id);
+                        if pass == Origin::User && written {
                             warnings.push(format!(
                                 "alias {alias:?} of {:?} is ignored: it is the key of another model; rename the alias or drop it",
                                 entry.key

@@ -483,6 +483,35 @@ fn a_user_key_named_like_a_built_in_alias_takes_the_name_over() {
 }
 
 #[test]
+fn only_aliases_the_user_wrote_are_warned_about_when_a_key_shadows_them() {
+    // The replaced entry carries the built-in alias claude-sonnet-4-5-20250929
+    // over; the user's own key of that name shadows it without a warning.
+    let table = PriceTable::build(
+        Some((
+            "pricing.toml",
+            "[models.claude-sonnet-4-5]\ninput = 3\noutput = 15\n\
+             [models.claude-sonnet-4-5-20250929]\ninput = 1\noutput = 1\n",
+        )),
+        no_env(),
+    )
+    .unwrap();
+    assert!(table.warnings().is_empty(), "{:?}", table.warnings());
+    assert_eq!(table.lookup("claude-sonnet-4-5-20250929").rates.input, 1.0);
+
+    let table = PriceTable::build(
+        Some((
+            "pricing.toml",
+            "[models.my-a]\naliases = [\"my-b\"]\ninput = 1\noutput = 1\n\
+             [models.my-b]\ninput = 2\noutput = 2\n",
+        )),
+        no_env(),
+    )
+    .unwrap();
+    assert_eq!(table.warnings().len(), 1, "{:?}", table.warnings());
+    assert!(table.warnings()[0].contains("\"my-b\""));
+}
+
+#[test]
 fn a_missing_user_file_is_fine() {
     let path = std::env::temp_dir().join("hookmeter-pricing-test-does-not-exist.toml");
     let table = PriceTable::load(Some(&path), no_env()).unwrap();

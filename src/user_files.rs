@@ -1,0 +1,195 @@
+//! Files hookmeter writes on the user's behalf: today the user pricing file,
+//! for `hookmeter pricing import`. The conversion is pure
+//! ([`crate::pricing::import`]); this is its edge, where files are read and
+//! written.
+//!
+//! A file is backed up (`NAME.bak`) before it is replaced, and replaced
+//! atomically (a temp file in the same directory, synced, then renamed over
+//! it), so a crash or a full disk leaves the old file or the new one, never
+//! half of either, and a daemon reloading meanwhile reads one or the other.
+//! A symlinked file (dotfile managers) is replaced at its target, so the
+//! link stays.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::pricing::import::{self, ImportError};
+
+/// Why a user file could not be updated; the file is then as it was.
+#[derive(thiserror::Error, Debug)]
+pub enum UserFileError {
+    /// An input (or the current file) cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why the operating system refused.
+        source: io::Error,
+    },
+    /// The input is not usable, or the current file does not load.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The new file cannot be written.
+    #[error("cannot write {path}: {source}; the previous file is unchanged")]
+    Write {
+        /// The file being written (or its backup or temp file).
+        path: PathBuf,
+        /// Why the operating system refused.
+        source: io::Error,
+    },
+}
+
+impl UserFileError {
+    /// True when the user's input is at fault (exit status 2) rather than
+    /// the disk (exit status 1).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, UserFileError::Write { .. })
+    }
+}
+
+/// `hookmeter pricing import FILE`: converts `source`, merges it into
+/// `config.pricing_file` (backed up first) and returns the summary to print.
+pub fn import_prices(config: &Config, source: &Path) -> Result<String, UserFileError> {
+    let text = fs::read_to_string(source).map_err(|error| UserFileError::Read {
+        path: source.to_path_buf(),
+        source: error,
+    })?;
+    let shown_source = source.display().to_string();
+    let imported = import::from_litellm(&text, &shown_source)?;
+
+    let target = &config.pricing_file;
+    let existing = match fs::read_to_string(target) {
+        Ok(text) => Some(text),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+        Err(error) => {
+            return Err(UserFileError::Read {
+                path: target.clone(),
+                source: error,
+            })
+        }
+    };
+    let shown_target = target.display().to_string();
+    let source_name = source.file_name().map_or_else(
+        || shown_source.clone(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let merged = import::merge(
+        &imported,
+        existing
+            .as_deref()
+            .map(|text| (shown_target.as_str(), text)),
+        &source_name,
+    )?;
+    let backup = replace_with_backup(target, merged.text.as_bytes())?;
+    Ok(import::summary(
+        &imported,
+        &merged,
+        &shown_source,
+        &shown_target,
+        backup.map(|b| b.display().to_string()).as_deref(),
+    ))
+}
+
+/// Replaces `path` with `contents` atomically, first copying an existing
+/// file to `path` + `.bak`. Returns the backup's path when there was a file
+/// to back up.
+pub fn replace_with_backup(path: &Path, contents: &[u8]) -> Result<Option<PathBuf>, UserFileError> {
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| UserFileError::Write { path, source }
+    };
+    let (real, backup) = match fs::canonicalize(path) {
+        Ok(real) => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".bak");
+            let backup = PathBuf::from(name);
+            fs::copy(&real, &backup).map_err(failed(&backup))?;
+            (real, Some(backup))
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => (path.to_path_buf(), None),
+        Err(error) => return Err(failed(path)(error)),
+    };
+    let dir = match real.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(failed(&dir))?;
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = write_synced(&tmp, contents, backup.as_ref().map(|_| real.as_path()))
+        .and_then(|()| fs::rename(&tmp, &real));
+    if let Err(error) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(failed(&real)(error));
+    }
+    // The rename is durable once the directory is synced; failing that is
+    // not worth failing the command over, the new file is in place.
+    if let Ok(dir) = fs::File::open(&dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(backup)
+}
+
+/// Writes a new file and syncs it, with the permissions of `like` when
+/// given (a replaced file keeps its mode).
+fn write_synced(path: &Path, contents: &[u8], like: Option<&Path>) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    if let Some(like) = like {
+        file.set_permissions(fs::metadata(like)?.permissions())?;
+    }
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_is_written_without_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/pricing.toml");
+        assert!(replace_with_backup(&path, b"new").unwrap().is_none());
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_existing_file_is_backed_up_then_replaced_keeping_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pricing.toml");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let backup = replace_with_backup(&path, b"new").unwrap().unwrap();
+        assert_eq!(backup, dir.path().join("pricing.toml.bak"));
+        assert_eq!(fs::read(&backup).unwrap(), b"old");
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn a_symlinked_file_is_replaced_at_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dotfiles-pricing.toml");
+        let link = dir.path().join("pricing.toml");
+        fs::write(&target, "old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        replace_with_backup(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert_eq!(
+            fs::read(dir.path().join("pricing.toml.bak")).unwrap(),
+            b"old"
+        );
+    }
+}
