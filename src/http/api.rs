@@ -240,8 +240,13 @@ pub async fn session(
     })))
 }
 
-/// `GET /api/costs/pricing`: the table the writer prices with right now.
-pub async fn pricing(State(state): State<Arc<AppState>>) -> Json<Value> {
+/// `GET /api/costs/pricing`: the table the writer prices with right now;
+/// with `model=NAME`, also how that name is priced (`pricing check`).
+pub async fn pricing(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
     let table = match state.prices.read() {
         Ok(table) => table.clone(),
         // A panic while swapping cannot leave a half-written Arc behind.
@@ -254,14 +259,27 @@ pub async fn pricing(State(state): State<Arc<AppState>>) -> Json<Value> {
             "models": table.user_models(),
         })
     });
-    Json(json!({
+    let mut body = json!({
         "as_of": table.as_of(),
         "user_file": user_file,
         "fallback": crate::pricing::FALLBACK_KEY,
         "unit": "USD per 1M tokens",
         "models": table.entries().collect::<Vec<_>>(),
         "warnings": table.warnings(),
-    }))
+    });
+    if let Some(model) = params.get("model") {
+        let found = table.lookup(model);
+        body["match"] = json!({
+            "model": model,
+            "normalized": found.normalized,
+            "kind": found.kind,
+            "key": found.key,
+            "provider": found.provider,
+            "rates": found.rates,
+            "source": found.source,
+        });
+    }
+    Ok(Json(body))
 }
 
 /// `GET /api/summary`: totals, and cost by provider.
