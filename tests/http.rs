@@ -1107,3 +1107,78 @@ fn http_off_serves_the_socket_without_a_listener() {
         daemon.run_log()
     );
 }
+
+#[test]
+fn a_bad_listen_address_is_refused_with_exit_2() {
+    let home = Home::new();
+    let daemon = home.spawn_with(|cmd| {
+        cmd.args(["--http", "localhost"]);
+    });
+    assert_eq!(daemon.wait_exit().code(), Some(2));
+    let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap();
+    assert!(
+        log.contains("invalid HTTP listen address \"localhost\""),
+        "{log}"
+    );
+}
+
+#[test]
+fn sigterm_stops_cleanly_with_http_connections_open() {
+    let home = Home::new();
+    let daemon = home.start();
+    let addr = daemon.http();
+    // One connection that never sends a request, one left half-way
+    // through its headers, one kept alive after a request.
+    let idle = std::net::TcpStream::connect(addr).unwrap();
+    let mut partial = std::net::TcpStream::connect(addr).unwrap();
+    partial
+        .write_all(b"GET /api/costs HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut kept = std::net::TcpStream::connect(addr).unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    std::io::Read::read_exact(&mut kept, &mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let log = daemon.log.clone();
+    assert_eq!(daemon.stop().code(), Some(0));
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("Stopped cleanly."), "{log}");
+    drop((idle, partial, kept));
+}
+
+#[test]
+fn connections_over_the_limit_get_a_503_and_the_others_are_served() {
+    let home = Home::new();
+    home.write_config("[limits]\nmax_connections = 2\n");
+    let daemon = home.start();
+    let addr = daemon.http();
+    let held: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    // The two held connections may not have been accepted yet: wait until
+    // the server counts them, i.e. a third is refused.
+    let mut refused = None;
+    wait_until(
+        "a connection over the limit to be refused",
+        || {
+            let response = http_get(addr, "/healthz");
+            let over = response.status == 503;
+            refused = over.then_some(response);
+            over
+        },
+        || daemon.log_text(),
+    );
+    let refused = refused.unwrap();
+    assert_eq!(refused.json()["retry"], true);
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("limit 2"));
+    drop(held);
+    wait_until(
+        "the slots to free up",
+        || http_get(addr, "/healthz").status == 200,
+        || daemon.log_text(),
+    );
+}

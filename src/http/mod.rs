@@ -20,6 +20,7 @@ mod readers;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::{Request, State};
@@ -28,9 +29,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde_json::json;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, HttpToken, Limits};
 use crate::ingest::http::HookEdge;
@@ -130,21 +138,109 @@ pub async fn bind(listen: &Listen) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Serves the API on `listener` until `shutdown`, then lets requests in
-/// flight finish.
+/// After the requests in flight at shutdown are answered, how long their
+/// connections get to deliver the answers before they are closed.
+const FLUSH_AT_SHUTDOWN: Duration = Duration::from_secs(1);
+
+/// Serves the API on `listener` until `shutdown`. Then it stops accepting,
+/// lets every request in flight finish and its answer go out, and closes
+/// the connections that were idle or still sending headers: a client that
+/// never finishes a request cannot hold up the daemon's stop.
+///
+/// At most `limits.max_connections` connections at once (more are answered
+/// 503 and closed); a client gets `limits.idle_timeout` to send a request's
+/// headers.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: CancellationToken) {
-    let app = router(state);
-    let stopped = async move { shutdown.cancelled().await };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(stopped)
-        .await
-    {
-        tracing::error!(error = %e, "The HTTP server stopped with an error.");
+    let requests = TaskTracker::new();
+    let app = router(state.clone(), requests.clone());
+    let permits = Arc::new(Semaphore::new(state.limits.max_connections));
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Usually EMFILE: back off instead of spinning on the error.
+                tracing::warn!(error = %e, "Could not accept an HTTP connection.");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            let limit = state.limits.max_connections;
+            tracing::warn!(limit, "Refused an HTTP connection: too many at once.");
+            connections.spawn(refuse(stream, limit));
+            continue;
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let shutdown = shutdown.clone();
+        let header_timeout = state.limits.idle_timeout;
+        connections.spawn(async move {
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "HTTP connection ended with an error.");
+            }
+            drop(permit);
+        });
     }
+    drop(listener);
+    requests.close();
+    requests.wait().await;
+    let flushed = tokio::time::timeout(FLUSH_AT_SHUTDOWN, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if flushed.is_err() {
+        tracing::debug!(
+            open = connections.len(),
+            "Closing HTTP connections that had no request in flight."
+        );
+    }
+    // Dropping the set aborts what is left.
 }
 
-/// Every route, behind the token check.
-pub fn router(state: Arc<AppState>) -> Router {
+/// Answers a connection over the limit with a 503 and closes it.
+async fn refuse(mut stream: tokio::net::TcpStream, limit: usize) {
+    let body = json!({
+        "error": format!("too many connections (limit {limit}); retry later"),
+        "retry": true,
+    })
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
+}
+
+/// Every route, behind the token check; `requests` holds a token for each
+/// request being handled, so shutdown can wait for them.
+fn router(state: Arc<AppState>, requests: TaskTracker) -> Router {
+    let in_flight = move |request: Request, next: Next| {
+        let token = requests.token();
+        async move {
+            let response = next.run(request).await;
+            drop(token);
+            response
+        }
+    };
     Router::new()
         .route("/api/costs", get(api::costs))
         .route("/api/costs/summary", get(api::cost_summary))
@@ -159,6 +255,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn(in_flight))
         .with_state(state)
 }
 
