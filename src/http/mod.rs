@@ -65,7 +65,9 @@ pub struct AppState {
     pub spool: PathBuf,
     /// Required as `Authorization: Bearer` when set.
     pub token: Option<HttpToken>,
-    /// `max_line_bytes` caps a `/hook` body; `idle_timeout` bounds reading it.
+    /// `max_line_bytes` caps a `/hook` body; `idle_timeout` bounds reading
+    /// it, a request's headers and `/healthz`'s wait; `max_connections`
+    /// caps connections at once.
     pub limits: Limits,
 }
 
