@@ -107,7 +107,8 @@ struct FileConfig {
     db: Option<PathBuf>,
     socket: Option<PathBuf>,
     spool: Option<PathBuf>,
-    http: Option<String>,
+    /// `http = "ADDR"`, or a `[http]` table with `listen` and `token`.
+    http: Option<toml::Value>,
     store_payloads: Option<PayloadPolicy>,
     durability: Option<Durability>,
     #[serde(default)]
@@ -204,6 +205,8 @@ pub struct Config {
     pub spool: PathBuf,
     /// HTTP listen address, `None` when `off`.
     pub http: Option<String>,
+    /// Bearer token the HTTP API requires (`[http] token`, `HOOKMETER_HTTP_TOKEN`).
+    pub http_token: Option<HttpToken>,
     pub store_payloads: PayloadPolicy,
     pub durability: Durability,
     pub limits: Limits,
@@ -297,6 +300,7 @@ impl Config {
             Some(path) => path,
             None => state().join("spool"),
         };
+        let (file_http, file_token) = file_http(file.http, &config_file)?;
         let http = pick
             .first(
                 "http",
@@ -305,10 +309,14 @@ impl Config {
                     "HOOKMETER_HTTP",
                     env("HOOKMETER_HTTP").filter(|v| !v.is_empty()),
                 ),
-                file.http,
+                file_http,
             )
             .unwrap_or_else(|| "127.0.0.1:7717".to_string());
         let http = (!http.eq_ignore_ascii_case("off")).then_some(http);
+        let http_token = env("HOOKMETER_HTTP_TOKEN")
+            .filter(|v| !v.is_empty())
+            .or(file_token)
+            .map(HttpToken);
 
         if socket.as_os_str().len() > MAX_SOCKET_PATH {
             return Err(ConfigError::Invalid(format!(
@@ -394,6 +402,7 @@ impl Config {
             socket,
             spool,
             http,
+            http_token,
             store_payloads,
             durability,
             limits,
@@ -441,6 +450,62 @@ impl Precedence {
         };
         self.origins.insert(name, origin);
         from_file
+    }
+}
+
+/// A secret that must not show up in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpToken(String);
+
+impl HttpToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for HttpToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpToken(<redacted>)")
+    }
+}
+
+/// The config file's `http`: a plain address string, or a `[http]` table
+/// with `listen` and `token`. Returns (listen, token).
+fn file_http(
+    value: Option<toml::Value>,
+    path: &Path,
+) -> Result<(Option<String>, Option<String>), ConfigError> {
+    let invalid = |message: String| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    match value {
+        None => Ok((None, None)),
+        Some(toml::Value::String(listen)) => Ok((Some(listen), None)),
+        Some(toml::Value::Table(table)) => {
+            let mut listen = None;
+            let mut token = None;
+            for (key, value) in table {
+                let slot = match key.as_str() {
+                    "listen" => &mut listen,
+                    "token" => &mut token,
+                    other => {
+                        return Err(invalid(format!(
+                            "unknown key http.{other}: expected listen or token"
+                        )))
+                    }
+                };
+                match value {
+                    toml::Value::String(text) => *slot = Some(text).filter(|t| !t.is_empty()),
+                    _ => return Err(invalid(format!("http.{key} must be a string"))),
+                }
+            }
+            Ok((listen, token))
+        }
+        Some(_) => Err(invalid(
+            "http must be an address string (\"127.0.0.1:7717\", \"off\") or an [http] table"
+                .to_string(),
+        )),
     }
 }
 
@@ -702,6 +767,52 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::resolve(&missing, &env_of(&[("HOME", "/h")])).is_err());
+    }
+
+    #[test]
+    fn http_is_an_address_or_a_table_with_a_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let cfg_str = cfg.to_str().unwrap().to_string();
+        let resolve = |text: &str, extra: &[(&str, &str)]| {
+            std::fs::write(&cfg, text).unwrap();
+            let mut pairs = vec![("HOME", "/h"), ("HOOKMETER_CONFIG", cfg_str.as_str())];
+            pairs.extend_from_slice(extra);
+            Config::resolve(&Overrides::default(), &env_of(&pairs))
+        };
+        let c = resolve("http = \"127.0.0.1:9000\"\n", &[]).unwrap();
+        assert_eq!(c.http.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(c.http_token, None);
+
+        let c = resolve(
+            "[http]\nlisten = \"0.0.0.0:9000\"\ntoken = \"s3cret-in-file\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.http.as_deref(), Some("0.0.0.0:9000"));
+        assert_eq!(
+            c.http_token.as_ref().map(HttpToken::as_str),
+            Some("s3cret-in-file")
+        );
+        assert!(
+            !format!("{c:?}").contains("s3cret"),
+            "the token stays out of Debug"
+        );
+
+        let c = resolve(
+            "[http]\ntoken = \"file\"\n",
+            &[("HOOKMETER_HTTP_TOKEN", "env"), ("HOOKMETER_HTTP", "off")],
+        )
+        .unwrap();
+        assert_eq!(c.http, None);
+        assert_eq!(c.http_token.as_ref().map(HttpToken::as_str), Some("env"));
+
+        let err = resolve("[http]\nlisten = \"a\"\ntokn = \"x\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.tokn") && err.contains(&cfg_str), "{err}");
+        let err = resolve("http = 7717\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("[http] table"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! lifecycle: start-up checks, SIGHUP reload, and the SIGTERM drain (SPEC §12).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context};
 use tokio::net::UnixListener;
@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::http::{self, PricesInForce};
+use crate::ingest::http::HookEdge;
 use crate::ingest::transcript::{Tail, TranscriptCounters};
 use crate::ingest::{socket, spool, Decoder};
 use crate::pricing::PriceTable;
@@ -31,13 +33,30 @@ pub fn load_prices(config: &Config) -> anyhow::Result<PriceTable> {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT, then drains and returns.
+///
+/// An HTTP listen address that must not be used as configured fails first,
+/// with an [`http::ListenError`] (the command line exits 2 on it).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let http_listen = http::plan(&config)?;
     let prices = load_prices(&config)?;
+    let prices_in_force: PricesInForce = Arc::new(RwLock::new(Arc::new(prices.clone())));
     let conn = store::open_writer(&config.db, config.durability)?;
     let (writer, writer_thread) = writer::spawn(conn, prices, WRITER_QUEUE)?;
     spool::prepare_dir(&config.spool)
         .with_context(|| format!("cannot create spool directory {}", config.spool.display()))?;
+    // The socket first: a second daemon is told about the first one, not
+    // about a port in use.
     let listener = bind_socket(&config.socket)?;
+    let http_listener = match &http_listen {
+        Some(listen) => match http::bind(listen).await {
+            Ok(bound) => Some(bound),
+            Err(e) => {
+                remove_socket(&config.socket);
+                return Err(e);
+            }
+        },
+        None => None,
+    };
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -80,6 +99,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         )),
         tokio::spawn(spool.run(shutdown.clone(), tasks.clone())),
     ];
+    if let Some(http_listener) = http_listener {
+        let state = Arc::new(http::AppState {
+            readers: Arc::new(http::Readers::new(config.db.clone())),
+            writer: writer.clone(),
+            hook: HookEdge {
+                writer: writer.clone(),
+                tail: tail.clone(),
+                decoder: Decoder {
+                    source: Source::Http,
+                    ..decoder("http")
+                },
+            },
+            prices: prices_in_force.clone(),
+            spool: config.spool.clone(),
+            token: config.http_token.clone(),
+            limits: config.limits.clone(),
+        });
+        // With the connections' tasks: its requests in flight hold writer
+        // handles, and the drain below waits for them within the grace period.
+        tasks.spawn(http::serve(http_listener, state, shutdown.clone()));
+    }
     tracing::info!(
         db = %config.db.display(),
         socket = %config.socket.display(),
@@ -87,7 +127,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "hookmeter is ready."
     );
 
-    wait_for_stop(&config, &writer).await?;
+    wait_for_stop(&config, &writer, &prices_in_force).await?;
     tracing::info!("Stopping: no new input; finishing what is in flight.");
     shutdown.cancel();
     for source in sources {
@@ -118,9 +158,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT, reloading prices on every SIGHUP meanwhile.
-/// A second SIGTERM/SIGINT during the drain exits at once.
-async fn wait_for_stop(config: &Config, writer: &writer::WriterHandle) -> anyhow::Result<()> {
+/// Waits for SIGTERM or SIGINT, reloading prices on every SIGHUP meanwhile
+/// (the writer's table, and the one the HTTP API shows). A second
+/// SIGTERM/SIGINT during the drain exits at once.
+async fn wait_for_stop(
+    config: &Config,
+    writer: &writer::WriterHandle,
+    in_force: &PricesInForce,
+) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -130,7 +175,10 @@ async fn wait_for_stop(config: &Config, writer: &writer::WriterHandle) -> anyhow
             _ = int.recv() => break,
             _ = hup.recv() => match load_prices(config) {
                 Ok(prices) => {
-                    let _ = writer.reload_prices(prices).await;
+                    if writer.reload_prices(prices.clone()).await.is_ok() {
+                        let mut shown = in_force.write().unwrap_or_else(|p| p.into_inner());
+                        *shown = Arc::new(prices);
+                    }
                 }
                 Err(e) => tracing::error!(error = format!("{e:#}"), "SIGHUP: prices not reloaded; the previous table stays in force."),
             },

@@ -2,9 +2,10 @@
 //!
 //! The modules follow the data, which moves one way:
 //!
-//! - [`ingest`]: the edges events arrive at (Unix socket, spool directory),
-//!   the one decoder every source shares (bytes -> event or rejection), the
-//!   Claude Code transcript tail, and `import` of transcripts on disk.
+//! - [`ingest`]: the edges events arrive at (Unix socket, spool directory,
+//!   `POST /hook`), the one decoder every source shares (bytes -> event or
+//!   rejection), the Claude Code transcript tail, and `import` of
+//!   transcripts on disk.
 //! - [`collect`]: pure and total: a payload's usage, model and attribution,
 //!   and a transcript line's usage.
 //! - [`pricing`]: pure: model name -> rates -> cost, from the embedded table
@@ -12,11 +13,13 @@
 //!   price file converted to a `pricing.toml`.
 //! - [`store`]: SQLite: the schema, the single writer thread (batched
 //!   transactions, acks after commit), payload redaction.
-//! - [`query`]: what readers ask (summaries, pages of records, sessions),
-//!   on read-only connections; summaries read the hourly rollup when it can
-//!   answer.
+//! - [`query`]: what readers ask (summaries, pages of records, sessions,
+//!   lifetime counters), on read-only connections; summaries read the
+//!   hourly rollup when it can answer.
 //! - [`report`]: the reading commands (`report`, `today`, `sessions`,
 //!   `tail`) and how they print: tables, JSON, CSV.
+//! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
+//!   `/healthz`, and `POST /hook` (an ingest edge, in `ingest::http`).
 //! - [`record`]: the rows handed from ingest to the writer.
 //! - [`daemon`]: wiring, signals, shutdown. [`send`]: the hook client.
 //! - [`config`]: flags, environment and config file resolved once, with
@@ -26,6 +29,7 @@
 pub mod collect;
 pub mod config;
 pub mod daemon;
+pub mod http;
 pub mod ingest;
 pub mod pricing;
 pub mod query;

@@ -33,6 +33,9 @@ struct Cli {
     /// Spool directory [env: HOOKMETER_SPOOL] [default: $XDG_STATE_HOME/hookmeter/spool]
     #[arg(long, global = true, value_name = "DIR")]
     spool: Option<PathBuf>,
+    /// HTTP API listen address, or off [env: HOOKMETER_HTTP] [default: 127.0.0.1:7717]
+    #[arg(long, global = true, value_name = "ADDR")]
+    http: Option<String>,
     /// Log format on stderr; the level comes from RUST_LOG (default info)
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -48,7 +51,7 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon in the foreground (socket + spool -> telemetry.db)
+    /// Run the daemon in the foreground (socket + spool + POST /hook -> telemetry.db; HTTP API)
     Serve,
     /// Hook client: deliver one hook payload from stdin; always exits 0, prints nothing on stdout
     Send {
@@ -202,7 +205,7 @@ fn main() -> ExitCode {
         db: cli.db.clone(),
         socket: cli.socket.clone(),
         spool: cli.spool.clone(),
-        http: None,
+        http: cli.http.clone(),
     };
     let env = |name: &str| std::env::var(name).ok();
     // `send` runs inside an agent's hook: it must never fail the hook.
@@ -228,6 +231,7 @@ fn main() -> ExitCode {
             };
             match runtime.block_on(hookmeter::daemon::serve(config)) {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.is::<hookmeter::http::ListenError>() => fail(&e.to_string()),
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "hookmeter cannot run.");
                     ExitCode::FAILURE

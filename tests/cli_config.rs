@@ -58,8 +58,11 @@ fn each_origin_is_reported_flag_beats_env_beats_file_beats_default() {
     ));
     let flag_db = home.path().join("flag.db");
     let mut cmd = home.command();
-    // db: flag over env over file; socket: env over file; spool: file.
-    cmd.env_remove("HOOKMETER_SPOOL").arg("--db").arg(&flag_db);
+    // db: flag over env over file; socket: env over file; spool and http: file.
+    cmd.env_remove("HOOKMETER_SPOOL")
+        .env_remove("HOOKMETER_HTTP")
+        .arg("--db")
+        .arg(&flag_db);
     let json = config_json(&mut cmd);
     let config = home.config_file();
     let file = Value::String(config.display().to_string());

@@ -1,8 +1,9 @@
-//! Ingest: the edges where events arrive (Unix socket, spool directory) and
-//! the one decoding step every source shares: bytes -> [`HookEvent`] or
-//! [`Rejection`]. Sources own framing, limits and acks; they never write to
-//! the database themselves, only through the writer.
+//! Ingest: the edges where events arrive (Unix socket, spool directory,
+//! `POST /hook`) and the one decoding step every source shares: bytes ->
+//! [`HookEvent`] or [`Rejection`]. Sources own framing, limits and acks;
+//! they never write to the database themselves, only through the writer.
 
+pub mod http;
 pub mod import;
 pub mod socket;
 pub mod spool;
@@ -36,6 +37,15 @@ pub struct Decoder {
 /// Where in a source a piece of input sat, for error messages and `rejected_events.origin`.
 pub type Origin = Option<String>;
 
+/// Envelope fields an edge received beside the bytes (the HTTP headers
+/// `X-Hookmeter-Agent`, `X-Hookmeter-Task`). An envelope in the bytes
+/// themselves is more specific and wins; both win over the payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvelopeFields {
+    pub agent_id: Option<String>,
+    pub task_id: Option<String>,
+}
+
 impl Decoder {
     /// Decodes one event. `received_at` is when the edge got the bytes.
     pub fn decode(
@@ -43,6 +53,17 @@ impl Decoder {
         bytes: &[u8],
         origin: Origin,
         received_at: jiff::Timestamp,
+    ) -> Result<HookEvent, Rejection> {
+        self.decode_with(bytes, origin, received_at, &EnvelopeFields::default())
+    }
+
+    /// [`Decoder::decode`], with envelope fields given beside the bytes.
+    pub fn decode_with(
+        &self,
+        bytes: &[u8],
+        origin: Origin,
+        received_at: jiff::Timestamp,
+        given: &EnvelopeFields,
     ) -> Result<HookEvent, Rejection> {
         let received = format_timestamp(received_at);
         let reject = |code: RejectCode, reason: String| Rejection {
@@ -102,9 +123,12 @@ impl Decoder {
             envelope.as_ref().and_then(|e| pick(e).clone())
         };
         let agent_id = env_str(|e| &e.agent_id)
+            .or_else(|| given.agent_id.clone())
             .or(found.agent_id)
             .unwrap_or_else(|| "unknown".to_string());
-        let task_id = env_str(|e| &e.task_id).or_else(|| string_field(payload, "task_id"));
+        let task_id = env_str(|e| &e.task_id)
+            .or_else(|| given.task_id.clone())
+            .or_else(|| string_field(payload, "task_id"));
         let timestamp = found
             .timestamp
             .or(envelope.as_ref().and_then(|e| e.received_at))
@@ -291,6 +315,29 @@ mod tests {
         assert_eq!(a.timestamp, "2026-11-23T10:00:00.000Z");
         assert_eq!(b.timestamp, "2026-11-23T09:00:00.000Z");
         assert_eq!(b.labels_json.as_deref(), Some(r#"{"host":"h","team":"x"}"#));
+    }
+
+    #[test]
+    fn given_fields_sit_between_the_envelope_and_the_payload() {
+        let given = EnvelopeFields {
+            agent_id: Some("from-header".into()),
+            task_id: Some("t-header".into()),
+        };
+        let raw = br#"{"hook_event_name":"x","agent_id":"from-payload","task_id":"t-payload"}"#;
+        let a = decoder().decode_with(raw, None, now(), &given).unwrap();
+        assert_eq!(
+            (a.agent_id.as_str(), a.task_id.as_deref()),
+            ("from-header", Some("t-header"))
+        );
+        let env =
+            br#"{"hookmeter":1,"agent_id":"from-envelope","payload":{"hook_event_name":"x"}}"#;
+        let b = decoder().decode_with(env, None, now(), &given).unwrap();
+        assert_eq!(
+            (b.agent_id.as_str(), b.task_id.as_deref()),
+            ("from-envelope", Some("t-header"))
+        );
+        let c = decoder().decode(raw, None, now()).unwrap();
+        assert_eq!(c.agent_id, "from-payload");
     }
 
     #[test]

@@ -298,6 +298,19 @@ enum Wait {
     Reject(Receipt<()>),
 }
 
+/// Files in the spool waiting to be ingested (claimed ones included, the
+/// `rejected/` directory and unfinished `.tmp` files not): the `/metrics` gauge.
+pub fn waiting(dir: &Path) -> std::io::Result<usize> {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() && classify(&entry.file_name(), true).is_some() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Ready {
     /// A finished file to claim.
@@ -336,5 +349,17 @@ mod tests {
         assert_eq!(c("a.json.claimed", true), Some(Ready::Claimed));
         assert_eq!(c("a.reason", true), None);
         assert_eq!(c("rejected", true), None);
+    }
+
+    #[test]
+    fn waiting_counts_input_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        prepare_dir(dir.path()).unwrap();
+        for name in ["a.json", "b.ndjson", "c.json.claimed", ".d.tmp", "e.tmp"] {
+            std::fs::write(dir.path().join(name), "{}").unwrap();
+        }
+        std::fs::write(dir.path().join("rejected/f.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("a.json"), dir.path().join("g.json")).unwrap();
+        assert_eq!(waiting(dir.path()).unwrap(), 3);
     }
 }

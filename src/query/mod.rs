@@ -7,6 +7,7 @@
 //! ([`Range::period`]), from dates or RFC 3339 instants ([`parse_bound`]), or
 //! from a rolling window ending now ([`Range::last`]).
 
+pub mod counters;
 pub mod records;
 pub mod summary;
 
@@ -14,8 +15,10 @@ use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp, ToSpan, Zoned};
 
+pub use counters::{event_counters, usage_counters, EventCounter, UsageCounter};
 pub use records::{
-    record_page, records_after, session_detail, sessions, Record, SessionDetail, SessionRow,
+    record_page, records_after, session_count, session_detail, sessions, Record, SessionDetail,
+    SessionRow,
 };
 pub use summary::{summary, Group, Summary, Totals};
 

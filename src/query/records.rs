@@ -206,6 +206,18 @@ pub fn sessions(
     Ok(rows)
 }
 
+/// How many sessions [`sessions`] would list with no limit.
+pub fn session_count(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
+    let (conditions, params) = where_clause(filter);
+    let sql = format!(
+        "SELECT count(DISTINCT session_id) FROM cost_records WHERE session_id IS NOT NULL{conditions}"
+    );
+    let count = conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(&params), |r| r.get(0))?;
+    Ok(count)
+}
+
 /// One session broken down by model and by tool.
 #[derive(Debug, Clone)]
 pub struct SessionDetail {

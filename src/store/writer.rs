@@ -8,6 +8,10 @@
 //! time, because only this thread knows each session's last model and holds
 //! the price table that SIGHUP swaps.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
@@ -50,12 +54,102 @@ enum WriteOp {
         oneshot::Sender<Result<TranscriptAck, WriteError>>,
     ),
     Reload(Box<PriceTable>),
+    /// Answered with the batch it rides in: proof the thread is alive and
+    /// its transactions commit.
+    Ping(oneshot::Sender<Result<(), WriteError>>),
 }
 
 /// A cheap, cloneable way to reach the writer thread.
 #[derive(Clone)]
 pub struct WriterHandle {
     tx: mpsc::Sender<WriteOp>,
+    /// What the thread has done, for `/metrics`.
+    stats: Arc<WriterStats>,
+}
+
+/// Upper bounds of the batch-size histogram, in operations per transaction.
+pub const BATCH_SIZE_BOUNDS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048];
+/// Upper bounds of the commit-latency histogram, in microseconds.
+pub const COMMIT_MICROS_BOUNDS: [u64; 14] = [
+    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 5_000_000, 10_000_000,
+];
+
+/// Counters the writer thread bumps and readers (`/metrics`) read, without a
+/// lock on either side. They live as long as the process, not the database.
+#[derive(Debug)]
+pub struct WriterStats {
+    /// Operations (events, rejections, transcript batches) per transaction.
+    pub batch_size: Histogram<12>,
+    /// Time from the start of a batch's transaction to its commit returning.
+    pub commit_micros: Histogram<14>,
+    /// Transactions that failed; their operations were answered with an error.
+    pub failed_commits: AtomicU64,
+}
+
+impl Default for WriterStats {
+    fn default() -> Self {
+        WriterStats {
+            batch_size: Histogram::new(BATCH_SIZE_BOUNDS),
+            commit_micros: Histogram::new(COMMIT_MICROS_BOUNDS),
+            failed_commits: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Observations counted into fixed buckets (`value <= bound`), plus one
+/// bucket for everything above the last bound.
+#[derive(Debug)]
+pub struct Histogram<const N: usize> {
+    bounds: [u64; N],
+    /// `buckets[i]` counts values in `(bounds[i-1], bounds[i]]`; the last
+    /// one counts values above every bound. Not cumulative.
+    buckets: Vec<AtomicU64>,
+    sum: AtomicU64,
+}
+
+/// A histogram as read at one moment: cumulative counts, Prometheus-style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistogramSnapshot {
+    /// (upper bound, observations at or below it), bounds ascending.
+    pub cumulative: Vec<(u64, u64)>,
+    /// Every observation (the `+Inf` bucket).
+    pub count: u64,
+    pub sum: u64,
+}
+
+impl<const N: usize> Histogram<N> {
+    pub fn new(bounds: [u64; N]) -> Self {
+        Histogram {
+            bounds,
+            buckets: (0..=N).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, value: u64) {
+        let bucket = self.bounds.partition_point(|&bound| bound < value);
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum.fetch_add(value, Ordering::Relaxed);
+    }
+
+    /// The counts now. Buckets are read one by one while the writer may
+    /// add to them; the count is the sum of what was read, so the snapshot
+    /// is always self-consistent.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let mut cumulative = Vec::with_capacity(N);
+        let mut running = 0;
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            running += bucket.load(Ordering::Relaxed);
+            cumulative.push((*bound, running));
+        }
+        let count = running + self.buckets[N].load(Ordering::Relaxed);
+        HistogramSnapshot {
+            cumulative,
+            count,
+            sum: self.sum.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// The outcome of a queued write, delivered once its transaction commits.
@@ -114,6 +208,17 @@ impl WriterHandle {
         self.submit(WriteOp::Reload(Box::new(prices))).await
     }
 
+    /// A round trip through the writer's queue and a (possibly empty)
+    /// transaction: `Ok` once the thread committed the batch it rode in.
+    pub async fn ping(&self) -> Result<(), WriteError> {
+        outcome(self.queue(WriteOp::Ping).await?).await
+    }
+
+    /// What the writer thread has done since it started.
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.stats
+    }
+
     async fn submit(&self, op: WriteOp) -> Result<(), WriteError> {
         self.tx.send(op).await.map_err(|_| WriteError::Closed)
     }
@@ -127,6 +232,8 @@ pub fn spawn(
     queue: usize,
 ) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(queue.max(1));
+    let stats = Arc::new(WriterStats::default());
+    let thread_stats = stats.clone();
     let join = std::thread::Builder::new()
         .name("hookmeter-writer".into())
         .spawn(move || {
@@ -134,16 +241,18 @@ pub fn spawn(
                 conn,
                 prices: Pricer::new(prices),
                 sessions: SessionModels::new(SESSION_MEMORY),
+                stats: thread_stats,
             }
             .run(rx)
         })?;
-    Ok((WriterHandle { tx }, join))
+    Ok((WriterHandle { tx, stats }, join))
 }
 
 struct Writer {
     conn: Connection,
     prices: Pricer,
     sessions: SessionModels,
+    stats: Arc<WriterStats>,
 }
 
 /// An operation's outcome, held until its transaction commits.
@@ -154,6 +263,7 @@ enum Pending {
         oneshot::Sender<Result<TranscriptAck, WriteError>>,
         TranscriptAck,
     ),
+    Ping(oneshot::Sender<Result<(), WriteError>>),
 }
 
 impl Writer {
@@ -181,8 +291,11 @@ impl Writer {
             conn,
             prices,
             sessions,
+            stats,
         } = self;
+        let started = Instant::now();
         let mut pending = Vec::with_capacity(batch.len());
+        let mut writes = 0u64;
         let mut failure = None;
         let tx = conn.transaction().map_err(|e| failure = Some(e)).ok();
         for op in batch.drain(..) {
@@ -197,6 +310,7 @@ impl Writer {
                     }
                     let id = event.hook_event_id;
                     pending.push(Pending::Event(ack, Ack { id, records }));
+                    writes += 1;
                 }
                 WriteOp::Reject(rejection, ack) => {
                     if let (Some(tx), None) = (&tx, &failure) {
@@ -205,6 +319,7 @@ impl Writer {
                         }
                     }
                     pending.push(Pending::Reject(ack));
+                    writes += 1;
                 }
                 WriteOp::Transcript(batch, ack) => {
                     let mut counts = TranscriptAck::default();
@@ -214,11 +329,13 @@ impl Writer {
                         }
                     }
                     pending.push(Pending::Transcript(ack, counts));
+                    writes += 1;
                 }
                 WriteOp::Reload(table) => {
                     tracing::info!(as_of = table.as_of(), "Price table reloaded.");
                     prices.replace(*table);
                 }
+                WriteOp::Ping(ack) => pending.push(Pending::Ping(ack)),
             }
         }
         let result = match (tx, failure) {
@@ -227,6 +344,14 @@ impl Writer {
             (_, Some(e)) => Err(e),
             (None, None) => Ok(()),
         };
+        if writes > 0 {
+            stats.batch_size.observe(writes);
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.commit_micros.observe(micros);
+        }
+        if result.is_err() {
+            stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+        }
         match result {
             Ok(()) => {
                 for p in pending {
@@ -236,6 +361,7 @@ impl Writer {
                         Pending::Event(tx, ack) => drop(tx.send(Ok(ack))),
                         Pending::Reject(tx) => drop(tx.send(Ok(()))),
                         Pending::Transcript(tx, counts) => drop(tx.send(Ok(counts))),
+                        Pending::Ping(tx) => drop(tx.send(Ok(()))),
                     }
                 }
             }
@@ -249,6 +375,7 @@ impl Writer {
                         Pending::Event(tx, _) => drop(tx.send(Err(err.clone()))),
                         Pending::Reject(tx) => drop(tx.send(Err(err.clone()))),
                         Pending::Transcript(tx, _) => drop(tx.send(Err(err.clone()))),
+                        Pending::Ping(tx) => drop(tx.send(Err(err.clone()))),
                     }
                 }
             }
@@ -640,4 +767,51 @@ fn write_offset(tx: &rusqlite::Transaction<'_>, offset: &TranscriptOffset) -> ru
         crate::record::format_timestamp(jiff::Timestamp::now()),
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RejectCode;
+
+    #[test]
+    fn histogram_buckets_are_upper_inclusive_and_cumulative() {
+        let h = Histogram::new([1, 4, 16]);
+        for value in [0, 1, 2, 4, 5, 16, 17, 1000] {
+            h.observe(value);
+        }
+        let snap = h.snapshot();
+        assert_eq!(snap.cumulative, vec![(1, 2), (4, 4), (16, 6)]);
+        assert_eq!(snap.count, 8);
+        assert_eq!(snap.sum, 1045);
+    }
+
+    #[tokio::test]
+    async fn a_ping_round_trips_and_only_writing_batches_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn =
+            crate::store::open_writer(&dir.path().join("t.db"), crate::config::Durability::Normal)
+                .unwrap();
+        let (writer, thread) = spawn(conn, PriceTable::embedded(), 8).unwrap();
+        writer.ping().await.unwrap();
+        assert_eq!(writer.stats().batch_size.snapshot().count, 0);
+        writer
+            .reject(Rejection {
+                received_at: "2026-09-20T10:00:00.000Z".into(),
+                source: "socket",
+                origin: None,
+                reason: "test".into(),
+                code: RejectCode::NotJson,
+                raw_text: "x".into(),
+            })
+            .await
+            .unwrap();
+        let batches = writer.stats().batch_size.snapshot();
+        assert_eq!((batches.count, batches.sum), (1, 1));
+        assert_eq!(writer.stats().commit_micros.snapshot().count, 1);
+        drop(writer);
+        tokio::task::spawn_blocking(move || thread.join().unwrap())
+            .await
+            .unwrap();
+    }
 }

@@ -2,7 +2,8 @@
 //! users do (hookmeter send, the socket, the spool, the database).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -76,7 +77,9 @@ impl Home {
     }
 
     /// A `hookmeter` command with this home's locations in its environment
-    /// only (not flags), so both paths of configuration get exercised.
+    /// only (not flags), so both paths of configuration get exercised. The
+    /// HTTP API listens on a free loopback port (`HOOKMETER_HTTP=127.0.0.1:0`)
+    /// so daemons of parallel tests never collide; [`Daemon::http`] finds it.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
@@ -86,13 +89,31 @@ impl Home {
             .env("TELEMETRY_DB_PATH", self.db_path())
             .env("HOOKMETER_SOCKET", self.socket())
             .env("HOOKMETER_SPOOL", self.spool())
+            .env("HOOKMETER_HTTP", "127.0.0.1:0")
             .env("RUST_LOG", "hookmeter=debug,info");
         cmd
     }
 
     pub fn start(&self) -> Daemon {
-        let child = self
-            .command()
+        self.start_with(|_| {})
+    }
+
+    /// Starts the daemon with `adjust` applied to its command (extra flags,
+    /// environment), and waits until its socket answers.
+    pub fn start_with(&self, adjust: impl FnOnce(&mut Command)) -> Daemon {
+        let daemon = self.spawn_with(adjust);
+        daemon.wait_ready();
+        daemon
+    }
+
+    /// Spawns `hookmeter serve` without waiting for it to be ready, for
+    /// tests of a daemon that must refuse to start.
+    pub fn spawn_with(&self, adjust: impl FnOnce(&mut Command)) -> Daemon {
+        let mut cmd = self.command();
+        adjust(&mut cmd);
+        let log = self.path().join("daemon.log");
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
+        let child = cmd
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -105,13 +126,12 @@ impl Home {
             ))
             .spawn()
             .expect("spawn hookmeter serve");
-        let daemon = Daemon {
+        Daemon {
             child,
             socket: self.socket(),
-            log: self.path().join("daemon.log"),
-        };
-        daemon.wait_ready();
-        daemon
+            log,
+            log_start,
+        }
     }
 
     /// Runs `hookmeter send` with `stdin` and extra args; returns its output.
@@ -181,6 +201,9 @@ pub struct Daemon {
     pub child: Child,
     pub socket: PathBuf,
     pub log: PathBuf,
+    /// Where this run's lines start in the log (a home's log is appended to
+    /// by every run).
+    pub log_start: usize,
 }
 
 impl Daemon {
@@ -194,6 +217,32 @@ impl Daemon {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// This run's part of the log.
+    pub fn run_log(&self) -> String {
+        let text = self.log_text();
+        text.get(self.log_start..).unwrap_or_default().to_string()
+    }
+
+    /// The address the HTTP API of this run listens on, from its log line
+    /// `HTTP API listening on ADDR.`
+    pub fn http(&self) -> SocketAddr {
+        let mut found = None;
+        wait_until(
+            "the HTTP API to listen",
+            || {
+                found = self
+                    .run_log()
+                    .lines()
+                    .find_map(|line| line.split("HTTP API listening on ").nth(1))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|addr| addr.trim_end_matches('.').parse().ok());
+                found.is_some()
+            },
+            || self.log_text(),
+        );
+        found.unwrap()
     }
 
     pub fn connect(&self) -> Client {
@@ -290,4 +339,110 @@ pub fn assert_cost(got: f64, want: f64, what: &str) {
         (got - want).abs() < 1e-9,
         "{what}: cost {got} != expected {want}"
     );
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body {:?} is not JSON: {e}", self.text()))
+    }
+}
+
+/// A minimal blocking HTTP/1.1 client: one request per connection.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect to the HTTP API");
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    if let Err(e) = stream.read_to_end(&mut raw) {
+        // A server that answers before reading a whole (refused) body may
+        // reset the connection after its answer: keep what arrived.
+        assert!(!raw.is_empty(), "no HTTP response: {e}");
+    }
+    parse_response(&raw)
+}
+
+pub fn http_get(addr: SocketAddr, path: &str) -> Response {
+    http_request(addr, "GET", path, &[], b"")
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of headers in {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..end]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line in {head:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size");
+        let size_text = std::str::from_utf8(&data[..line_end]).unwrap();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
 }

@@ -1,0 +1,328 @@
+//! The JSON endpoints under `/api`: thin wrappers around [`crate::query`].
+//! Their field names are part of the contract (README, "HTTP API"); the
+//! snapshot tests in `tests/http.rs` pin them.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::params::Params;
+use super::{ApiError, AppState};
+use crate::query::{self, Dimension, Group, Range, Record, SessionRow, Totals};
+use crate::record::format_timestamp;
+
+type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+fn params(query: Pairs) -> Result<Params, ApiError> {
+    match query {
+        Ok(Query(pairs)) => Ok(Params(pairs)),
+        Err(e) => Err(ApiError::bad(format!("query string: {e}"))),
+    }
+}
+
+/// `{from, to}`, RFC 3339 UTC; `null` for an open end.
+#[derive(Serialize)]
+struct Period {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl From<Range> for Period {
+    fn from(range: Range) -> Self {
+        Period {
+            from: range.from.map(format_timestamp),
+            to: range.to.map(format_timestamp),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CostPage {
+    records: Vec<Record>,
+    total: i64,
+    page: u32,
+    page_size: u32,
+}
+
+/// `GET /api/costs`: a page of records, newest first.
+pub async fn costs(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let tz = params.tz()?;
+    let filter = params.filter(&tz, jiff::Timestamp::now())?;
+    let (page, page_size) = params.page()?;
+    let (records, total) = state
+        .readers
+        .run(move |conn| query::record_page(conn, &filter, page, page_size))
+        .await?;
+    Ok(Json(json!(CostPage {
+        records,
+        total,
+        page,
+        page_size,
+    })))
+}
+
+/// One group of a summary.
+#[derive(Serialize)]
+struct GroupBody {
+    /// The group's value (`null` for records without one); with two levels,
+    /// both values joined by ` / `.
+    key: Option<String>,
+    /// Each level's value, with two levels only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keys: Option<Vec<Option<String>>>,
+    #[serde(flatten)]
+    totals: Totals,
+}
+
+impl GroupBody {
+    fn new(group: Group) -> Self {
+        let key = match group.keys.as_slice() {
+            [one] => one.clone(),
+            keys => Some(
+                keys.iter()
+                    .map(|k| k.as_deref().unwrap_or("(none)"))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            ),
+        };
+        GroupBody {
+            key,
+            keys: (group.keys.len() > 1).then_some(group.keys),
+            totals: group.totals,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SummaryBody {
+    group_by: Vec<String>,
+    groups: Vec<GroupBody>,
+    total_cost_usd: f64,
+    total_input_tokens: i64,
+    total_output_tokens: i64,
+    total_cache_read_tokens: i64,
+    total_cache_write_tokens: i64,
+    total_records: i64,
+    period: Period,
+    tz: String,
+}
+
+/// `GET /api/costs/summary`: totals grouped like `report --by`.
+pub async fn cost_summary(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let tz = params.tz()?;
+    let tz_name = params.get("tz").unwrap_or("UTC").to_string();
+    let filter = params.filter(&tz, jiff::Timestamp::now())?;
+    let dimensions = params.group_by()?;
+    let summary = state
+        .readers
+        .run(move |conn| query::summary(conn, &filter, &dimensions, &tz))
+        .await?;
+    let t = summary.totals;
+    Ok(Json(json!(SummaryBody {
+        group_by: summary.dimensions.iter().map(Dimension::name).collect(),
+        groups: summary.groups.into_iter().map(GroupBody::new).collect(),
+        total_cost_usd: t.cost_usd,
+        total_input_tokens: t.input_tokens,
+        total_output_tokens: t.output_tokens,
+        total_cache_read_tokens: t.cache_read_tokens,
+        total_cache_write_tokens: t.cache_write_tokens,
+        total_records: t.records,
+        period: summary.range.into(),
+        tz: tz_name,
+    })))
+}
+
+#[derive(Serialize)]
+struct SessionPage {
+    sessions: Vec<SessionRow>,
+    total: i64,
+    page: u32,
+    page_size: u32,
+}
+
+/// `GET /api/costs/sessions`: sessions, most recently active first.
+pub async fn sessions(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let tz = params.tz()?;
+    let filter = params.filter(&tz, jiff::Timestamp::now())?;
+    let (page, page_size) = params.page()?;
+    let offset = (page - 1).saturating_mul(page_size);
+    let (sessions, total) = state
+        .readers
+        .run(move |conn| {
+            let rows = query::sessions(conn, &filter, page_size, offset)?;
+            Ok((rows, query::session_count(conn, &filter)?))
+        })
+        .await?;
+    Ok(Json(json!(SessionPage {
+        sessions,
+        total,
+        page,
+        page_size,
+    })))
+}
+
+#[derive(Serialize)]
+struct ModelRow {
+    model: Option<String>,
+    #[serde(flatten)]
+    totals: Totals,
+}
+
+#[derive(Serialize)]
+struct ToolRow {
+    /// The tools of the records as stored (comma-joined when a message called
+    /// several); `null` for records without a tool.
+    tool: Option<String>,
+    #[serde(flatten)]
+    totals: Totals,
+}
+
+#[derive(Serialize)]
+struct SessionBody {
+    session_id: String,
+    first_at: Option<String>,
+    last_at: Option<String>,
+    #[serde(flatten)]
+    totals: Totals,
+    by_model: Vec<ModelRow>,
+    by_tool: Vec<ToolRow>,
+}
+
+/// `GET /api/costs/sessions/{id}`: one session by model and by tool; an
+/// unknown id is an empty session, not an error.
+pub async fn session(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(id) = id.map_err(|e| ApiError::bad(format!("session id: {e}")))?;
+    let detail = state
+        .readers
+        .run(move |conn| query::session_detail(conn, &id))
+        .await?;
+    let first = |g: Group| g.keys.into_iter().next().flatten();
+    Ok(Json(json!(SessionBody {
+        session_id: detail.session_id,
+        first_at: detail.first_at,
+        last_at: detail.last_at,
+        totals: detail.totals,
+        by_model: detail
+            .by_model
+            .into_iter()
+            .map(|g| ModelRow {
+                totals: g.totals,
+                model: first(g),
+            })
+            .collect(),
+        by_tool: detail
+            .by_tool
+            .into_iter()
+            .map(|g| ToolRow {
+                totals: g.totals,
+                tool: first(g),
+            })
+            .collect(),
+    })))
+}
+
+/// `GET /api/costs/pricing`: the table the writer prices with right now;
+/// with `model=NAME`, also how that name is priced (`pricing check`).
+pub async fn pricing(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let table = match state.prices.read() {
+        Ok(table) => table.clone(),
+        // A panic while swapping cannot leave a half-written Arc behind.
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    let user_file = table.user_file().map(|path| {
+        json!({
+            "path": path,
+            "as_of": table.user_as_of(),
+            "models": table.user_models(),
+        })
+    });
+    let mut body = json!({
+        "as_of": table.as_of(),
+        "user_file": user_file,
+        "fallback": crate::pricing::FALLBACK_KEY,
+        "unit": "USD per 1M tokens",
+        "models": table.entries().collect::<Vec<_>>(),
+        "warnings": table.warnings(),
+    });
+    if let Some(model) = params.get("model") {
+        let found = table.lookup(model);
+        body["match"] = json!({
+            "model": model,
+            "normalized": found.normalized,
+            "kind": found.kind,
+            "key": found.key,
+            "provider": found.provider,
+            "rates": found.rates,
+            "source": found.source,
+        });
+    }
+    Ok(Json(body))
+}
+
+/// `GET /api/summary`: totals, and cost by provider.
+pub async fn summary(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let tz = params.tz()?;
+    let filter = params.filter(&tz, jiff::Timestamp::now())?;
+    let summary = state
+        .readers
+        .run(move |conn| query::summary(conn, &filter, &[Dimension::Provider], &tz))
+        .await?;
+    let t = summary.totals;
+    let by_provider: serde_json::Map<String, Value> = summary
+        .groups
+        .iter()
+        .map(|g| {
+            let name = g.keys[0].clone().unwrap_or_default();
+            (name, json!(g.totals.cost_usd))
+        })
+        .collect();
+    Ok(Json(json!({
+        "records": t.records,
+        "cost": {
+            "total_usd": t.cost_usd,
+            "by_provider": by_provider,
+        },
+        "tokens": {
+            "input": t.input_tokens,
+            "output": t.output_tokens,
+            "cache_read": t.cache_read_tokens,
+            "cache_write": t.cache_write_tokens,
+            "cache_write_1h": t.cache_write_1h_tokens,
+            "reasoning": t.reasoning_tokens,
+            "total": t.tokens(),
+        },
+        "period": Period::from(summary.range),
+    })))
+}
+
+/// `GET /api/budgets`: budgets are not built yet, so there are none.
+pub async fn budgets() -> Json<Value> {
+    Json(json!([]))
+}

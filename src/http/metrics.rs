@@ -1,0 +1,328 @@
+//! `GET /metrics`: the Prometheus text format, version 0.0.4.
+//!
+//! Cost, token, record and event counters are read from the tables the
+//! triggers keep (summed over every hour), so they resume where they were
+//! after a restart. The writer's batch and commit histograms live in memory
+//! and start from zero with the process, as Prometheus expects of a process's
+//! own counters. No session or task label: they would grow without bound.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::{ApiError, AppState};
+use crate::query::{self, EventCounter, UsageCounter};
+use crate::store::writer::HistogramSnapshot;
+
+/// The content type of text format 0.0.4.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Everything one scrape shows.
+pub struct Scrape {
+    pub usage: Vec<UsageCounter>,
+    pub events: Vec<EventCounter>,
+    /// Operations per writer transaction.
+    pub batch_size: HistogramSnapshot,
+    /// Writer transaction time, in microseconds.
+    pub commit_micros: HistogramSnapshot,
+    pub failed_commits: u64,
+    /// `None` when the spool directory cannot be read.
+    pub spool_files: Option<usize>,
+}
+
+pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let spool = state.spool.clone();
+    let (usage, events, spool_files) = state
+        .readers
+        .run(move |conn| {
+            let spool_files = match crate::ingest::spool::waiting(&spool) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::debug!(error = %e, spool = %spool.display(), "Cannot count spool files.");
+                    None
+                }
+            };
+            Ok((
+                query::usage_counters(conn)?,
+                query::event_counters(conn)?,
+                spool_files,
+            ))
+        })
+        .await?;
+    let stats = state.writer.stats();
+    let scrape = Scrape {
+        usage,
+        events,
+        batch_size: stats.batch_size.snapshot(),
+        commit_micros: stats.commit_micros.snapshot(),
+        failed_commits: stats
+            .failed_commits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        spool_files,
+    };
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
+}
+
+/// The exposition text of `scrape`.
+pub fn render(scrape: &Scrape) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "hookmeter_up",
+        "gauge",
+        "1 while the daemon serves.",
+    );
+    out.push_str("hookmeter_up 1\n");
+
+    family(
+        &mut out,
+        "hookmeter_cost_usd_total",
+        "counter",
+        "Estimated cost of every cost record, in USD, by provider, model and agent.",
+    );
+    for u in &scrape.usage {
+        let labels = usage_labels(u);
+        sample(
+            &mut out,
+            "hookmeter_cost_usd_total",
+            &labels,
+            u.totals.cost_usd,
+        );
+    }
+
+    family(
+        &mut out,
+        "hookmeter_tokens_total",
+        "counter",
+        "Tokens of every cost record by provider, model, agent and type (cache_write includes \
+         cache_write_1h; output includes reasoning).",
+    );
+    for u in &scrape.usage {
+        let t = &u.totals;
+        for (kind, n) in [
+            ("input", t.input_tokens),
+            ("output", t.output_tokens),
+            ("cache_read", t.cache_read_tokens),
+            ("cache_write", t.cache_write_tokens),
+            ("cache_write_1h", t.cache_write_1h_tokens),
+            ("reasoning", t.reasoning_tokens),
+        ] {
+            let mut labels = usage_labels(u);
+            labels.push(("type", kind));
+            sample(&mut out, "hookmeter_tokens_total", &labels, n as f64);
+        }
+    }
+
+    family(
+        &mut out,
+        "hookmeter_records_total",
+        "counter",
+        "Cost records stored.",
+    );
+    let records: i64 = scrape.usage.iter().map(|u| u.totals.records).sum();
+    sample(&mut out, "hookmeter_records_total", &[], records as f64);
+
+    family(
+        &mut out,
+        "hookmeter_events_total",
+        "counter",
+        "Events accepted or rejected, by outcome, source and rejection reason.",
+    );
+    for e in &scrape.events {
+        let labels = [
+            ("outcome", e.outcome.as_str()),
+            ("source", e.source.as_str()),
+            ("reason", e.reason.as_str()),
+        ];
+        sample(&mut out, "hookmeter_events_total", &labels, e.events as f64);
+    }
+
+    histogram(
+        &mut out,
+        "hookmeter_writer_batch_size",
+        "Operations (events, rejections, transcript batches) committed per writer transaction, since the daemon started.",
+        &scrape.batch_size,
+        1.0,
+    );
+    histogram(
+        &mut out,
+        "hookmeter_writer_commit_seconds",
+        "Time from the start of a writer transaction to its commit, since the daemon started.",
+        &scrape.commit_micros,
+        1e6,
+    );
+    family(
+        &mut out,
+        "hookmeter_writer_failed_commits_total",
+        "counter",
+        "Writer transactions that failed (their events stayed with their senders), since the daemon started.",
+    );
+    sample(
+        &mut out,
+        "hookmeter_writer_failed_commits_total",
+        &[],
+        scrape.failed_commits as f64,
+    );
+
+    family(
+        &mut out,
+        "hookmeter_spool_files",
+        "gauge",
+        "Files waiting in the spool directory (rejected/ not counted).",
+    );
+    if let Some(n) = scrape.spool_files {
+        sample(&mut out, "hookmeter_spool_files", &[], n as f64);
+    }
+    out
+}
+
+fn usage_labels(u: &UsageCounter) -> Vec<(&'static str, &str)> {
+    vec![
+        ("provider", u.provider.as_str()),
+        ("model", u.model.as_str()),
+        ("agent", u.agent.as_str()),
+    ]
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (i, (label, text)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{label}=\"{}\"", escape_label(text));
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {}", number(value));
+}
+
+/// A histogram whose stored values divided by `per_unit` are in the unit of
+/// its name. (Dividing keeps `500 / 1e6` printing as `0.0005`; multiplying
+/// by `1e-6` would not.)
+fn histogram(out: &mut String, name: &str, help: &str, h: &HistogramSnapshot, per_unit: f64) {
+    family(out, name, "histogram", help);
+    let bucket = format!("{name}_bucket");
+    for (bound, count) in &h.cumulative {
+        let le = number(*bound as f64 / per_unit);
+        sample(out, &bucket, &[("le", &le)], *count as f64);
+    }
+    sample(out, &bucket, &[("le", "+Inf")], h.count as f64);
+    sample(out, &format!("{name}_sum"), &[], h.sum as f64 / per_unit);
+    sample(out, &format!("{name}_count"), &[], h.count as f64);
+}
+
+/// A label value as the format wants it: `\`, `"` and line feeds escaped.
+fn escape_label(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A sample value: Rust's shortest round-trip decimal, or the format's
+/// names for the non-finite values.
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::Totals;
+
+    fn scrape() -> Scrape {
+        let histogram = HistogramSnapshot {
+            cumulative: vec![(500, 1), (2_500, 3)],
+            count: 4,
+            sum: 9_000,
+        };
+        Scrape {
+            usage: vec![UsageCounter {
+                provider: "anthropic".into(),
+                model: "we\"ird\\mo\ndel".into(),
+                agent: "claude-code".into(),
+                totals: Totals {
+                    records: 2,
+                    cost_usd: 0.0126,
+                    input_tokens: 10,
+                    output_tokens: 5,
+                    ..Totals::default()
+                },
+            }],
+            events: vec![EventCounter {
+                outcome: "accepted".into(),
+                source: "http".into(),
+                reason: String::new(),
+                events: 3,
+            }],
+            batch_size: histogram.clone(),
+            commit_micros: histogram,
+            failed_commits: 0,
+            spool_files: Some(2),
+        }
+    }
+
+    #[test]
+    fn labels_are_escaped_and_every_family_is_typed() {
+        let text = render(&scrape());
+        assert!(text.contains(
+            "hookmeter_cost_usd_total{provider=\"anthropic\",model=\"we\\\"ird\\\\mo\\ndel\",agent=\"claude-code\"} 0.0126\n"
+        ), "{text}");
+        assert!(text.contains("type=\"cache_write_1h\"} 0\n"));
+        assert!(text.contains("hookmeter_records_total 2\n"));
+        assert!(text.contains(
+            "hookmeter_events_total{outcome=\"accepted\",source=\"http\",reason=\"\"} 3\n"
+        ));
+        assert!(text.contains("hookmeter_spool_files 2\n"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = name
+                .trim_end_matches("_bucket")
+                .trim_end_matches("_sum")
+                .trim_end_matches("_count");
+            assert!(
+                text.contains(&format!("# TYPE {family} "))
+                    || text.contains(&format!("# TYPE {name} ")),
+                "{name} has no TYPE line"
+            );
+        }
+    }
+
+    #[test]
+    fn histograms_are_cumulative_in_the_unit_of_their_name() {
+        let text = render(&scrape());
+        assert!(
+            text.contains("hookmeter_writer_commit_seconds_bucket{le=\"0.0005\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("hookmeter_writer_commit_seconds_bucket{le=\"0.0025\"} 3\n"));
+        assert!(text.contains("hookmeter_writer_commit_seconds_bucket{le=\"+Inf\"} 4\n"));
+        assert!(text.contains("hookmeter_writer_commit_seconds_sum 0.009\n"));
+        assert!(text.contains("hookmeter_writer_batch_size_bucket{le=\"2500\"} 3\n"));
+        assert!(text.contains("hookmeter_writer_batch_size_count 4\n"));
+    }
+}
