@@ -358,18 +358,18 @@ fn sessions_list_and_one_session_by_model_and_tool() {
     let (records, cost, _) = sql_totals(&home, "session_id = 's-a'");
     assert_eq!(one["records"], records);
     assert_cost(one["cost_usd"].as_f64().unwrap(), cost, "s-a");
-    let keys = |field: &str| -> Vec<String> {
+    let keys = |field: &str, name: &str| -> Vec<String> {
         one[field]
             .as_array()
             .unwrap()
             .iter()
-            .map(|g| g["key"].as_str().unwrap().to_string())
+            .map(|g| g[name].as_str().unwrap().to_string())
             .collect()
     };
-    let mut models = keys("by_model");
+    let mut models = keys("by_model", "model");
     models.sort();
     assert_eq!(models, ["claude-haiku-4-5", "claude-sonnet-4-5"]);
-    let mut tools = keys("by_tool");
+    let mut tools = keys("by_tool", "tool");
     tools.sort();
     assert_eq!(tools, ["Bash", "Read"]);
     // An unknown session is empty, not an error.

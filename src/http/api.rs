@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::params::Params;
 use super::{ApiError, AppState};
-use crate::query::{self, Dimension, Group, Range, Record, SessionRow, Totals};
+use crate::query::{self, Dimension, Range, Record, SessionRow};
 use crate::record::format_timestamp;
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -69,52 +69,6 @@ pub async fn costs(
     })))
 }
 
-/// One group of a summary.
-#[derive(Serialize)]
-struct GroupBody {
-    /// The group's value (`null` for records without one); with two levels,
-    /// both values joined by ` / `.
-    key: Option<String>,
-    /// Each level's value, with two levels only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    keys: Option<Vec<Option<String>>>,
-    #[serde(flatten)]
-    totals: Totals,
-}
-
-impl GroupBody {
-    fn new(group: Group) -> Self {
-        let key = match group.keys.as_slice() {
-            [one] => one.clone(),
-            keys => Some(
-                keys.iter()
-                    .map(|k| k.as_deref().unwrap_or("(none)"))
-                    .collect::<Vec<_>>()
-                    .join(" / "),
-            ),
-        };
-        GroupBody {
-            key,
-            keys: (group.keys.len() > 1).then_some(group.keys),
-            totals: group.totals,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct SummaryBody {
-    group_by: Vec<String>,
-    groups: Vec<GroupBody>,
-    total_cost_usd: f64,
-    total_input_tokens: i64,
-    total_output_tokens: i64,
-    total_cache_read_tokens: i64,
-    total_cache_write_tokens: i64,
-    total_records: i64,
-    period: Period,
-    tz: String,
-}
-
 /// `GET /api/costs/summary`: totals grouped like `report --by`.
 pub async fn cost_summary(
     State(state): State<Arc<AppState>>,
@@ -129,19 +83,10 @@ pub async fn cost_summary(
         .readers
         .run(move |conn| query::summary(conn, &filter, &dimensions, &tz))
         .await?;
-    let t = summary.totals;
-    Ok(Json(json!(SummaryBody {
-        group_by: summary.dimensions.iter().map(Dimension::name).collect(),
-        groups: summary.groups.into_iter().map(GroupBody::new).collect(),
-        total_cost_usd: t.cost_usd,
-        total_input_tokens: t.input_tokens,
-        total_output_tokens: t.output_tokens,
-        total_cache_read_tokens: t.cache_read_tokens,
-        total_cache_write_tokens: t.cache_write_tokens,
-        total_records: t.records,
-        period: summary.range.into(),
-        tz: tz_name,
-    })))
+    // The one summary shape, `report --json`'s too, plus the zone it used.
+    let mut body = summary.to_json();
+    body["tz"] = json!(tz_name);
+    Ok(Json(body))
 }
 
 #[derive(Serialize)]
@@ -177,33 +122,6 @@ pub async fn sessions(
     })))
 }
 
-#[derive(Serialize)]
-struct ModelRow {
-    model: Option<String>,
-    #[serde(flatten)]
-    totals: Totals,
-}
-
-#[derive(Serialize)]
-struct ToolRow {
-    /// The tools of the records as stored (comma-joined when a message called
-    /// several); `null` for records without a tool.
-    tool: Option<String>,
-    #[serde(flatten)]
-    totals: Totals,
-}
-
-#[derive(Serialize)]
-struct SessionBody {
-    session_id: String,
-    first_at: Option<String>,
-    last_at: Option<String>,
-    #[serde(flatten)]
-    totals: Totals,
-    by_model: Vec<ModelRow>,
-    by_tool: Vec<ToolRow>,
-}
-
 /// `GET /api/costs/sessions/{id}`: one session by model and by tool; an
 /// unknown id is an empty session, not an error.
 pub async fn session(
@@ -215,29 +133,7 @@ pub async fn session(
         .readers
         .run(move |conn| query::session_detail(conn, &id))
         .await?;
-    let first = |g: Group| g.keys.into_iter().next().flatten();
-    Ok(Json(json!(SessionBody {
-        session_id: detail.session_id,
-        first_at: detail.first_at,
-        last_at: detail.last_at,
-        totals: detail.totals,
-        by_model: detail
-            .by_model
-            .into_iter()
-            .map(|g| ModelRow {
-                totals: g.totals,
-                model: first(g),
-            })
-            .collect(),
-        by_tool: detail
-            .by_tool
-            .into_iter()
-            .map(|g| ToolRow {
-                totals: g.totals,
-                tool: first(g),
-            })
-            .collect(),
-    })))
+    Ok(Json(detail.to_json()))
 }
 
 /// `GET /api/costs/pricing`: the table the writer prices with right now;

@@ -230,6 +230,33 @@ pub struct SessionDetail {
     pub by_tool: Vec<Group>,
 }
 
+impl SessionDetail {
+    /// The shape of `GET /api/costs/sessions/{id}` and `sessions ID --json`:
+    /// the totals, then `by_model` (`model` + totals) and `by_tool` (`tool`,
+    /// the record's tools as stored, + totals).
+    pub fn to_json(&self) -> serde_json::Value {
+        let rows = |groups: &[Group], name: &str| -> Vec<serde_json::Value> {
+            groups
+                .iter()
+                .map(|g| {
+                    let mut row = serde_json::json!({ name: g.keys.first().cloned().flatten() });
+                    super::summary::merge_totals(&mut row, &g.totals);
+                    row
+                })
+                .collect()
+        };
+        let mut object = serde_json::json!({
+            "session_id": self.session_id,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+            "by_model": rows(&self.by_model, "model"),
+            "by_tool": rows(&self.by_tool, "tool"),
+        });
+        super::summary::merge_totals(&mut object, &self.totals);
+        object
+    }
+}
+
 pub fn session_detail(conn: &Connection, session_id: &str) -> Result<SessionDetail, QueryError> {
     let filter = Filter {
         session: Some(session_id.to_string()),

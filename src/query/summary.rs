@@ -71,7 +71,8 @@ pub struct Summary {
 impl Summary {
     /// The summary as JSON, in the shape of `GET /api/costs/summary` (the
     /// `report --json` output too): one object per group with its `key`
-    /// (the keys joined by `/` at two levels) and `keys`, then the totals.
+    /// (the keys joined by ` / ` at two levels: model names hold `/`) and
+    /// `keys`, then the totals.
     pub fn to_json(&self) -> serde_json::Value {
         let groups: Vec<serde_json::Value> = self
             .groups
@@ -109,7 +110,7 @@ pub fn joined_key(keys: &[Option<String>]) -> serde_json::Value {
             .iter()
             .map(|k| k.as_deref().unwrap_or("(none)"))
             .collect::<Vec<_>>()
-            .join("/")),
+            .join(" / ")),
     }
 }
 

@@ -6,7 +6,6 @@ pub mod commands;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
-use crate::query::summary::{joined_key, merge_totals};
 use crate::query::{Group, Record, SessionDetail, SessionRow, Summary, Totals};
 
 /// How a command prints what it found.
@@ -255,28 +254,8 @@ pub fn render_sessions(rows: &[SessionRow], format: Format) -> String {
 
 /// `sessions ID`: the session by model and by tool.
 pub fn render_session(detail: &SessionDetail, format: Format) -> String {
-    let groups_json = |groups: &[Group]| -> Vec<serde_json::Value> {
-        groups
-            .iter()
-            .map(|g| {
-                let mut object = serde_json::json!({ "key": joined_key(&g.keys) });
-                merge_totals(&mut object, &g.totals);
-                object
-            })
-            .collect()
-    };
     match format {
-        Format::Json => {
-            let mut object = serde_json::json!({
-                "session_id": detail.session_id,
-                "first_at": detail.first_at,
-                "last_at": detail.last_at,
-                "by_model": groups_json(&detail.by_model),
-                "by_tool": groups_json(&detail.by_tool),
-            });
-            merge_totals(&mut object, &detail.totals);
-            format!("{object:#}\n")
-        }
+        Format::Json => format!("{:#}\n", detail.to_json()),
         Format::Csv => {
             let mut out = csv_line(
                 ["breakdown", "key"]
