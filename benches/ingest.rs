@@ -197,12 +197,14 @@ fn rollup_triggers(conn: &rusqlite::Connection) -> i64 {
 }
 
 /// The ceiling: the same rows inserted by plain rusqlite in one transaction,
-/// into `name` (a new database with hookmeter's schema, without the rollup
-/// triggers unless `rollups`).
+/// into `<name>.db` (a new database with hookmeter's schema, without the
+/// rollup triggers unless `rollups`).
 fn ceiling(dir: &Path, name: &str, events: usize, rollups: bool) -> f64 {
-    let mut conn =
-        hookmeter::store::open_writer(&dir.join(name), hookmeter::config::Durability::Normal)
-            .unwrap();
+    let mut conn = hookmeter::store::open_writer(
+        &dir.join(format!("{name}.db")),
+        hookmeter::config::Durability::Normal,
+    )
+    .unwrap();
     if !rollups {
         drop_rollup_triggers(&conn);
     }
@@ -342,7 +344,7 @@ fn main() {
     std::thread::sleep(Duration::from_secs(1));
     let (idle_rss, _) = daemon.rss_kib();
 
-    let ceiling_rate = ceiling(dir.path(), "ceiling.db", events, true);
+    let ceiling_rate = ceiling(dir.path(), "ceiling", events, true);
     let one = socket_throughput(&daemon.socket, "one", events, 1);
     let eight = socket_throughput(&daemon.socket, "eight", events, 8);
     let (_, peak_rss) = daemon.rss_kib();
@@ -384,8 +386,8 @@ fn main() {
     let (on, off) = rollup_rates(dir.path(), events, rollup_rounds);
     let (ceiling_on, ceiling_off) = if rollup_rounds > 0 {
         (
-            ceiling(dir.path(), "ceiling-rollups-on.db", events, true),
-            ceiling(dir.path(), "ceiling-rollups-off.db", events, false),
+            ceiling(dir.path(), "ceiling-rollups-on", events, true),
+            ceiling(dir.path(), "ceiling-rollups-off", events, false),
         )
     } else {
         (0.0, 0.0)
