@@ -6,9 +6,14 @@
 //!     (hook_events + cost_records, same schema) in one transaction;
 //! (b) `hookmeter send` end to end (spawn -> ack) against a python3 script
 //!     doing the same socket round trip;
-//! (c) daemon RSS idle and peak under the load of (a).
+//! (c) daemon RSS idle and peak under the load of (a);
+//! (d) the cost of the rollup triggers (schema v3): the same 1-connection
+//!     load against a database with the three `cost_rollup_*` triggers and
+//!     one without them, alternating, BENCH_ROLLUP_ROUNDS times each; and
+//!     the ceiling of (a) with and without them.
 //!
-//! Sizes: BENCH_EVENTS (default 200000), BENCH_SENDS (default 300).
+//! Sizes: BENCH_EVENTS (default 200000), BENCH_SENDS (default 300),
+//! BENCH_ROLLUP_ROUNDS (default 2; 0 skips (d)).
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
@@ -17,6 +22,19 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookmeter");
+
+/// The 1-connection ingest rate that BENCHMARKS.md reports for the core
+/// pipeline (issue 2), measured before the rollups existed: with them, ingest
+/// should be at most 10 % slower. A figure from another run on a shared
+/// machine, so (d) also measures both side by side.
+const CORE_ISSUE_RATE: f64 = 42_940.0;
+
+/// The triggers that keep `cost_rollup_hourly` (schema.sql).
+const ROLLUP_TRIGGERS: [&str; 3] = [
+    "cost_rollup_on_insert",
+    "cost_rollup_on_update",
+    "cost_rollup_on_delete",
+];
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -158,13 +176,38 @@ fn socket_throughput(socket: &Path, run: &str, events: usize, connections: usize
     acked as f64 / started.elapsed().as_secs_f64()
 }
 
-/// The ceiling: the same rows inserted by plain rusqlite in one transaction.
-fn ceiling(dir: &Path, events: usize) -> f64 {
+/// Drops the rollup triggers from a database the daemon has created. The
+/// daemon leaves them dropped: it applies schema.sql only when
+/// `PRAGMA user_version` is below its own, and this database is current.
+fn drop_rollup_triggers(conn: &rusqlite::Connection) {
+    for trigger in ROLLUP_TRIGGERS {
+        conn.execute_batch(&format!("DROP TRIGGER {trigger};"))
+            .unwrap();
+    }
+}
+
+/// How many rollup triggers the database has.
+fn rollup_triggers(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cost_rollup_%'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// The ceiling: the same rows inserted by plain rusqlite in one transaction,
+/// into `<name>.db` (a new database with hookmeter's schema, without the
+/// rollup triggers unless `rollups`).
+fn ceiling(dir: &Path, name: &str, events: usize, rollups: bool) -> f64 {
     let mut conn = hookmeter::store::open_writer(
-        &dir.join("ceiling.db"),
+        &dir.join(format!("{name}.db")),
         hookmeter::config::Durability::Normal,
     )
     .unwrap();
+    if !rollups {
+        drop_rollup_triggers(&conn);
+    }
     let started = Instant::now();
     let tx = conn.transaction().unwrap();
     {
@@ -186,9 +229,9 @@ fn ceiling(dir: &Path, events: usize) -> f64 {
             .unwrap();
         for i in 0..events {
             let body = payload("ceiling", i);
-            let id = format!("bench-ceiling-{}:toolu_{i:08}:PostToolUse", i / 50);
+            let id = format!("bench-{name}-{}:toolu_{i:08}:PostToolUse", i / 50);
             let ts = "2026-11-23T10:00:00.000Z";
-            let session = format!("bench-ceiling-{}", i / 50);
+            let session = format!("bench-{name}-{}", i / 50);
             let agent = format!("agent-{}", i % 5);
             hook.execute(rusqlite::params![id, ts, session, agent, body])
                 .unwrap();
@@ -209,6 +252,62 @@ fn ceiling(dir: &Path, events: usize) -> f64 {
     }
     tx.commit().unwrap();
     events as f64 / started.elapsed().as_secs_f64()
+}
+
+/// (d): events/s over 1 connection against a database with the rollup
+/// triggers and one without, `rounds` times each, alternating which goes
+/// first; each run on a freshly started daemon. Returns (with, without).
+fn rollup_rates(dir: &Path, events: usize, rounds: usize) -> (Vec<f64>, Vec<f64>) {
+    if rounds == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let with = dir.join("rollups-on");
+    let without = dir.join("rollups-off");
+    for d in [&with, &without] {
+        std::fs::create_dir_all(d).unwrap();
+        // The daemon creates the database with the whole schema, then stops.
+        drop(Daemon::start(d));
+    }
+    drop_rollup_triggers(&rusqlite::Connection::open(without.join("telemetry.db")).unwrap());
+
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut order = [(&with, true), (&without, false)];
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        for (d, rollups) in order {
+            let daemon = Daemon::start(d);
+            let run = format!("rollups-{rollups}-{round}");
+            let rate = socket_throughput(&daemon.socket, &run, events, 1);
+            drop(daemon);
+            let rates = if rollups { &mut on } else { &mut off };
+            rates.push(rate);
+        }
+    }
+
+    // The rollup followed every insert on one side and none on the other.
+    let conn = rusqlite::Connection::open(with.join("telemetry.db")).unwrap();
+    let (records, rolled): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM cost_records), (SELECT total(records) FROM cost_rollup_hourly)",
+            [],
+            |r| Ok((r.get(0)?, r.get::<_, f64>(1)? as i64)),
+        )
+        .unwrap();
+    assert_eq!((records, rolled), ((events * rounds) as i64, records));
+    assert_eq!(rollup_triggers(&conn), 3);
+    let conn = rusqlite::Connection::open(without.join("telemetry.db")).unwrap();
+    let rolled: i64 = conn
+        .query_row("SELECT count(*) FROM cost_rollup_hourly", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rolled, 0, "the daemon recreated the rollup triggers");
+    assert_eq!(rollup_triggers(&conn), 0);
+    (on, off)
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
 }
 
 /// Wall time of `runs` spawns of `cmd` fed `stdin`, sorted (ms).
@@ -238,13 +337,14 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 fn main() {
     let events = env_usize("BENCH_EVENTS", 200_000);
     let sends = env_usize("BENCH_SENDS", 300);
+    let rollup_rounds = env_usize("BENCH_ROLLUP_ROUNDS", 2);
     let dir = tempfile::Builder::new().prefix("hmb").tempdir().unwrap();
 
     let daemon = Daemon::start(dir.path());
     std::thread::sleep(Duration::from_secs(1));
     let (idle_rss, _) = daemon.rss_kib();
 
-    let ceiling_rate = ceiling(dir.path(), events);
+    let ceiling_rate = ceiling(dir.path(), "ceiling", events, true);
     let one = socket_throughput(&daemon.socket, "one", events, 1);
     let eight = socket_throughput(&daemon.socket, "eight", events, 8);
     let (_, peak_rss) = daemon.rss_kib();
@@ -282,6 +382,17 @@ fn main() {
         .unwrap_or(0);
     drop(daemon);
 
+    // (d), with no other daemon running.
+    let (on, off) = rollup_rates(dir.path(), events, rollup_rounds);
+    let (ceiling_on, ceiling_off) = if rollup_rounds > 0 {
+        (
+            ceiling(dir.path(), "ceiling-rollups-on", events, true),
+            ceiling(dir.path(), "ceiling-rollups-off", events, false),
+        )
+    } else {
+        (0.0, 0.0)
+    };
+
     println!("## Core pipeline ({events} events, {sends} sends)\n");
     println!("| measure | hookmeter | baseline | ratio | target |");
     println!("|---|---|---|---|---|");
@@ -318,5 +429,37 @@ fn main() {
     println!(
         "daemon CPU time by thread after the ingest runs: {}",
         cpu.join(", ")
+    );
+
+    if rollup_rounds == 0 {
+        return;
+    }
+    println!(
+        "\n## Rollup triggers: ingest with and without ({events} events per run, 1 connection, \
+         {rollup_rounds} rounds, alternating)\n"
+    );
+    println!("| run | without rollups (events/s) | with rollups (events/s) | with ÷ without |");
+    println!("|---|---|---|---|");
+    for (round, (with, without)) in on.iter().zip(&off).enumerate() {
+        println!(
+            "| socket ingest, round {} | {without:.0} | {with:.0} | {:.1} % |",
+            round + 1,
+            100.0 * with / without
+        );
+    }
+    let (with, without) = (mean(&on), mean(&off));
+    println!(
+        "| socket ingest, mean | {without:.0} | {with:.0} | {:.1} % |",
+        100.0 * with / without
+    );
+    println!(
+        "| rusqlite bulk insert (ceiling), one txn | {ceiling_off:.0} | {ceiling_on:.0} | {:.1} % |",
+        100.0 * ceiling_on / ceiling_off
+    );
+    println!(
+        "\nwith rollups vs without, same run: {:.1} % (target ≥ 90 %); vs the core issue's \
+         {CORE_ISSUE_RATE:.0}/s (BENCHMARKS.md, another run): {:.1} %",
+        100.0 * with / without,
+        100.0 * with / CORE_ISSUE_RATE
     );
 }
