@@ -87,11 +87,12 @@ CREATE TABLE IF NOT EXISTS api_messages (
 ) WITHOUT ROWID;
 
 -- Hourly totals of cost_records by the dimensions summaries group and filter
--- on most. Triggers keep them equal to the base table through every insert,
--- update (redelivery, reprice) and delete (an operator pruning rows), in the
--- same transaction, so a summary read from here never disagrees with one
--- read from cost_records. Hours are UTC: a day in any zone whose offset is
--- whole hours is a set of whole hours.
+-- on most. The writer keeps them in the same transaction as the records it
+-- inserts and updates (one upsert per touched group and batch; a per-row
+-- trigger would cost half the ingest rate), and the trigger below takes
+-- deleted records out, so an operator pruning rows keeps them right.
+-- `hookmeter reprice` keeps them too. Hours are UTC: a day in any zone whose
+-- offset is whole hours is a set of whole hours.
 CREATE TABLE IF NOT EXISTS cost_rollup_hourly (
     hour                  TEXT    NOT NULL,             -- 'YYYY-MM-DDTHH', UTC: substr(timestamp, 1, 13)
     provider              TEXT    NOT NULL,
@@ -108,22 +109,6 @@ CREATE TABLE IF NOT EXISTS cost_rollup_hourly (
     reasoning_tokens      INTEGER NOT NULL,
     PRIMARY KEY (hour, provider, model, agent_id, project)
 ) WITHOUT ROWID;
-
-CREATE TRIGGER IF NOT EXISTS cost_rollup_on_insert AFTER INSERT ON cost_records BEGIN
-    INSERT INTO cost_rollup_hourly VALUES (
-        substr(NEW.timestamp, 1, 13), NEW.provider, NEW.model, NEW.agent_id, coalesce(NEW.project, ''),
-        1, NEW.estimated_cost_usd, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
-        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens)
-    ON CONFLICT DO UPDATE SET
-        records = records + 1,
-        cost_usd = cost_usd + excluded.cost_usd,
-        input_tokens = input_tokens + excluded.input_tokens,
-        output_tokens = output_tokens + excluded.output_tokens,
-        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-        reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens;
-END;
 
 CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records BEGIN
     UPDATE cost_rollup_hourly SET
@@ -142,43 +127,10 @@ CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records 
       AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '') AND records <= 0;
 END;
 
--- An update is the old row's contribution taken out and the new one's put in.
-CREATE TRIGGER IF NOT EXISTS cost_rollup_on_update
-AFTER UPDATE OF timestamp, provider, model, agent_id, project, estimated_cost_usd, input_tokens,
-    output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens
-ON cost_records BEGIN
-    UPDATE cost_rollup_hourly SET
-        records = records - 1,
-        cost_usd = cost_usd - OLD.estimated_cost_usd,
-        input_tokens = input_tokens - OLD.input_tokens,
-        output_tokens = output_tokens - OLD.output_tokens,
-        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
-        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
-        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
-        reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
-    WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
-      AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '');
-    DELETE FROM cost_rollup_hourly
-    WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
-      AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '') AND records <= 0;
-    INSERT INTO cost_rollup_hourly VALUES (
-        substr(NEW.timestamp, 1, 13), NEW.provider, NEW.model, NEW.agent_id, coalesce(NEW.project, ''),
-        1, NEW.estimated_cost_usd, NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens,
-        NEW.cache_write_tokens, NEW.cache_write_1h_tokens, NEW.reasoning_tokens)
-    ON CONFLICT DO UPDATE SET
-        records = records + 1,
-        cost_usd = cost_usd + excluded.cost_usd,
-        input_tokens = input_tokens + excluded.input_tokens,
-        output_tokens = output_tokens + excluded.output_tokens,
-        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-        cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-        reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens;
-END;
-
 -- Events accepted and rejected since the database was created, for
 -- /metrics: counters that survive a restart without counting whole tables.
--- Pruning hook_events or rejected_events leaves them as they are.
+-- The writer adds to them as it stores events; pruning hook_events or
+-- rejected_events leaves them as they are.
 CREATE TABLE IF NOT EXISTS event_counts (
     outcome TEXT    NOT NULL,                           -- accepted|rejected
     source  TEXT    NOT NULL,                           -- hook|http|transcript|import, or socket|spool|http|send
@@ -186,16 +138,6 @@ CREATE TABLE IF NOT EXISTS event_counts (
     events  INTEGER NOT NULL,
     PRIMARY KEY (outcome, source, reason)
 ) WITHOUT ROWID;
-
-CREATE TRIGGER IF NOT EXISTS event_counts_on_accept AFTER INSERT ON hook_events BEGIN
-    INSERT INTO event_counts VALUES ('accepted', NEW.source, '', 1)
-    ON CONFLICT DO UPDATE SET events = events + 1;
-END;
-
-CREATE TRIGGER IF NOT EXISTS event_counts_on_reject AFTER INSERT ON rejected_events BEGIN
-    INSERT INTO event_counts VALUES ('rejected', NEW.source, NEW.reason_code, 1)
-    ON CONFLICT DO UPDATE SET events = events + 1;
-END;
 
 -- Per UTC day, from the rollup: as fast on ten million records as on ten.
 CREATE VIEW IF NOT EXISTS v_daily_cost AS

@@ -7,13 +7,13 @@
 //! (b) `hookmeter send` end to end (spawn -> ack) against a python3 script
 //!     doing the same socket round trip;
 //! (c) daemon RSS idle and peak under the load of (a);
-//! (d) the cost of the rollup triggers (schema v3): the same 1-connection
-//!     load against a database with the three `cost_rollup_*` triggers and
-//!     one without them, alternating, BENCH_ROLLUP_ROUNDS times each; and
-//!     the ceiling of (a) with and without them.
+//! (d) the cost of keeping the hourly rollup (issue 4): the same 1-connection
+//!     load against this build and against a build of the core pipeline
+//!     before the rollup existed (HOOKMETER_BASELINE_BIN; bench/run.sh builds
+//!     it), each on a fresh database, alternating, BENCH_ROLLUP_ROUNDS times.
 //!
 //! Sizes: BENCH_EVENTS (default 200000), BENCH_SENDS (default 300),
-//! BENCH_ROLLUP_ROUNDS (default 2; 0 skips (d)).
+//! BENCH_ROLLUP_ROUNDS (default 2; 0 or no baseline binary skips (d)).
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
@@ -22,19 +22,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookmeter");
-
-/// The 1-connection ingest rate that BENCHMARKS.md reports for the core
-/// pipeline (issue 2), measured before the rollups existed: with them, ingest
-/// should be at most 10 % slower. A figure from another run on a shared
-/// machine, so (d) also measures both side by side.
-const CORE_ISSUE_RATE: f64 = 42_940.0;
-
-/// The triggers that keep `cost_rollup_hourly` (schema.sql).
-const ROLLUP_TRIGGERS: [&str; 3] = [
-    "cost_rollup_on_insert",
-    "cost_rollup_on_update",
-    "cost_rollup_on_delete",
-];
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -75,8 +62,12 @@ struct Daemon {
 
 impl Daemon {
     fn start(dir: &Path) -> Daemon {
+        Daemon::start_bin(BIN, dir)
+    }
+
+    fn start_bin(bin: &str, dir: &Path) -> Daemon {
         let socket = dir.join("hm.sock");
-        let child = Command::new(BIN)
+        let child = Command::new(bin)
             .arg("serve")
             .env("HOME", dir)
             .env("HOOKMETER_CONFIG", dir.join("none.toml"))
@@ -84,6 +75,7 @@ impl Daemon {
             .env("HOOKMETER_SOCKET", &socket)
             .env("HOOKMETER_SPOOL", dir.join("spool"))
             .env("RUST_LOG", "warn")
+            .env("HOOKMETER_HTTP", "off")
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn daemon");
@@ -176,38 +168,14 @@ fn socket_throughput(socket: &Path, run: &str, events: usize, connections: usize
     acked as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Drops the rollup triggers from a database the daemon has created. The
-/// daemon leaves them dropped: it applies schema.sql only when
-/// `PRAGMA user_version` is below its own, and this database is current.
-fn drop_rollup_triggers(conn: &rusqlite::Connection) {
-    for trigger in ROLLUP_TRIGGERS {
-        conn.execute_batch(&format!("DROP TRIGGER {trigger};"))
-            .unwrap();
-    }
-}
-
-/// How many rollup triggers the database has.
-fn rollup_triggers(conn: &rusqlite::Connection) -> i64 {
-    conn.query_row(
-        "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cost_rollup_%'",
-        [],
-        |r| r.get(0),
-    )
-    .unwrap()
-}
-
 /// The ceiling: the same rows inserted by plain rusqlite in one transaction,
-/// into `<name>.db` (a new database with hookmeter's schema, without the
-/// rollup triggers unless `rollups`).
-fn ceiling(dir: &Path, name: &str, events: usize, rollups: bool) -> f64 {
+/// into `<name>.db` (a new database with hookmeter's schema).
+fn ceiling(dir: &Path, name: &str, events: usize) -> f64 {
     let mut conn = hookmeter::store::open_writer(
         &dir.join(format!("{name}.db")),
         hookmeter::config::Durability::Normal,
     )
     .unwrap();
-    if !rollups {
-        drop_rollup_triggers(&conn);
-    }
     let started = Instant::now();
     let tx = conn.transaction().unwrap();
     {
@@ -254,56 +222,41 @@ fn ceiling(dir: &Path, name: &str, events: usize, rollups: bool) -> f64 {
     events as f64 / started.elapsed().as_secs_f64()
 }
 
-/// (d): events/s over 1 connection against a database with the rollup
-/// triggers and one without, `rounds` times each, alternating which goes
-/// first; each run on a freshly started daemon. Returns (with, without).
-fn rollup_rates(dir: &Path, events: usize, rounds: usize) -> (Vec<f64>, Vec<f64>) {
-    if rounds == 0 {
-        return (Vec::new(), Vec::new());
-    }
-    let with = dir.join("rollups-on");
-    let without = dir.join("rollups-off");
-    for d in [&with, &without] {
-        std::fs::create_dir_all(d).unwrap();
-        // The daemon creates the database with the whole schema, then stops.
-        drop(Daemon::start(d));
-    }
-    drop_rollup_triggers(&rusqlite::Connection::open(without.join("telemetry.db")).unwrap());
-
-    let (mut on, mut off) = (Vec::new(), Vec::new());
+/// (d): events/s over 1 connection, this build against `baseline`, each
+/// on a fresh database and a freshly started daemon, `rounds` times,
+/// alternating which goes first. Returns (this build, baseline).
+fn rollup_rates(dir: &Path, baseline: &str, events: usize, rounds: usize) -> (Vec<f64>, Vec<f64>) {
+    let (mut now, mut before) = (Vec::new(), Vec::new());
     for round in 0..rounds {
-        let mut order = [(&with, true), (&without, false)];
+        let mut order = [(BIN, true), (baseline, false)];
         if round % 2 == 0 {
             order.reverse();
         }
-        for (d, rollups) in order {
-            let daemon = Daemon::start(d);
-            let run = format!("rollups-{rollups}-{round}");
-            let rate = socket_throughput(&daemon.socket, &run, events, 1);
+        for (bin, current) in order {
+            let d = dir.join(format!("rollup-{current}-{round}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let daemon = Daemon::start_bin(bin, &d);
+            let rate = socket_throughput(&daemon.socket, "rollup", events, 1);
             drop(daemon);
-            let rates = if rollups { &mut on } else { &mut off };
-            rates.push(rate);
+            if current {
+                // The rollup followed every record this build stored.
+                let conn = rusqlite::Connection::open(d.join("telemetry.db")).unwrap();
+                let (records, rolled): (i64, f64) = conn
+                    .query_row(
+                        "SELECT (SELECT count(*) FROM cost_records),
+                                (SELECT total(records) FROM cost_rollup_hourly)",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                assert_eq!((records, rolled as i64), (events as i64, events as i64));
+                now.push(rate);
+            } else {
+                before.push(rate);
+            }
         }
     }
-
-    // The rollup followed every insert on one side and none on the other.
-    let conn = rusqlite::Connection::open(with.join("telemetry.db")).unwrap();
-    let (records, rolled): (i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT count(*) FROM cost_records), (SELECT total(records) FROM cost_rollup_hourly)",
-            [],
-            |r| Ok((r.get(0)?, r.get::<_, f64>(1)? as i64)),
-        )
-        .unwrap();
-    assert_eq!((records, rolled), ((events * rounds) as i64, records));
-    assert_eq!(rollup_triggers(&conn), 3);
-    let conn = rusqlite::Connection::open(without.join("telemetry.db")).unwrap();
-    let rolled: i64 = conn
-        .query_row("SELECT count(*) FROM cost_rollup_hourly", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rolled, 0, "the daemon recreated the rollup triggers");
-    assert_eq!(rollup_triggers(&conn), 0);
-    (on, off)
+    (now, before)
 }
 
 fn mean(values: &[f64]) -> f64 {
@@ -344,7 +297,7 @@ fn main() {
     std::thread::sleep(Duration::from_secs(1));
     let (idle_rss, _) = daemon.rss_kib();
 
-    let ceiling_rate = ceiling(dir.path(), "ceiling", events, true);
+    let ceiling_rate = ceiling(dir.path(), "ceiling", events);
     let one = socket_throughput(&daemon.socket, "one", events, 1);
     let eight = socket_throughput(&daemon.socket, "eight", events, 8);
     let (_, peak_rss) = daemon.rss_kib();
@@ -383,14 +336,12 @@ fn main() {
     drop(daemon);
 
     // (d), with no other daemon running.
-    let (on, off) = rollup_rates(dir.path(), events, rollup_rounds);
-    let (ceiling_on, ceiling_off) = if rollup_rounds > 0 {
-        (
-            ceiling(dir.path(), "ceiling-rollups-on", events, true),
-            ceiling(dir.path(), "ceiling-rollups-off", events, false),
-        )
-    } else {
-        (0.0, 0.0)
+    let baseline = std::env::var("HOOKMETER_BASELINE_BIN")
+        .ok()
+        .filter(|b| !b.is_empty());
+    let (on, off) = match &baseline {
+        Some(bin) if rollup_rounds > 0 => rollup_rates(dir.path(), bin, events, rollup_rounds),
+        _ => (Vec::new(), Vec::new()),
     };
 
     println!("## Core pipeline ({events} events, {sends} sends)\n");
@@ -431,14 +382,18 @@ fn main() {
         cpu.join(", ")
     );
 
-    if rollup_rounds == 0 {
+    if on.is_empty() {
+        println!(
+            "\n(d) not run: set HOOKMETER_BASELINE_BIN to a build of the core pipeline \
+             (bench/run.sh does) and BENCH_ROLLUP_ROUNDS above 0"
+        );
         return;
     }
     println!(
-        "\n## Rollup triggers: ingest with and without ({events} events per run, 1 connection, \
-         {rollup_rounds} rounds, alternating)\n"
+        "\n## Keeping the rollup: ingest against the core pipeline's build ({events} events per \
+         run, 1 connection, {rollup_rounds} rounds, alternating)\n"
     );
-    println!("| run | without rollups (events/s) | with rollups (events/s) | with ÷ without |");
+    println!("| run | core pipeline build (events/s) | this build (events/s) | this ÷ core |");
     println!("|---|---|---|---|");
     for (round, (with, without)) in on.iter().zip(&off).enumerate() {
         println!(
@@ -449,17 +404,7 @@ fn main() {
     }
     let (with, without) = (mean(&on), mean(&off));
     println!(
-        "| socket ingest, mean | {without:.0} | {with:.0} | {:.1} % |",
+        "| socket ingest, mean | {without:.0} | {with:.0} | {:.1} % (target ≥ 90 %) |",
         100.0 * with / without
-    );
-    println!(
-        "| rusqlite bulk insert (ceiling), one txn | {ceiling_off:.0} | {ceiling_on:.0} | {:.1} % |",
-        100.0 * ceiling_on / ceiling_off
-    );
-    println!(
-        "\nwith rollups vs without, same run: {:.1} % (target ≥ 90 %); vs the core issue's \
-         {CORE_ISSUE_RATE:.0}/s (BENCHMARKS.md, another run): {:.1} %",
-        100.0 * with / without,
-        100.0 * with / CORE_ISSUE_RATE
     );
 }

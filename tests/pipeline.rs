@@ -108,6 +108,45 @@ fn every_fixture_through_the_socket_is_acked_after_commit_and_redelivery_is_one_
         home.count("SELECT count(*) FROM hook_events"),
         hook_fixtures().len() as i64
     );
+    assert_rollup_matches(&home);
+    drop(daemon);
+}
+
+#[test]
+fn a_larger_snapshot_of_the_same_event_replaces_the_record_and_a_smaller_one_does_not() {
+    let home = Home::new();
+    let daemon = home.start();
+    let mut client = daemon.connect();
+    // A streaming source repeats one call (same event id) with growing counts.
+    let snapshot = |output: u64| {
+        serde_json::json!({
+            "event_id": "call-1", "session_id": "s", "model": "claude-sonnet-4-5",
+            "timestamp": "2026-09-20T10:00:00Z",
+            "usage": {"input_tokens": 1000, "output_tokens": output}
+        })
+        .to_string()
+    };
+    let cost = || -> (i64, i64) {
+        home.db()
+            .query_row(
+                "SELECT count(*), max(output_tokens) FROM cost_records",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    for (output, want) in [(10, 10), (500, 500), (200, 500)] {
+        let ack = client.roundtrip(snapshot(output).as_bytes());
+        assert_eq!(ack["ok"], true, "{ack}");
+        assert_eq!(
+            cost(),
+            (1, want),
+            "after a snapshot with {output} output tokens"
+        );
+        assert_rollup_matches(&home);
+    }
+    let events = "SELECT events FROM event_counts WHERE outcome = 'accepted'";
+    assert_eq!(home.count(events), 1, "one event, delivered three times");
     drop(daemon);
 }
 

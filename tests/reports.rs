@@ -531,6 +531,7 @@ fn reprice_applies_the_prices_in_force_and_dry_run_writes_nothing() {
     // Summaries (the rollup) follow.
     let report = json_of(&home, &["report", "--json", "--by", "model"]);
     assert_totals(&report, sql_totals(&home, "1"), "after reprice");
+    assert_rollup_matches(&home);
     assert!(reprice(&[]).contains("changed 0 of 2"));
     // --since leaves older records alone.
     let out = home

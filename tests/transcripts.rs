@@ -405,6 +405,7 @@ fn import_is_idempotent_with_itself_and_honors_claude_config_dir() {
         "{second}"
     );
     assert_eq!(records(&home), 7);
+    assert_rollup_matches(&home);
     let resumed = "SELECT count(*) FROM cost_records WHERE session_id = 's-resumed'";
     assert_eq!(home.count(resumed), 0, "no API call counted twice");
     let source: String = home
@@ -502,6 +503,7 @@ fn a_larger_snapshot_read_later_updates_the_record_and_its_tools() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(row().0, 80);
+    assert_rollup_matches(&home);
     drop(daemon);
 }
 
@@ -567,6 +569,7 @@ fn a_sidechain_replay_read_before_its_main_thread_message_gives_way_to_it() {
     assert_eq!(records(&home), 1, "one API call, one record");
     assert_eq!((agent.as_str(), tools.as_str()), ("claude-code", "Read"));
     assert!(key.ends_with(":msg_shared:req_main"), "{key}");
+    assert_rollup_matches(&home);
     let indexed = "SELECT count(*) FROM api_messages a JOIN cost_records c ON c.id = a.record_id";
     assert_eq!(
         home.count(indexed),

@@ -2,7 +2,7 @@
 """Generate a realistic hookmeter database (telemetry.db) for the read benchmarks.
 
     gen_db.py [--records 10000000] [--days 90] [--seed 1] [--out PATH]
-              [--end 2026-11-23T12:00:00Z] [--rollups bulk|triggers]
+              [--end 2026-11-23T12:00:00Z]
 
 The database is made the way hookmeter makes one: the repository's schema.sql
 applied as is, then `PRAGMA user_version` set to the version its first line
@@ -34,14 +34,11 @@ now, UTC), ids in time order as the daemon assigns them:
     (source 'transcript'), `<session>:<call id>:PostToolUse` or `sha256:…`
     for hook records (source 'hook').
 
-`cost_rollup_hourly` must equal the base table. --rollups triggers inserts
-with the schema's triggers in place (the daemon's path); --rollups bulk (the
-default) drops the three cost_rollup_* triggers, inserts, fills the rollup
-with one INSERT … SELECT … GROUP BY that computes what the triggers compute,
-and re-applies schema.sql, which recreates exactly the dropped triggers (on
-1M records: 35 s against 50 s through the triggers, one run each on a busy
-machine; both give the same rows). Either way the script then checks that the rollup's totals equal
-those of cost_records and of the rows it generated.
+`cost_rollup_hourly` must equal the base table. The daemon's writer keeps it
+as it stores records; this script inserts the rows, then fills the rollup
+with one INSERT … SELECT … GROUP BY that computes the same sums, and checks
+that the rollup's totals equal those of cost_records and of the rows it
+generated.
 
 Writes the database to PATH.tmp and renames it at the end, and beside it
 meta.json (--meta): the arguments, hashes of this script and schema.sql, the
@@ -145,8 +142,10 @@ INSERT = ("INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, p
           "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, "
           "reasoning_tokens, estimated_cost_usd, pricing_source, tool_name, hook_event_id, source, labels_json) "
           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'embedded',?,?,?,?)")
-ROLLUP_TRIGGERS = ("cost_rollup_on_insert", "cost_rollup_on_update", "cost_rollup_on_delete")
-# What the three triggers keep in cost_rollup_hourly, computed in one pass.
+# The schema's triggers (cost_rollup_on_delete): only deletes fire it, so the
+# inserts below leave it alone; it must still be there at the end.
+ROLLUP_TRIGGERS = ("cost_rollup_on_delete",)
+# What the daemon's writer keeps in cost_rollup_hourly, computed in one pass.
 ROLLUP_FILL = """
 INSERT INTO cost_rollup_hourly
     SELECT substr(timestamp, 1, 13), provider, model, agent_id, coalesce(project, ''),
@@ -455,9 +454,6 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "reports", "telemetry.db"))
     ap.add_argument("--meta", help="where to write meta.json (default: beside --out)")
     ap.add_argument("--end", help="end of the window, RFC 3339 UTC (default: now)")
-    ap.add_argument("--rollups", choices=("bulk", "triggers"), default="bulk",
-                    help="fill cost_rollup_hourly in one pass after the inserts (bulk) or "
-                         "through the schema's triggers on every insert (triggers)")
     args = ap.parse_args()
     if args.records < 1 or args.days < 1:
         ap.error("--records and --days must be positive")
@@ -494,9 +490,6 @@ def main():
     conn.execute("PRAGMA cache_size = -2097152")  # 2 GiB cap: random-key indexes stay in memory
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-    if args.rollups == "bulk":
-        for t in ROLLUP_TRIGGERS:
-            conn.execute("DROP TRIGGER %s" % t)
 
     day_names = make_day_names(t0, t_end)
     sub_models = cumulative(CLAUDE_SUB)
@@ -540,11 +533,8 @@ def main():
     if written != args.records:
         sys.exit("gen_db.py: wrote %d rows, expected %d" % (written, args.records))
 
-    if args.rollups == "bulk":
-        # schema.sql again recreates the three triggers and leaves the rest as is
-        conn.executescript("BEGIN;\n%s;\n%s\nCOMMIT;" % (ROLLUP_FILL, schema_text))
-        log("gen_db: filled cost_rollup_hourly and recreated its triggers in %.0f s" % (
-            time.monotonic() - insert_done))
+    conn.executescript("BEGIN;\n%s;\nCOMMIT;" % ROLLUP_FILL)
+    log("gen_db: filled cost_rollup_hourly in %.0f s" % (time.monotonic() - insert_done))
     missing = [t for t in ROLLUP_TRIGGERS if conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = ?", (t,)).fetchone() is None]
     if missing:
@@ -586,7 +576,7 @@ def main():
         "generator_sha256": sha256_file(os.path.abspath(__file__)),
         "schema_sha256": hashlib.sha256(schema_text.encode()).hexdigest(),
         "schema_version": version,
-        "args": {"records": args.records, "days": args.days, "seed": args.seed, "rollups": args.rollups,
+        "args": {"records": args.records, "days": args.days, "seed": args.seed,
                  "end": args.end},
         "window": {"from": datetime.fromtimestamp(t0 / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
                    "to": end.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"},

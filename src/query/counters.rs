@@ -80,7 +80,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counters_sum_every_hour_and_follow_the_triggers() {
+    fn counters_sum_every_hour_of_the_rollup_and_the_event_counts() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
         conn.execute_batch(
@@ -88,13 +88,14 @@ mod tests {
                  output_tokens, estimated_cost_usd, pricing_source, hook_event_id, source)
              VALUES ('2026-09-20T10:00:00.000Z', 'a', 'p', 'm', 10, 1, 0.5, 'embedded', 'e1', 'hook'),
                     ('2026-09-21T11:00:00.000Z', 'a', 'p', 'm', 5, 2, 0.25, 'embedded', 'e2', 'hook'),
-                    ('2026-09-21T11:00:00.000Z', 'b', 'p', 'm', 1, 0, 1.0, 'embedded', 'e3', 'hook');
-             INSERT INTO hook_events (hook_event_id, received_at, timestamp, agent_id, source)
-                 VALUES ('e1', 't', 't', 'a', 'http');
-             INSERT INTO rejected_events (received_at, source, reason, reason_code, raw_text)
-                 VALUES ('t', 'socket', 'bad', 'not_json', 'x');",
+                    ('2026-09-21T11:00:00.000Z', 'b', 'p', 'm', 1, 0, 1.0, 'embedded', 'e3', 'hook');",
         )
         .unwrap();
+        crate::store::rollup::rebuild(&conn).unwrap();
+        let mut tally = crate::store::rollup::Tally::default();
+        tally.event("accepted", "http", "");
+        tally.event("rejected", "socket", "not_json");
+        tally.flush(&conn).unwrap();
         let usage = usage_counters(&conn).unwrap();
         assert_eq!(usage.len(), 2);
         assert_eq!(usage[0].agent, "a");

@@ -591,6 +591,7 @@ mod tests {
                 .unwrap();
         }
         drop(insert);
+        crate::store::rollup::rebuild(&conn).unwrap();
         conn
     }
 

@@ -3,8 +3,8 @@
 //!
 //! It runs beside a live daemon: it reads and updates a few thousand rows per
 //! short transaction, so the daemon's writer waits at most one batch (SQLite
-//! lets one writer in at a time; both sides have a busy timeout). The
-//! rollups follow through their triggers. Records whose cost was reported by
+//! lets one writer in at a time; both sides have a busy timeout). The hourly
+//! rollup is kept in the same transactions. Records whose cost was reported by
 //! their source (`pricing_source = 'reported'`) keep it.
 
 use std::collections::BTreeMap;
@@ -14,6 +14,7 @@ use rusqlite::{params, Connection};
 
 use crate::collect::Usage;
 use crate::pricing::{PriceTable, Pricer};
+use crate::store::rollup::{Contribution, Tally};
 
 /// Rows read and written per transaction.
 const BATCH: usize = 5000;
@@ -57,6 +58,7 @@ pub fn reprice(
             rusqlite::TransactionBehavior::Immediate
         })?;
         let rows = read_batch(&tx, after_id, since.as_deref())?;
+        let mut tally = Tally::default();
         let Some(last) = rows.last() else {
             break;
         };
@@ -88,8 +90,24 @@ pub fn reprice(
                     priced.source.as_str(),
                     priced.provider
                 ])?;
+                let old = Contribution {
+                    timestamp: &row.timestamp,
+                    provider: &row.provider,
+                    model: &row.model,
+                    agent_id: &row.agent_id,
+                    project: row.project.as_deref(),
+                    cost_usd: row.cost,
+                    usage: &row.usage,
+                };
+                tally.remove(&old);
+                tally.add(&Contribution {
+                    provider: &priced.provider,
+                    cost_usd: priced.cost_usd,
+                    ..old
+                });
             }
         }
+        tally.flush(&tx)?;
         tx.commit()?;
         if rows.len() < BATCH {
             break;
@@ -100,6 +118,9 @@ pub fn reprice(
 
 struct StoredRow {
     id: i64,
+    timestamp: String,
+    agent_id: String,
+    project: Option<String>,
     model: String,
     provider: String,
     usage: Usage,
@@ -116,7 +137,7 @@ fn read_batch(
     let mut stmt = tx.prepare_cached(
         "SELECT id, model, provider, input_tokens, cache_read_tokens, cache_write_tokens,
                 cache_write_1h_tokens, output_tokens, reasoning_tokens, fast,
-                estimated_cost_usd, pricing_source
+                estimated_cost_usd, pricing_source, timestamp, agent_id, project
          FROM cost_records
          WHERE id > ?1 AND pricing_source <> 'reported' AND (?2 IS NULL OR timestamp >= ?2)
          ORDER BY id LIMIT ?3",
@@ -131,6 +152,9 @@ fn read_batch(
                 fast: r.get(9)?,
                 cost: r.get(10)?,
                 pricing_source: r.get(11)?,
+                timestamp: r.get(12)?,
+                agent_id: r.get(13)?,
+                project: r.get(14)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -20,6 +20,7 @@ use crate::collect::SessionModels;
 use crate::collect::Usage;
 use crate::pricing::{PriceTable, Pricer};
 use crate::record::{HookEvent, Rejection, TranscriptBatch, TranscriptOffset, TranscriptRecord};
+use crate::store::rollup::{Contribution, Tally};
 
 /// Most operations committed in one transaction: bounds the latency a batch adds.
 const MAX_BATCH: usize = 2048;
@@ -298,12 +299,15 @@ impl Writer {
         let mut writes = 0u64;
         let mut failure = None;
         let tx = conn.transaction().map_err(|e| failure = Some(e)).ok();
+        // The summary tables' share of this batch, written just before the
+        // commit (and dropped with the batch if it fails).
+        let mut tally = Tally::default();
         for op in batch.drain(..) {
             match op {
                 WriteOp::Event(event, ack) => {
                     let mut records = 0;
                     if let (Some(tx), None) = (&tx, &failure) {
-                        match write_event(tx, prices, sessions, &event) {
+                        match write_event(tx, prices, sessions, &mut tally, &event) {
                             Ok(n) => records = n,
                             Err(e) => failure = Some(e),
                         }
@@ -314,7 +318,7 @@ impl Writer {
                 }
                 WriteOp::Reject(rejection, ack) => {
                     if let (Some(tx), None) = (&tx, &failure) {
-                        if let Err(e) = write_rejection(tx, &rejection) {
+                        if let Err(e) = write_rejection(tx, &mut tally, &rejection) {
                             failure = Some(e);
                         }
                     }
@@ -324,7 +328,9 @@ impl Writer {
                 WriteOp::Transcript(batch, ack) => {
                     let mut counts = TranscriptAck::default();
                     if let (Some(tx), None) = (&tx, &failure) {
-                        if let Err(e) = write_transcript_batch(tx, prices, &batch, &mut counts) {
+                        if let Err(e) =
+                            write_transcript_batch(tx, prices, &mut tally, &batch, &mut counts)
+                        {
                             failure = Some(e);
                         }
                     }
@@ -339,7 +345,7 @@ impl Writer {
             }
         }
         let result = match (tx, failure) {
-            (Some(tx), None) => tx.commit(),
+            (Some(tx), None) => tally.flush(&tx).and_then(|()| tx.commit()),
             // Dropping the transaction rolls it back.
             (_, Some(e)) => Err(e),
             (None, None) => Ok(()),
@@ -383,7 +389,12 @@ impl Writer {
     }
 }
 
-fn write_rejection(tx: &rusqlite::Transaction<'_>, rejection: &Rejection) -> rusqlite::Result<()> {
+fn write_rejection(
+    tx: &rusqlite::Transaction<'_>,
+    tally: &mut Tally,
+    rejection: &Rejection,
+) -> rusqlite::Result<()> {
+    tally.event("rejected", rejection.source, rejection.code.as_str());
     tx.prepare_cached(
         "INSERT INTO rejected_events (received_at, source, origin, reason, reason_code, raw_text)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -404,12 +415,13 @@ fn write_event(
     tx: &rusqlite::Transaction<'_>,
     prices: &mut Pricer,
     sessions: &mut SessionModels,
+    tally: &mut Tally,
     event: &HookEvent,
 ) -> rusqlite::Result<usize> {
     if let (Some(session), Some(model)) = (&event.session_id, &event.model) {
         sessions.remember(session, model);
     }
-    tx.prepare_cached(
+    let inserted = tx.prepare_cached(
         "INSERT INTO hook_events (hook_event_id, received_at, timestamp, event_name, session_id,
              tool_name, agent_id, task_id, model, source, records, labels_json, payload_json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -430,6 +442,9 @@ fn write_event(
         event.labels_json,
         event.payload_json,
     ])?;
+    if inserted > 0 {
+        tally.event("accepted", event.source.as_str(), "");
+    }
     let Some(charge) = event.charge.as_ref().filter(|_| billable(event)) else {
         return Ok(0);
     };
@@ -451,57 +466,158 @@ fn write_event(
         _ => (priced.cost_usd, priced.source.as_str()),
     };
     let u = &charge.usage;
-    tx.prepare_cached(
-        "INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, project, provider,
-             model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-             cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
-             pricing_source, tool_name, hook_event_id, source, service, labels_json, payload_json,
-             fast)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?22, ?23)
-         ON CONFLICT(hook_event_id) DO UPDATE SET
-             output_tokens = excluded.output_tokens, input_tokens = excluded.input_tokens,
-             cache_read_tokens = excluded.cache_read_tokens,
-             cache_write_tokens = excluded.cache_write_tokens,
-             cache_write_1h_tokens = excluded.cache_write_1h_tokens,
-             reasoning_tokens = excluded.reasoning_tokens,
-             estimated_cost_usd = excluded.estimated_cost_usd, tool_name = excluded.tool_name,
-             fast = excluded.fast
-         -- Streaming sources repeat a record with growing counts: the largest
-         -- snapshot wins, and an identical redelivery changes nothing.
-         WHERE excluded.output_tokens > cost_records.output_tokens
-            OR (excluded.output_tokens = cost_records.output_tokens
-                AND excluded.input_tokens + excluded.cache_read_tokens + excluded.cache_write_tokens
-                  > cost_records.input_tokens + cost_records.cache_read_tokens + cost_records.cache_write_tokens)",
-    )?
-    .execute(params![
-        event.timestamp,
-        event.session_id,
-        event.agent_id,
-        event.task_id,
-        event.project,
-        priced.provider,
+    let contribution = |timestamp, provider, model, agent_id, project| Contribution {
+        timestamp,
+        provider,
         model,
-        u.input as i64,
-        u.output as i64,
-        u.cache_read as i64,
-        u.cache_write as i64,
-        u.cache_write_1h as i64,
-        u.reasoning as i64,
-        estimated,
-        charge.reported_cost_usd,
-        pricing_source,
-        event.tool_name,
-        event.hook_event_id,
-        event.source.as_str(),
-        charge.service,
-        event.labels_json,
-        // The payload is stored once, in hook_events, under the same
-        // hook_event_id; this column is for records without a hook event.
-        None::<&str>,
-        charge.fast,
-    ])?;
+        agent_id,
+        project,
+        cost_usd: estimated,
+        usage: u,
+    };
+    match stored_record(tx, "hook_event_id", &event.hook_event_id)? {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, project,
+                     provider, model, input_tokens, output_tokens, cache_read_tokens,
+                     cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
+                     estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
+                     hook_event_id, source, service, labels_json, payload_json, fast)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+            )?
+            .execute(params![
+                event.timestamp,
+                event.session_id,
+                event.agent_id,
+                event.task_id,
+                event.project,
+                priced.provider,
+                model,
+                u.input as i64,
+                u.output as i64,
+                u.cache_read as i64,
+                u.cache_write as i64,
+                u.cache_write_1h as i64,
+                u.reasoning as i64,
+                estimated,
+                charge.reported_cost_usd,
+                pricing_source,
+                event.tool_name,
+                event.hook_event_id,
+                event.source.as_str(),
+                charge.service,
+                event.labels_json,
+                // The payload is stored once, in hook_events, under the same
+                // hook_event_id; this column is for records without a hook event.
+                None::<&str>,
+                charge.fast,
+            ])?;
+            tally.add(&contribution(
+                &event.timestamp,
+                &priced.provider,
+                &model,
+                &event.agent_id,
+                event.project.as_deref(),
+            ));
+        }
+        // Streaming sources repeat a record with growing counts: the largest
+        // snapshot wins, and an identical redelivery changes nothing.
+        Some(old) if hook_snapshot_is_larger(u, &old.usage) => {
+            tx.prepare_cached(
+                "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3,
+                     cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
+                     reasoning_tokens = ?7, estimated_cost_usd = ?8, pricing_source = ?9,
+                     tool_name = ?10, fast = ?11
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                old.id,
+                u.input as i64,
+                u.output as i64,
+                u.cache_read as i64,
+                u.cache_write as i64,
+                u.cache_write_1h as i64,
+                u.reasoning as i64,
+                estimated,
+                pricing_source,
+                event.tool_name,
+                charge.fast,
+            ])?;
+            tally.remove(&old.contribution());
+            tally.add(&contribution(
+                &old.timestamp,
+                &old.provider,
+                &old.model,
+                &old.agent_id,
+                old.project.as_deref(),
+            ));
+        }
+        Some(_) => {}
+    }
     Ok(1)
+}
+
+/// The order a hook event's repeated record is replaced in: more output,
+/// then a larger prompt.
+fn hook_snapshot_is_larger(new: &Usage, old: &Usage) -> bool {
+    let prompt = |u: &Usage| u.input + u.cache_read + u.cache_write;
+    new.output > old.output || (new.output == old.output && prompt(new) > prompt(old))
+}
+
+/// A stored cost record: what the rollup holds of it, its tools, its id.
+struct StoredRecord {
+    id: i64,
+    timestamp: String,
+    provider: String,
+    model: String,
+    agent_id: String,
+    project: Option<String>,
+    cost_usd: f64,
+    usage: Usage,
+    tool_name: Option<String>,
+}
+
+impl StoredRecord {
+    fn contribution(&self) -> Contribution<'_> {
+        Contribution {
+            timestamp: &self.timestamp,
+            provider: &self.provider,
+            model: &self.model,
+            agent_id: &self.agent_id,
+            project: self.project.as_deref(),
+            cost_usd: self.cost_usd,
+            usage: &self.usage,
+        }
+    }
+}
+
+/// The cost record whose `column` (`id` or `hook_event_id`) is `value`.
+fn stored_record(
+    tx: &rusqlite::Transaction<'_>,
+    column: &str,
+    value: &dyn rusqlite::ToSql,
+) -> rusqlite::Result<Option<StoredRecord>> {
+    tx.prepare_cached(&format!(
+        "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+                output_tokens, reasoning_tokens, id, timestamp, provider, model, agent_id,
+                project, estimated_cost_usd, tool_name
+         FROM cost_records WHERE {column} = ?1"
+    ))?
+    .query_row([value], |r| {
+        Ok(StoredRecord {
+            usage: super::usage_at(r, 0)?,
+            id: r.get(6)?,
+            timestamp: r.get(7)?,
+            provider: r.get(8)?,
+            model: r.get(9)?,
+            agent_id: r.get(10)?,
+            project: r.get(11)?,
+            cost_usd: r.get(12)?,
+            tool_name: r.get(13)?,
+        })
+    })
+    .optional()
 }
 
 /// An event is billable when it counted tokens or states a cost of its own.
@@ -554,11 +670,12 @@ pub struct TranscriptAck {
 fn write_transcript_batch(
     tx: &rusqlite::Transaction<'_>,
     prices: &mut Pricer,
+    tally: &mut Tally,
     batch: &TranscriptBatch,
     counts: &mut TranscriptAck,
 ) -> rusqlite::Result<()> {
     for record in &batch.records {
-        match write_transcript_record(tx, prices, record, &mut counts.replaced)? {
+        match write_transcript_record(tx, prices, tally, record, &mut counts.replaced)? {
             Written::Added => counts.added += 1,
             Written::Updated => counts.updated += 1,
             Written::Unchanged => counts.unchanged += 1,
@@ -582,20 +699,6 @@ enum Written {
 /// Main-thread records carry the agent's own name; subagents' carry `subagent:…`.
 const MAIN_AGENT: &str = "claude-code";
 
-/// The counts and tool names of cost record `id`, if it exists.
-fn stored_usage(
-    tx: &rusqlite::Transaction<'_>,
-    id: i64,
-) -> rusqlite::Result<Option<(Usage, Option<String>)>> {
-    tx.prepare_cached(
-        "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-                output_tokens, reasoning_tokens, tool_name
-         FROM cost_records WHERE id = ?1",
-    )?
-    .query_row([id], |r| Ok((super::usage_at(r, 0)?, r.get(6)?)))
-    .optional()
-}
-
 /// A record already counting this API message under some requestId.
 struct Known {
     request_id: String,
@@ -610,6 +713,7 @@ struct Known {
 fn write_transcript_record(
     tx: &rusqlite::Transaction<'_>,
     prices: &mut Pricer,
+    tally: &mut Tally,
     record: &TranscriptRecord,
     replaced: &mut usize,
 ) -> rusqlite::Result<Written> {
@@ -647,6 +751,9 @@ fn write_transcript_record(
         // The replay was stored first (files read out of order): the main
         // thread's record is the one that counts.
         for replay in others().filter(|k| k.subagent == Some(true)) {
+            // The delete trigger takes the record out of the rollup, which
+            // must first hold what this transaction added so far.
+            tally.flush(tx)?;
             tx.prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
                 .execute([replay.record_id])?;
             tx.prepare_cached(
@@ -663,14 +770,14 @@ fn write_transcript_record(
         .iter()
         .find(|k| k.request_id == request && k.subagent.is_some());
     let existing = match first {
-        Some(k) => stored_usage(tx, k.record_id)?.map(|stored| (k.record_id, stored)),
+        Some(k) => stored_record(tx, "id", &k.record_id)?,
         None => None,
     };
     let u = &line.usage;
     let tools = merge_tool_names(
         existing
             .as_ref()
-            .and_then(|e| e.1 .1.as_deref())
+            .and_then(|e| e.tool_name.as_deref())
             .unwrap_or(""),
         &line.tool_names,
     );
@@ -716,11 +823,20 @@ fn write_transcript_record(
                  ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id",
             )?
             .execute(params![line.message_id, request, tx.last_insert_rowid()])?;
+            tally.add(&Contribution {
+                timestamp: &timestamp,
+                provider: &priced.provider,
+                model: &line.model,
+                agent_id: agent,
+                project: record.project.as_deref(),
+                cost_usd: priced.cost_usd,
+                usage: u,
+            });
             Ok(Written::Added)
         }
-        Some((id, (stored, old_tools))) => {
+        Some(old) => {
             // The same rank the parser merges snapshots by: one notion of "larger".
-            if snapshot_rank(u) > snapshot_rank(&stored) {
+            if snapshot_rank(u) > snapshot_rank(&old.usage) {
                 tx.prepare_cached(
                     "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3,
                          cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
@@ -729,7 +845,7 @@ fn write_transcript_record(
                      WHERE id = ?1",
                 )?
                 .execute(params![
-                    id,
+                    old.id,
                     u.input as i64,
                     u.output as i64,
                     u.cache_read as i64,
@@ -742,10 +858,17 @@ fn write_transcript_record(
                     timestamp,
                     line.fast,
                 ])?;
+                tally.remove(&old.contribution());
+                tally.add(&Contribution {
+                    timestamp: &timestamp,
+                    cost_usd: priced.cost_usd,
+                    usage: u,
+                    ..old.contribution()
+                });
                 Ok(Written::Updated)
-            } else if tools != old_tools {
+            } else if tools != old.tool_name {
                 tx.prepare_cached("UPDATE cost_records SET tool_name = ?2 WHERE id = ?1")?
-                    .execute(params![id, tools])?;
+                    .execute(params![old.id, tools])?;
                 Ok(Written::Updated)
             } else {
                 Ok(Written::Unchanged)

@@ -446,3 +446,52 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[size + 2..];
     }
 }
+
+/// The hourly rollup holds exactly the sums of `cost_records`, group by group.
+pub fn assert_rollup_matches(home: &Home) {
+    let groups = |sql: &str| -> std::collections::BTreeMap<String, (i64, f64, i64, i64, i64)> {
+        home.db()
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let rollup = groups(
+        "SELECT hour || '|' || provider || '|' || model || '|' || agent_id || '|' || project,
+                records, cost_usd, input_tokens, output_tokens, cache_read_tokens
+         FROM cost_rollup_hourly",
+    );
+    let records = groups(
+        "SELECT substr(timestamp, 1, 13) || '|' || provider || '|' || model || '|' || agent_id
+                    || '|' || coalesce(project, ''),
+                count(*), total(estimated_cost_usd), sum(input_tokens), sum(output_tokens),
+                sum(cache_read_tokens)
+         FROM cost_records GROUP BY 1",
+    );
+    assert_eq!(
+        rollup.keys().collect::<Vec<_>>(),
+        records.keys().collect::<Vec<_>>(),
+        "rollup groups"
+    );
+    for (key, want) in &records {
+        let got = rollup[key];
+        assert_eq!(
+            (got.0, got.2, got.3, got.4),
+            (want.0, want.2, want.3, want.4),
+            "{key}"
+        );
+        assert!(
+            (got.1 - want.1).abs() < 1e-9,
+            "{key}: cost {} != {}",
+            got.1,
+            want.1
+        );
+    }
+}
