@@ -381,6 +381,9 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
         Ok(conn) => conn,
         Err(e) => return fail(&e.to_string()),
     };
+    if let Err(e) = hookmeter::store::tune_for_bulk_load(&conn) {
+        return fail(&format!("cannot set up the database for the import: {e}"));
+    }
     let (writer, writer_thread) = match hookmeter::store::writer::spawn(conn, prices, 64) {
         Ok(spawned) => spawned,
         Err(e) => return fail(&format!("cannot start the writer: {e}")),

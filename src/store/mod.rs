@@ -86,13 +86,16 @@ pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, St
     };
     conn.pragma_update(None, "synchronous", sync)
         .map_err(open_err)?;
-    // 64 MiB of page cache (the default is 2 MB): the indexes on random keys
-    // (event ids, message ids) stay in memory instead of being re-read on
-    // every insert; a cap, not an allocation, so a small database costs less.
-    conn.pragma_update(None, "cache_size", -65536)
-        .map_err(open_err)?;
     migrate(&conn, path)?;
     Ok(conn)
+}
+
+/// Gives a write connection a 64 MiB page cache (SQLite's default is 2 MB),
+/// for a bulk load (`import`): the indexes on random keys (event ids,
+/// message ids) stay in memory instead of being re-read from the OS on every
+/// insert. The daemon keeps the default, and its memory small.
+pub fn tune_for_bulk_load(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "cache_size", -65536)
 }
 
 /// Opens an existing database for reading only; readers never take the write lock.

@@ -42,7 +42,9 @@ struct Sums {
 /// Changes to the summary tables, gathered over a transaction.
 #[derive(Debug, Default)]
 pub struct Tally {
-    rollup: HashMap<Key, Sums>,
+    /// A batch touches a handful of groups (live ingest: the current hour),
+    /// so a list searched without allocating beats a hash map here.
+    rollup: Vec<(Key, Sums)>,
     events: HashMap<(&'static str, String, String), i64>,
 }
 
@@ -59,14 +61,26 @@ impl Tally {
 
     fn apply(&mut self, c: &Contribution<'_>, sign: i64) {
         let hour = c.timestamp.get(..13).unwrap_or(c.timestamp);
-        let key = (
-            hour.to_string(),
-            c.provider.to_string(),
-            c.model.to_string(),
-            c.agent_id.to_string(),
-            c.project.unwrap_or("").to_string(),
-        );
-        let sums = self.rollup.entry(key).or_default();
+        let project = c.project.unwrap_or("");
+        let found = self.rollup.iter().position(|(k, _)| {
+            k.0 == hour
+                && k.1 == c.provider
+                && k.2 == c.model
+                && k.3 == c.agent_id
+                && k.4 == project
+        });
+        let at = found.unwrap_or_else(|| {
+            let key = (
+                hour.to_string(),
+                c.provider.to_string(),
+                c.model.to_string(),
+                c.agent_id.to_string(),
+                project.to_string(),
+            );
+            self.rollup.push((key, Sums::default()));
+            self.rollup.len() - 1
+        });
+        let sums = &mut self.rollup[at].1;
         let u = c.usage;
         sums.records += sign;
         sums.cost_usd += sign as f64 * c.cost_usd;
@@ -94,7 +108,7 @@ impl Tally {
     /// Writes the gathered changes in the caller's transaction and forgets them.
     pub fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         let mut emptied = false;
-        for ((hour, provider, model, agent, project), s) in self.rollup.drain() {
+        for ((hour, provider, model, agent, project), s) in self.rollup.drain(..) {
             if s.records == 0 && s.cost_usd == 0.0 && s.tokens == [0; 6] {
                 continue;
             }
