@@ -169,16 +169,7 @@ pub fn sessions(
                 models: Vec::new(),
                 agents: Vec::new(),
                 project: r.get(11)?,
-                totals: Totals {
-                    records: r.get(3)?,
-                    cost_usd: r.get(4)?,
-                    input_tokens: r.get(5)?,
-                    output_tokens: r.get(6)?,
-                    cache_read_tokens: r.get(7)?,
-                    cache_write_tokens: r.get(8)?,
-                    cache_write_1h_tokens: r.get(9)?,
-                    reasoning_tokens: r.get(10)?,
-                },
+                totals: Totals::from_row(r, 3)?,
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -45,6 +45,24 @@ impl Totals {
         self.reasoning_tokens += other.reasoning_tokens;
     }
 
+    /// The eight sums in field order from column `first` on; a NULL sum
+    /// (no rows) reads as 0.
+    pub(crate) fn from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Totals> {
+        let int = |i: usize| -> rusqlite::Result<i64> {
+            Ok(row.get::<_, Option<i64>>(first + i)?.unwrap_or(0))
+        };
+        Ok(Totals {
+            records: int(0)?,
+            cost_usd: row.get::<_, Option<f64>>(first + 1)?.unwrap_or(0.0),
+            input_tokens: int(2)?,
+            output_tokens: int(3)?,
+            cache_read_tokens: int(4)?,
+            cache_write_tokens: int(5)?,
+            cache_write_1h_tokens: int(6)?,
+            reasoning_tokens: int(7)?,
+        })
+    }
+
     /// Every token counted, cache reads and writes included.
     pub fn tokens(&self) -> i64 {
         self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
@@ -428,19 +446,7 @@ impl<'a> Parts<'a> {
                     }
                 });
             }
-            let int = |i: usize| -> rusqlite::Result<i64> {
-                Ok(row.get::<_, Option<i64>>(column + i)?.unwrap_or(0))
-            };
-            let totals = Totals {
-                records: int(0)?,
-                cost_usd: row.get::<_, Option<f64>>(column + 1)?.unwrap_or(0.0),
-                input_tokens: int(2)?,
-                output_tokens: int(3)?,
-                cache_read_tokens: int(4)?,
-                cache_write_tokens: int(5)?,
-                cache_write_1h_tokens: int(6)?,
-                reasoning_tokens: int(7)?,
-            };
+            let totals = Totals::from_row(row, column)?;
             if totals.records == 0 {
                 continue;
             }

@@ -524,26 +524,15 @@ fn write_event(
         // Streaming sources repeat a record with growing counts: the largest
         // snapshot wins, and an identical redelivery changes nothing.
         Some(old) if hook_snapshot_is_larger(u, &old.usage) => {
-            tx.prepare_cached(
-                "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3,
-                     cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
-                     reasoning_tokens = ?7, estimated_cost_usd = ?8, pricing_source = ?9,
-                     tool_name = ?10, fast = ?11
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                old.id,
-                u.input as i64,
-                u.output as i64,
-                u.cache_read as i64,
-                u.cache_write as i64,
-                u.cache_write_1h as i64,
-                u.reasoning as i64,
-                estimated,
+            let snapshot = Snapshot {
+                usage: u,
+                cost_usd: estimated,
                 pricing_source,
-                event.tool_name,
-                charge.fast,
-            ])?;
+                tools: event.tool_name.as_deref(),
+                fast: charge.fast,
+                timestamp: None,
+            };
+            update_snapshot(tx, old.id, &snapshot)?;
             tally.remove(&old.contribution());
             tally.add(&contribution(
                 &old.timestamp,
@@ -556,6 +545,47 @@ fn write_event(
         Some(_) => {}
     }
     Ok(1)
+}
+
+/// A larger snapshot of a stored record: what replaces its counts.
+struct Snapshot<'a> {
+    usage: &'a Usage,
+    cost_usd: f64,
+    pricing_source: &'a str,
+    tools: Option<&'a str>,
+    fast: bool,
+    /// A new time for the record; `None` keeps the stored one.
+    timestamp: Option<&'a str>,
+}
+
+fn update_snapshot(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    s: &Snapshot<'_>,
+) -> rusqlite::Result<()> {
+    let u = s.usage;
+    tx.prepare_cached(
+        "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4,
+             cache_write_tokens = ?5, cache_write_1h_tokens = ?6, reasoning_tokens = ?7,
+             estimated_cost_usd = ?8, pricing_source = ?9, tool_name = ?10, fast = ?11,
+             timestamp = coalesce(?12, timestamp)
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        u.input as i64,
+        u.output as i64,
+        u.cache_read as i64,
+        u.cache_write as i64,
+        u.cache_write_1h as i64,
+        u.reasoning as i64,
+        s.cost_usd,
+        s.pricing_source,
+        s.tools,
+        s.fast,
+        s.timestamp,
+    ])?;
+    Ok(())
 }
 
 /// The order a hook event's repeated record is replaced in: more output,
@@ -837,27 +867,15 @@ fn write_transcript_record(
         Some(old) => {
             // The same rank the parser merges snapshots by: one notion of "larger".
             if snapshot_rank(u) > snapshot_rank(&old.usage) {
-                tx.prepare_cached(
-                    "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3,
-                         cache_read_tokens = ?4, cache_write_tokens = ?5, cache_write_1h_tokens = ?6,
-                         reasoning_tokens = ?7, estimated_cost_usd = ?8, pricing_source = ?9,
-                         tool_name = ?10, timestamp = ?11, fast = ?12
-                     WHERE id = ?1",
-                )?
-                .execute(params![
-                    old.id,
-                    u.input as i64,
-                    u.output as i64,
-                    u.cache_read as i64,
-                    u.cache_write as i64,
-                    u.cache_write_1h as i64,
-                    u.reasoning as i64,
-                    priced.cost_usd,
-                    priced.source.as_str(),
-                    tools,
-                    timestamp,
-                    line.fast,
-                ])?;
+                let snapshot = Snapshot {
+                    usage: u,
+                    cost_usd: priced.cost_usd,
+                    pricing_source: priced.source.as_str(),
+                    tools: tools.as_deref(),
+                    fast: line.fast,
+                    timestamp: Some(&timestamp),
+                };
+                update_snapshot(tx, old.id, &snapshot)?;
                 tally.remove(&old.contribution());
                 tally.add(&Contribution {
                     timestamp: &timestamp,
