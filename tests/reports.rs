@@ -147,13 +147,7 @@ fn run(home: &Home, args: &[&str]) -> Output {
 }
 
 fn stdout_of(home: &Home, args: &[&str]) -> String {
-    let out = run(home, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    succeed(home.command().args(args))
 }
 
 fn json_of(home: &Home, args: &[&str]) -> Value {
@@ -501,19 +495,12 @@ fn reprice_applies_the_prices_in_force_and_dry_run_writes_nothing() {
 
     // Sonnet's input price doubles from the embedded $3 per million.
     let reprice = |args: &[&str]| -> String {
-        let out = home
-            .command()
-            .env("COST_PRICING_CLAUDE_SONNET_4_5_INPUT", "6")
-            .arg("reprice")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeed(
+            home.command()
+                .env("COST_PRICING_CLAUDE_SONNET_4_5_INPUT", "6")
+                .arg("reprice")
+                .args(args),
+        )
     };
     let dry = reprice(&["--dry-run"]);
     assert!(dry.contains("would change 1 of 2 priced records"), "{dry}");

@@ -380,20 +380,7 @@ fn import_is_idempotent_with_itself_and_honors_claude_config_dir() {
         home.path().join("cfg-a").display(),
         home.path().join("cfg-b").display()
     );
-    let run = || {
-        let out = home
-            .command()
-            .env("CLAUDE_CONFIG_DIR", &dirs)
-            .arg("import")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = || succeed(home.command().env("CLAUDE_CONFIG_DIR", &dirs).arg("import"));
     let first = run();
     assert!(first.contains("imported 3 transcript files"), "{first}");
     assert!(first.contains("7 added"), "{first}");
@@ -539,20 +526,8 @@ fn a_sidechain_replay_read_before_its_main_thread_message_gives_way_to_it() {
     // Import reads files in name order: the subagent's copy comes first.
     std::fs::write(dir.join("a-sub.jsonl"), line(true, "req_sub", "Edit")).unwrap();
     std::fs::write(dir.join("b-main.jsonl"), line(false, "req_main", "Read")).unwrap();
-    let import = || {
-        let out = home
-            .command()
-            .env("CLAUDE_CONFIG_DIR", home.path().join("cfg"))
-            .arg("import")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let cfg = home.path().join("cfg");
+    let import = || succeed(home.command().env("CLAUDE_CONFIG_DIR", &cfg).arg("import"));
     let first = import();
     assert!(
         first.contains("1 of those added were sidechain replays"),

@@ -41,7 +41,7 @@ that the rollup's totals equal those of cost_records and of the rows it
 generated.
 
 Writes the database to PATH.tmp and renames it at the end, and beside it
-meta.json (--meta): the arguments, hashes of this script and schema.sql, the
+meta.json (--meta): the arguments, hashes of this script, schema.sql and rollup_fill.sql, the
 time span, counts, a session with many records (for /api/costs/sessions/{id}),
 generation time and size. Deterministic for given arguments and --end.
 Standard library only.
@@ -145,16 +145,9 @@ INSERT = ("INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, p
 # The schema's triggers (cost_rollup_on_delete): only deletes fire it, so the
 # inserts below leave it alone; it must still be there at the end.
 ROLLUP_TRIGGERS = ("cost_rollup_on_delete",)
-# What the daemon's writer keeps in cost_rollup_hourly, computed in one pass.
-ROLLUP_FILL = """
-INSERT INTO cost_rollup_hourly
-    SELECT substr(timestamp, 1, 13), provider, model, agent_id, coalesce(project, ''),
-           count(*), sum(estimated_cost_usd), sum(input_tokens), sum(output_tokens),
-           sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens),
-           sum(reasoning_tokens)
-    FROM cost_records
-    GROUP BY 1, 2, 3, 4, 5
-"""
+# What the daemon's writer keeps in cost_rollup_hourly, computed in one pass:
+# the statement hookmeter itself uses to fill a rollup.
+ROLLUP_FILL = os.path.join(ROOT, "src", "store", "rollup_fill.sql")
 TOTAL_COLS = ("records", "cost_usd", "input_tokens", "output_tokens", "cache_read_tokens",
               "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens")
 
@@ -533,7 +526,7 @@ def main():
     if written != args.records:
         sys.exit("gen_db.py: wrote %d rows, expected %d" % (written, args.records))
 
-    conn.executescript("BEGIN;\n%s;\nCOMMIT;" % ROLLUP_FILL)
+    conn.executescript("BEGIN;\n%s\nCOMMIT;" % open(ROLLUP_FILL).read())
     log("gen_db: filled cost_rollup_hourly in %.0f s" % (time.monotonic() - insert_done))
     missing = [t for t in ROLLUP_TRIGGERS if conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = ?", (t,)).fetchone() is None]
@@ -574,6 +567,7 @@ def main():
     size = os.path.getsize(out)
     meta = {
         "generator_sha256": sha256_file(os.path.abspath(__file__)),
+        "rollup_fill_sha256": sha256_file(ROLLUP_FILL),
         "schema_sha256": hashlib.sha256(schema_text.encode()).hexdigest(),
         "schema_version": version,
         "args": {"records": args.records, "days": args.days, "seed": args.seed,

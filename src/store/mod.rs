@@ -26,21 +26,24 @@ struct Migration {
     /// Changes to existing tables, run before `SCHEMA_SQL`.
     reshape: &'static str,
     /// Fills what `SCHEMA_SQL` just created from the rows already stored.
-    backfill: &'static str,
+    backfill: &'static [&'static str],
 }
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         reshape: include_str!("migrations/0002_api_messages_record_id.sql"),
-        backfill: "",
+        backfill: &[],
     },
     Migration {
         version: 3,
         reshape: "ALTER TABLE rejected_events ADD COLUMN reason_code TEXT NOT NULL DEFAULT 'other';
                   DROP VIEW IF EXISTS v_daily_cost; -- now read from the rollup
                   ALTER TABLE cost_records ADD COLUMN fast INTEGER NOT NULL DEFAULT 0;",
-        backfill: include_str!("migrations/0003_rollups.sql"),
+        backfill: &[
+            rollup::FILL_SQL,
+            include_str!("migrations/0003_rollups.sql"),
+        ],
     },
 ];
 
@@ -139,8 +142,10 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     sql.push_str(SCHEMA_SQL);
     sql.push('\n');
     for step in pending() {
-        sql.push_str(step.backfill);
-        sql.push('\n');
+        for part in step.backfill {
+            sql.push_str(part);
+            sql.push('\n');
+        }
     }
     sql.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"));
     if let Err(e) = conn.execute_batch(&sql) {

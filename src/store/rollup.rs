@@ -107,12 +107,10 @@ impl Tally {
 
     /// Writes the gathered changes in the caller's transaction and forgets them.
     pub fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut emptied = false;
         for ((hour, provider, model, agent, project), s) in self.rollup.drain(..) {
             if s.records == 0 && s.cost_usd == 0.0 && s.tokens == [0; 6] {
                 continue;
             }
-            emptied |= s.records < 0;
             let t = s.tokens;
             conn.prepare_cached(
                 "INSERT INTO cost_rollup_hourly (hour, provider, model, agent_id, project, records,
@@ -133,10 +131,14 @@ impl Tally {
                 hour, provider, model, agent, project, s.records, s.cost_usd, t[0], t[1], t[2],
                 t[3], t[4], t[5]
             ])?;
-        }
-        if emptied {
-            conn.prepare_cached("DELETE FROM cost_rollup_hourly WHERE records <= 0")?
-                .execute([])?;
+            if s.records < 0 {
+                // A group this change may have emptied: by its key, not a scan.
+                conn.prepare_cached(
+                    "DELETE FROM cost_rollup_hourly WHERE hour = ?1 AND provider = ?2
+                         AND model = ?3 AND agent_id = ?4 AND project = ?5 AND records <= 0",
+                )?
+                .execute(params![hour, provider, model, agent, project])?;
+            }
         }
         for ((outcome, source, reason), n) in self.events.drain() {
             conn.prepare_cached(
@@ -149,18 +151,13 @@ impl Tally {
     }
 }
 
+/// Fills an empty rollup from `cost_records` in one statement.
+pub(crate) const FILL_SQL: &str = include_str!("rollup_fill.sql");
+
 /// Recomputes the rollup from `cost_records`: for a database filled by
-/// other means than hookmeter's writer (a generator, a restore).
+/// other means than hookmeter's writer (a restore, a test).
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "DELETE FROM cost_rollup_hourly;
-         INSERT INTO cost_rollup_hourly
-             SELECT substr(timestamp, 1, 13), provider, model, agent_id, coalesce(project, ''),
-                    count(*), total(estimated_cost_usd), sum(input_tokens), sum(output_tokens),
-                    sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens),
-                    sum(reasoning_tokens)
-             FROM cost_records GROUP BY 1, 2, 3, 4, 5;",
-    )
+    conn.execute_batch(&format!("DELETE FROM cost_rollup_hourly;\n{FILL_SQL}"))
 }
 
 #[cfg(test)]

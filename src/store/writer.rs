@@ -475,7 +475,7 @@ fn write_event(
         cost_usd: estimated,
         usage: u,
     };
-    match stored_record(tx, "hook_event_id", &event.hook_event_id)? {
+    match stored_record(tx, RecordKey::HookEventId(&event.hook_event_id))? {
         None => {
             tx.prepare_cached(
                 "INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, project,
@@ -623,18 +623,34 @@ impl StoredRecord {
 }
 
 /// The cost record whose `column` (`id` or `hook_event_id`) is `value`.
+/// Which key finds a stored record; each has its own fixed statement, so the
+/// writer's hot path builds no SQL text.
+enum RecordKey<'a> {
+    Id(i64),
+    HookEventId(&'a str),
+}
+
 fn stored_record(
     tx: &rusqlite::Transaction<'_>,
-    column: &str,
-    value: &dyn rusqlite::ToSql,
+    key: RecordKey<'_>,
 ) -> rusqlite::Result<Option<StoredRecord>> {
-    tx.prepare_cached(&format!(
-        "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-                output_tokens, reasoning_tokens, id, timestamp, provider, model, agent_id,
-                project, estimated_cost_usd, tool_name
-         FROM cost_records WHERE {column} = ?1"
-    ))?
-    .query_row([value], |r| {
+    macro_rules! select_where {
+        ($column:literal) => {
+            concat!(
+                "SELECT input_tokens, cache_read_tokens, cache_write_tokens,
+                        cache_write_1h_tokens, output_tokens, reasoning_tokens, id, timestamp,
+                        provider, model, agent_id, project, estimated_cost_usd, tool_name
+                 FROM cost_records WHERE ",
+                $column,
+                " = ?1"
+            )
+        };
+    }
+    let (mut stmt, value): (_, &dyn rusqlite::ToSql) = match &key {
+        RecordKey::Id(id) => (tx.prepare_cached(select_where!("id"))?, id),
+        RecordKey::HookEventId(id) => (tx.prepare_cached(select_where!("hook_event_id"))?, id),
+    };
+    stmt.query_row([value], |r| {
         Ok(StoredRecord {
             usage: super::usage_at(r, 0)?,
             id: r.get(6)?,
@@ -800,7 +816,7 @@ fn write_transcript_record(
         .iter()
         .find(|k| k.request_id == request && k.subagent.is_some());
     let existing = match first {
-        Some(k) => stored_record(tx, "id", &k.record_id)?,
+        Some(k) => stored_record(tx, RecordKey::Id(k.record_id))?,
         None => None,
     };
     let u = &line.usage;

@@ -495,3 +495,15 @@ pub fn assert_rollup_matches(home: &Home) {
         );
     }
 }
+
+/// Runs `cmd`, requires it to succeed (showing its stderr if not), and
+/// returns its stdout.
+pub fn succeed(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run hookmeter");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
