@@ -41,8 +41,8 @@ that the rollup's totals equal those of cost_records and of the rows it
 generated.
 
 Writes the database to PATH.tmp and renames it at the end, and beside it
-meta.json (--meta): the arguments, hashes of this script, schema.sql and rollup_fill.sql, the
-time span, counts, a session with many records (for /api/costs/sessions/{id}),
+meta.json (--meta): the arguments, hashes of this script, schema.sql and the
+rollup fill statements, the time span, counts, a session with many records (for /api/costs/sessions/{id}),
 generation time and size. Deterministic for given arguments and --end.
 Standard library only.
 """
@@ -145,9 +145,10 @@ INSERT = ("INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, p
 # The schema's triggers (cost_rollup_on_delete): only deletes fire it, so the
 # inserts below leave it alone; it must still be there at the end.
 ROLLUP_TRIGGERS = ("cost_rollup_on_delete",)
-# What the daemon's writer keeps in cost_rollup_hourly, computed in one pass:
-# the statement hookmeter itself uses to fill a rollup.
+# What the daemon's writer keeps in cost_rollup_hourly and cost_rollup_daily,
+# computed in one pass each: the statements hookmeter itself uses to fill them.
 ROLLUP_FILL = os.path.join(ROOT, "src", "store", "rollup_fill.sql")
+DAILY_FILL = os.path.join(ROOT, "src", "store", "rollup_daily_fill.sql")
 TOTAL_COLS = ("records", "cost_usd", "input_tokens", "output_tokens", "cache_read_tokens",
               "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens")
 
@@ -421,7 +422,7 @@ def totals_query(conn, table):
     else:
         sql = ("SELECT total(records), total(cost_usd), total(input_tokens), total(output_tokens), "
                "total(cache_read_tokens), total(cache_write_tokens), total(cache_write_1h_tokens), "
-               "total(reasoning_tokens) FROM cost_rollup_hourly")
+               "total(reasoning_tokens) FROM " + table)
     return conn.execute(sql).fetchone()
 
 
@@ -526,8 +527,8 @@ def main():
     if written != args.records:
         sys.exit("gen_db.py: wrote %d rows, expected %d" % (written, args.records))
 
-    conn.executescript("BEGIN;\n%s\nCOMMIT;" % open(ROLLUP_FILL).read())
-    log("gen_db: filled cost_rollup_hourly in %.0f s" % (time.monotonic() - insert_done))
+    conn.executescript("BEGIN;\n%s\n%s\nCOMMIT;" % (open(ROLLUP_FILL).read(), open(DAILY_FILL).read()))
+    log("gen_db: filled cost_rollup_hourly and cost_rollup_daily in %.0f s" % (time.monotonic() - insert_done))
     missing = [t for t in ROLLUP_TRIGGERS if conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = ?", (t,)).fetchone() is None]
     if missing:
@@ -537,7 +538,9 @@ def main():
     check_started = time.monotonic()
     base = totals_query(conn, "cost_records")
     roll = totals_query(conn, "cost_rollup_hourly")
-    bad = same_totals(base, roll) + ["generated " + b for b in same_totals(gen_totals, base)]
+    daily = totals_query(conn, "cost_rollup_daily")
+    bad = (same_totals(base, roll) + ["daily " + b for b in same_totals(base, daily)]
+           + ["generated " + b for b in same_totals(gen_totals, base)])
     if bad:
         sys.exit("gen_db.py: totals disagree: " + "; ".join(bad))
     rollup_rows = conn.execute("SELECT count(*) FROM cost_rollup_hourly").fetchone()[0]
@@ -568,6 +571,7 @@ def main():
     meta = {
         "generator_sha256": sha256_file(os.path.abspath(__file__)),
         "rollup_fill_sha256": sha256_file(ROLLUP_FILL),
+        "daily_fill_sha256": sha256_file(DAILY_FILL),
         "schema_sha256": hashlib.sha256(schema_text.encode()).hexdigest(),
         "schema_version": version,
         "args": {"records": args.records, "days": args.days, "seed": args.seed,

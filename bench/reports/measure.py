@@ -48,7 +48,7 @@ def pct(sorted_ms, p):
     return sorted_ms[int(math.floor((len(sorted_ms) - 1) * p + 0.5))]
 
 
-def sql_queries(session_id, mid_offset):
+def sql_queries(session_id, mid_offset, agent, agent_offset):
     q = lambda s: s.replace("'", "''")
     # The time-window summaries name the timestamp index: without statistics
     # (hookmeter never runs ANALYZE) SQLite's planner walks the GROUP BY
@@ -65,14 +65,18 @@ def sql_queries(session_id, mid_offset):
         "session": "SELECT model AS key, %s FROM cost_records WHERE session_id = '%s' GROUP BY model; "
                    "SELECT tool_name AS key, %s FROM cost_records WHERE session_id = '%s' GROUP BY tool_name;"
                    % (COLS, q(session_id), COLS, q(session_id)),
-        "page_mid": "SELECT * FROM cost_records ORDER BY id DESC LIMIT %d OFFSET %d; "
+        "page_mid": "SELECT * FROM cost_records ORDER BY timestamp DESC, id DESC LIMIT %d OFFSET %d; "
                     "SELECT count(*) FROM cost_records;" % (PAGE_SIZE, mid_offset),
-        "page_1": "SELECT * FROM cost_records ORDER BY id DESC LIMIT %d; "
+        "page_1": "SELECT * FROM cost_records ORDER BY timestamp DESC, id DESC LIMIT %d; "
                   "SELECT count(*) FROM cost_records;" % PAGE_SIZE,
+        "page_agent": "SELECT * FROM cost_records WHERE agent_id = '%s' ORDER BY timestamp DESC, id DESC "
+                      "LIMIT %d OFFSET %d; SELECT count(*) FROM cost_records WHERE agent_id = '%s';"
+                      % (q(agent), PAGE_SIZE, agent_offset, q(agent)),
         # reference only
         "month_by_model_as_written": month(""),
         "30d_by_agent_as_written": d30(""),
-        "page_mid_rows": "SELECT * FROM cost_records ORDER BY id DESC LIMIT %d OFFSET %d;" % (PAGE_SIZE, mid_offset),
+        "page_mid_rows": "SELECT * FROM cost_records ORDER BY timestamp DESC, id DESC LIMIT %d OFFSET %d;"
+                         % (PAGE_SIZE, mid_offset),
         "count": "SELECT count(*) FROM cost_records;",
     }
 
@@ -275,13 +279,20 @@ def main():
     pages = (records + PAGE_SIZE - 1) // PAGE_SIZE
     mid_page = pages // 2
     session_id = meta["session"]["id"]
-    Q = sql_queries(session_id, (mid_page - 1) * PAGE_SIZE)
+    ro = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    # A filtered page: the middle page of the second busiest agent, from the
+    # rollup (the busiest holds half the records; a smaller one is the
+    # harder case for a scan in time order).
+    agents = ro.execute("SELECT agent_id, sum(records) FROM cost_rollup_daily GROUP BY 1 "
+                        "ORDER BY 2 DESC LIMIT 2").fetchall()
+    agent, agent_records = agents[-1]
+    agent_page = max(1, (agent_records + PAGE_SIZE - 1) // PAGE_SIZE // 2)
+    Q = sql_queries(session_id, (mid_page - 1) * PAGE_SIZE, agent, (agent_page - 1) * PAGE_SIZE)
     load_before = os.getloadavg()
     with open(os.path.join(keep, "queries.sql"), "w") as f:
         for name, sql in Q.items():
             f.write("-- %s\n%s\n\n" % (name, sql))
 
-    ro = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     now = datetime.now(timezone.utc)
     month_start = now.strftime("%Y-%m-01T00:00:00.000Z")
     d30 = (now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -315,8 +326,18 @@ def main():
         "session": "/api/costs/sessions/%s" % session_id,
         "page_mid": "/api/costs?page=%d&page_size=%d" % (mid_page, PAGE_SIZE),
         "page_1": "/api/costs?page=1&page_size=%d" % PAGE_SIZE,
+        "page_agent": "/api/costs?agent_id=%s&page=%d&page_size=%d" % (agent, agent_page, PAGE_SIZE),
     }
-    base_of = {"summary": "30d_by_agent", "session": "session", "page_mid": "page_mid", "page_1": "page_1"}
+    base_of = {"summary": "30d_by_agent", "session": "session", "page_mid": "page_mid", "page_1": "page_1",
+               "page_agent": "page_agent"}
+    # What each page must hold: the same rows in the same order as SQL over the base table.
+    page_want = {
+        "page_mid": ("SELECT id FROM cost_records ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
+                     (PAGE_SIZE, (mid_page - 1) * PAGE_SIZE), records),
+        "page_1": ("SELECT id FROM cost_records ORDER BY timestamp DESC, id DESC LIMIT ?", (PAGE_SIZE,), records),
+        "page_agent": ("SELECT id FROM cost_records WHERE agent_id = ? ORDER BY timestamp DESC, id DESC "
+                       "LIMIT ? OFFSET ?", (agent, PAGE_SIZE, (agent_page - 1) * PAGE_SIZE), agent_records),
+    }
     http_t = {k: Timed() for k in paths}
     http_base = {k: Timed() for k in paths}
     checks = []
@@ -350,15 +371,17 @@ def main():
                 checks.append("summary: total_cost_usd %.2f, cost_records over the last 30 days %.2f "
                               "(%s); %d groups" % (total, want[0], "agree within 0.01 %" if close else "DIFFER",
                                                    len(got.get("groups", []))))
-            for k in ("page_mid", "page_1"):
+            for k, (sql, params, count) in page_want.items():
                 if http_t[k].skipped is None:
                     _, body, _ = client.get(paths[k])
                     got = json.loads(body)
                     recs = got.get("records", [])
                     ids = [r.get("id") for r in recs if isinstance(r, dict)]
-                    checks.append("%s: %d records, total %s (database: %d), ids %s" % (
-                        paths[k], len(recs), got.get("total"), records,
-                        "descending" if ids == sorted(ids, reverse=True) and None not in ids else "NOT in id DESC order"))
+                    want = [r[0] for r in ro.execute(sql, params)]
+                    checks.append("%s: %d records, total %s (database: %d), %s" % (
+                        paths[k], len(recs), got.get("total"), count,
+                        "the same ids in the same order as ORDER BY timestamp DESC, id DESC over cost_records"
+                        if ids == want else "ids DIFFER from ORDER BY timestamp DESC, id DESC over cost_records"))
             if http_t["session"].skipped is None:
                 _, body, _ = client.get(paths["session"])
                 checks.append("sessions/{id}: %d bytes of JSON for a session of %d records" % (
@@ -407,9 +430,13 @@ def main():
         ("`GET /api/costs/sessions/{id}` (%d records)" % meta["session"]["records"], http_t["session"],
          http_base["session"], 100, "GROUP BY model; GROUP BY tool_name of the session"),
         ("`GET %s` (middle page)" % paths["page_mid"], http_t["page_mid"], http_base["page_mid"], 20,
-         "ORDER BY id DESC LIMIT 100 OFFSET %s; count(*)" % format((mid_page - 1) * PAGE_SIZE, ",")),
+         "ORDER BY timestamp DESC, id DESC LIMIT 100 OFFSET %s; count(*)" % format((mid_page - 1) * PAGE_SIZE, ",")),
         ("`GET %s`" % paths["page_1"], http_t["page_1"], http_base["page_1"], 20,
-         "ORDER BY id DESC LIMIT 100; count(*)"),
+         "ORDER BY timestamp DESC, id DESC LIMIT 100; count(*)"),
+        ("`GET %s` (middle page of %s records)" % (paths["page_agent"], format(agent_records, ",")),
+         http_t["page_agent"], http_base["page_agent"], 20,
+         "WHERE agent_id = … ORDER BY timestamp DESC, id DESC LIMIT 100 OFFSET %s; count(*)"
+         % format((agent_page - 1) * PAGE_SIZE, ",")),
     ]
     print("## Reading the data: hookmeter vs the sqlite3 shell\n")
     print("Database: %s records, %s sessions, %.2f GiB, %s to %s (generated %s, seed %s); this month "

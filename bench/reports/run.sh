@@ -65,16 +65,17 @@ fi
 # with these arguments, and its data is recent enough.
 same_db() {
     [ -f "$DB" ] || return 1
-    python3 - "$META" "$HERE/gen_db.py" "$ROOT/schema.sql" "$ROOT/src/store/rollup_fill.sql" "$BENCH_RECORDS" "$BENCH_DAYS" "$BENCH_SEED" "$BENCH_MAX_AGE_HOURS" <<'PY' 2>/dev/null
+    python3 - "$META" "$HERE/gen_db.py" "$ROOT/schema.sql" "$ROOT/src/store/rollup_fill.sql" "$ROOT/src/store/rollup_daily_fill.sql" "$BENCH_RECORDS" "$BENCH_DAYS" "$BENCH_SEED" "$BENCH_MAX_AGE_HOURS" <<'PY' 2>/dev/null
 import hashlib, json, sys
 from datetime import datetime, timezone
-meta, gen, schema, fill, records, days, seed, max_age = sys.argv[1:9]
+meta, gen, schema, fill, daily_fill, records, days, seed, max_age = sys.argv[1:10]
 m = json.load(open(meta))
 sha = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
 end = datetime.fromisoformat(m["window"]["to"].replace("Z", "+00:00"))
 age_h = (datetime.now(timezone.utc) - end).total_seconds() / 3600
 ok = (m["generator_sha256"] == sha(gen) and m["schema_sha256"] == sha(schema)
       and m.get("rollup_fill_sha256") == sha(fill)
+      and m.get("daily_fill_sha256") == sha(daily_fill)
       and m["args"]["records"] == int(records) and m["args"]["days"] == int(days)
       and m["args"]["seed"] == int(seed) and age_h <= float(max_age))
 sys.exit(0 if ok else 1)

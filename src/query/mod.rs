@@ -10,6 +10,9 @@
 pub mod counters;
 pub mod records;
 pub mod summary;
+#[cfg(test)]
+mod test_rows;
+pub mod tiers;
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;

@@ -2,10 +2,12 @@
 //! and sessions.
 
 use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use rusqlite::{Connection, Row};
 
 use super::summary::{summary, Group, Totals};
-use super::{Dimension, Filter, QueryError};
+use super::tiers::{self, Piece, Tier};
+use super::{Dimension, Filter, QueryError, Range};
 
 /// One `cost_records` row as readers show it (the payload stays in the db).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -70,8 +72,9 @@ fn record(row: &Row<'_>) -> rusqlite::Result<Record> {
     })
 }
 
-/// Page `page` (from 1) of the records `filter` keeps, newest first, and
-/// how many it keeps in all.
+/// Page `page` (from 1) of the records `filter` keeps, newest first (by
+/// timestamp, then id), and how many it keeps in all. Both come from one
+/// snapshot of the database.
 pub fn record_page(
     conn: &Connection,
     filter: &Filter,
@@ -83,19 +86,187 @@ pub fn record_page(
             "page and page_size start at 1".to_string(),
         ));
     }
-    // The count comes from a summary, which reads the rollup when it can.
+    let snapshot = conn.unchecked_transaction()?;
+    // The count comes from a summary, which reads the rollups when it can.
     let total = summary(conn, filter, &[], &TimeZone::UTC)?.totals.records;
-    let (mut sql, mut params) = where_clause(filter);
-    sql = format!("SELECT {RECORD_COLUMNS} FROM cost_records WHERE 1{sql} ORDER BY id DESC");
-    params.push((page_size as i64).to_string());
-    sql.push_str(&format!(" LIMIT ?{}", params.len()));
-    params.push(((page as i64 - 1) * page_size as i64).to_string());
-    sql.push_str(&format!(" OFFSET ?{}", params.len()));
+    let size = i64::from(page_size);
+    let offset = (i64::from(page) - 1) * size;
+    if offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    // Skipping `offset` rows one by one costs as much as reading them; the
+    // rollups' counts find the hour the page starts in instead.
+    let window = if filter.fits_rollup() {
+        seek(conn, filter, offset, size)?
+    } else {
+        Window {
+            range: filter.range,
+            skip: offset,
+            records: i64::MAX,
+        }
+    };
+    // The timestamp index walks the window in page order. Only an agent or
+    // model filter has an index of its own, and it is the better one when
+    // the window holds more rows than the filter keeps in all.
+    let by_time = filter.fits_rollup()
+        && ((filter.agent.is_none() && filter.model.is_none()) || window.records <= total);
+    let (conditions, mut params) = where_clause(&Filter {
+        range: window.range,
+        ..filter.clone()
+    });
+    params.push(size.to_string());
+    params.push(window.skip.to_string());
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM cost_records{} WHERE 1{conditions}
+         ORDER BY timestamp DESC, id DESC LIMIT ?{} OFFSET ?{}",
+        if by_time {
+            " INDEXED BY idx_cost_records_timestamp"
+        } else {
+            ""
+        },
+        params.len() - 1,
+        params.len()
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let records = stmt
         .query_map(rusqlite::params_from_iter(params), record)?
         .collect::<Result<_, _>>()?;
+    drop(stmt);
+    snapshot.finish()?;
     Ok((records, total))
+}
+
+/// Where a page lies: the rows of `range`, newest first, after skipping
+/// `skip` of them; `records` counts all rows in `range`, kept or not.
+struct Window {
+    range: Range,
+    skip: i64,
+    records: i64,
+}
+
+/// A stretch of time and its records: those the filter keeps, and all.
+struct Count {
+    tier: Tier,
+    range: Range,
+    kept: i64,
+    all: i64,
+}
+
+/// The window of the page that starts `offset` records (of those `filter`
+/// keeps, newest first) into its range and holds `size` of them: from the
+/// rollups' counts per day, then per hour within the day the page starts in.
+fn seek(conn: &Connection, filter: &Filter, offset: i64, size: i64) -> Result<Window, QueryError> {
+    let mut counts: Vec<Count> = Vec::new();
+    for piece in tiers::pieces(filter.range, true).into_iter().rev() {
+        counts.extend(count(conn, filter, piece)?);
+    }
+    let mut newer = 0;
+    let mut at = 0;
+    while let Some(c) = counts.get(at) {
+        if newer + c.kept <= offset {
+            newer += c.kept;
+            at += 1;
+        } else if c.tier == Tier::Days {
+            let piece = Piece {
+                tier: Tier::Hours,
+                range: c.range,
+            };
+            let hours = count(conn, filter, piece)?;
+            counts.splice(at..=at, hours);
+        } else {
+            break;
+        }
+    }
+    let Some(start) = counts.get(at) else {
+        // The rollups hold fewer records than the summary counted: cannot
+        // happen while the writer keeps them; read the plain way.
+        return Ok(Window {
+            range: filter.range,
+            skip: offset,
+            records: i64::MAX,
+        });
+    };
+    let skip = offset - newer;
+    let (mut kept, mut all) = (0, 0);
+    let mut from = filter.range.from;
+    for c in &counts[at..] {
+        kept += c.kept;
+        all += c.all;
+        if kept >= skip + size {
+            from = c.range.from;
+            break;
+        }
+    }
+    Ok(Window {
+        range: Range {
+            from,
+            to: start.range.to,
+        },
+        skip,
+        records: all,
+    })
+}
+
+/// The records of one piece of a range, newest first: one count per day
+/// or hour of a rollup piece, one for a piece read from the records.
+fn count(conn: &Connection, filter: &Filter, piece: Piece) -> Result<Vec<Count>, QueryError> {
+    let Some((table, column)) = piece.tier.table() else {
+        let (conditions, mut params) = filter.conditions(false);
+        let sql = format!(
+            "SELECT count(*) FILTER (WHERE 1{conditions}), count(*) FROM cost_records
+             WHERE timestamp >= ?{} AND timestamp < ?{}",
+            params.len() + 1,
+            params.len() + 2
+        );
+        let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
+        params.extend(bound(piece.range.from));
+        params.extend(bound(piece.range.to));
+        let (kept, all) = conn
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(params), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        return Ok(vec![Count {
+            tier: Tier::Records,
+            range: piece.range,
+            kept,
+            all,
+        }]);
+    };
+    let (conditions, mut params) = filter.conditions(true);
+    let mut sql = format!(
+        "SELECT {column}, coalesce(sum(records) FILTER (WHERE 1{conditions}), 0), sum(records)
+         FROM {table} WHERE 1"
+    );
+    for (bound, op) in [(piece.range.from, ">="), (piece.range.to, "<")] {
+        if let Some(ts) = bound {
+            params.push(piece.tier.label(ts));
+            sql.push_str(&format!(" AND {column} {op} ?{}", params.len()));
+        }
+    }
+    sql.push_str(" GROUP BY 1 ORDER BY 1 DESC");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (label, kept, all) = row?;
+        let Some(start) = piece.tier.start_of(&label) else {
+            continue;
+        };
+        let end = start.checked_add(jiff::SignedDuration::from_secs(piece.tier.seconds()));
+        out.push(Count {
+            tier: piece.tier,
+            range: Range {
+                from: Some(start),
+                to: end.ok(),
+            },
+            kept,
+            all,
+        });
+    }
+    Ok(out)
 }
 
 /// Up to `limit` records with an id above `after`, oldest first: ids only
@@ -269,4 +440,73 @@ pub fn session_detail(conn: &Connection, session_id: &str) -> Result<SessionDeta
         by_model: by_model.groups,
         by_tool: by_tool.groups,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::test_rows::{database, row, START};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Whatever the filter, range and page, a page holds the records a
+        /// plain sort of the kept rows puts there, and the total counts
+        /// them all: the seek through the rollups' counts lands exactly.
+        #[test]
+        fn a_page_is_the_slice_of_the_sorted_records(
+            rows in prop::collection::vec(row(), 0..300),
+            from_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
+            len_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
+            agent in prop::option::of(prop::sample::select(vec!["claude-code", "codex"])),
+            model in prop::option::of(prop::sample::select(vec!["m-a", "m-b"])),
+            project in prop::option::of(prop::sample::select(vec!["shop", ""])),
+            session in prop::option::of(prop::sample::select(vec!["s1", "s2"])),
+            page_size in 1u32..40,
+            page_at in 0.0f64..1.2,
+        ) {
+            let conn = database(&rows);
+            let from = from_ms.map(|ms| Timestamp::from_millisecond(START * 1000 + ms).unwrap());
+            let to = match (from, len_ms) {
+                (Some(f), Some(len)) => Some(f.checked_add(jiff::SignedDuration::from_millis(len)).unwrap()),
+                (None, Some(len)) => Some(Timestamp::from_millisecond(START * 1000 + len).unwrap()),
+                _ => None,
+            };
+            let filter = Filter {
+                range: Range { from, to },
+                agent: agent.map(str::to_string),
+                model: model.map(str::to_string),
+                project: project.map(str::to_string),
+                session: session.map(str::to_string),
+                ..Filter::default()
+            };
+            let mut kept: Vec<(Timestamp, i64)> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    from.is_none_or(|f| r.ts >= f)
+                        && to.is_none_or(|t| r.ts < t)
+                        && filter.agent.as_deref().is_none_or(|a| a == r.agent)
+                        && filter.model.as_deref().is_none_or(|m| m == r.model)
+                        && filter.session.as_deref().is_none_or(|s| s == r.session)
+                        && filter.project.as_deref().is_none_or(|p| p == r.project.unwrap_or(""))
+                })
+                .map(|(i, r)| (r.ts, i as i64 + 1))
+                .collect();
+            kept.sort_by(|a, b| b.cmp(a));
+            let pages = kept.len().div_ceil(page_size as usize).max(1);
+            let page = 1 + (page_at * pages as f64) as u32;
+            let (records, total) = record_page(&conn, &filter, page, page_size).unwrap();
+            prop_assert_eq!(total, kept.len() as i64);
+            let want: Vec<i64> = kept
+                .iter()
+                .skip((page as usize - 1) * page_size as usize)
+                .take(page_size as usize)
+                .map(|(_, id)| *id)
+                .collect();
+            let got: Vec<i64> = records.iter().map(|r| r.id).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 }

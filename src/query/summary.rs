@@ -1,9 +1,10 @@
 //! Cost summaries: totals grouped by up to a few dimensions.
 //!
-//! Where it can, a summary reads the hourly rollup (`cost_rollup_hourly`,
-//! kept equal to `cost_records` by triggers) for the whole hours of its range
-//! and `cost_records` only for the partial hours at either end, so its cost
-//! grows with the number of hours, not of records. Sessions, tools, tasks and
+//! Where it can, a summary reads the rollups (`cost_rollup_daily` and
+//! `cost_rollup_hourly`, kept equal to `cost_records` by the writer) for the
+//! whole days and hours of its range and `cost_records` only for the partial
+//! hours at either end ([`tiers`]), so its cost grows with the number of
+//! days, not of records. Sessions, tools, tasks and
 //! labels are not in the rollup; a summary that needs them reads
 //! `cost_records`. Both paths give the same numbers.
 //!
@@ -18,6 +19,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use rusqlite::Connection;
 
+use super::tiers::{self, Piece};
 use super::{Dimension, Filter, QueryError, Range};
 
 /// Sums over a set of cost records.
@@ -215,16 +217,6 @@ impl Bucket {
     }
 }
 
-/// The `YYYY-MM-DDTHH` label of the hour `ts` is in (UTC), as the rollup keys it.
-fn hour_label(ts: Timestamp) -> String {
-    ts.strftime("%Y-%m-%dT%H").to_string()
-}
-
-fn floor_hour(ts: Timestamp) -> Timestamp {
-    let secs = ts.as_second().div_euclid(3600) * 3600;
-    Timestamp::from_second(secs).unwrap_or(ts)
-}
-
 struct Plan<'a> {
     conn: &'a Connection,
     filter: &'a Filter,
@@ -236,83 +228,62 @@ impl Plan<'_> {
         self.dimensions.iter().any(Dimension::is_time)
     }
 
-    /// Whole hours from the rollup, partial hours at the ends from the
-    /// records. False when the zone splits an hour between two local days.
+    /// Whole days and hours from the rollups, partial hours at the ends
+    /// from the records (days only when not grouping by time: a local day
+    /// need not be a UTC one). False when the zone splits an hour between
+    /// two local days.
     fn read_rollup(&self, parts: &mut Parts, bucket: Bucket) -> Result<bool, QueryError> {
-        let range = self.filter.range;
-        // The whole hours inside the range: [first, end).
-        let first = range.from.map(|from| {
-            let floor = floor_hour(from);
-            if floor == from {
-                from
-            } else {
-                floor.checked_add(1.hour()).unwrap_or(from)
-            }
-        });
-        let end = range.to.map(floor_hour);
-        if let (Some(first), Some(end)) = (first, end) {
-            if first >= end {
-                // No whole hour inside: the records answer alone.
-                return self.read_records(parts, range, bucket);
+        for piece in tiers::pieces(self.filter.range, !self.timed()) {
+            let whole = match piece.tier.table() {
+                None => self.read_records(parts, piece.range, bucket)?,
+                Some((table, column)) => self.read_table(parts, piece, table, column, bucket)?,
+            };
+            if !whole {
+                return Ok(false);
             }
         }
-        let mut sql = String::from("SELECT ");
+        Ok(true)
+    }
+
+    /// One rollup piece of the range from its summary table.
+    fn read_table(
+        &self,
+        parts: &mut Parts,
+        piece: Piece,
+        table: &str,
+        column: &str,
+        bucket: Bucket,
+    ) -> Result<bool, QueryError> {
         let (conditions, mut params) = self.filter.conditions(true);
         let mut columns: Vec<String> = Vec::new();
         if self.timed() {
-            columns.push("hour".into());
+            columns.push(column.into());
         }
         for d in self.dimensions.iter().filter(|d| !d.is_time()) {
             columns.push(rollup_column(d).into());
         }
+        let mut sql = String::from("SELECT ");
         for c in &columns {
             sql.push_str(c);
             sql.push_str(", ");
         }
-        sql.push_str(
+        sql.push_str(&format!(
             "sum(records), total(cost_usd), sum(input_tokens), sum(output_tokens), \
              sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), \
-             sum(reasoning_tokens) FROM cost_rollup_hourly WHERE 1",
-        );
-        sql.push_str(&conditions);
-        if let Some(first) = first {
-            params.push(hour_label(first));
-            sql.push_str(&format!(" AND hour >= ?{}", params.len()));
+             sum(reasoning_tokens) FROM {table} WHERE 1{conditions}"
+        ));
+        if let Some(from) = piece.range.from {
+            params.push(piece.tier.label(from));
+            sql.push_str(&format!(" AND {column} >= ?{}", params.len()));
         }
-        if let Some(end) = end {
-            params.push(hour_label(end));
-            sql.push_str(&format!(" AND hour < ?{}", params.len()));
+        if let Some(to) = piece.range.to {
+            params.push(piece.tier.label(to));
+            sql.push_str(&format!(" AND {column} < ?{}", params.len()));
         }
         if !columns.is_empty() {
             sql.push_str(&format!(" GROUP BY {}", columns.join(", ")));
         }
-        if !parts.read(self.conn, &sql, &params, bucket)? {
-            return Ok(false);
-        }
-        // The partial hours at each end.
-        if let (Some(from), Some(first)) = (range.from, first) {
-            if from < first {
-                let edge = Range {
-                    from: Some(from),
-                    to: Some(first),
-                };
-                if !self.read_records(parts, edge, bucket)? {
-                    return Ok(false);
-                }
-            }
-        }
-        if let (Some(to), Some(end)) = (range.to, end) {
-            if end < to {
-                let edge = Range {
-                    from: Some(end),
-                    to: Some(to),
-                };
-                if !self.read_records(parts, edge, bucket)? {
-                    return Ok(false);
-                }
-            }
-        }
-        Ok(true)
+        parts.read(self.conn, &sql, &params, bucket)
     }
 
     /// The records of `range` from `cost_records`. False when a time bucket
@@ -523,83 +494,8 @@ impl<'a> Parts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::test_rows::{database, row, Row, START};
     use proptest::prelude::*;
-
-    /// A record as the test writes it, enough to recompute any summary.
-    #[derive(Debug, Clone)]
-    struct Row {
-        ts: Timestamp,
-        agent: &'static str,
-        model: &'static str,
-        project: Option<&'static str>,
-        session: &'static str,
-        tool: Option<&'static str>,
-        team: Option<&'static str>,
-        cost: f64,
-        input: i64,
-    }
-
-    const START: i64 = 1_789_000_000; // 2026-09-10T00:26:40Z
-
-    fn row() -> impl Strategy<Value = Row> {
-        (
-            0..(3 * 86_400 * 1000i64),
-            prop::sample::select(vec!["claude-code", "codex", "subagent:x"]),
-            prop::sample::select(vec!["m-a", "m-b"]),
-            prop::option::of(prop::sample::select(vec!["shop", "api"])),
-            prop::sample::select(vec!["s1", "s2", "s3"]),
-            prop::option::of(prop::sample::select(vec!["Read", "Bash,Edit"])),
-            prop::option::of(prop::sample::select(vec!["red", "blue"])),
-            0..1_000_000u32,
-            0..10_000i64,
-        )
-            .prop_map(
-                |(ms, agent, model, project, session, tool, team, c, input)| Row {
-                    ts: Timestamp::from_millisecond(START * 1000 + ms).unwrap(),
-                    agent,
-                    model,
-                    project,
-                    session,
-                    tool,
-                    team,
-                    cost: f64::from(c) / 1e6,
-                    input,
-                },
-            )
-    }
-
-    fn database(rows: &[Row]) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
-        let mut insert = conn
-            .prepare(
-                "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
-                     input_tokens, estimated_cost_usd, pricing_source, tool_name, hook_event_id,
-                     source, labels_json)
-                 VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?6, ?7, 'embedded', ?8, ?9, 'hook', ?10)",
-            )
-            .unwrap();
-        for (i, r) in rows.iter().enumerate() {
-            let labels = r.team.map(|t| format!("{{\"team\":\"{t}\"}}"));
-            insert
-                .execute(rusqlite::params![
-                    crate::record::format_timestamp(r.ts),
-                    r.session,
-                    r.agent,
-                    r.project,
-                    r.model,
-                    r.input,
-                    r.cost,
-                    r.tool,
-                    format!("e{i}"),
-                    labels
-                ])
-                .unwrap();
-        }
-        drop(insert);
-        crate::store::rollup::rebuild(&conn).unwrap();
-        conn
-    }
 
     /// The summary computed the slow, obvious way.
     fn expected(

@@ -18,7 +18,7 @@ use crate::config::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -44,6 +44,12 @@ const MIGRATIONS: &[Migration] = &[
             rollup::FILL_SQL,
             include_str!("migrations/0003_rollups.sql"),
         ],
+    },
+    Migration {
+        version: 4,
+        reshape: "DROP TRIGGER IF EXISTS cost_rollup_on_delete; -- now keeps the daily rollup too
+                  DROP VIEW IF EXISTS v_daily_cost; -- now read from the daily rollup",
+        backfill: &[rollup::DAILY_FILL_SQL],
     },
 ];
 
@@ -276,11 +282,11 @@ mod tests {
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         assert_eq!(shape(&conn), shape(&fresh));
-        let views = "SELECT sql FROM sqlite_schema WHERE type = 'view' ORDER BY name";
+        let code = "SELECT sql FROM sqlite_schema WHERE type IN ('view', 'trigger') ORDER BY name";
         assert_eq!(
-            strings(&conn, views),
-            strings(&fresh, views),
-            "views as a new database has them"
+            strings(&conn, code),
+            strings(&fresh, code),
+            "views and triggers as a new database has them"
         );
         let rows = |sql: &str| strings(&conn, sql);
         // Version 2: the row whose record is gone counted nothing and is dropped.
@@ -296,6 +302,13 @@ mod tests {
             ),
             ["2026-09-20T10 shop 2 0.75 120", "2026-09-20T11  1 1.0 1"]
         );
+        let daily = "SELECT day || ' ' || project || ' ' || records || ' ' || cost_usd || ' ' || input_tokens
+                     FROM cost_rollup_daily ORDER BY day, project";
+        // Version 4: the daily rollup, summed from the hourly one.
+        assert_eq!(
+            rows(daily),
+            ["2026-09-20  1 1.0 1", "2026-09-20 shop 2 0.75 120"]
+        );
         assert_eq!(
             rows("SELECT outcome || ' ' || source || ' ' || reason || ' ' || events FROM event_counts ORDER BY 1"),
             ["accepted hook  2", "rejected socket other 1"]
@@ -310,6 +323,20 @@ mod tests {
                  FROM cost_rollup_hourly ORDER BY hour"
             ),
             ["2026-09-20T10 shop 1 0.25 20", "2026-09-20T11  1 1.0 1"]
+        );
+        assert_eq!(
+            rows(daily),
+            ["2026-09-20  1 1.0 1", "2026-09-20 shop 1 0.25 20"]
+        );
+    }
+
+    #[test]
+    fn schema_sql_names_the_version_it_brings() {
+        // The benchmark's database generator reads the version from here.
+        let first = SCHEMA_SQL.lines().next().unwrap();
+        assert!(
+            first.contains(&format!("version {SCHEMA_VERSION}.")),
+            "{first}"
         );
     }
 

@@ -1,5 +1,5 @@
 //! The summary tables the writer keeps beside `cost_records`: the hourly
-//! rollup (`cost_rollup_hourly`) and the lifetime event counters
+//! and daily rollups (`cost_rollup_hourly`, `cost_rollup_daily`) and the lifetime event counters
 //! (`event_counts`).
 //!
 //! Whoever inserts or updates a cost record notes the change in a [`Tally`]
@@ -37,6 +37,45 @@ struct Sums {
     records: i64,
     cost_usd: f64,
     tokens: [i64; 6],
+}
+
+/// The upsert of one group into a rollup table (`$bucket` names its time column).
+macro_rules! upsert_sql {
+    ($table:literal, $bucket:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (",
+            $bucket,
+            ", provider, model, agent_id, project, records,
+                 cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                 cache_write_1h_tokens, reasoning_tokens)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT DO UPDATE SET
+                 records = records + excluded.records,
+                 cost_usd = cost_usd + excluded.cost_usd,
+                 input_tokens = input_tokens + excluded.input_tokens,
+                 output_tokens = output_tokens + excluded.output_tokens,
+                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                 cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+                 cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+                 reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens"
+        )
+    };
+}
+
+/// Deletes one group of a rollup table if it holds no records any more.
+macro_rules! drop_empty_sql {
+    ($table:literal, $bucket:literal) => {
+        concat!(
+            "DELETE FROM ",
+            $table,
+            " WHERE ",
+            $bucket,
+            " = ?1 AND provider = ?2 AND model = ?3
+                 AND agent_id = ?4 AND project = ?5 AND records <= 0"
+        )
+    };
 }
 
 /// Changes to the summary tables, gathered over a transaction.
@@ -107,38 +146,33 @@ impl Tally {
 
     /// Writes the gathered changes in the caller's transaction and forgets them.
     pub fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        for ((hour, provider, model, agent, project), s) in self.rollup.drain(..) {
+        // The daily rollup gets the same changes, summed per day.
+        let mut days: Vec<(Key, Sums)> = Vec::new();
+        for (key, s) in self.rollup.drain(..) {
             if s.records == 0 && s.cost_usd == 0.0 && s.tokens == [0; 6] {
                 continue;
             }
-            let t = s.tokens;
-            conn.prepare_cached(
-                "INSERT INTO cost_rollup_hourly (hour, provider, model, agent_id, project, records,
-                     cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-                     cache_write_1h_tokens, reasoning_tokens)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT DO UPDATE SET
-                     records = records + excluded.records,
-                     cost_usd = cost_usd + excluded.cost_usd,
-                     input_tokens = input_tokens + excluded.input_tokens,
-                     output_tokens = output_tokens + excluded.output_tokens,
-                     cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-                     cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-                     cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-                     reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens",
-            )?
-            .execute(params![
-                hour, provider, model, agent, project, s.records, s.cost_usd, t[0], t[1], t[2],
-                t[3], t[4], t[5]
-            ])?;
-            if s.records < 0 {
-                // A group this change may have emptied: by its key, not a scan.
-                conn.prepare_cached(
-                    "DELETE FROM cost_rollup_hourly WHERE hour = ?1 AND provider = ?2
-                         AND model = ?3 AND agent_id = ?4 AND project = ?5 AND records <= 0",
-                )?
-                .execute(params![hour, provider, model, agent, project])?;
+            let day = key.0.get(..10).unwrap_or(&key.0);
+            match days.iter_mut().find(|(k, _)| {
+                k.0 == day && k.1 == key.1 && k.2 == key.2 && k.3 == key.3 && k.4 == key.4
+            }) {
+                Some((_, sums)) => sums.merge(&s),
+                None => {
+                    let (_, provider, model, agent, project) = &key;
+                    let day_key = (
+                        day.to_string(),
+                        provider.clone(),
+                        model.clone(),
+                        agent.clone(),
+                        project.clone(),
+                    );
+                    days.push((day_key, s));
+                }
             }
+            upsert(conn, Table::Hourly, &key, &s)?;
+        }
+        for (key, s) in &days {
+            upsert(conn, Table::Daily, key, s)?;
         }
         for ((outcome, source, reason), n) in self.events.drain() {
             conn.prepare_cached(
@@ -151,13 +185,60 @@ impl Tally {
     }
 }
 
+impl Sums {
+    fn merge(&mut self, other: &Sums) {
+        self.records += other.records;
+        self.cost_usd += other.cost_usd;
+        for (total, n) in self.tokens.iter_mut().zip(other.tokens) {
+            *total += n;
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Table {
+    Hourly,
+    Daily,
+}
+
+/// Adds `s` to the group `key` of one rollup table, and drops the group if
+/// that emptied it.
+fn upsert(conn: &Connection, table: Table, key: &Key, s: &Sums) -> rusqlite::Result<()> {
+    let (add, drop_empty) = match table {
+        Table::Hourly => (
+            upsert_sql!("cost_rollup_hourly", "hour"),
+            drop_empty_sql!("cost_rollup_hourly", "hour"),
+        ),
+        Table::Daily => (
+            upsert_sql!("cost_rollup_daily", "day"),
+            drop_empty_sql!("cost_rollup_daily", "day"),
+        ),
+    };
+    let (bucket, provider, model, agent, project) = key;
+    let t = s.tokens;
+    conn.prepare_cached(add)?.execute(params![
+        bucket, provider, model, agent, project, s.records, s.cost_usd, t[0], t[1], t[2], t[3],
+        t[4], t[5]
+    ])?;
+    if s.records < 0 {
+        // A group this change may have emptied: by its key, not a scan.
+        conn.prepare_cached(drop_empty)?
+            .execute(params![bucket, provider, model, agent, project])?;
+    }
+    Ok(())
+}
+
 /// Fills an empty rollup from `cost_records` in one statement.
 pub(crate) const FILL_SQL: &str = include_str!("rollup_fill.sql");
+/// Fills an empty daily rollup from the hourly one.
+pub(crate) const DAILY_FILL_SQL: &str = include_str!("rollup_daily_fill.sql");
 
 /// Recomputes the rollup from `cost_records`: for a database filled by
 /// other means than hookmeter's writer (a restore, a test).
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(&format!("DELETE FROM cost_rollup_hourly;\n{FILL_SQL}"))
+    conn.execute_batch(&format!(
+        "DELETE FROM cost_rollup_hourly;\nDELETE FROM cost_rollup_daily;\n{FILL_SQL}\n{DAILY_FILL_SQL}"
+    ))
 }
 
 #[cfg(test)]
@@ -209,6 +290,14 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows, [("2026-09-20T11".to_string(), 1, 0.75, 5)]);
+        let days: Vec<(String, i64, f64, i64)> = conn
+            .prepare("SELECT day, records, cost_usd, output_tokens FROM cost_rollup_daily")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(days, [("2026-09-20".to_string(), 1, 0.75, 5)]);
         let events: i64 = conn
             .query_row("SELECT events FROM event_counts", [], |r| r.get(0))
             .unwrap();

@@ -475,52 +475,57 @@ fn write_event(
         cost_usd: estimated,
         usage: u,
     };
+    // A new event brings a new record: insert first, and look the stored
+    // one up only when the insert finds it there (a redelivery).
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, project,
+                 provider, model, input_tokens, output_tokens, cache_read_tokens,
+                 cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
+                 estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
+                 hook_event_id, source, service, labels_json, payload_json, fast)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             ON CONFLICT(hook_event_id) DO NOTHING",
+        )?
+        .execute(params![
+            event.timestamp,
+            event.session_id,
+            event.agent_id,
+            event.task_id,
+            event.project,
+            priced.provider,
+            model,
+            u.input as i64,
+            u.output as i64,
+            u.cache_read as i64,
+            u.cache_write as i64,
+            u.cache_write_1h as i64,
+            u.reasoning as i64,
+            estimated,
+            charge.reported_cost_usd,
+            pricing_source,
+            event.tool_name,
+            event.hook_event_id,
+            event.source.as_str(),
+            charge.service,
+            event.labels_json,
+            // The payload is stored once, in hook_events, under the same
+            // hook_event_id; this column is for records without a hook event.
+            None::<&str>,
+            charge.fast,
+        ])?;
+    if added > 0 {
+        tally.add(&contribution(
+            &event.timestamp,
+            &priced.provider,
+            &model,
+            &event.agent_id,
+            event.project.as_deref(),
+        ));
+        return Ok(1);
+    }
     match stored_record(tx, RecordKey::HookEventId(&event.hook_event_id))? {
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, project,
-                     provider, model, input_tokens, output_tokens, cache_read_tokens,
-                     cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
-                     estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
-                     hook_event_id, source, service, labels_json, payload_json, fast)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
-            )?
-            .execute(params![
-                event.timestamp,
-                event.session_id,
-                event.agent_id,
-                event.task_id,
-                event.project,
-                priced.provider,
-                model,
-                u.input as i64,
-                u.output as i64,
-                u.cache_read as i64,
-                u.cache_write as i64,
-                u.cache_write_1h as i64,
-                u.reasoning as i64,
-                estimated,
-                charge.reported_cost_usd,
-                pricing_source,
-                event.tool_name,
-                event.hook_event_id,
-                event.source.as_str(),
-                charge.service,
-                event.labels_json,
-                // The payload is stored once, in hook_events, under the same
-                // hook_event_id; this column is for records without a hook event.
-                None::<&str>,
-                charge.fast,
-            ])?;
-            tally.add(&contribution(
-                &event.timestamp,
-                &priced.provider,
-                &model,
-                &event.agent_id,
-                event.project.as_deref(),
-            ));
-        }
         // Streaming sources repeat a record with growing counts: the largest
         // snapshot wins, and an identical redelivery changes nothing.
         Some(old) if hook_snapshot_is_larger(u, &old.usage) => {
@@ -542,7 +547,7 @@ fn write_event(
                 old.project.as_deref(),
             ));
         }
-        Some(_) => {}
+        _ => {}
     }
     Ok(1)
 }

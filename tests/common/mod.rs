@@ -447,8 +447,18 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The hourly rollup holds exactly the sums of `cost_records`, group by group.
+/// The hourly and daily rollups hold exactly the sums of `cost_records`,
+/// group by group.
 pub fn assert_rollup_matches(home: &Home) {
+    for (table, bucket, chars) in [
+        ("cost_rollup_hourly", "hour", 13),
+        ("cost_rollup_daily", "day", 10),
+    ] {
+        assert_rollup_table_matches(home, table, bucket, chars);
+    }
+}
+
+fn assert_rollup_table_matches(home: &Home, table: &str, bucket: &str, chars: usize) {
     let groups = |sql: &str| -> std::collections::BTreeMap<String, (i64, f64, i64, i64, i64)> {
         home.db()
             .prepare(sql)
@@ -463,33 +473,33 @@ pub fn assert_rollup_matches(home: &Home) {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    let rollup = groups(
-        "SELECT hour || '|' || provider || '|' || model || '|' || agent_id || '|' || project,
+    let rollup = groups(&format!(
+        "SELECT {bucket} || '|' || provider || '|' || model || '|' || agent_id || '|' || project,
                 records, cost_usd, input_tokens, output_tokens, cache_read_tokens
-         FROM cost_rollup_hourly",
-    );
-    let records = groups(
-        "SELECT substr(timestamp, 1, 13) || '|' || provider || '|' || model || '|' || agent_id
+         FROM {table}"
+    ));
+    let records = groups(&format!(
+        "SELECT substr(timestamp, 1, {chars}) || '|' || provider || '|' || model || '|' || agent_id
                     || '|' || coalesce(project, ''),
                 count(*), total(estimated_cost_usd), sum(input_tokens), sum(output_tokens),
                 sum(cache_read_tokens)
-         FROM cost_records GROUP BY 1",
-    );
+         FROM cost_records GROUP BY 1"
+    ));
     assert_eq!(
         rollup.keys().collect::<Vec<_>>(),
         records.keys().collect::<Vec<_>>(),
-        "rollup groups"
+        "{table} groups"
     );
     for (key, want) in &records {
         let got = rollup[key];
         assert_eq!(
             (got.0, got.2, got.3, got.4),
             (want.0, want.2, want.3, want.4),
-            "{key}"
+            "{table} {key}"
         );
         assert!(
             (got.1 - want.1).abs() < 1e-9,
-            "{key}: cost {} != {}",
+            "{table} {key}: cost {} != {}",
             got.1,
             want.1
         );

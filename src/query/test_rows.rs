@@ -1,0 +1,83 @@
+//! Random cost records for the query layer's property tests: a database
+//! holding them, and the rows themselves to recompute any answer the slow,
+//! obvious way.
+
+use jiff::Timestamp;
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+/// A record as the test writes it, enough to recompute any summary.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub ts: Timestamp,
+    pub agent: &'static str,
+    pub model: &'static str,
+    pub project: Option<&'static str>,
+    pub session: &'static str,
+    pub tool: Option<&'static str>,
+    pub team: Option<&'static str>,
+    pub cost: f64,
+    pub input: i64,
+}
+
+pub const START: i64 = 1_789_000_000; // 2026-09-10T00:26:40Z
+
+pub fn row() -> impl Strategy<Value = Row> {
+    (
+        0..(3 * 86_400 * 1000i64),
+        prop::sample::select(vec!["claude-code", "codex", "subagent:x"]),
+        prop::sample::select(vec!["m-a", "m-b"]),
+        prop::option::of(prop::sample::select(vec!["shop", "api"])),
+        prop::sample::select(vec!["s1", "s2", "s3"]),
+        prop::option::of(prop::sample::select(vec!["Read", "Bash,Edit"])),
+        prop::option::of(prop::sample::select(vec!["red", "blue"])),
+        0..1_000_000u32,
+        0..10_000i64,
+    )
+        .prop_map(
+            |(ms, agent, model, project, session, tool, team, c, input)| Row {
+                ts: Timestamp::from_millisecond(START * 1000 + ms).unwrap(),
+                agent,
+                model,
+                project,
+                session,
+                tool,
+                team,
+                cost: f64::from(c) / 1e6,
+                input,
+            },
+        )
+}
+
+pub fn database(rows: &[Row]) -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+    let mut insert = conn
+        .prepare(
+            "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
+                 input_tokens, estimated_cost_usd, pricing_source, tool_name, hook_event_id,
+                 source, labels_json)
+             VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?6, ?7, 'embedded', ?8, ?9, 'hook', ?10)",
+        )
+        .unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        let labels = r.team.map(|t| format!("{{\"team\":\"{t}\"}}"));
+        insert
+            .execute(rusqlite::params![
+                crate::record::format_timestamp(r.ts),
+                r.session,
+                r.agent,
+                r.project,
+                r.model,
+                r.input,
+                r.cost,
+                r.tool,
+                format!("e{i}"),
+                labels
+            ])
+            .unwrap();
+    }
+    drop(insert);
+    crate::store::rollup::rebuild(&conn).unwrap();
+    conn
+}
