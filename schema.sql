@@ -129,6 +129,25 @@ CREATE TABLE IF NOT EXISTS cost_rollup_daily (
     PRIMARY KEY (day, provider, model, agent_id, project)
 ) WITHOUT ROWID;
 
+-- An agent's or a model's days without reading the other groups' rows
+-- (covering: a page counts records from the index alone).
+CREATE INDEX IF NOT EXISTS idx_cost_rollup_daily_agent ON cost_rollup_daily(agent_id, day, records);
+CREATE INDEX IF NOT EXISTS idx_cost_rollup_daily_model ON cost_rollup_daily(model, day, records);
+
+-- All records of a UTC day, whatever their group: what an unfiltered total
+-- or page reads, a row a day.
+CREATE TABLE IF NOT EXISTS cost_totals_daily (
+    day                   TEXT    NOT NULL PRIMARY KEY, -- 'YYYY-MM-DD', UTC
+    records               INTEGER NOT NULL,
+    cost_usd              REAL    NOT NULL,
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cache_write_tokens    INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    reasoning_tokens      INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records BEGIN
     UPDATE cost_rollup_hourly SET
         records = records - 1,
@@ -158,6 +177,17 @@ CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records 
     DELETE FROM cost_rollup_daily
     WHERE day = substr(OLD.timestamp, 1, 10) AND provider = OLD.provider AND model = OLD.model
       AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '') AND records <= 0;
+    UPDATE cost_totals_daily SET
+        records = records - 1,
+        cost_usd = cost_usd - OLD.estimated_cost_usd,
+        input_tokens = input_tokens - OLD.input_tokens,
+        output_tokens = output_tokens - OLD.output_tokens,
+        cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+        cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+        cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
+        reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
+    WHERE day = substr(OLD.timestamp, 1, 10);
+    DELETE FROM cost_totals_daily WHERE day = substr(OLD.timestamp, 1, 10) AND records <= 0;
 END;
 
 -- Events accepted and rejected since the database was created, for

@@ -528,7 +528,7 @@ def main():
         sys.exit("gen_db.py: wrote %d rows, expected %d" % (written, args.records))
 
     conn.executescript("BEGIN;\n%s\n%s\nCOMMIT;" % (open(ROLLUP_FILL).read(), open(DAILY_FILL).read()))
-    log("gen_db: filled cost_rollup_hourly and cost_rollup_daily in %.0f s" % (time.monotonic() - insert_done))
+    log("gen_db: filled cost_rollup_hourly, cost_rollup_daily and cost_totals_daily in %.0f s" % (time.monotonic() - insert_done))
     missing = [t for t in ROLLUP_TRIGGERS if conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = ?", (t,)).fetchone() is None]
     if missing:
@@ -539,7 +539,9 @@ def main():
     base = totals_query(conn, "cost_records")
     roll = totals_query(conn, "cost_rollup_hourly")
     daily = totals_query(conn, "cost_rollup_daily")
+    day_totals = totals_query(conn, "cost_totals_daily")
     bad = (same_totals(base, roll) + ["daily " + b for b in same_totals(base, daily)]
+           + ["daily totals " + b for b in same_totals(base, day_totals)]
            + ["generated " + b for b in same_totals(gen_totals, base)])
     if bad:
         sys.exit("gen_db.py: totals disagree: " + "; ".join(bad))

@@ -196,6 +196,11 @@ impl Filter {
         self.session.is_none() && self.task.is_none()
     }
 
+    /// True when nothing but the time range narrows the records.
+    fn is_plain(&self) -> bool {
+        self.conditions(true).1.is_empty()
+    }
+
     /// `AND`-ed conditions on `cost_records` (or the rollup, which names its
     /// columns the same), and their parameters. The time range is left out.
     fn conditions(&self, rollup: bool) -> (String, Vec<String>) {

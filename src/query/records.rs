@@ -87,29 +87,41 @@ pub fn record_page(
         ));
     }
     let snapshot = conn.unchecked_transaction()?;
-    // The count comes from a summary, which reads the rollups when it can.
-    let total = summary(conn, filter, &[], &TimeZone::UTC)?.totals.records;
     let size = i64::from(page_size);
     let offset = (i64::from(page) - 1) * size;
+    // Skipping `offset` rows one by one costs as much as reading them; the
+    // rollups' counts per day and hour find where the page starts instead,
+    // and add up to the total.
+    let counts = if filter.fits_rollup() {
+        Some(counts_newest_first(conn, filter)?)
+    } else {
+        None
+    };
+    let total = match &counts {
+        Some(counts) => counts.iter().map(|c| c.kept).sum(),
+        None => summary(conn, filter, &[], &TimeZone::UTC)?.totals.records,
+    };
     if offset >= total {
         return Ok((Vec::new(), total));
     }
-    // Skipping `offset` rows one by one costs as much as reading them; the
-    // rollups' counts find the hour the page starts in instead.
-    let window = if filter.fits_rollup() {
-        seek(conn, filter, offset, size)?
-    } else {
-        Window {
+    let window = match counts {
+        Some(counts) => seek(conn, filter, counts, offset, size)?,
+        None => Window {
             range: filter.range,
             skip: offset,
-            records: i64::MAX,
-        }
+        },
     };
     // The timestamp index walks the window in page order. Only an agent or
     // model filter has an index of its own, and it is the better one when
     // the window holds more rows than the filter keeps in all.
     let by_time = filter.fits_rollup()
-        && ((filter.agent.is_none() && filter.model.is_none()) || window.records <= total);
+        && ((filter.agent.is_none() && filter.model.is_none()) || {
+            let all = Filter {
+                range: window.range,
+                ..Filter::default()
+            };
+            summary(conn, &all, &[], &TimeZone::UTC)?.totals.records <= total
+        });
     let (conditions, mut params) = where_clause(&Filter {
         range: window.range,
         ..filter.clone()
@@ -141,25 +153,25 @@ pub fn record_page(
 struct Window {
     range: Range,
     skip: i64,
-    records: i64,
 }
 
-/// A stretch of time and its records: those the filter keeps, and all.
+/// A stretch of time and how many records the filter keeps in it.
 struct Count {
     tier: Tier,
     range: Range,
     kept: i64,
-    all: i64,
 }
 
 /// The window of the page that starts `offset` records (of those `filter`
 /// keeps, newest first) into its range and holds `size` of them: from the
 /// rollups' counts per day, then per hour within the day the page starts in.
-fn seek(conn: &Connection, filter: &Filter, offset: i64, size: i64) -> Result<Window, QueryError> {
-    let mut counts: Vec<Count> = Vec::new();
-    for piece in tiers::pieces(filter.range, true).into_iter().rev() {
-        counts.extend(count(conn, filter, piece)?);
-    }
+fn seek(
+    conn: &Connection,
+    filter: &Filter,
+    mut counts: Vec<Count>,
+    offset: i64,
+    size: i64,
+) -> Result<Window, QueryError> {
     let mut newer = 0;
     let mut at = 0;
     while let Some(c) = counts.get(at) {
@@ -183,15 +195,13 @@ fn seek(conn: &Connection, filter: &Filter, offset: i64, size: i64) -> Result<Wi
         return Ok(Window {
             range: filter.range,
             skip: offset,
-            records: i64::MAX,
         });
     };
     let skip = offset - newer;
-    let (mut kept, mut all) = (0, 0);
+    let mut kept = 0;
     let mut from = filter.range.from;
     for c in &counts[at..] {
         kept += c.kept;
-        all += c.all;
         if kept >= skip + size {
             from = c.range.from;
             break;
@@ -203,41 +213,45 @@ fn seek(conn: &Connection, filter: &Filter, offset: i64, size: i64) -> Result<Wi
             to: start.range.to,
         },
         skip,
-        records: all,
     })
+}
+
+/// The records `filter` keeps per day or hour of its range, newest first.
+fn counts_newest_first(conn: &Connection, filter: &Filter) -> Result<Vec<Count>, QueryError> {
+    let mut counts = Vec::new();
+    for piece in tiers::pieces(filter.range, true).into_iter().rev() {
+        counts.extend(count(conn, filter, piece)?);
+    }
+    Ok(counts)
 }
 
 /// The records of one piece of a range, newest first: one count per day
 /// or hour of a rollup piece, one for a piece read from the records.
 fn count(conn: &Connection, filter: &Filter, piece: Piece) -> Result<Vec<Count>, QueryError> {
-    let Some((table, column)) = piece.tier.table() else {
+    let Some((table, column)) = piece.tier.table(filter.is_plain()) else {
+        // At most an hour's rows: the timestamp index, whatever else the
+        // filter names (an agent's index would walk all of its records).
         let (conditions, mut params) = filter.conditions(false);
         let sql = format!(
-            "SELECT count(*) FILTER (WHERE 1{conditions}), count(*) FROM cost_records
-             WHERE timestamp >= ?{} AND timestamp < ?{}",
+            "SELECT count(*) FROM cost_records INDEXED BY idx_cost_records_timestamp
+             WHERE timestamp >= ?{} AND timestamp < ?{}{conditions}",
             params.len() + 1,
             params.len() + 2
         );
         let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
         params.extend(bound(piece.range.from));
         params.extend(bound(piece.range.to));
-        let (kept, all) = conn
+        let kept = conn
             .prepare_cached(&sql)?
-            .query_row(rusqlite::params_from_iter(params), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+            .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?;
         return Ok(vec![Count {
             tier: Tier::Records,
             range: piece.range,
             kept,
-            all,
         }]);
     };
     let (conditions, mut params) = filter.conditions(true);
-    let mut sql = format!(
-        "SELECT {column}, coalesce(sum(records) FILTER (WHERE 1{conditions}), 0), sum(records)
-         FROM {table} WHERE 1"
-    );
+    let mut sql = format!("SELECT {column}, sum(records) FROM {table} WHERE 1{conditions}");
     for (bound, op) in [(piece.range.from, ">="), (piece.range.to, "<")] {
         if let Some(ts) = bound {
             params.push(piece.tier.label(ts));
@@ -247,11 +261,11 @@ fn count(conn: &Connection, filter: &Filter, piece: Piece) -> Result<Vec<Count>,
     sql.push_str(" GROUP BY 1 ORDER BY 1 DESC");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        Ok((r.get::<_, String>(0)?, r.get(1)?))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (label, kept, all) = row?;
+        let (label, kept) = row?;
         let Some(start) = piece.tier.start_of(&label) else {
             continue;
         };
@@ -263,7 +277,6 @@ fn count(conn: &Connection, filter: &Filter, piece: Piece) -> Result<Vec<Count>,
                 to: end.ok(),
             },
             kept,
-            all,
         });
     }
     Ok(out)

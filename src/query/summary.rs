@@ -233,8 +233,9 @@ impl Plan<'_> {
     /// need not be a UTC one). False when the zone splits an hour between
     /// two local days.
     fn read_rollup(&self, parts: &mut Parts, bucket: Bucket) -> Result<bool, QueryError> {
+        let plain = self.dimensions.is_empty() && self.filter.is_plain();
         for piece in tiers::pieces(self.filter.range, !self.timed()) {
-            let whole = match piece.tier.table() {
+            let whole = match piece.tier.table(plain) {
                 None => self.read_records(parts, piece.range, bucket)?,
                 Some((table, column)) => self.read_table(parts, piece, table, column, bucket)?,
             };

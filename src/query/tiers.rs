@@ -17,10 +17,13 @@ pub enum Tier {
 
 impl Tier {
     /// The summary table and its time column; `None` for the records.
-    pub fn table(self) -> Option<(&'static str, &'static str)> {
+    /// `plain`: the reader neither filters nor groups, so a day's totals
+    /// (one row a day) answer instead of its groups.
+    pub fn table(self, plain: bool) -> Option<(&'static str, &'static str)> {
         match self {
             Tier::Records => None,
             Tier::Hours => Some(("cost_rollup_hourly", "hour")),
+            Tier::Days if plain => Some(("cost_totals_daily", "day")),
             Tier::Days => Some(("cost_rollup_daily", "day")),
         }
     }

@@ -309,6 +309,8 @@ mod tests {
             rows(daily),
             ["2026-09-20  1 1.0 1", "2026-09-20 shop 2 0.75 120"]
         );
+        let totals = "SELECT day || ' ' || records || ' ' || cost_usd FROM cost_totals_daily";
+        assert_eq!(rows(totals), ["2026-09-20 3 1.75"]);
         assert_eq!(
             rows("SELECT outcome || ' ' || source || ' ' || reason || ' ' || events FROM event_counts ORDER BY 1"),
             ["accepted hook  2", "rejected socket other 1"]
@@ -328,6 +330,7 @@ mod tests {
             rows(daily),
             ["2026-09-20  1 1.0 1", "2026-09-20 shop 1 0.25 20"]
         );
+        assert_eq!(rows(totals), ["2026-09-20 2 1.25"]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The summary tables the writer keeps beside `cost_records`: the hourly
-//! and daily rollups (`cost_rollup_hourly`, `cost_rollup_daily`) and the lifetime event counters
+//! and daily rollups (`cost_rollup_hourly`, `cost_rollup_daily`), the daily
+//! totals (`cost_totals_daily`) and the lifetime event counters
 //! (`event_counts`).
 //!
 //! Whoever inserts or updates a cost record notes the change in a [`Tally`]
@@ -39,6 +40,22 @@ struct Sums {
     tokens: [i64; 6],
 }
 
+/// What an upsert into a summary table adds to a row already there.
+macro_rules! sums_on_conflict {
+    () => {
+        "
+             ON CONFLICT DO UPDATE SET
+                 records = records + excluded.records,
+                 cost_usd = cost_usd + excluded.cost_usd,
+                 input_tokens = input_tokens + excluded.input_tokens,
+                 output_tokens = output_tokens + excluded.output_tokens,
+                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                 cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+                 cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+                 reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens"
+    };
+}
+
 /// The upsert of one group into a rollup table (`$bucket` names its time column).
 macro_rules! upsert_sql {
     ($table:literal, $bucket:literal) => {
@@ -50,16 +67,20 @@ macro_rules! upsert_sql {
             ", provider, model, agent_id, project, records,
                  cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
                  cache_write_1h_tokens, reasoning_tokens)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT DO UPDATE SET
-                 records = records + excluded.records,
-                 cost_usd = cost_usd + excluded.cost_usd,
-                 input_tokens = input_tokens + excluded.input_tokens,
-                 output_tokens = output_tokens + excluded.output_tokens,
-                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-                 cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-                 cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-                 reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            sums_on_conflict!()
+        )
+    };
+}
+
+/// The upsert of one day into `cost_totals_daily`.
+macro_rules! upsert_totals_sql {
+    () => {
+        concat!(
+            "INSERT INTO cost_totals_daily (day, records, cost_usd, input_tokens, output_tokens,
+                 cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            sums_on_conflict!()
         )
     };
 }
@@ -171,8 +192,25 @@ impl Tally {
             }
             upsert(conn, Table::Hourly, &key, &s)?;
         }
+        let mut totals: Vec<(&str, Sums)> = Vec::new();
         for (key, s) in &days {
             upsert(conn, Table::Daily, key, s)?;
+            match totals.iter_mut().find(|(day, _)| *day == key.0) {
+                Some((_, sums)) => sums.merge(s),
+                None => totals.push((&key.0, *s)),
+            }
+        }
+        for (day, s) in &totals {
+            let t = s.tokens;
+            conn.prepare_cached(upsert_totals_sql!())?.execute(params![
+                day, s.records, s.cost_usd, t[0], t[1], t[2], t[3], t[4], t[5]
+            ])?;
+            if s.records < 0 {
+                conn.prepare_cached(
+                    "DELETE FROM cost_totals_daily WHERE day = ?1 AND records <= 0",
+                )?
+                .execute([day])?;
+            }
         }
         for ((outcome, source, reason), n) in self.events.drain() {
             conn.prepare_cached(
@@ -237,7 +275,7 @@ pub(crate) const DAILY_FILL_SQL: &str = include_str!("rollup_daily_fill.sql");
 /// other means than hookmeter's writer (a restore, a test).
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!(
-        "DELETE FROM cost_rollup_hourly;\nDELETE FROM cost_rollup_daily;\n{FILL_SQL}\n{DAILY_FILL_SQL}"
+        "DELETE FROM cost_rollup_hourly;\nDELETE FROM cost_rollup_daily;\nDELETE FROM cost_totals_daily;\n{FILL_SQL}\n{DAILY_FILL_SQL}"
     ))
 }
 
@@ -298,6 +336,14 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(days, [("2026-09-20".to_string(), 1, 0.75, 5)]);
+        let totals: (String, i64, f64, i64) = conn
+            .query_row(
+                "SELECT day, records, cost_usd, output_tokens FROM cost_totals_daily",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(totals, ("2026-09-20".to_string(), 1, 0.75, 5));
         let events: i64 = conn
             .query_row("SELECT events FROM event_counts", [], |r| r.get(0))
             .unwrap();

@@ -1,6 +1,7 @@
--- The daily rollup summed from the hourly one (filled first): what the writer
--- keeps beside it. Used to upgrade a database (migration to v4), by
--- store::rollup::rebuild, and by the benchmark's database generator.
+-- The daily rollup summed from the hourly one (filled first), and the daily
+-- totals from it: what the writer keeps beside them. Used to upgrade a
+-- database (migration to v4), by store::rollup::rebuild, and by the
+-- benchmark's database generator.
 INSERT INTO cost_rollup_daily
     SELECT substr(hour, 1, 10), provider, model, agent_id, project,
            sum(records), total(cost_usd), sum(input_tokens), sum(output_tokens),
@@ -8,3 +9,9 @@ INSERT INTO cost_rollup_daily
            sum(reasoning_tokens)
     FROM cost_rollup_hourly
     GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO cost_totals_daily
+    SELECT day, sum(records), total(cost_usd), sum(input_tokens), sum(output_tokens),
+           sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens),
+           sum(reasoning_tokens)
+    FROM cost_rollup_daily
+    GROUP BY 1;

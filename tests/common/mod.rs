@@ -447,18 +447,34 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The hourly and daily rollups hold exactly the sums of `cost_records`,
-/// group by group.
+/// The hourly and daily rollups and the daily totals hold exactly the sums
+/// of `cost_records`, group by group.
 pub fn assert_rollup_matches(home: &Home) {
-    for (table, bucket, chars) in [
-        ("cost_rollup_hourly", "hour", 13),
-        ("cost_rollup_daily", "day", 10),
+    let groups = "'|' || provider || '|' || model || '|' || agent_id || '|' || project";
+    let record_groups =
+        "'|' || provider || '|' || model || '|' || agent_id || '|' || coalesce(project, '')";
+    for (table, key, record_key) in [
+        (
+            "cost_rollup_hourly",
+            format!("hour || {groups}"),
+            format!("substr(timestamp, 1, 13) || {record_groups}"),
+        ),
+        (
+            "cost_rollup_daily",
+            format!("day || {groups}"),
+            format!("substr(timestamp, 1, 10) || {record_groups}"),
+        ),
+        (
+            "cost_totals_daily",
+            "day".to_string(),
+            "substr(timestamp, 1, 10)".to_string(),
+        ),
     ] {
-        assert_rollup_table_matches(home, table, bucket, chars);
+        assert_rollup_table_matches(home, table, &key, &record_key);
     }
 }
 
-fn assert_rollup_table_matches(home: &Home, table: &str, bucket: &str, chars: usize) {
+fn assert_rollup_table_matches(home: &Home, table: &str, key: &str, record_key: &str) {
     let groups = |sql: &str| -> std::collections::BTreeMap<String, (i64, f64, i64, i64, i64)> {
         home.db()
             .prepare(sql)
@@ -474,14 +490,11 @@ fn assert_rollup_table_matches(home: &Home, table: &str, bucket: &str, chars: us
             .unwrap()
     };
     let rollup = groups(&format!(
-        "SELECT {bucket} || '|' || provider || '|' || model || '|' || agent_id || '|' || project,
-                records, cost_usd, input_tokens, output_tokens, cache_read_tokens
+        "SELECT {key}, records, cost_usd, input_tokens, output_tokens, cache_read_tokens
          FROM {table}"
     ));
     let records = groups(&format!(
-        "SELECT substr(timestamp, 1, {chars}) || '|' || provider || '|' || model || '|' || agent_id
-                    || '|' || coalesce(project, ''),
-                count(*), total(estimated_cost_usd), sum(input_tokens), sum(output_tokens),
+        "SELECT {record_key}, count(*), total(estimated_cost_usd), sum(input_tokens), sum(output_tokens),
                 sum(cache_read_tokens)
          FROM cost_records GROUP BY 1"
     ));
