@@ -366,6 +366,42 @@ fn sessions_list_and_break_down_like_the_database() {
     }
     insta::assert_json_snapshot!("session_s1", rounded(detail));
 
+    // Sorted by another column, either way; ties by id.
+    for (sort, column) in [
+        ("cost_usd", "total(estimated_cost_usd)"),
+        ("records", "count(*)"),
+        ("first_at", "min(timestamp)"),
+        (
+            "tokens",
+            "sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)",
+        ),
+    ] {
+        for order in ["desc", "asc"] {
+            let page = get_json(
+                addr,
+                &format!("/api/costs/sessions?sort={sort}&order={order}"),
+            );
+            let got: Vec<&str> = page["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["session_id"].as_str().unwrap())
+                .collect();
+            let want: Vec<String> = home
+                .db()
+                .prepare(&format!(
+                    "SELECT session_id FROM cost_records GROUP BY session_id
+                     ORDER BY {column} {order}, session_id"
+                ))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(got, want, "sort={sort}&order={order}");
+        }
+    }
+
     let unknown = http_get(addr, "/api/costs/sessions/no-such-session");
     assert_eq!(unknown.status, 200, "{}", unknown.text());
     insta::assert_json_snapshot!("session_unknown", unknown.json());
@@ -406,6 +442,8 @@ fn every_bad_parameter_is_a_400_naming_it() {
         ("/api/costs?page_size=0", "page_size"),
         ("/api/costs?date_from=2025-13-01", "date_from"),
         ("/api/costs/sessions?page_size=1000", "page_size"),
+        ("/api/costs/sessions?sort=colour", "sort"),
+        ("/api/costs/sessions?order=sideways", "order"),
         ("/api/summary?time_range=forever", "time_range"),
     ];
     let mut seen = Vec::new();
@@ -848,6 +886,42 @@ fn promtool_accepts_the_metrics() {
 }
 
 #[test]
+fn the_dashboard_is_served_with_a_policy_that_keeps_it_on_this_host() {
+    let (_home, _daemon, addr) = seeded();
+    let mut total = 0;
+    for (path, kind) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/dashboard.js", "text/javascript; charset=utf-8"),
+        ("/dashboard.css", "text/css; charset=utf-8"),
+    ] {
+        let response = http_get(addr, path);
+        assert_eq!(response.status, 200, "{path}");
+        assert_eq!(response.header("content-type"), Some(kind), "{path}");
+        let policy = response.header("content-security-policy").unwrap();
+        for rule in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "connect-src 'self'",
+        ] {
+            assert!(policy.contains(rule), "{path}: {policy}");
+        }
+        total += response.body.len();
+    }
+    // Far inside the 250 KB the whole page may transfer.
+    assert!(total < 100 * 1024, "{total} bytes");
+    let page = http_get(addr, "/").text();
+    assert!(page.contains("/dashboard.js") && page.contains("/dashboard.css"));
+    // Nothing from another host: no absolute URL in the page's files.
+    for path in ["/", "/dashboard.js", "/dashboard.css"] {
+        let text = http_get(addr, path).text();
+        for scheme in ["http://", "https://", "//cdn", "@import"] {
+            let stray = text.replace("http://www.w3.org/2000/svg", "");
+            assert!(!stray.contains(scheme), "{path} names {scheme}");
+        }
+    }
+}
+
+#[test]
 fn healthz_answers_when_the_writer_does() {
     let home = Home::new();
     let daemon = home.start();
@@ -1023,6 +1097,10 @@ fn off_loopback_every_endpoint_but_healthz_wants_the_token() {
         assert_eq!(allowed.status, 200, "{method} {path}: {}", allowed.text());
     }
     assert_eq!(http_get(addr, "/healthz").status, 200);
+    // The dashboard's files hold no data: the page loads, then asks for the token.
+    for path in ["/", "/dashboard.js", "/dashboard.css"] {
+        assert_eq!(http_get(addr, path).status, 200, "{path}");
+    }
     assert_eq!(
         home.count("SELECT count(*) FROM hook_events"),
         1,

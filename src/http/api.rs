@@ -97,7 +97,8 @@ struct SessionPage {
     page_size: u32,
 }
 
-/// `GET /api/costs/sessions`: sessions, most recently active first.
+/// `GET /api/costs/sessions`: sessions, most recently active first unless
+/// `sort` and `order` say otherwise.
 pub async fn sessions(
     State(state): State<Arc<AppState>>,
     query: Pairs,
@@ -106,11 +107,12 @@ pub async fn sessions(
     let tz = params.tz()?;
     let filter = params.filter(&tz, jiff::Timestamp::now())?;
     let (page, page_size) = params.page()?;
+    let (sort, descending) = params.session_order()?;
     let offset = (page - 1).saturating_mul(page_size);
     let (sessions, total) = state
         .readers
         .run(move |conn| {
-            let rows = query::sessions(conn, &filter, page_size, offset)?;
+            let rows = query::sessions(conn, &filter, sort, descending, page_size, offset)?;
             Ok((rows, query::session_count(conn, &filter)?))
         })
         .await?;

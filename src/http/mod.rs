@@ -1,6 +1,6 @@
-//! The HTTP server (SPEC §9): the JSON API over [`crate::query`], `/metrics`
-//! for Prometheus, `/healthz`, and `POST /hook`, the HTTP ingest edge
-//! ([`crate::ingest::http`]).
+//! The HTTP server (SPEC §9–10): the JSON API over [`crate::query`], the
+//! dashboard at `/` ([`dashboard`]), `/metrics` for Prometheus, `/healthz`,
+//! and `POST /hook`, the HTTP ingest edge ([`crate::ingest::http`]).
 //!
 //! Readers run on read-only connections of their own, on blocking threads
 //! ([`readers`]); nothing here touches the writer's connection. Only
@@ -9,9 +9,11 @@
 //!
 //! Loopback by default. A listen address that is not loopback needs a token
 //! (`[http] token`, `HOOKMETER_HTTP_TOKEN`); with a token set, every
-//! endpoint but `/healthz` wants `Authorization: Bearer <token>`.
+//! endpoint but `/healthz` and the dashboard's own files wants
+//! `Authorization: Bearer <token>` (the page asks for it).
 
 mod api;
+mod dashboard;
 mod hook;
 mod metrics;
 mod params;
@@ -244,6 +246,9 @@ fn router(state: Arc<AppState>, requests: TaskTracker) -> Router {
         }
     };
     Router::new()
+        .route("/", get(dashboard::index))
+        .route("/dashboard.js", get(dashboard::script))
+        .route("/dashboard.css", get(dashboard::style))
         .route("/api/costs", get(api::costs))
         .route("/api/costs/summary", get(api::cost_summary))
         .route("/api/costs/sessions", get(api::sessions))
@@ -309,7 +314,9 @@ async fn require_token(
     next: Next,
 ) -> Response {
     if let Some(token) = &state.token {
-        if request.uri().path() != "/healthz" && !bearer_matches(request.headers(), token) {
+        let path = request.uri().path();
+        let open = path == "/healthz" || dashboard::PATHS.contains(&path);
+        if !open && !bearer_matches(request.headers(), token) {
             let mut response = ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "missing or wrong token: send Authorization: Bearer <token>",

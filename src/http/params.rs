@@ -6,7 +6,9 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::ApiError;
-use crate::query::{parse_bound, time_zone, Dimension, End, Filter, QueryError, Range};
+use crate::query::{
+    parse_bound, time_zone, Dimension, End, Filter, QueryError, Range, SessionSort,
+};
 
 /// `page_size` when none is given.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -87,6 +89,25 @@ impl Params {
             number("page", 1, u32::MAX)?,
             number("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?,
         ))
+    }
+
+    /// `sort` (default `last_at`) and `order` (`asc` or `desc`, default
+    /// `desc`) of a list of sessions; true is descending.
+    pub fn session_order(&self) -> Result<(SessionSort, bool), ApiError> {
+        let sort = match self.get("sort") {
+            None => SessionSort::default(),
+            Some(text) => SessionSort::parse(text).map_err(|e| named("sort", e))?,
+        };
+        let descending = match self.get("order") {
+            None | Some("desc") => true,
+            Some("asc") => false,
+            Some(other) => {
+                return Err(ApiError::bad(format!(
+                    "order: {other:?} is neither asc nor desc"
+                )))
+            }
+        };
+        Ok((sort, descending))
     }
 
     /// `group_by`: one or two of `report --by`'s dimensions, comma-separated

@@ -21,7 +21,7 @@ use jiff::{Span, Timestamp, ToSpan, Zoned};
 pub use counters::{event_counters, usage_counters, EventCounter, UsageCounter};
 pub use records::{
     record_page, records_after, session_count, session_detail, sessions, Record, SessionDetail,
-    SessionRow,
+    SessionRow, SessionSort,
 };
 pub use summary::{summary, Group, Summary, Totals};
 
@@ -197,7 +197,7 @@ impl Filter {
     }
 
     /// True when nothing but the time range narrows the records.
-    fn is_plain(&self) -> bool {
+    pub(crate) fn is_plain(&self) -> bool {
         self.conditions(true).1.is_empty()
     }
 

@@ -228,7 +228,7 @@ fn counts_newest_first(conn: &Connection, filter: &Filter) -> Result<Vec<Count>,
 /// The records of one piece of a range, newest first: one count per day
 /// or hour of a rollup piece, one for a piece read from the records.
 fn count(conn: &Connection, filter: &Filter, piece: Piece) -> Result<Vec<Count>, QueryError> {
-    let Some((table, column)) = piece.tier.table(filter.is_plain()) else {
+    let Some((table, column)) = piece.tier.source(filter, false) else {
         // At most an hour's rows: the timestamp index, whatever else the
         // filter names (an agent's index would walk all of its records).
         let (conditions, mut params) = filter.conditions(false);
@@ -323,9 +323,59 @@ pub struct SessionRow {
 }
 
 /// Sessions with records that `filter` keeps, most recently active first.
+/// What a list of sessions is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionSort {
+    /// Most recently active first (the default).
+    #[default]
+    LastAt,
+    FirstAt,
+    Cost,
+    Records,
+    /// Input, output and cache tokens together.
+    Tokens,
+}
+
+impl SessionSort {
+    pub const NAMES: &'static str = "last_at, first_at, cost_usd, records or tokens";
+
+    pub fn parse(text: &str) -> Result<SessionSort, QueryError> {
+        Ok(match text {
+            "last_at" => SessionSort::LastAt,
+            "first_at" => SessionSort::FirstAt,
+            "cost_usd" => SessionSort::Cost,
+            "records" => SessionSort::Records,
+            "tokens" => SessionSort::Tokens,
+            other => {
+                return Err(QueryError::Invalid(format!(
+                    "unknown sort {other:?}: expected {}",
+                    Self::NAMES
+                )))
+            }
+        })
+    }
+
+    /// The aggregate a session is ordered on (a fixed text, never user input).
+    fn expression(self) -> &'static str {
+        match self {
+            SessionSort::LastAt => "max(timestamp)",
+            SessionSort::FirstAt => "min(timestamp)",
+            SessionSort::Cost => "total(estimated_cost_usd)",
+            SessionSort::Records => "count(*)",
+            SessionSort::Tokens => {
+                "sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)"
+            }
+        }
+    }
+}
+
+/// A page of sessions, sorted by `sort` (`descending`: largest or latest
+/// first), ties by session id.
 pub fn sessions(
     conn: &Connection,
     filter: &Filter,
+    sort: SessionSort,
+    descending: bool,
     limit: u32,
     offset: u32,
 ) -> Result<Vec<SessionRow>, QueryError> {
@@ -340,8 +390,10 @@ pub fn sessions(
                 sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
                 max(project)
          FROM cost_records WHERE session_id IS NOT NULL{conditions}
-         GROUP BY session_id ORDER BY max(timestamp) DESC, session_id
-         LIMIT ?{limit_at} OFFSET ?{offset_at}"
+         GROUP BY session_id ORDER BY {} {}, session_id
+         LIMIT ?{limit_at} OFFSET ?{offset_at}",
+        sort.expression(),
+        if descending { "DESC" } else { "ASC" }
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows: Vec<SessionRow> = stmt
@@ -458,7 +510,7 @@ pub fn session_detail(conn: &Connection, session_id: &str) -> Result<SessionDeta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::test_rows::{database, row, START};
+    use crate::query::test_rows::{database, range, row};
     use proptest::prelude::*;
 
     proptest! {
@@ -480,14 +532,10 @@ mod tests {
             page_at in 0.0f64..1.2,
         ) {
             let conn = database(&rows);
-            let from = from_ms.map(|ms| Timestamp::from_millisecond(START * 1000 + ms).unwrap());
-            let to = match (from, len_ms) {
-                (Some(f), Some(len)) => Some(f.checked_add(jiff::SignedDuration::from_millis(len)).unwrap()),
-                (None, Some(len)) => Some(Timestamp::from_millisecond(START * 1000 + len).unwrap()),
-                _ => None,
-            };
+            let range = range(from_ms, len_ms);
+            let (from, to) = (range.from, range.to);
             let filter = Filter {
-                range: Range { from, to },
+                range,
                 agent: agent.map(str::to_string),
                 model: model.map(str::to_string),
                 project: project.map(str::to_string),

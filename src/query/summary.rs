@@ -233,9 +233,9 @@ impl Plan<'_> {
     /// need not be a UTC one). False when the zone splits an hour between
     /// two local days.
     fn read_rollup(&self, parts: &mut Parts, bucket: Bucket) -> Result<bool, QueryError> {
-        let plain = self.dimensions.is_empty() && self.filter.is_plain();
+        let grouped = !self.dimensions.is_empty();
         for piece in tiers::pieces(self.filter.range, !self.timed()) {
-            let whole = match piece.tier.table(plain) {
+            let whole = match piece.tier.source(self.filter, grouped) {
                 None => self.read_records(parts, piece.range, bucket)?,
                 Some((table, column)) => self.read_table(parts, piece, table, column, bucket)?,
             };
@@ -495,7 +495,7 @@ impl<'a> Parts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::test_rows::{database, row, Row, START};
+    use crate::query::test_rows::{database, range, row, Row, START};
     use proptest::prelude::*;
 
     /// The summary computed the slow, obvious way.
@@ -576,13 +576,8 @@ mod tests {
         ) {
             let conn = database(&rows);
             let tz = TimeZone::get(zone).unwrap();
-            let from = from_ms.map(|ms| Timestamp::from_millisecond(START * 1000 + ms).unwrap());
-            let to = match (from, len_ms) {
-                (Some(f), Some(len)) => Some(f.checked_add(jiff::SignedDuration::from_millis(len)).unwrap()),
-                _ => None,
-            };
             let filter = Filter {
-                range: Range { from, to },
+                range: range(from_ms, len_ms),
                 agent: agent.map(str::to_string),
                 project: project.map(str::to_string),
                 session: session.map(str::to_string),

@@ -81,3 +81,16 @@ pub fn database(rows: &[Row]) -> Connection {
     crate::store::rollup::rebuild(&conn).unwrap();
     conn
 }
+
+/// A range from test parameters: from `START` + `from_ms`, `len_ms` long;
+/// an absent end is open (with no start, the end is `START` + `len_ms`).
+pub fn range(from_ms: Option<i64>, len_ms: Option<i64>) -> crate::query::Range {
+    let at = |ms: i64| Timestamp::from_millisecond(START * 1000 + ms).unwrap();
+    let from = from_ms.map(at);
+    let to = match (from_ms, len_ms) {
+        (Some(f), Some(len)) => Some(at(f + len)),
+        (None, Some(len)) => Some(at(len)),
+        _ => None,
+    };
+    crate::query::Range { from, to }
+}

@@ -95,7 +95,14 @@ pub fn sessions(
     match id {
         Some(id) => Ok(render_session(&query::session_detail(&conn, id)?, format)),
         None => {
-            let rows = query::sessions(&conn, &Filter::default(), limit, 0)?;
+            let rows = query::sessions(
+                &conn,
+                &Filter::default(),
+                query::SessionSort::LastAt,
+                true,
+                limit,
+                0,
+            )?;
             Ok(render_sessions(&rows, format))
         }
     }

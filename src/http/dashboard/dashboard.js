@@ -1,0 +1,602 @@
+// The hookmeter dashboard: reads the daemon's own /api and draws it. No
+// framework, no chart library, no request to any other host. Every value
+// from the API is placed with textContent, never parsed as HTML.
+"use strict";
+
+(() => {
+  const REFRESH_MS = 15000;
+  const RANGE_WORDS = {
+    "1h": "in the last hour",
+    "24h": "in the last 24 hours",
+    "7d": "in the last 7 days",
+    "30d": "in the last 30 days",
+    all: "yet",
+  };
+  const RANGE_HOURS = { "1h": 1, "24h": 24, "7d": 168, "30d": 720 };
+  // Distinct on light and dark backgrounds; the last is "other".
+  const PALETTE = ["#2f6fdb", "#e0793a", "#2a9d8f", "#c2457a", "#8a6fd1", "#b8a031", "#4f9bd9", "#d35454"];
+  const OTHER_COLOR = "#8c959f";
+  const TOP_MODELS = PALETTE.length;
+  const SESSIONS_PER_PAGE = 10;
+
+  let tz = "UTC";
+  try {
+    tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch (_) {
+    // An old browser without time zone names: UTC, said in the status line.
+  }
+
+  const state = {
+    range: readRange(),
+    page: 1,
+    sort: "last_at",
+    order: "desc",
+    expanded: new Set(),
+    auto: true,
+    timer: null,
+    generation: 0,
+    token: sessionStorage.getItem("hookmeter-token") || "",
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // ---- formatting ----------------------------------------------------------
+
+  const usd2 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const usd0 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+
+  /** $1.23; $12,345 above ten thousand; two significant digits under a cent. */
+  function money(x) {
+    const v = Number(x) || 0;
+    if (v === 0) return "$0.00";
+    const a = Math.abs(v);
+    if (a < 0.01) return (v < 0 ? "-$" : "$") + a.toPrecision(2);
+    if (a >= 10000) return usd0.format(v);
+    return usd2.format(v);
+  }
+
+  /** 999, 245K, 1.2M, 3.4B. */
+  function count(x) {
+    const v = Number(x) || 0;
+    const a = Math.abs(v);
+    const units = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
+    for (const [size, unit] of units) {
+      if (a >= size) {
+        const n = v / size;
+        const text = Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(1).replace(/\.0$/, "");
+        return text + unit;
+      }
+    }
+    return String(Math.round(v));
+  }
+
+  function tokensOf(t) {
+    return (t.input_tokens || 0) + (t.output_tokens || 0) + (t.cache_read_tokens || 0) + (t.cache_write_tokens || 0);
+  }
+
+  const when = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  function timeText(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return isNaN(d) ? iso : when.format(d);
+  }
+
+  // ---- DOM helpers -----------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    setAttrs(node, attrs);
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  }
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    setAttrs(node, attrs);
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  }
+
+  function setAttrs(node, attrs) {
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === false || v === null || v === undefined) continue;
+      if (k === "text") node.textContent = v;
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+  }
+
+  function placeholder(text) {
+    return el("p", { class: "placeholder", text });
+  }
+
+  // ---- the API -------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function api(path, params) {
+    const url = new URL(path, window.location.origin);
+    for (const [k, v] of Object.entries(params || {})) url.searchParams.set(k, v);
+    const headers = { Accept: "application/json" };
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    let response;
+    try {
+      response = await fetch(url, { headers, cache: "no-store" });
+    } catch (_) {
+      throw new ApiError("the daemon did not answer (is hookmeter serve running?)", 0);
+    }
+    if (!response.ok) {
+      let message = response.status + " " + response.statusText;
+      try {
+        const body = await response.json();
+        if (body && body.error) message = body.error;
+      } catch (_) {
+        // Not JSON: keep the status line.
+      }
+      throw new ApiError(message, response.status);
+    }
+    return response.json();
+  }
+
+  function rangeParams() {
+    return { time_range: state.range, tz };
+  }
+
+  // ---- loading -------------------------------------------------------------
+
+  async function load(reason) {
+    const generation = ++state.generation;
+    const main = $("main");
+    main.setAttribute("aria-busy", "true");
+    if (reason !== "auto") $("status").textContent = "Loading…";
+    const timed = state.range === "1h" || state.range === "24h" ? "hour" : "day";
+    try {
+      const [byAgent, byModel, overTime, budgets, sessions] = await Promise.all([
+        api("/api/costs/summary", { ...rangeParams(), group_by: "agent" }),
+        api("/api/costs/summary", { ...rangeParams(), group_by: "model" }),
+        api("/api/costs/summary", { ...rangeParams(), group_by: timed + ",model" }),
+        api("/api/budgets"),
+        api("/api/costs/sessions", {
+          ...rangeParams(),
+          page: state.page,
+          page_size: SESSIONS_PER_PAGE,
+          sort: state.sort,
+          order: state.order,
+        }),
+      ]);
+      if (generation !== state.generation) return; // a newer load is under way
+      hide("error");
+      hide("token");
+      const records = byModel.total_records || 0;
+      main.dataset.state = records === 0 ? "empty" : "ready";
+      $("empty").hidden = records !== 0;
+      $("empty-range").textContent = RANGE_WORDS[state.range];
+      const colors = modelColors(byModel.groups);
+      renderCards(byAgent, byModel, overTime, timed);
+      renderOverTime(overTime, timed, colors);
+      renderAgents(byAgent);
+      renderModels(byModel, colors);
+      renderBudgets(budgets);
+      await renderSessions(sessions, generation);
+      $("status").textContent = "Updated " + new Date().toLocaleTimeString() + " · times in " + tz;
+    } catch (e) {
+      if (generation !== state.generation) return;
+      showError(e);
+    } finally {
+      if (generation === state.generation) main.setAttribute("aria-busy", "false");
+    }
+  }
+
+  function showError(e) {
+    if (e instanceof ApiError && e.status === 401) {
+      $("token").hidden = false;
+      $("status").textContent = "Waiting for the API token.";
+      return;
+    }
+    $("main").dataset.state = "error";
+    $("empty").hidden = true; // unknown, not empty: what is shown is the last answer
+    $("error-text").textContent = e && e.message ? e.message : String(e);
+    $("error").hidden = false;
+    $("status").textContent = "Last attempt " + new Date().toLocaleTimeString() + " failed.";
+  }
+
+  function hide(id) {
+    $(id).hidden = true;
+  }
+
+  // ---- cards ---------------------------------------------------------------
+
+  function renderCards(byAgent, byModel, overTime, timed) {
+    const total = byModel.total_cost_usd || 0;
+    $("card-spend").textContent = money(total);
+    $("card-spend-note").textContent = count(byModel.total_records || 0) + " records";
+    let hours = RANGE_HOURS[state.range];
+    if (!hours) {
+      // "all": from the start of the first bucket with costs until now.
+      const first = overTime.groups.map((g) => g.keys[0]).filter(Boolean).sort()[0];
+      const start = first ? bucketStart(first, timed) : null;
+      hours = start ? Math.max(1, (Date.now() - start.getTime()) / 3600000) : 1;
+    }
+    $("card-rate").textContent = money(total / hours) + "/h";
+    const top = byAgent.groups[0];
+    $("card-agent").textContent = top ? top.key || "(none)" : "—";
+    $("card-agent-note").textContent = top
+      ? money(top.cost_usd) + (total > 0 ? " · " + Math.round((100 * top.cost_usd) / total) + "% of spend" : "")
+      : "no agent yet";
+    const tokens = tokensOf({
+      input_tokens: byModel.total_input_tokens,
+      output_tokens: byModel.total_output_tokens,
+      cache_read_tokens: byModel.total_cache_read_tokens,
+      cache_write_tokens: byModel.total_cache_write_tokens,
+    });
+    $("card-tokens").textContent = count(tokens);
+    $("card-tokens-note").textContent =
+      count(byModel.total_input_tokens) + " in · " + count(byModel.total_output_tokens) + " out · " +
+      count(byModel.total_cache_read_tokens) + " cache read";
+  }
+
+  // ---- colors by model -------------------------------------------------------
+
+  /** The most expensive models get a color each, in cost order; the rest share one. */
+  function modelColors(groups) {
+    const colors = new Map();
+    groups.slice(0, TOP_MODELS - 1).forEach((g, i) => colors.set(g.key, PALETTE[i]));
+    if (groups.length === TOP_MODELS) colors.set(groups[TOP_MODELS - 1].key, PALETTE[TOP_MODELS - 1]);
+    return {
+      of: (model) => colors.get(model) || OTHER_COLOR,
+      named: (model) => colors.has(model),
+    };
+  }
+
+  // ---- cost over time ---------------------------------------------------------
+
+  /** "2026-11-23" or "2026-11-23T14:00", local to `tz`, as a Date (browser time). */
+  function bucketStart(key, timed) {
+    const text = timed === "hour" ? key + ":00" : key + "T00:00:00";
+    const d = new Date(text);
+    return isNaN(d) ? null : d;
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  function bucketKey(d, timed) {
+    const day = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+    return timed === "hour" ? day + "T" + pad(d.getHours()) + ":00" : day;
+  }
+
+  /** Every bucket of the range, oldest first, so quiet hours show as gaps. */
+  function bucketKeys(groups, timed) {
+    const have = groups.map((g) => g.keys[0]).filter(Boolean).sort();
+    const now = new Date();
+    let start;
+    if (RANGE_HOURS[state.range]) {
+      start = new Date(now.getTime() - RANGE_HOURS[state.range] * 3600000);
+    } else {
+      start = have.length ? bucketStart(have[0], timed) : now;
+    }
+    if (!start) return have;
+    const keys = [];
+    const d = new Date(start);
+    if (timed === "hour") d.setMinutes(0, 0, 0);
+    else d.setHours(0, 0, 0, 0);
+    // The browser's zone is the one the API grouped in (tz is sent with it).
+    while (d <= now && keys.length < 2000) {
+      keys.push(bucketKey(d, timed));
+      if (timed === "hour") d.setHours(d.getHours() + 1);
+      else d.setDate(d.getDate() + 1);
+    }
+    for (const k of have) if (!keys.includes(k)) keys.push(k);
+    return keys.sort();
+  }
+
+  function renderOverTime(summary, timed, colors) {
+    const box = $("over-time");
+    const legend = $("over-time-legend");
+    box.replaceChildren();
+    legend.replaceChildren();
+    if (!summary.groups.length) {
+      box.append(placeholder("No costs in this range."));
+      return;
+    }
+    const keys = bucketKeys(summary.groups, timed);
+    const stacks = new Map(keys.map((k) => [k, []]));
+    const models = new Map();
+    for (const g of summary.groups) {
+      const [bucket, model] = g.keys;
+      const name = colors.named(model) ? model : "other";
+      const stack = stacks.get(bucket);
+      if (!stack) continue;
+      const same = stack.find((s) => s.name === name);
+      if (same) same.cost += g.cost_usd;
+      else stack.push({ name, cost: g.cost_usd, color: colors.of(model) });
+      models.set(name, (models.get(name) || 0) + g.cost_usd);
+    }
+    const W = 760, H = 240, left = 64, right = 8, top = 10, bottom = 28;
+    const max = Math.max(...[...stacks.values()].map((s) => s.reduce((a, b) => a + b.cost, 0)), 0) || 1;
+    const step = (W - left - right) / keys.length;
+    const y = (v) => top + (H - top - bottom) * (1 - v / max);
+    const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Cost over time, stacked by model" });
+    for (const f of [0, 0.5, 1]) {
+      chart.append(
+        svg("line", { class: "axis", x1: left, x2: W - right, y1: y(max * f), y2: y(max * f) }),
+        svg("text", { x: left - 6, y: y(max * f) + 4, "text-anchor": "end", text: money(max * f) }),
+      );
+    }
+    const every = Math.ceil(keys.length / 8);
+    keys.forEach((k, i) => {
+      const x = left + i * step;
+      let base = 0;
+      const order = (stacks.get(k) || []).sort((a, b) => b.cost - a.cost);
+      for (const part of order) {
+        const h = y(base) - y(base + part.cost);
+        const rect = svg("rect", {
+          x: x + step * 0.12, y: y(base + part.cost), width: Math.max(1, step * 0.76), height: Math.max(0, h), fill: part.color,
+        }, svg("title", { text: `${k} · ${part.name}: ${money(part.cost)}` }));
+        chart.append(rect);
+        base += part.cost;
+      }
+      if (i % every === 0) {
+        const label = timed === "hour" ? k.slice(11, 16) : k.slice(5);
+        chart.append(svg("text", { x: x + step / 2, y: H - 10, "text-anchor": "middle", text: label }));
+      }
+    });
+    box.append(chart);
+    for (const [name, cost] of [...models.entries()].sort((a, b) => b[1] - a[1])) {
+      legend.append(legendItem(colors.of(name), `${name} ${money(cost)}`));
+    }
+  }
+
+  /** A legend entry; the swatch is colored through the CSSOM (the page's CSP allows no inline style). */
+  function legendItem(color, text) {
+    const swatch = el("span", { class: "swatch" });
+    swatch.style.background = color;
+    return el("li", {}, swatch, document.createTextNode(text));
+  }
+
+  // ---- by agent ------------------------------------------------------------
+
+  function renderAgents(summary) {
+    const box = $("agents");
+    box.replaceChildren();
+    const groups = summary.groups.slice(0, 8);
+    if (!groups.length) {
+      box.append(placeholder("No agents in this range."));
+      return;
+    }
+    const W = 460, row = 30, labelW = 150, valueW = 70;
+    const max = Math.max(...groups.map((g) => g.cost_usd)) || 1;
+    const chart = svg("svg", { viewBox: `0 0 ${W} ${groups.length * row + 4}`, role: "img", "aria-label": "Cost by agent" });
+    groups.forEach((g, i) => {
+      const y = i * row + 4;
+      const w = ((W - labelW - valueW) * g.cost_usd) / max;
+      const name = g.key || "(none)";
+      chart.append(
+        svg("text", { class: "bar-label", x: 0, y: y + 16, text: name.length > 22 ? name.slice(0, 21) + "…" : name }),
+        svg("rect", { x: labelW, y: y + 4, width: Math.max(1, w), height: row - 12, rx: 3, fill: PALETTE[0] },
+          svg("title", { text: `${name}: ${money(g.cost_usd)} · ${count(g.records)} records` })),
+        svg("text", { class: "bar-label", x: labelW + w + 6, y: y + 16, text: money(g.cost_usd) }),
+      );
+    });
+    box.append(chart);
+    if (summary.groups.length > groups.length) {
+      box.append(el("p", { class: "note", text: `and ${summary.groups.length - groups.length} more` }));
+    }
+  }
+
+  // ---- by model (donut) --------------------------------------------------------
+
+  function renderModels(summary, colors) {
+    const box = $("models");
+    box.replaceChildren();
+    const total = summary.total_cost_usd || 0;
+    if (!summary.groups.length || total <= 0) {
+      box.append(placeholder(summary.groups.length ? "Nothing was billed in this range." : "No models in this range."));
+      return;
+    }
+    const parts = [];
+    for (const g of summary.groups) {
+      const name = colors.named(g.key) ? g.key : "other";
+      const same = parts.find((p) => p.name === name);
+      if (same) same.cost += g.cost_usd;
+      else parts.push({ name, cost: g.cost_usd, color: colors.of(g.key) });
+    }
+    const r = 70, c = 2 * Math.PI * r;
+    const chart = svg("svg", { viewBox: "0 0 180 180", role: "img", "aria-label": "Share of cost by model" });
+    let at = 0;
+    for (const p of parts) {
+      const len = (c * p.cost) / total;
+      chart.append(svg("circle", {
+        cx: 90, cy: 90, r, fill: "none", stroke: p.color, "stroke-width": 28,
+        "stroke-dasharray": `${len} ${c - len}`, "stroke-dashoffset": -at, transform: "rotate(-90 90 90)",
+      }, svg("title", { text: `${p.name}: ${money(p.cost)}` })));
+      at += len;
+    }
+    chart.append(svg("text", { class: "donut-total", x: 90, y: 95, "text-anchor": "middle", text: money(total) }));
+    const legend = el("ul", { class: "legend" });
+    for (const p of parts) {
+      legend.append(legendItem(p.color, `${p.name} · ${money(p.cost)} · ${Math.round((100 * p.cost) / total)}%`));
+    }
+    box.append(chart, legend);
+  }
+
+  // ---- budgets -------------------------------------------------------------
+
+  function renderBudgets(budgets) {
+    const box = $("budgets");
+    box.replaceChildren();
+    const list = Array.isArray(budgets) ? budgets : budgets && budgets.budgets ? budgets.budgets : [];
+    if (!list.length) {
+      box.append(placeholder("No budgets are set."));
+      return;
+    }
+    for (const b of list) {
+      const spent = Number(b.spent ?? b.spent_usd ?? 0);
+      const limit = Number(b.limit ?? b.limit_usd ?? 0);
+      const ratio = Number(b.ratio ?? (limit > 0 ? spent / limit : 0));
+      const name = [b.scope || "all agents", b.period].filter(Boolean).join(" · ");
+      const fill = el("span", { class: ratio >= 1 ? "over" : ratio >= 0.8 ? "warn" : null });
+      fill.style.width = Math.min(100, Math.max(0, ratio * 100)).toFixed(1) + "%";
+      box.append(el("div", { class: "budget" },
+        el("div", { class: "budget-head" },
+          el("span", { text: name }),
+          el("span", { text: `${money(spent)} of ${money(limit)} · ${Math.round(ratio * 100)}%` })),
+        el("div", { class: "meter", role: "progressbar", "aria-label": name, "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(ratio * 100) }, fill)));
+    }
+  }
+
+  // ---- sessions ------------------------------------------------------------
+
+  async function renderSessions(page, generation) {
+    const body = $("sessions").tBodies[0];
+    const rows = [];
+    for (const s of page.sessions) {
+      const open = state.expanded.has(s.session_id);
+      const detailId = "detail-" + rows.length;
+      const toggle = el("button", {
+        type: "button", class: "expand", "aria-expanded": open ? "true" : "false", "aria-controls": detailId,
+        "aria-label": (open ? "Hide" : "Show") + " models and tools of session " + s.session_id, text: open ? "−" : "+",
+      });
+      toggle.addEventListener("click", () => toggleSession(s.session_id, toggle, detailId));
+      const row = el("tr", { "data-session": s.session_id },
+        el("td", {}, toggle),
+        el("td", { class: "id", text: s.session_id }),
+        el("td", { text: (s.agents || []).join(", ") }),
+        el("td", { text: (s.models || []).join(", ") }),
+        el("td", { text: timeText(s.last_at), title: s.last_at || "" }),
+        el("td", { class: "num", text: count(s.records) }),
+        el("td", { class: "num", text: count(tokensOf(s)) }),
+        el("td", { class: "num", text: money(s.cost_usd) }),
+      );
+      rows.push(row);
+      if (open) {
+        const detail = await detailRow(s.session_id, detailId);
+        if (generation !== state.generation) return;
+        rows.push(detail);
+      }
+    }
+    body.replaceChildren(...rows);
+    if (!rows.length) {
+      body.append(el("tr", {}, el("td", { colspan: 8 }, placeholder("No sessions in this range."))));
+    }
+    const pages = Math.max(1, Math.ceil(page.total / SESSIONS_PER_PAGE));
+    $("page-info").textContent = `Page ${page.page} of ${pages} · ${count(page.total)} sessions`;
+    $("prev").disabled = page.page <= 1;
+    $("next").disabled = page.page >= pages;
+    for (const th of document.querySelectorAll("th[data-sort]")) {
+      th.setAttribute("aria-sort", th.dataset.sort === state.sort ? (state.order === "asc" ? "ascending" : "descending") : "none");
+    }
+  }
+
+  async function detailRow(sessionId, detailId) {
+    const detail = await api("/api/costs/sessions/" + encodeURIComponent(sessionId));
+    return el("tr", { class: "detail", id: detailId }, el("td", { colspan: 8 }, sessionDetail(detail)));
+  }
+
+  /** Opens or closes one session's breakdown in place; refreshes keep it open. */
+  async function toggleSession(sessionId, toggle, detailId) {
+    const row = toggle.closest("tr");
+    const open = state.expanded.has(sessionId);
+    if (open) {
+      state.expanded.delete(sessionId);
+      const detail = document.getElementById(detailId);
+      if (detail) detail.remove();
+    } else {
+      state.expanded.add(sessionId);
+      toggle.disabled = true;
+      try {
+        row.after(await detailRow(sessionId, detailId));
+      } catch (e) {
+        state.expanded.delete(sessionId);
+        showError(e);
+        return;
+      } finally {
+        toggle.disabled = false;
+      }
+    }
+    const now = state.expanded.has(sessionId);
+    toggle.setAttribute("aria-expanded", now ? "true" : "false");
+    toggle.setAttribute("aria-label", (now ? "Hide" : "Show") + " models and tools of session " + sessionId);
+    toggle.textContent = now ? "−" : "+";
+  }
+
+  function sessionDetail(d) {
+    const table = (title, first, rows) => el("div", {},
+      el("h3", { text: title }),
+      el("table", {},
+        el("thead", {}, el("tr", {},
+          el("th", { scope: "col", text: first }),
+          el("th", { scope: "col", class: "num", text: "Records" }),
+          el("th", { scope: "col", class: "num", text: "Tokens" }),
+          el("th", { scope: "col", class: "num", text: "Cost" }))),
+        el("tbody", {}, ...rows.map((r) => el("tr", {},
+          el("td", { text: r.name }),
+          el("td", { class: "num", text: count(r.records) }),
+          el("td", { class: "num", text: count(tokensOf(r)) }),
+          el("td", { class: "num", text: money(r.cost_usd) })))),
+      ));
+    return el("div", { class: "detail-grid" },
+      table("By model", "Model", (d.by_model || []).map((m) => ({ ...m, name: m.model }))),
+      table("By tool", "Tool", (d.by_tool || []).map((t) => ({ ...t, name: t.tool || "(no tool)" }))));
+  }
+
+  // ---- controls ------------------------------------------------------------
+
+  function readRange() {
+    const asked = new URLSearchParams(window.location.search).get("range");
+    return asked && asked in RANGE_WORDS ? asked : "24h";
+  }
+
+  function setRange(range) {
+    state.range = range;
+    state.page = 1;
+    const url = new URL(window.location.href);
+    url.searchParams.set("range", range);
+    window.history.replaceState(null, "", url);
+    for (const b of document.querySelectorAll("[data-range]")) {
+      b.setAttribute("aria-pressed", b.dataset.range === range ? "true" : "false");
+    }
+    load("range");
+  }
+
+  function schedule() {
+    clearInterval(state.timer);
+    state.timer = state.auto ? setInterval(() => load("auto"), REFRESH_MS) : null;
+  }
+
+  function init() {
+    for (const b of document.querySelectorAll("[data-range]")) {
+      b.setAttribute("aria-pressed", b.dataset.range === state.range ? "true" : "false");
+      b.addEventListener("click", () => setRange(b.dataset.range));
+    }
+    for (const th of document.querySelectorAll("th[data-sort]")) {
+      th.querySelector("button").addEventListener("click", () => {
+        const key = th.dataset.sort;
+        state.order = state.sort === key && state.order === "desc" ? "asc" : "desc";
+        state.sort = key;
+        state.page = 1;
+        load("sort");
+      });
+    }
+    $("prev").addEventListener("click", () => { state.page = Math.max(1, state.page - 1); load("page"); });
+    $("next").addEventListener("click", () => { state.page += 1; load("page"); });
+    $("refresh").addEventListener("click", () => load("refresh"));
+    $("retry").addEventListener("click", () => load("retry"));
+    $("auto-refresh").addEventListener("change", (e) => { state.auto = e.target.checked; schedule(); });
+    $("token-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      state.token = $("token-input").value.trim();
+      sessionStorage.setItem("hookmeter-token", state.token);
+      load("token");
+    });
+    schedule();
+    load("start");
+  }
+
+  init();
+})();
