@@ -10,150 +10,12 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdirSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { BIN, OUT, repo, Daemon, seeds, dollars, tokens, settled } from "./support.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, "../..");
-const BIN = process.env.HOOKMETER_BIN || join(repo, "target/debug/hookmeter");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const OUT = process.env.E2E_OUT || join(repo, "target/e2e");
-const HOUR = 3600 * 1000;
-const DAY = 24 * HOUR;
-
-// ---- a daemon on a temporary directory -------------------------------------
-
-class Daemon {
-  static async start(name) {
-    const dir = mkdtempSync(join(tmpdir(), `hookmeter-e2e-${name}-`));
-    mkdirSync(join(dir, "home"));
-    const child = spawn(BIN, ["serve"], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: join(dir, "home"),
-        HOOKMETER_CONFIG: join(dir, "none.toml"),
-        TELEMETRY_DB_PATH: join(dir, "telemetry.db"),
-        HOOKMETER_SOCKET: join(dir, "hookmeter.sock"),
-        HOOKMETER_SPOOL: join(dir, "spool"),
-        HOOKMETER_HTTP: "127.0.0.1:0",
-        RUST_LOG: "info",
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    const daemon = new Daemon(dir, child);
-    daemon.base = await daemon.#listening();
-    return daemon;
-  }
-
-  constructor(dir, child) {
-    this.dir = dir;
-    this.child = child;
-    this.log = "";
-    this.exited = new Promise((done) => child.on("exit", done));
-    child.stderr.on("data", (chunk) => (this.log += chunk));
-  }
-
-  #listening() {
-    return new Promise((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error("no 'HTTP API listening on' line in 20 s:\n" + this.log)), 20000);
-      const look = () => {
-        const m = this.log.match(/HTTP API listening on (\S+?)\.?\s/);
-        if (m) {
-          clearTimeout(timer);
-          this.child.stderr.off("data", look);
-          ok("http://" + m[1]);
-        }
-      };
-      this.child.stderr.on("data", look);
-      this.child.on("exit", (code) => fail(new Error(`hookmeter serve exited (${code}):\n${this.log}`)));
-    });
-  }
-
-  async json(path) {
-    const r = await fetch(this.base + path);
-    assert.equal(r.status, 200, `GET ${path}: ${await r.clone().text()}`);
-    return r.json();
-  }
-
-  async hook(payload) {
-    const r = await fetch(this.base + "/hook", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(payload),
-    });
-    const text = await r.text();
-    assert.equal(r.status, 200, `POST /hook: ${text}`);
-    return text;
-  }
-
-  async stop() {
-    if (this.child.exitCode === null) {
-      this.child.kill("SIGTERM");
-      await this.exited;
-    }
-  }
-
-  remove() {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-// ---- known records ----------------------------------------------------------
-// Recent costs are mostly claude-code's; the older ones, gemini-cli's (with
-// many more tokens), so the top agent changes between 24h and 30d.
-
-function seeds(now) {
-  const at = (ms) => new Date(now - ms).toISOString();
-  const rows = [];
-  const add = (session, agent, model, tool, ago, input, output, cacheRead) =>
-    rows.push({
-      hook_event_name: "PostToolUse",
-      hook_event_id: `e2e-${rows.length}`,
-      session_id: session,
-      agent_id: agent,
-      model,
-      tool_name: tool,
-      cwd: "/home/dev/shop",
-      timestamp: at(ago),
-      usage: { input_tokens: input, output_tokens: output, cache_read_input_tokens: cacheRead },
-    });
-  // The last hour.
-  add("s-alpha", "claude-code", "claude-sonnet-4-5", "Bash", 10 * 60 * 1000, 40000, 3000, 120000);
-  add("s-alpha", "claude-code", "claude-sonnet-4-5", "Edit", 20 * 60 * 1000, 30000, 2500, 90000);
-  add("s-alpha", "claude-code", "claude-opus-4-1", "Read", 30 * 60 * 1000, 20000, 1500, 50000);
-  // Earlier today.
-  add("s-beta", "codex", "gpt-5", "Bash", 3 * HOUR, 15000, 1000, 0);
-  add("s-beta", "codex", "gpt-5", "Edit", 5 * HOUR, 12000, 800, 4000);
-  add("s-gamma", "claude-code", "claude-sonnet-4-5", "Read", 9 * HOUR, 60000, 4000, 200000);
-  add("s-gamma", "claude-code", "claude-haiku-4-5", "Grep", 15 * HOUR, 8000, 600, 0);
-  // Days ago.
-  for (let i = 0; i < 5; i++) {
-    add("s-old", "gemini-cli", "gemini-2.5-pro", "Shell", (3 + 4 * i) * DAY, 400000, 30000, 0);
-  }
-  return rows;
-}
-
-// ---- what the page shows, read back ----------------------------------------
-
-/** "$1,234.56" -> 1234.56; "$0.0042" -> 0.0042. */
-function dollars(text) {
-  const m = text.replace(/,/g, "").match(/^(-)?\$([0-9.]+)/);
-  assert.ok(m, `not a dollar amount: ${JSON.stringify(text)}`);
-  return (m[1] ? -1 : 1) * Number(m[2]);
-}
-
-/** "245K" -> 245000, "1.2M" -> 1200000, and the rounding it allows. */
-function tokens(text) {
-  const m = text.match(/^([0-9.]+)([KMB]?)$/);
-  assert.ok(m, `not a token count: ${JSON.stringify(text)}`);
-  const unit = { "": 1, K: 1e3, M: 1e6, B: 1e9 }[m[2]];
-  const decimals = (m[1].split(".")[1] || "").length;
-  return { value: Number(m[1]) * unit, slack: (unit * 10 ** -decimals) / 2 + 1e-9 };
-}
 
 async function cards(page) {
   const text = async (id) => (await page.locator("#" + id).textContent()).trim();
@@ -163,13 +25,6 @@ async function cards(page) {
     agent: await text("card-agent"),
     tokens: await text("card-tokens"),
   };
-}
-
-async function settled(page) {
-  await page.waitForFunction(() => {
-    const main = document.getElementById("main");
-    return main.getAttribute("aria-busy") === "false" && main.dataset.state !== "loading";
-  });
 }
 
 async function sessionIds(page) {
@@ -270,12 +125,25 @@ test("the cards show what the API returns, and the time range changes them", asy
   await context.close();
 });
 
-test("sessions sort by a column and expand to their models and tools", async () => {
+test("sessions page, sort by a column and expand to their models and tools", async () => {
   const { page, context, problems } = await open(seeded, "?range=30d");
-  const byApi = async (sort, order) =>
-    (await seeded.json(`/api/costs/sessions?time_range=30d&page_size=10&sort=${sort}&order=${order}`)).sessions.map((s) => s.session_id);
+  const byApi = async (sort, order, number = 1) =>
+    (
+      await seeded.json(`/api/costs/sessions?time_range=30d&page_size=10&page=${number}&sort=${sort}&order=${order}`)
+    ).sessions.map((s) => s.session_id);
 
   assert.deepEqual(await sessionIds(page), await byApi("last_at", "desc"));
+  assert.equal(await page.locator("#sessions tbody tr[data-session]").count(), 10);
+  assert.match(await page.locator("#page-info").textContent(), /Page 1 of 2 · 12 sessions/);
+  assert.equal(await page.locator("#prev").isDisabled(), true);
+  await page.locator("#next").click();
+  await settled(page);
+  assert.match(await page.locator("#page-info").textContent(), /Page 2 of 2/);
+  assert.deepEqual(await sessionIds(page), await byApi("last_at", "desc", 2));
+  assert.equal(await page.locator("#next").isDisabled(), true);
+  await page.locator("#prev").click();
+  await settled(page);
+
   const cost = page.locator("th[data-sort=cost_usd]");
   await cost.getByRole("button").click();
   await settled(page);
@@ -286,8 +154,13 @@ test("sessions sort by a column and expand to their models and tools", async () 
   await cost.getByRole("button").click();
   await settled(page);
   assert.equal(await cost.getAttribute("aria-sort"), "ascending");
-  assert.deepEqual(await sessionIds(page), [...desc].reverse());
+  const asc = await byApi("cost_usd", "asc");
+  assert.deepEqual(await sessionIds(page), asc);
+  assert.ok(asc[0].startsWith("s-small-"), "the cheapest sessions first");
   await page.screenshot({ path: join(OUT, "sessions-sorted.png"), fullPage: true });
+  await cost.getByRole("button").click(); // back to the most expensive first
+  await settled(page);
+  assert.deepEqual(await sessionIds(page), desc);
 
   const row = page.locator('tr[data-session="s-alpha"]');
   const toggle = row.getByRole("button");

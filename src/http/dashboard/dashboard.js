@@ -70,6 +70,11 @@
     return String(Math.round(v));
   }
 
+  /** "1 record", "12 records", "1.2K records". */
+  function plural(n, word) {
+    return count(n) + " " + word + (n === 1 ? "" : "s");
+  }
+
   function tokensOf(t) {
     return (t.input_tokens || 0) + (t.output_tokens || 0) + (t.cache_read_tokens || 0) + (t.cache_write_tokens || 0);
   }
@@ -213,7 +218,7 @@
   function renderCards(byAgent, byModel, overTime, timed) {
     const total = byModel.total_cost_usd || 0;
     $("card-spend").textContent = money(total);
-    $("card-spend-note").textContent = count(byModel.total_records || 0) + " records";
+    $("card-spend-note").textContent = plural(byModel.total_records || 0, "record");
     let hours = RANGE_HOURS[state.range];
     if (!hours) {
       // "all": from the start of the first bucket with costs until now.
@@ -485,7 +490,7 @@
       body.append(el("tr", {}, el("td", { colspan: 8 }, placeholder("No sessions in this range."))));
     }
     const pages = Math.max(1, Math.ceil(page.total / SESSIONS_PER_PAGE));
-    $("page-info").textContent = `Page ${page.page} of ${pages} · ${count(page.total)} sessions`;
+    $("page-info").textContent = `Page ${page.page} of ${pages} · ${plural(page.total, "session")}`;
     $("prev").disabled = page.page <= 1;
     $("next").disabled = page.page >= pages;
     for (const th of document.querySelectorAll("th[data-sort]")) {

@@ -1,0 +1,160 @@
+// What the dashboard's end-to-end tests share: a hookmeter daemon on a
+// temporary directory, the known records they seed it with, and readers of
+// what the page shows.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, "../..");
+export const BIN = process.env.HOOKMETER_BIN || join(repo, "target/debug/hookmeter");
+export const OUT = process.env.E2E_OUT || join(repo, "target/e2e");
+const HOUR = 3600 * 1000;
+const DAY = 24 * HOUR;
+
+// ---- a daemon on a temporary directory -------------------------------------
+
+export class Daemon {
+  static async start(name) {
+    const dir = mkdtempSync(join(tmpdir(), `hookmeter-e2e-${name}-`));
+    mkdirSync(join(dir, "home"));
+    const child = spawn(BIN, ["serve"], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: join(dir, "home"),
+        HOOKMETER_CONFIG: join(dir, "none.toml"),
+        TELEMETRY_DB_PATH: join(dir, "telemetry.db"),
+        HOOKMETER_SOCKET: join(dir, "hookmeter.sock"),
+        HOOKMETER_SPOOL: join(dir, "spool"),
+        HOOKMETER_HTTP: "127.0.0.1:0",
+        RUST_LOG: "info",
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const daemon = new Daemon(dir, child);
+    daemon.base = await daemon.#listening();
+    return daemon;
+  }
+
+  constructor(dir, child) {
+    this.dir = dir;
+    this.child = child;
+    this.log = "";
+    this.exited = new Promise((done) => child.on("exit", done));
+    child.stderr.on("data", (chunk) => (this.log += chunk));
+  }
+
+  #listening() {
+    return new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error("no 'HTTP API listening on' line in 20 s:\n" + this.log)), 20000);
+      const look = () => {
+        const m = this.log.match(/HTTP API listening on (\S+?)\.?\s/);
+        if (m) {
+          clearTimeout(timer);
+          this.child.stderr.off("data", look);
+          ok("http://" + m[1]);
+        }
+      };
+      this.child.stderr.on("data", look);
+      this.child.on("exit", (code) => fail(new Error(`hookmeter serve exited (${code}):\n${this.log}`)));
+    });
+  }
+
+  async json(path) {
+    const r = await fetch(this.base + path);
+    assert.equal(r.status, 200, `GET ${path}: ${await r.clone().text()}`);
+    return r.json();
+  }
+
+  async hook(payload) {
+    const r = await fetch(this.base + "/hook", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 200, `POST /hook: ${text}`);
+    return text;
+  }
+
+  async stop() {
+    if (this.child.exitCode === null) {
+      this.child.kill("SIGTERM");
+      await this.exited;
+    }
+  }
+
+  remove() {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---- known records ----------------------------------------------------------
+// Recent costs are mostly claude-code's; the older ones, gemini-cli's (with
+// many more tokens), so the top agent changes between 24h and 30d.
+
+export function seeds(now) {
+  const at = (ms) => new Date(now - ms).toISOString();
+  const rows = [];
+  const add = (session, agent, model, tool, ago, input, output, cacheRead) =>
+    rows.push({
+      hook_event_name: "PostToolUse",
+      hook_event_id: `e2e-${rows.length}`,
+      session_id: session,
+      agent_id: agent,
+      model,
+      tool_name: tool,
+      cwd: "/home/dev/shop",
+      timestamp: at(ago),
+      usage: { input_tokens: input, output_tokens: output, cache_read_input_tokens: cacheRead },
+    });
+  // The last hour.
+  add("s-alpha", "claude-code", "claude-sonnet-4-5", "Bash", 10 * 60 * 1000, 40000, 3000, 120000);
+  add("s-alpha", "claude-code", "claude-sonnet-4-5", "Edit", 20 * 60 * 1000, 30000, 2500, 90000);
+  add("s-alpha", "claude-code", "claude-opus-4-1", "Read", 30 * 60 * 1000, 20000, 1500, 50000);
+  // Earlier today.
+  add("s-beta", "codex", "gpt-5", "Bash", 3 * HOUR, 15000, 1000, 0);
+  add("s-beta", "codex", "gpt-5", "Edit", 5 * HOUR, 12000, 800, 4000);
+  add("s-gamma", "claude-code", "claude-sonnet-4-5", "Read", 9 * HOUR, 60000, 4000, 200000);
+  add("s-gamma", "claude-code", "claude-haiku-4-5", "Grep", 15 * HOUR, 8000, 600, 0);
+  // Small sessions two days ago: enough for a second page of sessions.
+  for (let i = 0; i < 8; i++) {
+    add(`s-small-${i}`, "opencode", "gpt-5-mini", "bash", 2 * DAY + i * HOUR, 2000, 100, 0);
+  }
+  // Days ago.
+  for (let i = 0; i < 5; i++) {
+    add("s-old", "gemini-cli", "gemini-2.5-pro", "Shell", (3 + 4 * i) * DAY, 400000, 30000, 0);
+  }
+  return rows;
+}
+
+// ---- what the page shows, read back ----------------------------------------
+
+/** "$1,234.56" -> 1234.56; "$0.0042" -> 0.0042. */
+export function dollars(text) {
+  const m = text.replace(/,/g, "").match(/^(-)?\$([0-9.]+)/);
+  assert.ok(m, `not a dollar amount: ${JSON.stringify(text)}`);
+  return (m[1] ? -1 : 1) * Number(m[2]);
+}
+
+/** "245K" -> 245000, "1.2M" -> 1200000, and the rounding it allows. */
+export function tokens(text) {
+  const m = text.match(/^([0-9.]+)([KMB]?)$/);
+  assert.ok(m, `not a token count: ${JSON.stringify(text)}`);
+  const unit = { "": 1, K: 1e3, M: 1e6, B: 1e9 }[m[2]];
+  const decimals = (m[1].split(".")[1] || "").length;
+  return { value: Number(m[1]) * unit, slack: (unit * 10 ** -decimals) / 2 + 1e-9 };
+}
+
+/** Waits for the page's latest load to end (Playwright's and Puppeteer's
+ * `page.waitForFunction` take the same function). */
+export async function settled(page) {
+  await page.waitForFunction(() => {
+    const main = document.getElementById("main");
+    return main.getAttribute("aria-busy") === "false" && main.dataset.state !== "loading";
+  });
+}
