@@ -200,6 +200,28 @@ test("the controls work from the keyboard, and a narrow window fits", async () =
   await context.close();
 });
 
+test("the loading state shows until the API answers", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC" });
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push(r.url()));
+  let release;
+  const gate = new Promise((done) => (release = done));
+  await page.route("**/api/**", async (route) => {
+    await gate;
+    await route.continue();
+  });
+  await page.goto(seeded.base + "/");
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("Loading"));
+  assert.equal(await page.locator("#main").getAttribute("data-state"), "loading");
+  assert.equal(await page.locator("#main").getAttribute("aria-busy"), "true");
+  assert.equal((await page.locator("#card-spend").textContent()).trim(), "…");
+  await page.screenshot({ path: join(OUT, "dashboard-loading.png"), fullPage: true });
+  release();
+  await settled(page);
+  assert.equal(await page.locator("#main").getAttribute("data-state"), "ready");
+  await context.close();
+});
+
 test("an empty database shows the empty state", async () => {
   const { page, context, problems } = await open(emptyDaemon);
   assert.equal(await page.locator("#main").getAttribute("data-state"), "empty");
