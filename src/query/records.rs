@@ -148,8 +148,8 @@ pub fn record_page(
     Ok((records, total))
 }
 
-/// Where a page lies: the rows of `range`, newest first, after skipping
-/// `skip` of them; `records` counts all rows in `range`, kept or not.
+/// Where a page lies: the rows of `range` the filter keeps, newest first,
+/// after skipping `skip` of them.
 struct Window {
     range: Range,
     skip: i64,
@@ -190,8 +190,9 @@ fn seek(
         }
     }
     let Some(start) = counts.get(at) else {
-        // The rollups hold fewer records than the summary counted: cannot
-        // happen while the writer keeps them; read the plain way.
+        // A day's hours in the hourly rollup hold fewer records than the
+        // daily one says: cannot happen while the writer keeps both; read
+        // the plain way.
         return Ok(Window {
             range: filter.range,
             skip: offset,
@@ -322,7 +323,6 @@ pub struct SessionRow {
     pub totals: Totals,
 }
 
-/// Sessions with records that `filter` keeps, most recently active first.
 /// What a list of sessions is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SessionSort {
@@ -369,8 +369,8 @@ impl SessionSort {
     }
 }
 
-/// A page of sessions, sorted by `sort` (`descending`: largest or latest
-/// first), ties by session id.
+/// A page of the sessions with records that `filter` keeps, sorted by
+/// `sort` (`descending`: largest or latest first), ties by session id.
 pub fn sessions(
     conn: &Connection,
     filter: &Filter,
