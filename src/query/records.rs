@@ -323,6 +323,18 @@ pub struct SessionRow {
     pub totals: Totals,
 }
 
+/// The index a list of sessions reads. With a start time and no session or
+/// task, the records of the range by time: left to itself, SQLite's planner
+/// walks the session index over every record to get its GROUP BY in order
+/// (measured on 10M records: 25 s for the last 24 hours).
+fn session_index(filter: &Filter) -> &'static str {
+    if filter.range.from.is_some() && filter.session.is_none() && filter.task.is_none() {
+        " INDEXED BY idx_cost_records_timestamp"
+    } else {
+        ""
+    }
+}
+
 /// What a list of sessions is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SessionSort {
@@ -389,9 +401,10 @@ pub fn sessions(
                 sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
                 sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
                 max(project)
-         FROM cost_records WHERE session_id IS NOT NULL{conditions}
+         FROM cost_records{} WHERE session_id IS NOT NULL{conditions}
          GROUP BY session_id ORDER BY {} {}, session_id
          LIMIT ?{limit_at} OFFSET ?{offset_at}",
+        session_index(filter),
         sort.expression(),
         if descending { "DESC" } else { "ASC" }
     );
@@ -437,7 +450,8 @@ pub fn sessions(
 pub fn session_count(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
     let (conditions, params) = where_clause(filter);
     let sql = format!(
-        "SELECT count(DISTINCT session_id) FROM cost_records WHERE session_id IS NOT NULL{conditions}"
+        "SELECT count(DISTINCT session_id) FROM cost_records{} WHERE session_id IS NOT NULL{conditions}",
+        session_index(filter)
     );
     let count = conn
         .prepare_cached(&sql)?
