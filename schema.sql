@@ -1,4 +1,4 @@
--- hookmeter database schema, version 4. A new database gets this file; an
+-- hookmeter database schema, version 5. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -200,6 +200,15 @@ CREATE TABLE IF NOT EXISTS event_counts (
     reason  TEXT    NOT NULL,                           -- rejected_events.reason_code; '' when accepted
     events  INTEGER NOT NULL,
     PRIMARY KEY (outcome, source, reason)
+) WITHOUT ROWID;
+
+-- Spending limits: one per scope and period (`hookmeter budget set`).
+CREATE TABLE IF NOT EXISTS budgets (
+    scope      TEXT NOT NULL,                           -- '' (everything), agent:NAME, task:ID or project:NAME
+    period     TEXT NOT NULL,                           -- daily|weekly|monthly|total
+    limit_usd  REAL NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (scope, period)
 ) WITHOUT ROWID;
 
 -- Per UTC day, from the rollup: as fast on ten million records as on ten.

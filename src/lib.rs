@@ -14,8 +14,10 @@
 //! - [`store`]: SQLite: the schema, the single writer thread (batched
 //!   transactions, acks after commit), payload redaction.
 //! - [`query`]: what readers ask (summaries, pages of records, sessions,
-//!   lifetime counters), on read-only connections; summaries read the
-//!   hourly rollup when it can answer.
+//!   lifetime counters), on read-only connections; summaries and pages read
+//!   the daily and hourly rollups where they answer.
+//! - [`budget`]: spending limits per period and scope, and how much of each
+//!   is spent.
 //! - [`report`]: the reading commands (`report`, `today`, `sessions`,
 //!   `tail`) and how they print: tables, JSON, CSV.
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
@@ -26,6 +28,7 @@
 //!   where each setting came from (`hookmeter config`).
 //! - [`user_files`]: files written for the user (`pricing import` into
 //!   `pricing.toml`), backed up and replaced atomically.
+pub mod budget;
 pub mod collect;
 pub mod config;
 pub mod daemon;

@@ -116,6 +116,11 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Spending limits per day, week, month (or in total for a task), for everything or one scope
+    Budget {
+        #[command(subcommand)]
+        command: BudgetCommand,
+    },
     /// Show the price table and how a model name is priced; import LiteLLM's prices
     Pricing {
         #[command(subcommand)]
@@ -179,6 +184,48 @@ impl OutputFlags {
 }
 
 #[derive(Subcommand)]
+enum BudgetCommand {
+    /// Set (or replace) limits in dollars; one or more periods at once
+    Set {
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        daily: Option<f64>,
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        weekly: Option<f64>,
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        monthly: Option<f64>,
+        /// All-time limit; for a task (--scope task:ID)
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        total: Option<f64>,
+        /// agent:NAME | task:ID | project:NAME [default: everything]
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// Each budget: spent this period, limit, ratio, when the period ends
+    Status {
+        /// Time zone of days, weeks and months (IANA name) [default: the system's]
+        #[arg(long)]
+        tz: Option<String>,
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove budgets: all of them, or those of --scope and/or the periods named
+    Clear {
+        /// agent:NAME | task:ID | project:NAME, or "all" for the budgets of everything
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long)]
+        daily: bool,
+        #[arg(long)]
+        weekly: bool,
+        #[arg(long)]
+        monthly: bool,
+        #[arg(long)]
+        total: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum PricingCommand {
     /// Every entry in force (embedded defaults, pricing.toml, COST_PRICING_* overrides)
     List,
@@ -239,6 +286,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Pricing { command } => run_pricing(&config, command),
+        Command::Budget { command } => run_budget(&config, command),
         Command::Config { json } => {
             print_out(&match json {
                 true => format!("{:#}\n", config.describe_json()),
@@ -403,6 +451,110 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
+    use hookmeter::budget::{self, Budget, Period, Scope};
+    let scope_of = |text: Option<&str>| match text {
+        Some("all") => Ok(Scope::All),
+        other => Scope::parse(other).map_err(|e| format!("--scope: {e}")),
+    };
+    let writer =
+        || hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string());
+    let outcome: Result<String, String> = match command {
+        BudgetCommand::Set {
+            daily,
+            weekly,
+            monthly,
+            total,
+            scope,
+        } => (|| {
+            let scope = scope_of(scope.as_deref())?;
+            let limits: Vec<(Period, f64)> = [
+                (Period::Daily, daily),
+                (Period::Weekly, weekly),
+                (Period::Monthly, monthly),
+                (Period::Total, total),
+            ]
+            .into_iter()
+            .filter_map(|(p, v)| v.map(|v| (p, v)))
+            .collect();
+            if limits.is_empty() {
+                return Err("give at least one of --daily, --weekly, --monthly, --total".into());
+            }
+            let budgets: Vec<Budget> = limits
+                .into_iter()
+                .map(|(period, limit_usd)| Budget {
+                    scope: scope.clone(),
+                    period,
+                    limit_usd,
+                })
+                .collect();
+            let conn = writer()?;
+            let tx = conn.unchecked_transaction().map_err(|e| e.to_string())?;
+            for b in &budgets {
+                budget::set(&tx, b).map_err(|e| e.to_string())?;
+            }
+            tx.commit().map_err(|e| e.to_string())?;
+            let key = scope.key();
+            Ok(budgets
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} budget of {} set to ${:.2}\n",
+                        b.period.name(),
+                        if key.is_empty() { "everything" } else { &key },
+                        b.limit_usd
+                    )
+                })
+                .collect())
+        })(),
+        BudgetCommand::Status { tz, json } => (|| {
+            let tz =
+                hookmeter::query::time_zone(tz.as_deref()).map_err(|e| format!("--tz: {e}"))?;
+            let conn = hookmeter::query::open(&config.db).map_err(|e| e.to_string())?;
+            let statuses =
+                budget::status(&conn, jiff::Timestamp::now(), &tz).map_err(|e| e.to_string())?;
+            Ok(match json {
+                true => {
+                    let list: Vec<_> = statuses.iter().map(|s| s.to_json()).collect();
+                    format!("{:#}\n", serde_json::Value::from(list))
+                }
+                false => budget::render(&statuses, &tz),
+            })
+        })(),
+        BudgetCommand::Clear {
+            scope,
+            daily,
+            weekly,
+            monthly,
+            total,
+        } => (|| {
+            let scope = scope.as_deref().map(|s| scope_of(Some(s))).transpose()?;
+            let periods: Vec<Period> = [
+                (Period::Daily, daily),
+                (Period::Weekly, weekly),
+                (Period::Monthly, monthly),
+                (Period::Total, total),
+            ]
+            .into_iter()
+            .filter_map(|(p, on)| on.then_some(p))
+            .collect();
+            if !config.db.exists() {
+                return Ok("No budgets to clear.\n".to_string());
+            }
+            let removed =
+                budget::clear(&writer()?, scope.as_ref(), &periods).map_err(|e| e.to_string())?;
+            Ok(format!("{removed} budget(s) cleared.\n"))
+        })(),
+    };
+    match outcome {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

@@ -220,7 +220,25 @@ pub async fn summary(
     })))
 }
 
-/// `GET /api/budgets`: budgets are not built yet, so there are none.
-pub async fn budgets() -> Json<Value> {
-    Json(json!([]))
+/// `GET /api/budgets`: every budget with its spend this period (`tz`:
+/// the zone of days, weeks and months; UTC when absent).
+pub async fn budgets(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let tz = params.tz()?;
+    let statuses = state
+        .readers
+        .run(move |conn| {
+            crate::budget::status(conn, jiff::Timestamp::now(), &tz).map_err(|e| match e {
+                crate::budget::BudgetError::Query(e) => e,
+                crate::budget::BudgetError::Sqlite(e) => query::QueryError::Sqlite(e),
+                crate::budget::BudgetError::Invalid(m) => query::QueryError::Invalid(m),
+            })
+        })
+        .await?;
+    Ok(Json(Value::from(
+        statuses.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
+    )))
 }

@@ -18,7 +18,7 @@ use crate::config::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -50,6 +50,11 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "DROP TRIGGER IF EXISTS cost_rollup_on_delete; -- now keeps the daily rollup too
                   DROP VIEW IF EXISTS v_daily_cost; -- now read from the daily rollup",
         backfill: &[rollup::DAILY_FILL_SQL],
+    },
+    Migration {
+        version: 5,
+        reshape: "", // the budgets table is new: schema.sql creates it
+        backfill: &[],
     },
 ];
 

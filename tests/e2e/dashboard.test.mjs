@@ -250,6 +250,28 @@ test("a stopped API shows the error state, and no request ever left loopback", a
   assert.deepEqual(away, [], "requests to anything but the daemon");
 });
 
+test("budgets show as bars, red when spent", async () => {
+  seeded.run("budget", "set", "--total", "1", "--scope", "task:T-e2e");
+  seeded.run("budget", "set", "--monthly", "1000");
+  const { page, context, problems } = await open(seeded);
+  const api = await seeded.json("/api/budgets?tz=UTC");
+  assert.equal(api.length, 2);
+  const bars = page.locator("#budgets [role=progressbar]");
+  assert.equal(await bars.count(), 2);
+  for (let i = 0; i < api.length; i++) {
+    assert.equal(Number(await bars.nth(i).getAttribute("aria-valuenow")), Math.round(api[i].ratio * 100));
+  }
+  const spent = api.findIndex((b) => b.scope === "task:T-e2e");
+  assert.ok(api[spent].ratio > 1, `the seeds spend more than $1 on the task (${api[spent].ratio})`);
+  assert.equal(await bars.nth(spent).locator("span.over").count(), 1, "a spent budget is red");
+  assert.match(await page.locator("#budgets").textContent(), /task:T-e2e · total/);
+  assert.match(await page.locator("#budgets").textContent(), /everything · monthly/);
+  await page.screenshot({ path: join(OUT, "dashboard-budgets.png"), fullPage: true });
+  assert.deepEqual(problems, [], "console errors");
+  seeded.run("budget", "clear");
+  await context.close();
+});
+
 // The page's own files are what the binary embeds.
 test("the served page is the embedded file", async () => {
   const served = await (await fetch(seeded.base + "/")).text();

@@ -3,7 +3,7 @@
 // what the page shows.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -22,22 +22,29 @@ export class Daemon {
   static async start(name) {
     const dir = mkdtempSync(join(tmpdir(), `hookmeter-e2e-${name}-`));
     mkdirSync(join(dir, "home"));
-    const child = spawn(BIN, ["serve"], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: join(dir, "home"),
-        HOOKMETER_CONFIG: join(dir, "none.toml"),
-        TELEMETRY_DB_PATH: join(dir, "telemetry.db"),
-        HOOKMETER_SOCKET: join(dir, "hookmeter.sock"),
-        HOOKMETER_SPOOL: join(dir, "spool"),
-        HOOKMETER_HTTP: "127.0.0.1:0",
-        RUST_LOG: "info",
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(BIN, ["serve"], { env: Daemon.env(dir), stdio: ["ignore", "ignore", "pipe"] });
     const daemon = new Daemon(dir, child);
     daemon.base = await daemon.#listening();
     return daemon;
+  }
+
+  /** The environment of a daemon, and of the commands run beside it, on `dir`. */
+  static env(dir) {
+    return {
+      PATH: process.env.PATH,
+      HOME: join(dir, "home"),
+      HOOKMETER_CONFIG: join(dir, "none.toml"),
+      TELEMETRY_DB_PATH: join(dir, "telemetry.db"),
+      HOOKMETER_SOCKET: join(dir, "hookmeter.sock"),
+      HOOKMETER_SPOOL: join(dir, "spool"),
+      HOOKMETER_HTTP: "127.0.0.1:0",
+      RUST_LOG: "info",
+    };
+  }
+
+  /** Runs `hookmeter ARGS…` on this daemon's database; its stdout. */
+  run(...args) {
+    return execFileSync(BIN, args, { env: Daemon.env(this.dir), encoding: "utf8" });
   }
 
   constructor(dir, child) {
@@ -102,6 +109,8 @@ export function seeds(now) {
   const rows = [];
   const add = (session, agent, model, tool, ago, input, output, cacheRead) =>
     rows.push({
+      // The old sessions belong to a task (its budget is spent whatever the date).
+      task_id: session === "s-old" ? "T-e2e" : undefined,
       hook_event_name: "PostToolUse",
       hook_event_id: `e2e-${rows.length}`,
       session_id: session,

@@ -164,7 +164,7 @@
         api("/api/costs/summary", { ...rangeParams(), group_by: "agent" }),
         api("/api/costs/summary", { ...rangeParams(), group_by: "model" }),
         api("/api/costs/summary", { ...rangeParams(), group_by: timed + ",model" }),
-        api("/api/budgets"),
+        api("/api/budgets", { tz }),
         api("/api/costs/sessions", {
           ...rangeParams(),
           page: state.page,
@@ -444,7 +444,7 @@
       const spent = Number(b.spent ?? b.spent_usd ?? 0);
       const limit = Number(b.limit ?? b.limit_usd ?? 0);
       const ratio = Number(b.ratio ?? (limit > 0 ? spent / limit : 0));
-      const name = [b.scope || "all agents", b.period].filter(Boolean).join(" · ");
+      const name = [b.scope || "everything", b.period].filter(Boolean).join(" · ");
       const fill = el("span", { class: ratio >= 1 ? "over" : ratio >= 0.8 ? "warn" : null });
       fill.style.width = Math.min(100, Math.max(0, ratio * 100)).toFixed(1) + "%";
       box.append(el("div", { class: "budget" },

@@ -1,0 +1,359 @@
+//! Budgets: a spending limit per calendar period (day, week from Monday,
+//! month from the 1st, in a time zone) or in total, for everything or for
+//! one agent, task or project. Stored in the `budgets` table; how much of
+//! each is spent is a summary over the same records every report reads.
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use rusqlite::{params, Connection};
+
+use crate::query::{summary, Filter, QueryError, Range};
+
+/// The period a budget's limit applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Daily,
+    Weekly,
+    Monthly,
+    /// Everything ever spent: for a task, which has a beginning and an end.
+    Total,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [
+        Period::Daily,
+        Period::Weekly,
+        Period::Monthly,
+        Period::Total,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Daily => "daily",
+            Period::Weekly => "weekly",
+            Period::Monthly => "monthly",
+            Period::Total => "total",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.name() == text)
+    }
+
+    /// The current period as of `now` in `tz`: its range (open at the end)
+    /// and when it ends (`None` for a total).
+    pub fn current(
+        self,
+        now: Timestamp,
+        tz: &TimeZone,
+    ) -> Result<(Range, Option<Timestamp>), QueryError> {
+        let calendar = match self {
+            Period::Daily => "today",
+            Period::Weekly => "week",
+            Period::Monthly => "month",
+            Period::Total => return Ok((Range::default(), None)),
+        };
+        let range = Range::period(calendar, now, tz)?;
+        let start = range
+            .from
+            .ok_or_else(|| QueryError::Invalid("a calendar period has a start".into()))?
+            .to_zoned(tz.clone());
+        let next = match self {
+            Period::Daily => start.checked_add(1.day()),
+            Period::Weekly => start.checked_add(1.week()),
+            _ => start.checked_add(1.month()),
+        }
+        .map_err(|e| QueryError::Invalid(e.to_string()))?;
+        Ok((range, Some(next.timestamp())))
+    }
+}
+
+/// What a budget covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Agent(String),
+    Task(String),
+    Project(String),
+}
+
+impl Scope {
+    /// `agent:NAME`, `task:ID`, `project:NAME`; `None` is everything.
+    pub fn parse(text: Option<&str>) -> Result<Scope, String> {
+        let Some(text) = text else {
+            return Ok(Scope::All);
+        };
+        let (kind, value) = text
+            .split_once(':')
+            .filter(|(_, v)| !v.is_empty())
+            .ok_or_else(|| {
+                format!("scope {text:?}: expected agent:NAME, task:ID or project:NAME")
+            })?;
+        let value = value.to_string();
+        match kind {
+            "agent" => Ok(Scope::Agent(value)),
+            "task" => Ok(Scope::Task(value)),
+            "project" => Ok(Scope::Project(value)),
+            _ => Err(format!(
+                "scope {text:?}: expected agent:NAME, task:ID or project:NAME"
+            )),
+        }
+    }
+
+    /// As stored and shown: `''` for everything.
+    pub fn key(&self) -> String {
+        match self {
+            Scope::All => String::new(),
+            Scope::Agent(v) => format!("agent:{v}"),
+            Scope::Task(v) => format!("task:{v}"),
+            Scope::Project(v) => format!("project:{v}"),
+        }
+    }
+
+    fn filter(&self, range: Range) -> Filter {
+        let mut filter = Filter {
+            range,
+            ..Filter::default()
+        };
+        match self {
+            Scope::All => {}
+            Scope::Agent(v) => filter.agent = Some(v.clone()),
+            Scope::Task(v) => filter.task = Some(v.clone()),
+            Scope::Project(v) => filter.project = Some(v.clone()),
+        }
+        filter
+    }
+}
+
+/// One stored budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    pub scope: Scope,
+    pub period: Period,
+    pub limit_usd: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+}
+
+/// Sets (or replaces) the limit of `scope` for `period`.
+pub fn set(conn: &Connection, budget: &Budget) -> Result<(), BudgetError> {
+    if !(budget.limit_usd.is_finite() && budget.limit_usd > 0.0) {
+        return Err(BudgetError::Invalid(format!(
+            "--{}: the limit must be a positive number of dollars, got {}",
+            budget.period.name(),
+            budget.limit_usd
+        )));
+    }
+    if budget.period == Period::Total && !matches!(budget.scope, Scope::Task(_)) {
+        return Err(BudgetError::Invalid(
+            "--total: a total budget is for a task (--scope task:ID)".into(),
+        ));
+    }
+    conn.execute(
+        "INSERT INTO budgets (scope, period, limit_usd, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (scope, period) DO UPDATE SET
+             limit_usd = excluded.limit_usd, updated_at = excluded.updated_at",
+        params![
+            budget.scope.key(),
+            budget.period.name(),
+            budget.limit_usd,
+            crate::record::format_timestamp(Timestamp::now())
+        ],
+    )?;
+    Ok(())
+}
+
+/// Removes the budgets of `scope` (every scope when `None`) for `periods`
+/// (every period when empty); returns how many went.
+pub fn clear(
+    conn: &Connection,
+    scope: Option<&Scope>,
+    periods: &[Period],
+) -> Result<usize, BudgetError> {
+    let mut removed = 0;
+    for budget in list(conn)? {
+        let scope_matches = match scope {
+            Some(s) => *s == budget.scope,
+            None => true,
+        };
+        let period_matches = periods.is_empty() || periods.contains(&budget.period);
+        if scope_matches && period_matches {
+            removed += conn.execute(
+                "DELETE FROM budgets WHERE scope = ?1 AND period = ?2",
+                params![budget.scope.key(), budget.period.name()],
+            )?;
+        }
+    }
+    Ok(removed)
+}
+
+/// Every budget, by scope then period (daily, weekly, monthly, total).
+pub fn list(conn: &Connection) -> Result<Vec<Budget>, BudgetError> {
+    let mut stmt = conn.prepare("SELECT scope, period, limit_usd FROM budgets")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, f64>(2)?,
+        ))
+    })?;
+    let mut budgets = Vec::new();
+    for row in rows {
+        let (scope, period, limit_usd) = row?;
+        let scope_text = (!scope.is_empty()).then_some(scope.as_str());
+        // A row written by hand that hookmeter cannot read is skipped, not fatal.
+        let (Ok(scope), Some(period)) = (Scope::parse(scope_text), Period::parse(&period)) else {
+            tracing::warn!(
+                scope,
+                period,
+                "A budget row has an unknown scope or period; skipped."
+            );
+            continue;
+        };
+        budgets.push(Budget {
+            scope,
+            period,
+            limit_usd,
+        });
+    }
+    budgets.sort_by_key(|b| {
+        (
+            b.scope.key(),
+            Period::ALL.iter().position(|p| *p == b.period),
+        )
+    });
+    Ok(budgets)
+}
+
+/// A budget and how much of its current period is spent.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub budget: Budget,
+    pub spent_usd: f64,
+    pub period: Range,
+    pub period_end: Option<Timestamp>,
+}
+
+impl Status {
+    pub fn ratio(&self) -> f64 {
+        self.spent_usd / self.budget.limit_usd
+    }
+
+    /// The shape of `GET /api/budgets` and `budget status --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let ts = |t: Option<Timestamp>| t.map(crate::record::format_timestamp);
+        serde_json::json!({
+            "scope": self.budget.scope.key(),
+            "period": self.budget.period.name(),
+            "limit": self.budget.limit_usd,
+            "spent": self.spent_usd,
+            "ratio": self.ratio(),
+            "period_start": ts(self.period.from),
+            "period_end": ts(self.period_end),
+        })
+    }
+}
+
+/// Every budget's current period as of `now` in `tz`, and its spend.
+pub fn status(
+    conn: &Connection,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Result<Vec<Status>, BudgetError> {
+    let budgets = list(conn)?;
+    let mut out = Vec::with_capacity(budgets.len());
+    for budget in budgets {
+        let (period, period_end) = budget.period.current(now, tz)?;
+        let spent = summary(conn, &budget.scope.filter(period), &[], tz)?;
+        out.push(Status {
+            spent_usd: spent.totals.cost_usd,
+            period,
+            period_end,
+            budget,
+        });
+    }
+    Ok(out)
+}
+
+/// `budget status` as a table.
+pub fn render(statuses: &[Status], tz: &TimeZone) -> String {
+    if statuses.is_empty() {
+        return "No budgets. Set one with `hookmeter budget set --daily 10`.\n".to_string();
+    }
+    let local = |t: Option<Timestamp>| {
+        t.map_or("-".to_string(), |t| {
+            t.to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+    };
+    let mut out = format!(
+        "{:<28} {:<8} {:>12} {:>12} {:>7}  {}\n",
+        "SCOPE", "PERIOD", "SPENT", "LIMIT", "USED", "PERIOD ENDS"
+    );
+    for s in statuses {
+        let scope = s.budget.scope.key();
+        out.push_str(&format!(
+            "{:<28} {:<8} {:>12} {:>12} {:>6.1}%  {}\n",
+            if scope.is_empty() { "(all)" } else { &scope },
+            s.budget.period.name(),
+            format!("${:.2}", s.spent_usd),
+            format!("${:.2}", s.budget.limit_usd),
+            100.0 * s.ratio(),
+            local(s.period_end)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_start_and_end_on_the_calendar_of_the_zone() {
+        // Wednesday 2026-09-16 10:00 in Paris (UTC+2).
+        let now: Timestamp = "2026-09-16T08:00:00Z".parse().unwrap();
+        let paris = TimeZone::get("Europe/Paris").unwrap();
+        let shown = |p: Period| {
+            let (range, end) = p.current(now, &paris).unwrap();
+            (
+                range.from.map(|t| t.to_string()),
+                end.map(|t| t.to_string()),
+            )
+        };
+        let some = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
+        assert_eq!(
+            shown(Period::Daily),
+            some("2026-09-15T22:00:00Z", "2026-09-16T22:00:00Z")
+        );
+        assert_eq!(
+            shown(Period::Weekly),
+            some("2026-09-13T22:00:00Z", "2026-09-20T22:00:00Z")
+        );
+        assert_eq!(
+            shown(Period::Monthly),
+            some("2026-08-31T22:00:00Z", "2026-09-30T22:00:00Z")
+        );
+        assert_eq!(shown(Period::Total), (None, None));
+    }
+
+    #[test]
+    fn scopes_parse_and_print_back() {
+        for text in ["agent:claude-code", "task:T-1", "project:shop"] {
+            assert_eq!(Scope::parse(Some(text)).unwrap().key(), text);
+        }
+        assert_eq!(Scope::parse(None).unwrap(), Scope::All);
+        for bad in ["agent", "agent:", "team:red", ":x"] {
+            assert!(Scope::parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}
