@@ -848,9 +848,41 @@ fn metrics_equal_the_database_and_survive_a_restart() {
 
 #[test]
 fn promtool_accepts_the_metrics() {
-    let (_home, daemon, addr) = seeded();
+    let (home, daemon, addr) = seeded();
     assert_eq!(daemon.connect().roundtrip(b"{\"broken\"")["ok"], false);
+    // Budgets, so their gauges are checked too: the task's is spent.
+    for args in [
+        &["budget", "set", "--total", "0.001", "--scope", "task:T-1"][..],
+        &["budget", "set", "--monthly", "100"],
+    ] {
+        succeed(home.command().args(args));
+    }
     let text = http_get(addr, "/metrics").text();
+    let api = http_get(addr, "/api/budgets").json();
+    for budget in api.as_array().unwrap() {
+        let labels = format!(
+            "{{scope=\"{}\",period=\"{}\"}}",
+            budget["scope"].as_str().unwrap(),
+            budget["period"].as_str().unwrap()
+        );
+        for (name, field) in [
+            ("hookmeter_budget_limit_usd", "limit"),
+            ("hookmeter_budget_spent_usd", "spent"),
+            ("hookmeter_budget_ratio", "ratio"),
+        ] {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name}{labels} ")))
+                .unwrap_or_else(|| panic!("{name}{labels} missing:\n{text}"));
+            let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            let want = budget[field].as_f64().unwrap();
+            assert!(
+                (value - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{line} vs {want}"
+            );
+        }
+    }
+    assert!(text.contains("hookmeter_budget_ratio{scope=\"task:T-1\",period=\"total\"}"));
     let child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

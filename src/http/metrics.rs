@@ -4,7 +4,8 @@
 //! triggers keep (summed over every hour), so they resume where they were
 //! after a restart. The writer's batch and commit histograms live in memory
 //! and start from zero with the process, as Prometheus expects of a process's
-//! own counters. No session or task label: they would grow without bound.
+//! own counters. No session or task label: they would grow without bound
+//! (a budget's scope may name a task: budgets are few and set by hand).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -31,13 +32,21 @@ pub struct Scrape {
     pub failed_commits: u64,
     /// `None` when the spool directory cannot be read.
     pub spool_files: Option<usize>,
+    /// Every budget and its spend this period (days, weeks, months in UTC).
+    pub budgets: Vec<crate::budget::Status>,
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let spool = state.spool.clone();
-    let (usage, events, spool_files) = state
+    let (usage, events, spool_files, budgets) = state
         .readers
         .run(move |conn| {
+            let budgets = crate::budget::status(conn, jiff::Timestamp::now(), &jiff::tz::TimeZone::UTC)
+                .unwrap_or_else(|e| {
+                    // The cost counters still answer; the budget gauges are left out.
+                    tracing::warn!(error = %e, "Cannot read the budgets for /metrics.");
+                    Vec::new()
+                });
             let spool_files = match crate::ingest::spool::waiting(&spool) {
                 Ok(n) => Some(n),
                 Err(e) => {
@@ -49,6 +58,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
                 query::usage_counters(conn)?,
                 query::event_counters(conn)?,
                 spool_files,
+                budgets,
             ))
         })
         .await?;
@@ -62,6 +72,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
             .failed_commits
             .load(std::sync::atomic::Ordering::Relaxed),
         spool_files,
+        budgets,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -176,6 +187,37 @@ pub fn render(scrape: &Scrape) -> String {
     if let Some(n) = scrape.spool_files {
         sample(&mut out, "hookmeter_spool_files", &[], n as f64);
     }
+
+    // Budgets are few and set by hand, so their scope is a bounded label.
+    type Gauge = fn(&crate::budget::Status) -> f64;
+    let gauges: [(&str, &str, Gauge); 3] = [
+        (
+            "hookmeter_budget_limit_usd",
+            "A budget's limit in USD, by scope ('' for everything) and period.",
+            |s| s.budget.limit_usd,
+        ),
+        (
+            "hookmeter_budget_spent_usd",
+            "Spent in a budget's current period (days, weeks, months in UTC; total: all time), in USD.",
+            |s| s.spent_usd,
+        ),
+        (
+            "hookmeter_budget_ratio",
+            "Spent divided by limit for each budget (1 = spent).",
+            |s| s.ratio(),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        family(&mut out, name, "gauge", help);
+        for s in &scrape.budgets {
+            let scope = s.budget.scope.key();
+            let labels = [
+                ("scope", scope.as_str()),
+                ("period", s.budget.period.name()),
+            ];
+            sample(&mut out, name, &labels, value(s));
+        }
+    }
     out
 }
 
@@ -283,6 +325,7 @@ mod tests {
             commit_micros: histogram,
             failed_commits: 0,
             spool_files: Some(2),
+            budgets: Vec::new(),
         }
     }
 
