@@ -133,27 +133,28 @@ pub struct Budget {
     pub limit_usd: f64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BudgetError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error(transparent)]
-    Query(#[from] QueryError),
+/// Sets (or replaces) each budget's limit for its scope and period: all of
+/// them or, if one is not acceptable, none.
+pub fn set_all(conn: &Connection, budgets: &[Budget]) -> Result<(), QueryError> {
+    let tx = conn.unchecked_transaction()?;
+    for budget in budgets {
+        set(&tx, budget)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Sets (or replaces) the limit of `scope` for `period`.
-pub fn set(conn: &Connection, budget: &Budget) -> Result<(), BudgetError> {
+fn set(conn: &Connection, budget: &Budget) -> Result<(), QueryError> {
     if !(budget.limit_usd.is_finite() && budget.limit_usd > 0.0) {
-        return Err(BudgetError::Invalid(format!(
+        return Err(QueryError::Invalid(format!(
             "--{}: the limit must be a positive number of dollars, got {}",
             budget.period.name(),
             budget.limit_usd
         )));
     }
     if budget.period == Period::Total && !matches!(budget.scope, Scope::Task(_)) {
-        return Err(BudgetError::Invalid(
+        return Err(QueryError::Invalid(
             "--total: a total budget is for a task (--scope task:ID)".into(),
         ));
     }
@@ -172,31 +173,30 @@ pub fn set(conn: &Connection, budget: &Budget) -> Result<(), BudgetError> {
 }
 
 /// Removes the budgets of `scope` (every scope when `None`) for `periods`
-/// (every period when empty); returns how many went.
+/// (every period when empty, rows hookmeter cannot read included); returns
+/// how many went.
 pub fn clear(
     conn: &Connection,
     scope: Option<&Scope>,
     periods: &[Period],
-) -> Result<usize, BudgetError> {
+) -> Result<usize, QueryError> {
+    let scope = scope.map(Scope::key);
+    let periods: Vec<Option<&str>> = match periods {
+        [] => vec![None],
+        some => some.iter().map(|p| Some(p.name())).collect(),
+    };
     let mut removed = 0;
-    for budget in list(conn)? {
-        let scope_matches = match scope {
-            Some(s) => *s == budget.scope,
-            None => true,
-        };
-        let period_matches = periods.is_empty() || periods.contains(&budget.period);
-        if scope_matches && period_matches {
-            removed += conn.execute(
-                "DELETE FROM budgets WHERE scope = ?1 AND period = ?2",
-                params![budget.scope.key(), budget.period.name()],
-            )?;
-        }
+    for period in periods {
+        removed += conn.execute(
+            "DELETE FROM budgets WHERE (?1 IS NULL OR scope = ?1) AND (?2 IS NULL OR period = ?2)",
+            params![scope, period],
+        )?;
     }
     Ok(removed)
 }
 
 /// Every budget, by scope then period (daily, weekly, monthly, total).
-pub fn list(conn: &Connection) -> Result<Vec<Budget>, BudgetError> {
+pub fn list(conn: &Connection) -> Result<Vec<Budget>, QueryError> {
     let mut stmt = conn.prepare("SELECT scope, period, limit_usd FROM budgets")?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -209,12 +209,17 @@ pub fn list(conn: &Connection) -> Result<Vec<Budget>, BudgetError> {
     for row in rows {
         let (scope, period, limit_usd) = row?;
         let scope_text = (!scope.is_empty()).then_some(scope.as_str());
-        // A row written by hand that hookmeter cannot read is skipped, not fatal.
-        let (Ok(scope), Some(period)) = (Scope::parse(scope_text), Period::parse(&period)) else {
+        // A row written by hand that hookmeter cannot use is skipped, not fatal.
+        let (Ok(scope), Some(period), true) = (
+            Scope::parse(scope_text),
+            Period::parse(&period),
+            limit_usd.is_finite() && limit_usd > 0.0,
+        ) else {
             tracing::warn!(
                 scope,
                 period,
-                "A budget row has an unknown scope or period; skipped."
+                limit_usd,
+                "A budget row has an unknown scope or period, or a limit that is not positive; skipped."
             );
             continue;
         };
@@ -263,11 +268,7 @@ impl Status {
 }
 
 /// Every budget's current period as of `now` in `tz`, and its spend.
-pub fn status(
-    conn: &Connection,
-    now: Timestamp,
-    tz: &TimeZone,
-) -> Result<Vec<Status>, BudgetError> {
+pub fn status(conn: &Connection, now: Timestamp, tz: &TimeZone) -> Result<Vec<Status>, QueryError> {
     let budgets = list(conn)?;
     let mut out = Vec::with_capacity(budgets.len());
     for budget in budgets {
@@ -344,6 +345,31 @@ mod tests {
             some("2026-08-31T22:00:00Z", "2026-09-30T22:00:00Z")
         );
         assert_eq!(shown(Period::Total), (None, None));
+    }
+
+    #[test]
+    fn rows_written_by_hand_that_cannot_be_used_are_skipped() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        conn.execute_batch(
+            "INSERT INTO budgets VALUES ('', 'daily', 10, 'x'), ('', 'hourly', 1, 'x'),
+                 ('team:red', 'daily', 1, 'x'), ('agent:a', 'daily', 0, 'x'),
+                 ('agent:b', 'weekly', -3, 'x');",
+        )
+        .unwrap();
+        let kept = list(&conn).unwrap();
+        assert_eq!(
+            kept,
+            [Budget {
+                scope: Scope::All,
+                period: Period::Daily,
+                limit_usd: 10.0
+            }]
+        );
+        let now = Timestamp::now();
+        let shown = status(&conn, now, &TimeZone::UTC).unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].ratio(), 0.0);
     }
 
     #[test]

@@ -455,99 +455,22 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
 }
 
 fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
-    use hookmeter::budget::{self, Budget, Period, Scope};
-    let scope_of = |text: Option<&str>| match text {
-        Some("all") => Ok(Scope::All),
-        other => Scope::parse(other).map_err(|e| format!("--scope: {e}")),
-    };
-    let writer =
-        || hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string());
-    let outcome: Result<String, String> = match command {
+    let outcome = match command {
         BudgetCommand::Set {
             daily,
             weekly,
             monthly,
             total,
             scope,
-        } => (|| {
-            let scope = scope_of(scope.as_deref())?;
-            let limits: Vec<(Period, f64)> = [
-                (Period::Daily, daily),
-                (Period::Weekly, weekly),
-                (Period::Monthly, monthly),
-                (Period::Total, total),
-            ]
-            .into_iter()
-            .filter_map(|(p, v)| v.map(|v| (p, v)))
-            .collect();
-            if limits.is_empty() {
-                return Err("give at least one of --daily, --weekly, --monthly, --total".into());
-            }
-            let budgets: Vec<Budget> = limits
-                .into_iter()
-                .map(|(period, limit_usd)| Budget {
-                    scope: scope.clone(),
-                    period,
-                    limit_usd,
-                })
-                .collect();
-            let conn = writer()?;
-            let tx = conn.unchecked_transaction().map_err(|e| e.to_string())?;
-            for b in &budgets {
-                budget::set(&tx, b).map_err(|e| e.to_string())?;
-            }
-            tx.commit().map_err(|e| e.to_string())?;
-            let key = scope.key();
-            Ok(budgets
-                .iter()
-                .map(|b| {
-                    format!(
-                        "{} budget of {} set to ${:.2}\n",
-                        b.period.name(),
-                        if key.is_empty() { "everything" } else { &key },
-                        b.limit_usd
-                    )
-                })
-                .collect())
-        })(),
-        BudgetCommand::Status { tz, json } => (|| {
-            let tz =
-                hookmeter::query::time_zone(tz.as_deref()).map_err(|e| format!("--tz: {e}"))?;
-            let conn = hookmeter::query::open(&config.db).map_err(|e| e.to_string())?;
-            let statuses =
-                budget::status(&conn, jiff::Timestamp::now(), &tz).map_err(|e| e.to_string())?;
-            Ok(match json {
-                true => {
-                    let list: Vec<_> = statuses.iter().map(|s| s.to_json()).collect();
-                    format!("{:#}\n", serde_json::Value::from(list))
-                }
-                false => budget::render(&statuses, &tz),
-            })
-        })(),
+        } => budget_set(config, scope.as_deref(), [daily, weekly, monthly, total]),
+        BudgetCommand::Status { tz, json } => budget_status(config, tz.as_deref(), json),
         BudgetCommand::Clear {
             scope,
             daily,
             weekly,
             monthly,
             total,
-        } => (|| {
-            let scope = scope.as_deref().map(|s| scope_of(Some(s))).transpose()?;
-            let periods: Vec<Period> = [
-                (Period::Daily, daily),
-                (Period::Weekly, weekly),
-                (Period::Monthly, monthly),
-                (Period::Total, total),
-            ]
-            .into_iter()
-            .filter_map(|(p, on)| on.then_some(p))
-            .collect();
-            if !config.db.exists() {
-                return Ok("No budgets to clear.\n".to_string());
-            }
-            let removed =
-                budget::clear(&writer()?, scope.as_ref(), &periods).map_err(|e| e.to_string())?;
-            Ok(format!("{removed} budget(s) cleared.\n"))
-        })(),
+        } => budget_clear(config, scope.as_deref(), [daily, weekly, monthly, total]),
     };
     match outcome {
         Ok(text) => {
@@ -556,6 +479,89 @@ fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
         }
         Err(e) => fail(&e),
     }
+}
+
+/// `--scope`: `all` (or none) for everything, else `agent:`, `task:`, `project:`.
+fn budget_scope(text: Option<&str>) -> Result<hookmeter::budget::Scope, String> {
+    match text {
+        Some("all") => Ok(hookmeter::budget::Scope::All),
+        other => hookmeter::budget::Scope::parse(other).map_err(|e| format!("--scope: {e}")),
+    }
+}
+
+/// `limits` in the order of `Period::ALL` (daily, weekly, monthly, total).
+fn budget_set(
+    config: &Config,
+    scope: Option<&str>,
+    limits: [Option<f64>; 4],
+) -> Result<String, String> {
+    use hookmeter::budget::{Budget, Period};
+    let scope = budget_scope(scope)?;
+    let budgets: Vec<Budget> = Period::ALL
+        .into_iter()
+        .zip(limits)
+        .filter_map(|(period, limit)| {
+            limit.map(|limit_usd| Budget {
+                scope: scope.clone(),
+                period,
+                limit_usd,
+            })
+        })
+        .collect();
+    if budgets.is_empty() {
+        return Err("give at least one of --daily, --weekly, --monthly, --total".into());
+    }
+    let conn =
+        hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
+    hookmeter::budget::set_all(&conn, &budgets).map_err(|e| e.to_string())?;
+    let key = scope.key();
+    let whose = if key.is_empty() { "everything" } else { &key };
+    Ok(budgets
+        .iter()
+        .map(|b| {
+            format!(
+                "{} budget of {whose} set to ${:.2}\n",
+                b.period.name(),
+                b.limit_usd
+            )
+        })
+        .collect())
+}
+
+fn budget_status(config: &Config, tz: Option<&str>, json: bool) -> Result<String, String> {
+    let tz = hookmeter::query::time_zone(tz).map_err(|e| format!("--tz: {e}"))?;
+    let conn = hookmeter::query::open(&config.db).map_err(|e| e.to_string())?;
+    let statuses =
+        hookmeter::budget::status(&conn, jiff::Timestamp::now(), &tz).map_err(|e| e.to_string())?;
+    Ok(if json {
+        let list: Vec<_> = statuses.iter().map(|s| s.to_json()).collect();
+        format!("{:#}\n", serde_json::Value::from(list))
+    } else {
+        hookmeter::budget::render(&statuses, &tz)
+    })
+}
+
+/// `periods` in the order of `Period::ALL`; none named means every period.
+fn budget_clear(
+    config: &Config,
+    scope: Option<&str>,
+    periods: [bool; 4],
+) -> Result<String, String> {
+    use hookmeter::budget::Period;
+    let scope = scope.map(|s| budget_scope(Some(s))).transpose()?;
+    let periods: Vec<Period> = Period::ALL
+        .into_iter()
+        .zip(periods)
+        .filter_map(|(period, named)| named.then_some(period))
+        .collect();
+    if !config.db.exists() {
+        return Ok("No budgets to clear.\n".to_string());
+    }
+    let conn =
+        hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
+    let removed =
+        hookmeter::budget::clear(&conn, scope.as_ref(), &periods).map_err(|e| e.to_string())?;
+    Ok(format!("{removed} budget(s) cleared.\n"))
 }
 
 fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode {

@@ -12,7 +12,9 @@ fn seeded() -> (Home, Daemon) {
     let home = Home::new();
     let daemon = home.start();
     let mut client = daemon.connect();
-    let now = jiff::Timestamp::now();
+    // Seconds after midnight (UTC) today: inside today, this week and this
+    // month whenever the test runs (in its first seconds, a little ahead).
+    let midnight: jiff::Timestamp = format!("{}T00:00:00Z", today()).parse().unwrap();
     for (i, (agent, task, output)) in [
         ("alpha", Some("T-1"), 2000),
         ("alpha", None, 500),
@@ -22,12 +24,8 @@ fn seeded() -> (Home, Daemon) {
     .into_iter()
     .enumerate()
     {
-        // A second apart, ending a few seconds ago: all of them today, even
-        // just after midnight (they are at most 4 s old... unless the test
-        // runs in the first seconds of a UTC day; then "today" holds fewer,
-        // and the SQL below, which asks the same question, agrees).
-        let ts = now
-            .checked_sub(jiff::SignedDuration::from_secs(4 - i as i64))
+        let ts = midnight
+            .checked_add(jiff::SignedDuration::from_secs(1 + i as i64))
             .unwrap();
         let payload = json!({
             "hook_event_name": "PostToolUse",
@@ -63,18 +61,20 @@ fn status(home: &Home) -> Vec<Value> {
         .clone()
 }
 
-fn spent_since_midnight(home: &Home, condition: &str) -> f64 {
-    let midnight = format!(
-        "{}T00:00:00.000Z",
-        jiff::Timestamp::now().strftime("%Y-%m-%d")
-    );
+/// Today's date in UTC, `YYYY-MM-DD`.
+fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+}
+
+/// Cost of the records `condition` keeps from `since` (RFC 3339) on.
+fn spent_since(home: &Home, since: &str, condition: &str) -> f64 {
     home.db()
         .query_row(
             &format!(
                 "SELECT total(estimated_cost_usd) FROM cost_records
                  WHERE timestamp >= ?1 AND {condition}"
             ),
-            [&midnight],
+            [since],
             |r| r.get(0),
         )
         .unwrap()
@@ -119,8 +119,11 @@ fn budgets_are_set_shown_with_their_spend_and_cleared() {
             ("task:T-1".into(), "total".into(), 5.0),
         ]
     );
-    let all_today = spent_since_midnight(&home, "1");
-    let alpha_today = spent_since_midnight(&home, "agent_id = 'alpha'");
+    let midnight = format!("{}T00:00:00.000Z", today());
+    let first_of_month = format!("{}-01T00:00:00.000Z", &today()[..7]);
+    let all_today = spent_since(&home, &midnight, "1");
+    let all_month = spent_since(&home, &first_of_month, "1");
+    let alpha_today = spent_since(&home, &midnight, "agent_id = 'alpha'");
     let task_ever: f64 = home
         .db()
         .query_row(
@@ -132,15 +135,13 @@ fn budgets_are_set_shown_with_their_spend_and_cleared() {
     assert!(alpha_today > 0.0 && alpha_today < all_today);
     for (row, want) in shown
         .iter()
-        .zip([all_today, f64::NAN, alpha_today, task_ever])
+        .zip([all_today, all_month, alpha_today, task_ever])
     {
         let spent = row["spent"].as_f64().unwrap();
-        if !want.is_nan() {
-            assert!(
-                (spent - want).abs() < 1e-9,
-                "{row}: spent {spent} != {want}"
-            );
-        }
+        assert!(
+            (spent - want).abs() < 1e-9,
+            "{row}: spent {spent} != {want}"
+        );
         let ratio = row["ratio"].as_f64().unwrap();
         assert!(
             (ratio - spent / row["limit"].as_f64().unwrap()).abs() < 1e-12,

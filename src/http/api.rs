@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::params::Params;
 use super::{ApiError, AppState};
-use crate::query::{self, Dimension, Range, Record, SessionRow};
+use crate::query::{self, Dimension, Range};
 use crate::record::format_timestamp;
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -40,12 +40,12 @@ impl From<Range> for Period {
     }
 }
 
-#[derive(Serialize)]
-struct CostPage {
-    records: Vec<Record>,
-    total: i64,
-    page: u32,
-    page_size: u32,
+/// A page of a list, as every list endpoint answers: `{<items>, total,
+/// page, page_size}`, the items under the list's own name.
+fn page_json(name: &str, items: impl Serialize, total: i64, page: u32, page_size: u32) -> Value {
+    let mut body = json!({ "total": total, "page": page, "page_size": page_size });
+    body[name] = json!(items);
+    body
 }
 
 /// `GET /api/costs`: a page of records, newest first.
@@ -61,12 +61,7 @@ pub async fn costs(
         .readers
         .run(move |conn| query::record_page(conn, &filter, page, page_size))
         .await?;
-    Ok(Json(json!(CostPage {
-        records,
-        total,
-        page,
-        page_size,
-    })))
+    Ok(Json(page_json("records", records, total, page, page_size)))
 }
 
 /// `GET /api/costs/summary`: totals grouped like `report --by`.
@@ -89,14 +84,6 @@ pub async fn cost_summary(
     Ok(Json(body))
 }
 
-#[derive(Serialize)]
-struct SessionPage {
-    sessions: Vec<SessionRow>,
-    total: i64,
-    page: u32,
-    page_size: u32,
-}
-
 /// `GET /api/costs/sessions`: sessions, most recently active first unless
 /// `sort` and `order` say otherwise.
 pub async fn sessions(
@@ -116,12 +103,9 @@ pub async fn sessions(
             Ok((rows, query::session_count(conn, &filter)?))
         })
         .await?;
-    Ok(Json(json!(SessionPage {
-        sessions,
-        total,
-        page,
-        page_size,
-    })))
+    Ok(Json(page_json(
+        "sessions", sessions, total, page, page_size,
+    )))
 }
 
 /// `GET /api/costs/sessions/{id}`: one session by model and by tool; an
@@ -230,13 +214,7 @@ pub async fn budgets(
     let tz = params.tz()?;
     let statuses = state
         .readers
-        .run(move |conn| {
-            crate::budget::status(conn, jiff::Timestamp::now(), &tz).map_err(|e| match e {
-                crate::budget::BudgetError::Query(e) => e,
-                crate::budget::BudgetError::Sqlite(e) => query::QueryError::Sqlite(e),
-                crate::budget::BudgetError::Invalid(m) => query::QueryError::Invalid(m),
-            })
-        })
+        .run(move |conn| crate::budget::status(conn, jiff::Timestamp::now(), &tz))
         .await?;
     Ok(Json(Value::from(
         statuses.iter().map(|s| s.to_json()).collect::<Vec<_>>(),

@@ -161,18 +161,10 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: Cancel
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Usually EMFILE: back off instead of spinning on the error.
-                tracing::warn!(error = %e, "Could not accept an HTTP connection.");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Some(stream) =
+            crate::ingest::next_connection(&shutdown, "an HTTP", || listener.accept()).await
+        else {
+            break;
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             let limit = state.limits.max_connections;

@@ -282,6 +282,33 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// The next connection a listener accepts, or `None` once `shutdown` fires.
+/// A failed accept (usually EMFILE: out of file descriptors) is logged and
+/// retried after a pause instead of spinning on the error. Shared by the
+/// socket and HTTP servers; `what` names the listener in the log.
+pub async fn next_connection<S, A, F>(
+    shutdown: &tokio_util::sync::CancellationToken,
+    what: &str,
+    mut accept: impl FnMut() -> F,
+) -> Option<S>
+where
+    F: std::future::Future<Output = std::io::Result<(S, A)>>,
+{
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            accepted = accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => return Some(stream),
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not accept {what} connection.");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

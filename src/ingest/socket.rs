@@ -47,18 +47,10 @@ pub async fn serve(
 ) {
     let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
     loop {
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Usually EMFILE: back off instead of spinning on the error.
-                tracing::warn!(error = %e, "Could not accept a socket connection.");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Some(stream) =
+            super::next_connection(&shutdown, "a socket", || listener.accept()).await
+        else {
+            break;
         };
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {

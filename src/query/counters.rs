@@ -1,11 +1,12 @@
 //! Counters since the database began, for `/metrics`: read from the tables
-//! the triggers keep (`cost_rollup_hourly`, `event_counts`), so they cost
-//! one small scan and carry on across daemon restarts.
+//! the writer keeps (`cost_rollup_daily`, `event_counts`), so they cost one
+//! scan of a row per day and group, and carry on across daemon restarts.
 
 use rusqlite::Connection;
 
 use super::summary::Totals;
-use super::QueryError;
+use super::tiers::Tier;
+use super::{Filter, QueryError};
 
 /// Totals of every cost record, by provider, model and agent.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,15 +17,18 @@ pub struct UsageCounter {
     pub totals: Totals,
 }
 
-/// Every (provider, model, agent) with its totals over all hours, in that order.
+/// Every (provider, model, agent) with its totals over all days, in that order.
 pub fn usage_counters(conn: &Connection) -> Result<Vec<UsageCounter>, QueryError> {
-    let mut stmt = conn.prepare_cached(
+    let Some((table, _)) = Tier::Days.source(&Filter::default(), true) else {
+        unreachable!("days are read from a summary table");
+    };
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT provider, model, agent_id, sum(records), total(cost_usd), sum(input_tokens),
                 sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
                 sum(cache_write_1h_tokens), sum(reasoning_tokens)
-         FROM cost_rollup_hourly GROUP BY provider, model, agent_id
-         ORDER BY provider, model, agent_id",
-    )?;
+         FROM {table} GROUP BY provider, model, agent_id
+         ORDER BY provider, model, agent_id"
+    ))?;
     let rows = stmt
         .query_map([], |r| {
             Ok(UsageCounter {
