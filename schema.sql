@@ -1,4 +1,4 @@
--- hookmeter database schema, version 5. A new database gets this file; an
+-- hookmeter database schema, version 6. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -202,14 +202,31 @@ CREATE TABLE IF NOT EXISTS event_counts (
     PRIMARY KEY (outcome, source, reason)
 ) WITHOUT ROWID;
 
--- Spending limits: one per scope and period (`hookmeter budget set`).
+-- Spending limits: one per scope and period (`hookmeter budget set`, or
+-- `[[budgets]]` in the config file, re-applied at every start and SIGHUP).
 CREATE TABLE IF NOT EXISTS budgets (
     scope      TEXT NOT NULL,                           -- '' (everything), agent:NAME, task:ID or project:NAME
     period     TEXT NOT NULL,                           -- daily|weekly|monthly|total
     limit_usd  REAL NOT NULL,
     updated_at TEXT NOT NULL,
+    enforce    INTEGER NOT NULL DEFAULT 0,              -- 1: `hookmeter send` denies PreToolUse once spent
+    origin     TEXT NOT NULL DEFAULT 'cli',             -- cli|config: config rows follow the file
     PRIMARY KEY (scope, period)
 ) WITHOUT ROWID;
+
+-- Thresholds that fired: one row per budget, period, limit and threshold,
+-- so each fires once, whatever restarts happen in between.
+CREATE TABLE IF NOT EXISTS alerts (
+    id            INTEGER PRIMARY KEY,
+    scope         TEXT NOT NULL,
+    period        TEXT NOT NULL,
+    period_start  TEXT NOT NULL,                        -- RFC 3339 UTC; '' for a total
+    limit_usd     REAL NOT NULL,
+    threshold_pct REAL NOT NULL,                        -- 80 = 80 % of the limit
+    spent_usd     REAL NOT NULL,                        -- when it fired
+    fired_at      TEXT NOT NULL,
+    UNIQUE (scope, period, period_start, limit_usd, threshold_pct)
+);
 
 -- Per UTC day, from the rollup: as fast on ten million records as on ten.
 CREATE VIEW IF NOT EXISTS v_daily_cost AS

@@ -6,7 +6,10 @@
 //! which source each setting came from ([`Config::origins`]), so `hookmeter
 //! config` can explain the result without deciding anything again.
 
+mod alerts;
 mod show;
+
+pub use alerts::{AlertSettings, Webhook};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -115,6 +118,10 @@ struct FileConfig {
     limits: FileLimits,
     #[serde(default)]
     transcripts: FileTranscripts,
+    #[serde(default)]
+    alerts: alerts::FileAlerts,
+    #[serde(default)]
+    budgets: Vec<alerts::FileBudget>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +218,11 @@ pub struct Config {
     pub durability: Durability,
     pub limits: Limits,
     pub transcripts: Transcripts,
+    /// Budget thresholds, their calendar and notifiers (`[alerts]`).
+    pub alerts: AlertSettings,
+    /// Budgets the config file sets (`[[budgets]]`); the daemon writes them
+    /// to the database at start and on SIGHUP.
+    pub budgets: Vec<crate::budget::Budget>,
     /// Where each setting came from, by the name `hookmeter config` shows
     /// (`db`, `limits.max_line_bytes`, `transcripts.roots`, ...).
     pub origins: BTreeMap<&'static str, Origin>,
@@ -387,6 +399,8 @@ impl Config {
         let durability = pick
             .file_only("durability", file.durability)
             .unwrap_or_default();
+        let (alerts, budgets) =
+            alerts::resolve(&mut pick, file.alerts, file.budgets, &config_file)?;
         let pricing_file = config_file
             .parent()
             .map(|dir| dir.join("pricing.toml"))
@@ -407,8 +421,27 @@ impl Config {
             durability,
             limits,
             transcripts,
+            alerts,
+            budgets,
             origins,
         })
+    }
+}
+
+impl Config {
+    /// The config file's `[alerts]` and `[[budgets]]` as the file says now,
+    /// for SIGHUP. A file the user named must still exist; the default one
+    /// may be gone (then there are none).
+    pub fn reload_alerts(
+        &self,
+    ) -> Result<(AlertSettings, Vec<crate::budget::Budget>), ConfigError> {
+        let named = self.origins.get("config_file") != Some(&Origin::Default);
+        let file = read_file_config(&self.config_file, named)?;
+        let mut pick = Precedence {
+            file: self.config_file.clone(),
+            origins: BTreeMap::new(),
+        };
+        alerts::resolve(&mut pick, file.alerts, file.budgets, &self.config_file)
     }
 }
 
@@ -769,6 +802,78 @@ pub(crate) mod tests {
             ..Default::default()
         };
         assert!(Config::resolve(&missing, &env_of(&[("HOME", "/h")])).is_err());
+    }
+
+    #[test]
+    fn budgets_and_alerts_resolve_or_say_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let cfg_str = cfg.to_str().unwrap().to_string();
+        let resolve = |text: &str| {
+            std::fs::write(&cfg, text).unwrap();
+            let env = env_of(&[("HOME", "/h"), ("HOOKMETER_CONFIG", cfg_str.as_str())]);
+            Config::resolve(&Overrides::default(), &env)
+        };
+        let c = resolve("").unwrap();
+        assert_eq!(c.alerts.thresholds_pct, [80.0, 100.0]);
+        assert!(c.budgets.is_empty() && c.alerts.webhook.is_none());
+
+        let c = resolve(
+            "[alerts]\nthresholds = [100, 50, 50]\ntz = \"Asia/Tokyo\"\n\
+             [alerts.webhook]\nurl = \"https://hooks.example/T/secret\"\n\n\
+             [[budgets]]\ndaily = 10\nmonthly = 100\n\n\
+             [[budgets]]\nscope = \"task:T-1\"\ntotal = 5\nenforce = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.alerts.thresholds_pct, [50.0, 100.0]);
+        assert_eq!(c.alerts.tz_name.as_deref(), Some("Asia/Tokyo"));
+        let shown: Vec<(String, &str, f64, bool)> = c
+            .budgets
+            .iter()
+            .map(|b| (b.scope.key(), b.period.name(), b.limit_usd, b.enforce))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (String::new(), "daily", 10.0, false),
+                (String::new(), "monthly", 100.0, false),
+                ("task:T-1".into(), "total", 5.0, true)
+            ]
+        );
+        let described = c.describe();
+        assert!(!described.contains("secret"), "{described}");
+        assert!(!format!("{c:?}").contains("secret"));
+
+        for (text, says) in [
+            ("[alerts]\nthresholds = [0]\n", "alerts.thresholds"),
+            ("[alerts]\ntz = \"Mars/Base\"\n", "alerts.tz"),
+            ("[alerts]\ncommand = []\n", "alerts.command"),
+            (
+                "[alerts.webhook]\nurl = \"ftp://x\"\n",
+                "alerts.webhook.url",
+            ),
+            (
+                "[[budgets]]\nscope = \"agent:a\"\n",
+                "budgets entry 1: give at least one",
+            ),
+            ("[[budgets]]\ndaily = -1\n", "budgets entry 1: --daily"),
+            ("[[budgets]]\ntotal = 3\n", "a total budget is for a task"),
+            (
+                "[[budgets]]\nscope = \"team:x\"\ndaily = 1\n",
+                "budgets entry 1: scope",
+            ),
+            (
+                "[[budgets]]\ndaily = 1\n[[budgets]]\ndaily = 2\n",
+                "budgets entry 2: a daily budget",
+            ),
+            ("[[budgets]]\nweekly = 1\nhourly = 2\n", "hourly"),
+        ] {
+            let err = resolve(text).unwrap_err().to_string();
+            assert!(
+                err.contains(says) && err.contains(&cfg_str),
+                "{text:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::budget::alerts::{Guard, Watcher};
+use crate::budget::notify::Notifier;
+use crate::config::{AlertSettings, Config};
 use crate::http::{self, PricesInForce};
 use crate::ingest::http::HookEdge;
 use crate::ingest::transcript::{Tail, TranscriptCounters};
@@ -37,10 +39,16 @@ pub fn load_prices(config: &Config) -> anyhow::Result<PriceTable> {
 /// An HTTP listen address that must not be used as configured fails first,
 /// with an [`http::ListenError`] (the command line exits 2 on it).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Before anything can be seen as ready: a SIGTERM that arrives as soon
+    // as the socket answers must drain, not kill.
+    let signals = Signals::install()?;
     let http_listen = http::plan(&config)?;
     let prices = load_prices(&config)?;
     let prices_in_force: PricesInForce = Arc::new(RwLock::new(Arc::new(prices.clone())));
     let conn = store::open_writer(&config.db, config.durability)?;
+    // Before any check reads them: the file's budgets as the file says now.
+    crate::budget::sync_config(&conn, &config.budgets)
+        .context("cannot store the budgets of the config file")?;
     let (writer, writer_thread) = writer::spawn(conn, prices, WRITER_QUEUE)?;
     spool::prepare_dir(&config.spool)
         .with_context(|| format!("cannot create spool directory {}", config.spool.display()))?;
@@ -77,11 +85,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         source: Source::Hook,
         edge,
     };
+    let guard = Guard::default();
+    let notifier = Notifier::spawn(&config.alerts).context("cannot start the alert notifier")?;
+    let (alert_settings, settings_rx) = tokio::sync::watch::channel(config.alerts.clone());
+    // Checked at once: a threshold crossed while the daemon was down alerts now.
+    tasks.spawn(
+        Watcher {
+            db: config.db.clone(),
+            writer: writer.clone(),
+            guard: guard.clone(),
+            notifier: notifier.clone(),
+            settings: settings_rx,
+        }
+        .run(shutdown.clone()),
+    );
     let socket_shared = Arc::new(socket::Shared {
         writer: writer.clone(),
         tail: tail.clone(),
         decoder: decoder("socket"),
         limits: config.limits.clone(),
+        guard,
     });
     let spool = Arc::new(spool::Spool {
         dir: config.spool.clone(),
@@ -127,7 +150,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "hookmeter is ready."
     );
 
-    wait_for_stop(&config, &writer, &prices_in_force).await?;
+    let reload = Reload {
+        config: &config,
+        writer: &writer,
+        prices: &prices_in_force,
+        alerts: &alert_settings,
+        notifier: &notifier,
+    };
+    wait_for_stop(signals, &reload).await;
+    drop(notifier);
     tracing::info!("Stopping: no new input; finishing what is in flight.");
     shutdown.cancel();
     for source in sources {
@@ -158,33 +189,80 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT, reloading prices on every SIGHUP meanwhile
-/// (the writer's table, and the one the HTTP API shows). A second
-/// SIGTERM/SIGINT during the drain exits at once.
-async fn wait_for_stop(
-    config: &Config,
-    writer: &writer::WriterHandle,
-    in_force: &PricesInForce,
-) -> anyhow::Result<()> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
+/// What SIGHUP reloads, and where the new values go.
+struct Reload<'a> {
+    config: &'a Config,
+    writer: &'a writer::WriterHandle,
+    /// The table the HTTP API shows (the writer holds its own).
+    prices: &'a PricesInForce,
+    /// The budget watcher's settings; a new value makes it check at once.
+    alerts: &'a tokio::sync::watch::Sender<AlertSettings>,
+    notifier: &'a Notifier,
+}
+
+impl Reload<'_> {
+    async fn prices(&self) {
+        match load_prices(self.config) {
+            Ok(prices) => {
+                if self.writer.reload_prices(prices.clone()).await.is_ok() {
+                    let mut shown = self.prices.write().unwrap_or_else(|p| p.into_inner());
+                    *shown = Arc::new(prices);
+                }
+            }
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "SIGHUP: prices not reloaded; the previous table stays in force."
+            ),
+        }
+    }
+
+    /// The config file's budgets and `[alerts]`; all or nothing.
+    async fn budgets(&self) {
+        let (settings, budgets) = match self.config.reload_alerts() {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: budgets and alert settings not reloaded; the previous ones stay in force.");
+                return;
+            }
+        };
+        let count = budgets.len();
+        match self
+            .writer
+            .run(move |conn| crate::budget::sync_config(conn, &budgets))
+            .await
+        {
+            Ok(Ok(())) => tracing::info!(config_budgets = count, "Budgets reloaded."),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "SIGHUP: cannot store the config file's budgets; the previous ones stay in force.");
+                return;
+            }
+            Err(_) => return,
+        }
+        self.notifier.reconfigure(&settings);
+        self.alerts.send_replace(settings);
+    }
+}
+
+/// Waits for SIGTERM or SIGINT, reloading prices, budgets and alert
+/// settings on every SIGHUP meanwhile. A second SIGTERM/SIGINT during the
+/// drain exits at once.
+async fn wait_for_stop(signals: Signals, reload: &Reload<'_>) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => match load_prices(config) {
-                Ok(prices) => {
-                    if writer.reload_prices(prices.clone()).await.is_ok() {
-                        let mut shown = in_force.write().unwrap_or_else(|p| p.into_inner());
-                        *shown = Arc::new(prices);
-                    }
-                }
-                Err(e) => tracing::error!(error = format!("{e:#}"), "SIGHUP: prices not reloaded; the previous table stays in force."),
-            },
+            _ = hup.recv() => {
+                reload.prices().await;
+                reload.budgets().await;
+            }
         }
     }
-    let socket_path = config.socket.clone();
+    let socket_path = reload.config.socket.clone();
     tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => {}
@@ -195,7 +273,23 @@ async fn wait_for_stop(
         remove_socket(&socket_path);
         std::process::exit(130);
     });
-    Ok(())
+}
+
+/// The stop and reload signals, listened to from the start of `serve`.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
 }
 
 /// Binds the socket, owner-only. A live daemon already on the path is an

@@ -17,9 +17,12 @@
 //!   lifetime counters), on read-only connections; summaries and pages read
 //!   the daily and hourly rollups where they answer.
 //! - [`budget`]: spending limits per period and scope, and how much of each
-//!   is spent.
+//!   is spent; threshold alerts recorded once per period and delivered (log,
+//!   webhook, command); the guard that enforced, spent budgets answer from.
+//! - [`mcp`]: `hookmeter mcp`, the MCP server on stdio: the cost of a task,
+//!   a session, a period and the budgets as tools, over `query` and `budget`.
 //! - [`report`]: the reading commands (`report`, `today`, `sessions`,
-//!   `tail`) and how they print: tables, JSON, CSV.
+//!   `tail`) and how they print: tables, JSON, CSV; `report --advice`.
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
 //!   `/healthz`, and `POST /hook` (an ingest edge, in `ingest::http`).
 //! - [`record`]: the rows handed from ingest to the writer.
@@ -34,6 +37,7 @@ pub mod config;
 pub mod daemon;
 pub mod http;
 pub mod ingest;
+pub mod mcp;
 pub mod pricing;
 pub mod query;
 pub mod record;

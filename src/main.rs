@@ -126,6 +126,8 @@ enum Command {
         #[command(subcommand)]
         command: PricingCommand,
     },
+    /// MCP server on stdio: tools get_task_cost, get_session_cost, get_cost_report, get_budget_status
+    Mcp,
     /// Print the effective configuration and where each value came from (flag, env, file, default)
     Config {
         /// One JSON object keyed by setting name: {"value", "origin", "detail"}
@@ -161,6 +163,9 @@ struct ReportFlags {
     /// Time zone of days and hours (IANA name, e.g. Europe/Paris) [default: the system's]
     #[arg(long)]
     tz: Option<String>,
+    /// Suggestions to spend less, with the numbers behind them
+    #[arg(long)]
+    advice: bool,
 }
 
 #[derive(clap::Args)]
@@ -199,10 +204,13 @@ enum BudgetCommand {
         /// agent:NAME | task:ID | project:NAME [default: everything]
         #[arg(long)]
         scope: Option<String>,
+        /// Once spent, `hookmeter send` denies the scope's PreToolUse events
+        #[arg(long)]
+        enforce: bool,
     },
     /// Each budget: spent this period, limit, ratio, when the period ends
     Status {
-        /// Time zone of days, weeks and months (IANA name) [default: the system's]
+        /// Time zone of days, weeks and months (IANA name) [default: alerts.tz, else the system's]
         #[arg(long)]
         tz: Option<String>,
         /// JSON instead of a table
@@ -285,6 +293,21 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Mcp => {
+            // Logs go to stderr: stdout carries the protocol.
+            init_logging(cli.log_format);
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+            };
+            let outcome = runtime.block_on(hookmeter::mcp::serve(config.db));
+            // A read of stdin cannot be cancelled: do not wait for it.
+            runtime.shutdown_background();
+            match outcome {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("{e:#}")),
+            }
+        }
         Command::Pricing { command } => run_pricing(&config, command),
         Command::Budget { command } => run_budget(&config, command),
         Command::Config { json } => {
@@ -309,6 +332,13 @@ fn main() -> ExitCode {
                 project: report.project,
                 tz: report.tz,
             };
+            if report.advice {
+                let prices = match hookmeter::daemon::load_prices(&config) {
+                    Ok(prices) => prices,
+                    Err(e) => return fail(&format!("{e:#}")),
+                };
+                return print_or_fail(reading::advice(&config.db, &args, &prices, output.format()));
+            }
             print_or_fail(reading::report(&config.db, &args, output.format()))
         }
         Command::Today { tz, output } => {
@@ -407,6 +437,8 @@ fn run_send(
         .unwrap_or(send::DEFAULT_BUDGET);
     match send::send(&config, &who, std::io::stdin().lock(), budget) {
         Delivery::Acked | Delivery::Empty | Delivery::Spooled { .. } => {}
+        // The one thing `send` ever prints: the agent reads it as the hook's decision.
+        Delivery::Denied(reason) => print_out(&(send::deny_decision(&reason) + "\n")),
         Delivery::Rejected(reason) => eprintln!(
             "hookmeter send: the daemon rejected the event (kept in rejected_events): {reason}"
         ),
@@ -462,7 +494,13 @@ fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
             monthly,
             total,
             scope,
-        } => budget_set(config, scope.as_deref(), [daily, weekly, monthly, total]),
+            enforce,
+        } => budget_set(
+            config,
+            scope.as_deref(),
+            [daily, weekly, monthly, total],
+            enforce,
+        ),
         BudgetCommand::Status { tz, json } => budget_status(config, tz.as_deref(), json),
         BudgetCommand::Clear {
             scope,
@@ -494,6 +532,7 @@ fn budget_set(
     config: &Config,
     scope: Option<&str>,
     limits: [Option<f64>; 4],
+    enforce: bool,
 ) -> Result<String, String> {
     use hookmeter::budget::{Budget, Period};
     let scope = budget_scope(scope)?;
@@ -505,6 +544,7 @@ fn budget_set(
                 scope: scope.clone(),
                 period,
                 limit_usd,
+                enforce,
             })
         })
         .collect();
@@ -520,16 +560,20 @@ fn budget_set(
         .iter()
         .map(|b| {
             format!(
-                "{} budget of {whose} set to ${:.2}\n",
+                "{} budget of {whose} set to ${:.2}{}\n",
                 b.period.name(),
-                b.limit_usd
+                b.limit_usd,
+                if b.enforce { ", enforced" } else { "" }
             )
         })
         .collect())
 }
 
 fn budget_status(config: &Config, tz: Option<&str>, json: bool) -> Result<String, String> {
-    let tz = hookmeter::query::time_zone(tz).map_err(|e| format!("--tz: {e}"))?;
+    let tz = match tz {
+        Some(name) => hookmeter::query::time_zone(Some(name)).map_err(|e| format!("--tz: {e}"))?,
+        None => config.alerts.tz.clone(),
+    };
     let conn = hookmeter::query::open(&config.db).map_err(|e| e.to_string())?;
     let statuses =
         hookmeter::budget::status(&conn, jiff::Timestamp::now(), &tz).map_err(|e| e.to_string())?;

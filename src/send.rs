@@ -1,7 +1,10 @@
 //! `hookmeter send`: the hook client. Reads one payload from stdin, wraps it
 //! in the envelope, hands it to the daemon over the socket within a total time
 //! budget, and spools it when that fails. It never fails the hook: whatever
-//! happens, the caller exits 0 and stdout stays empty.
+//! happens, the caller exits 0 and stdout stays empty, except as a budget
+//! guard: the daemon's ack of a PreToolUse event may say the event's scope
+//! has spent an enforced budget, and then Claude Code's deny decision is
+//! printed. Anything short of that answer allows (fails open).
 //!
 //! Deliberately plain blocking std I/O: no async runtime, no logging setup,
 //! so a hook pays for little more than process start and one round trip.
@@ -36,6 +39,9 @@ pub struct Attribution {
 pub enum Delivery {
     /// The daemon committed it.
     Acked,
+    /// The daemon committed this PreToolUse event and says its scope has
+    /// spent an enforced budget, for this reason.
+    Denied(String),
     /// The daemon kept it as rejected (resending would not help).
     Rejected(String),
     /// Written to the spool because the socket path failed for this reason.
@@ -82,14 +88,17 @@ pub fn send(config: &Config, who: &Attribution, stdin: impl Read, budget: Durati
     }
     let truncated = input.len() > MAX_STDIN_BYTES;
     input.truncate(MAX_STDIN_BYTES);
-    let line = envelope_line(&input, truncated, who);
+    let (line, pre_tool_use) = envelope_line(&input, truncated, who);
 
     let because = if line.len() > config.limits.max_line_bytes {
         // The socket would refuse it; the spool takes files this large.
         format!("event is {} bytes, over the socket line limit", line.len())
     } else {
         match over_socket(&config.socket, &line, deadline) {
-            Ok(Answer::Acked) => return Delivery::Acked,
+            Ok(Answer::Acked { deny: Some(reason) }) if pre_tool_use => {
+                return Delivery::Denied(reason)
+            }
+            Ok(Answer::Acked { .. }) => return Delivery::Acked,
             Ok(Answer::Rejected(reason)) => return Delivery::Rejected(reason),
             Err(reason) => reason,
         }
@@ -103,12 +112,29 @@ pub fn send(config: &Config, who: &Attribution, stdin: impl Read, budget: Durati
     }
 }
 
-fn envelope_line(input: &[u8], truncated: bool, who: &Attribution) -> Vec<u8> {
+/// Claude Code's answer to a PreToolUse hook that refuses the tool use.
+pub fn deny_decision(reason: &str) -> String {
+    serde_json::json!({
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason,
+        }
+    })
+    .to_string()
+}
+
+/// The envelope as one NDJSON line, and whether the payload is a PreToolUse
+/// event (the only kind a budget guard answers).
+fn envelope_line(input: &[u8], truncated: bool, who: &Attribution) -> (Vec<u8>, bool) {
     // Parsed and re-serialized, not embedded raw: hooks often pretty-print,
     // and a newline inside the payload would split the NDJSON line.
     let payload = (!truncated)
         .then(|| serde_json::from_slice::<serde_json::Value>(input).ok())
         .flatten();
+    let pre_tool_use = payload
+        .as_ref()
+        .is_some_and(|p| p["hook_event_name"] == "PreToolUse");
     let payload_raw = payload
         .is_none()
         .then(|| String::from_utf8_lossy(input).into_owned());
@@ -125,11 +151,14 @@ fn envelope_line(input: &[u8], truncated: bool, who: &Attribution) -> Vec<u8> {
     };
     let mut line = serde_json::to_vec(&envelope).unwrap_or_default();
     line.push(b'\n');
-    line
+    (line, pre_tool_use)
 }
 
 enum Answer {
-    Acked,
+    /// With the daemon's reason to deny the tool use, if it gave one.
+    Acked {
+        deny: Option<String>,
+    },
     Rejected(String),
 }
 
@@ -160,7 +189,9 @@ fn over_socket(socket: &Path, line: &[u8], deadline: Instant) -> Result<Answer, 
         serde_json::from_str(&answer).map_err(|_| format!("unreadable answer: {answer:?}"))?;
     let error = ack["error"].as_str().unwrap_or("unknown error").to_string();
     match (ack["ok"].as_bool(), ack["retry"].as_bool()) {
-        (Some(true), _) => Ok(Answer::Acked),
+        (Some(true), _) => Ok(Answer::Acked {
+            deny: ack["deny"].as_str().map(str::to_string),
+        }),
         (Some(false), Some(true)) => Err(format!("the daemon could not store it: {error}")),
         (Some(false), _) => Ok(Answer::Rejected(error)),
         _ => Err(format!("unreadable answer: {answer:?}")),
@@ -226,7 +257,8 @@ mod tests {
             agent_id: Some("a".into()),
             ..Default::default()
         };
-        let line = envelope_line(b"{\n  \"x\": 1\n}\n", false, &who);
+        let (line, pre_tool_use) = envelope_line(b"{\n  \"x\": 1\n}\n", false, &who);
+        assert!(!pre_tool_use);
         assert_eq!(
             line.iter().filter(|&&b| b == b'\n').count(),
             1,
@@ -238,7 +270,7 @@ mod tests {
         assert_eq!(v["agent_id"], "a");
         assert!(v.get("payload_raw").is_none());
 
-        let line = envelope_line(b"not json", false, &who);
+        let (line, _) = envelope_line(b"not json", false, &who);
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["payload_raw"], "not json");
         assert!(v.get("payload").is_none());

@@ -52,6 +52,36 @@ impl Config {
                 "transcripts.stop_linger_secs",
                 json!(t.stop_linger.as_secs()),
             ),
+            ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
+            (
+                "alerts.tz",
+                json!(self.alerts.tz_name.as_deref().unwrap_or("(system)")),
+            ),
+            (
+                "alerts.check_secs",
+                json!(self.alerts.check_interval.as_secs()),
+            ),
+            (
+                "alerts.command",
+                json!(self.alerts.command.clone().unwrap_or_default()),
+            ),
+            (
+                "alerts.command_timeout_secs",
+                json!(self.alerts.command_timeout.as_secs()),
+            ),
+            // The URL is a credential: whether one is set, not which.
+            (
+                "alerts.webhook",
+                json!(match &self.alerts.webhook {
+                    Some(hook) => format!(
+                        "set (timeout {} s, {} retries)",
+                        hook.timeout.as_secs(),
+                        hook.retries
+                    ),
+                    None => "(none)".to_string(),
+                }),
+            ),
+            ("budgets", json!(self.budgets.len())),
             ("pricing_file", path(&self.pricing_file)),
         ]
     }

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::budget::alerts::Guard;
 use crate::config::Limits;
 use crate::ingest::transcript::TailHandle;
 use crate::ingest::Decoder;
@@ -34,6 +35,8 @@ pub struct Shared {
     pub tail: TailHandle,
     pub decoder: Decoder,
     pub limits: Limits,
+    /// Answers whether a PreToolUse event's scope has spent an enforced budget.
+    pub guard: Guard,
 }
 
 /// Serves `listener` until `shutdown` fires. Each connection runs on its own
@@ -83,9 +86,17 @@ pub async fn serve(
     }
 }
 
+/// The scopes a PreToolUse event belongs to.
+struct Asker {
+    agent: String,
+    task: Option<String>,
+    project: Option<String>,
+}
+
 /// How an input line will be answered once its fate is durable.
 enum PendingAck {
-    Event(Receipt<Ack>),
+    /// With who asks, for a PreToolUse event: its ack says whether to deny.
+    Event(Receipt<Ack>, Option<Asker>),
     Rejected(Receipt<()>, String),
     /// The writer is gone: answered at once.
     Unavailable(WriteError),
@@ -100,7 +111,7 @@ async fn handle(
 ) -> io::Result<()> {
     let (read, write) = stream.into_split();
     let (queue, acks) = mpsc::channel(UNACKED_PER_CONNECTION);
-    let acker = tokio::spawn(answer(acks, BufWriter::new(write)));
+    let acker = tokio::spawn(answer(acks, BufWriter::new(write), shared.guard.clone()));
     // A large read buffer: a pipelining client sends many lines per read.
     let reader = BufReader::with_capacity(64 * 1024, read);
     let result = read_lines(reader, shared, &queue, shutdown).await;
@@ -150,8 +161,14 @@ async fn read_lines(
             Frame::Line => match shared.decoder.decode(&line, None, received_at) {
                 Ok(event) => {
                     shared.tail.follow(&event).await;
+                    let asker =
+                        (event.event_name.as_deref() == Some("PreToolUse")).then(|| Asker {
+                            agent: event.agent_id.clone(),
+                            task: event.task_id.clone(),
+                            project: event.project.clone(),
+                        });
                     match shared.writer.queue_event(event).await {
-                        Ok(done) => PendingAck::Event(done),
+                        Ok(done) => PendingAck::Event(done, asker),
                         Err(e) => PendingAck::Unavailable(e),
                     }
                 }
@@ -207,16 +224,32 @@ async fn keep(writer: &WriterHandle, rejection: Rejection) -> PendingAck {
 
 /// Writes acks in line order; flushes whenever nothing more is ready, so a
 /// pipelining client gets acks in bulk and a waiting one gets its ack at once.
+/// A PreToolUse event whose scope has spent an enforced budget gets
+/// `"deny":"<reason>"` in its ack.
 async fn answer(
     mut acks: mpsc::Receiver<PendingAck>,
     mut out: BufWriter<tokio::net::unix::OwnedWriteHalf>,
+    guard: Guard,
 ) -> io::Result<()> {
     while let Some(pending) = acks.recv().await {
         let line = match pending {
-            PendingAck::Event(done) => match outcome(done).await {
+            PendingAck::Event(done, asker) => match outcome(done).await {
                 Ok(ack) => {
                     let id = serde_json::Value::String(ack.id);
-                    format!("{{\"ok\":true,\"id\":{id},\"records\":{}}}\n", ack.records)
+                    let deny = asker.and_then(|a| {
+                        let now = jiff::Timestamp::now();
+                        guard.deny(&a.agent, a.task.as_deref(), a.project.as_deref(), now)
+                    });
+                    match deny {
+                        None => {
+                            format!("{{\"ok\":true,\"id\":{id},\"records\":{}}}\n", ack.records)
+                        }
+                        Some(reason) => {
+                            json!({"ok": true, "id": id, "records": ack.records, "deny": reason})
+                                .to_string()
+                                + "\n"
+                        }
+                    }
                 }
                 Err(e) => error_line(&e.to_string(), true),
             },

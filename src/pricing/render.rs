@@ -213,9 +213,9 @@ fn usd(value: f64) -> String {
 
 /// A threshold the way prices are quoted: `200k`, `1M`.
 fn tokens(count: u64) -> String {
-    if count >= 1_000_000 && count % 1_000_000 == 0 {
+    if count >= 1_000_000 && count.is_multiple_of(1_000_000) {
         format!("{}M", count / 1_000_000)
-    } else if count >= 1_000 && count % 1_000 == 0 {
+    } else if count >= 1_000 && count.is_multiple_of(1_000) {
         format!("{}k", count / 1_000)
     } else {
         count.to_string()

@@ -201,6 +201,20 @@ impl Filter {
         self.conditions(true).1.is_empty()
     }
 
+    /// `AND`-ed conditions on `cost_records`, the time range included, and
+    /// their parameters: what every query over the records themselves applies.
+    pub(crate) fn record_conditions(&self) -> (String, Vec<String>) {
+        let (mut sql, mut params) = self.conditions(false);
+        let bounds = [(">=", self.range.from), ("<", self.range.to)];
+        for (op, bound) in bounds {
+            if let Some(ts) = bound {
+                params.push(crate::record::format_timestamp(ts));
+                sql.push_str(&format!(" AND timestamp {op} ?{}", params.len()));
+            }
+        }
+        (sql, params)
+    }
+
     /// `AND`-ed conditions on `cost_records` (or the rollup, which names its
     /// columns the same), and their parameters. The time range is left out.
     fn conditions(&self, rollup: bool) -> (String, Vec<String>) {

@@ -122,10 +122,11 @@ pub fn record_page(
             };
             summary(conn, &all, &[], &TimeZone::UTC)?.totals.records <= total
         });
-    let (conditions, mut params) = where_clause(&Filter {
+    let (conditions, mut params) = Filter {
         range: window.range,
         ..filter.clone()
-    });
+    }
+    .record_conditions();
     params.push(size.to_string());
     params.push(window.skip.to_string());
     let sql = format!(
@@ -295,20 +296,6 @@ pub fn records_after(conn: &Connection, after: i64, limit: u32) -> Result<Vec<Re
     Ok(records)
 }
 
-/// The conditions of `filter`, its time range included.
-fn where_clause(filter: &Filter) -> (String, Vec<String>) {
-    let (mut sql, mut params) = filter.conditions(false);
-    if let Some(from) = filter.range.from {
-        params.push(crate::record::format_timestamp(from));
-        sql.push_str(&format!(" AND timestamp >= ?{}", params.len()));
-    }
-    if let Some(to) = filter.range.to {
-        params.push(crate::record::format_timestamp(to));
-        sql.push_str(&format!(" AND timestamp < ?{}", params.len()));
-    }
-    (sql, params)
-}
-
 /// One session in a list of sessions.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SessionRow {
@@ -391,7 +378,7 @@ pub fn sessions(
     limit: u32,
     offset: u32,
 ) -> Result<Vec<SessionRow>, QueryError> {
-    let (conditions, mut params) = where_clause(filter);
+    let (conditions, mut params) = filter.record_conditions();
     params.push(limit.to_string());
     let limit_at = params.len();
     params.push(offset.to_string());
@@ -448,7 +435,7 @@ pub fn sessions(
 
 /// How many sessions [`sessions`] would list with no limit.
 pub fn session_count(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
-    let (conditions, params) = where_clause(filter);
+    let (conditions, params) = filter.record_conditions();
     let sql = format!(
         "SELECT count(DISTINCT session_id) FROM cost_records{} WHERE session_id IS NOT NULL{conditions}",
         session_index(filter)

@@ -1,5 +1,6 @@
-//! The reading commands (`report`, `today`, `sessions`, `tail`): user
-//! arguments in, a query on a read-only connection, rendered text out.
+//! The reading commands (`report`, `report --advice`, `today`, `sessions`,
+//! `tail`): user arguments in, a query on a read-only connection, rendered
+//! text out.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::{render_record, render_session, render_sessions, render_summary, Format};
+use crate::pricing::PriceTable;
 use crate::query::{self, Dimension, End, Filter, QueryError, Range};
 
 /// What `report` was asked, as the user typed it.
@@ -82,6 +84,33 @@ pub fn report(db: &Path, args: &ReportArgs, format: Format) -> Result<String, Qu
     let conn = query::open(db)?;
     let summary = query::summary(&conn, &filter, &dims, &tz)?;
     Ok(render_summary(&summary, format))
+}
+
+/// `report --advice`: suggestions to spend less in the range and filters of
+/// `args`, priced with `prices` (the table in force). Text or JSON: the kinds
+/// of advice have different fields, so CSV is refused, and so is `--by`,
+/// which advice does not group by.
+pub fn advice(
+    db: &Path,
+    args: &ReportArgs,
+    prices: &PriceTable,
+    format: Format,
+) -> Result<String, QueryError> {
+    if format == Format::Csv {
+        return Err(QueryError::Invalid(
+            "--advice has no CSV form (each kind of advice has its own fields); use --json"
+                .to_string(),
+        ));
+    }
+    let (filter, dims, _tz) = args.resolve(Timestamp::now())?;
+    if !dims.is_empty() {
+        return Err(QueryError::Invalid(
+            "--by does not apply to --advice; drop it (the filters do apply)".to_string(),
+        ));
+    }
+    let conn = query::open(db)?;
+    let found = super::advice::advise(&conn, &filter, prices)?;
+    Ok(super::advice::render(&found, format))
 }
 
 /// `sessions` (a list) or `sessions ID` (one session's breakdown).

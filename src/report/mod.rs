@@ -1,6 +1,7 @@
 //! Report: how the CLI shows what [`crate::query`] found: tables for people,
 //! JSON and CSV for programs. Pure: values in, text out.
 
+pub mod advice;
 pub mod commands;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
@@ -33,7 +34,7 @@ pub fn count(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

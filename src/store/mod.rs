@@ -18,7 +18,7 @@ use crate::config::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -53,8 +53,17 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 5,
-        reshape: "", // the budgets table is new: schema.sql creates it
+        // As version 5 had it, so that version 6 can reshape it.
+        reshape: "CREATE TABLE IF NOT EXISTS budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
+                      limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
+                      PRIMARY KEY (scope, period)) WITHOUT ROWID;",
         backfill: &[],
+    },
+    Migration {
+        version: 6,
+        reshape: "ALTER TABLE budgets ADD COLUMN enforce INTEGER NOT NULL DEFAULT 0;
+                  ALTER TABLE budgets ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';",
+        backfill: &[], // the alerts table is new: schema.sql creates it
     },
 ];
 
@@ -214,6 +223,35 @@ mod tests {
         assert_eq!(mode, "wal");
         // Running the schema text again on a current database changes nothing.
         conn.execute_batch(SCHEMA_SQL).unwrap();
+    }
+
+    #[test]
+    fn budgets_of_version_5_are_kept_and_gain_enforce_and_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let fresh = open_writer(&path, Durability::Normal).unwrap();
+        let want = shape(&fresh);
+        // Back to version 5's shape: budgets without the two columns, no alerts.
+        fresh
+            .execute_batch(
+                "DROP TABLE budgets; DROP TABLE alerts;
+                 CREATE TABLE budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
+                     limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
+                     PRIMARY KEY (scope, period)) WITHOUT ROWID;
+                 INSERT INTO budgets VALUES ('agent:a', 'daily', 10, '2026-11-01T00:00:00.000Z');
+                 PRAGMA user_version = 5;",
+            )
+            .unwrap();
+        drop(fresh);
+        let conn = open_writer(&path, Durability::Normal).unwrap();
+        assert_eq!(shape(&conn), want);
+        assert_eq!(
+            strings(
+                &conn,
+                "SELECT scope || ' ' || period || ' ' || limit_usd || ' ' || enforce || ' ' || origin FROM budgets"
+            ),
+            ["agent:a daily 10.0 0 cli"]
+        );
     }
 
     /// The first column of every row `sql` returns.

@@ -58,6 +58,11 @@ enum WriteOp {
     /// Answered with the batch it rides in: proof the thread is alive and
     /// its transactions commit.
     Ping(oneshot::Sender<Result<(), WriteError>>),
+    /// A small write of another part of the daemon (budgets from the config
+    /// file, fired alerts), run on this thread's connection after the
+    /// batch it rides in commits, in a transaction of its own: its failure
+    /// cannot fail the events'. It answers through its own channel.
+    Run(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
 /// A cheap, cloneable way to reach the writer thread.
@@ -86,6 +91,9 @@ pub struct WriterStats {
     pub commit_micros: Histogram<14>,
     /// Transactions that failed; their operations were answered with an error.
     pub failed_commits: AtomicU64,
+    /// Woken after a commit that added or changed cost records: spend
+    /// changed, so budgets are worth checking.
+    pub spend_changed: tokio::sync::Notify,
 }
 
 impl Default for WriterStats {
@@ -94,6 +102,7 @@ impl Default for WriterStats {
             batch_size: Histogram::new(BATCH_SIZE_BOUNDS),
             commit_micros: Histogram::new(COMMIT_MICROS_BOUNDS),
             failed_commits: AtomicU64::new(0),
+            spend_changed: tokio::sync::Notify::new(),
         }
     }
 }
@@ -215,6 +224,20 @@ impl WriterHandle {
         outcome(self.queue(WriteOp::Ping).await?).await
     }
 
+    /// Runs `write` on the writer's connection, after the batch it rides in
+    /// commits; `write` owns its transaction. Returns what it returned.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> T + Send + 'static,
+    ) -> Result<T, WriteError> {
+        let (done, result) = oneshot::channel();
+        self.submit(WriteOp::Run(Box::new(move |conn| {
+            let _ = done.send(write(conn));
+        })))
+        .await?;
+        result.await.map_err(|_| WriteError::Closed)
+    }
+
     /// What the writer thread has done since it started.
     pub fn stats(&self) -> &Arc<WriterStats> {
         &self.stats
@@ -296,6 +319,8 @@ impl Writer {
         } = self;
         let started = Instant::now();
         let mut pending = Vec::with_capacity(batch.len());
+        let mut after_commit = Vec::new();
+        let mut spend_changed = false;
         let mut writes = 0u64;
         let mut failure = None;
         let tx = conn.transaction().map_err(|e| failure = Some(e)).ok();
@@ -312,6 +337,7 @@ impl Writer {
                             Err(e) => failure = Some(e),
                         }
                     }
+                    spend_changed |= records > 0;
                     let id = event.hook_event_id;
                     pending.push(Pending::Event(ack, Ack { id, records }));
                     writes += 1;
@@ -334,6 +360,7 @@ impl Writer {
                             failure = Some(e);
                         }
                     }
+                    spend_changed |= counts.added + counts.updated + counts.replaced > 0;
                     pending.push(Pending::Transcript(ack, counts));
                     writes += 1;
                 }
@@ -342,6 +369,7 @@ impl Writer {
                     prices.replace(*table);
                 }
                 WriteOp::Ping(ack) => pending.push(Pending::Ping(ack)),
+                WriteOp::Run(write) => after_commit.push(write),
             }
         }
         let result = match (tx, failure) {
@@ -370,6 +398,9 @@ impl Writer {
                         Pending::Ping(tx) => drop(tx.send(Ok(()))),
                     }
                 }
+                if spend_changed {
+                    stats.spend_changed.notify_one();
+                }
             }
             Err(e) => {
                 // Nothing of this batch is committed. Every sender still holds
@@ -385,6 +416,9 @@ impl Writer {
                     }
                 }
             }
+        }
+        for write in after_commit {
+            write(conn);
         }
     }
 }

@@ -2,6 +2,12 @@
 //! month from the 1st, in a time zone) or in total, for everything or for
 //! one agent, task or project. Stored in the `budgets` table; how much of
 //! each is spent is a summary over the same records every report reads.
+//!
+//! [`alerts`] turns spend into threshold alerts and the verdicts the
+//! enforcement guard answers from; [`notify`] delivers alerts.
+
+pub mod alerts;
+pub mod notify;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -36,7 +42,7 @@ impl Period {
         }
     }
 
-    fn parse(text: &str) -> Option<Period> {
+    pub fn parse(text: &str) -> Option<Period> {
         Period::ALL.into_iter().find(|p| p.name() == text)
     }
 
@@ -64,7 +70,8 @@ impl Period {
             _ => start.checked_add(1.month()),
         }
         .map_err(|e| QueryError::Invalid(e.to_string()))?;
-        Ok((range, Some(next.timestamp())))
+        let end = next.timestamp();
+        Ok((range.narrowed(None, Some(end)), Some(end)))
     }
 }
 
@@ -110,6 +117,16 @@ impl Scope {
         }
     }
 
+    /// Whether this scope's budget covers an event of `agent`, `task`, `project`.
+    pub fn covers(&self, agent: &str, task: Option<&str>, project: Option<&str>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Agent(v) => v == agent,
+            Scope::Task(v) => Some(v.as_str()) == task,
+            Scope::Project(v) => Some(v.as_str()) == project,
+        }
+    }
+
     fn filter(&self, range: Range) -> Filter {
         let mut filter = Filter {
             range,
@@ -131,6 +148,26 @@ pub struct Budget {
     pub scope: Scope,
     pub period: Period,
     pub limit_usd: f64,
+    /// Once spent, `hookmeter send` denies the scope's PreToolUse events.
+    pub enforce: bool,
+}
+
+impl Budget {
+    /// Why this budget cannot be stored, if it cannot (the words name the
+    /// `budget set` flag, which the config file's keys mirror).
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.limit_usd.is_finite() && self.limit_usd > 0.0) {
+            return Err(format!(
+                "--{}: the limit must be a positive number of dollars, got {}",
+                self.period.name(),
+                self.limit_usd
+            ));
+        }
+        if self.period == Period::Total && !matches!(self.scope, Scope::Task(_)) {
+            return Err("--total: a total budget is for a task (--scope task:ID)".into());
+        }
+        Ok(())
+    }
 }
 
 /// Sets (or replaces) each budget's limit for its scope and period: all of
@@ -138,35 +175,47 @@ pub struct Budget {
 pub fn set_all(conn: &Connection, budgets: &[Budget]) -> Result<(), QueryError> {
     let tx = conn.unchecked_transaction()?;
     for budget in budgets {
-        set(&tx, budget)?;
+        set(&tx, budget, "cli")?;
     }
     tx.commit()?;
     Ok(())
 }
 
+/// Makes the budgets that came from the config file exactly `budgets`: a
+/// budget removed from the file goes, one added or changed is written (and
+/// replaces a `budget set` of the same scope and period), one unchanged
+/// keeps its `updated_at` (the alerts of the period before depend on it).
+pub fn sync_config(conn: &Connection, budgets: &[Budget]) -> Result<(), QueryError> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        "UPDATE budgets SET origin = 'config-gone' WHERE origin = 'config'",
+        [],
+    )?;
+    for budget in budgets {
+        set(&tx, budget, "config")?;
+    }
+    tx.execute("DELETE FROM budgets WHERE origin = 'config-gone'", [])?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Sets (or replaces) the limit of `scope` for `period`.
-fn set(conn: &Connection, budget: &Budget) -> Result<(), QueryError> {
-    if !(budget.limit_usd.is_finite() && budget.limit_usd > 0.0) {
-        return Err(QueryError::Invalid(format!(
-            "--{}: the limit must be a positive number of dollars, got {}",
-            budget.period.name(),
-            budget.limit_usd
-        )));
-    }
-    if budget.period == Period::Total && !matches!(budget.scope, Scope::Task(_)) {
-        return Err(QueryError::Invalid(
-            "--total: a total budget is for a task (--scope task:ID)".into(),
-        ));
-    }
+fn set(conn: &Connection, budget: &Budget, origin: &str) -> Result<(), QueryError> {
+    budget.check().map_err(QueryError::Invalid)?;
     conn.execute(
-        "INSERT INTO budgets (scope, period, limit_usd, updated_at) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO budgets (scope, period, limit_usd, updated_at, enforce, origin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (scope, period) DO UPDATE SET
-             limit_usd = excluded.limit_usd, updated_at = excluded.updated_at",
+             updated_at = CASE WHEN limit_usd = excluded.limit_usd AND enforce = excluded.enforce
+                               THEN updated_at ELSE excluded.updated_at END,
+             limit_usd = excluded.limit_usd, enforce = excluded.enforce, origin = excluded.origin",
         params![
             budget.scope.key(),
             budget.period.name(),
             budget.limit_usd,
-            crate::record::format_timestamp(Timestamp::now())
+            crate::record::format_timestamp(Timestamp::now()),
+            budget.enforce,
+            origin
         ],
     )?;
     Ok(())
@@ -197,17 +246,25 @@ pub fn clear(
 
 /// Every budget, by scope then period (daily, weekly, monthly, total).
 pub fn list(conn: &Connection) -> Result<Vec<Budget>, QueryError> {
-    let mut stmt = conn.prepare("SELECT scope, period, limit_usd FROM budgets")?;
+    Ok(rows(conn)?.into_iter().map(|(budget, _)| budget).collect())
+}
+
+/// Every usable budget with when its limit was last changed, by scope then period.
+fn rows(conn: &Connection) -> Result<Vec<(Budget, Option<Timestamp>)>, QueryError> {
+    let mut stmt =
+        conn.prepare("SELECT scope, period, limit_usd, enforce, updated_at FROM budgets")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, f64>(2)?,
+            r.get::<_, bool>(3)?,
+            r.get::<_, String>(4)?,
         ))
     })?;
     let mut budgets = Vec::new();
     for row in rows {
-        let (scope, period, limit_usd) = row?;
+        let (scope, period, limit_usd, enforce, updated_at) = row?;
         let scope_text = (!scope.is_empty()).then_some(scope.as_str());
         // A row written by hand that hookmeter cannot use is skipped, not fatal.
         let (Ok(scope), Some(period), true) = (
@@ -223,13 +280,15 @@ pub fn list(conn: &Connection) -> Result<Vec<Budget>, QueryError> {
             );
             continue;
         };
-        budgets.push(Budget {
+        let budget = Budget {
             scope,
             period,
             limit_usd,
-        });
+            enforce,
+        };
+        budgets.push((budget, updated_at.parse().ok()));
     }
-    budgets.sort_by_key(|b| {
+    budgets.sort_by_key(|(b, _)| {
         (
             b.scope.key(),
             Period::ALL.iter().position(|p| *p == b.period),
@@ -261,6 +320,7 @@ impl Status {
             "limit": self.budget.limit_usd,
             "spent": self.spent_usd,
             "ratio": self.ratio(),
+            "enforce": self.budget.enforce,
             "period_start": ts(self.period.from),
             "period_end": ts(self.period_end),
         })
@@ -297,19 +357,20 @@ pub fn render(statuses: &[Status], tz: &TimeZone) -> String {
         })
     };
     let mut out = format!(
-        "{:<28} {:<8} {:>12} {:>12} {:>7}  {}\n",
-        "SCOPE", "PERIOD", "SPENT", "LIMIT", "USED", "PERIOD ENDS"
+        "{:<28} {:<8} {:>12} {:>12} {:>7}  {:<16}  {}\n",
+        "SCOPE", "PERIOD", "SPENT", "LIMIT", "USED", "PERIOD ENDS", "ENFORCED"
     );
     for s in statuses {
         let scope = s.budget.scope.key();
         out.push_str(&format!(
-            "{:<28} {:<8} {:>12} {:>12} {:>6.1}%  {}\n",
+            "{:<28} {:<8} {:>12} {:>12} {:>6.1}%  {:<16}  {}\n",
             if scope.is_empty() { "(all)" } else { &scope },
             s.budget.period.name(),
             format!("${:.2}", s.spent_usd),
             format!("${:.2}", s.budget.limit_usd),
             100.0 * s.ratio(),
-            local(s.period_end)
+            local(s.period_end),
+            if s.budget.enforce { "yes" } else { "no" }
         ));
     }
     out
@@ -352,7 +413,8 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
         conn.execute_batch(
-            "INSERT INTO budgets VALUES ('', 'daily', 10, 'x'), ('', 'hourly', 1, 'x'),
+            "INSERT INTO budgets (scope, period, limit_usd, updated_at)
+                 VALUES ('', 'daily', 10, 'x'), ('', 'hourly', 1, 'x'),
                  ('team:red', 'daily', 1, 'x'), ('agent:a', 'daily', 0, 'x'),
                  ('agent:b', 'weekly', -3, 'x');",
         )
@@ -363,7 +425,8 @@ mod tests {
             [Budget {
                 scope: Scope::All,
                 period: Period::Daily,
-                limit_usd: 10.0
+                limit_usd: 10.0,
+                enforce: false
             }]
         );
         let now = Timestamp::now();

@@ -1,0 +1,441 @@
+//! Budget thresholds: which have been crossed, recording each crossing once
+//! (the `alerts` table, so a restart does not fire it again), and the
+//! [`Guard`] that enforcement asks whether a scope's budget is spent.
+//!
+//! The [`Watcher`] is the daemon's side: it checks spend at start (so a
+//! crossing that happened while the daemon was down is not missed), after
+//! commits that changed spend, on a timer and on SIGHUP; it never writes
+//! except through the writer thread, and never blocks ingestion.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use rusqlite::{params, Connection};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::notify::Notifier;
+use super::{Budget, Scope};
+use crate::config::AlertSettings;
+use crate::query::{summary, QueryError, Range};
+use crate::record::format_timestamp;
+use crate::store::writer::WriterHandle;
+
+/// Records landing in a burst are checked once: the first wakes the
+/// watcher, which waits this long for the rest before reading spend.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A threshold of a budget reached in one of its periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crossing {
+    pub budget: Budget,
+    /// `None` for a total budget.
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+    /// Percent of the limit: 80 is 80 %.
+    pub threshold_pct: f64,
+    pub spent_usd: f64,
+}
+
+impl Crossing {
+    /// The alert as one sentence, times in the budgets' zone.
+    pub fn text(&self, now: Timestamp, tz: &TimeZone) -> String {
+        let scope = match self.budget.scope.key() {
+            key if key.is_empty() => "everything".to_string(),
+            key => key,
+        };
+        let when = match self.period_end {
+            None => String::new(),
+            Some(end) => {
+                let shown = end.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z");
+                match end <= now {
+                    true => format!(" (period ended {shown})"),
+                    false => format!(" (period ends {shown})"),
+                }
+            }
+        };
+        format!(
+            "hookmeter: the {} budget of {scope} reached {}%: ${:.2} of ${:.2} spent{when}.",
+            self.budget.period.name(),
+            self.threshold_pct,
+            self.spent_usd,
+            self.budget.limit_usd
+        )
+    }
+}
+
+/// An enforced budget whose current period is spent.
+#[derive(Debug, Clone)]
+pub struct Spent {
+    pub scope: Scope,
+    /// When the period ends and the scope may spend again; `None` for a total.
+    pub until: Option<Timestamp>,
+    /// What the agent is told.
+    pub reason: String,
+}
+
+/// What one check found.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Every threshold reached, lowest first per budget; most fired before.
+    pub crossings: Vec<Crossing>,
+    pub spent: Vec<Spent>,
+}
+
+/// Spend of every budget's current period and, for a calendar budget that
+/// already existed then, of the period before: records that reach the
+/// database late (a spool drained at start, after midnight) can cross a
+/// threshold of a period that has just ended.
+pub fn evaluate(
+    conn: &Connection,
+    now: Timestamp,
+    tz: &TimeZone,
+    thresholds_pct: &[f64],
+) -> Result<Evaluation, QueryError> {
+    let mut found = Evaluation::default();
+    for (budget, updated_at) in super::rows(conn)? {
+        let (current, end) = budget.period.current(now, tz)?;
+        let mut periods = vec![(current, end)];
+        if let Some(start) = current.from {
+            let (before, _) = budget.period.current(start - 1.millisecond(), tz)?;
+            if updated_at.is_some_and(|t| t < start) {
+                periods.push((before.narrowed(None, Some(start)), Some(start)));
+            }
+        }
+        for (i, (range, end)) in periods.into_iter().enumerate() {
+            let spent_usd = spend(conn, &budget.scope, range, tz)?;
+            for &threshold_pct in thresholds_pct {
+                if spent_usd >= budget.limit_usd * threshold_pct / 100.0 {
+                    found.crossings.push(Crossing {
+                        budget: budget.clone(),
+                        period_start: range.from,
+                        period_end: end,
+                        threshold_pct,
+                        spent_usd,
+                    });
+                }
+            }
+            if i == 0 && budget.enforce && spent_usd >= budget.limit_usd {
+                found.spent.push(Spent {
+                    scope: budget.scope.clone(),
+                    until: end,
+                    reason: deny_reason(&budget, spent_usd, end, tz),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn spend(conn: &Connection, scope: &Scope, range: Range, tz: &TimeZone) -> Result<f64, QueryError> {
+    Ok(summary(conn, &scope.filter(range), &[], tz)?
+        .totals
+        .cost_usd)
+}
+
+fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZone) -> String {
+    let scope = match budget.scope.key() {
+        key if key.is_empty() => "all agents".to_string(),
+        key => key,
+    };
+    let resets = match end {
+        Some(end) => format!(
+            "; it resets at {}",
+            end.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z")
+        ),
+        None => String::new(),
+    };
+    format!(
+        "hookmeter: the {} budget of {scope} is spent (${spent:.2} of ${:.2}){resets}. \
+         Raise it with `hookmeter budget set` to continue.",
+        budget.period.name(),
+        budget.limit_usd
+    )
+}
+
+/// Writes the crossings not recorded before and returns them: those are
+/// the alerts to send. One transaction, so a crash cannot half-record.
+pub fn record(
+    conn: &mut Connection,
+    crossings: Vec<Crossing>,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<Crossing>> {
+    let tx = conn.transaction()?;
+    let mut new = Vec::new();
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO alerts (scope, period, period_start, limit_usd, threshold_pct, spent_usd, fired_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for crossing in crossings {
+            let inserted = insert.execute(params![
+                crossing.budget.scope.key(),
+                crossing.budget.period.name(),
+                crossing
+                    .period_start
+                    .map(format_timestamp)
+                    .unwrap_or_default(),
+                crossing.budget.limit_usd,
+                crossing.threshold_pct,
+                crossing.spent_usd,
+                format_timestamp(now),
+            ])?;
+            if inserted == 1 {
+                new.push(crossing);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(new)
+}
+
+/// The enforced budgets that are spent now, as the last check found them;
+/// shared by the watcher (which writes) and the ingest edges (which ask).
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    spent: Arc<RwLock<Vec<Spent>>>,
+}
+
+impl Guard {
+    fn replace(&self, spent: Vec<Spent>) {
+        *self.spent.write().unwrap_or_else(|p| p.into_inner()) = spent;
+    }
+
+    /// Why a tool use by `agent` (in `task`, `project`) must be denied now,
+    /// if a budget covering it is enforced and spent.
+    pub fn deny(
+        &self,
+        agent: &str,
+        task: Option<&str>,
+        project: Option<&str>,
+        now: Timestamp,
+    ) -> Option<String> {
+        let spent = self.spent.read().unwrap_or_else(|p| p.into_inner());
+        spent
+            .iter()
+            .find(|s| s.until.is_none_or(|end| now < end) && s.scope.covers(agent, task, project))
+            .map(|s| s.reason.clone())
+    }
+}
+
+/// The daemon's budget checker.
+pub struct Watcher {
+    pub db: PathBuf,
+    pub writer: WriterHandle,
+    pub guard: Guard,
+    pub notifier: Notifier,
+    /// The `[alerts]` settings in force; SIGHUP sends new ones, which also
+    /// asks for a check at once.
+    pub settings: watch::Receiver<AlertSettings>,
+}
+
+impl Watcher {
+    /// Checks at once, then whenever spend changes, settings change or the
+    /// interval passes, until `shutdown`.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let stats = self.writer.stats().clone();
+        let mut conn = None;
+        loop {
+            conn = self.check(conn).await;
+            let interval = self.settings.borrow().check_interval;
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = stats.spend_changed.notified() => {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(SETTLE) => {}
+                    }
+                }
+                changed = self.settings.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    /// One check: update the guard first (so a recorded alert implies the
+    /// guard already knows), then record and announce new crossings. Gives
+    /// back the read connection for the next check.
+    async fn check(&self, conn: Option<Connection>) -> Option<Connection> {
+        let settings = self.settings.borrow().clone();
+        let db = self.db.clone();
+        let now = Timestamp::now();
+        let tz = settings.tz.clone();
+        let thresholds = settings.thresholds_pct.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let conn = match conn {
+                Some(conn) => conn,
+                None => crate::store::open_reader(&db).map_err(|e| e.to_string())?,
+            };
+            let found = evaluate(&conn, now, &tz, &thresholds).map_err(|e| e.to_string());
+            Ok::<_, String>((conn, found))
+        })
+        .await;
+        let (conn, found) = match read {
+            Ok(Ok((conn, Ok(found)))) => (Some(conn), found),
+            Ok(Ok((conn, Err(e)))) => {
+                tracing::warn!(error = %e, "Cannot read budget spend; the check is retried later.");
+                return Some(conn);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "Cannot open the database to check budgets.");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "The budget check failed.");
+                return None;
+            }
+        };
+        self.guard.replace(found.spent);
+        let new = if found.crossings.is_empty() {
+            Vec::new()
+        } else {
+            match self.record(found.crossings, now).await {
+                Some(new) => new,
+                None => return conn,
+            }
+        };
+        tracing::debug!(new_alerts = new.len(), "Budgets checked.");
+        for crossing in new {
+            let text = crossing.text(now, &settings.tz);
+            tracing::warn!(
+                scope = crossing.budget.scope.key(),
+                period = crossing.budget.period.name(),
+                threshold_pct = crossing.threshold_pct,
+                spent_usd = crossing.spent_usd,
+                limit_usd = crossing.budget.limit_usd,
+                "{text}"
+            );
+            self.notifier.alert(&crossing, text);
+        }
+        conn
+    }
+
+    /// Records `crossings` through the writer; the new ones, or `None` when
+    /// they could not be recorded (the next check tries again).
+    async fn record(&self, crossings: Vec<Crossing>, now: Timestamp) -> Option<Vec<Crossing>> {
+        match self
+            .writer
+            .run(move |conn| record(conn, crossings, now))
+            .await
+        {
+            Ok(Ok(new)) => Some(new),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "Cannot record budget alerts; they will be tried again at the next check.");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::Period;
+
+    fn db_with(records: &[(&str, &str, f64)], budgets: &str) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        for (i, (ts, agent, cost)) in records.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO cost_records (timestamp, agent_id, provider, model, estimated_cost_usd,
+                     pricing_source, hook_event_id, source)
+                 VALUES (?1, ?2, 'anthropic', 'm', ?3, 'embedded', ?4, 'hook')",
+                params![ts, agent, cost, format!("e{i}")],
+            )
+            .unwrap();
+        }
+        crate::store::rollup::rebuild(&conn).unwrap();
+        conn.execute_batch(budgets).unwrap();
+        conn
+    }
+
+    #[test]
+    fn thresholds_cross_in_the_current_and_the_previous_period() {
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        let conn = db_with(
+            &[
+                ("2026-11-23T23:59:00.000Z", "a", 9.5), // yesterday: 95 %
+                ("2026-11-24T09:00:00.000Z", "a", 8.0), // today: 80 %
+                ("2026-11-24T09:30:00.000Z", "b", 5.0),
+            ],
+            "INSERT INTO budgets (scope, period, limit_usd, updated_at, enforce)
+                 VALUES ('agent:a', 'daily', 10, '2026-11-01T00:00:00.000Z', 1),
+                        ('agent:b', 'daily', 4, '2026-11-24T08:00:00.000Z', 1);",
+        );
+        let found = evaluate(&conn, now, &TimeZone::UTC, &[80.0, 100.0]).unwrap();
+        let shown: Vec<(String, Option<String>, f64)> = found
+            .crossings
+            .iter()
+            .map(|c| {
+                (
+                    c.budget.scope.key(),
+                    c.period_start.map(|t| t.to_string()),
+                    c.threshold_pct,
+                )
+            })
+            .collect();
+        let day = |d: &str| Some(format!("2026-11-{d}T00:00:00Z"));
+        assert_eq!(
+            shown,
+            [
+                ("agent:a".into(), day("24"), 80.0),
+                ("agent:a".into(), day("23"), 80.0),
+                // b was set today: yesterday is not its business.
+                ("agent:b".into(), day("24"), 80.0),
+                ("agent:b".into(), day("24"), 100.0),
+            ]
+        );
+        // Only b is enforced and spent.
+        assert_eq!(found.spent.len(), 1);
+        let guard = Guard::default();
+        guard.replace(found.spent);
+        assert!(guard.deny("b", None, None, now).is_some());
+        assert!(guard.deny("a", None, None, now).is_none());
+        let tomorrow: Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
+        assert!(guard.deny("b", None, None, tomorrow).is_none(), "a new day");
+    }
+
+    #[test]
+    fn a_crossing_is_recorded_once_and_a_new_limit_rearms_it() {
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        let mut conn = db_with(
+            &[("2026-11-24T09:00:00.000Z", "a", 12.0)],
+            "INSERT INTO budgets (scope, period, limit_usd, updated_at)
+                 VALUES ('', 'daily', 10, '2026-11-24T08:00:00.000Z');",
+        );
+        let check = |conn: &mut Connection| {
+            let found = evaluate(conn, now, &TimeZone::UTC, &[80.0, 100.0]).unwrap();
+            record(conn, found.crossings, now).unwrap().len()
+        };
+        assert_eq!(check(&mut conn), 2);
+        assert_eq!(check(&mut conn), 0, "already fired");
+        conn.execute("UPDATE budgets SET limit_usd = 14", [])
+            .unwrap();
+        assert_eq!(check(&mut conn), 1, "80 % of the new limit; not yet 100 %");
+    }
+
+    #[test]
+    fn the_alert_text_names_the_budget_the_numbers_and_the_period() {
+        let crossing = Crossing {
+            budget: Budget {
+                scope: Scope::Agent("claude-code".into()),
+                period: Period::Daily,
+                limit_usd: 10.0,
+                enforce: false,
+            },
+            period_start: Some("2026-11-24T00:00:00Z".parse().unwrap()),
+            period_end: Some("2026-11-25T00:00:00Z".parse().unwrap()),
+            threshold_pct: 80.0,
+            spent_usd: 8.126,
+        };
+        let now = "2026-11-24T12:00:00Z".parse().unwrap();
+        assert_eq!(
+            crossing.text(now, &TimeZone::UTC),
+            "hookmeter: the daily budget of agent:claude-code reached 80%: $8.13 of $10.00 spent (period ends 2026-11-25 00:00 UTC)."
+        );
+    }
+}
