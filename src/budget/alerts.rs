@@ -98,11 +98,9 @@ pub fn evaluate(
     for (budget, updated_at) in super::rows(conn)? {
         let (current, end) = budget.period.current(now, tz)?;
         let mut periods = vec![(current, end)];
-        if let Some(start) = current.from {
+        if let Some(start) = current.from.filter(|&s| updated_at.is_some_and(|t| t < s)) {
             let (before, _) = budget.period.current(start - 1.millisecond(), tz)?;
-            if updated_at.is_some_and(|t| t < start) {
-                periods.push((before.narrowed(None, Some(start)), Some(start)));
-            }
+            periods.push((before.narrowed(None, Some(start)), Some(start)));
         }
         for (i, (range, end)) in periods.into_iter().enumerate() {
             let spent_usd = spend(conn, &budget.scope, range, tz)?;
