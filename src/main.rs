@@ -534,20 +534,8 @@ fn budget_set(
     limits: [Option<f64>; 4],
     enforce: bool,
 ) -> Result<String, String> {
-    use hookmeter::budget::{Budget, Period};
     let scope = budget_scope(scope)?;
-    let budgets: Vec<Budget> = Period::ALL
-        .into_iter()
-        .zip(limits)
-        .filter_map(|(period, limit)| {
-            limit.map(|limit_usd| Budget {
-                scope: scope.clone(),
-                period,
-                limit_usd,
-                enforce,
-            })
-        })
-        .collect();
+    let budgets = hookmeter::budget::Budget::per_period(&scope, limits, enforce);
     if budgets.is_empty() {
         return Err("give at least one of --daily, --weekly, --monthly, --total".into());
     }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::notify::Notifier;
 use super::{Budget, Scope};
 use crate::config::AlertSettings;
-use crate::query::{summary, QueryError, Range};
+use crate::query::QueryError;
 use crate::record::format_timestamp;
 use crate::store::writer::WriterHandle;
 
@@ -103,7 +103,7 @@ pub fn evaluate(
             periods.push((before.narrowed(None, Some(start)), Some(start)));
         }
         for (i, (range, end)) in periods.into_iter().enumerate() {
-            let spent_usd = spend(conn, &budget.scope, range, tz)?;
+            let spent_usd = super::spent(conn, &budget.scope, range, tz)?;
             for &threshold_pct in thresholds_pct {
                 if spent_usd >= budget.limit_usd * threshold_pct / 100.0 {
                     found.crossings.push(Crossing {
@@ -127,12 +127,6 @@ pub fn evaluate(
     Ok(found)
 }
 
-fn spend(conn: &Connection, scope: &Scope, range: Range, tz: &TimeZone) -> Result<f64, QueryError> {
-    Ok(summary(conn, &scope.filter(range), &[], tz)?
-        .totals
-        .cost_usd)
-}
-
 fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZone) -> String {
     let scope = match budget.scope.key() {
         key if key.is_empty() => "all agents".to_string(),
@@ -153,6 +147,42 @@ fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZon
     )
 }
 
+impl Crossing {
+    /// What makes it the same alert: the `alerts` table's unique key
+    /// (scope, period, period start, limit, threshold).
+    fn key(&self) -> (String, &'static str, String, f64, f64) {
+        (
+            self.budget.scope.key(),
+            self.budget.period.name(),
+            self.period_start.map(format_timestamp).unwrap_or_default(),
+            self.budget.limit_usd,
+            self.threshold_pct,
+        )
+    }
+}
+
+/// The crossings the `alerts` table does not hold yet. Read on the checker's
+/// own connection, so a check that finds nothing new asks nothing of the
+/// writer.
+pub fn unrecorded(conn: &Connection, crossings: Vec<Crossing>) -> rusqlite::Result<Vec<Crossing>> {
+    let mut known = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM alerts WHERE scope = ?1 AND period = ?2
+             AND period_start = ?3 AND limit_usd = ?4 AND threshold_pct = ?5)",
+    )?;
+    let mut new = Vec::new();
+    for crossing in crossings {
+        let (scope, period, start, limit, threshold) = crossing.key();
+        let fired: bool = known
+            .query_row(params![scope, period, start, limit, threshold], |r| {
+                r.get(0)
+            })?;
+        if !fired {
+            new.push(crossing);
+        }
+    }
+    Ok(new)
+}
+
 /// Writes the crossings not recorded before and returns them: those are
 /// the alerts to send. One transaction, so a crash cannot half-record.
 pub fn record(
@@ -169,15 +199,13 @@ pub fn record(
              ON CONFLICT DO NOTHING",
         )?;
         for crossing in crossings {
+            let (scope, period, start, limit, threshold) = crossing.key();
             let inserted = insert.execute(params![
-                crossing.budget.scope.key(),
-                crossing.budget.period.name(),
-                crossing
-                    .period_start
-                    .map(format_timestamp)
-                    .unwrap_or_default(),
-                crossing.budget.limit_usd,
-                crossing.threshold_pct,
+                scope,
+                period,
+                start,
+                limit,
+                threshold,
                 crossing.spent_usd,
                 format_timestamp(now),
             ])?;
@@ -267,7 +295,12 @@ impl Watcher {
                 Some(conn) => conn,
                 None => crate::store::open_reader(&db).map_err(|e| e.to_string())?,
             };
-            let found = evaluate(&conn, now, &tz, &thresholds).map_err(|e| e.to_string());
+            let found = evaluate(&conn, now, &tz, &thresholds)
+                .and_then(|mut found| {
+                    found.crossings = unrecorded(&conn, found.crossings)?;
+                    Ok(found)
+                })
+                .map_err(|e| e.to_string());
             Ok::<_, String>((conn, found))
         })
         .await;
@@ -407,7 +440,10 @@ mod tests {
         );
         let check = |conn: &mut Connection| {
             let found = evaluate(conn, now, &TimeZone::UTC, &[80.0, 100.0]).unwrap();
-            record(conn, found.crossings, now).unwrap().len()
+            let unseen = unrecorded(conn, found.crossings.clone()).unwrap();
+            let new = record(conn, found.crossings, now).unwrap();
+            assert_eq!(unseen, new, "the read-side filter agrees with the insert");
+            new.len()
         };
         assert_eq!(check(&mut conn), 2);
         assert_eq!(check(&mut conn), 0, "already fired");

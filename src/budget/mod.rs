@@ -153,6 +153,24 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// One budget per limit given, `limits` in the order of [`Period::ALL`]
+    /// (daily, weekly, monthly, total): `budget set`'s flags and a
+    /// `[[budgets]]` entry's keys.
+    pub fn per_period(scope: &Scope, limits: [Option<f64>; 4], enforce: bool) -> Vec<Budget> {
+        Period::ALL
+            .into_iter()
+            .zip(limits)
+            .filter_map(|(period, limit)| {
+                limit.map(|limit_usd| Budget {
+                    scope: scope.clone(),
+                    period,
+                    limit_usd,
+                    enforce,
+                })
+            })
+            .collect()
+    }
+
     /// Why this budget cannot be stored, if it cannot (the words name the
     /// `budget set` flag, which the config file's keys mirror).
     pub fn check(&self) -> Result<(), String> {
@@ -333,15 +351,21 @@ pub fn status(conn: &Connection, now: Timestamp, tz: &TimeZone) -> Result<Vec<St
     let mut out = Vec::with_capacity(budgets.len());
     for budget in budgets {
         let (period, period_end) = budget.period.current(now, tz)?;
-        let spent = summary(conn, &budget.scope.filter(period), &[], tz)?;
         out.push(Status {
-            spent_usd: spent.totals.cost_usd,
+            spent_usd: spent(conn, &budget.scope, period, tz)?,
             period,
             period_end,
             budget,
         });
     }
     Ok(out)
+}
+
+/// What `scope` spent in `range`, read as every report reads it.
+fn spent(conn: &Connection, scope: &Scope, range: Range, tz: &TimeZone) -> Result<f64, QueryError> {
+    Ok(summary(conn, &scope.filter(range), &[], tz)?
+        .totals
+        .cost_usd)
 }
 
 /// `budget status` as a table.

@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::{ConfigError, Precedence};
-use crate::budget::{Budget, Period, Scope};
+use crate::budget::{Budget, Scope};
 
 /// `[alerts]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -182,34 +182,27 @@ pub(super) fn resolve(
         let scope = Scope::parse(entry.scope.as_deref())
             .map_err(|e| invalid(format!("budgets entry {n}: {e}")))?;
         let limits = [entry.daily, entry.weekly, entry.monthly, entry.total];
-        let before = resolved.len();
-        for (period, limit) in Period::ALL.into_iter().zip(limits) {
-            let Some(limit_usd) = limit else { continue };
-            let budget = Budget {
-                scope: scope.clone(),
-                period,
-                limit_usd,
-                enforce: entry.enforce,
-            };
+        let budgets = Budget::per_period(&scope, limits, entry.enforce);
+        if budgets.is_empty() {
+            return Err(invalid(format!(
+                "budgets entry {n}: give at least one of daily, weekly, monthly, total"
+            )));
+        }
+        for budget in budgets {
             budget
                 .check()
                 .map_err(|e| invalid(format!("budgets entry {n}: {e}")))?;
             if resolved
                 .iter()
-                .any(|b| b.scope == budget.scope && b.period == period)
+                .any(|b| b.scope == budget.scope && b.period == budget.period)
             {
                 return Err(invalid(format!(
                     "budgets entry {n}: a {} budget for {:?} is already set above",
-                    period.name(),
+                    budget.period.name(),
                     budget.scope.key()
                 )));
             }
             resolved.push(budget);
-        }
-        if resolved.len() == before {
-            return Err(invalid(format!(
-                "budgets entry {n}: give at least one of daily, weekly, monthly, total"
-            )));
         }
     }
     Ok((settings, resolved))
