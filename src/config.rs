@@ -48,6 +48,16 @@ fn xdg_dir(env: &dyn Fn(&str) -> Option<String>, var: &str, fallback: &str) -> O
     }
 }
 
+/// The first directory systemd names in `var` (`STATE_DIRECTORY` and its
+/// kin: absolute paths, `:`-separated when a unit lists several).
+fn systemd_dir(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<PathBuf> {
+    env(var)?
+        .split(':')
+        .next()
+        .filter(|d| d.starts_with('/'))
+        .map(PathBuf::from)
+}
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -253,9 +263,17 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         read_file: bool,
     ) -> Result<Config, ConfigError> {
-        let state = || match xdg_dir(env, "XDG_STATE_HOME", ".local/state") {
-            Some(dir) => dir.join("hookmeter"),
-            None => PathBuf::from("/var/lib/hookmeter"),
+        // Under systemd, the unit's StateDirectory=, RuntimeDirectory= and
+        // ConfigurationDirectory= are hookmeter's own directories: the system
+        // locations of SPEC §3 for the system unit, the XDG ones for the user
+        // unit, whatever HOME the service account has.
+        let state = || match (
+            systemd_dir(env, "STATE_DIRECTORY"),
+            xdg_dir(env, "XDG_STATE_HOME", ".local/state"),
+        ) {
+            (Some(dir), _) => dir,
+            (None, Some(dir)) => dir.join("hookmeter"),
+            (None, None) => PathBuf::from("/var/lib/hookmeter"),
         };
         let mut pick = Precedence {
             file: PathBuf::new(),
@@ -268,9 +286,13 @@ impl Config {
             None,
         ) {
             Some(path) => path,
-            None => match xdg_dir(env, "XDG_CONFIG_HOME", ".config") {
-                Some(dir) => dir.join("hookmeter/config.toml"),
-                None => PathBuf::from("/etc/hookmeter/config.toml"),
+            None => match (
+                systemd_dir(env, "CONFIGURATION_DIRECTORY"),
+                xdg_dir(env, "XDG_CONFIG_HOME", ".config"),
+            ) {
+                (Some(dir), _) => dir.join("config.toml"),
+                (None, Some(dir)) => dir.join("hookmeter/config.toml"),
+                (None, None) => PathBuf::from("/etc/hookmeter/config.toml"),
             },
         };
         pick.file = config_file.clone();
@@ -295,13 +317,19 @@ impl Config {
             file.socket,
         ) {
             Some(path) => path,
-            None => match env("XDG_RUNTIME_DIR").filter(|d| d.starts_with('/')) {
-                Some(runtime) => PathBuf::from(runtime).join("hookmeter/hookmeter.sock"),
-                None if xdg_dir(env, "XDG_STATE_HOME", ".local/state").is_none() => {
-                    PathBuf::from("/run/hookmeter/hookmeter.sock")
+            None => {
+                let runtime = env("XDG_RUNTIME_DIR").filter(|d| d.starts_with('/'));
+                match (systemd_dir(env, "RUNTIME_DIRECTORY"), runtime) {
+                    (Some(dir), _) => dir.join("hookmeter.sock"),
+                    (None, Some(runtime)) => {
+                        PathBuf::from(runtime).join("hookmeter/hookmeter.sock")
+                    }
+                    (None, None) if xdg_dir(env, "XDG_STATE_HOME", ".local/state").is_none() => {
+                        PathBuf::from("/run/hookmeter/hookmeter.sock")
+                    }
+                    (None, None) => state().join("hookmeter.sock"),
                 }
-                None => state().join("hookmeter.sock"),
-            },
+            }
         };
         let spool = match pick.first(
             "spool",
@@ -693,6 +721,32 @@ pub(crate) mod tests {
         assert_eq!(c.db, PathBuf::from("/var/lib/hookmeter/telemetry.db"));
         assert_eq!(c.socket, PathBuf::from("/run/hookmeter/hookmeter.sock"));
         assert_eq!(c.spool, PathBuf::from("/var/lib/hookmeter/spool"));
+    }
+
+    #[test]
+    fn systemd_directories_are_the_defaults_under_systemd() {
+        let env = env_of(&[
+            ("HOME", "/var/lib/hookmeter-home"),
+            ("XDG_RUNTIME_DIR", "/run/user/1"),
+            ("STATE_DIRECTORY", "/var/lib/hookmeter"),
+            ("RUNTIME_DIRECTORY", "/run/hookmeter:/run/other"),
+            ("CONFIGURATION_DIRECTORY", "/etc/hookmeter"),
+        ]);
+        let c = Config::resolve(&Overrides::default(), &env).unwrap();
+        assert_eq!(c.config_file, PathBuf::from("/etc/hookmeter/config.toml"));
+        assert_eq!(c.db, PathBuf::from("/var/lib/hookmeter/telemetry.db"));
+        assert_eq!(c.socket, PathBuf::from("/run/hookmeter/hookmeter.sock"));
+        assert_eq!(c.spool, PathBuf::from("/var/lib/hookmeter/spool"));
+        assert!(c.origins.values().all(|o| *o == Origin::Default));
+        // A flag still wins.
+        let flags = Overrides {
+            db: Some("/elsewhere.db".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            Config::resolve(&flags, &env).unwrap().db,
+            PathBuf::from("/elsewhere.db")
+        );
     }
 
     #[test]

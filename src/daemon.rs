@@ -1,8 +1,9 @@
 //! `hookmeter serve`: wires the sources to the writer, and owns the process
 //! lifecycle: start-up checks, SIGHUP reload, and the SIGTERM drain (SPEC §12).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use tokio::net::UnixListener;
@@ -20,6 +21,7 @@ use crate::ingest::{socket, spool, Decoder};
 use crate::pricing::PriceTable;
 use crate::record::Source;
 use crate::store::{self, writer};
+use crate::systemd::{self, Passed};
 
 /// Operations queued for the writer before senders wait: a few batches' worth.
 const WRITER_QUEUE: usize = 8192;
@@ -42,6 +44,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Before anything can be seen as ready: a SIGTERM that arrives as soon
     // as the socket answers must drain, not kill.
     let signals = Signals::install()?;
+    let passed = Passed::of_this_process();
+    let manager = systemd::Notifier;
     let http_listen = http::plan(&config)?;
     let prices = load_prices(&config)?;
     let prices_in_force: PricesInForce = Arc::new(RwLock::new(Arc::new(prices.clone())));
@@ -54,12 +58,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create spool directory {}", config.spool.display()))?;
     // The socket first: a second daemon is told about the first one, not
     // about a port in use.
-    let listener = bind_socket(&config.socket)?;
+    let (listener, own_socket) = listen(&config.socket, &passed)?;
     let http_listener = match &http_listen {
         Some(listen) => match http::bind(listen).await {
             Ok(bound) => Some(bound),
             Err(e) => {
-                remove_socket(&config.socket);
+                remove_socket(own_socket.as_deref());
                 return Err(e);
             }
         },
@@ -147,8 +151,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         db = %config.db.display(),
         socket = %config.socket.display(),
         spool = %config.spool.display(),
+        durability = ?config.durability,
         "hookmeter is ready."
     );
+    manager.ready(&format!("ready: socket {}", config.socket.display()));
+    if passed.notify {
+        tasks.spawn(report_to_systemd(
+            passed.watchdog,
+            writer.clone(),
+            config.spool.clone(),
+            shutdown.clone(),
+        ));
+    }
 
     let reload = Reload {
         config: &config,
@@ -156,8 +170,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         prices: &prices_in_force,
         alerts: &alert_settings,
         notifier: &notifier,
+        manager,
     };
-    wait_for_stop(signals, &reload).await;
+    wait_for_stop(signals, &reload, own_socket.clone()).await;
+    manager.stopping();
     drop(notifier);
     tracing::info!("Stopping: no new input; finishing what is in flight.");
     shutdown.cancel();
@@ -177,7 +193,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     })
     .await;
-    remove_socket(&config.socket);
+    remove_socket(own_socket.as_deref());
     match drained {
         Ok(()) => tracing::info!("Stopped cleanly."),
         // Whatever was not acked stays with its sender (spool, client): safe.
@@ -198,6 +214,7 @@ struct Reload<'a> {
     /// The budget watcher's settings; a new value makes it check at once.
     alerts: &'a tokio::sync::watch::Sender<AlertSettings>,
     notifier: &'a Notifier,
+    manager: systemd::Notifier,
 }
 
 impl Reload<'_> {
@@ -245,8 +262,9 @@ impl Reload<'_> {
 
 /// Waits for SIGTERM or SIGINT, reloading prices, budgets and alert
 /// settings on every SIGHUP meanwhile. A second SIGTERM/SIGINT during the
-/// drain exits at once.
-async fn wait_for_stop(signals: Signals, reload: &Reload<'_>) {
+/// drain exits at once, removing `own_socket` (the socket the daemon bound
+/// itself; one systemd passed stays systemd's).
+async fn wait_for_stop(signals: Signals, reload: &Reload<'_>, own_socket: Option<PathBuf>) {
     let Signals {
         mut term,
         mut int,
@@ -257,12 +275,13 @@ async fn wait_for_stop(signals: Signals, reload: &Reload<'_>) {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
+                reload.manager.reloading();
                 reload.prices().await;
                 reload.budgets().await;
+                reload.manager.ready(&format!("ready: reloaded at {}", jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")));
             }
         }
     }
-    let socket_path = reload.config.socket.clone();
     tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => {}
@@ -270,7 +289,7 @@ async fn wait_for_stop(signals: Signals, reload: &Reload<'_>) {
         }
         // Safe: whatever is not acked stays with its sender, keys are idempotent.
         tracing::warn!("Second stop signal: exiting now.");
-        remove_socket(&socket_path);
+        remove_socket(own_socket.as_deref());
         std::process::exit(130);
     });
 }
@@ -289,6 +308,81 @@ impl Signals {
             int: signal(SignalKind::interrupt())?,
             hup: signal(SignalKind::hangup())?,
         })
+    }
+}
+
+/// The daemon's socket: the one socket activation passed, else its own,
+/// bound at `path`. The path is returned when the daemon bound it, to be
+/// removed at exit; a passed socket belongs to systemd and stays.
+fn listen(path: &Path, passed: &Passed) -> anyhow::Result<(UnixListener, Option<PathBuf>)> {
+    let Some(std_listener) = systemd::take_listener(passed)? else {
+        return Ok((bind_socket(path)?, Some(path.to_path_buf())));
+    };
+    std_listener
+        .set_nonblocking(true)
+        .context("cannot use the socket systemd passed")?;
+    let listener =
+        UnixListener::from_std(std_listener).context("cannot use the socket systemd passed")?;
+    let passed_path = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(Path::to_path_buf));
+    match passed_path {
+        Some(at) if at == path => {
+            tracing::info!(socket = %at.display(), "Listening on the socket systemd passed.")
+        }
+        // Hooks find the socket by the configured path: say so when they differ.
+        other => tracing::warn!(
+            passed = %other.as_deref().unwrap_or(Path::new("(unnamed)")).display(),
+            configured = %path.display(),
+            "Listening on the socket systemd passed, which is not at the configured socket path; hooks that use the configured path will not reach it."
+        ),
+    }
+    Ok((listener, None))
+}
+
+/// Tells systemd, every `watchdog / 2` (else every 10 s), that the daemon
+/// is alive, with a status line. Alive means the writer thread answers a
+/// round trip: a daemon whose writer hangs stops pinging, and systemd
+/// restarts it. A writer that answers with an error (a full disk) is alive:
+/// a restart would not help, and the status line says what is wrong.
+async fn report_to_systemd(
+    watchdog: Option<Duration>,
+    writer: writer::WriterHandle,
+    spool_dir: PathBuf,
+    shutdown: CancellationToken,
+) {
+    let manager = systemd::Notifier;
+    let every = watchdog.map_or(Duration::from_secs(10), |w| w / 2);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let writer_state = match tokio::time::timeout(every, writer.ping()).await {
+            Ok(Ok(())) => "writing",
+            Ok(Err(writer::WriteError::Unavailable(_))) => "database unavailable (see the log)",
+            Ok(Err(writer::WriteError::Closed)) | Err(_) => {
+                tracing::warn!(
+                    "The writer did not answer in time; not telling systemd the daemon is alive."
+                );
+                manager.status("writer not answering");
+                continue;
+            }
+        };
+        if watchdog.is_some() {
+            manager.watchdog();
+        }
+        let ops = writer.stats().batch_size.snapshot().sum;
+        let spool = match spool::waiting(&spool_dir) {
+            Ok(n) => n.to_string(),
+            Err(_) => "?".to_string(),
+        };
+        manager.status(&format!(
+            "{writer_state}; {ops} writes committed since start; {spool} files waiting in the spool"
+        ));
     }
 }
 
@@ -317,7 +411,8 @@ fn bind_socket(path: &Path) -> anyhow::Result<UnixListener> {
     bound.with_context(|| format!("cannot listen on {}", path.display()))
 }
 
-fn remove_socket(path: &Path) {
+fn remove_socket(path: Option<&Path>) {
+    let Some(path) = path else { return };
     if let Err(e) = std::fs::remove_file(path) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(error = %e, socket = %path.display(), "Cannot remove the socket file.");

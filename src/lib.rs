@@ -26,7 +26,8 @@
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
 //!   `/healthz`, and `POST /hook` (an ingest edge, in `ingest::http`).
 //! - [`record`]: the rows handed from ingest to the writer.
-//! - [`daemon`]: wiring, signals, shutdown. [`send`]: the hook client.
+//! - [`daemon`]: wiring, signals, shutdown; [`systemd`]: socket activation
+//!   and `Type=notify` notifications. [`send`]: the hook client.
 //! - [`config`]: flags, environment and config file resolved once, with
 //!   where each setting came from (`hookmeter config`).
 //! - [`user_files`]: files written for the user (`pricing import` into
@@ -44,4 +45,5 @@ pub mod record;
 pub mod report;
 pub mod send;
 pub mod store;
+pub mod systemd;
 pub mod user_files;
