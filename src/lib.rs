@@ -32,6 +32,8 @@
 //!   where each setting came from (`hookmeter config`).
 //! - [`user_files`]: files written for the user (`pricing import` into
 //!   `pricing.toml`), backed up and replaced atomically.
+//! - [`setup`]: `install-hooks` (hookmeter's entries merged into Claude
+//!   Code's `settings.json`) and `doctor` (read-only checks, with fixes).
 pub mod budget;
 pub mod collect;
 pub mod config;
@@ -44,6 +46,7 @@ pub mod query;
 pub mod record;
 pub mod report;
 pub mod send;
+pub mod setup;
 pub mod store;
 pub mod systemd;
 pub mod user_files;

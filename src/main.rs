@@ -51,7 +51,7 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon in the foreground (socket + spool + POST /hook -> telemetry.db; HTTP API)
+    /// Run the daemon in the foreground (socket + spool + POST /hook -> telemetry.db; HTTP API); speaks systemd notify and takes a socket-activated listener
     Serve,
     /// Hook client: deliver one hook payload from stdin; always exits 0, prints nothing on stdout
     Send {
@@ -128,6 +128,32 @@ enum Command {
     },
     /// MCP server on stdio: tools get_task_cost, get_session_cost, get_cost_report, get_budget_status
     Mcp,
+    /// Add hookmeter's hooks to Claude Code's settings.json (yours by default); keeps everything else, backs up first
+    #[command(
+        after_help = "The hooks run `hookmeter send` on PostToolUse, Stop, SubagentStop, SessionStart and SessionEnd, \
+as in hooks/claude-settings.example.json. hookmeter's earlier entries are updated in place; a second run changes nothing. \
+--socket and --spool, when given, are added to the hooks' command so they reach that daemon."
+    )]
+    InstallHooks {
+        /// A project's .claude/settings.json, in DIR [default DIR: the current directory]
+        #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = ".", conflicts_with = "settings")]
+        project: Option<PathBuf>,
+        /// This settings file [default: $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json]
+        #[arg(long, value_name = "FILE")]
+        settings: Option<PathBuf>,
+        /// The hooks' command, e.g. "/usr/local/bin/hookmeter send" or "hookmeter-hook" [default: hookmeter send]
+        #[arg(long = "command", value_name = "CMD")]
+        hook_command: Option<String>,
+        /// Print the change as a unified diff; write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check config, database, socket, spool and installed hooks, and say what to fix (exit 1 if a check fails)
+    Doctor {
+        /// A JSON array of {check, status, finding, fix}
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the effective configuration and where each value came from (flag, env, file, default)
     Config {
         /// One JSON object keyed by setting name: {"value", "origin", "detail"}
@@ -273,6 +299,18 @@ fn main() -> ExitCode {
         run_send(&flags, agent, task, labels);
         return ExitCode::SUCCESS;
     }
+    // Neither needs a config file that loads: install-hooks does not read
+    // it, and doctor reports it.
+    match cli.command {
+        Command::InstallHooks {
+            project,
+            settings,
+            hook_command,
+            dry_run,
+        } => return run_install_hooks(&flags, project, settings, hook_command, dry_run),
+        Command::Doctor { json } => return run_doctor(&flags, json),
+        _ => {}
+    }
     let config = match Config::resolve(&flags, &env) {
         Ok(config) => config,
         Err(e) => return fail(&e.to_string()),
@@ -364,7 +402,9 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),
         },
-        Command::Send { .. } => unreachable!("handled above"),
+        Command::Send { .. } | Command::InstallHooks { .. } | Command::Doctor { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -443,6 +483,66 @@ fn run_send(
             "hookmeter send: the daemon rejected the event (kept in rejected_events): {reason}"
         ),
         Delivery::Lost(reason) => eprintln!("hookmeter send: event not delivered: {reason}"),
+    }
+}
+
+fn run_install_hooks(
+    flags: &Overrides,
+    project: Option<PathBuf>,
+    settings: Option<PathBuf>,
+    command: Option<String>,
+    dry_run: bool,
+) -> ExitCode {
+    use hookmeter::setup::hooks::{self, Request, Target};
+    let target = match (project, settings) {
+        (_, Some(file)) => Target::File(file),
+        (Some(dir), None) => Target::Project(dir),
+        (None, None) => Target::User,
+    };
+    let request = Request {
+        target,
+        command,
+        socket: flags.socket.clone(),
+        spool: flags.spool.clone(),
+        dry_run,
+    };
+    match hooks::run(&request, &|name| std::env::var(name).ok()) {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
+    use hookmeter::setup::doctor;
+    let env = |name: &str| std::env::var(name).ok();
+    let resolved = match Config::resolve(flags, &env) {
+        Ok(config) => Ok((config, None)),
+        Err(e) => match Config::resolve_without_file(flags, &env) {
+            Ok(config) => Ok((config, Some(e.to_string()))),
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    let findings = match resolved {
+        Ok((config, error)) => {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            doctor::assess(&doctor::gather(&config, error, &env, &cwd))
+        }
+        // Flags or environment are wrong too: nothing else can be checked.
+        Err(error) => doctor::unresolvable(error),
+    };
+    print_out(&match json {
+        true => doctor::render_json(&findings),
+        false => doctor::render_text(&findings),
+    });
+    match doctor::passed(&findings) {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
     }
 }
 

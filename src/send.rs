@@ -170,7 +170,7 @@ fn over_socket(socket: &Path, line: &[u8], deadline: Instant) -> Result<Answer, 
             .filter(|d| !d.is_zero())
             .ok_or_else(|| "time budget spent before the daemon answered".to_string())
     };
-    let mut stream = UnixStream::connect(socket)
+    let mut stream = connect_within(socket, remaining()?)
         .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
     stream
         .set_write_timeout(Some(remaining()?))
@@ -196,6 +196,59 @@ fn over_socket(socket: &Path, line: &[u8], deadline: Instant) -> Result<Answer, 
         (Some(false), _) => Ok(Answer::Rejected(error)),
         _ => Err(format!("unreadable answer: {answer:?}")),
     }
+}
+
+/// Connects to the daemon's socket, waiting at most `timeout`.
+///
+/// `UnixStream::connect` can block without limit: when the daemon's accept
+/// queue is full (the daemon is stopped or wedged), the kernel makes
+/// `connect()` wait for room for as long as the socket's send timeout, which
+/// is infinite by default. So the socket is made first, its send timeout set,
+/// and only then connected; a queue still full at the timeout is `WouldBlock`.
+fn connect_within(path: &Path, timeout: Duration) -> std::io::Result<UnixStream> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    let (addr, len) = unix_addr(path)?;
+    // SAFETY: plain socket(2); the descriptor is owned by `OwnedFd` at once.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor nothing else owns.
+    let stream = UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    // SO_SNDTIMEO: also what bounds connect()'s wait for a full accept queue.
+    stream.set_write_timeout(Some(timeout))?;
+    // SAFETY: `addr` is a valid sockaddr_un and `len` lies within it.
+    let rc = unsafe { libc::connect(stream.as_raw_fd(), (&raw const addr).cast(), len) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(stream)
+}
+
+/// The socket address of `path`, and its length.
+fn unix_addr(path: &Path) -> std::io::Result<(libc::sockaddr_un, libc::socklen_t)> {
+    use std::os::unix::ffi::OsStrExt;
+
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: all-zero bytes are a valid `sockaddr_un`.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    // Room for the terminating NUL, as std requires too.
+    if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "socket path must be under {} bytes, without NUL",
+                addr.sun_path.len()
+            ),
+        ));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (to, from) in addr.sun_path.iter_mut().zip(bytes) {
+        *to = *from as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
+    Ok((addr, len as libc::socklen_t))
 }
 
 /// Writes the envelope into the spool atomically: a dotfile first, renamed
@@ -283,6 +336,41 @@ mod tests {
             vec![("team".into(), "core".into()), ("env".into(), "dev".into())]
         );
         assert!(parse_labels("novalue").is_err());
+    }
+
+    /// A listener that never accepts and queues at most one connection
+    /// (backlog 0): a stopped or wedged daemon whose accept queue is full.
+    fn full_listener(path: &Path) -> (std::os::fd::OwnedFd, UnixStream) {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let (addr, len) = unix_addr(path).unwrap();
+        // SAFETY: socket/bind/listen on a descriptor owned by `OwnedFd` at once.
+        let listener = unsafe {
+            let fd = OwnedFd::from_raw_fd(libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0));
+            assert_eq!(libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), len), 0);
+            assert_eq!(libc::listen(fd.as_raw_fd(), 0), 0);
+            fd
+        };
+        let queued = UnixStream::connect(path).unwrap();
+        (listener, queued)
+    }
+
+    #[test]
+    fn a_full_accept_queue_fails_the_socket_attempt_instead_of_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("d.sock");
+        let _listener = full_listener(&socket);
+        // On a thread, so a regression fails the test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = socket.clone();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_millis(100);
+            let _ = tx.send(over_socket(&path, b"{}\n", deadline).err());
+        });
+        let reason = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("connect() blocked on the full accept queue")
+            .expect("the attempt must fail, so the event is spooled");
+        assert!(reason.starts_with("cannot connect to"), "{reason}");
     }
 
     #[test]

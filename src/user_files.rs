@@ -1,9 +1,10 @@
-//! Files hookmeter writes on the user's behalf: today the user pricing file,
-//! for `hookmeter pricing import`. The conversion is pure
-//! ([`crate::pricing::import`]); this is its edge, where files are read and
-//! written.
+//! Files hookmeter writes on the user's behalf: the user pricing file, for
+//! `hookmeter pricing import` (the conversion is pure,
+//! [`crate::pricing::import`]; this is its edge, where files are read and
+//! written), and, through [`replace_atomically`], Claude Code's
+//! `settings.json` for `hookmeter install-hooks` (which names its own backups).
 //!
-//! A file is backed up (`NAME.bak`) before it is replaced, and replaced
+//! The pricing file is backed up (`NAME.bak`) before it is replaced, and replaced
 //! atomically (a temp file in the same directory, synced, then renamed over
 //! it), so a crash or a full disk leaves the old file or the new one, never
 //! half of either, and a daemon reloading meanwhile reads one or the other.
@@ -100,39 +101,53 @@ pub fn replace_with_backup(path: &Path, contents: &[u8]) -> Result<Option<PathBu
         let path = path.to_path_buf();
         move |source| UserFileError::Write { path, source }
     };
-    let (real, backup) = match fs::canonicalize(path) {
+    let backup = match fs::canonicalize(path) {
         Ok(real) => {
             let mut name = path.as_os_str().to_owned();
             name.push(".bak");
             let backup = PathBuf::from(name);
             fs::copy(&real, &backup).map_err(failed(&backup))?;
-            (real, Some(backup))
+            Some(backup)
         }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => (path.to_path_buf(), None),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
         Err(error) => return Err(failed(path)(error)),
+    };
+    replace_atomically(path, contents).map_err(failed(path))?;
+    Ok(backup)
+}
+
+/// Replaces the file at `path` (at its target, when it is a symlink) with
+/// `contents`: written to a temp file in the same directory with the old
+/// file's permissions, synced, then renamed over it. A missing file is
+/// created, with its directory. On error the old file is as it was.
+pub fn replace_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let (real, existed) = match fs::canonicalize(path) {
+        Ok(real) => (real, true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => (path.to_path_buf(), false),
+        Err(error) => return Err(error),
     };
     let dir = match real.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&dir).map_err(failed(&dir))?;
+    fs::create_dir_all(&dir)?;
     let name = real
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = write_synced(&tmp, contents, backup.as_ref().map(|_| real.as_path()))
+    let written = write_synced(&tmp, contents, existed.then_some(real.as_path()))
         .and_then(|()| fs::rename(&tmp, &real));
     if let Err(error) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(failed(&real)(error));
+        return Err(error);
     }
     // The rename is durable once the directory is synced; failing that is
     // not worth failing the command over, the new file is in place.
     if let Ok(dir) = fs::File::open(&dir) {
         let _ = dir.sync_all();
     }
-    Ok(backup)
+    Ok(())
 }
 
 /// Writes a new file and syncs it, with the permissions of `like` when

@@ -153,14 +153,28 @@ pub fn parse_line(line: &[u8]) -> TranscriptLine {
     }
 }
 
+/// [`parse_line`] without the skeleton fast path: the full parse alone. For
+/// the `collector` fuzz target, which checks that both read a line alike.
+#[doc(hidden)]
+pub fn parse_line_full(line: &[u8]) -> TranscriptLine {
+    let value = serde_json::from_slice::<Value>(line).map_err(|_| SkipReason::NotJson);
+    match value.and_then(|value| read_value(&value)) {
+        Ok(usage) => TranscriptLine::Usage(usage),
+        Err(reason) => TranscriptLine::Skip(reason),
+    }
+}
+
 fn read_line(bytes: &[u8]) -> Result<TranscriptUsage, SkipReason> {
-    // serde_json refuses invalid UTF-8 and caps nesting depth, so neither
-    // odd bytes nor a deep line can do more than fail here. The skeleton is
-    // the fast path; any line it cannot take is read in full, with the same
-    // rules, so the two can only differ in speed.
-    let value = match serde_json::from_slice::<Skeleton>(bytes) {
+    // serde_json caps nesting depth, so a deep line can do no more than fail
+    // here. It checks UTF-8 only in the strings it keeps, not in those the
+    // skeleton skips, so the whole line is checked first: a bad byte anywhere
+    // makes a line not JSON on both paths. The skeleton is the fast path; any
+    // line it cannot take is read in full, with the same rules, so the two
+    // can only differ in speed.
+    let text = std::str::from_utf8(bytes).map_err(|_| SkipReason::NotJson)?;
+    let value = match serde_json::from_str::<Skeleton>(text) {
         Ok(skeleton) => skeleton.into_value(),
-        Err(_) => serde_json::from_slice(bytes).map_err(|_| SkipReason::NotJson)?,
+        Err(_) => serde_json::from_str(text).map_err(|_| SkipReason::NotJson)?,
     };
     read_value(&value)
 }
@@ -513,6 +527,18 @@ mod tests {
             let (fast, full) = both_ways(odd.as_bytes());
             assert_eq!(fast, full, "{odd}");
         }
+    }
+
+    /// Found by the `collector` fuzz target: serde_json checks UTF-8 only in
+    /// strings it keeps, so the skeleton, which skips `uuid`, billed a line
+    /// the full parse refuses as not JSON.
+    #[test]
+    fn a_bad_byte_in_a_skipped_field_is_not_json_on_both_paths() {
+        let line = b"{\"type\":\"assistant\",\"sessionId\":\"s\",\"uuid\":\"u-\xff\",\
+            \"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}}";
+        let (fast, full) = both_ways(line);
+        assert_eq!(fast, Err(SkipReason::NotJson));
+        assert_eq!(full, Err(SkipReason::NotJson));
     }
     use std::collections::HashSet;
 

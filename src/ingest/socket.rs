@@ -280,9 +280,9 @@ fn error_line(reason: &str, retry: bool) -> String {
     value.to_string() + "\n"
 }
 
-/// One unit of socket input.
+/// One unit of socket input. Public for the `socket_framing` fuzz target.
 #[derive(Debug, PartialEq, Eq)]
-enum Frame {
+pub enum Frame {
     /// A line (without its newline), or the last bytes before end of stream.
     Line,
     /// A line over the limit: `buf` holds its first `limit` bytes, the rest was discarded.
@@ -293,8 +293,9 @@ enum Frame {
 }
 
 /// Reads the next newline-terminated frame into `buf` (cleared by the caller),
-/// never holding more than `limit` bytes of it in memory.
-async fn next_frame<R: AsyncBufRead + Unpin>(
+/// never holding more than `limit` bytes of it in memory. Public for the
+/// `socket_framing` fuzz target.
+pub async fn next_frame<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     limit: usize,

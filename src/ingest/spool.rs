@@ -4,7 +4,7 @@
 //! A file is claimed by renaming it to `NAME.EXT.claimed`, so notify, the
 //! periodic rescan and a second scan can never process it twice. It is
 //! deleted only after every event in it is committed; on a database error it
-//! is renamed back and retried at the next scan. Claimed files left by a
+//! is renamed back and retried at the next periodic rescan. Claimed files left by a
 //! crash are taken again at start (idempotent keys make that harmless).
 //! Input it cannot use moves to `rejected/` with a `.reason` file beside it.
 
@@ -12,6 +12,7 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore};
@@ -58,14 +59,21 @@ impl Spool {
             }
         };
         let slots = Arc::new(Semaphore::new(FILES_IN_FLIGHT));
+        // Set when a file went back for lack of a database. Until the next
+        // periodic rescan, notify is not followed: the rename back is itself
+        // a notification, and following it would retry (and log) in a hot
+        // loop for as long as the database fails, e.g. while the disk is full.
+        let backoff = Arc::new(AtomicBool::new(false));
         let mut first = true;
         loop {
-            self.scan(first, &slots, &tasks, &shutdown).await;
+            self.scan(first, &slots, &tasks, &shutdown, &backoff).await;
             first = false;
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(self.limits.spool_rescan) => {}
+                _ = wake.notified(), if !backoff.load(Ordering::Relaxed) => {}
+                _ = tokio::time::sleep(self.limits.spool_rescan) => {
+                    backoff.store(false, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -90,15 +98,21 @@ impl Spool {
         slots: &Arc<Semaphore>,
         tasks: &TaskTracker,
         shutdown: &CancellationToken,
+        backoff: &Arc<AtomicBool>,
     ) {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
+        // The whole listing first: claiming renames `NAME.json` to
+        // `NAME.json.claimed`, and a directory read still in progress may
+        // return that new name too, which at start would pass for a file
+        // an earlier run claimed and be processed twice (the second time
+        // after the first deleted it: a bogus rejection).
+        let entries: Vec<_> = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries.flatten().collect(),
             Err(e) => {
                 tracing::error!(error = %e, dir = %self.dir.display(), "Cannot read the spool directory.");
                 return;
             }
         };
-        for entry in entries.flatten() {
+        for entry in entries {
             if shutdown.is_cancelled() {
                 return;
             }
@@ -125,15 +139,21 @@ impl Spool {
                 return;
             };
             let spool = self.clone();
+            let backoff = backoff.clone();
             tasks.spawn(async move {
-                spool.process(&claimed).await;
+                if spool.process(&claimed).await == Fate::PutBack {
+                    // The flag first: the rename back wakes the loop,
+                    // which must see it and not follow.
+                    backoff.store(true, Ordering::Relaxed);
+                    give_back(&claimed);
+                }
                 drop(permit);
             });
         }
     }
 
     /// Takes one claimed file to its end: deleted, rejected, or put back.
-    async fn process(&self, claimed: &Path) {
+    async fn process(&self, claimed: &Path) -> Fate {
         let original = claimed.with_extension("");
         let name = original
             .file_name()
@@ -144,9 +164,9 @@ impl Spool {
             Ok(content) => content,
             Err(reason) => {
                 let raw = String::new();
-                self.reject_file(claimed, &name, &reason, raw, received_at)
+                return self
+                    .reject_file(claimed, &name, &reason, raw, received_at)
                     .await;
-                return;
             }
         };
 
@@ -180,7 +200,7 @@ impl Spool {
             };
             match queued {
                 Ok(wait) => waits.push(wait),
-                Err(e) => return self.put_back(claimed, &original, &e),
+                Err(e) => return put_back(&original, &e),
             }
         }
         for wait in waits {
@@ -189,7 +209,7 @@ impl Spool {
                 Wait::Reject(receipt) => outcome(receipt).await,
             };
             if let Err(e) = done {
-                return self.put_back(claimed, &original, &e);
+                return put_back(&original, &e);
             }
         }
 
@@ -201,6 +221,7 @@ impl Spool {
         } else {
             self.move_to_rejected(claimed, &name, &problems.join("\n"));
         }
+        Fate::Finished
     }
 
     /// Reads a claimed file, refusing anything but a regular file within the
@@ -252,7 +273,7 @@ impl Spool {
         reason: &str,
         raw_text: String,
         received_at: jiff::Timestamp,
-    ) {
+    ) -> Fate {
         let reason = format!("spool file {name} {reason}");
         tracing::warn!(reason = %reason, "Rejected a spool file.");
         let rejection = Rejection {
@@ -264,9 +285,10 @@ impl Spool {
             raw_text,
         };
         if let Err(e) = self.writer.reject(rejection).await {
-            return self.put_back(claimed, &claimed.with_extension(""), &e);
+            return put_back(&claimed.with_extension(""), &e);
         }
         self.move_to_rejected(claimed, name, &reason);
+        Fate::Finished
     }
 
     fn move_to_rejected(&self, claimed: &Path, name: &str, reason: &str) {
@@ -283,14 +305,28 @@ impl Spool {
             tracing::warn!(file = %target.display(), "Moved a spool file with unusable input to rejected/.");
         }
     }
+}
 
-    /// Nothing was committed for sure: give the file back for a later scan.
-    fn put_back(&self, claimed: &Path, original: &Path, error: &WriteError) {
-        tracing::warn!(error = %error, file = %original.display(), "Spool file not stored; it stays in the spool for the next scan.");
-        if let Err(e) = std::fs::rename(claimed, original) {
-            tracing::error!(error = %e, file = %claimed.display(), "Cannot return a spool file; it will be retried at the next start.");
-        }
+/// Nothing was committed for sure: the file goes back for a later scan.
+fn put_back(original: &Path, error: &WriteError) -> Fate {
+    tracing::warn!(error = %error, file = %original.display(), "Spool file not stored; it stays in the spool for the next scan.");
+    Fate::PutBack
+}
+
+/// Renames a claimed file back to its own name, for a later scan to take.
+fn give_back(claimed: &Path) {
+    if let Err(e) = std::fs::rename(claimed, claimed.with_extension("")) {
+        tracing::error!(error = %e, file = %claimed.display(), "Cannot return a spool file; it will be retried at the next start.");
     }
+}
+
+/// How a claimed file left [`Spool::process`].
+#[derive(Debug, PartialEq, Eq)]
+enum Fate {
+    /// Deleted (all committed) or moved to `rejected/`.
+    Finished,
+    /// To go back to the spool ([`give_back`]) and be retried.
+    PutBack,
 }
 
 enum Wait {
@@ -301,14 +337,19 @@ enum Wait {
 /// Files in the spool waiting to be ingested (claimed ones included, the
 /// `rejected/` directory and unfinished `.tmp` files not): the `/metrics` gauge.
 pub fn waiting(dir: &Path) -> std::io::Result<usize> {
-    let mut n = 0;
+    Ok(waiting_files(dir)?.len())
+}
+
+/// The files [`waiting`] counts (for `hookmeter doctor`, which reports their age).
+pub fn waiting_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         if entry.file_type()?.is_file() && classify(&entry.file_name(), true).is_some() {
-            n += 1;
+            files.push(entry.path());
         }
     }
-    Ok(n)
+    Ok(files)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -349,6 +390,149 @@ mod tests {
         assert_eq!(c("a.json.claimed", true), Some(Ready::Claimed));
         assert_eq!(c("a.reason", true), None);
         assert_eq!(c("rejected", true), None);
+    }
+
+    /// A spool source on `dir/spool` running against `dir/t.db`, its writer
+    /// connection first passed to `prepare`.
+    struct Running {
+        spool_dir: PathBuf,
+        db: PathBuf,
+        stats: Arc<crate::store::writer::WriterStats>,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn run_spool(
+        dir: &Path,
+        limits: Limits,
+        prepare: impl FnOnce(&rusqlite::Connection),
+    ) -> Running {
+        use crate::ingest::transcript::{Tail, TranscriptCounters};
+        let spool_dir = dir.join("spool");
+        let db = dir.join("t.db");
+        let conn = crate::store::open_writer(&db, crate::config::Durability::Normal).unwrap();
+        prepare(&conn);
+        let (writer, _thread) =
+            crate::store::writer::spawn(conn, crate::pricing::PriceTable::embedded(), 8192)
+                .unwrap();
+        let stats = writer.stats().clone();
+        let shutdown = CancellationToken::new();
+        let transcripts = crate::config::Transcripts {
+            roots: Vec::new(),
+            idle_timeout: std::time::Duration::from_secs(60),
+            stop_linger: std::time::Duration::from_secs(1),
+        };
+        let counters = Arc::new(TranscriptCounters::default());
+        let (tail, _tail_task) =
+            Tail::new(transcripts, writer.clone(), db.clone(), counters).spawn(shutdown.clone());
+        let spool = Arc::new(Spool {
+            dir: spool_dir.clone(),
+            writer,
+            tail,
+            decoder: Decoder {
+                policy: crate::store::redact::PayloadPolicy::Truncated,
+                payload_bytes: 4096,
+                source: crate::record::Source::Hook,
+                edge: "spool",
+            },
+            limits,
+        });
+        let tasks = TaskTracker::new();
+        let task = tokio::spawn(spool.run(shutdown.clone(), tasks.clone()));
+        Running {
+            spool_dir,
+            db,
+            stats,
+            shutdown,
+            tasks,
+            task,
+        }
+    }
+
+    impl Running {
+        async fn stop(self) -> rusqlite::Connection {
+            self.shutdown.cancel();
+            self.task.await.unwrap();
+            self.tasks.close();
+            self.tasks.wait().await;
+            rusqlite::Connection::open(&self.db).unwrap()
+        }
+    }
+
+    fn spool_event(dir: &Path, i: usize) {
+        let event = format!(r#"{{"event_id":"e{i}","usage":{{"input_tokens":1}}}}"#);
+        std::fs::write(dir.join(format!("f{i:05}.json")), event).unwrap();
+    }
+
+    fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Many files present at start: each is processed once, none is taken
+    /// a second time under its claimed name (once deleted, that second pass
+    /// used to record a bogus "cannot inspect" rejection).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_start_scan_processes_each_file_once() {
+        const FILES: usize = 4000;
+        let dir = tempfile::tempdir().unwrap();
+        prepare_dir(&dir.path().join("spool")).unwrap();
+        for i in 0..FILES {
+            spool_event(&dir.path().join("spool"), i);
+        }
+        let running = run_spool(dir.path(), Limits::default(), |_| {});
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while waiting(&running.spool_dir).unwrap() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the spool never drained"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let rejected_dir = running.spool_dir.join("rejected");
+        let db = running.stop().await;
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM cost_records"),
+            FILES as i64
+        );
+        assert_eq!(count(&db, "SELECT count(*) FROM rejected_events"), 0);
+        let rejected: Vec<_> = std::fs::read_dir(rejected_dir).unwrap().collect();
+        assert!(rejected.is_empty(), "{} files in rejected/", rejected.len());
+    }
+
+    /// While the database fails (a full disk), a file put back waits for the
+    /// periodic rescan; its own rename back must not trigger the next try.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_put_back_waits_for_the_periodic_rescan() {
+        let dir = tempfile::tempdir().unwrap();
+        prepare_dir(&dir.path().join("spool")).unwrap();
+        spool_event(&dir.path().join("spool"), 0);
+        let limits = Limits {
+            spool_rescan: std::time::Duration::from_secs(3600),
+            ..Limits::default()
+        };
+        // Every event write fails, as on a full disk.
+        let running = run_spool(dir.path(), limits, |conn| {
+            conn.execute_batch(
+                "CREATE TEMP TRIGGER full BEFORE INSERT ON main.hook_events
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )
+            .unwrap();
+        });
+        // Long enough for hundreds of tries when each rename back wakes the scan.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let tries = running.stats.failed_commits.load(Ordering::Relaxed);
+        let spool_dir = running.spool_dir.clone();
+        let db = running.stop().await;
+        // The first try, and at most one more woken by a rename that raced
+        // the first put-back; the next belongs to the rescan an hour away.
+        assert!((1..=2).contains(&tries), "{tries} tries before the rescan");
+        assert_eq!(
+            waiting(&spool_dir).unwrap(),
+            1,
+            "the file stays in the spool"
+        );
+        assert_eq!(count(&db, "SELECT count(*) FROM rejected_events"), 0);
     }
 
     #[test]

@@ -226,6 +226,22 @@ mod tests {
     }
 
     #[test]
+    fn durability_full_syncs_every_commit() {
+        // synchronous: 1 = NORMAL (WAL synced at checkpoints: a crash of the
+        // process loses nothing, power loss may lose the last commits);
+        // 2 = FULL (the WAL is synced at every commit, before the ack).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("telemetry.db");
+        for (durability, want) in [(Durability::Normal, 1), (Durability::Full, 2)] {
+            let conn = open_writer(&path, durability).unwrap();
+            let sync: i64 = conn
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .unwrap();
+            assert_eq!(sync, want, "{durability:?}");
+        }
+    }
+
+    #[test]
     fn budgets_of_version_5_are_kept_and_gain_enforce_and_origin() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v5.db");

@@ -1,0 +1,1207 @@
+//! `hookmeter doctor`: is this machine set up, and if not, what to do.
+//!
+//! [`gather`] looks (and only looks: it never creates, migrates or repairs
+//! anything) at the config file, the database, the socket, the spool and
+//! Claude Code's settings, into [`Facts`]. [`assess`], a pure function of
+//! those facts, turns them into [`Finding`]s: one per check, each `ok`,
+//! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
+//! [`render_json`] print them.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::FileTypeExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::EVENTS;
+use crate::config::{Config, Durability, Origin};
+use crate::store::SCHEMA_VERSION;
+
+/// How to get a daemon running, for every finding that needs one.
+const START_DAEMON: &str =
+    "start the daemon: `systemctl --user start hookmeter` or `hookmeter serve`";
+/// Spool files older than this, with a daemon up, are not being taken.
+const SPOOL_STUCK_AFTER: Duration = Duration::from_secs(60);
+/// A WAL file this large means checkpoints are not keeping up.
+const WAL_LARGE_BYTES: u64 = 1 << 30;
+/// Messages of `PRAGMA integrity_check` asked for; the first one is shown.
+const INTEGRITY_MESSAGES: u32 = 10;
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// One check's outcome: what was found and, unless ok, what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The check's stable name (`db.integrity`), for scripts reading `--json`.
+    pub check: &'static str,
+    pub status: Status,
+    /// What was found, in one line.
+    pub finding: String,
+    /// What to do about it; `None` when ok.
+    pub fix: Option<String>,
+}
+
+fn ok(check: &'static str, finding: String) -> Finding {
+    Finding {
+        check,
+        status: Status::Ok,
+        finding,
+        fix: None,
+    }
+}
+
+fn not_ok(check: &'static str, status: Status, finding: String, fix: String) -> Finding {
+    Finding {
+        check,
+        status,
+        finding,
+        fix: Some(fix),
+    }
+}
+
+/// Everything doctor looked at.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub config: ConfigFacts,
+    /// The durability in force and where it was set.
+    pub durability: (Durability, Origin),
+    pub db: DbFacts,
+    pub socket: SocketFacts,
+    pub spool: SpoolFacts,
+    pub hooks: HooksFacts,
+}
+
+/// The config file in force.
+#[derive(Debug, Clone)]
+pub struct ConfigFacts {
+    pub file: PathBuf,
+    /// What chose the file: a flag, `HOOKMETER_CONFIG` or the default.
+    pub origin: Origin,
+    /// A missing file is fine: defaults apply.
+    pub exists: bool,
+    /// Why it does not resolve; the other checks then use flags,
+    /// environment and defaults.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbFacts {
+    pub path: PathBuf,
+    pub state: DbState,
+}
+
+#[derive(Debug, Clone)]
+pub enum DbState {
+    /// No file there yet.
+    Missing,
+    /// Something is there that cannot be looked at, or is not a file.
+    Unusable(String),
+    Present(DbReport),
+}
+
+/// What a database file that is there looks like.
+#[derive(Debug, Clone)]
+pub struct DbReport {
+    pub bytes: u64,
+    /// Why this user could not write it (file, directory, `-wal`, `-shm`).
+    pub not_writable: Option<String>,
+    /// The rows of `PRAGMA integrity_check` (`["ok"]` when sound), or why
+    /// it could not run.
+    pub integrity: Result<Vec<String>, String>,
+    /// The journal mode the file's header records, or why it could not be read.
+    pub journal: Result<Journal, String>,
+    pub user_version: Result<i64, String>,
+    /// Size of the `-wal` file, when there is one.
+    pub wal_bytes: Option<u64>,
+}
+
+/// The journal mode a database file's header records (bytes 18 and 19).
+/// Read from the header, not asked of SQLite: a connection that must not
+/// create `-wal` and `-shm` files (see [`open_quietly`]) reports WAL as `delete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journal {
+    Wal,
+    /// A rollback journal (`delete`, `truncate`, `persist`, ...).
+    Rollback,
+    /// A zero-length file: SQLite's empty database.
+    Empty,
+    /// The file does not start with SQLite's header.
+    NotSqlite,
+}
+
+#[derive(Debug, Clone)]
+pub struct SocketFacts {
+    pub path: PathBuf,
+    pub state: SocketState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketState {
+    /// A connection was accepted.
+    Listening,
+    Missing,
+    /// Something other than a socket is at the path.
+    NotASocket,
+    /// A socket file nobody listens on (connection refused).
+    Stale,
+    /// Any other failure to connect (permissions, ...).
+    Unreachable(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SpoolFacts {
+    pub dir: PathBuf,
+    /// No directory yet is fine: the daemon and `send` create it when needed.
+    pub exists: bool,
+    /// How long each waiting file has waited (by its modification time).
+    pub waiting: Vec<Duration>,
+    /// Files in `rejected/`, their `.reason` files not counted.
+    pub rejected: usize,
+    /// Why the directory (or `rejected/`) could not be read.
+    pub unreadable: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HooksFacts {
+    /// The user's settings, then the current directory's project settings.
+    pub files: Vec<SettingsFacts>,
+    /// Each program hookmeter's hooks run, and where it was found on PATH
+    /// (`None`: not found).
+    pub programs: Vec<(String, Option<PathBuf>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SettingsFacts {
+    pub path: PathBuf,
+    pub state: SettingsState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingsState {
+    Missing,
+    /// Cannot be read or is not valid JSON (or no path could be worked out).
+    Unreadable(String),
+    /// The events (of [`EVENTS`]) that have a hookmeter hook in this file.
+    Read {
+        events: Vec<&'static str>,
+    },
+}
+
+/// Looks at everything doctor checks; reads only. `config_error` is why
+/// [`Config::resolve`] failed, in which case `config` comes from
+/// [`Config::resolve_without_file`]. `cwd` is the project whose settings are read.
+pub fn gather(
+    config: &Config,
+    config_error: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    cwd: &Path,
+) -> Facts {
+    let origin = |name: &str| config.origins.get(name).cloned().unwrap_or(Origin::Default);
+    Facts {
+        config: ConfigFacts {
+            file: config.config_file.clone(),
+            origin: origin("config_file"),
+            exists: config.config_file.is_file(),
+            error: config_error,
+        },
+        durability: (config.durability, origin("durability")),
+        db: DbFacts {
+            path: config.db.clone(),
+            state: look_at_db(&config.db),
+        },
+        socket: SocketFacts {
+            path: config.socket.clone(),
+            state: look_at_socket(&config.socket),
+        },
+        spool: look_at_spool(&config.spool),
+        hooks: look_at_hooks(env, cwd),
+    }
+}
+
+fn look_at_db(path: &Path) -> DbState {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => meta,
+        Ok(_) => return DbState::Unusable("is not a regular file".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return DbState::Missing,
+        Err(e) => return DbState::Unusable(e.to_string()),
+    };
+    let wal_bytes = std::fs::metadata(with_suffix(path, "-wal"))
+        .ok()
+        .map(|m| m.len());
+    let (integrity, user_version) = match open_quietly(path) {
+        Ok(conn) => {
+            let user_version = conn
+                .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+                .map_err(|e| e.to_string());
+            (integrity_check(&conn), user_version)
+        }
+        Err(e) => (Err(e.to_string()), Err(e.to_string())),
+    };
+    DbState::Present(DbReport {
+        bytes: meta.len(),
+        not_writable: why_not_writable(path),
+        integrity,
+        journal: journal_of(path),
+        user_version,
+        wal_bytes,
+    })
+}
+
+/// A read-only connection that leaves no trace. When the database has no
+/// `-wal` and `-shm` files, nobody has it open in WAL mode, and a plain
+/// read-only connection would create them; it is then opened `immutable`
+/// instead (no locks, no companion files). Otherwise they exist already and
+/// a read-only connection reads the WAL as any reader does.
+fn open_quietly(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let in_use = ["-wal", "-shm"]
+        .iter()
+        .any(|suffix| with_suffix(path, suffix).exists());
+    let conn = if in_use {
+        rusqlite::Connection::open_with_flags(path, flags)?
+    } else {
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        rusqlite::Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?
+    };
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// `path` for a `file:` URI: every byte but unreserved ones and `/` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/._~-".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The journal mode recorded in the database header.
+fn journal_of(path: &Path) -> Result<Journal, String> {
+    use std::io::Read as _;
+    let mut header = Vec::with_capacity(100);
+    std::fs::File::open(path)
+        .and_then(|file| file.take(100).read_to_end(&mut header))
+        .map_err(|e| e.to_string())?;
+    Ok(match header.as_slice() {
+        [] => Journal::Empty,
+        h if h.len() < 100 || !h.starts_with(b"SQLite format 3\0") => Journal::NotSqlite,
+        h if h[18] == 2 && h[19] == 2 => Journal::Wal,
+        _ => Journal::Rollback,
+    })
+}
+
+/// `PRAGMA integrity_check`'s problems, one per item (`["ok"]` when
+/// sound). A row can hold several lines, after a `*** in database main ***`
+/// heading that says nothing.
+fn integrity_check(conn: &rusqlite::Connection) -> Result<Vec<String>, String> {
+    let mut statement = conn
+        .prepare(&format!("PRAGMA integrity_check({INTEGRITY_MESSAGES})"))
+        .map_err(|e| e.to_string())?;
+    let rows = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(|e| e.to_string())?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    Ok(rows
+        .iter()
+        .flat_map(|row| row.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("*** in database"))
+        .map(str::to_string)
+        .collect())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Why this user could not write the database, or `None`: the file, its
+/// directory (SQLite creates `-wal` and `-shm` there), those two files when
+/// present, and SQLite's own read-write open (which never creates the file).
+fn why_not_writable(path: &Path) -> Option<String> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut paths = vec![(path.to_path_buf(), "the file"), (dir, "its directory")];
+    for suffix in ["-wal", "-shm"] {
+        let extra = with_suffix(path, suffix);
+        if extra.exists() {
+            paths.push((extra, "its companion file"));
+        }
+    }
+    for (path, what) in paths {
+        if let Err(e) = access_writable(&path) {
+            return Some(format!("{what} {} is not writable: {e}", path.display()));
+        }
+    }
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    match rusqlite::Connection::open_with_flags(path, flags) {
+        Ok(conn) => {
+            // This connection reads nothing; closing it must not checkpoint either.
+            let _ = conn.set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            );
+            match conn.is_readonly(rusqlite::MAIN_DB) {
+                Ok(false) => None,
+                Ok(true) => Some("SQLite can only open it read-only".into()),
+                Err(e) => Some(e.to_string()),
+            }
+        }
+        Err(e) => Some(format!("SQLite cannot open it read-write: {e}")),
+    }
+}
+
+/// access(2) with W_OK: what the kernel would allow this user.
+fn access_writable(path: &Path) -> std::io::Result<()> {
+    let name = CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `name` is a valid NUL-terminated string for the duration of the call.
+    match unsafe { libc::access(name.as_ptr(), libc::W_OK) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+fn look_at_socket(path: &Path) -> SocketState {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_socket() => return SocketState::NotASocket,
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SocketState::Missing,
+        Err(e) => return SocketState::Unreachable(e.to_string()),
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => SocketState::Listening,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => SocketState::Stale,
+        Err(e) => SocketState::Unreachable(e.to_string()),
+    }
+}
+
+fn look_at_spool(dir: &Path) -> SpoolFacts {
+    let mut facts = SpoolFacts {
+        dir: dir.to_path_buf(),
+        exists: dir.is_dir(),
+        waiting: Vec::new(),
+        rejected: 0,
+        unreadable: None,
+    };
+    if !facts.exists {
+        return facts;
+    }
+    let now = SystemTime::now();
+    match crate::ingest::spool::waiting_files(dir) {
+        Ok(files) => {
+            facts.waiting = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+                .map(|modified| now.duration_since(modified).unwrap_or_default())
+                .collect();
+        }
+        Err(e) => facts.unreadable = Some(format!("{}: {e}", dir.display())),
+    }
+    let rejected = dir.join("rejected");
+    match std::fs::read_dir(&rejected) {
+        Ok(entries) => {
+            facts.rejected = entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+                .filter(|e| !e.file_name().to_string_lossy().ends_with(".reason"))
+                .count();
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => facts.unreadable = Some(format!("{}: {e}", rejected.display())),
+    }
+    facts
+}
+
+fn look_at_hooks(env: &dyn Fn(&str) -> Option<String>, cwd: &Path) -> HooksFacts {
+    let mut paths = vec![
+        super::project_settings(cwd),
+        super::project_local_settings(cwd),
+    ];
+    let mut files = Vec::new();
+    match super::user_settings(env) {
+        Ok(path) => paths.insert(0, path),
+        Err(e) => files.push(SettingsFacts {
+            path: PathBuf::from("user settings"),
+            state: SettingsState::Unreadable(e),
+        }),
+    }
+    // The project may be the home directory: read each file once.
+    let mut seen = Vec::new();
+    paths.retain(|p| {
+        let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    let mut programs: Vec<(String, Option<PathBuf>)> = Vec::new();
+    for path in paths {
+        let state = read_settings(&path, &mut |command| {
+            if let Some((program, _)) = super::program_and_args(command) {
+                if !programs.iter().any(|(p, _)| *p == program) {
+                    let found = find_program(&program, env);
+                    programs.push((program, found));
+                }
+            }
+        });
+        files.push(SettingsFacts { path, state });
+    }
+    HooksFacts { files, programs }
+}
+
+/// Which events of a settings file have a hookmeter hook; each such hook's
+/// command goes to `saw`.
+fn read_settings(path: &Path, saw: &mut dyn FnMut(&str)) -> SettingsState {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SettingsState::Missing,
+        Err(e) => return SettingsState::Unreadable(e.to_string()),
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return SettingsState::Read { events: Vec::new() };
+    }
+    let settings: Value = match serde_json::from_slice(&bytes) {
+        Ok(settings) => settings,
+        Err(e) => return SettingsState::Unreadable(format!("not valid JSON ({e})")),
+    };
+    let mut events = Vec::new();
+    for event in EVENTS {
+        let handlers = settings
+            .pointer(&format!("/hooks/{event}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|group| group.get("hooks").and_then(Value::as_array))
+            .flatten();
+        let mut found = false;
+        for handler in handlers {
+            let command = handler.get("command").and_then(Value::as_str);
+            if let Some(command) = command.filter(|c| {
+                handler.get("type").and_then(Value::as_str) == Some("command")
+                    && super::is_hookmeter_command(c)
+            }) {
+                saw(command);
+                found = true;
+            }
+        }
+        if found {
+            events.push(event);
+        }
+    }
+    SettingsState::Read { events }
+}
+
+/// Where `program` would be run from: itself when it names a path (`~/`
+/// expanded), else the first executable of that name on `PATH`.
+fn find_program(program: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if let Some(rest) = program.strip_prefix("~/") {
+        let path = PathBuf::from(env("HOME")?).join(rest);
+        return executable(&path).then_some(path);
+    }
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return executable(&path).then_some(path);
+    }
+    std::env::split_paths(&env("PATH").unwrap_or_default())
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}
+
+/// Judges the facts: one finding per check, in a fixed order.
+pub fn assess(facts: &Facts) -> Vec<Finding> {
+    let mut findings = vec![assess_config(&facts.config)];
+    findings.extend(assess_db(&facts.db));
+    findings.push(assess_durability(&facts.durability));
+    findings.push(assess_socket(&facts.socket));
+    let daemon_up = facts.socket.state == SocketState::Listening;
+    findings.extend(assess_spool(&facts.spool, daemon_up));
+    findings.extend(assess_hooks(&facts.hooks));
+    findings
+}
+
+fn assess_config(config: &ConfigFacts) -> Finding {
+    let file = config.file.display();
+    let origin = &config.origin;
+    match (&config.error, config.exists) {
+        (Some(error), _) => not_ok(
+            "config",
+            Status::Fail,
+            format!("{error} (the checks below use flags, environment and defaults)"),
+            format!("correct {file}; `hookmeter config` shows the settings once it loads"),
+        ),
+        (None, true) => ok("config", format!("{file} ({origin}) loads")),
+        (None, false) => ok(
+            "config",
+            format!("no file at {file} ({origin}); built-in defaults in force"),
+        ),
+    }
+}
+
+fn assess_db(db: &DbFacts) -> Vec<Finding> {
+    let path = db.path.display();
+    let report = match &db.state {
+        DbState::Missing => {
+            return vec![not_ok(
+                "db",
+                Status::Warn,
+                format!("no database at {path} yet"),
+                format!("{START_DAEMON}; it creates the database"),
+            )]
+        }
+        DbState::Unusable(why) => {
+            return vec![not_ok(
+            "db",
+            Status::Fail,
+            format!("{path}: {why}"),
+            "check the path (--db, TELEMETRY_DB_PATH, db in the config file) and its permissions"
+                .into(),
+        )]
+        }
+        DbState::Present(report) => report,
+    };
+    let mut findings = vec![match &report.not_writable {
+        None => ok("db", format!("{path}, {}, writable", bytes(report.bytes))),
+        Some(why) => not_ok(
+            "db",
+            Status::Fail,
+            format!("{path} cannot be written by this user: {why}"),
+            "run hookmeter as the user that owns the database, or give that user the file and its directory (`chown`)".into(),
+        ),
+    }];
+    let recover = format!(
+        "stop the daemon, keep a copy of {path}, then `sqlite3 {path} .recover | sqlite3 recovered.db` and use recovered.db (--db), or move the file away to start a new database"
+    );
+    findings.push(match &report.integrity {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => {
+            ok("db.integrity", "integrity_check ok".into())
+        }
+        Ok(rows) => not_ok(
+            "db.integrity",
+            Status::Fail,
+            format!(
+                "integrity_check found problems: {}{}",
+                rows.first().map(String::as_str).unwrap_or("(no answer)"),
+                match rows.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
+            ),
+            recover.clone(),
+        ),
+        Err(why) => not_ok(
+            "db.integrity",
+            Status::Fail,
+            format!("integrity_check could not run: {why}"),
+            recover.clone(),
+        ),
+    });
+    let wal = match report.wal_bytes {
+        Some(n) => format!("WAL file {}", bytes(n)),
+        None => "no WAL file".into(),
+    };
+    findings.push(match &report.journal {
+        Ok(Journal::Wal) => match report.wal_bytes {
+            Some(n) if n >= WAL_LARGE_BYTES => not_ok(
+                "db.journal",
+                Status::Warn,
+                format!("WAL, {wal}: checkpoints are not keeping up"),
+                "a reader that keeps a transaction open stops SQLite from checkpointing: close long-running `sqlite3` sessions, or restart the daemon".into(),
+            ),
+            _ => ok("db.journal", format!("WAL, {wal}")),
+        },
+        Ok(Journal::Rollback) => not_ok(
+            "db.journal",
+            Status::Warn,
+            "a rollback journal, not WAL: readers would block the writer".into(),
+            format!("{START_DAEMON}; it sets WAL when it opens the database"),
+        ),
+        Ok(Journal::Empty) => not_ok(
+            "db.journal",
+            Status::Warn,
+            "the file is empty".into(),
+            format!("{START_DAEMON}; it sets up the database"),
+        ),
+        Ok(Journal::NotSqlite) => not_ok(
+            "db.journal",
+            Status::Fail,
+            "the file is not a SQLite database (its header says otherwise)".into(),
+            "point --db (or TELEMETRY_DB_PATH) at hookmeter's database, or move this file away".into(),
+        ),
+        Err(why) => not_ok(
+            "db.journal",
+            Status::Fail,
+            format!("the database header could not be read: {why}"),
+            recover.clone(),
+        ),
+    });
+    findings.push(match report.user_version {
+        Ok(SCHEMA_VERSION) => ok("db.schema", format!("version {SCHEMA_VERSION}")),
+        Ok(0) => not_ok(
+            "db.schema",
+            Status::Warn,
+            "no hookmeter schema yet (version 0)".into(),
+            format!("{START_DAEMON}; it creates the schema"),
+        ),
+        Ok(found) if found < SCHEMA_VERSION => not_ok(
+            "db.schema",
+            Status::Warn,
+            format!("version {found}, older than this hookmeter's {SCHEMA_VERSION}: the daemon upgrades it on start"),
+            "restart the daemon: `systemctl --user restart hookmeter` or `hookmeter serve`".into(),
+        ),
+        Ok(found) => not_ok(
+            "db.schema",
+            Status::Fail,
+            format!("version {found}, newer than this hookmeter's {SCHEMA_VERSION}: it refuses the database"),
+            "upgrade hookmeter to the version that wrote this database".into(),
+        ),
+        Err(ref why) => not_ok(
+            "db.schema",
+            Status::Fail,
+            format!("schema version could not be read: {why}"),
+            recover,
+        ),
+    });
+    findings
+}
+
+fn assess_durability((durability, origin): &(Durability, Origin)) -> Finding {
+    ok(
+        "durability",
+        match durability {
+            Durability::Normal => format!(
+                "normal ({origin}): an acknowledged event survives a crash of the daemon, not a power loss (durability = \"full\" for that)"
+            ),
+            Durability::Full => {
+                format!("full ({origin}): every acknowledged event survives a power loss")
+            }
+        },
+    )
+}
+
+fn assess_socket(socket: &SocketFacts) -> Finding {
+    let path = socket.path.display();
+    let (finding, fix) = match &socket.state {
+        SocketState::Listening => return ok("socket", format!("the daemon answers at {path}")),
+        SocketState::Missing => (
+            format!("no socket at {path}: the daemon is not running (or listens elsewhere)"),
+            START_DAEMON.to_string(),
+        ),
+        SocketState::Stale => (
+            format!("stale socket file {path}: nobody listens on it (a daemon ended without removing it)"),
+            format!("{START_DAEMON}; it replaces the stale file"),
+        ),
+        SocketState::NotASocket => (
+            format!("{path} exists but is not a socket"),
+            format!("move {path} away, then {START_DAEMON}"),
+        ),
+        SocketState::Unreachable(why) => (
+            format!("cannot connect to {path}: {why}"),
+            "run as the daemon's user, or configure a group for the socket".into(),
+        ),
+    };
+    not_ok("socket", Status::Fail, finding, fix)
+}
+
+fn assess_spool(spool: &SpoolFacts, daemon_up: bool) -> Vec<Finding> {
+    let dir = spool.dir.display();
+    if !spool.exists {
+        return vec![ok(
+            "spool",
+            format!("no spool directory at {dir}: nothing waiting"),
+        )];
+    }
+    if let Some(why) = &spool.unreadable {
+        return vec![not_ok(
+            "spool",
+            Status::Warn,
+            format!("cannot read {why}"),
+            "give this user read access, or run doctor as the daemon's user".into(),
+        )];
+    }
+    let waiting = spool.waiting.len();
+    let oldest = spool.waiting.iter().max().copied().unwrap_or_default();
+    let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
+    let waiting_finding = if waiting == 0 {
+        ok("spool", format!("nothing waiting in {dir}"))
+    } else {
+        let what = format!(
+            "{} waiting in {dir}, the oldest for {}",
+            files(waiting),
+            age(oldest)
+        );
+        if !daemon_up {
+            not_ok(
+                "spool",
+                Status::Warn,
+                format!("{what}, and no daemon to take them"),
+                format!("{START_DAEMON}; it ingests them"),
+            )
+        } else if oldest > SPOOL_STUCK_AFTER {
+            not_ok(
+                "spool",
+                Status::Warn,
+                format!("{what}: the daemon is not taking them"),
+                "read the daemon's log (`journalctl --user -u hookmeter`): it says why a spool file stays".into(),
+            )
+        } else {
+            ok("spool", format!("{what}: the daemon is taking them"))
+        }
+    };
+    let rejected_dir = spool.dir.join("rejected");
+    let rejected_dir = rejected_dir.display();
+    let rejected = match spool.rejected {
+        0 => ok("spool.rejected", format!("nothing in {rejected_dir}")),
+        n => not_ok(
+            "spool.rejected",
+            Status::Warn,
+            format!("{} in {rejected_dir}: input the daemon could not use, kept with the reason beside each (NAME.reason)", files(n)),
+            format!("look at them in {rejected_dir} (their events are also in the rejected_events table); delete them once dealt with"),
+        ),
+    };
+    vec![waiting_finding, rejected]
+}
+
+fn assess_hooks(hooks: &HooksFacts) -> Vec<Finding> {
+    let mut found: Vec<&'static str> = Vec::new();
+    let mut where_found = Vec::new();
+    let mut unreadable = Vec::new();
+    for file in &hooks.files {
+        match &file.state {
+            SettingsState::Read { events } if !events.is_empty() => {
+                found.extend(
+                    events
+                        .iter()
+                        .filter(|e| !found.contains(e))
+                        .collect::<Vec<_>>(),
+                );
+                where_found.push(format!("{} ({})", file.path.display(), events.join(", ")));
+            }
+            SettingsState::Unreadable(why) => {
+                unreadable.push(format!("{}: {why}", file.path.display()))
+            }
+            _ => {}
+        }
+    }
+    let looked: Vec<String> = hooks
+        .files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    let missing: Vec<&str> = EVENTS.into_iter().filter(|e| !found.contains(e)).collect();
+    let mut finding = if found.is_empty() {
+        not_ok(
+            "hooks",
+            Status::Fail,
+            format!("no hookmeter hook in {}", looked.join(", ")),
+            "`hookmeter install-hooks` (every project) or `hookmeter install-hooks --project` (this one)".into(),
+        )
+    } else if !missing.is_empty() {
+        not_ok(
+            "hooks",
+            Status::Warn,
+            format!(
+                "{} {} no hookmeter hook; found in {}",
+                missing.join(", "),
+                if missing.len() == 1 { "has" } else { "have" },
+                where_found.join(", ")
+            ),
+            "`hookmeter install-hooks` adds the missing ones".into(),
+        )
+    } else {
+        ok(
+            "hooks",
+            format!("all {} events in {}", EVENTS.len(), where_found.join(", ")),
+        )
+    };
+    if !unreadable.is_empty() {
+        finding.status = finding.status.max(Status::Warn);
+        finding
+            .finding
+            .push_str(&format!("; {}", unreadable.join("; ")));
+        let repair =
+            "repair the settings files that do not parse (Claude Code cannot use them either)";
+        finding.fix = Some(match finding.fix {
+            Some(fix) => format!("{fix}; {repair}"),
+            None => repair.to_string(),
+        });
+    }
+    let mut findings = vec![finding];
+    if !hooks.programs.is_empty() {
+        let lost: Vec<&str> = hooks
+            .programs
+            .iter()
+            .filter(|(_, at)| at.is_none())
+            .map(|(program, _)| program.as_str())
+            .collect();
+        findings.push(if lost.is_empty() {
+            let at: Vec<String> = hooks
+                .programs
+                .iter()
+                .filter_map(|(program, at)| {
+                    let at = at.as_ref()?;
+                    Some(match Path::new(program) == at {
+                        true => format!("{program} is there and executable"),
+                        false => format!("{program} is {}", at.display()),
+                    })
+                })
+                .collect();
+            ok("hooks.command", at.join(", "))
+        } else {
+            not_ok(
+                "hooks.command",
+                Status::Warn,
+                format!(
+                    "{} (run by the hooks) cannot be found on this PATH: the hooks would fail without a word",
+                    lost.join(", ")
+                ),
+                "put hookmeter on the PATH agents run with, or give the hooks an absolute path: `hookmeter install-hooks --command \"/path/to/hookmeter send\"`".into(),
+            )
+        });
+    }
+    findings
+}
+
+/// A size as people read it: `812 B`, `12.0 KiB`, `3.4 MiB`.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// A duration as people read it: `4 s`, `3 min`, `5 h`, `2 days`.
+fn age(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        7200..=172_799 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+/// The one finding when not even flags and environment resolve (an
+/// overlong socket path, say): nothing else can be looked at.
+pub fn unresolvable(error: String) -> Vec<Finding> {
+    vec![not_ok(
+        "config",
+        Status::Fail,
+        error,
+        "correct the flag or environment variable named; `hookmeter config` shows the settings once they resolve".into(),
+    )]
+}
+
+/// True when no finding is a failure (doctor exits 0).
+pub fn passed(findings: &[Finding]) -> bool {
+    findings.iter().all(|f| f.status != Status::Fail)
+}
+
+/// One line per finding, `ok|warn|fail  check: finding`, and an indented
+/// `fix:` line under each that is not ok.
+pub fn render_text(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        out.push_str(&format!(
+            "{:<4}  {}: {}\n",
+            f.status.name(),
+            f.check,
+            f.finding
+        ));
+        if let Some(fix) = &f.fix {
+            out.push_str(&format!("      fix: {fix}\n"));
+        }
+    }
+    out
+}
+
+/// `[{check, status, finding, fix}]`, `fix` null when ok.
+pub fn render_json(findings: &[Finding]) -> String {
+    let mut text = serde_json::to_string_pretty(findings).expect("findings serialize");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthy() -> Facts {
+        Facts {
+            config: ConfigFacts {
+                file: "/h/.config/hookmeter/config.toml".into(),
+                origin: Origin::Default,
+                exists: false,
+                error: None,
+            },
+            durability: (Durability::Normal, Origin::Default),
+            db: DbFacts {
+                path: "/h/state/telemetry.db".into(),
+                state: DbState::Present(DbReport {
+                    bytes: 4096 * 40,
+                    not_writable: None,
+                    integrity: Ok(vec!["ok".into()]),
+                    journal: Ok(Journal::Wal),
+                    user_version: Ok(SCHEMA_VERSION),
+                    wal_bytes: Some(32 * 1024),
+                }),
+            },
+            socket: SocketFacts {
+                path: "/run/hm.sock".into(),
+                state: SocketState::Listening,
+            },
+            spool: SpoolFacts {
+                dir: "/h/spool".into(),
+                exists: true,
+                waiting: Vec::new(),
+                rejected: 0,
+                unreadable: None,
+            },
+            hooks: HooksFacts {
+                files: vec![SettingsFacts {
+                    path: "/h/.claude/settings.json".into(),
+                    state: SettingsState::Read {
+                        events: EVENTS.to_vec(),
+                    },
+                }],
+                programs: vec![("hookmeter".into(), Some("/usr/bin/hookmeter".into()))],
+            },
+        }
+    }
+
+    fn find<'a>(findings: &'a [Finding], check: &str) -> &'a Finding {
+        findings
+            .iter()
+            .find(|f| f.check == check)
+            .unwrap_or_else(|| panic!("no {check} in {findings:#?}"))
+    }
+
+    #[test]
+    fn a_healthy_setup_is_all_ok() {
+        let findings = assess(&healthy());
+        let checks: Vec<_> = findings.iter().map(|f| f.check).collect();
+        assert_eq!(
+            checks,
+            [
+                "config",
+                "db",
+                "db.integrity",
+                "db.journal",
+                "db.schema",
+                "durability",
+                "socket",
+                "spool",
+                "spool.rejected",
+                "hooks",
+                "hooks.command"
+            ]
+        );
+        assert!(
+            findings
+                .iter()
+                .all(|f| f.status == Status::Ok && f.fix.is_none()),
+            "{findings:#?}"
+        );
+        assert!(passed(&findings));
+        assert_eq!(
+            find(&findings, "db.journal").finding,
+            "WAL, WAL file 32.0 KiB"
+        );
+    }
+
+    #[test]
+    fn a_stopped_daemon_fails_with_how_to_start_it() {
+        let mut facts = healthy();
+        facts.socket.state = SocketState::Stale;
+        facts.spool.waiting = vec![Duration::from_secs(5), Duration::from_secs(300)];
+        let findings = assess(&facts);
+        let socket = find(&findings, "socket");
+        assert_eq!(socket.status, Status::Fail);
+        assert!(socket.finding.contains("stale"), "{socket:?}");
+        assert!(socket
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("systemctl --user start hookmeter"));
+        let spool = find(&findings, "spool");
+        assert_eq!(spool.status, Status::Warn);
+        assert!(spool.finding.starts_with("2 files waiting"), "{spool:?}");
+        assert!(spool.finding.contains("5 min"), "{spool:?}");
+        assert!(!passed(&findings));
+    }
+
+    #[test]
+    fn spool_files_are_fine_while_the_daemon_takes_them() {
+        let mut facts = healthy();
+        facts.spool.waiting = vec![Duration::from_secs(2)];
+        assert_eq!(find(&assess(&facts), "spool").status, Status::Ok);
+        facts.spool.waiting = vec![Duration::from_secs(61)];
+        assert_eq!(find(&assess(&facts), "spool").status, Status::Warn);
+        facts.spool.rejected = 3;
+        let rejected = find(&assess(&facts), "spool.rejected").clone();
+        assert_eq!(rejected.status, Status::Warn);
+        assert!(rejected.finding.starts_with("3 files in /h/spool/rejected"));
+    }
+
+    #[test]
+    fn schema_versions_older_warn_and_newer_fail() {
+        let with_version = |v: i64| {
+            let mut facts = healthy();
+            if let DbState::Present(report) = &mut facts.db.state {
+                report.user_version = Ok(v);
+            }
+            find(&assess(&facts), "db.schema").clone()
+        };
+        let older = with_version(SCHEMA_VERSION - 1);
+        assert_eq!(older.status, Status::Warn);
+        assert!(older.finding.contains("the daemon upgrades it on start"));
+        assert_eq!(with_version(SCHEMA_VERSION + 1).status, Status::Fail);
+    }
+
+    #[test]
+    fn corruption_fails_and_says_how_to_recover() {
+        let mut facts = healthy();
+        if let DbState::Present(report) = &mut facts.db.state {
+            report.integrity = Ok(vec![
+                "Tree 5 page 7 cell 0: invalid page number 9999".into(),
+                "Page 12: never used".into(),
+            ]);
+        }
+        let integrity = find(&assess(&facts), "db.integrity").clone();
+        assert_eq!(integrity.status, Status::Fail);
+        assert!(integrity
+            .finding
+            .contains("invalid page number 9999 (and 1 more)"));
+        assert!(integrity.fix.unwrap().contains(".recover"));
+    }
+
+    #[test]
+    fn a_missing_database_only_warns_and_skips_its_details() {
+        let mut facts = healthy();
+        facts.db.state = DbState::Missing;
+        let findings = assess(&facts);
+        assert_eq!(find(&findings, "db").status, Status::Warn);
+        assert!(!findings.iter().any(|f| f.check.starts_with("db.")));
+    }
+
+    #[test]
+    fn hooks_missing_everywhere_fail_and_partly_warn() {
+        let mut facts = healthy();
+        facts.hooks.files[0].state = SettingsState::Read { events: vec![] };
+        facts.hooks.programs.clear();
+        let findings = assess(&facts);
+        let hooks = find(&findings, "hooks");
+        assert_eq!(hooks.status, Status::Fail);
+        assert!(hooks
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("hookmeter install-hooks"));
+        assert!(!findings.iter().any(|f| f.check == "hooks.command"));
+
+        facts.hooks.files[0].state = SettingsState::Read {
+            events: vec!["PostToolUse", "Stop"],
+        };
+        let hooks = find(&assess(&facts), "hooks").clone();
+        assert_eq!(hooks.status, Status::Warn);
+        assert!(
+            hooks
+                .finding
+                .starts_with("SubagentStop, SessionStart, SessionEnd have no hookmeter hook"),
+            "{hooks:?}"
+        );
+    }
+
+    #[test]
+    fn a_broken_config_fails_but_the_rest_is_still_judged() {
+        let mut facts = healthy();
+        facts.config.error =
+            Some("invalid config file /c.toml: line 1, column 1: unknown field `dbb`".into());
+        let findings = assess(&facts);
+        assert_eq!(find(&findings, "config").status, Status::Fail);
+        assert_eq!(findings.len(), assess(&healthy()).len());
+    }
+
+    #[test]
+    fn text_and_json_shapes() {
+        let mut facts = healthy();
+        facts.socket.state = SocketState::Missing;
+        let findings = assess(&facts);
+        let text = render_text(&findings);
+        assert!(text.starts_with("ok    config: "), "{text}");
+        assert!(
+            text.contains("\nfail  socket: no socket at /run/hm.sock"),
+            "{text}"
+        );
+        assert!(text.contains("\n      fix: start the daemon: "), "{text}");
+        let json: Value = serde_json::from_str(&render_json(&findings)).unwrap();
+        let socket = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "socket")
+            .unwrap();
+        assert_eq!(socket["status"], "fail");
+        assert!(socket["fix"].is_string());
+        assert_eq!(json[0]["fix"], Value::Null);
+    }
+
+    #[test]
+    fn uri_paths_escape_what_a_uri_would_misread() {
+        assert_eq!(
+            uri_path(Path::new("/tmp/my db?#%.db")),
+            "/tmp/my%20db%3F%23%25.db"
+        );
+    }
+
+    #[test]
+    fn sizes_and_ages_read_naturally() {
+        assert_eq!(bytes(812), "812 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
+        assert_eq!(age(Duration::from_secs(4)), "4 s");
+        assert_eq!(age(Duration::from_secs(600)), "10 min");
+        assert_eq!(age(Duration::from_secs(3 * 86_400)), "3 days");
+    }
+}

@@ -1,0 +1,655 @@
+//! `hookmeter install-hooks`: hookmeter's hook entries merged into a Claude
+//! Code `settings.json`.
+//!
+//! The merge ([`merge`]) is a pure function of the parsed file and the
+//! command to install: every key and every other hook stays, hookmeter's own
+//! earlier entries (see [`super::is_hookmeter_command`]) are updated where
+//! they are, and an event without one gets the entry of
+//! `hooks/claude-settings.example.json`. [`install`] is its edge: it reads
+//! the file, refuses one it cannot merge into without touching it, backs the
+//! old file up under a name of its own and replaces it atomically. It never
+//! writes when nothing would change.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::{shell_quote, DEFAULT_COMMAND, EVENTS};
+
+/// Which settings file to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The user's: `$CLAUDE_CONFIG_DIR/settings.json` or `~/.claude/settings.json`.
+    User,
+    /// A project's shared settings: `DIR/.claude/settings.json`.
+    Project(PathBuf),
+    /// This file.
+    File(PathBuf),
+}
+
+/// What `hookmeter install-hooks` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Which settings file.
+    pub target: Target,
+    /// `--command`: the hooks' command instead of `hookmeter send`.
+    pub command: Option<String>,
+    /// The global `--socket` flag, when given: appended to the command so
+    /// the hooks reach that daemon.
+    pub socket: Option<PathBuf>,
+    /// The global `--spool` flag, when given: appended likewise.
+    pub spool: Option<PathBuf>,
+    /// Print the change as a diff; write nothing.
+    pub dry_run: bool,
+}
+
+/// Why a settings file cannot take hookmeter's entries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("its top level is {0}, not an object")]
+    NotAnObject(&'static str),
+    #[error("its \"hooks\" is {0}, not an object")]
+    HooksNotAnObject(&'static str),
+    #[error("its \"hooks\".\"{event}\" is {kind}, not an array")]
+    EventNotAnArray {
+        event: &'static str,
+        kind: &'static str,
+    },
+}
+
+/// Why `install-hooks` changed nothing. Each is one line naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The target could not be worked out (no HOME, a list in CLAUDE_CONFIG_DIR).
+    #[error("{0}")]
+    Target(String),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} is not valid JSON ({source}); nothing was changed")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}; hookmeter will not guess, fix it by hand (nothing was changed)")]
+    Shape { path: PathBuf, source: ShapeError },
+    #[error("cannot back up {path} to {backup}: {source}; nothing was changed")]
+    Backup {
+        path: PathBuf,
+        backup: PathBuf,
+        source: io::Error,
+    },
+    #[error("cannot write {path}: {source}; the previous file is unchanged")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// What the merge did to one event's hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// No hookmeter entry was there: one was appended.
+    Added,
+    /// hookmeter's entry was there with another command or settings: updated in place.
+    Updated,
+    /// hookmeter's entry was there as wanted.
+    Kept,
+}
+
+/// The merged settings and what changed, event by event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merge {
+    /// The whole settings file after the merge.
+    pub settings: Value,
+    /// Each of [`EVENTS`], in order.
+    pub events: Vec<(&'static str, Change)>,
+    /// Extra hookmeter entries removed: two would deliver every event twice.
+    pub duplicates_removed: usize,
+}
+
+/// The hook command to install: `base` (default `hookmeter send`), then
+/// `--socket` and `--spool` when given, so hooks reach a daemon that does
+/// not use the default locations. The paths must be absolute: hooks run in
+/// whatever directory the agent is in.
+pub fn hook_command(base: Option<&str>, socket: Option<&Path>, spool: Option<&Path>) -> String {
+    let mut command = base
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .unwrap_or(DEFAULT_COMMAND)
+        .to_string();
+    for (flag, path) in [("--socket", socket), ("--spool", spool)] {
+        if let Some(path) = path {
+            command.push_str(&format!(" {flag} {}", shell_quote(&path.to_string_lossy())));
+        }
+    }
+    command
+}
+
+/// One hook handler as the example file has it.
+fn handler(command: &str) -> Value {
+    let mut handler = Map::new();
+    handler.insert("type".into(), "command".into());
+    handler.insert("command".into(), command.into());
+    handler.insert("async".into(), true.into());
+    Value::Object(handler)
+}
+
+/// A new matcher group for `event`: tool events match every tool.
+fn group(event: &str, command: &str) -> Value {
+    let mut group = Map::new();
+    if event == "PostToolUse" {
+        group.insert("matcher".into(), "*".into());
+    }
+    group.insert("hooks".into(), Value::Array(vec![handler(command)]));
+    Value::Object(group)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// True for a handler hookmeter installed (now or in an earlier version, or
+/// with the command being installed now).
+fn is_ours(handler: &Value, command: &str) -> bool {
+    handler.get("type").and_then(Value::as_str) == Some("command")
+        && handler
+            .get("command")
+            .and_then(Value::as_str)
+            .is_some_and(|c| c.trim() == command || super::is_hookmeter_command(c))
+}
+
+/// Merges hookmeter's entries, running `command`, into `settings` (a parsed
+/// `settings.json`; an empty file is `{}`). Everything else is kept as it
+/// is, in its place.
+pub fn merge(mut settings: Value, command: &str) -> Result<Merge, ShapeError> {
+    let root = match &mut settings {
+        Value::Object(root) => root,
+        other => return Err(ShapeError::NotAnObject(kind(other))),
+    };
+    let hooks = match root
+        .entry("hooks")
+        .or_insert_with(|| Value::Object(Map::new()))
+    {
+        Value::Object(hooks) => hooks,
+        other => return Err(ShapeError::HooksNotAnObject(kind(other))),
+    };
+    if let Some((event, value)) = EVENTS
+        .iter()
+        .find_map(|&e| hooks.get(e).filter(|v| !v.is_array()).map(|v| (e, v)))
+    {
+        return Err(ShapeError::EventNotAnArray {
+            event,
+            kind: kind(value),
+        });
+    }
+    let mut events = Vec::with_capacity(EVENTS.len());
+    let mut duplicates_removed = 0;
+    for event in EVENTS {
+        let Value::Array(groups) = hooks
+            .entry(event)
+            .or_insert_with(|| Value::Array(Vec::new()))
+        else {
+            unreachable!("checked above");
+        };
+        let (change, removed) = merge_event(groups, event, command);
+        events.push((event, change));
+        duplicates_removed += removed;
+    }
+    Ok(Merge {
+        settings,
+        events,
+        duplicates_removed,
+    })
+}
+
+/// One event's array of matcher groups: the first hookmeter handler is
+/// brought up to date where it is, later ones are removed (and a group left
+/// empty by that with them); none at all appends a group.
+fn merge_event(groups: &mut Vec<Value>, event: &str, command: &str) -> (Change, usize) {
+    let mut change = None;
+    let mut removed = 0;
+    let mut emptied = Vec::new();
+    for (index, group) in groups.iter_mut().enumerate() {
+        let Some(Value::Array(handlers)) = group.get_mut("hooks") else {
+            continue;
+        };
+        let before = handlers.len();
+        handlers.retain_mut(|h| {
+            if !is_ours(h, command) {
+                return true;
+            }
+            if change.is_some() {
+                return false;
+            }
+            let old = h.clone();
+            if let Value::Object(fields) = h {
+                // insert() keeps an existing key where it is.
+                fields.insert("type".into(), "command".into());
+                fields.insert("command".into(), command.into());
+                fields.insert("async".into(), true.into());
+            }
+            change = Some(if *h == old {
+                Change::Kept
+            } else {
+                Change::Updated
+            });
+            true
+        });
+        removed += before - handlers.len();
+        if handlers.is_empty() && before > 0 {
+            emptied.push(index);
+        }
+    }
+    for index in emptied.into_iter().rev() {
+        groups.remove(index);
+    }
+    let change = change.unwrap_or_else(|| {
+        groups.push(group(event, command));
+        Change::Added
+    });
+    (change, removed)
+}
+
+/// The indentation a JSON text uses (that of its first indented line), so a
+/// rewritten file keeps its look; two spaces when it has none.
+pub fn indent_of(text: &str) -> &str {
+    text.lines()
+        .skip(1)
+        .map(|line| &line[..line.len() - line.trim_start().len()])
+        .find(|indent| !indent.is_empty())
+        .unwrap_or("  ")
+}
+
+/// `settings` as pretty JSON indented with `indent`, with a final newline.
+pub fn render_settings(settings: &Value, indent: &str) -> String {
+    use serde::Serialize as _;
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    settings
+        .serialize(&mut serializer)
+        .expect("a JSON value serializes");
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// What `install` did (or, in a dry run, would do).
+#[derive(Debug)]
+pub struct Installed {
+    /// The settings file.
+    pub path: PathBuf,
+    /// False when the file was created.
+    pub existed: bool,
+    /// What the merge did, event by event.
+    pub merge: Merge,
+    /// Whether (and how) the file was written.
+    pub outcome: Outcome,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing to change: nothing written, no backup.
+    AlreadyInstalled,
+    /// The file was written; the previous one, if any, copied to `backup`.
+    Written { backup: Option<PathBuf> },
+    /// `--dry-run`: the unified diff of the change; nothing written.
+    DryRun { diff: String },
+}
+
+/// Merges hookmeter's entries running `command` into the settings file at
+/// `path` (created, with its directory, when missing). `now` names the backup.
+pub fn install(
+    path: &Path,
+    command: &str,
+    dry_run: bool,
+    now: jiff::Timestamp,
+) -> Result<Installed, InstallError> {
+    let old = match fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(InstallError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let old_text = old
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let current = match old.as_deref() {
+        Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => serde_json::from_slice(bytes)
+            .map_err(|source| InstallError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?,
+        _ => Value::Object(Map::new()),
+    };
+    let merge = merge(current.clone(), command).map_err(|source| InstallError::Shape {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let existed = old.is_some();
+    let done = |outcome| {
+        Ok(Installed {
+            path: path.to_path_buf(),
+            existed,
+            merge: merge.clone(),
+            outcome,
+        })
+    };
+    if existed && merge.settings == current {
+        return done(Outcome::AlreadyInstalled);
+    }
+    let new_text = render_settings(&merge.settings, indent_of(&old_text));
+    if dry_run {
+        let shown = path.display().to_string();
+        let from = if existed { shown.as_str() } else { "/dev/null" };
+        let diff = similar::TextDiff::from_lines(old_text.as_ref(), new_text.as_str())
+            .unified_diff()
+            .header(from, &shown)
+            .to_string();
+        return done(Outcome::DryRun { diff });
+    }
+    let backup = match &old {
+        Some(bytes) => Some(back_up(path, bytes, now)?),
+        None => None,
+    };
+    crate::user_files::replace_atomically(path, new_text.as_bytes()).map_err(|source| {
+        InstallError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    done(Outcome::Written { backup })
+}
+
+/// Saves `bytes` (the file as read) beside `path` as
+/// `NAME.hookmeter-backup-<UTC time>`, never over an earlier backup, with
+/// the file's permissions (settings can hold secrets in `env`).
+fn back_up(path: &Path, bytes: &[u8], now: jiff::Timestamp) -> Result<PathBuf, InstallError> {
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let mut attempt = 0;
+    loop {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".hookmeter-backup-{stamp}"));
+        if attempt > 0 {
+            name.push(format!("-{attempt}"));
+        }
+        let backup = PathBuf::from(name);
+        let failed = |source| InstallError::Backup {
+            path: path.to_path_buf(),
+            backup: backup.clone(),
+            source,
+        };
+        let mut file = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&backup)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 1000 => {
+                attempt += 1;
+                continue;
+            }
+            Err(e) => return Err(failed(e)),
+        };
+        let written = fs::metadata(path)
+            .and_then(|meta| file.set_permissions(meta.permissions()))
+            .and_then(|()| file.write_all(bytes))
+            .and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            drop(file);
+            let _ = fs::remove_file(&backup);
+            return Err(failed(e));
+        }
+        return Ok(backup);
+    }
+}
+
+/// `install-hooks` from start to end: finds the file, builds the command,
+/// merges, writes, and returns what to print.
+pub fn run(
+    request: &Request,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, InstallError> {
+    // Absolute paths: messages name the file plainly, and hooks run in
+    // whatever directory the agent is in.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let path = match &request.target {
+        Target::User => absolute(&super::user_settings(env).map_err(InstallError::Target)?),
+        Target::Project(dir) => super::project_settings(&absolute(dir)),
+        Target::File(file) => absolute(file),
+    };
+    let command = hook_command(
+        request.command.as_deref(),
+        request.socket.as_deref().map(absolute).as_deref(),
+        request.spool.as_deref().map(absolute).as_deref(),
+    );
+    let installed = install(&path, &command, request.dry_run, jiff::Timestamp::now())?;
+    Ok(render(&installed, &command))
+}
+
+/// What to tell the user about `installed`.
+pub fn render(installed: &Installed, command: &str) -> String {
+    let path = installed.path.display();
+    let named = |wanted: Change| -> Vec<&str> {
+        installed
+            .merge
+            .events
+            .iter()
+            .filter(|(_, change)| *change == wanted)
+            .map(|(event, _)| *event)
+            .collect()
+    };
+    let mut what = Vec::new();
+    for (verb, change) in [("added", Change::Added), ("updated", Change::Updated)] {
+        let events = named(change);
+        if !events.is_empty() {
+            what.push(format!("{verb} {}", events.join(", ")));
+        }
+    }
+    let removed = installed.merge.duplicates_removed;
+    if removed > 0 {
+        what.push(format!(
+            "removed {removed} duplicate hookmeter hook{}",
+            if removed == 1 { "" } else { "s" }
+        ));
+    }
+    let what = what.join("; ");
+    match &installed.outcome {
+        Outcome::AlreadyInstalled => {
+            format!("hookmeter's hooks are already installed in {path}; nothing changed.\n")
+        }
+        Outcome::DryRun { diff } => format!(
+            "{diff}Dry run: {path} would be {} ({what}); nothing was written.\n",
+            if installed.existed {
+                "changed"
+            } else {
+                "created"
+            }
+        ),
+        Outcome::Written { backup } => {
+            let mut out = match installed.existed {
+                true => format!("Installed hookmeter's hooks in {path}: {what}.\n"),
+                false => format!("Created {path} with hookmeter's hooks: {what}.\n"),
+            };
+            out.push_str(&format!("The hooks run `{command}`.\n"));
+            if let Some(backup) = backup {
+                out.push_str(&format!(
+                    "The previous file is saved as {}.\n",
+                    backup.display()
+                ));
+            }
+            out.push_str("Claude Code sessions started from now on send their events to hookmeter; `hookmeter doctor` checks the setup.\n");
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn example() -> Value {
+        serde_json::from_str(include_str!("../../hooks/claude-settings.example.json")).unwrap()
+    }
+
+    #[test]
+    fn an_empty_file_gets_the_example_hooks() {
+        let merged = merge(json!({}), DEFAULT_COMMAND).unwrap();
+        assert_eq!(merged.settings, example());
+        assert!(merged.events.iter().all(|(_, c)| *c == Change::Added));
+        let names: Vec<_> = merged.events.iter().map(|(e, _)| *e).collect();
+        assert_eq!(names, EVENTS);
+    }
+
+    #[test]
+    fn other_keys_and_hooks_stay_where_they_are() {
+        let before = json!({
+            "model": "opus",
+            "env": {"FOO": "1"},
+            "hooks": {
+                "PostToolUse": [
+                    {"matcher": "Bash", "hooks": [{"type": "command", "command": "audit.sh"}]}
+                ],
+                "PreToolUse": [
+                    {"matcher": "*", "hooks": [{"type": "command", "command": "hookmeter send"}]}
+                ],
+                "Notification": [{"hooks": [{"type": "command", "command": "notify-send hi"}]}]
+            }
+        });
+        let merged = merge(before.clone(), DEFAULT_COMMAND).unwrap();
+        let after = &merged.settings;
+        assert_eq!(after["model"], "opus");
+        assert_eq!(after["env"], before["env"]);
+        assert_eq!(
+            after["hooks"]["Notification"],
+            before["hooks"]["Notification"]
+        );
+        // PreToolUse is not an event hookmeter installs: left alone.
+        assert_eq!(after["hooks"]["PreToolUse"], before["hooks"]["PreToolUse"]);
+        let post = after["hooks"]["PostToolUse"].as_array().unwrap();
+        assert_eq!(post.len(), 2);
+        assert_eq!(post[0], before["hooks"]["PostToolUse"][0]);
+        assert_eq!(post[1], example()["hooks"]["PostToolUse"][0]);
+        for event in EVENTS.iter().skip(1) {
+            assert_eq!(
+                after["hooks"][*event],
+                example()["hooks"][*event],
+                "{event}"
+            );
+        }
+    }
+
+    #[test]
+    fn merging_twice_changes_nothing_the_second_time() {
+        let once = merge(json!({"hooks": {}}), DEFAULT_COMMAND).unwrap();
+        let twice = merge(once.settings.clone(), DEFAULT_COMMAND).unwrap();
+        assert_eq!(twice.settings, once.settings);
+        assert!(twice.events.iter().all(|(_, c)| *c == Change::Kept));
+        assert_eq!(twice.duplicates_removed, 0);
+    }
+
+    #[test]
+    fn an_earlier_entry_is_updated_in_place_and_duplicates_go() {
+        let before = json!({"hooks": {
+            "Stop": [
+                {"hooks": [
+                    {"type": "command", "command": "say done"},
+                    {"type": "command", "command": "/old/bin/hookmeter send --agent me", "timeout": 5}
+                ]},
+                {"hooks": [{"type": "command", "command": "hookmeter-hook"}]}
+            ]
+        }});
+        let command = "/usr/local/bin/hookmeter send";
+        let merged = merge(before, command).unwrap();
+        assert_eq!(
+            merged.settings["hooks"]["Stop"],
+            json!([{"hooks": [
+                {"type": "command", "command": "say done"},
+                {"type": "command", "command": command, "timeout": 5, "async": true}
+            ]}])
+        );
+        assert_eq!(merged.events[1], ("Stop", Change::Updated));
+        assert_eq!(merged.duplicates_removed, 1);
+        // A group the user left empty is theirs to keep.
+        let empty = json!({"hooks": {"Stop": [{"hooks": []}]}});
+        let merged = merge(empty, command).unwrap();
+        assert_eq!(
+            merged.settings["hooks"]["Stop"].as_array().unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_installed_command_is_recognized_even_when_custom() {
+        let once = merge(json!({}), "/opt/hm/record-hook").unwrap();
+        let twice = merge(once.settings.clone(), "/opt/hm/record-hook").unwrap();
+        assert_eq!(twice.settings, once.settings);
+    }
+
+    #[test]
+    fn shapes_it_cannot_merge_into_are_refused() {
+        assert_eq!(
+            merge(json!([1]), DEFAULT_COMMAND).unwrap_err(),
+            ShapeError::NotAnObject("an array")
+        );
+        assert_eq!(
+            merge(json!({"hooks": []}), DEFAULT_COMMAND).unwrap_err(),
+            ShapeError::HooksNotAnObject("an array")
+        );
+        assert_eq!(
+            merge(
+                json!({"hooks": {"SessionEnd": {"hooks": []}}}),
+                DEFAULT_COMMAND
+            )
+            .unwrap_err(),
+            ShapeError::EventNotAnArray {
+                event: "SessionEnd",
+                kind: "an object"
+            }
+        );
+        // Entries it does not understand inside an array are left as they are.
+        let odd = json!({"hooks": {"Stop": ["text", {"hooks": "x"}, 3]}});
+        let merged = merge(odd, DEFAULT_COMMAND).unwrap();
+        assert_eq!(
+            merged.settings["hooks"]["Stop"].as_array().unwrap().len(),
+            4
+        );
+    }
+
+    #[test]
+    fn the_command_carries_explicit_locations() {
+        assert_eq!(hook_command(None, None, None), "hookmeter send");
+        assert_eq!(
+            hook_command(
+                Some("hookmeter-hook"),
+                Some(Path::new("/run/hm.sock")),
+                Some(Path::new("/var/spool/my hm"))
+            ),
+            "hookmeter-hook --socket /run/hm.sock --spool '/var/spool/my hm'"
+        );
+        let installed = hook_command(None, Some(Path::new("/s")), None);
+        assert!(super::super::is_hookmeter_command(&installed));
+    }
+
+    #[test]
+    fn indentation_is_kept() {
+        assert_eq!(indent_of("{\n    \"a\": 1\n}\n"), "    ");
+        assert_eq!(indent_of("{\n\t\"a\": 1\n}\n"), "\t");
+        assert_eq!(indent_of("{\"a\": 1}"), "  ");
+        assert_eq!(
+            render_settings(&json!({"a": [1]}), "\t"),
+            "{\n\t\"a\": [\n\t\t1\n\t]\n}\n"
+        );
+    }
+}
