@@ -44,6 +44,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Before anything can be seen as ready: a SIGTERM that arrives as soon
     // as the socket answers must drain, not kill.
     let signals = Signals::install()?;
+    raise_open_file_limit();
     let passed = Passed::of_this_process();
     let manager = systemd::Notifier;
     let http_listen = http::plan(&config)?;
@@ -383,6 +384,32 @@ async fn report_to_systemd(
         manager.status(&format!(
             "{writer_state}; {ops} writes committed since start; {spool} files waiting in the spool"
         ));
+    }
+}
+
+/// Raises the soft limit of open files to the hard one. Every connection
+/// (socket and HTTP, `max_connections` each) and spool file takes a
+/// descriptor, and the usual soft limit (1024) is below what the daemon may
+/// need; the hard limit is what the administrator allows. hookmeter does
+/// not use select(2), the reason the soft limit is kept low by default.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+        || limit.rlim_cur >= limit.rlim_max
+    {
+        return;
+    }
+    let from = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    match unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } {
+        0 => tracing::debug!(from, to = limit.rlim_max, "Raised the open file limit."),
+        _ => {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "Cannot raise the open file limit.")
+        }
     }
 }
 

@@ -271,6 +271,12 @@ pub fn spool(dir: &Path, line: &[u8]) -> std::io::Result<PathBuf> {
     file.sync_data()?;
     drop(file);
     std::fs::rename(&tmp, &done)?;
+    // And its name: until the directory is synced, a power cut can undo the
+    // rename and leave only the dotfile, which the daemon ignores. The file
+    // is in place either way, so a failure here does not fail the spooling.
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
     Ok(done)
 }
 

@@ -211,3 +211,38 @@ fn cost_pricing_env_overrides_apply() {
     assert_eq!(line("input"), "input 4", "{text}");
     assert_eq!(line("output"), "output 10", "the other rates stay: {text}");
 }
+
+/// "Max open files" of a running process: (soft, hard).
+fn open_file_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+#[test]
+fn the_daemon_raises_its_open_file_limit_to_the_hard_limit() {
+    use std::os::unix::process::CommandExt;
+    let home = Home::new();
+    let daemon = home.start_with(|cmd| unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 4096,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    });
+    // Connections need descriptors beyond the usual soft limit of 1024.
+    assert_eq!(open_file_limits(daemon.child.id()), (4096, 4096));
+    assert!(daemon.stop().success());
+}

@@ -162,7 +162,11 @@ impl Spool {
         let received_at = jiff::Timestamp::now();
         let content = match self.read_claimed(claimed) {
             Ok(content) => content,
-            Err(reason) => {
+            Err(Unread::Later(e)) => {
+                tracing::warn!(error = %e, file = %original.display(), "Spool file not read; it stays in the spool for the next scan.");
+                return Fate::PutBack;
+            }
+            Err(Unread::Refused(reason)) => {
                 let raw = String::new();
                 return self
                     .reject_file(claimed, &name, &reason, raw, received_at)
@@ -226,41 +230,45 @@ impl Spool {
 
     /// Reads a claimed file, refusing anything but a regular file within the
     /// size limit. Symlinks are never followed (O_NOFOLLOW).
-    fn read_claimed(&self, claimed: &Path) -> Result<Vec<u8>, String> {
-        let meta =
-            std::fs::symlink_metadata(claimed).map_err(|e| format!("cannot inspect: {e}"))?;
+    fn read_claimed(&self, claimed: &Path) -> Result<Vec<u8>, Unread> {
+        let meta = std::fs::symlink_metadata(claimed)
+            .map_err(|e| Unread::Refused(format!("cannot inspect: {e}")))?;
         if meta.file_type().is_symlink() {
             let target = std::fs::read_link(claimed).unwrap_or_default();
-            return Err(format!(
+            return Err(Unread::Refused(format!(
                 "is a symbolic link (to {}); spool entries are never followed",
                 target.display()
-            ));
+            )));
         }
         if !meta.is_file() {
-            return Err("is not a regular file".into());
+            return Err(Unread::Refused("is not a regular file".into()));
         }
         let limit = self.limits.spool_max_file_bytes;
         if meta.len() > limit {
-            return Err(format!(
+            return Err(Unread::Refused(format!(
                 "is {} bytes, over the limit of {limit} (limits.spool_max_file_bytes); not read",
                 meta.len()
-            ));
+            )));
         }
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(claimed)
-            .map_err(|e| format!("cannot open: {e}"))?;
+            .map_err(|e| match e.raw_os_error() {
+                // The daemon's trouble, not the file's: retry it later.
+                Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM) => Unread::Later(e),
+                _ => Unread::Refused(format!("cannot open: {e}")),
+            })?;
         let mut content = Vec::with_capacity(meta.len() as usize);
         // Read one byte past the limit so a file that grew after the check is caught.
         (&mut file)
             .take(limit + 1)
             .read_to_end(&mut content)
-            .map_err(|e| format!("cannot read: {e}"))?;
+            .map_err(|e| Unread::Refused(format!("cannot read: {e}")))?;
         if content.len() as u64 > limit {
-            return Err(format!(
+            return Err(Unread::Refused(format!(
                 "grew past the limit of {limit} bytes while being read"
-            ));
+            )));
         }
         Ok(content)
     }
@@ -308,6 +316,16 @@ impl Spool {
 }
 
 /// Nothing was committed for sure: the file goes back for a later scan.
+/// Why a claimed file was not read.
+enum Unread {
+    /// The file is unusable (not a regular file, too large, unreadable): it
+    /// goes to `rejected/` with this reason.
+    Refused(String),
+    /// The daemon is short of descriptors or memory, no fault of the file:
+    /// it goes back to the spool for a later scan.
+    Later(std::io::Error),
+}
+
 fn put_back(original: &Path, error: &WriteError) -> Fate {
     tracing::warn!(error = %error, file = %original.display(), "Spool file not stored; it stays in the spool for the next scan.");
     Fate::PutBack

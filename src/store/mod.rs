@@ -85,6 +85,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// Bytes of WAL file kept after a checkpoint restarts it: a few times the
+/// 4 MB an automatic checkpoint (1000 pages) lets it reach.
+const WAL_SIZE_LIMIT: i64 = 16 * 1024 * 1024;
+
 /// Opens the database for writing: creates it (and its directory) when
 /// missing, sets WAL and the durability level, and brings the schema up to date.
 pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
@@ -108,6 +112,11 @@ pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, St
         Durability::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)
+        .map_err(open_err)?;
+    // A long reader keeps the WAL from restarting, and it grows for as long
+    // as the reader stays; without a limit SQLite keeps the file at its peak
+    // size for good. With one, it is cut back when the WAL next restarts.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
         .map_err(open_err)?;
     migrate(&conn, path)?;
     Ok(conn)
