@@ -271,7 +271,8 @@ pub(crate) fn project_of(cwd: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// What kind of JSON value this is, as an error message names it ("an array").
+pub(crate) fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

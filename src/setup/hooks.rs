@@ -14,6 +14,7 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
+use crate::ingest::json_kind;
 use serde_json::{Map, Value};
 
 use super::{shell_quote, DEFAULT_COMMAND, EVENTS};
@@ -143,17 +144,6 @@ fn group(event: &str, command: &str) -> Value {
     Value::Object(group)
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// True for a handler hookmeter installed (now or in an earlier version, or
 /// with the command being installed now).
 fn is_ours(handler: &Value, command: &str) -> bool {
@@ -170,14 +160,14 @@ fn is_ours(handler: &Value, command: &str) -> bool {
 pub fn merge(mut settings: Value, command: &str) -> Result<Merge, ShapeError> {
     let root = match &mut settings {
         Value::Object(root) => root,
-        other => return Err(ShapeError::NotAnObject(kind(other))),
+        other => return Err(ShapeError::NotAnObject(json_kind(other))),
     };
     let hooks = match root
         .entry("hooks")
         .or_insert_with(|| Value::Object(Map::new()))
     {
         Value::Object(hooks) => hooks,
-        other => return Err(ShapeError::HooksNotAnObject(kind(other))),
+        other => return Err(ShapeError::HooksNotAnObject(json_kind(other))),
     };
     if let Some((event, value)) = EVENTS
         .iter()
@@ -185,7 +175,7 @@ pub fn merge(mut settings: Value, command: &str) -> Result<Merge, ShapeError> {
     {
         return Err(ShapeError::EventNotAnArray {
             event,
-            kind: kind(value),
+            kind: json_kind(value),
         });
     }
     let mut events = Vec::with_capacity(EVENTS.len());
