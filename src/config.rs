@@ -132,7 +132,19 @@ struct FileConfig {
     alerts: alerts::FileAlerts,
     #[serde(default)]
     budgets: Vec<alerts::FileBudget>,
+    #[serde(default)]
+    metrics: FileMetrics,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMetrics {
+    max_label_values: Option<usize>,
+}
+
+/// Distinct values a `/metrics` label (provider, model, agent) shows by
+/// default before the rest are counted as `other`.
+pub const MAX_LABEL_VALUES: usize = 50;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +245,9 @@ pub struct Config {
     /// Budgets the config file sets (`[[budgets]]`); the daemon writes them
     /// to the database at start and on SIGHUP.
     pub budgets: Vec<crate::budget::Budget>,
+    /// `[metrics] max_label_values`: distinct values per `/metrics` label
+    /// before the rest are counted as `other`.
+    pub max_label_values: usize,
     /// Where each setting came from, by the name `hookmeter config` shows
     /// (`db`, `limits.max_line_bytes`, `transcripts.roots`, ...).
     pub origins: BTreeMap<&'static str, Origin>,
@@ -429,6 +444,11 @@ impl Config {
             .unwrap_or_default();
         let (alerts, budgets) =
             alerts::resolve(&mut pick, file.alerts, file.budgets, &config_file)?;
+        let max_label_values = positive(
+            "metrics.max_label_values",
+            pick.file_only("metrics.max_label_values", file.metrics.max_label_values),
+        )?
+        .unwrap_or(MAX_LABEL_VALUES);
         let pricing_file = config_file
             .parent()
             .map(|dir| dir.join("pricing.toml"))
@@ -451,6 +471,7 @@ impl Config {
             transcripts,
             alerts,
             budgets,
+            max_label_values,
             origins,
         })
     }

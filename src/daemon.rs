@@ -143,6 +143,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             spool: config.spool.clone(),
             token: config.http_token.clone(),
             limits: config.limits.clone(),
+            metrics: http::MetricsSettings {
+                max_label_values: config.max_label_values,
+                host: crate::send::hostname().unwrap_or_default(),
+            },
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.

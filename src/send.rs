@@ -280,7 +280,8 @@ pub fn spool(dir: &Path, line: &[u8]) -> std::io::Result<PathBuf> {
     Ok(done)
 }
 
-fn hostname() -> Option<String> {
+/// This machine's host name, as `gethostname(2)` gives it.
+pub fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most `buf.len()` bytes into the buffer we own.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };

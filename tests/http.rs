@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -1291,4 +1291,83 @@ fn connections_over_the_limit_get_a_503_and_the_others_are_served() {
         || http_get(addr, "/healthz").status == 200,
         || daemon.log_text(),
     );
+}
+
+#[test]
+fn label_values_past_the_cap_are_other_and_the_totals_still_match() {
+    let home = Home::new();
+    home.write_config("[metrics]\nmax_label_values = 2\n");
+    let daemon = home.start();
+    let mut client = daemon.connect();
+    // Four models and three agents, all in one hour: the first two by name
+    // (claude-haiku-4-5, claude-opus-4-1; agents a1, a2) keep their labels.
+    let models = [
+        "gpt-5",
+        "claude-opus-4-1",
+        "claude-sonnet-4-5",
+        "claude-haiku-4-5",
+    ];
+    for (i, model) in models.iter().enumerate() {
+        for (j, agent) in ["a3", "a1", "a2"].iter().enumerate() {
+            let line = serde_json::json!({
+                "event_id": format!("cap-{i}-{j}"),
+                "timestamp": "2026-09-20T10:15:00Z",
+                "agent_id": agent,
+                "model": model,
+                "usage": {"input_tokens": 1000 * (i + 1), "output_tokens": 100 * (j + 1)},
+            });
+            assert_eq!(client.roundtrip(line.to_string().as_bytes())["ok"], true);
+        }
+    }
+    let samples = metrics(daemon.http());
+    let costs: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.name == "hookmeter_cost_usd_total")
+        .collect();
+    let values = |label: &str| -> BTreeSet<&str> {
+        costs.iter().map(|s| s.labels[label].as_str()).collect()
+    };
+    assert_eq!(
+        values("model"),
+        BTreeSet::from(["claude-haiku-4-5", "claude-opus-4-1", "other"])
+    );
+    assert_eq!(values("agent"), BTreeSet::from(["a1", "a2", "other"]));
+    let (count, cost, input, _) = db_totals(&home, "1");
+    assert_eq!(count, 12);
+    let all = |_: &Sample| true;
+    assert!(close(
+        sum_of(&samples, "hookmeter_cost_usd_total", all),
+        cost
+    ));
+    assert_eq!(
+        sum_of(&samples, "hookmeter_tokens_total", |s| s.labels["type"]
+            == "input"),
+        input as f64
+    );
+    // A kept pair is exact; the rest is in the other buckets.
+    let (_, haiku_a1, _, _) = db_totals(&home, "model = 'claude-haiku-4-5' AND agent_id = 'a1'");
+    let series = sum_of(&samples, "hookmeter_cost_usd_total", |s| {
+        s.labels["model"] == "claude-haiku-4-5" && s.labels["agent"] == "a1"
+    });
+    assert!(close(series, haiku_a1));
+    let (_, other_models, _, _) = db_totals(
+        &home,
+        "model NOT IN ('claude-haiku-4-5', 'claude-opus-4-1')",
+    );
+    assert!(close(
+        sum_of(&samples, "hookmeter_cost_usd_total", |s| s.labels["model"]
+            == "other"),
+        other_models
+    ));
+
+    // The info metric: this build's version and the machine's host name.
+    let info: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.name == "hookmeter_info")
+        .collect();
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].value, 1.0);
+    assert_eq!(info[0].labels["version"], env!("CARGO_PKG_VERSION"));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(info[0].labels["host"], host.trim());
 }

@@ -164,16 +164,7 @@ pub(super) fn timestamp(payload: &Map<String, Value>) -> Option<Timestamp> {
 /// A `model` object carries its name in `id` (Claude Code's status line
 /// shape). Codex names the model once per turn in a `turn_context` line.
 pub(super) fn model(payload: &Map<String, Value>) -> Option<String> {
-    let named_at = |path: &[&str], key: &str| -> Option<&str> {
-        let value = object_at(payload, path)?.get(key)?;
-        let name = match value {
-            Value::String(s) => s,
-            Value::Object(o) => o.get("id")?.as_str()?,
-            _ => return None,
-        };
-        let name = name.trim();
-        (!name.is_empty() && name.len() <= MAX_MODEL_LEN).then_some(name)
-    };
+    let named_at = |path: &[&str], key: &str| model_name(object_at(payload, path)?.get(key)?);
     // The served model (`gen_ai.response.model`) is more precise than the
     // requested one, so it is looked at first wherever it sits.
     let places: [(&[&str], &str); 9] = [
@@ -196,6 +187,18 @@ pub(super) fn model(payload: &Map<String, Value>) -> Option<String> {
                 .flatten()
         })
         .map(str::to_owned)
+}
+
+/// The name in one `model` field: a string, or an object carrying it in
+/// `id`; trimmed, and a blob too long to be a name is no name.
+pub(super) fn model_name(value: &Value) -> Option<&str> {
+    let name = match value {
+        Value::String(s) => s,
+        Value::Object(o) => o.get("id")?.as_str()?,
+        _ => return None,
+    };
+    let name = name.trim();
+    (!name.is_empty() && name.len() <= MAX_MODEL_LEN).then_some(name)
 }
 
 /// A cost the source computed itself: `costUSD` (old Claude Code transcript

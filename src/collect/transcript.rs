@@ -20,7 +20,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::identity::{model, reported_cost_usd, text, timestamp};
+use super::identity::{model_name, reported_cost_usd, text, timestamp};
 use super::shapes::{anthropic, within_limits};
 use super::Usage;
 
@@ -314,9 +314,14 @@ fn read_value(value: &Value) -> Result<TranscriptUsage, SkipReason> {
         .get("message")
         .and_then(Value::as_object)
         .ok_or(SkipReason::NoUsage)?;
-    // The collector's reading of `message.model`: trimmed, and a blob too
-    // long to be a name is no name.
-    let model = model(message).unwrap_or_default();
+    // The collector's reading of a name, on `message.model` alone: the other
+    // places a hook payload may name its model are no part of a transcript
+    // line, and the skeleton keeps none of them.
+    let model = message
+        .get("model")
+        .and_then(model_name)
+        .map(str::to_owned)
+        .unwrap_or_default();
     if model == SYNTHETIC_MODEL {
         return Err(SkipReason::Synthetic);
     }
@@ -539,6 +544,22 @@ mod tests {
         let (fast, full) = both_ways(line);
         assert_eq!(fast, Err(SkipReason::NotJson));
         assert_eq!(full, Err(SkipReason::NotJson));
+    }
+
+    /// Found by the `collector` fuzz target: the full parse looked for the
+    /// model wherever a hook payload may name one (here `message.message`),
+    /// the skeleton only in `message.model`, so one line read as `<synthetic>`
+    /// and the other as a message without usage.
+    #[test]
+    fn the_model_is_read_from_message_model_alone() {
+        let line = br#"{"type":"assistant","sessionId":"s","message":{"id":"m","message":{"model":"<synthetic>"}}}"#;
+        let (fast, full) = both_ways(line);
+        assert_eq!(fast, Err(SkipReason::NoUsage));
+        assert_eq!(full, Err(SkipReason::NoUsage));
+        let line = br#"{"type":"assistant","sessionId":"s","message":{"id":"m","response":{"model":"gpt-5"},"usage":{"input_tokens":1,"output_tokens":2}}}"#;
+        let (fast, full) = both_ways(line);
+        assert_eq!(fast, full);
+        assert_eq!(fast.unwrap().model, "");
     }
     use std::collections::HashSet;
 

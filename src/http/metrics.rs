@@ -23,6 +23,9 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Everything one scrape shows.
 pub struct Scrape {
+    /// `hookmeter_info`'s labels: this build's version and the host name.
+    pub version: &'static str,
+    pub host: String,
     pub usage: Vec<UsageCounter>,
     pub events: Vec<EventCounter>,
     /// Operations per writer transaction.
@@ -38,6 +41,7 @@ pub struct Scrape {
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let spool = state.spool.clone();
+    let max_label_values = state.metrics.max_label_values;
     let (usage, events, spool_files, budgets) = state
         .readers
         .run(move |conn| {
@@ -55,7 +59,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
                 }
             };
             Ok((
-                query::usage_counters(conn)?,
+                query::capped_usage_counters(conn, max_label_values)?,
                 query::event_counters(conn)?,
                 spool_files,
                 budgets,
@@ -64,6 +68,8 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         .await?;
     let stats = state.writer.stats();
     let scrape = Scrape {
+        version: env!("CARGO_PKG_VERSION"),
+        host: state.metrics.host.clone(),
         usage,
         events,
         batch_size: stats.batch_size.snapshot(),
@@ -90,9 +96,23 @@ pub fn render(scrape: &Scrape) -> String {
 
     family(
         &mut out,
+        "hookmeter_info",
+        "gauge",
+        "Always 1; its labels name this daemon's version and host.",
+    );
+    sample(
+        &mut out,
+        "hookmeter_info",
+        &[("version", scrape.version), ("host", &scrape.host)],
+        1.0,
+    );
+
+    family(
+        &mut out,
         "hookmeter_cost_usd_total",
         "counter",
-        "Estimated cost of every cost record, in USD, by provider, model and agent.",
+        "Estimated cost of every cost record, in USD, by provider, model and agent (values past \
+         metrics.max_label_values are summed as 'other').",
     );
     for u in &scrape.usage {
         let labels = usage_labels(u);
@@ -303,6 +323,8 @@ mod tests {
             sum: 9_000,
         };
         Scrape {
+            version: "1.2.3",
+            host: "build-host".into(),
             usage: vec![UsageCounter {
                 provider: "anthropic".into(),
                 model: "we\"ird\\mo\ndel".into(),
@@ -341,6 +363,7 @@ mod tests {
             "hookmeter_events_total{outcome=\"accepted\",source=\"http\",reason=\"\"} 3\n"
         ));
         assert!(text.contains("hookmeter_spool_files 2\n"));
+        assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let name = line.split(['{', ' ']).next().unwrap();
             let family = name

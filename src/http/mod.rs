@@ -71,6 +71,17 @@ pub struct AppState {
     /// it, a request's headers and `/healthz`'s wait; `max_connections`
     /// caps connections at once.
     pub limits: Limits,
+    /// How `/metrics` labels its series.
+    pub metrics: MetricsSettings,
+}
+
+/// What `/metrics` needs beside the database.
+#[derive(Debug, Clone)]
+pub struct MetricsSettings {
+    /// Distinct values per provider, model and agent label before `other`.
+    pub max_label_values: usize,
+    /// The `host` label of `hookmeter_info`.
+    pub host: String,
 }
 
 /// A listen address that cannot be used as configured: the daemon refuses

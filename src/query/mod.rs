@@ -18,7 +18,9 @@ use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp, ToSpan, Zoned};
 
-pub use counters::{event_counters, usage_counters, EventCounter, UsageCounter};
+pub use counters::{
+    capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
+};
 pub use records::{
     record_page, records_after, session_count, session_detail, sessions, Record, SessionDetail,
     SessionRow, SessionSort,

@@ -36,7 +36,7 @@ pub struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, other: &Totals) {
+    pub(crate) fn add(&mut self, other: &Totals) {
         self.records += other.records;
         self.cost_usd += other.cost_usd;
         self.input_tokens += other.input_tokens;
