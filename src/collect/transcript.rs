@@ -172,8 +172,8 @@ fn read_line(bytes: &[u8]) -> Result<TranscriptUsage, SkipReason> {
     // line it cannot take is read in full, with the same rules, so the two
     // can only differ in speed.
     let text = std::str::from_utf8(bytes).map_err(|_| SkipReason::NotJson)?;
-    let value = match serde_json::from_str::<Skeleton>(text) {
-        Ok(skeleton) => skeleton.into_value(),
+    let value = match serde_json::from_str::<Object<Skeleton>>(text) {
+        Ok(Object(skeleton)) => skeleton.into_value(),
         Err(_) => serde_json::from_str(text).map_err(|_| SkipReason::NotJson)?,
     };
     read_value(&value)
@@ -188,7 +188,7 @@ struct Skeleton {
     kind: Option<Value>,
     #[serde(rename = "isApiErrorMessage")]
     api_error: Option<Value>,
-    message: Option<MessageSkeleton>,
+    message: Option<Object<MessageSkeleton>>,
     #[serde(rename = "sessionId")]
     session_id: Option<Value>,
     #[serde(rename = "requestId")]
@@ -207,6 +207,30 @@ struct Skeleton {
     cost_usd: Option<Value>,
 }
 
+/// A skeleton struct read from a JSON object only. A derived struct also
+/// takes its fields in order from an array, which the full parse reads as
+/// no object at all; refusing one sends the line to the full parse.
+struct Object<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct MessageSkeleton {
     id: Option<Value>,
@@ -217,7 +241,7 @@ struct MessageSkeleton {
 
 /// `message.content`: the blocks' type and name when it is a list, nothing
 /// otherwise (a plain string content has no tool calls).
-struct Blocks(Vec<BlockSkeleton>);
+struct Blocks(Vec<Object<BlockSkeleton>>);
 
 #[derive(serde::Deserialize)]
 struct BlockSkeleton {
@@ -273,7 +297,7 @@ impl Skeleton {
         put(&mut line, "cwd", self.cwd);
         put(&mut line, "costUSD", self.cost_usd_camel);
         put(&mut line, "cost_usd", self.cost_usd);
-        if let Some(message) = self.message {
+        if let Some(Object(message)) = self.message {
             let mut m = Map::new();
             put(&mut m, "id", message.id);
             put(&mut m, "model", message.model);
@@ -281,7 +305,7 @@ impl Skeleton {
             if let Some(Blocks(blocks)) = message.content {
                 let blocks = blocks
                     .into_iter()
-                    .map(|b| {
+                    .map(|Object(b)| {
                         let mut block = Map::new();
                         put(&mut block, "type", b.kind);
                         put(&mut block, "name", b.name);
@@ -490,6 +514,8 @@ pub fn merge_tool_names(existing: &str, more: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
     use crate::collect::MAX_TOKENS;
     use crate::pricing::PriceTable;
@@ -561,7 +587,25 @@ mod tests {
         assert_eq!(fast, full);
         assert_eq!(fast.unwrap().model, "");
     }
-    use std::collections::HashSet;
+
+    /// A derived struct also reads its fields in order from an array, so the
+    /// skeleton billed lines, messages and tool blocks written as arrays,
+    /// which the full parse reads as no object.
+    #[test]
+    fn an_array_in_place_of_an_object_is_read_alike_on_both_paths() {
+        let line = br#"["assistant",null,{"id":"m","model":"x","usage":{"input_tokens":1,"output_tokens":2},"content":null},"s",null,null,null,null,null,null,null,null,null]"#;
+        let (fast, full) = both_ways(line);
+        assert_eq!(fast, Err(SkipReason::NotObject));
+        assert_eq!(full, Err(SkipReason::NotObject));
+        let line = br#"{"type":"assistant","sessionId":"s","message":["m","x",{"input_tokens":1,"output_tokens":2},null]}"#;
+        let (fast, full) = both_ways(line);
+        assert_eq!(fast, Err(SkipReason::NoUsage));
+        assert_eq!(full, Err(SkipReason::NoUsage));
+        let line = br#"{"type":"assistant","sessionId":"s","message":{"id":"m","usage":{"input_tokens":1,"output_tokens":2},"content":[["tool_use","Read"]]}}"#;
+        let (fast, full) = both_ways(line);
+        assert_eq!(fast, full);
+        assert_eq!(fast.unwrap().tool_names, Vec::<String>::new());
+    }
 
     const TRANSCRIPT: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
