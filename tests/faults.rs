@@ -24,6 +24,16 @@ use serde_json::{json, Value};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Prints a test's figures straight to the process's stderr. libtest
+/// captures `eprintln!` of a passing test, and these lines are what the
+/// run is for, so they show in `cargo test`'s output (and CI's log) too.
+macro_rules! figures {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 /// One fault test at a time (a failed one must not stop the others).
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL
@@ -414,7 +424,7 @@ fn kill_9_under_load_loses_nothing_and_duplicates_nothing() {
     const PER_SENDER: usize = 2_000;
     const KILLS: usize = 5;
     let seed = fault_seed();
-    eprintln!(
+    figures!(
         "FAULT kill9: seed={seed} (set HOOKMETER_FAULT_SEED={seed} to replay the kill schedule)"
     );
 
@@ -524,7 +534,7 @@ fn kill_9_under_load_loses_nothing_and_duplicates_nothing() {
     );
     assert!(kills >= 3);
     assert_no_panic(&home);
-    eprintln!(
+    figures!(
         "FAULT kill9: events={} senders={SENDERS} (via hookmeter send: {} events, via send-like socket clients: {}) \
          kills={kills} kills_under_load={kills_under_load} daemon_down_total={:.1}s \
          spooled: by send={} (files seen by inotify, overflows={}) by socket clients={} rows={rows} \
@@ -577,7 +587,7 @@ fn send_with_no_daemon_spools_everything_within_budget_and_the_spool_drains_once
     let (rows, duplicates, missing) = assert_exactly_once(&home, "down-", &want);
     assert_eq!(rejected_rows(&home), 0);
     assert!(daemon_alive(&mut daemon));
-    eprintln!(
+    figures!(
         "FAULT daemon-down: sends={SENDS} exit0={SENDS} stdout_empty={SENDS} stderr_nonempty={stderr_lines} \
          send_ms p50={p50:.1} p99={p99:.1} max={max:.1} budget={} spooled={} rows={rows} \
          duplicates={duplicates} missing={missing} drain_after_start={:.2}s (start+drain {:.2}s)",
@@ -717,7 +727,7 @@ fn send_to_a_frozen_daemon_spools_within_budget_and_after_sigcont_each_event_lan
     let mut full_queue_durations = full_queue_durations.into_inner().unwrap();
     let (_, _, full_max) = percentiles(&mut full_queue_durations);
     drop(queued);
-    eprintln!(
+    figures!(
         "FAULT daemon-frozen: accept queue filled with {backlog_fill} more connections after {sends} sends; \
          then {AFTER_BACKLOG} sends: hung={hung} (still running after {PATIENCE:?}) max_ms={full_max:.1}"
     );
@@ -747,7 +757,7 @@ fn send_to_a_frozen_daemon_spools_within_budget_and_after_sigcont_each_event_lan
     // connection cap): idempotency kept each event to one row.
     let refused = daemon.run_log().matches("too many at once").count();
     assert_no_panic(&home);
-    eprintln!(
+    figures!(
         "FAULT daemon-frozen: sends={sends} exit0={sends} stdout_empty={sends} stderr_nonempty={} \
          send_ms p50={p50:.1} p99={p99:.1} max={max:.1} budget={} spooled={} \
          sends_with_full_accept_queue={AFTER_BACKLOG} hung={hung} max_ms={full_max:.1} \
@@ -860,7 +870,7 @@ fn a_full_disk_never_acks_without_a_commit_and_everything_lands_once_space_retur
     let _tmpfs = match Tmpfs::mount(&db_dir, "16m") {
         Ok(mounted) => mounted,
         Err(why) if !ci() => {
-            eprintln!("SKIPPED disk-full test: needs root to mount a tmpfs ({why})");
+            figures!("SKIPPED disk-full test: needs root to mount a tmpfs ({why})");
             return;
         }
         Err(why) => panic!("disk-full test cannot run in CI: needs root to mount a tmpfs ({why})"),
@@ -986,7 +996,7 @@ fn a_full_disk_never_acks_without_a_commit_and_everything_lands_once_space_retur
     assert!(daemon_alive(&mut daemon));
     assert_no_panic(&home);
     let failed_commits = daemon.run_log().matches("Could not commit a batch").count();
-    eprintln!(
+    figures!(
         "FAULT disk-full: tmpfs=16MiB ballast={}KiB free_after_ballast={}KiB socket_events={sent} \
          ok_acks={} error_acks={} (first: {}) send_spooled={} waiting_in_spool={} committed_while_full={committed_while_full} \
          failed_commits_logged={failed_commits} while idle and full for 3s: spool_put_backs={put_backs_in_3s} \
@@ -1121,7 +1131,7 @@ fn a_long_read_transaction_does_not_stop_acks_and_the_wal_restarts_after_it() {
     assert_eq!(integrity(&home), "ok");
     assert!(daemon_alive(&mut daemon));
     let kib = |b: u64| b / 1024;
-    eprintln!(
+    figures!(
         "FAULT long-reader: hold={:.1}s events_during_hold={} acked={} (burst {acked} from {CLIENTS} clients in {:.2}s = {:.0} acks/s, \
          ack_ms p50={lat_p50:.1} p99={lat_p99:.1} max={lat_max:.1}; then {trickle} at 10/s) reader_snapshot_unchanged=yes \
          wal_kib before={} after_burst={} end_of_hold={} after_release+{after_events}_events={} \
@@ -1352,7 +1362,7 @@ fn a_thousand_connections_and_a_slow_client_do_not_stop_an_ordinary_client() {
     let (rows, duplicates, missing) = assert_exactly_once(&home, "conn-", &want);
     assert!(daemon_alive(&mut daemon), "the daemon died");
     assert_no_panic(&home);
-    eprintln!(
+    figures!(
         "FAULT connections: opened={FLOOD} (in {:.0} ms) max_connections={CAP} accepted={accepted} \
          refused={refused} idle_closed={idle_closed} after {IDLE_SECS}s; slow client closed after \
          {slow_written} bytes written, {} kept in rejected_events (idle_timeout); ordinary events acked={ordinary_acked} \
@@ -1459,7 +1469,7 @@ fn a_daemon_out_of_file_descriptors_keeps_serving_and_loses_nothing() {
     assert!(daemon_alive(&mut daemon));
     assert_no_panic(&home);
     let log = daemon.run_log();
-    eprintln!(
+    figures!(
         "FAULT fd-limit: daemon nofile={} fds at start={fds_at_start} after flood={fds_flooded} flood={FLOOD} \
          accept_emfile_warnings={} spool_dir_read_errors={} ordinary acked={ordinary_acked}/20 \
          sends={SENDS} (spooled, max {send_max:.0} ms) spool_drops={SPOOLED} rows={rows} duplicates={duplicates} \
