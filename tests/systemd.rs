@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{succeed, wait_until, Daemon, Home, BIN, PATIENCE};
@@ -180,26 +180,7 @@ fn serve_as_systemd_would(
         .arg(format!("{exports}exec \"$0\" serve"))
         .arg(BIN);
     adjust(&mut cmd);
-    let log = home.path().join("daemon.log");
-    let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)
-                .unwrap(),
-        ))
-        .spawn()
-        .unwrap();
-    Daemon {
-        child,
-        socket: home.socket(),
-        log,
-        log_start,
-    }
+    home.spawn_command(&mut cmd)
 }
 
 /// Notification lines (`KEY=value`) as received, consumed in order.

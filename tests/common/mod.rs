@@ -111,10 +111,15 @@ impl Home {
     pub fn spawn_with(&self, adjust: impl FnOnce(&mut Command)) -> Daemon {
         let mut cmd = self.command();
         adjust(&mut cmd);
+        self.spawn_command(cmd.arg("serve"))
+    }
+
+    /// Spawns `cmd`, a prepared `hookmeter serve` (or a wrapper that execs
+    /// one), with its stderr appended to this home's daemon log.
+    pub fn spawn_command(&self, cmd: &mut Command) -> Daemon {
         let log = self.path().join("daemon.log");
         let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
         let child = cmd
-            .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(
