@@ -229,19 +229,10 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 1000 / per_sec)
 }
 
+/// "soft/hard" of a process's open-file limit, for the printed figures.
 fn open_files_limit(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/limits"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .map(|l| {
-            l.split_whitespace()
-                .skip(3)
-                .take(2)
-                .collect::<Vec<_>>()
-                .join("/")
-        })
-        .unwrap_or_default()
+    let (soft, hard) = open_file_limits(pid);
+    format!("{soft}/{hard}")
 }
 
 /// Raises this process's soft RLIMIT_NOFILE to at least `want` (up to the

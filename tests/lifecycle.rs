@@ -212,20 +212,6 @@ fn cost_pricing_env_overrides_apply() {
     assert_eq!(line("output"), "output 10", "the other rates stay: {text}");
 }
 
-/// "Max open files" of a running process: (soft, hard).
-fn open_file_limits(pid: u32) -> (u64, u64) {
-    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .unwrap();
-    let numbers: Vec<u64> = line
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    (numbers[0], numbers[1])
-}
-
 #[test]
 fn the_daemon_raises_its_open_file_limit_to_the_hard_limit() {
     use std::os::unix::process::CommandExt;

@@ -64,7 +64,15 @@ impl UsageLabel {
         }
     }
 
-    fn of(self, u: &mut UsageCounter) -> &mut String {
+    fn value(self, u: &UsageCounter) -> &str {
+        match self {
+            UsageLabel::Provider => &u.provider,
+            UsageLabel::Model => &u.model,
+            UsageLabel::Agent => &u.agent,
+        }
+    }
+
+    fn value_mut(self, u: &mut UsageCounter) -> &mut String {
         match self {
             UsageLabel::Provider => &mut u.provider,
             UsageLabel::Model => &mut u.model,
@@ -86,8 +94,8 @@ pub fn capped_usage_counters(
 ) -> Result<Vec<UsageCounter>, QueryError> {
     let mut usage = usage_counters(conn)?;
     for label in UsageLabel::ALL {
-        let distinct: std::collections::BTreeSet<&str> =
-            usage.iter_mut().map(|u| label.of(u).as_str()).collect();
+        let distinct: std::collections::HashSet<&str> =
+            usage.iter().map(|u| label.value(u)).collect();
         if distinct.len() > max {
             let kept = first_seen(conn, label)?.into_iter().take(max).collect();
             usage = fold_into_other(usage, label, &kept);
@@ -119,7 +127,7 @@ fn fold_into_other(
     let mut folded: Vec<UsageCounter> = Vec::with_capacity(usage.len());
     let mut index = std::collections::HashMap::new();
     for mut u in usage {
-        let value = label.of(&mut u);
+        let value = label.value_mut(&mut u);
         if !kept.contains(value.as_str()) {
             *value = OTHER_LABEL.to_string();
         }

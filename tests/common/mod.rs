@@ -535,3 +535,18 @@ pub fn succeed(cmd: &mut Command) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// "Max open files" of a running process as (soft, hard), from
+/// `/proc/PID/limits`; `unlimited` reads as `u64::MAX`.
+pub fn open_file_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let mut values = line
+        .split_whitespace()
+        .skip(3)
+        .map(|v| v.parse().unwrap_or(u64::MAX));
+    (values.next().unwrap(), values.next().unwrap())
+}
