@@ -172,7 +172,7 @@ impl Decoder {
     }
 }
 
-/// What `hookmeter send` wraps around a payload (SPEC §4.1).
+/// What `hookmeter send` wraps around a payload (docs/hook-protocol.md#the-envelope).
 struct Envelope {
     received_at: Option<jiff::Timestamp>,
     agent_id: Option<String>,
