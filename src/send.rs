@@ -8,6 +8,8 @@
 //!
 //! Deliberately plain blocking std I/O: no async runtime, no logging setup,
 //! so a hook pays for little more than process start and one round trip.
+//!
+//! For users: docs/hook-protocol.md#hookmeter-send.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -2,6 +2,8 @@
 //! `POST /hook`) and the one decoding step every source shares: bytes ->
 //! [`HookEvent`] or [`Rejection`]. Sources own framing, limits and acks;
 //! they never write to the database themselves, only through the writer.
+//!
+//! For users: docs/ingest.md.
 
 pub mod http;
 pub mod import;
