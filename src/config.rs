@@ -1,5 +1,5 @@
 //! Resolved configuration: flag > environment > config file > default
-//! (SPEC §3). Raw inputs are resolved once, here; everything downstream gets a
+//! (docs/configuration.md). Raw inputs are resolved once, here; everything downstream gets a
 //! finished [`Config`] and never looks at the environment again.
 //!
 //! [`Config::resolve`] is the only place precedence is decided. It records
@@ -38,7 +38,7 @@ pub enum ConfigError {
 
 /// The per-user base directory from `var` (XDG) or `$HOME/fallback`; `None`
 /// when neither is set, as under a system service, where the system
-/// locations of SPEC §3 apply instead.
+/// locations apply instead (docs/configuration.md#locations).
 fn xdg_dir(env: &dyn Fn(&str) -> Option<String>, var: &str, fallback: &str) -> Option<PathBuf> {
     match env(var).filter(|v| v.starts_with('/')) {
         Some(dir) => Some(PathBuf::from(dir)),
@@ -68,7 +68,7 @@ pub enum Origin {
     /// The config file at this path.
     File(PathBuf),
     /// hookmeter's default (which may itself follow HOME and the XDG
-    /// variables, as the defaults of SPEC §3 do).
+    /// variables, as the defaults in docs/configuration.md#locations do).
     Default,
 }
 
@@ -280,7 +280,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         // Under systemd, the unit's StateDirectory=, RuntimeDirectory= and
         // ConfigurationDirectory= are hookmeter's own directories: the system
-        // locations of SPEC §3 for the system unit, the XDG ones for the user
+        // locations (docs/configuration.md#locations) for the system unit, the XDG ones for the user
         // unit, whatever HOME the service account has.
         let state = || match (
             systemd_dir(env, "STATE_DIRECTORY"),
@@ -494,8 +494,9 @@ impl Config {
     }
 }
 
-/// Applies the precedence of SPEC §3 to one setting at a time and notes
-/// which source won, so the answer and its explanation cannot disagree.
+/// Applies the precedence flag > environment > file > default to one setting
+/// at a time and notes which source won, so the answer and its explanation
+/// cannot disagree.
 struct Precedence {
     /// The config file the `File` origins name.
     file: PathBuf,

@@ -1,5 +1,6 @@
 //! `hookmeter serve`: wires the sources to the writer, and owns the process
-//! lifecycle: start-up checks, SIGHUP reload, and the SIGTERM drain (SPEC §12).
+//! lifecycle: start-up checks, SIGHUP reload, and the SIGTERM drain
+//! (docs/systemd.md#signals).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};

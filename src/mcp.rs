@@ -10,6 +10,8 @@
 //! (`to_json()`), passed on unchanged. It never writes to the database (each
 //! call opens its own read-only connection, so it works with the daemon
 //! running or not), and never prints on stdout, which carries the protocol.
+//!
+//! For users: docs/mcp.md.
 
 use std::borrow::Cow;
 use std::fmt::Display;

@@ -8,6 +8,8 @@
 //!
 //! Deliberately plain blocking std I/O: no async runtime, no logging setup,
 //! so a hook pays for little more than process start and one round trip.
+//!
+//! For users: docs/hook-protocol.md#hookmeter-send.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,7 +23,8 @@ use crate::config::Config;
 use crate::ingest::ENVELOPE_VERSION;
 use crate::record::format_timestamp;
 
-/// Largest stdin read (SPEC §4.5); more is cut and kept as `payload_raw`.
+/// Largest stdin read (8 MiB, docs/hook-protocol.md#hookmeter-send); more is
+/// cut and kept as `payload_raw`.
 pub const MAX_STDIN_BYTES: usize = 8 * 1024 * 1024;
 /// Default total time budget of one `send`, overridable by `HOOKMETER_SEND_TIMEOUT_MS`.
 pub const DEFAULT_BUDGET: Duration = Duration::from_millis(300);
@@ -52,7 +55,7 @@ pub enum Delivery {
     Lost(String),
 }
 
-/// The envelope of SPEC §4.1, as written.
+/// The envelope (docs/hook-protocol.md#the-envelope), as written.
 #[derive(Serialize)]
 struct Envelope<'a> {
     hookmeter: u64,

@@ -1,4 +1,4 @@
-//! The daemon's side of systemd (SPEC §11): the listener passed by socket
+//! The daemon's side of systemd (docs/systemd.md): the listener passed by socket
 //! activation, and the notifications of `Type=notify` (READY, STATUS,
 //! WATCHDOG, RELOADING, STOPPING).
 //!

@@ -1,4 +1,4 @@
-//! Budget alerts and enforcement (SPEC §8) against the real daemon: thresholds
+//! Budget alerts and enforcement (docs/budgets.md) against the real daemon: thresholds
 //! fire once per period across restarts, a crossing while the daemon was down
 //! alerts at start, a loopback webhook receiver gets exactly the expected
 //! posts (retried on failure), a hanging webhook does not hold ingestion up,

@@ -1,4 +1,4 @@
-//! Budgets (SPEC §8, first part): `hookmeter budget set/status/clear`
+//! Budgets (docs/budgets.md): `hookmeter budget set/status/clear`
 //! against the real binary and a database filled through the real daemon,
 //! and `GET /api/budgets`. Spend is checked against SQL over `cost_records`.
 

@@ -484,9 +484,9 @@ fn import_refuses_bad_input_and_a_broken_pricing_file_and_changes_nothing() {
         .exists());
 }
 
-/// LiteLLM's real price file, from the shared data beside the fixtures.
+/// LiteLLM's real price file, as published on 2026-08-01.
 fn real_litellm() -> PathBuf {
-    fixtures().join("../data/litellm-model-prices-2026-08-01.json")
+    fixtures().join("litellm-model-prices-2026-08-01.json")
 }
 
 #[test]

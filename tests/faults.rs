@@ -41,9 +41,9 @@ fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A hook payload with an explicit event id (SPEC §4.1: the payload's own
-/// `event_id` is the identity) and token usage, so it yields exactly one
-/// cost record under that id.
+/// A hook payload with an explicit event id (the payload's own `event_id`
+/// is the identity: docs/hook-protocol.md#identity-and-attribution) and
+/// token usage, so it yields exactly one cost record under that id.
 fn payload(id: &str, n: u64) -> String {
     json!({
         "event_id": id,

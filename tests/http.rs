@@ -1,4 +1,4 @@
-//! The HTTP API (SPEC §9) of the real daemon, over a database seeded through
+//! The HTTP API (docs/http-api.md) of the real daemon, over a database seeded through
 //! the real pipeline (the socket): every answer is checked against the
 //! database itself, and the JSON shapes are pinned by snapshots.
 

@@ -1,4 +1,4 @@
-//! hookmeter under systemd (SPEC §11): the unit files pass
+//! hookmeter under systemd (docs/systemd.md): the unit files pass
 //! `systemd-analyze verify`, the daemon speaks the notify protocol to a
 //! real `NOTIFY_SOCKET`, and it serves a listener passed the way socket
 //! activation passes it (`LISTEN_FDS`, `LISTEN_PID`, fd 3).

@@ -132,7 +132,8 @@ fn assert_expected_records(home: &Home, extra: &[&str]) {
         total += cost;
     }
     assert_cost(total, expected["total_cost_usd"].as_f64().unwrap(), "total");
-    // Keys as SPEC §4.6 gives them, including the one without requestId.
+    // Keys `cc:<sessionId>:<message.id>:<requestId>`, and the one without
+    // requestId `cc:<sessionId>:<message.id>`.
     let keys: Vec<String> = db
         .prepare("SELECT hook_event_id FROM cost_records WHERE session_id='s-session-1' ORDER BY hook_event_id")
         .unwrap()

@@ -10,7 +10,7 @@ then OUT_DIR/corpus-summary.json with the ground truth: files, bytes, lines,
 distinct API messages, token totals, requests whose prompt exceeds 200k tokens,
 and the cost under two pricing rules (see PRICES below).
 
-The line format follows shared/fixtures/claude/projects/-home-dev-shop/
+The line format follows tests/fixtures/claude/projects/-home-dev-shop/
 s-session-1.jsonl, with its traps, at realistic proportions:
   * one assistant line per content block (thinking / text / tool_use), each
     repeating the usage with a growing output_tokens (a few messages write
@@ -43,7 +43,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 # ---------------------------------------------------------------------------
-# Prices per 1M tokens (list prices, shared/data/pricing-table-2026-08.md):
+# Prices per 1M tokens (list prices, as in src/pricing/prices.toml):
 # (input, output, cache read, cache write 5m, cache write 1h, >200k tier|None)
 # tier = same five rates for requests whose prompt exceeds 200k tokens.
 PRICES = {

@@ -33,7 +33,7 @@ EMPTY_HOME=$OUT/home
 
 # >>> HOOKMETER_REPORT_CMD ---------------------------------------------------
 # Prints hookmeter's per-day report as JSON, in the shape of GET
-# /api/costs/summary (SPEC §9): {"groups":[{"key":"YYYY-MM-DD","cost_usd",
+# /api/costs/summary (docs/http-api.md): {"groups":[{"key":"YYYY-MM-DD","cost_usd",
 # "input_tokens","output_tokens","cache_read_tokens","cache_write_tokens",
 # "records"}], "total_cost_usd", ...}. Runs with TELEMETRY_DB_PATH set and
 # TZ=UTC. For now a direct SQL query on the database; switch to the real

@@ -5,6 +5,8 @@
 //!
 //! [`alerts`] turns spend into threshold alerts and the verdicts the
 //! enforcement guard answers from; [`notify`] delivers alerts.
+//!
+//! For users: docs/budgets.md.
 
 pub mod alerts;
 pub mod notify;

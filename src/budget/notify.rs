@@ -79,7 +79,7 @@ impl Notifier {
     }
 }
 
-/// The environment an alert command gets (documented in the README).
+/// The environment an alert command gets (documented in docs/budgets.md#alerts).
 fn alert_env(crossing: &Crossing, text: &str) -> Vec<(String, String)> {
     let ts = |t: Option<jiff::Timestamp>| t.map(format_timestamp).unwrap_or_default();
     let budget = &crossing.budget;

@@ -1,5 +1,6 @@
 //! Identity and attribution of one payload: which event it is, whose it is,
-//! when it happened, which model ran (SPEC §4.1, §5).
+//! when it happened, which model ran (docs/hook-protocol.md#identity-and-attribution,
+//! docs/usage.md#which-model).
 //!
 //! Owns the rules that make a redelivered event the same event and that
 //! recognize a Claude Code payload. Reads only fixed keys, never the clock:
@@ -55,7 +56,8 @@ pub(super) fn text<'v>(object: &'v Map<String, Value>, keys: &[&str]) -> Option<
 }
 
 /// The payload's own event id; a tool event's id built from its parts; else
-/// `None`, and the caller hashes the payload's bytes (SPEC §4.1).
+/// `None`, and the caller hashes the payload's bytes
+/// (docs/hook-protocol.md#identity-and-attribution).
 ///
 /// A tool event needs all three parts: without the event name a PreToolUse and
 /// its PostToolUse would share an id and one would overwrite the other.
@@ -82,11 +84,13 @@ pub(super) fn event_id(
 }
 
 /// Who the event belongs to: the payload's own `agent_id`/`agent`, else
-/// `claude-code` for a Claude Code payload, else `None` (SPEC §4.1).
+/// `claude-code` for a Claude Code payload, else `None`
+/// (docs/hook-protocol.md#identity-and-attribution).
 ///
 /// Claude Code puts the subagent's id in `agent_id` on subagent events; that
 /// id becomes `subagent:<id>`, the name its transcript lines are recorded
-/// under (SPEC §4.6), so the hook event and the usage agree.
+/// under (docs/ingest.md#claude-code-transcripts), so the hook event and the
+/// usage agree.
 pub(super) fn agent_id(
     payload: &Map<String, Value>,
     event_name: Option<&str>,
@@ -159,7 +163,7 @@ pub(super) fn timestamp(payload: &Map<String, Value>) -> Option<Timestamp> {
 }
 
 /// The model that served the call, from the first place that names one
-/// (SPEC §5), trimmed.
+/// (docs/usage.md#which-model), trimmed.
 ///
 /// A `model` object carries its name in `id` (Claude Code's status line
 /// shape). Codex names the model once per turn in a `turn_context` line.
@@ -214,7 +218,8 @@ pub(super) fn reported_cost_usd(payload: &Map<String, Value>) -> Option<f64> {
     })
 }
 
-/// The payload's `service` when it is one the database knows (SPEC §7).
+/// The payload's `service` when it is one the database knows: `llm`,
+/// `tool` or `infra` (docs/schema.md#cost_records).
 pub(super) fn service(payload: &Map<String, Value>) -> Option<String> {
     text(payload, &["service"])
         .filter(|s| matches!(*s, "llm" | "tool" | "infra"))

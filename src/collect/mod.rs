@@ -1,5 +1,5 @@
 //! Collector: one hook payload in, its token usage and attribution out
-//! (SPEC §4.1, §5).
+//! (docs/usage.md, docs/hook-protocol.md#identity-and-attribution).
 //!
 //! Owns the reading of every payload shape hookmeter accepts: where usage
 //! sits and how each provider's counts normalize (`shapes`), which counts are
@@ -28,7 +28,7 @@ pub use usage::Usage;
 /// Everything the collector reads out of one payload.
 ///
 /// Every field is optional because every payload is: the caller fills the gaps
-/// from the envelope and the daemon (SPEC §4.1).
+/// from the envelope and the daemon (docs/hook-protocol.md#identity-and-attribution).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Collected {
     /// The hook event's name (`PostToolUse`, `AfterModel`, …): stored with
@@ -44,7 +44,8 @@ pub struct Collected {
     pub tool_use_id: Option<String>,
     /// The agent's working directory, from which the project is named.
     pub cwd: Option<String>,
-    /// The Claude Code transcript holding the session's usage (SPEC §4.6).
+    /// The Claude Code transcript holding the session's usage
+    /// (docs/ingest.md#claude-code-transcripts).
     pub transcript_path: Option<String>,
     /// A subagent's own transcript, named on SubagentStop, read like the main one.
     pub agent_transcript_path: Option<String>,
@@ -138,7 +139,7 @@ mod tests {
 
     fn fixture(name: &str) -> Value {
         let path = format!(
-            "{}/../shared/fixtures/hooks/{name}.json",
+            "{}/tests/fixtures/hooks/{name}.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path)

@@ -81,7 +81,7 @@ impl SessionModels {
     }
 
     /// The model an event ran on: its own when it names one, else its
-    /// session's last known model (SPEC §5).
+    /// session's last known model (docs/usage.md#which-model).
     pub fn model_for<'a>(&'a self, collected: &'a Collected) -> Option<&'a str> {
         collected
             .model

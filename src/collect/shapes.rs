@@ -1,5 +1,5 @@
 //! Where each provider puts token usage in a payload, and how its counts map
-//! onto the normalized [`Usage`] (SPEC §5).
+//! onto the normalized [`Usage`] (docs/usage.md#usage-shapes).
 //!
 //! Owns the search order of usage locations and the per-provider arithmetic.
 //! Looks only at fixed paths, so it never walks a payload's depth, and never
@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use super::numbers::{count, details, Field, MAX_TOKENS};
 use super::{Usage, UsageFinding};
 
-/// Nested usage objects in the order they are looked for (SPEC §5).
+/// Nested usage objects in the order they are looked for
+/// (docs/usage.md#where-usage-is-found).
 ///
 /// The first that holds any count wins, so a hook that wraps a provider
 /// response is read at its own `usage` before the wrapped one.

@@ -1,5 +1,5 @@
 //! Claude Code transcripts: one JSONL line in, the usage it shows for one API
-//! message out (SPEC §4.6).
+//! message out (docs/ingest.md#claude-code-transcripts).
 //!
 //! Owns what a transcript line means for cost: which lines carry billable
 //! usage (assistant lines with `message.usage`, neither `<synthetic>` nor an
@@ -51,7 +51,7 @@ pub struct TranscriptUsage {
     pub timestamp: Option<jiff::Timestamp>,
     /// `message.model` as written (e.g. `claude-sonnet-4-5-20250929`), trimmed;
     /// empty when the line names none, and the caller falls back on the
-    /// session's last known model (SPEC §5).
+    /// session's last known model (docs/usage.md#which-model).
     pub model: String,
     /// The message's token counts, normalized and validated like any
     /// Anthropic usage, 1-hour cache writes included.
@@ -540,7 +540,7 @@ mod tests {
     fn the_skeleton_reads_every_fixture_line_like_the_full_parse() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
+            "/tests/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
         );
         let text = std::fs::read(path).unwrap();
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -609,11 +609,11 @@ mod tests {
 
     const TRANSCRIPT: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
+        "/tests/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
     );
     const EXPECTED: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/transcript-expected.json"
+        "/tests/fixtures/transcript-expected.json"
     );
 
     fn parse(value: &Value) -> TranscriptLine {

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Token counts of one model call, normalized across providers (SPEC §5).
+/// Token counts of one model call, normalized across providers
+/// (docs/usage.md#usage-shapes).
 ///
 /// The categories are disjoint except where noted, so a price is the sum of
 /// each count times its rate: `input` never includes cached tokens, and

@@ -1,6 +1,8 @@
 //! What `hookmeter config` prints: every setting in force, its value and
 //! the origin [`Config::resolve`] recorded for it. Nothing here decides a
 //! value; it only reads the resolved [`Config`].
+//!
+//! For users: docs/configuration.md#which-value-applies-and-why-hookmeter-config.
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! The JSON endpoints under `/api`: thin wrappers around [`crate::query`].
-//! Their field names are part of the contract (README, "HTTP API"); the
+//! Their field names are part of the contract (docs/http-api.md); the
 //! snapshot tests in `tests/http.rs` pin them.
 
 use std::sync::Arc;

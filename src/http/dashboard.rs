@@ -1,6 +1,8 @@
 //! `GET /`: the dashboard. Three files embedded in the binary, no build
 //! step; the page reads the API like any other client. Its content security
 //! policy lets it reach this daemon only, so no request leaves the host.
+//!
+//! For users: docs/dashboard.md.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -1,4 +1,4 @@
-//! `POST /hook` (SPEC §4.4): reads the body under the size limit and hands
+//! `POST /hook` (docs/ingest.md#post-hook): reads the body under the size limit and hands
 //! it to the ingest edge; the status says what became of it.
 //!
 //! - 200 `{}` once the event is committed (Claude Code's `type: "http"`

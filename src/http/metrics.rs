@@ -6,6 +6,8 @@
 //! and start from zero with the process, as Prometheus expects of a process's
 //! own counters. No session or task label: they would grow without bound
 //! (a budget's scope may name a task: budgets are few and set by hand).
+//!
+//! For users: docs/metrics.md.
 
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The HTTP server (SPEC §9–10): the JSON API over [`crate::query`], the
+//! The HTTP server (docs/http-api.md, docs/dashboard.md): the JSON API over [`crate::query`], the
 //! dashboard at `/` ([`dashboard`]), `/metrics` for Prometheus, `/healthz`,
 //! and `POST /hook`, the HTTP ingest edge ([`crate::ingest::http`]).
 //!

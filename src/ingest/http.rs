@@ -1,4 +1,4 @@
-//! The HTTP hook source (SPEC §4.4): one payload per `POST /hook`, answered
+//! The HTTP hook source (docs/ingest.md#post-hook): one payload per `POST /hook`, answered
 //! only once its fate is durable, like a socket line. The HTTP server owns
 //! the request (routing, body limit, status codes); this edge owns what
 //! happens to the bytes, and never touches the database except through the

@@ -5,6 +5,8 @@
 //!
 //! Import keeps no read offsets: it always reads whole files, and the
 //! idempotent keys make the re-read harmless.
+//!
+//! For users: docs/ingest.md#hookmeter-import.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -2,6 +2,8 @@
 //! `POST /hook`) and the one decoding step every source shares: bytes ->
 //! [`HookEvent`] or [`Rejection`]. Sources own framing, limits and acks;
 //! they never write to the database themselves, only through the writer.
+//!
+//! For users: docs/ingest.md.
 
 pub mod http;
 pub mod import;
@@ -172,7 +174,7 @@ impl Decoder {
     }
 }
 
-/// What `hookmeter send` wraps around a payload (SPEC §4.1).
+/// What `hookmeter send` wraps around a payload (docs/hook-protocol.md#the-envelope).
 struct Envelope {
     received_at: Option<jiff::Timestamp>,
     agent_id: Option<String>,

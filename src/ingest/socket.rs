@@ -1,5 +1,6 @@
 //! The Unix socket source: NDJSON in, one JSON ack line out per input line,
-//! in order, each written only after its event is committed (SPEC §4.2).
+//! in order, each written only after its event is committed
+//! (docs/ingest.md#unix-socket).
 //!
 //! A connection is read and acked by two halves: the reader decodes lines
 //! and queues them to the writer without waiting, the acker awaits each

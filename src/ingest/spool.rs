@@ -1,4 +1,4 @@
-//! The spool directory source (SPEC §4.3): files that writers dropped while
+//! The spool directory source (docs/ingest.md#spool-directory): files that writers dropped while
 //! the daemon was away or the socket was busy.
 //!
 //! A file is claimed by renaming it to `NAME.EXT.claimed`, so notify, the

@@ -1,4 +1,4 @@
-//! The transcript tail (SPEC §4.6): Claude Code writes token usage only to
+//! The transcript tail (docs/ingest.md#claude-code-transcripts): Claude Code writes token usage only to
 //! its transcript JSONL, so every hook event that names a transcript makes
 //! this task read the file from its saved offset, complete lines only, and
 //! keep following it while the session is active.

@@ -45,6 +45,8 @@
 //! normalized name; the file's other entries and its `as_of` are kept.
 //! Comments are not (the file is written anew). The result is checked to
 //! load before it is returned.
+//!
+//! For users: docs/pricing.md#hookmeter-pricing-import.
 
 use std::collections::btree_map::Entry as Slot;
 use std::collections::{BTreeMap, HashSet};

@@ -99,6 +99,8 @@
 //! default. An overridden entry's source is `env`. A value that is not a
 //! number from 0 to 1,000,000 is an error naming the variable; a variable
 //! naming no model or family is only a warning.
+//!
+//! For users: docs/pricing.md.
 
 mod error;
 mod file;

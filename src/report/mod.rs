@@ -1,5 +1,7 @@
 //! Report: how the CLI shows what [`crate::query`] found: tables for people,
 //! JSON and CSV for programs. Pure: values in, text out.
+//!
+//! For users: docs/cli.md#hookmeter-report-and-hookmeter-today.
 
 pub mod advice;
 pub mod commands;

@@ -6,6 +6,8 @@
 //! those facts, turns them into [`Finding`]s: one per check, each `ok`,
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
 //! [`render_json`] print them.
+//!
+//! For users: docs/cli.md#hookmeter-doctor.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt as _;

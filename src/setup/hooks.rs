@@ -9,6 +9,8 @@
 //! the file, refuses one it cannot merge into without touching it, backs the
 //! old file up under a name of its own and replaces it atomically. It never
 //! writes when nothing would change.
+//!
+//! For users: docs/cli.md#hookmeter-install-hooks.
 
 use std::fs;
 use std::io::{self, Write as _};

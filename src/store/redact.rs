@@ -1,5 +1,6 @@
 //! Payload storage policy and secret redaction: decides what of a hook payload
-//! may reach disk (`store_payloads = "none" | "truncated" | "full"`, SPEC §7).
+//! may reach disk (`store_payloads = "none" | "truncated" | "full"`,
+//! docs/schema.md#payload-storage-and-redaction).
 //!
 //! It owns two things: blanking secrets (by the key they sit under, and by the
 //! shape of well-known credentials inside any string) and cutting a payload to
@@ -27,7 +28,7 @@ use serde_json::Value;
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Byte limit for a stored payload under [`PayloadPolicy::Truncated`] when
-/// the configuration names none (SPEC §7: 4 KiB).
+/// the configuration names none: 4 KiB.
 pub const DEFAULT_PAYLOAD_LIMIT: usize = 4096;
 
 /// How much of each hook payload is kept on disk (`store_payloads`).
@@ -389,7 +390,7 @@ mod tests {
 
     fn fixture(name: &str) -> Value {
         let path = format!(
-            "{}/../shared/fixtures/hooks/{name}.json",
+            "{}/tests/fixtures/hooks/{name}.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -6,6 +6,8 @@
 //! lets one writer in at a time; both sides have a busy timeout). The hourly
 //! rollup is kept in the same transactions. Records whose cost was reported by
 //! their source (`pricing_source = 'reported'`) keep it.
+//!
+//! For users: docs/pricing.md#hookmeter-reprice.
 
 use std::collections::BTreeMap;
 

@@ -18,7 +18,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hookmeter");
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// Every hook fixture with the cost it must produce (None = no cost record).

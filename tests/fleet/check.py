@@ -249,7 +249,7 @@ def label_maps(conn, cap):
     """{label: {value in the db: the label value /metrics must show}}.
 
     A daemon keeps the first `cap` values of each label to appear (by the
-    hour of their first record, then by name: README, "/metrics series") and
+    hour of their first record, then by name: docs/metrics.md) and
     sums later ones under `other`.
     """
     maps = {}
@@ -522,7 +522,7 @@ def cmd_check(state_path, phase, *flags):
 
 def cmd_check_down(state_path, name):
     """While a daemon is down its series are stale: sum() leaves them out,
-    last_over_time() still has their last values (README, "Running a fleet")."""
+    last_over_time() still has their last values (docs/fleet.md)."""
     state = load_state(state_path)
     prom = state["prometheus"]
     down = next(d for d in state["daemons"] if d["name"] == name)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fleet end-to-end test (README: "Running a fleet").
+# Fleet end-to-end test (docs/fleet.md).
 #
 # Three hookmeter daemons, each on its own loopback port and database, get
 # different known loads. A real Prometheus scrapes them with the config and
