@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use hookmeter::config::{Config, Overrides};
 use hookmeter::ingest::import::Sources;
-use hookmeter::report::commands::{self as reading, ReportArgs};
 use hookmeter::present::View;
+use hookmeter::report::commands::{self as reading, ReportArgs};
 use hookmeter::report::Format;
 use hookmeter::send::{self, Attribution, Delivery};
 
@@ -219,7 +219,10 @@ struct ZoneFlag {
 
 impl ZoneFlag {
     /// The zone asked for, `fallback` when none was.
-    fn resolve(&self, fallback: impl FnOnce() -> jiff::tz::TimeZone) -> Result<jiff::tz::TimeZone, String> {
+    fn resolve(
+        &self,
+        fallback: impl FnOnce() -> jiff::tz::TimeZone,
+    ) -> Result<jiff::tz::TimeZone, String> {
         match self.tz.as_deref() {
             None => Ok(fallback()),
             Some(name) => hookmeter::query::time_zone(Some(name))
@@ -524,7 +527,14 @@ fn main() -> ExitCode {
                 Ok(view) => view,
                 Err(e) => return fail(&e),
             };
-            match reading::tail(&config.db, lines, follow, json, &view, &mut std::io::stdout()) {
+            match reading::tail(
+                &config.db,
+                lines,
+                follow,
+                json,
+                &view,
+                &mut std::io::stdout(),
+            ) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e.to_string()),
             }

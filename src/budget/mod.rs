@@ -382,15 +382,23 @@ pub fn render(statuses: &[Status], view: &View) -> String {
         .number("used")
         .fixed("period ends")
         .text("enforced");
-    let spent = MoneySet::of(statuses.iter().map(|s| s.spent_usd));
-    let limit = MoneySet::of(statuses.iter().map(|s| s.budget.limit_usd));
+    // Spent and limit are read against each other: one set of amounts.
+    let money = MoneySet::of(
+        statuses
+            .iter()
+            .flat_map(|s| [s.spent_usd, s.budget.limit_usd]),
+    );
     for s in statuses {
         let scope = s.budget.scope.key();
         t.row([
-            if scope.is_empty() { "(all)".to_string() } else { scope },
+            if scope.is_empty() {
+                "(all)".to_string()
+            } else {
+                scope
+            },
             s.budget.period.name().to_string(),
-            spent.show(s.spent_usd),
-            limit.show(s.budget.limit_usd),
+            money.show(s.spent_usd),
+            money.show(s.budget.limit_usd),
             format!("{:.1}%", 100.0 * s.ratio()),
             s.period_end
                 .map_or("never".to_string(), |t| time::cell(t, &view.tz)),

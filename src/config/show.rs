@@ -211,7 +211,11 @@ mod tests {
         let c = Config::resolve(&Overrides::default(), &env_of(&[("HOME", "/h")])).unwrap();
         let text = c.describe();
         let table: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
-        assert_eq!(table.len(), 2 + c.settings().len(), "header, rule, settings");
+        assert_eq!(
+            table.len(),
+            2 + c.settings().len(),
+            "header, rule, settings"
+        );
         let value_column = table[0].find("value").unwrap();
         assert!(table[1].starts_with('─'), "{text}");
         for line in &table[2..] {

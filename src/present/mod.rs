@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn counts_take_the_right_noun() {
-        assert_eq!(counted(1, "transcript file", "transcript files"), "1 transcript file");
+        assert_eq!(
+            counted(1, "transcript file", "transcript files"),
+            "1 transcript file"
+        );
         assert_eq!(counted(0, "file", "files"), "0 files");
         assert_eq!(counted(1200, "line", "lines"), "1,200 lines");
     }

@@ -69,7 +69,9 @@ impl MoneySet {
         } else {
             ""
         };
-        let (int, frac) = rounded.digits.split_at(rounded.digits.len() - self.decimals);
+        let (int, frac) = rounded
+            .digits
+            .split_at(rounded.digits.len() - self.decimals);
         format!("{sign}${}.{frac}", thousands(int))
     }
 

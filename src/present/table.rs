@@ -10,6 +10,9 @@ enum Kind {
     Fixed,
     /// Text that may be shortened to fit the width.
     Text,
+    /// An identifier: shortened in the middle, since ids that share a
+    /// prefix (or a suffix) still differ at the other end.
+    Id,
     Number,
 }
 
@@ -48,6 +51,15 @@ impl Table {
         self
     }
 
+    /// An id column that may be shortened in the middle to fit.
+    pub fn id(mut self, header: &str) -> Table {
+        self.columns.push(Column {
+            header: header.to_string(),
+            kind: Kind::Id,
+        });
+        self
+    }
+
     /// A text column always shown whole (times, dates).
     pub fn fixed(mut self, header: &str) -> Table {
         self.columns.push(Column {
@@ -64,6 +76,11 @@ impl Table {
             kind: Kind::Number,
         });
         self
+    }
+
+    /// How many columns the table has so far.
+    pub fn column_count(&self) -> usize {
+        self.columns.len()
     }
 
     pub fn row(&mut self, cells: impl IntoIterator<Item = String>) {
@@ -112,7 +129,7 @@ impl Table {
             .iter()
             .zip(&widths)
             .map(|(c, &w)| match c.kind {
-                Kind::Text => w.min(MIN_SHRUNK),
+                Kind::Text | Kind::Id => w.min(MIN_SHRUNK),
                 Kind::Fixed | Kind::Number => w,
             })
             .collect();
@@ -135,14 +152,18 @@ impl Table {
             if i > 0 {
                 line.push_str(GAP);
             }
-            let cell = fit(cells.get(i).map_or("", String::as_str), width);
+            let text = cells.get(i).map_or("", String::as_str);
+            let cell = match column.kind {
+                Kind::Id => fit_middle(text, width),
+                _ => fit(text, width),
+            };
             let pad = " ".repeat(width - chars(&cell));
             match column.kind {
                 Kind::Number => {
                     line.push_str(&pad);
                     line.push_str(&cell);
                 }
-                Kind::Text | Kind::Fixed => {
+                Kind::Text | Kind::Id | Kind::Fixed => {
                     line.push_str(&cell);
                     line.push_str(&pad);
                 }
@@ -164,6 +185,23 @@ pub fn fit(text: &str, width: usize) -> String {
     let mut cut: String = text.chars().take(width - 1).collect();
     cut.push('…');
     cut
+}
+
+/// `text` in at most `width` characters: its start and end around a `…`
+/// if longer (`4f1c2d…0002`).
+pub fn fit_middle(text: &str, width: usize) -> String {
+    let length = chars(text);
+    if length <= width {
+        return text.to_string();
+    }
+    if width < 3 {
+        return fit(text, width);
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(length - tail).collect();
+    format!("{start}…{end}")
 }
 
 fn chars(text: &str) -> usize {
@@ -202,7 +240,11 @@ mod tests {
 
     fn sample() -> Table {
         let mut t = Table::new().text("model").fixed("day").number("cost");
-        t.row(["claude-sonnet-4-5-20250929".into(), "2026-09-20".into(), "$0.013".into()]);
+        t.row([
+            "claude-sonnet-4-5-20250929".into(),
+            "2026-09-20".into(),
+            "$0.013".into(),
+        ]);
         t.row(["gpt-5".into(), "2026-09-21".into(), "$12.300".into()]);
         t.total(["total".into(), String::new(), "$12.313".into()]);
         t
@@ -228,10 +270,16 @@ mod tests {
         for line in text.lines() {
             assert!(line.chars().count() <= 30, "{line:?}");
         }
-        assert!(text.contains("\nclaude-s…  2026-09-20   $0.013\n"), "{text}");
+        assert!(
+            text.contains("\nclaude-s…  2026-09-20   $0.013\n"),
+            "{text}"
+        );
         // Numbers and fixed columns stay whole, even when nothing else can give.
         let narrow = sample().render(Some(5));
-        assert!(narrow.contains("2026-09-20") && narrow.contains("$12.313"), "{narrow}");
+        assert!(
+            narrow.contains("2026-09-20") && narrow.contains("$12.313"),
+            "{narrow}"
+        );
     }
 
     #[test]
@@ -239,5 +287,8 @@ mod tests {
         assert_eq!(fit("abcdef", 6), "abcdef");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abcdef", 0), "");
+        assert_eq!(fit_middle("4f1c2d3e-aaaa-0001", 9), "4f1c…0001");
+        assert_eq!(fit_middle("4f1c2d3e-aaaa-0002", 8), "4f1c…002");
+        assert_eq!(fit_middle("short", 8), "short");
     }
 }

@@ -69,10 +69,7 @@ pub fn zone_label(tz: &TimeZone, times: &[Timestamp]) -> String {
     }
     let mut offsets: Vec<String> = Vec::new();
     for ts in sorted {
-        let offset = format!(
-            "UTC{}",
-            ts.to_zoned(tz.clone()).strftime("%:z")
-        );
+        let offset = format!("UTC{}", ts.to_zoned(tz.clone()).strftime("%:z"));
         if !offsets.contains(&offset) {
             offsets.push(offset);
         }
@@ -117,6 +114,9 @@ mod tests {
             zone_note(&ny, &[winter, summer, summer]),
             "times in America/New_York (UTC-04:00, UTC-05:00)"
         );
-        assert_eq!(zone_note(&TimeZone::UTC, &[winter]), "times in UTC (UTC+00:00)");
+        assert_eq!(
+            zone_note(&TimeZone::UTC, &[winter]),
+            "times in UTC (UTC+00:00)"
+        );
     }
 }

@@ -26,8 +26,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::Format;
-use crate::present::{count, MoneySet, Table, View};
 use crate::collect::Usage;
+use crate::present::{count, MoneySet, Table, View};
 use crate::pricing::{cost, Entry, Match, MatchKind, PriceTable, Rates};
 use crate::query::{Filter, QueryError, Range};
 
@@ -646,7 +646,7 @@ pub fn render(advice: &Advice, period: &str, view: &View, format: Format) -> Str
     } else {
         let target = format!("at {:.0}% cache read", TARGET_CACHE_READ_RATIO * 100.0);
         let mut t = Table::new()
-            .text("session")
+            .id("session")
             .text("models")
             .number("cache read")
             .number("prompt tokens")

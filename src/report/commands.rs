@@ -10,7 +10,9 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::{render_record_json, render_session, render_sessions, render_summary, Format, TailLayout};
+use super::{
+    render_record_json, render_session, render_sessions, render_summary, Format, TailLayout,
+};
 use crate::present::{time, View};
 use crate::pricing::PriceTable;
 use crate::query::{self, Dimension, End, Filter, QueryError, Range};
@@ -366,7 +368,10 @@ mod tests {
             until: Some("2026-11-01".into()),
             ..ny()
         };
-        assert_eq!(line(one_day, now), "2026-11-01 (whole day, America/New_York)");
+        assert_eq!(
+            line(one_day, now),
+            "2026-11-01 (whole day, America/New_York)"
+        );
         let until = ReportArgs {
             until: Some("2026-11-01".into()),
             ..ny()
@@ -407,10 +412,7 @@ mod tests {
             since: Some("2026-12-03".into()),
             ..named("month")
         };
-        assert_eq!(
-            line(narrowed, now),
-            "2026-12-03 → now (America/New_York)"
-        );
+        assert_eq!(line(narrowed, now), "2026-12-03 → now (America/New_York)");
         let kolkata = ReportArgs {
             period: Some("today".into()),
             ..in_zone("Asia/Kolkata")

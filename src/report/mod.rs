@@ -24,11 +24,11 @@ const NUMBER_HEADERS: [&str; 6] = [
     "cost",
 ];
 
-/// A table of groups: the key columns, then the counts and the cost; the
-/// costs of the rows and the total are one set of amounts.
-fn groups_table(keys: Vec<String>, groups: &[Group], total: Option<&Totals>) -> Table {
-    let mut t = keys.iter().fold(Table::new(), |t, key| t.text(key));
-    t = NUMBER_HEADERS.iter().fold(t, |t, h| t.number(h));
+/// A table of groups: the key columns of `keys`, then the counts and the
+/// cost; the costs of the rows and the total are one set of amounts.
+fn groups_table(keys: Table, groups: &[Group], total: Option<&Totals>) -> Table {
+    let key_columns = keys.column_count();
+    let mut t = NUMBER_HEADERS.iter().fold(keys, |t, h| t.number(h));
     let money = MoneySet::of(
         groups
             .iter()
@@ -44,7 +44,7 @@ fn groups_table(keys: Vec<String>, groups: &[Group], total: Option<&Totals>) -> 
         );
     }
     if let Some(total) = total {
-        let mut cells = vec![String::new(); keys.len()];
+        let mut cells = vec![String::new(); key_columns];
         if let Some(first) = cells.first_mut() {
             *first = "total".into();
         }
@@ -144,28 +144,51 @@ pub fn render_summary(summary: &Summary, period: &str, view: &View, format: Form
             out
         }
         Format::Table => {
-            let zone = time::zone_name(&view.tz);
-            let headers: Vec<String> = summary
-                .dimensions
-                .iter()
-                .map(|d| match d {
-                    Dimension::Day | Dimension::Hour => format!("{} ({zone})", d.name()),
-                    _ => d.name(),
-                })
-                .collect();
+            let headers: Vec<String> = summary.dimensions.iter().map(Dimension::name).collect();
             let mut groups = summary.groups.clone();
+            let mut times = Vec::new();
             for g in &mut groups {
                 for (key, d) in g.keys.iter_mut().zip(&summary.dimensions) {
-                    // `2026-09-20T10:00` in JSON; a person reads a space.
-                    if let (Some(k), Dimension::Hour) = (key.as_mut(), d) {
-                        *k = k.replacen('T', " ", 1);
+                    let Some(k) = key.as_mut() else { continue };
+                    match d {
+                        Dimension::Day => {
+                            times.extend(local_start(&format!("{k}T00:00"), &view.tz))
+                        }
+                        Dimension::Hour => {
+                            times.extend(local_start(k, &view.tz));
+                            // `2026-09-20T10:00` in JSON; a person reads a space.
+                            *k = k.replacen('T', " ", 1);
+                        }
+                        _ => {}
                     }
                 }
             }
-            let table = groups_table(headers, &groups, Some(&summary.totals));
-            format!("{period}\n{}", table.render(view.width))
+            let mut table = Table::new();
+            for (name, d) in headers.iter().zip(&summary.dimensions) {
+                table = match d {
+                    Dimension::Day | Dimension::Hour => table.fixed(name),
+                    _ => table.text(name),
+                };
+            }
+            let table = groups_table(table, &groups, Some(&summary.totals));
+            // Days and hours are the zone's: say which, with its offsets.
+            let note = match summary
+                .dimensions
+                .iter()
+                .any(|d| matches!(d, Dimension::Day | Dimension::Hour))
+            {
+                true => format!("{}\n", time::zone_note(&view.tz, &times)),
+                false => String::new(),
+            };
+            format!("{period}\n{note}{}", table.render(view.width))
         }
     }
+}
+
+/// The instant a local day or hour (`2026-09-20T10:00`) starts in `tz`.
+fn local_start(key: &str, tz: &jiff::tz::TimeZone) -> Option<jiff::Timestamp> {
+    let civil: jiff::civil::DateTime = key.parse().ok()?;
+    Some(civil.to_zoned(tz.clone()).ok()?.timestamp())
 }
 
 /// `sessions`: one line per session, most recently active first.
@@ -208,7 +231,7 @@ pub fn render_sessions(rows: &[SessionRow], view: &View, format: Format) -> Stri
             }
             let parse = |text: &str| text.parse::<jiff::Timestamp>().ok();
             let mut t = Table::new()
-                .text("session")
+                .id("session")
                 .fixed("last active")
                 .number("duration")
                 .text("models")
@@ -292,7 +315,7 @@ pub fn render_session(detail: &SessionDetail, view: &View, format: Format) -> St
                 ),
             );
             for (name, groups) in [("model", &detail.by_model), ("tool", &detail.by_tool)] {
-                let table = groups_table(vec![name.to_string()], groups, Some(&detail.totals));
+                let table = groups_table(Table::new().text(name), groups, Some(&detail.totals));
                 out.push_str(&format!("\nby {name}\n{}", table.render(view.width)));
             }
             out
@@ -324,7 +347,7 @@ impl TailLayout {
     pub fn for_width(width: Option<usize>) -> TailLayout {
         let wide = TailLayout {
             agent: 14,
-            model: 24,
+            model: 28,
             tokens_apart: true,
             session: Some(36),
         };
@@ -396,7 +419,7 @@ impl TailLayout {
     /// One line per record, in the order given; the costs of `records` are
     /// one set of amounts.
     pub fn lines(&self, records: &[Record], tz: &jiff::tz::TimeZone) -> String {
-        use crate::present::table::fit;
+        use crate::present::table::{fit, fit_middle};
         let money = MoneySet::of(records.iter().map(|r| r.estimated_cost_usd));
         let mut out = String::new();
         for r in records {
@@ -414,12 +437,9 @@ impl TailLayout {
                 let all = r.input_tokens + r.output_tokens + cache;
                 cells.push(format!("{:>TAIL_COUNT$}", count(all)));
             }
-            cells.push(format!(
-                "{:>TAIL_COST$}",
-                money.show(r.estimated_cost_usd)
-            ));
+            cells.push(format!("{:>TAIL_COST$}", money.show(r.estimated_cost_usd)));
             if let Some(width) = self.session {
-                cells.push(fit(r.session_id.as_deref().unwrap_or("-"), width));
+                cells.push(fit_middle(r.session_id.as_deref().unwrap_or("-"), width));
             }
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');
