@@ -21,6 +21,9 @@
 //!   webhook, command); the guard that enforced, spent budgets answer from.
 //! - [`mcp`]: `hookmeter mcp`, the MCP server on stdio: the cost of a task,
 //!   a session, a period and the budgets as tools, over `query` and `budget`.
+//! - [`present`]: how numbers, amounts, times and tables read for a
+//!   person: one money format, times that say their zone, one table style
+//!   fitted to the terminal.
 //! - [`report`]: the reading commands (`report`, `today`, `sessions`,
 //!   `tail`) and how they print: tables, JSON, CSV; `report --advice`.
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
@@ -41,6 +44,7 @@ pub mod daemon;
 pub mod http;
 pub mod ingest;
 pub mod mcp;
+pub mod present;
 pub mod pricing;
 pub mod query;
 pub mod record;

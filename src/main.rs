@@ -10,9 +10,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use hookmeter::config::{Config, Overrides};
 use hookmeter::ingest::import::Sources;
+use hookmeter::present::View;
 use hookmeter::report::commands::{self as reading, ReportArgs};
 use hookmeter::report::Format;
 use hookmeter::send::{self, Attribution, Delivery};
+
+/// The heading of the options every command takes, shown after its own.
+const GLOBAL: &str = "Global options";
 
 #[derive(Parser)]
 #[command(
@@ -22,22 +26,22 @@ use hookmeter::send::{self, Attribution, Delivery};
 )]
 struct Cli {
     /// Config file [env: HOOKMETER_CONFIG] [default: $XDG_CONFIG_HOME/hookmeter/config.toml]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Database [env: TELEMETRY_DB_PATH] [default: $XDG_STATE_HOME/hookmeter/telemetry.db]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "FILE")]
     db: Option<PathBuf>,
     /// Unix socket [env: HOOKMETER_SOCKET] [default: $XDG_RUNTIME_DIR/hookmeter/hookmeter.sock]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Spool directory [env: HOOKMETER_SPOOL] [default: $XDG_STATE_HOME/hookmeter/spool]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "DIR")]
     spool: Option<PathBuf>,
     /// HTTP API listen address, or off [env: HOOKMETER_HTTP] [default: 127.0.0.1:7717]
-    #[arg(long, global = true, value_name = "ADDR")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "ADDR")]
     http: Option<String>,
     /// Log format on stderr; the level comes from RUST_LOG (default info)
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -49,6 +53,8 @@ enum LogFormat {
     Json,
 }
 
+// Parsed once per run: the size of a variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon in the foreground (socket + spool + POST /hook -> telemetry.db; HTTP API); speaks systemd notify and takes a socket-activated listener
@@ -75,13 +81,16 @@ enum Command {
         #[command(flatten)]
         report: ReportFlags,
         #[command(flatten)]
+        zone: ZoneFlag,
+        #[command(flatten)]
         output: OutputFlags,
+        #[command(flatten)]
+        mistaken: MistakenRange,
     },
     /// Today's cost by model (report --period today --by model)
     Today {
-        /// Time zone whose day it is (IANA name) [default: the system's]
-        #[arg(long)]
-        tz: Option<String>,
+        #[command(flatten)]
+        zone: ZoneFlag,
         #[command(flatten)]
         output: OutputFlags,
     },
@@ -93,9 +102,11 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u32,
         #[command(flatten)]
+        zone: ZoneFlag,
+        #[command(flatten)]
         output: OutputFlags,
     },
-    /// Print the latest cost records; -f follows new ones as they land
+    /// Print the latest cost records in time order; -f follows new ones as they land
     Tail {
         /// Keep printing new records (survives the daemon restarting)
         #[arg(short, long)]
@@ -103,7 +114,9 @@ enum Command {
         /// How many of the latest records to print first
         #[arg(short = 'n', long, default_value_t = 10)]
         lines: u32,
-        /// One JSON object per line
+        #[command(flatten)]
+        zone: ZoneFlag,
+        /// One JSON object per line, in the order records arrived (UTC times)
         #[arg(long)]
         json: bool,
     },
@@ -115,6 +128,8 @@ enum Command {
         /// Show what would change; write nothing
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        mistaken: MistakenSince,
     },
     /// Spending limits per day, week, month (or in total for a task), for everything or one scope
     Budget {
@@ -176,22 +191,85 @@ struct ReportFlags {
     /// agent | model | provider | project | day | hour | session | tool | task | label:KEY; twice for two levels
     #[arg(long)]
     by: Vec<String>,
+    /// Only the records of this agent (its agent_id)
     #[arg(long)]
     agent: Option<String>,
+    /// Only the records of this model, as recorded (e.g. claude-sonnet-4-5)
     #[arg(long)]
     model: Option<String>,
+    /// Only the records of this session id
     #[arg(long)]
     session: Option<String>,
+    /// Only the records of this task id
     #[arg(long)]
     task: Option<String>,
+    /// Only the records of this project (the last part of the working directory)
     #[arg(long)]
     project: Option<String>,
-    /// Time zone of days and hours (IANA name, e.g. Europe/Paris) [default: the system's]
-    #[arg(long)]
-    tz: Option<String>,
     /// Suggestions to spend less, with the numbers behind them
     #[arg(long)]
     advice: bool,
+}
+
+/// `--tz`, the same for every command that prints times.
+#[derive(clap::Args)]
+struct ZoneFlag {
+    /// Time zone of the times, days and periods shown (IANA name, e.g. Europe/Paris) [default: the system's; for budgets, alerts.tz if set]
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+}
+
+impl ZoneFlag {
+    /// The zone asked for, `fallback` when none was.
+    fn resolve(
+        &self,
+        fallback: impl FnOnce() -> jiff::tz::TimeZone,
+    ) -> Result<jiff::tz::TimeZone, String> {
+        match self.tz.as_deref() {
+            None => Ok(fallback()),
+            Some(name) => hookmeter::query::time_zone(Some(name))
+                .map_err(|_| format!("--tz: unknown time zone {name:?}; give an IANA name such as Europe/Paris or UTC")),
+        }
+    }
+
+    /// How a person will see the output: this zone, the terminal's width.
+    fn view(&self, fallback: impl FnOnce() -> jiff::tz::TimeZone) -> Result<View, String> {
+        Ok(View {
+            tz: self.resolve(fallback)?,
+            width: hookmeter::present::table::output_width(),
+        })
+    }
+}
+
+/// `--from`/`--to`, which people reach for: refused with the flag meant
+/// (clap's own suggestions do not stretch that far).
+#[derive(clap::Args)]
+struct MistakenRange {
+    #[arg(long, hide = true, num_args = 0..=1, allow_hyphen_values = true)]
+    from: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_hyphen_values = true)]
+    to: Option<Option<String>>,
+}
+
+impl MistakenRange {
+    fn check(&self) -> Result<(), String> {
+        match (&self.from, &self.to) {
+            (Some(_), _) => Err(unknown_flag("from", "since")),
+            (_, Some(_)) => Err(unknown_flag("to", "until")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `reprice --from`: see [`MistakenRange`].
+#[derive(clap::Args)]
+struct MistakenSince {
+    #[arg(long, hide = true, num_args = 0..=1, allow_hyphen_values = true)]
+    from: Option<Option<String>>,
+}
+
+fn unknown_flag(typed: &str, meant: &str) -> String {
+    format!("there is no --{typed} option; did you mean --{meant}?")
 }
 
 #[derive(clap::Args)]
@@ -218,10 +296,13 @@ impl OutputFlags {
 enum BudgetCommand {
     /// Set (or replace) limits in dollars; one or more periods at once
     Set {
+        /// Limit per calendar day (from midnight in alerts.tz)
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         daily: Option<f64>,
+        /// Limit per week (from Monday midnight)
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         weekly: Option<f64>,
+        /// Limit per calendar month (from the 1st)
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         monthly: Option<f64>,
         /// All-time limit; for a task (--scope task:ID)
@@ -236,9 +317,8 @@ enum BudgetCommand {
     },
     /// Each budget: spent this period, limit, ratio, when the period ends
     Status {
-        /// Time zone of days, weeks and months (IANA name) [default: alerts.tz, else the system's]
-        #[arg(long)]
-        tz: Option<String>,
+        #[command(flatten)]
+        zone: ZoneFlag,
         /// JSON instead of a table
         #[arg(long)]
         json: bool,
@@ -248,12 +328,16 @@ enum BudgetCommand {
         /// agent:NAME | task:ID | project:NAME, or "all" for the budgets of everything
         #[arg(long)]
         scope: Option<String>,
+        /// Only the daily budgets
         #[arg(long)]
         daily: bool,
+        /// Only the weekly budgets
         #[arg(long)]
         weekly: bool,
+        /// Only the monthly budgets
         #[arg(long)]
         monthly: bool,
+        /// Only the total budgets
         #[arg(long)]
         total: bool,
     },
@@ -264,7 +348,10 @@ enum PricingCommand {
     /// Every entry in force (embedded defaults, pricing.toml, COST_PRICING_* overrides)
     List,
     /// Which entry prices MODEL, how it matched, its rates and their source
-    Check { model: String },
+    Check {
+        /// A model name as an agent reports it, e.g. claude-sonnet-4-5-20250929
+        model: String,
+    },
     /// Merge a LiteLLM model_prices_and_context_window.json into the user pricing.toml (backed up first)
     Import {
         /// The LiteLLM price file
@@ -356,8 +443,27 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Import { paths } => run_import(config, paths),
-        Command::Reprice { since, dry_run } => run_reprice(&config, since.as_deref(), dry_run),
-        Command::Report { report, output } => {
+        Command::Reprice {
+            since,
+            dry_run,
+            mistaken,
+        } => match mistaken.from {
+            Some(_) => fail(&unknown_flag("from", "since")),
+            None => run_reprice(&config, since.as_deref(), dry_run),
+        },
+        Command::Report {
+            report,
+            zone,
+            output,
+            mistaken,
+        } => {
+            if let Err(e) = mistaken.check() {
+                return fail(&e);
+            }
+            let view = match zone.view(jiff::tz::TimeZone::system) {
+                Ok(view) => view,
+                Err(e) => return fail(&e),
+            };
             let args = ReportArgs {
                 period: report.period,
                 since: report.since,
@@ -368,40 +474,73 @@ fn main() -> ExitCode {
                 session: report.session,
                 task: report.task,
                 project: report.project,
-                tz: report.tz,
+                tz: zone.tz,
             };
             if report.advice {
                 let prices = match hookmeter::daemon::load_prices(&config) {
                     Ok(prices) => prices,
                     Err(e) => return fail(&format!("{e:#}")),
                 };
-                return print_or_fail(reading::advice(&config.db, &args, &prices, output.format()));
+                return print_or_fail(reading::advice(
+                    &config.db,
+                    &args,
+                    &prices,
+                    &view,
+                    output.format(),
+                ));
             }
-            print_or_fail(reading::report(&config.db, &args, output.format()))
+            print_or_fail(reading::report(&config.db, &args, &view, output.format()))
         }
-        Command::Today { tz, output } => {
+        Command::Today { zone, output } => {
+            let view = match zone.view(jiff::tz::TimeZone::system) {
+                Ok(view) => view,
+                Err(e) => return fail(&e),
+            };
             let args = ReportArgs {
                 period: Some("today".into()),
                 by: vec!["model".into()],
-                tz,
+                tz: zone.tz,
                 ..ReportArgs::default()
             };
-            print_or_fail(reading::report(&config.db, &args, output.format()))
+            print_or_fail(reading::report(&config.db, &args, &view, output.format()))
         }
-        Command::Sessions { id, limit, output } => print_or_fail(reading::sessions(
-            &config.db,
-            id.as_deref(),
+        Command::Sessions {
+            id,
             limit,
-            output.format(),
-        )),
+            zone,
+            output,
+        } => match zone.view(jiff::tz::TimeZone::system) {
+            Ok(view) => print_or_fail(reading::sessions(
+                &config.db,
+                id.as_deref(),
+                limit,
+                &view,
+                output.format(),
+            )),
+            Err(e) => fail(&e),
+        },
         Command::Tail {
             follow,
             lines,
+            zone,
             json,
-        } => match reading::tail(&config.db, lines, follow, json, &mut std::io::stdout()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(&e.to_string()),
-        },
+        } => {
+            let view = match zone.view(jiff::tz::TimeZone::system) {
+                Ok(view) => view,
+                Err(e) => return fail(&e),
+            };
+            match reading::tail(
+                &config.db,
+                lines,
+                follow,
+                json,
+                &view,
+                &mut std::io::stdout(),
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string()),
+            }
+        }
         Command::Send { .. } | Command::InstallHooks { .. } | Command::Doctor { .. } => {
             unreachable!("handled above")
         }
@@ -431,7 +570,7 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
         Err(e) => return fail(&format!("{e:#}")),
     };
     print_out(&match model {
-        None => hookmeter::pricing::render_list(&table),
+        None => hookmeter::pricing::render_list(&table, hookmeter::present::table::output_width()),
         Some(model) => hookmeter::pricing::render_check(&table, &model),
     });
     ExitCode::SUCCESS
@@ -601,7 +740,7 @@ fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
             [daily, weekly, monthly, total],
             enforce,
         ),
-        BudgetCommand::Status { tz, json } => budget_status(config, tz.as_deref(), json),
+        BudgetCommand::Status { zone, json } => budget_status(config, &zone, json),
         BudgetCommand::Clear {
             scope,
             daily,
@@ -648,28 +787,25 @@ fn budget_set(
         .iter()
         .map(|b| {
             format!(
-                "{} budget of {whose} set to ${:.2}{}\n",
+                "{} budget of {whose} set to {}{}\n",
                 b.period.name(),
-                b.limit_usd,
+                hookmeter::present::usd(b.limit_usd),
                 if b.enforce { ", enforced" } else { "" }
             )
         })
         .collect())
 }
 
-fn budget_status(config: &Config, tz: Option<&str>, json: bool) -> Result<String, String> {
-    let tz = match tz {
-        Some(name) => hookmeter::query::time_zone(Some(name)).map_err(|e| format!("--tz: {e}"))?,
-        None => config.alerts.tz.clone(),
-    };
+fn budget_status(config: &Config, zone: &ZoneFlag, json: bool) -> Result<String, String> {
+    let view = zone.view(|| config.alerts.tz.clone())?;
     let conn = hookmeter::query::open(&config.db).map_err(|e| e.to_string())?;
-    let statuses =
-        hookmeter::budget::status(&conn, jiff::Timestamp::now(), &tz).map_err(|e| e.to_string())?;
+    let statuses = hookmeter::budget::status(&conn, jiff::Timestamp::now(), &view.tz)
+        .map_err(|e| e.to_string())?;
     Ok(if json {
         let list: Vec<_> = statuses.iter().map(|s| s.to_json()).collect();
         format!("{:#}\n", serde_json::Value::from(list))
     } else {
-        hookmeter::budget::render(&statuses, &tz)
+        hookmeter::budget::render(&statuses, &view)
     })
 }
 
@@ -693,7 +829,10 @@ fn budget_clear(
         hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
     let removed =
         hookmeter::budget::clear(&conn, scope.as_ref(), &periods).map_err(|e| e.to_string())?;
-    Ok(format!("{removed} budget(s) cleared.\n"))
+    Ok(format!(
+        "{} cleared.\n",
+        hookmeter::present::counted(removed as u64, "budget", "budgets")
+    ))
 }
 
 fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode {
@@ -720,7 +859,10 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
     };
     match hookmeter::store::reprice::reprice(&mut conn, prices, since, dry_run) {
         Ok(outcome) => {
-            print_out(&hookmeter::store::reprice::render(&outcome));
+            print_out(&hookmeter::store::reprice::render(
+                &outcome,
+                hookmeter::present::table::output_width(),
+            ));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("reprice failed: {e}")),

@@ -178,13 +178,10 @@ fn budgets_are_set_shown_with_their_spend_and_cleared() {
         let mut cmd = home.command();
         succeed(cmd.arg("budget").arg("clear").args(args))
     };
-    assert_eq!(
-        cleared(&["--scope", "agent:alpha"]),
-        "1 budget(s) cleared.\n"
-    );
-    assert_eq!(cleared(&["--daily"]), "1 budget(s) cleared.\n");
+    assert_eq!(cleared(&["--scope", "agent:alpha"]), "1 budget cleared.\n");
+    assert_eq!(cleared(&["--daily"]), "1 budget cleared.\n");
     assert_eq!(status(&home).len(), 2);
-    assert_eq!(cleared(&[]), "2 budget(s) cleared.\n");
+    assert_eq!(cleared(&[]), "2 budgets cleared.\n");
     assert_eq!(status(&home), Vec::<Value>::new());
     let mut cmd = home.command();
     assert!(succeed(cmd.args(["budget", "status"])).starts_with("No budgets."));

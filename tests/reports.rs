@@ -307,14 +307,28 @@ fn the_human_table_shows_each_group_and_the_total() {
     for want in ["agent", "claude-code", "codex", "total", "$"] {
         assert!(text.contains(want), "{want}: {text}");
     }
-    // The total row's cost is the database's total, as people read it.
+    // The total row is set apart by a rule and carries the database's
+    // total, with the decimals of its column.
+    let lines: Vec<&str> = text.lines().collect();
+    let total = lines.last().unwrap();
+    assert!(total.starts_with("total "), "{text}");
+    assert!(lines[lines.len() - 2].starts_with('─'), "{text}");
     let (_, cost, _) = sql_totals(&home, "1");
-    let shown = if cost >= 1.0 {
-        format!("${cost:.2}")
-    } else {
-        format!("${cost:.4}")
-    };
-    assert!(text.contains(&shown), "{shown}: {text}");
+    let shown = total.split_whitespace().last().unwrap();
+    let decimals = shown.rsplit_once('.').unwrap().1.len();
+    let value: f64 = shown
+        .trim_start_matches('$')
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(
+        (value - cost).abs() <= 0.5 * 10f64.powi(-(decimals as i32)),
+        "{shown} for {cost}"
+    );
+    for row in &lines[3..lines.len() - 2] {
+        let cell = row.split_whitespace().last().unwrap();
+        assert_eq!(cell.rsplit_once('.').unwrap().1.len(), decimals, "{row}");
+    }
 }
 
 #[test]
@@ -504,7 +518,17 @@ fn reprice_applies_the_prices_in_force_and_dry_run_writes_nothing() {
     };
     let dry = reprice(&["--dry-run"]);
     assert!(dry.contains("would change 1 of 2 priced records"), "{dry}");
-    assert!(dry.contains("claude-sonnet-4-5: 1 records"), "{dry}");
+    // The table of models: the record's cost before and after, and the change.
+    let row = dry
+        .lines()
+        .find(|l| l.starts_with("claude-sonnet-4-5 "))
+        .unwrap_or_else(|| panic!("no sonnet row: {dry}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        ["claude-sonnet-4-5", "1", "$0.32", "$0.62", "+$0.30"],
+        "{dry}"
+    );
     assert!(dry.contains("nothing was written"), "{dry}");
     assert_eq!(cost_of("claude-sonnet-4-5").0, sonnet, "dry run wrote");
 
@@ -527,4 +551,45 @@ fn reprice_applies_the_prices_in_force_and_dry_run_writes_nothing() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("of 0 priced records"));
+    // --from is not --since: said so, exit 2, nothing done.
+    let out = home
+        .command()
+        .args(["reprice", "--from", "2026-09-21"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "hookmeter: there is no --from option; did you mean --since?\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn from_and_to_point_to_since_and_until_and_a_bad_zone_is_one_line() {
+    let home = seeded();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["report", "--from", "2026-09-20"],
+            "hookmeter: there is no --from option; did you mean --since?\n",
+        ),
+        (
+            &["report", "--by", "day", "--to", "2026-09-21"],
+            "hookmeter: there is no --to option; did you mean --until?\n",
+        ),
+        (
+            &["today", "--tz", "Mars/Base"],
+            "hookmeter: --tz: unknown time zone \"Mars/Base\"; give an IANA name such as Europe/Paris or UTC\n",
+        ),
+        (
+            &["tail", "--tz", "Mars/Base"],
+            "hookmeter: --tz: unknown time zone \"Mars/Base\"; give an IANA name such as Europe/Paris or UTC\n",
+        ),
+    ];
+    for (args, said) in cases {
+        let out = run(&home, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), *said, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }

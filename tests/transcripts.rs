@@ -560,4 +560,16 @@ fn a_sidechain_replay_read_before_its_main_thread_message_gives_way_to_it() {
         "{second}"
     );
     assert_eq!(records(&home), 1);
+
+    // One file, one line: singular nouns and a size in bytes.
+    let one = succeed(home.command().arg("import").arg(dir.join("b-main.jsonl")));
+    let first_line = one.lines().next().unwrap();
+    let size = std::fs::metadata(dir.join("b-main.jsonl")).unwrap().len();
+    assert!(
+        first_line.starts_with(&format!(
+            "imported 1 transcript file ({size} B, 1 line) in "
+        )),
+        "{one}"
+    );
+    assert!(first_line.ends_with(" s"), "{one}");
 }

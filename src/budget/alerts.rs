@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::notify::Notifier;
 use super::{Budget, Scope};
 use crate::config::AlertSettings;
+use crate::present::MoneySet;
 use crate::query::QueryError;
 use crate::record::format_timestamp;
 use crate::store::writer::WriterHandle;
@@ -49,19 +50,20 @@ impl Crossing {
         let when = match self.period_end {
             None => String::new(),
             Some(end) => {
-                let shown = end.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z");
+                let shown = crate::present::time::instant(end, tz);
                 match end <= now {
                     true => format!(" (period ended {shown})"),
                     false => format!(" (period ends {shown})"),
                 }
             }
         };
+        let money = MoneySet::of([self.spent_usd, self.budget.limit_usd]);
         format!(
-            "hookmeter: the {} budget of {scope} reached {}%: ${:.2} of ${:.2} spent{when}.",
+            "hookmeter: the {} budget of {scope} reached {}%: {} of {} spent{when}.",
             self.budget.period.name(),
             self.threshold_pct,
-            self.spent_usd,
-            self.budget.limit_usd
+            money.show(self.spent_usd),
+            money.show(self.budget.limit_usd)
         )
     }
 }
@@ -133,17 +135,16 @@ fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZon
         key => key,
     };
     let resets = match end {
-        Some(end) => format!(
-            "; it resets at {}",
-            end.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z")
-        ),
+        Some(end) => format!("; it resets at {}", crate::present::time::instant(end, tz)),
         None => String::new(),
     };
+    let money = MoneySet::of([spent, budget.limit_usd]);
     format!(
-        "hookmeter: the {} budget of {scope} is spent (${spent:.2} of ${:.2}){resets}. \
+        "hookmeter: the {} budget of {scope} is spent ({} of {}){resets}. \
          Raise it with `hookmeter budget set` to continue.",
         budget.period.name(),
-        budget.limit_usd
+        money.show(spent),
+        money.show(budget.limit_usd)
     )
 }
 
@@ -469,7 +470,7 @@ mod tests {
         let now = "2026-11-24T12:00:00Z".parse().unwrap();
         assert_eq!(
             crossing.text(now, &TimeZone::UTC),
-            "hookmeter: the daily budget of agent:claude-code reached 80%: $8.13 of $10.00 spent (period ends 2026-11-25 00:00 UTC)."
+            "hookmeter: the daily budget of agent:claude-code reached 80%: $8.13 of $10.00 spent (period ends 2026-11-25 00:00 +00:00)."
         );
     }
 }

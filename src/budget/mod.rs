@@ -15,6 +15,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use rusqlite::{params, Connection};
 
+use crate::present::{time, MoneySet, Table, View};
 use crate::query::{summary, Filter, QueryError, Range};
 
 /// The period a budget's limit applies to.
@@ -370,36 +371,48 @@ fn spent(conn: &Connection, scope: &Scope, range: Range, tz: &TimeZone) -> Resul
         .cost_usd)
 }
 
-/// `budget status` as a table.
-pub fn render(statuses: &[Status], tz: &TimeZone) -> String {
+/// `budget status` as a table, times in the zone of `view`.
+pub fn render(statuses: &[Status], view: &View) -> String {
     if statuses.is_empty() {
         return "No budgets. Set one with `hookmeter budget set --daily 10`.\n".to_string();
     }
-    let local = |t: Option<Timestamp>| {
-        t.map_or("-".to_string(), |t| {
-            t.to_zoned(tz.clone())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-    };
-    let mut out = format!(
-        "{:<28} {:<8} {:>12} {:>12} {:>7}  {:<16}  {}\n",
-        "SCOPE", "PERIOD", "SPENT", "LIMIT", "USED", "PERIOD ENDS", "ENFORCED"
+    let mut t = Table::new()
+        .text("scope")
+        .text("period")
+        .number("spent")
+        .number("limit")
+        .number("used")
+        .fixed("period ends")
+        .text("enforced");
+    // Spent and limit are read against each other: one set of amounts.
+    let money = MoneySet::of(
+        statuses
+            .iter()
+            .flat_map(|s| [s.spent_usd, s.budget.limit_usd]),
     );
     for s in statuses {
         let scope = s.budget.scope.key();
-        out.push_str(&format!(
-            "{:<28} {:<8} {:>12} {:>12} {:>6.1}%  {:<16}  {}\n",
-            if scope.is_empty() { "(all)" } else { &scope },
-            s.budget.period.name(),
-            format!("${:.2}", s.spent_usd),
-            format!("${:.2}", s.budget.limit_usd),
-            100.0 * s.ratio(),
-            local(s.period_end),
-            if s.budget.enforce { "yes" } else { "no" }
-        ));
+        t.row([
+            if scope.is_empty() {
+                "(all)".to_string()
+            } else {
+                scope
+            },
+            s.budget.period.name().to_string(),
+            money.show(s.spent_usd),
+            money.show(s.budget.limit_usd),
+            format!("{:.1}%", 100.0 * s.ratio()),
+            s.period_end
+                .map_or("never".to_string(), |t| time::cell(t, &view.tz)),
+            if s.budget.enforce { "yes" } else { "no" }.to_string(),
+        ]);
     }
-    out
+    let ends: Vec<Timestamp> = statuses.iter().filter_map(|s| s.period_end).collect();
+    format!(
+        "{}\n{}",
+        time::zone_note(&view.tz, &ends),
+        t.render(view.width)
+    )
 }
 
 #[cfg(test)]

@@ -132,23 +132,16 @@ impl Config {
                 [name.to_string(), shown, self.origin_of(name).to_string()]
             })
             .collect();
-        let header = ["SETTING", "VALUE", "ORIGIN"].map(String::from);
-        let mut widths = [0; 3];
-        for row in std::iter::once(&header).chain(&rows) {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
+        // Values are shown whole (paths are copied from here): the table
+        // is as wide as they make it.
+        let mut table = crate::present::Table::new()
+            .fixed("setting")
+            .fixed("value")
+            .fixed("origin");
+        for row in rows {
+            table.row(row);
         }
-        let mut out = String::new();
-        for [name, value, origin] in std::iter::once(&header).chain(&rows) {
-            let line = format!(
-                "{name:<w0$}  {value:<w1$}  {origin}",
-                w0 = widths[0],
-                w1 = widths[1]
-            );
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        let mut out = table.render(None);
         out.push_str("\nPrecedence: flag > environment > config file > default.\n");
         if !self.config_file.exists() {
             let _ = writeln!(
@@ -220,9 +213,14 @@ mod tests {
         let c = Config::resolve(&Overrides::default(), &env_of(&[("HOME", "/h")])).unwrap();
         let text = c.describe();
         let table: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
-        assert_eq!(table.len(), 1 + c.settings().len());
-        let value_column = table[0].find("VALUE").unwrap();
-        for line in &table[1..] {
+        assert_eq!(
+            table.len(),
+            2 + c.settings().len(),
+            "header, rule, settings"
+        );
+        let value_column = table[0].find("value").unwrap();
+        assert!(table[1].starts_with('─'), "{text}");
+        for line in &table[2..] {
             assert_eq!(&line[value_column - 2..value_column], "  ", "{line}");
             assert_ne!(&line[value_column..value_column + 1], " ", "{line}");
         }

@@ -34,14 +34,15 @@ pub struct ImportSummary {
 
 impl std::fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::present::{counted, duration, size};
         let w = &self.written;
         writeln!(
             f,
-            "imported {} transcript files ({:.1} MB, {} lines) in {:.1} s",
-            self.files,
-            self.bytes as f64 / 1e6,
-            self.lines,
-            self.elapsed.as_secs_f64()
+            "imported {} ({}, {}) in {}",
+            counted(self.files as u64, "transcript file", "transcript files"),
+            size(self.bytes),
+            counted(self.lines, "line", "lines"),
+            duration(self.elapsed)
         )?;
         writeln!(
             f,
@@ -288,12 +289,19 @@ impl Run<'_> {
     }
 }
 
+/// `done` of `total` in percent, 100 at most.
+fn percent(done: u64, total: u64) -> f64 {
+    (100.0 * done as f64 / total as f64).min(100.0)
+}
+
 /// Progress on stderr: indicatif on a terminal, plain lines otherwise.
 struct Progress {
     bar: Option<ProgressBar>,
     total: u64,
     done: std::cell::Cell<u64>,
     next_line: std::cell::Cell<u64>,
+    /// Whether the last line printed read 100 %.
+    full_shown: std::cell::Cell<bool>,
 }
 
 impl Progress {
@@ -310,8 +318,9 @@ impl Progress {
         });
         if bar.is_none() {
             eprintln!(
-                "importing {files} transcript files ({:.1} MB)",
-                total as f64 / 1e6
+                "importing {} ({})",
+                crate::present::counted(files as u64, "transcript file", "transcript files"),
+                crate::present::size(total)
             );
         }
         Progress {
@@ -319,6 +328,7 @@ impl Progress {
             total,
             done: 0.into(),
             next_line: (total / 10).into(),
+            full_shown: false.into(),
         }
     }
 
@@ -328,16 +338,28 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.set_position(done),
             None if done >= self.next_line.get() && self.total > 0 => {
-                eprintln!("… {:.0} %", 100.0 * done as f64 / self.total as f64);
+                let shown = percent(done, self.total);
+                eprintln!("… {shown:.0} %");
                 self.next_line.set(done + self.total / 10);
+                self.full_shown.set(shown >= 99.5);
             }
             None => {}
         }
     }
 
+    /// Shows the work done. The bytes read fall short of the files' sizes
+    /// when a file ends in a partial line (left for the live tail) or shrank
+    /// since it was listed: the import has still read all there was.
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(self.total);
+                bar.finish();
+            }
+            None if self.total > 0 && !self.full_shown.get() => {
+                eprintln!("… 100 %");
+            }
+            None => {}
         }
     }
 }

@@ -10,8 +10,8 @@ use super::table::{MatchKind, PriceTable, PricingSource, FALLBACK_KEY};
 
 /// The whole table: its date (and the user file's) at the top, one row per
 /// entry sorted by provider then key, then the rules for local and unknown
-/// models and any warnings.
-pub fn render_list(table: &PriceTable) -> String {
+/// models and any warnings. The table fits `width` where its text allows.
+pub fn render_list(table: &PriceTable, width: Option<usize>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -31,55 +31,42 @@ pub fn render_list(table: &PriceTable) -> String {
     }
     out.push('\n');
 
-    let header = [
-        "MODEL",
-        "PROVIDER",
-        "INPUT",
-        "OUTPUT",
-        "CACHE READ",
-        "WRITE 5M",
-        "WRITE 1H",
-        "LONG CONTEXT (in/out/cr/w5m/w1h)",
-        "FAST",
-        "SOURCE",
-        "ALIASES",
-    ];
-    let rows: Vec<[String; 11]> = table
-        .entries()
-        .map(|entry| {
-            let rates = entry.rates();
-            [
-                entry.key().to_string(),
-                entry.provider().to_string(),
-                usd(rates.input),
-                usd(rates.output),
-                usd(rates.cache_read),
-                usd(rates.cache_write_5m),
-                usd(rates.cache_write_1h),
-                rates
-                    .long_context
-                    .as_ref()
-                    .map(tier_cell)
-                    .unwrap_or_default(),
-                rates
-                    .fast_multiplier
-                    .map(|m| format!("x{}", usd(m)))
-                    .unwrap_or_default(),
-                entry.source().to_string(),
-                entry.aliases().join(", "),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
+    let mut t = crate::present::Table::new()
+        .fixed("model")
+        .text("provider")
+        .number("input")
+        .number("output")
+        .number("cache read")
+        .number("write 5m")
+        .number("write 1h")
+        .fixed("long context (in/out/cr/w5m/w1h)")
+        .text("fast")
+        .text("source")
+        .text("aliases");
+    for entry in table.entries() {
+        let rates = entry.rates();
+        t.row([
+            entry.key().to_string(),
+            entry.provider().to_string(),
+            usd(rates.input),
+            usd(rates.output),
+            usd(rates.cache_read),
+            usd(rates.cache_write_5m),
+            usd(rates.cache_write_1h),
+            rates
+                .long_context
+                .as_ref()
+                .map(tier_cell)
+                .unwrap_or_default(),
+            rates
+                .fast_multiplier
+                .map(|m| format!("x{}", usd(m)))
+                .unwrap_or_default(),
+            entry.source().to_string(),
+            entry.aliases().join(", "),
+        ]);
     }
-    write_row(&mut out, &header.map(String::from), &widths);
-    for row in &rows {
-        write_row(&mut out, row, &widths);
-    }
+    out.push_str(&t.render(width));
 
     let _ = write!(
         out,
@@ -179,19 +166,6 @@ fn write_rates(out: &mut String, rates: &Rates) {
         |m| format!("x{} on the whole cost", usd(m)),
     );
     let _ = writeln!(out, "  {:<16}{fast}", "fast mode");
-}
-
-fn write_row(out: &mut String, cells: &[String; 11], widths: &[usize; 11]) {
-    let mut line = String::new();
-    for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-        if i + 1 == cells.len() {
-            line.push_str(cell);
-        } else {
-            let _ = write!(line, "{cell:<width$}  ");
-        }
-    }
-    out.push_str(line.trim_end());
-    out.push('\n');
 }
 
 fn tier_cell(tier: &LongContext) -> String {

@@ -696,7 +696,7 @@ fn conflicting_family_overrides_are_resolved_deterministically_and_reported() {
 #[test]
 fn the_list_is_dated_and_shows_every_entry() {
     let table = PriceTable::embedded();
-    let list = render_list(&table);
+    let list = render_list(&table, None);
     assert!(
         list.lines().next().unwrap().contains("2026-08-01"),
         "{list}"

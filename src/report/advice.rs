@@ -22,13 +22,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, Table};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{count, usd, Format};
+use super::Format;
 use crate::collect::Usage;
+use crate::present::{count, MoneySet, Table, View};
 use crate::pricing::{cost, Entry, Match, MatchKind, PriceTable, Rates};
 use crate::query::{Filter, QueryError, Range};
 
@@ -631,19 +630,11 @@ fn task_rows(
 /// The advice as `report --advice` prints it: text, or JSON (see
 /// [`Advice::to_json`]). There is no CSV form: the kinds have different
 /// fields.
-pub fn render(advice: &Advice, format: Format) -> String {
+pub fn render(advice: &Advice, period: &str, view: &View, format: Format) -> String {
     if format == Format::Json {
         return format!("{:#}\n", advice.to_json());
     }
-    let bound = |ts: Option<jiff::Timestamp>, open: &str| {
-        ts.map(crate::record::format_timestamp)
-            .unwrap_or_else(|| open.to_string())
-    };
-    let mut out = format!(
-        "Advice for {} → {}, at the list prices in force\n",
-        bound(advice.range.from, "the first record"),
-        bound(advice.range.to, "now")
-    );
+    let mut out = format!("Advice for {period}, at the list prices in force\n");
 
     out.push_str(&format!(
         "\nSessions with a low cache-read ratio (under {:.0}% of at least {} prompt tokens)\n",
@@ -654,32 +645,33 @@ pub fn render(advice: &Advice, format: Format) -> String {
         out.push_str("  nothing to suggest\n");
     } else {
         let target = format!("at {:.0}% cache read", TARGET_CACHE_READ_RATIO * 100.0);
-        let mut t = table(
-            &[
-                "session",
-                "models",
-                "cache read",
-                "prompt tokens",
-                "cost",
-                &target,
-                "saving",
-            ],
-            2,
-        );
-        for s in &advice.low_cache_reads {
-            t.add_row([
+        let mut t = Table::new()
+            .id("session")
+            .text("models")
+            .number("cache read")
+            .number("prompt tokens")
+            .number("cost")
+            .number(&target)
+            .number("saving");
+        let found = &advice.low_cache_reads;
+        let cost = MoneySet::of(found.iter().map(|s| s.list_cost_usd));
+        let at_target = MoneySet::of(found.iter().map(|s| s.cost_at_target_usd));
+        let saving = MoneySet::of(found.iter().map(|s| s.saving_usd));
+        for s in found {
+            t.row([
                 s.session_id.clone(),
                 s.models.join(" "),
                 percent(s.cache_read_ratio),
                 count(s.prompt_tokens as i64),
-                usd(s.list_cost_usd),
-                usd(s.cost_at_target_usd),
-                usd(s.saving_usd),
+                cost.show(s.list_cost_usd),
+                at_target.show(s.cost_at_target_usd),
+                saving.show(s.saving_usd),
             ]);
         }
         out.push_str(&format!(
-            "{t}\n  {target}: the same records had {:.0}% of each prompt been read from \
+            "{}  {target}: the same records had {:.0}% of each prompt been read from \
              cache at its model's cache-read rate.\n",
+            t.render(view.width),
             TARGET_CACHE_READ_RATIO * 100.0
         ));
     }
@@ -691,30 +683,31 @@ pub fn render(advice: &Advice, format: Format) -> String {
     if advice.cheaper_models.is_empty() {
         out.push_str("  nothing to suggest\n");
     } else {
-        let mut t = table(
-            &[
-                "model",
-                "short outputs",
-                "cost",
-                "cheaper model",
-                "its cost",
-                "saving",
-            ],
-            1,
-        );
-        for m in &advice.cheaper_models {
-            t.add_row([
+        let mut t = Table::new()
+            .text("model")
+            .number("short outputs")
+            .number("cost")
+            .text("cheaper model")
+            .number("its cost")
+            .number("saving");
+        let found = &advice.cheaper_models;
+        let cost = MoneySet::of(found.iter().map(|m| m.list_cost_usd));
+        let cheaper = MoneySet::of(found.iter().map(|m| m.cheaper_cost_usd));
+        let saving = MoneySet::of(found.iter().map(|m| m.saving_usd));
+        for m in found {
+            t.row([
                 m.model.clone(),
                 count(m.short_output_records as i64),
-                usd(m.list_cost_usd),
+                cost.show(m.list_cost_usd),
                 m.cheaper_model.clone(),
-                usd(m.cheaper_cost_usd),
-                usd(m.saving_usd),
+                cheaper.show(m.cheaper_cost_usd),
+                saving.show(m.saving_usd),
             ]);
         }
         out.push_str(&format!(
-            "{t}\n  cheaper model: of the same provider and family, no dearer for any kind of \
+            "{}  cheaper model: of the same provider and family, no dearer for any kind of \
              token, the next price down saving at least {:.0}% of those records' cost.\n",
+            t.render(view.width),
             MIN_SAVING_SHARE * 100.0
         ));
     }
@@ -726,45 +719,29 @@ pub fn render(advice: &Advice, format: Format) -> String {
     if advice.costly_tasks.is_empty() {
         out.push_str("  nothing to suggest\n");
     } else {
-        let mut t = table(
-            &[
-                "task",
-                "type",
-                "cost",
-                "type average",
-                "ratio",
-                "tasks of type",
-            ],
-            2,
-        );
-        for c in &advice.costly_tasks {
-            t.add_row([
+        let mut t = Table::new()
+            .text("task")
+            .text("type")
+            .number("cost")
+            .number("type average")
+            .number("ratio")
+            .number("tasks of type");
+        let found = &advice.costly_tasks;
+        let cost = MoneySet::of(found.iter().map(|c| c.cost_usd));
+        let average = MoneySet::of(found.iter().map(|c| c.type_average_cost_usd));
+        for c in found {
+            t.row([
                 c.task_id.clone(),
                 c.task_type.clone(),
-                usd(c.cost_usd),
-                usd(c.type_average_cost_usd),
+                cost.show(c.cost_usd),
+                average.show(c.type_average_cost_usd),
                 format!("{:.2}×", c.ratio),
                 count(c.type_tasks as i64),
             ]);
         }
-        out.push_str(&format!("{t}\n"));
+        out.push_str(&t.render(view.width));
     }
     out
-}
-
-/// A table with these headers, the columns from `numeric_from` on aligned
-/// right.
-fn table(headers: &[&str], numeric_from: usize) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_header(headers.to_vec());
-    for i in numeric_from..headers.len() {
-        if let Some(column) = table.column_mut(i) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    table
 }
 
 /// A ratio as a percentage with one decimal: `7.7%`.
@@ -1077,7 +1054,7 @@ mod tests {
         assert_eq!(json["advice"], serde_json::json!([]));
         assert_eq!(json["period"]["from"], "2026-09-21T00:00:00.000Z");
         assert_eq!(
-            render(&none, Format::Table)
+            render(&none, "2026-09-21 → now", &View::utc(), Format::Table)
                 .matches("nothing to suggest")
                 .count(),
             3

@@ -6,9 +6,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::{render_record, render_session, render_sessions, render_summary, Format};
+use super::{
+    render_record_json, render_session, render_sessions, render_summary, Format, TailLayout,
+};
+use crate::present::{time, View};
 use crate::pricing::PriceTable;
 use crate::query::{self, Dimension, End, Filter, QueryError, Range};
 
@@ -27,14 +32,29 @@ pub struct ReportArgs {
     pub tz: Option<String>,
 }
 
+/// What report arguments mean as of an instant.
+struct Resolved {
+    filter: Filter,
+    dimensions: Vec<Dimension>,
+    tz: TimeZone,
+    /// The period as a person reads it (see [`period_line`]).
+    period: String,
+}
+
 impl ReportArgs {
     /// The filter and grouping these arguments mean, as of `now`.
     pub fn resolve(
         &self,
         now: Timestamp,
     ) -> Result<(Filter, Vec<Dimension>, jiff::tz::TimeZone), QueryError> {
+        let r = self.resolved(now)?;
+        Ok((r.filter, r.dimensions, r.tz))
+    }
+
+    fn resolved(&self, now: Timestamp) -> Result<Resolved, QueryError> {
         let tz = query::time_zone(self.tz.as_deref())?;
-        let period = Range::period(self.period.as_deref().unwrap_or("all"), now, &tz)?;
+        let name = self.period.as_deref().unwrap_or("all");
+        let period = Range::period(name, now, &tz)?;
         let since = self
             .since
             .as_deref()
@@ -50,8 +70,8 @@ impl ReportArgs {
             if from > to {
                 return Err(QueryError::Invalid(format!(
                     "the period ends ({}) before it starts ({})",
-                    crate::record::format_timestamp(to),
-                    crate::record::format_timestamp(from)
+                    time::instant(to, &tz),
+                    time::instant(from, &tz)
                 )));
             }
         }
@@ -60,11 +80,21 @@ impl ReportArgs {
                 "--by takes at most two levels".to_string(),
             ));
         }
-        let dims = self
+        let dimensions = self
             .by
             .iter()
             .map(|b| Dimension::parse(b))
             .collect::<Result<Vec<_>, _>>()?;
+        // Which end the user's --since/--until set, and which the named period.
+        let from = match (self.since.as_deref(), since) {
+            (Some(text), Some(ts)) if range.from == Some(ts) => Bound::Typed(text),
+            _ => range.from.map_or(Bound::Open, Bound::Named),
+        };
+        let to = match (self.until.as_deref(), until) {
+            (Some(text), Some(ts)) if range.to == Some(ts) => Bound::Typed(text),
+            _ => range.to.map_or(Bound::Open, Bound::Named),
+        };
+        let named = (name != "all" && (from.is_named() || to.is_named())).then_some(name);
         let filter = Filter {
             range,
             agent: self.agent.clone(),
@@ -74,16 +104,81 @@ impl ReportArgs {
             project: self.project.clone(),
             provider: None,
         };
-        Ok((filter, dims, tz))
+        Ok(Resolved {
+            filter,
+            dimensions,
+            period: period_line(named, from, to, &tz),
+            tz,
+        })
+    }
+}
+
+/// One end of a report's period, as the user gave it.
+#[derive(Debug, Clone, Copy)]
+enum Bound<'a> {
+    /// No bound: from the first record, or up to now.
+    Open,
+    /// `--since`/`--until` as typed: a date or an RFC 3339 time.
+    Typed(&'a str),
+    /// An end of a named period (`today`, `week`…), a midnight in the zone.
+    Named(Timestamp),
+}
+
+impl Bound<'_> {
+    fn is_named(&self) -> bool {
+        matches!(self, Bound::Named(_))
+    }
+
+    fn is_date(&self) -> bool {
+        matches!(self, Bound::Typed(text) if text.parse::<Date>().is_ok())
+    }
+}
+
+/// The line above a report that says which period it covers, every end as
+/// the user gave it and the zone that dates and named periods are days of:
+/// `2026-11-01 → 2026-11-30 (whole days, America/New_York)`,
+/// `today: 2026-12-06 00:00 -05:00 → now (America/New_York)`,
+/// `yesterday, 2026-12-05 (whole day, UTC)`, `the first record → now`.
+fn period_line(named: Option<&str>, from: Bound, to: Bound, tz: &TimeZone) -> String {
+    let zone = time::zone_name(tz);
+    if let (Some("yesterday"), Bound::Named(start), Bound::Named(_)) = (named, from, to) {
+        let day = start.to_zoned(tz.clone()).date();
+        return format!("yesterday, {day} (whole day, {zone})");
+    }
+    let side = |bound: Bound, open: &str| match bound {
+        Bound::Open => open.to_string(),
+        Bound::Typed(text) => text.to_string(),
+        Bound::Named(ts) => time::instant(ts, tz),
+    };
+    let dates = [from, to].iter().filter(|b| b.is_date()).count();
+    let note = match (dates, named) {
+        (2, _) => format!(" (whole days, {zone})"),
+        (1, _) | (_, Some(_)) => format!(" ({zone})"),
+        _ => String::new(),
+    };
+    let body = match (from, to) {
+        (Bound::Typed(a), Bound::Typed(b)) if a == b && dates == 2 => {
+            return format!("{a} (whole day, {zone})");
+        }
+        _ => format!("{} → {}", side(from, "the first record"), side(to, "now")),
+    };
+    match named {
+        Some(name) => format!("{name}: {body}{note}"),
+        None => format!("{body}{note}"),
     }
 }
 
 /// `report`: the summary text.
-pub fn report(db: &Path, args: &ReportArgs, format: Format) -> Result<String, QueryError> {
-    let (filter, dims, tz) = args.resolve(Timestamp::now())?;
+pub fn report(
+    db: &Path,
+    args: &ReportArgs,
+    view: &View,
+    format: Format,
+) -> Result<String, QueryError> {
+    let r = args.resolved(Timestamp::now())?;
     let conn = query::open(db)?;
-    let summary = query::summary(&conn, &filter, &dims, &tz)?;
-    Ok(render_summary(&summary, format))
+    let summary = query::summary(&conn, &r.filter, &r.dimensions, &r.tz)?;
+    Ok(render_summary(&summary, &r.period, view, format))
 }
 
 /// `report --advice`: suggestions to spend less in the range and filters of
@@ -94,6 +189,7 @@ pub fn advice(
     db: &Path,
     args: &ReportArgs,
     prices: &PriceTable,
+    view: &View,
     format: Format,
 ) -> Result<String, QueryError> {
     if format == Format::Csv {
@@ -102,15 +198,15 @@ pub fn advice(
                 .to_string(),
         ));
     }
-    let (filter, dims, _tz) = args.resolve(Timestamp::now())?;
-    if !dims.is_empty() {
+    let r = args.resolved(Timestamp::now())?;
+    if !r.dimensions.is_empty() {
         return Err(QueryError::Invalid(
             "--by does not apply to --advice; drop it (the filters do apply)".to_string(),
         ));
     }
     let conn = query::open(db)?;
-    let found = super::advice::advise(&conn, &filter, prices)?;
-    Ok(super::advice::render(&found, format))
+    let found = super::advice::advise(&conn, &r.filter, prices)?;
+    Ok(super::advice::render(&found, &r.period, view, format))
 }
 
 /// `sessions` (a list) or `sessions ID` (one session's breakdown).
@@ -118,11 +214,16 @@ pub fn sessions(
     db: &Path,
     id: Option<&str>,
     limit: u32,
+    view: &View,
     format: Format,
 ) -> Result<String, QueryError> {
     let conn = query::open(db)?;
     match id {
-        Some(id) => Ok(render_session(&query::session_detail(&conn, id)?, format)),
+        Some(id) => Ok(render_session(
+            &query::session_detail(&conn, id)?,
+            view,
+            format,
+        )),
         None => {
             let rows = query::sessions(
                 &conn,
@@ -132,7 +233,7 @@ pub fn sessions(
                 limit,
                 0,
             )?;
-            Ok(render_sessions(&rows, format))
+            Ok(render_sessions(&rows, view, format))
         }
     }
 }
@@ -140,30 +241,38 @@ pub fn sessions(
 /// How often `tail -f` looks for new records.
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
-/// `tail`: the last `lines` records, then with `follow` every new one as it
-/// lands, until the output closes. A database that is missing, or that
-/// disappears while the daemon restarts, is waited for.
+/// `tail`: the latest `lines` records, then with `follow` every new one as it
+/// lands, until the output closes. For people, the latest by time and each
+/// batch in time order (records of an import or a spool drained late arrive
+/// out of order); `--json` keeps the order of arrival (ids). A database that
+/// is missing, or that disappears while the daemon restarts, is waited for.
 pub fn tail(
     db: &Path,
     lines: u32,
     follow: bool,
     json: bool,
+    view: &View,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
+    let layout = TailLayout::for_width(view.width);
     let mut last_id: Option<i64> = None;
+    let mut header_shown = json;
     loop {
-        match read_new(db, &mut last_id, lines) {
-            Ok(records) => {
-                for record in &records {
-                    if out
-                        .write_all(render_record(record, json).as_bytes())
-                        .is_err()
-                    {
-                        return Ok(()); // the reader went away (`| head`)
+        match read_new(db, &mut last_id, lines, json) {
+            Ok(mut records) => {
+                let text = if json {
+                    records.iter().map(render_record_json).collect()
+                } else {
+                    records.sort_by(|a, b| (&a.timestamp, a.id).cmp(&(&b.timestamp, b.id)));
+                    let mut text = String::new();
+                    if !header_shown && (follow || !records.is_empty()) {
+                        text.push_str(&layout.header());
+                        header_shown = true;
                     }
-                }
-                if out.flush().is_err() {
-                    return Ok(());
+                    text + &layout.lines(&records, &view.tz)
+                };
+                if out.write_all(text.as_bytes()).is_err() || out.flush().is_err() {
+                    return Ok(()); // the reader went away (`| head`)
                 }
             }
             // Without -f a problem is the answer; with it, a restart or a
@@ -178,11 +287,13 @@ pub fn tail(
     }
 }
 
-/// The records after `last_id`; at the first call, the last `lines` records.
+/// The records after `last_id`; at the first call, the last `lines` records
+/// (by id for `by_id`, else by time).
 fn read_new(
     db: &Path,
     last_id: &mut Option<i64>,
     lines: u32,
+    by_id: bool,
 ) -> Result<Vec<query::Record>, QueryError> {
     if !db.exists() {
         return Err(QueryError::Invalid(format!(
@@ -191,12 +302,20 @@ fn read_new(
         )));
     }
     let conn = query::open(db)?;
+    let max: Option<i64> = conn.query_row("SELECT max(id) FROM cost_records", [], |r| r.get(0))?;
+    let max = max.unwrap_or(0);
     let after = match *last_id {
         Some(id) => id,
+        None if by_id => max - i64::from(lines),
         None => {
-            let max: Option<i64> =
-                conn.query_row("SELECT max(id) FROM cost_records", [], |r| r.get(0))?;
-            max.unwrap_or(0) - i64::from(lines)
+            *last_id = Some(max);
+            if lines == 0 {
+                return Ok(Vec::new());
+            }
+            let (mut latest, _) = query::record_page(&conn, &Filter::default(), 1, lines)?;
+            // Rows written since `max` was read come with the next batch.
+            latest.retain(|r| r.id <= max);
+            return Ok(latest);
         }
     };
     let mut records = Vec::new();
@@ -212,6 +331,95 @@ fn read_new(
             break;
         }
     }
-    *last_id = Some(from);
+    *last_id = Some(from.max(after));
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(args: ReportArgs, now: &str) -> String {
+        args.resolved(now.parse().unwrap()).unwrap().period
+    }
+
+    fn in_zone(tz: &str) -> ReportArgs {
+        ReportArgs {
+            tz: Some(tz.into()),
+            ..ReportArgs::default()
+        }
+    }
+
+    #[test]
+    fn periods_are_echoed_as_typed_with_their_zone() {
+        let now = "2026-12-06T14:00:00Z";
+        let ny = || in_zone("America/New_York");
+        let typed = ReportArgs {
+            since: Some("2026-11-01".into()),
+            until: Some("2026-11-30".into()),
+            ..ny()
+        };
+        assert_eq!(
+            line(typed, now),
+            "2026-11-01 → 2026-11-30 (whole days, America/New_York)"
+        );
+        let one_day = ReportArgs {
+            since: Some("2026-11-01".into()),
+            until: Some("2026-11-01".into()),
+            ..ny()
+        };
+        assert_eq!(
+            line(one_day, now),
+            "2026-11-01 (whole day, America/New_York)"
+        );
+        let until = ReportArgs {
+            until: Some("2026-11-01".into()),
+            ..ny()
+        };
+        assert_eq!(
+            line(until, now),
+            "the first record → 2026-11-01 (America/New_York)"
+        );
+        let instants = ReportArgs {
+            since: Some("2026-11-01T10:00:00Z".into()),
+            ..ny()
+        };
+        assert_eq!(line(instants, now), "2026-11-01T10:00:00Z → now");
+        assert_eq!(line(ny(), now), "the first record → now");
+    }
+
+    #[test]
+    fn named_periods_show_local_midnights_with_their_offset() {
+        let now = "2026-12-06T14:00:00Z";
+        let named = |name: &str| ReportArgs {
+            period: Some(name.into()),
+            ..in_zone("America/New_York")
+        };
+        assert_eq!(
+            line(named("today"), now),
+            "today: 2026-12-06 00:00 -05:00 → now (America/New_York)"
+        );
+        assert_eq!(
+            line(named("yesterday"), now),
+            "yesterday, 2026-12-05 (whole day, America/New_York)"
+        );
+        assert_eq!(
+            line(named("month"), now),
+            "month: 2026-12-01 00:00 -05:00 → now (America/New_York)"
+        );
+        // A later --since narrows the period: it is the start shown.
+        let narrowed = ReportArgs {
+            since: Some("2026-12-03".into()),
+            ..named("month")
+        };
+        assert_eq!(line(narrowed, now), "2026-12-03 → now (America/New_York)");
+        let kolkata = ReportArgs {
+            period: Some("today".into()),
+            ..in_zone("Asia/Kolkata")
+        };
+        assert_eq!(
+            line(kolkata, now),
+            "today: 2026-12-06 00:00 +05:30 → now (Asia/Kolkata)"
+        );
+    }
 }

@@ -6,10 +6,8 @@
 pub mod advice;
 pub mod commands;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, Table};
-
-use crate::query::{Group, Record, SessionDetail, SessionRow, Summary, Totals};
+use crate::present::{count, time, MoneySet, Table, View};
+use crate::query::{Dimension, Group, Record, SessionDetail, SessionRow, Summary, Totals};
 
 /// How a command prints what it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,31 +15,6 @@ pub enum Format {
     Table,
     Json,
     Csv,
-}
-
-/// USD with as many decimals as small amounts need: `$12.35`, `$0.0042`.
-pub fn usd(amount: f64) -> String {
-    if amount.abs() >= 1.0 || amount == 0.0 {
-        format!("${amount:.2}")
-    } else {
-        format!("${amount:.4}")
-    }
-}
-
-/// A count with thousands separators: `1,234,567`.
-pub fn count(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 const NUMBER_HEADERS: [&str; 6] = [
@@ -53,26 +26,44 @@ const NUMBER_HEADERS: [&str; 6] = [
     "cost",
 ];
 
-fn number_cells(t: &Totals) -> [String; 6] {
+/// A table of groups: the key columns of `keys`, then the counts and the
+/// cost; the costs of the rows and the total are one set of amounts.
+fn groups_table(keys: Table, groups: &[Group], total: Option<&Totals>) -> Table {
+    let key_columns = keys.column_count();
+    let mut t = NUMBER_HEADERS.iter().fold(keys, |t, h| t.number(h));
+    let money = MoneySet::of(
+        groups
+            .iter()
+            .map(|g| g.totals.cost_usd)
+            .chain(total.map(|t| t.cost_usd)),
+    );
+    for g in groups {
+        t.row(
+            g.keys
+                .iter()
+                .map(|k| k.clone().unwrap_or_else(|| "(none)".into()))
+                .chain(number_cells(&g.totals, &money)),
+        );
+    }
+    if let Some(total) = total {
+        let mut cells = vec![String::new(); key_columns];
+        if let Some(first) = cells.first_mut() {
+            *first = "total".into();
+        }
+        t.total(cells.into_iter().chain(number_cells(total, &money)));
+    }
+    t
+}
+
+fn number_cells(t: &Totals, money: &MoneySet) -> [String; 6] {
     [
         count(t.records),
         count(t.input_tokens),
         count(t.output_tokens),
         count(t.cache_read_tokens),
         count(t.cache_write_tokens),
-        usd(t.cost_usd),
+        money.show(t.cost_usd),
     ]
-}
-
-fn table(headers: Vec<String>, numeric_from: usize) -> Table {
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header(headers);
-    for i in numeric_from..numeric_from + NUMBER_HEADERS.len() {
-        if let Some(column) = table.column_mut(i) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    table
 }
 
 /// Field names of the CSV and of each JSON group, after the keys.
@@ -131,8 +122,9 @@ fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
     line
 }
 
-/// A summary as `report` prints it.
-pub fn render_summary(summary: &Summary, format: Format) -> String {
+/// A summary as `report` prints it, under the line `period` that says which
+/// period it covers.
+pub fn render_summary(summary: &Summary, period: &str, view: &View, format: Format) -> String {
     match format {
         Format::Json => format!("{:#}\n", summary.to_json()),
         Format::Csv => {
@@ -154,51 +146,55 @@ pub fn render_summary(summary: &Summary, format: Format) -> String {
             out
         }
         Format::Table => {
-            let names: Vec<String> = summary.dimensions.iter().map(|d| d.name()).collect();
-            let mut t = table(
-                names
-                    .iter()
-                    .cloned()
-                    .chain(NUMBER_HEADERS.iter().map(|h| h.to_string()))
-                    .collect(),
-                names.len(),
-            );
-            add_groups(&mut t, &summary.groups);
-            let mut total: Vec<String> = vec![String::new(); names.len()];
-            if let Some(first) = total.first_mut() {
-                *first = "total".into();
+            let headers: Vec<String> = summary.dimensions.iter().map(Dimension::name).collect();
+            let mut groups = summary.groups.clone();
+            let mut times = Vec::new();
+            for g in &mut groups {
+                for (key, d) in g.keys.iter_mut().zip(&summary.dimensions) {
+                    let Some(k) = key.as_mut() else { continue };
+                    match d {
+                        Dimension::Day => {
+                            times.extend(local_start(&format!("{k}T00:00"), &view.tz))
+                        }
+                        Dimension::Hour => {
+                            times.extend(local_start(k, &view.tz));
+                            // `2026-09-20T10:00` in JSON; a person reads a space.
+                            *k = k.replacen('T', " ", 1);
+                        }
+                        _ => {}
+                    }
+                }
             }
-            t.add_row(total.into_iter().chain(number_cells(&summary.totals)));
-            format!("{}\n{t}\n", period_line(summary))
+            let mut table = Table::new();
+            for (name, d) in headers.iter().zip(&summary.dimensions) {
+                table = match d {
+                    Dimension::Day | Dimension::Hour => table.fixed(name),
+                    _ => table.text(name),
+                };
+            }
+            let table = groups_table(table, &groups, Some(&summary.totals));
+            // Days and hours are the zone's: say which, with its offsets.
+            let note = match summary
+                .dimensions
+                .iter()
+                .any(|d| matches!(d, Dimension::Day | Dimension::Hour))
+            {
+                true => format!("{}\n", time::zone_note(&view.tz, &times)),
+                false => String::new(),
+            };
+            format!("{period}\n{note}{}", table.render(view.width))
         }
     }
 }
 
-fn add_groups(t: &mut Table, groups: &[Group]) {
-    for g in groups {
-        t.add_row(
-            g.keys
-                .iter()
-                .map(|k| k.clone().unwrap_or_else(|| "(none)".into()))
-                .chain(number_cells(&g.totals)),
-        );
-    }
+/// The instant a local day or hour (`2026-09-20T10:00`) starts in `tz`.
+fn local_start(key: &str, tz: &jiff::tz::TimeZone) -> Option<jiff::Timestamp> {
+    let civil: jiff::civil::DateTime = key.parse().ok()?;
+    Some(civil.to_zoned(tz.clone()).ok()?.timestamp())
 }
 
-fn period_line(summary: &Summary) -> String {
-    let bound = |ts: Option<jiff::Timestamp>, open: &str| {
-        ts.map(crate::record::format_timestamp)
-            .unwrap_or_else(|| open.to_string())
-    };
-    format!(
-        "{} → {}",
-        bound(summary.range.from, "the first record"),
-        bound(summary.range.to, "now")
-    )
-}
-
-/// `sessions`: one line per session.
-pub fn render_sessions(rows: &[SessionRow], format: Format) -> String {
+/// `sessions`: one line per session, most recently active first.
+pub fn render_sessions(rows: &[SessionRow], view: &View, format: Format) -> String {
     match format {
         Format::Json => format!("{:#}\n", serde_json::json!({ "sessions": rows })),
         Format::Csv => {
@@ -232,31 +228,59 @@ pub fn render_sessions(rows: &[SessionRow], format: Format) -> String {
             out
         }
         Format::Table => {
-            let headers = ["session", "first", "last", "models"]
-                .into_iter()
-                .map(String::from)
-                .chain(NUMBER_HEADERS.iter().map(|h| h.to_string()))
-                .collect();
-            let mut t = table(headers, 4);
-            for r in rows {
-                t.add_row(
-                    [
-                        r.session_id.clone(),
-                        r.first_at.clone(),
-                        r.last_at.clone(),
-                        r.models.join(" "),
-                    ]
-                    .into_iter()
-                    .chain(number_cells(&r.totals)),
-                );
+            if rows.is_empty() {
+                return "No sessions.\n".to_string();
             }
-            format!("{t}\n")
+            let parse = |text: &str| text.parse::<jiff::Timestamp>().ok();
+            let mut t = Table::new()
+                .id("session")
+                .fixed("last active")
+                .number("duration")
+                .text("models")
+                .number("records")
+                .number("tokens")
+                .number("cost");
+            let money = MoneySet::of(rows.iter().map(|r| r.totals.cost_usd));
+            let mut times = Vec::new();
+            for r in rows {
+                let (first, last) = (parse(&r.first_at), parse(&r.last_at));
+                times.extend(last);
+                t.row([
+                    r.session_id.clone(),
+                    time::stored_cell(&r.last_at, &view.tz),
+                    match (first, last) {
+                        (Some(first), Some(last)) => span(first, last),
+                        _ => String::new(),
+                    },
+                    r.models.join(" "),
+                    count(r.totals.records),
+                    count(r.totals.tokens()),
+                    money.show(r.totals.cost_usd),
+                ]);
+            }
+            format!(
+                "{}; `hookmeter sessions ID` for one session\n{}",
+                time::zone_note(&view.tz, &times),
+                t.render(view.width)
+            )
         }
     }
 }
 
+/// The time between a session's first and last record: `<1m`, `42m`,
+/// `3h 05m`, `2d 04h`.
+fn span(first: jiff::Timestamp, last: jiff::Timestamp) -> String {
+    let minutes = (last.as_second() - first.as_second()).max(0) / 60;
+    match minutes {
+        0 => "<1m".to_string(),
+        m if m < 60 => format!("{m}m"),
+        m if m < 24 * 60 => format!("{}h {:02}m", m / 60, m % 60),
+        m => format!("{}d {:02}h", m / (24 * 60), m % (24 * 60) / 60),
+    }
+}
+
 /// `sessions ID`: the session by model and by tool.
-pub fn render_session(detail: &SessionDetail, format: Format) -> String {
+pub fn render_session(detail: &SessionDetail, view: &View, format: Format) -> String {
     match format {
         Format::Json => format!("{:#}\n", detail.to_json()),
         Format::Csv => {
@@ -282,60 +306,165 @@ pub fn render_session(detail: &SessionDetail, format: Format) -> String {
                 return format!("session {}: no records\n", detail.session_id);
             };
             let mut out = format!(
-                "session {}: {} → {}, {} records, {}\n",
+                "session {}\n{} → {}, {}\n",
                 detail.session_id,
-                first,
-                detail.last_at.as_deref().unwrap_or(""),
-                count(detail.totals.records),
-                usd(detail.totals.cost_usd)
+                time::stored_instant(first, &view.tz),
+                time::stored_instant(detail.last_at.as_deref().unwrap_or(""), &view.tz),
+                crate::present::counted(
+                    u64::try_from(detail.totals.records).unwrap_or(0),
+                    "record",
+                    "records"
+                ),
             );
             for (name, groups) in [("model", &detail.by_model), ("tool", &detail.by_tool)] {
-                let mut t = table(
-                    std::iter::once(name.to_string())
-                        .chain(NUMBER_HEADERS.iter().map(|h| h.to_string()))
-                        .collect(),
-                    1,
-                );
-                add_groups(&mut t, groups);
-                out.push_str(&format!("\nby {name}\n{t}\n"));
+                let table = groups_table(Table::new().text(name), groups, Some(&detail.totals));
+                out.push_str(&format!("\nby {name}\n{}", table.render(view.width)));
             }
             out
         }
     }
 }
 
-/// `tail`: one line per record.
-pub fn render_record(record: &Record, json: bool) -> String {
-    if json {
-        return format!("{}\n", serde_json::json!(record));
+/// How `tail` lays out its lines, chosen once for the width so that every
+/// line of a `tail -f` aligns with the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailLayout {
+    agent: usize,
+    model: usize,
+    /// Input, output and cache tokens apart; else their sum.
+    tokens_apart: bool,
+    /// The session's width; `None`: no session column.
+    session: Option<usize>,
+}
+
+/// `time` is always whole: `2026-12-06 09:15:42 -05:00`.
+const TAIL_TIME: usize = 26;
+const TAIL_COST: usize = 10;
+const TAIL_COUNT: usize = 9;
+const TAIL_GAP: usize = 2;
+
+impl TailLayout {
+    /// The widest layout that fits `width`: token columns merge, then agent
+    /// and model shrink, then the session column goes.
+    pub fn for_width(width: Option<usize>) -> TailLayout {
+        let wide = TailLayout {
+            agent: 14,
+            model: 28,
+            tokens_apart: true,
+            session: Some(36),
+        };
+        let Some(width) = width else {
+            return wide;
+        };
+        let candidates = [
+            wide.clone(),
+            TailLayout {
+                session: Some(12),
+                ..wide.clone()
+            },
+            TailLayout {
+                tokens_apart: false,
+                session: Some(12),
+                ..wide.clone()
+            },
+            TailLayout {
+                agent: 10,
+                model: 16,
+                tokens_apart: false,
+                session: Some(8),
+            },
+            TailLayout {
+                agent: 10,
+                model: 17,
+                tokens_apart: false,
+                session: None,
+            },
+        ];
+        let last = candidates[candidates.len() - 1].clone();
+        candidates
+            .into_iter()
+            .find(|l| l.width() <= width)
+            .unwrap_or(last)
     }
-    format!(
-        "{}  {:<12} {:<28} {:>9} in {:>9} out {:>11} cache {:>10}  {}\n",
-        record.timestamp,
-        record.agent_id,
-        record.model,
-        count(record.input_tokens),
-        count(record.output_tokens),
-        count(record.cache_read_tokens + record.cache_write_tokens),
-        usd(record.estimated_cost_usd),
-        record.session_id.as_deref().unwrap_or("-"),
-    )
+
+    fn width(&self) -> usize {
+        let counts = if self.tokens_apart { 3 } else { 1 };
+        let columns = [TAIL_TIME, self.agent, self.model, TAIL_COST]
+            .into_iter()
+            .chain(std::iter::repeat_n(TAIL_COUNT, counts))
+            .chain(self.session)
+            .collect::<Vec<_>>();
+        columns.iter().sum::<usize>() + TAIL_GAP * (columns.len() - 1)
+    }
+
+    /// The line naming the columns.
+    pub fn header(&self) -> String {
+        let mut cells = vec![
+            format!("{:<TAIL_TIME$}", "time"),
+            format!("{:<w$}", "agent", w = self.agent),
+            format!("{:<w$}", "model", w = self.model),
+        ];
+        if self.tokens_apart {
+            for name in ["input", "output", "cache"] {
+                cells.push(format!("{name:>TAIL_COUNT$}"));
+            }
+        } else {
+            cells.push(format!("{:>TAIL_COUNT$}", "tokens"));
+        }
+        cells.push(format!("{:>TAIL_COST$}", "cost"));
+        if self.session.is_some() {
+            cells.push("session".to_string());
+        }
+        format!("{}\n", cells.join("  ").trim_end())
+    }
+
+    /// One line per record, in the order given; the costs of `records` are
+    /// one set of amounts.
+    pub fn lines(&self, records: &[Record], tz: &jiff::tz::TimeZone) -> String {
+        use crate::present::table::{fit, fit_middle};
+        let money = MoneySet::of(records.iter().map(|r| r.estimated_cost_usd));
+        let mut out = String::new();
+        for r in records {
+            let mut cells = vec![
+                format!("{:<TAIL_TIME$}", time_of(&r.timestamp, tz)),
+                format!("{:<w$}", fit(&r.agent_id, self.agent), w = self.agent),
+                format!("{:<w$}", fit(&r.model, self.model), w = self.model),
+            ];
+            let cache = r.cache_read_tokens + r.cache_write_tokens;
+            if self.tokens_apart {
+                for n in [r.input_tokens, r.output_tokens, cache] {
+                    cells.push(format!("{:>TAIL_COUNT$}", count(n)));
+                }
+            } else {
+                let all = r.input_tokens + r.output_tokens + cache;
+                cells.push(format!("{:>TAIL_COUNT$}", count(all)));
+            }
+            cells.push(format!("{:>TAIL_COST$}", money.show(r.estimated_cost_usd)));
+            if let Some(width) = self.session {
+                cells.push(fit_middle(r.session_id.as_deref().unwrap_or("-"), width));
+            }
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A record's stored timestamp as `tail` shows it, with seconds and offset.
+fn time_of(stored: &str, tz: &jiff::tz::TimeZone) -> String {
+    stored
+        .parse::<jiff::Timestamp>()
+        .map_or_else(|_| stored.to_string(), |ts| time::instant_seconds(ts, tz))
+}
+
+/// `tail --json`: one JSON object per record.
+pub fn render_record_json(record: &Record) -> String {
+    format!("{}\n", serde_json::json!(record))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_read_like_people_write_them() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1_000), "1,000");
-        assert_eq!(count(-1_234_567), "-1,234,567");
-        assert_eq!(usd(12.345), "$12.35");
-        assert_eq!(usd(0.00421), "$0.0042");
-        assert_eq!(usd(0.0), "$0.00");
-    }
 
     #[test]
     fn csv_fields_are_quoted_when_they_must_be() {
@@ -345,5 +474,25 @@ mod tests {
         assert_eq!(decimal(0.0017310000000000001), "0.001731");
         assert_eq!(decimal(12.0), "12");
         assert_eq!(decimal(0.0), "0");
+    }
+
+    #[test]
+    fn tail_layouts_fit_their_width() {
+        for width in [80, 100, 120, 160, 200] {
+            let layout = TailLayout::for_width(Some(width));
+            assert!(layout.width() <= width, "{width}: {layout:?}");
+        }
+        assert_eq!(TailLayout::for_width(Some(80)).session, None);
+        assert!(TailLayout::for_width(None).tokens_apart);
+    }
+
+    #[test]
+    fn session_spans_read_in_the_largest_units() {
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let start = at("2026-09-20T08:00:00Z");
+        assert_eq!(span(start, at("2026-09-20T08:00:30Z")), "<1m");
+        assert_eq!(span(start, at("2026-09-20T08:42:00Z")), "42m");
+        assert_eq!(span(start, at("2026-09-20T11:05:00Z")), "3h 05m");
+        assert_eq!(span(start, at("2026-09-22T12:00:00Z")), "2d 04h");
     }
 }

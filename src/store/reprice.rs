@@ -163,29 +163,59 @@ fn read_batch(
     Ok(rows)
 }
 
-/// The outcome as `reprice` prints it.
-pub fn render(outcome: &RepriceOutcome) -> String {
+/// The outcome as `reprice` prints it: the totals, then a table of the
+/// models whose records change, fitted to `width`.
+pub fn render(outcome: &RepriceOutcome, width: Option<usize>) -> String {
+    use crate::present::{counted, MoneySet, Table};
     let verb = if outcome.dry_run {
         "would change"
     } else {
         "changed"
     };
+    let change = outcome.after_usd - outcome.before_usd;
+    let totals = MoneySet::of([outcome.before_usd, outcome.after_usd, change]);
     let mut out = format!(
-        "{verb} {} of {} priced records: total ${:.6} -> ${:.6} ({:+.6})\n",
+        "{verb} {} of {}: total {} → {} ({})\n",
         outcome.changed,
-        outcome.examined,
-        outcome.before_usd,
-        outcome.after_usd,
-        outcome.after_usd - outcome.before_usd
+        counted(outcome.examined, "priced record", "priced records"),
+        totals.show(outcome.before_usd),
+        totals.show(outcome.after_usd),
+        signed(&totals, change)
     );
-    for (model, (rows, before, after)) in &outcome.by_model {
-        out.push_str(&format!(
-            "  {model}: {rows} records, ${before:.6} -> ${after:.6} ({:+.6})\n",
-            after - before
-        ));
+    if !outcome.by_model.is_empty() {
+        let models = &outcome.by_model;
+        let before = MoneySet::of(models.values().map(|m| m.1));
+        let after = MoneySet::of(models.values().map(|m| m.2));
+        let changes = MoneySet::of(models.values().map(|m| m.2 - m.1));
+        let mut t = Table::new()
+            .text("model")
+            .number("records")
+            .number("before")
+            .number("after")
+            .number("change");
+        for (model, (rows, was, is)) in models {
+            t.row([
+                model.clone(),
+                crate::present::count(i64::try_from(*rows).unwrap_or(i64::MAX)),
+                before.show(*was),
+                after.show(*is),
+                signed(&changes, is - was),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&t.render(width));
     }
     if outcome.dry_run && outcome.changed > 0 {
         out.push_str("nothing was written (--dry-run)\n");
     }
     out
+}
+
+/// A change of cost: `+$0.0042`, `-$0.50`, `$0.00`.
+fn signed(money: &crate::present::MoneySet, amount: f64) -> String {
+    let shown = money.show(amount);
+    match amount > 0.0 {
+        true => format!("+{shown}"),
+        false => shown,
+    }
 }
