@@ -303,6 +303,18 @@ test("budgets show as bars, red when spent", async () => {
   const spent = api.findIndex((b) => b.scope === "task:T-e2e");
   assert.ok(api[spent].ratio > 1, `the seeds spend more than $1 on the task (${api[spent].ratio})`);
   assert.equal(await bars.nth(spent).locator("span.over").count(), 1, "a spent budget is red");
+  // Spent and limit of a budget are one money set.
+  const lines = await texts(page, "#budgets .budget-amounts");
+  api.forEach((b, i) => {
+    const [amounts, percent] = lines[i].split(" · ");
+    assert.equal(percent, `${Math.round(b.ratio * 100)}%`);
+    assertMoneySet(amounts.split(" of "), [b.spent, b.limit], `budget ${b.scope} ${b.period}`);
+  });
+  // A period that ends says when, with its offset (the page runs in UTC).
+  const monthly = api.findIndex((b) => b.period === "monthly");
+  const end = new Date(api[monthly].period_end).toISOString().slice(0, 16).replace("T", " ");
+  assert.equal(await page.locator("#budgets .budget").nth(monthly).locator(".budget-end").textContent(), `ends ${end} +00:00`);
+  assert.equal(await page.locator("#budgets .budget").nth(spent).locator(".budget-end").count(), 0, "a total budget never ends");
   assert.match(await page.locator("#budgets").textContent(), /task:T-e2e · total/);
   assert.match(await page.locator("#budgets").textContent(), /everything · monthly/);
   await page.screenshot({ path: join(OUT, "dashboard-budgets.png"), fullPage: true });

@@ -3,8 +3,8 @@
 // from the API is placed with textContent, never parsed as HTML.
 //
 // Served as one module after format.mjs (src/http/dashboard.rs): moneySet,
-// money, niceTicks, count, tokenBreakdown, exact, localText, instantText,
-// offsetText and zoneText come from there. Amounts shown together are one money set
+// money, niceTicks, count, tokenBreakdown, exact, localText, instantText
+// and zoneText come from there. Amounts shown together are one money set
 // (a column with its total, a legend, an axis, a budget line), so they
 // share their decimals and never look equal when they differ.
 "use strict";
@@ -176,7 +176,7 @@
       renderModels(byModel, colors);
       renderBudgets(budgets);
       await renderSessions(sessions, generation);
-      $("status").textContent = "Updated " + localText(new Date()).slice(11) + " " + offsetText(new Date());
+      $("status").textContent = "Updated " + instantText(new Date()).slice(11); // "09:15 -05:00"
     } catch (e) {
       if (generation !== state.generation) return;
       showError(e);
@@ -233,7 +233,8 @@
     const shown = tokenBreakdown(counts);
     const sum = counts.reduce((a, b) => a + b, 0);
     $("card-tokens").textContent = shown.total;
-    $("card-tokens-note").textContent = TOKEN_PARTS.map(([, name], i) => shown.parts[i] + " " + name).join(" · ");
+    const items = TOKEN_PARTS.map(([, name], i) => el("span", { class: "part", text: shown.parts[i] + " " + name }));
+    $("card-tokens-note").replaceChildren(...items.flatMap((item, i) => (i ? [" · ", item] : [item])));
     $("card-tokens-box").title = exact(sum) + " tokens: " +
       TOKEN_PARTS.map(([, name], i) => exact(counts[i]) + " " + name).join(", ");
   }
@@ -458,9 +459,10 @@
       const name = [b.scope || "everything", b.period].filter(Boolean).join(" · ");
       const fill = el("span", { class: ratio >= 1 ? "over" : ratio >= 0.8 ? "warn" : null });
       fill.style.width = Math.min(100, Math.max(0, ratio * 100)).toFixed(1) + "%";
+      const end = dateOf(b.period_end);
       box.append(el("div", { class: "budget" },
         el("div", { class: "budget-head" },
-          el("span", { text: name }),
+          el("span", {}, name, end ? el("span", { class: "budget-end", text: "ends " + instantText(end) }) : null),
           el("span", { class: "budget-amounts", text: budgetLine(spent, limit, ratio) })),
         el("div", { class: "meter", role: "progressbar", "aria-label": name, "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(ratio * 100) }, fill)));
     }
