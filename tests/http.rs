@@ -301,6 +301,51 @@ fn summary_groups_equal_the_grouped_database() {
     insta::assert_json_snapshot!("summary_by_day_in_new_york", rounded(ny));
 }
 
+/// `active_hours`: the clock hours of the range holding records, as the
+/// database counts them, whether the hourly rollup answers (whole hours),
+/// the records do (the partial hours at a range's ends) or both.
+#[test]
+fn summary_counts_the_active_hours_of_its_range() {
+    let (home, _daemon, addr) = seeded();
+    let hours = |condition: &str| {
+        home.count(&format!(
+            "SELECT count(DISTINCT substr(timestamp, 1, 13)) FROM cost_records WHERE {condition}"
+        ))
+    };
+    // The seeds' hours: 10th 09h (two records), 10h, 23h; 11th 01h, 14h (two).
+    assert_eq!(hours("1"), 5);
+    for (query, condition) in [
+        ("", "1"),
+        ("group_by=model", "1"),
+        ("agent_id=claude-code", "agent_id = 'claude-code'"),
+        ("session_id=s1", "session_id = 's1'"),
+        ("task_id=T-2&group_by=day", "task_id = 'T-2'"),
+        // Partial hours at both ends: 09:30 keeps 09:45, 14:10 keeps 14:00.
+        (
+            "date_from=2025-03-10T09:30:00Z&date_to=2025-03-11T14:10:00Z",
+            "timestamp >= '2025-03-10T09:30:00.000Z' AND timestamp < '2025-03-11T14:10:00.000Z'",
+        ),
+        // Inside one hour, with nothing in it.
+        (
+            "date_from=2025-03-10T09:50:00Z&date_to=2025-03-10T09:55:00Z",
+            "timestamp >= '2025-03-10T09:50:00.000Z' AND timestamp < '2025-03-10T09:55:00.000Z'",
+        ),
+        ("time_range=24h", "0"),
+    ] {
+        let summary = get_json(addr, &format!("/api/costs/summary?{query}"));
+        assert_eq!(summary["active_hours"], hours(condition), "?{query}");
+    }
+    let partial = get_json(
+        addr,
+        "/api/costs/summary?date_from=2025-03-10T09:30:00Z&date_to=2025-03-11T14:10:00Z",
+    );
+    assert_eq!(partial["active_hours"], 5);
+    assert_eq!(
+        get_json(addr, "/api/costs/summary?time_range=24h")["active_hours"],
+        0
+    );
+}
+
 #[test]
 fn a_rolling_window_keeps_only_what_is_recent() {
     let (home, daemon, addr) = seeded();

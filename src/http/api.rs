@@ -64,7 +64,8 @@ pub async fn costs(
     Ok(Json(page_json("records", records, total, page, page_size)))
 }
 
-/// `GET /api/costs/summary`: totals grouped like `report --by`.
+/// `GET /api/costs/summary`: totals grouped like `report --by`, and how
+/// many hours of the range hold records (`active_hours`).
 pub async fn cost_summary(
     State(state): State<Arc<AppState>>,
     query: Pairs,
@@ -74,13 +75,18 @@ pub async fn cost_summary(
     let tz_name = params.get("tz").unwrap_or("UTC").to_string();
     let filter = params.filter(&tz, jiff::Timestamp::now())?;
     let dimensions = params.group_by()?;
-    let summary = state
+    let (summary, active_hours) = state
         .readers
-        .run(move |conn| query::summary(conn, &filter, &dimensions, &tz))
+        .run(move |conn| {
+            let summary = query::summary(conn, &filter, &dimensions, &tz)?;
+            Ok((summary, query::summary::active_hours(conn, &filter)?))
+        })
         .await?;
-    // The one summary shape, `report --json`'s too, plus the zone it used.
+    // The one summary shape, `report --json`'s too, plus the zone it used
+    // and the hours with records (the dashboard's spend per active hour).
     let mut body = summary.to_json();
     body["tz"] = json!(tz_name);
+    body["active_hours"] = json!(active_hours);
     Ok(Json(body))
 }
 

@@ -1,4 +1,4 @@
-//! `GET /`: the dashboard. Three files embedded in the binary, no build
+//! `GET /`: the dashboard. Its files are embedded in the binary, no build
 //! step; the page reads the API like any other client. Its content security
 //! policy lets it reach this daemon only, so no request leaves the host.
 //!
@@ -8,7 +8,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 const INDEX_HTML: &str = include_str!("dashboard/index.html");
-const DASHBOARD_JS: &str = include_str!("dashboard/dashboard.js");
+/// One module script: the pure formatting rules first (format.mjs, which
+/// the e2e unit test imports on its own), then the page, which uses them.
+const DASHBOARD_JS: &str = concat!(
+    include_str!("dashboard/format.mjs"),
+    "\n",
+    include_str!("dashboard/dashboard.js")
+);
 const DASHBOARD_CSS: &str = include_str!("dashboard/dashboard.css");
 
 /// What the page may load: its own script, style and API; `data:` for the

@@ -180,6 +180,55 @@ pub fn summary(
     Ok(parts.finish(filter.range))
 }
 
+/// How many clock hours of `filter`'s range hold at least one of its
+/// records: what a spend rate "per active hour" divides by. Hours are UTC
+/// hours, the buckets of `cost_rollup_hourly`; in a zone whose offset is
+/// whole hours they are its local hours too. Whole hours are counted in the
+/// hourly rollup, the partial hours at either end of the range in
+/// `cost_records` (a filter on session or task reads the records alone).
+pub fn active_hours(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
+    if !filter.fits_rollup() {
+        return active_hours_of_records(conn, filter);
+    }
+    let mut hours = 0;
+    for piece in tiers::pieces(filter.range, false) {
+        hours += if piece.tier == tiers::Tier::Records {
+            let edge = Filter {
+                range: piece.range,
+                ..filter.clone()
+            };
+            active_hours_of_records(conn, &edge)?
+        } else {
+            let (conditions, mut params) = filter.conditions(true);
+            let mut sql = format!(
+                "SELECT count(DISTINCT hour) FROM cost_rollup_hourly \
+                 WHERE records > 0{conditions}"
+            );
+            let bounds = [(">=", piece.range.from), ("<", piece.range.to)];
+            for (op, bound) in bounds {
+                if let Some(ts) = bound {
+                    params.push(tiers::Tier::Hours.label(ts));
+                    sql.push_str(&format!(" AND hour {op} ?{}", params.len()));
+                }
+            }
+            conn.prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(&params), |row| row.get(0))?
+        };
+    }
+    Ok(hours)
+}
+
+/// [`active_hours`] counted in `cost_records` alone.
+fn active_hours_of_records(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
+    let (conditions, params) = filter.record_conditions();
+    let sql = format!(
+        "SELECT count(DISTINCT substr(timestamp, 1, 13)) FROM cost_records WHERE 1{conditions}"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(&params), |row| row.get(0))?)
+}
+
 /// The width of the UTC time buckets rows are read in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Bucket {
@@ -594,6 +643,40 @@ mod tests {
             }
             let total: i64 = want.values().map(|w| w.0).sum();
             prop_assert_eq!(got.totals.records, total);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Active hours, from the rollup and the edges or from the records,
+        /// are the distinct UTC hours of the records the filter keeps.
+        #[test]
+        fn active_hours_are_the_distinct_hours_of_the_kept_records(
+            rows in prop::collection::vec(row(), 0..120),
+            from_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
+            len_ms in prop::option::of(0..(2 * 86_400 * 1000i64)),
+            agent in prop::option::of(prop::sample::select(vec!["claude-code", "codex"])),
+            session in prop::option::of(prop::sample::select(vec!["s1", "s2"])),
+        ) {
+            let conn = database(&rows);
+            let filter = Filter {
+                range: range(from_ms, len_ms),
+                agent: agent.map(str::to_string),
+                session: session.map(str::to_string),
+                ..Filter::default()
+            };
+            let want: std::collections::HashSet<i64> = rows
+                .iter()
+                .filter(|r| {
+                    filter.range.from.is_none_or(|f| r.ts >= f)
+                        && filter.range.to.is_none_or(|t| r.ts < t)
+                        && filter.agent.as_deref().is_none_or(|a| a == r.agent)
+                        && filter.session.as_deref().is_none_or(|s| s == r.session)
+                })
+                .map(|r| r.ts.as_second().div_euclid(3_600))
+                .collect();
+            prop_assert_eq!(active_hours(&conn, &filter).unwrap(), want.len() as i64);
         }
     }
 

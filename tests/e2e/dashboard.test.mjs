@@ -13,7 +13,9 @@ import assert from "node:assert/strict";
 import { mkdirSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { BIN, OUT, repo, Daemon, seeds, dollars, tokens, settled } from "./support.mjs";
+import {
+  BIN, OUT, repo, Daemon, seeds, cents, activeHours, dollars, tokens, settled, assertMoneySet, zoned,
+} from "./support.mjs";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -22,9 +24,18 @@ async function cards(page) {
   return {
     spend: await text("card-spend"),
     rate: await text("card-rate"),
+    rateNote: await text("card-rate-note"),
     agent: await text("card-agent"),
+    agentNote: await text("card-agent-note"),
     tokens: await text("card-tokens"),
+    tokenParts: await text("card-tokens-note"),
+    tokenTitle: await page.locator("#card-tokens-box").getAttribute("title"),
   };
+}
+
+/** The texts of every element `selector` matches. */
+async function texts(page, selector) {
+  return page.locator(selector).evaluateAll((nodes) => nodes.map((n) => n.textContent.trim()));
 }
 
 async function sessionIds(page) {
@@ -35,6 +46,9 @@ async function sessionIds(page) {
 
 let browser;
 let seeded;
+let seededAt;
+let seededRows;
+let centsDaemon;
 let emptyDaemon;
 const requests = [];
 
@@ -44,14 +58,18 @@ before(async () => {
   }
   mkdirSync(OUT, { recursive: true });
   seeded = await Daemon.start("seeded");
-  for (const payload of seeds(Date.now())) await seeded.hook(payload);
+  seededAt = Date.now();
+  seededRows = seeds(seededAt);
+  for (const payload of seededRows) await seeded.hook(payload);
+  centsDaemon = await Daemon.start("cents");
+  for (const payload of cents(Date.now())) await centsDaemon.hook(payload);
   emptyDaemon = await Daemon.start("empty");
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 });
 
 after(async () => {
   if (browser) await browser.close();
-  for (const d of [seeded, emptyDaemon]) {
+  for (const d of [seeded, centsDaemon, emptyDaemon]) {
     if (d) {
       await d.stop();
       d.remove();
@@ -60,8 +78,8 @@ after(async () => {
 });
 
 /** A page on `daemon` with every request and console error recorded. */
-async function open(daemon, query = "", viewport = { width: 1280, height: 900 }) {
-  const context = await browser.newContext({ viewport, timezoneId: "UTC", locale: "en-US" });
+async function open(daemon, query = "", viewport = { width: 1280, height: 900 }, timezoneId = "UTC") {
+  const context = await browser.newContext({ viewport, timezoneId, locale: "en-US" });
   const page = await context.newPage();
   const problems = [];
   page.on("request", (r) => requests.push(r.url()));
@@ -93,14 +111,35 @@ test("the cards show what the API returns, and the time range changes them", asy
     const shown = await cards(page);
     assert.ok(api.total_cost_usd > 0.01, `${range}: the seeds cost something (${api.total_cost_usd})`);
     assert.ok(Math.abs(dollars(shown.spend) - api.total_cost_usd) < 0.005, `${range}: spend ${shown.spend} vs ${api.total_cost_usd}`);
-    const hours = { "1h": 1, "24h": 24, "30d": 720 }[range];
-    const rate = api.total_cost_usd / hours;
-    assert.match(shown.rate, /\/h$/);
-    assert.ok(Math.abs(dollars(shown.rate) - rate) <= Math.max(0.005, rate * 0.01), `${range}: rate ${shown.rate} vs ${rate}`);
+    // The spend rate is per active hour: the clock hours of the range that
+    // hold a seeded record (no more than the range's hours), said once.
+    const length = { "1h": 1, "24h": 24, "30d": 720 }[range];
+    const active = activeHours(seededRows, Date.now() - length * 3600 * 1000);
+    assert.equal(api.active_hours, active, `${range}: the API's active hours are the seeds'`);
+    const hours = Math.min(active, length);
+    if (range !== "1h") assert.ok(hours < length / 2, `${range}: most hours are quiet (${hours} active)`);
+    assert.equal(shown.rateNote, `over ${hours} active hour${hours === 1 ? "" : "s"}`, `${range}: rate note`);
+    assert.match(shown.rate, /^\$[0-9,.]+\/h$/);
+    assertMoneySet([shown.rate.replace(/\/h$/, "")], [api.total_cost_usd / hours], `${range}: spend rate`);
+    assertMoneySet([shown.spend], [api.total_cost_usd], `${range}: total spend`);
     assert.equal(shown.agent, api.groups[0].key, `${range}: top agent`);
-    const sum = api.total_input_tokens + api.total_output_tokens + api.total_cache_read_tokens + api.total_cache_write_tokens;
+    assertMoneySet([shown.agentNote.split(" · ")[0]], [api.groups[0].cost_usd], `${range}: top agent's spend`);
+    // Total tokens: its four parts, in its unit, add up to it as shown, and
+    // each is within one displayed step of its count; the tooltip is exact.
+    const parts = [api.total_input_tokens, api.total_output_tokens, api.total_cache_read_tokens, api.total_cache_write_tokens];
+    const sum = parts.reduce((a, b) => a + b, 0);
+    assert.ok(api.total_cache_write_tokens > 0, `${range}: the seeds write the cache`);
     const t = tokens(shown.tokens);
     assert.ok(Math.abs(t.value - sum) <= t.slack, `${range}: tokens ${shown.tokens} vs ${sum}`);
+    const shownParts = shown.tokenParts.split(" · ").map((p) => p.match(/^(\S+) (input|output|cache read|cache write)$/));
+    assert.deepEqual(shownParts.map((m) => m && m[2]), ["input", "output", "cache read", "cache write"], shown.tokenParts);
+    const step = 2 * t.slack;
+    const partValues = shownParts.map((m) => tokens(m[1]).value);
+    assert.ok(Math.abs(partValues.reduce((a, b) => a + b, 0) - t.value) < 1e-6 * step, `${range}: ${shown.tokenParts} add up to ${shown.tokens}`);
+    partValues.forEach((v, i) => assert.ok(Math.abs(v - parts[i]) < step, `${range}: part ${shownParts[i][0]} vs ${parts[i]}`));
+    const exact = (n) => n.toLocaleString("en-US");
+    assert.equal(shown.tokenTitle, `${exact(sum)} tokens: ${exact(parts[0])} input, ${exact(parts[1])} output, ` +
+      `${exact(parts[2])} cache read, ${exact(parts[3])} cache write`);
     assert.equal(await page.locator("#empty").isHidden(), true, `${range}: not the empty state`);
   }
   // The seeds were chosen so that the ranges differ.
@@ -264,11 +303,145 @@ test("budgets show as bars, red when spent", async () => {
   const spent = api.findIndex((b) => b.scope === "task:T-e2e");
   assert.ok(api[spent].ratio > 1, `the seeds spend more than $1 on the task (${api[spent].ratio})`);
   assert.equal(await bars.nth(spent).locator("span.over").count(), 1, "a spent budget is red");
+  // Spent and limit of a budget are one money set.
+  const lines = await texts(page, "#budgets .budget-amounts");
+  api.forEach((b, i) => {
+    const [amounts, percent] = lines[i].split(" · ");
+    assert.equal(percent, `${Math.round(b.ratio * 100)}%`);
+    assertMoneySet(amounts.split(" of "), [b.spent, b.limit], `budget ${b.scope} ${b.period}`);
+  });
+  // A period that ends says when, with its offset (the page runs in UTC).
+  const monthly = api.findIndex((b) => b.period === "monthly");
+  const end = new Date(api[monthly].period_end).toISOString().slice(0, 16).replace("T", " ");
+  assert.equal(await page.locator("#budgets .budget").nth(monthly).locator(".budget-end").textContent(), `ends ${end} +00:00`);
+  assert.equal(await page.locator("#budgets .budget").nth(spent).locator(".budget-end").count(), 0, "a total budget never ends");
   assert.match(await page.locator("#budgets").textContent(), /task:T-e2e · total/);
   assert.match(await page.locator("#budgets").textContent(), /everything · monthly/);
   await page.screenshot({ path: join(OUT, "dashboard-budgets.png"), fullPage: true });
   assert.deepEqual(problems, [], "console errors");
   seeded.run("budget", "clear");
+  await context.close();
+});
+
+/** Every set of amounts on the page, read back with the values it shows. */
+async function moneySets(page, daemon, range) {
+  const q = `time_range=${range}&tz=UTC`;
+  const byAgent = await daemon.json(`/api/costs/summary?group_by=agent&${q}`);
+  const byModel = await daemon.json(`/api/costs/summary?group_by=model&${q}`);
+  const sessions = await daemon.json(`/api/costs/sessions?${q}&page_size=10`);
+  const legendAmount = (text) => text.split(" · ")[1];
+  const sets = {
+    "agents chart": [await texts(page, "#agents .bar-value"), byAgent.groups.slice(0, 8).map((g) => g.cost_usd)],
+    "donut legend and total": [
+      [...(await texts(page, "#models .legend li")).map(legendAmount), (await texts(page, "#models .donut-total"))[0]],
+      [...byModel.groups.map((g) => g.cost_usd), byModel.total_cost_usd],
+    ],
+    "over-time legend": [
+      (await texts(page, "#over-time-legend li")).map((t) => t.slice(t.lastIndexOf(" ") + 1)),
+      byModel.groups.map((g) => g.cost_usd),
+    ],
+    "sessions cost column": [
+      (await texts(page, "#sessions tbody tr[data-session] td:last-child")),
+      sessions.sessions.map((s) => s.cost_usd),
+    ],
+  };
+  return sets;
+}
+
+test("amounts shown together share their decimals, and different amounts never read the same", async () => {
+  // Two costs that read "$0.01" at two decimals and "$0.010" at three.
+  const { page, context, problems } = await open(centsDaemon, "?range=1h");
+  const sets = await moneySets(page, centsDaemon, "1h");
+  const [legend] = sets["donut legend and total"];
+  assert.deepEqual(legend, ["$0.0104", "$0.0101", "$0.0205"], "the donut's amounts, four decimals");
+  for (const [what, [shown, values]] of Object.entries(sets)) assertMoneySet(shown, values, what);
+  assert.deepEqual(await texts(page, "#agents .bar-value"), ["$0.0104", "$0.0101"]);
+  await page.screenshot({ path: join(OUT, "dashboard-cents.png"), fullPage: true });
+  assert.deepEqual(problems, [], "console errors");
+  await context.close();
+
+  for (const range of ["24h", "30d"]) {
+    const { page, context, problems } = await open(seeded, `?range=${range}`);
+    for (const [what, [shown, values]] of Object.entries(await moneySets(page, seeded, range))) {
+      assert.ok(shown.length >= 2, `${range}, ${what}: a set of several amounts (${shown})`);
+      assertMoneySet(shown, values, `${range}, ${what}`);
+    }
+    assert.deepEqual(problems, [], "console errors");
+    await context.close();
+  }
+});
+
+test("the cost axis has gridlines at nice values, each labelled with its value", async () => {
+  for (const range of ["24h", "30d"]) {
+    const { page, context } = await open(seeded, `?range=${range}`);
+    const grid = await page.locator("#over-time line.grid").evaluateAll((lines) =>
+      lines.map((l) => ({ value: Number(l.dataset.value), y: Number(l.getAttribute("y1")), y2: Number(l.getAttribute("y2")) })));
+    const labels = await page.locator("#over-time text.tick").evaluateAll((ts) =>
+      ts.map((t) => ({ text: t.textContent, y: Number(t.getAttribute("y")) })));
+    assert.equal(labels.length, grid.length, `${range}: one label per gridline`);
+    assert.ok(grid.length >= 3, `${range}: ${grid.length} gridlines`);
+    // Each label is its gridline's value exactly, at its height, and the
+    // labels are one money set.
+    grid.forEach((g, i) => {
+      assert.equal(g.y, g.y2, "a horizontal line");
+      assert.ok(Math.abs(dollars(labels[i].text) - g.value) < 1e-12, `${range}: label ${labels[i].text} on the line at ${g.value}`);
+      assert.ok(Math.abs(labels[i].y - 4 - g.y) < 1e-9, `${range}: label ${labels[i].text} beside its line`);
+    });
+    assertMoneySet(labels.map((l) => l.text), grid.map((g) => g.value), `${range}: axis labels`);
+    // From zero in equal nice steps (1, 2 or 5 × 10^k).
+    const step = grid[1].value - grid[0].value;
+    assert.equal(grid[0].value, 0);
+    const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
+    assert.ok([1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-9), `${range}: step ${step}`);
+    grid.forEach((g, i) => assert.ok(Math.abs(g.value - i * step) < step * 1e-9, `${range}: tick ${i} at ${g.value}`));
+    // The lines are drawn on the bars' scale: y is affine in the value, and
+    // every bucket's stack reaches the height of its cost.
+    const [first, last] = [grid[0], grid[grid.length - 1]];
+    const yOf = (v) => first.y + ((last.y - first.y) * (v - first.value)) / (last.value - first.value);
+    grid.forEach((g) => assert.ok(Math.abs(yOf(g.value) - g.y) < 1e-6, `${range}: gridline ${g.value} at its height`));
+    const timed = range === "24h" ? "hour" : "day";
+    const buckets = await seeded.json(`/api/costs/summary?group_by=${timed}&time_range=${range}&tz=UTC`);
+    const tops = await page.locator("#over-time rect").evaluateAll((rects) => {
+      const top = {};
+      for (const r of rects) {
+        const y = Number(r.getAttribute("y"));
+        top[r.dataset.bucket] = Math.min(top[r.dataset.bucket] ?? Infinity, y);
+      }
+      return top;
+    });
+    const highest = Math.max(...buckets.groups.map((g) => g.cost_usd));
+    assert.ok(last.value >= highest && last.value - step < highest, `${range}: the top line ${last.value} just covers ${highest}`);
+    for (const g of buckets.groups) {
+      assert.ok(Math.abs(tops[g.key] - yOf(g.cost_usd)) < 1e-6, `${range}: bucket ${g.key} reaches ${g.cost_usd}`);
+    }
+    await context.close();
+  }
+});
+
+test("times on the page say their zone (the browser's, America/New_York)", async () => {
+  const zone = "America/New_York";
+  const { page, context, problems } = await open(seeded, "?range=24h", { width: 1280, height: 900 }, zone);
+  const now = zoned(new Date().toISOString(), zone);
+  const caption = `times in ${zone} (UTC${now.offset})`;
+  const api = await seeded.json(`/api/costs/summary?group_by=model&time_range=24h&tz=${zone}`);
+  const from = zoned(api.period.from, zone);
+  // The range: its start with its offset, then the zone of every time shown.
+  assert.equal((await page.locator("#period").textContent()).trim(), `${from.local} ${from.offset} → now · ${caption}`);
+  assert.match(await page.locator("#over-time-zone").textContent(), new RegExp(`^hours in ${zone} \\(UTC[-+]\\d\\d:\\d\\d\\)$`));
+  assert.equal((await page.locator("#sessions-zone").textContent()).trim(), "T" + caption.slice(1));
+  // Session times are local to that zone.
+  const sessions = await seeded.json("/api/costs/sessions?time_range=24h&page_size=10");
+  const cells = await texts(page, "#sessions tbody tr[data-session] td.when");
+  sessions.sessions.forEach((s, i) => {
+    const [first, last] = [zoned(s.first_at, zone).local, zoned(s.last_at, zone).local];
+    const want = first === last ? first : `${first} → ${first.slice(0, 10) === last.slice(0, 10) ? last.slice(11) : last}`;
+    assert.equal(cells[i], want, `session ${s.session_id}`);
+  });
+  // A bar's tooltip names its hour with the offset.
+  const tip = await page.locator("#over-time rect title").first().textContent();
+  assert.match(tip.split("\n")[0], /^\d{4}-\d\d-\d\d \d\d:00 [-+]\d\d:\d\d$/, tip);
+  await page.screenshot({ path: join(OUT, "dashboard-new-york.png"), fullPage: true });
+  assert.deepEqual(problems, [], "console errors");
   await context.close();
 });
 

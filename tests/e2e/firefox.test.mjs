@@ -2,6 +2,7 @@
 // puppeteer-core over WebDriver BiDi (Playwright drives only its own Firefox
 // build). A smoke test: the page settles, its cards show what the API
 // returns, a range switch and a sort work, and nothing is logged as an error.
+// The browser runs with TZ=America/New_York: the page's times say so.
 //
 // Environment: FIREFOX (default /usr/bin/firefox-esr), and those of
 // support.mjs. Nothing is skipped: a missing browser fails.
@@ -11,9 +12,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import puppeteer from "puppeteer-core";
-import { BIN, OUT, Daemon, seeds, dollars, settled } from "./support.mjs";
+import { BIN, OUT, Daemon, seeds, dollars, settled, zoned } from "./support.mjs";
 
 const FIREFOX = process.env.FIREFOX || "/usr/bin/firefox-esr";
+const ZONE = "America/New_York";
 
 let daemon;
 let browser;
@@ -25,7 +27,9 @@ before(async () => {
   mkdirSync(OUT, { recursive: true });
   daemon = await Daemon.start("firefox");
   for (const payload of seeds(Date.now())) await daemon.hook(payload);
-  browser = await puppeteer.launch({ browser: "firefox", executablePath: FIREFOX, headless: true });
+  browser = await puppeteer.launch({
+    browser: "firefox", executablePath: FIREFOX, headless: true, env: { ...process.env, TZ: ZONE },
+  });
 });
 
 after(async () => {
@@ -45,6 +49,12 @@ test("the dashboard works in Firefox", async () => {
   await page.goto(daemon.base + "/?range=24h");
   await settled(page);
   const text = (selector) => page.$eval(selector, (e) => e.textContent.trim());
+
+  // The range's start in the browser's zone, with its offset, and the zone named.
+  const period = (await daemon.json(`/api/costs/summary?time_range=24h&tz=${ZONE}`)).period;
+  const from = zoned(period.from, ZONE);
+  const now = zoned(new Date().toISOString(), ZONE);
+  assert.equal(await text("#period"), `${from.local} ${from.offset} → now · times in ${ZONE} (UTC${now.offset})`);
 
   for (const range of ["24h", "30d"]) {
     if (range !== "24h") {

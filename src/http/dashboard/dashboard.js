@@ -1,6 +1,12 @@
 // The hookmeter dashboard: reads the daemon's own /api and draws it. No
 // framework, no chart library, no request to any other host. Every value
 // from the API is placed with textContent, never parsed as HTML.
+//
+// Served as one module after format.mjs (src/http/dashboard.rs): moneySet,
+// money, niceTicks, count, tokenBreakdown, exact, localText, instantText
+// and zoneText come from there. Amounts shown together are one money set
+// (a column with its total, a legend, an axis, a budget line), so they
+// share their decimals and never look equal when they differ.
 "use strict";
 
 (() => {
@@ -13,6 +19,12 @@
     all: "yet",
   };
   const RANGE_HOURS = { "1h": 1, "24h": 24, "7d": 168, "30d": 720 };
+  const TOKEN_PARTS = [
+    ["total_input_tokens", "input"],
+    ["total_output_tokens", "output"],
+    ["total_cache_read_tokens", "cache read"],
+    ["total_cache_write_tokens", "cache write"],
+  ];
   // Distinct on light and dark backgrounds; the last is "other".
   const PALETTE = ["#2f6fdb", "#e0793a", "#2a9d8f", "#c2457a", "#8a6fd1", "#b8a031", "#4f9bd9", "#d35454"];
   const OTHER_COLOR = "#8c959f";
@@ -42,34 +54,6 @@
 
   // ---- formatting ----------------------------------------------------------
 
-  const usd2 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 });
-  const usd0 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
-
-  /** $1.23; $12,345 above ten thousand; two significant digits under a cent. */
-  function money(x) {
-    const v = Number(x) || 0;
-    if (v === 0) return "$0.00";
-    const a = Math.abs(v);
-    if (a < 0.01) return (v < 0 ? "-$" : "$") + a.toPrecision(2);
-    if (a >= 10000) return usd0.format(v);
-    return usd2.format(v);
-  }
-
-  /** 999, 245K, 1.2M, 3.4B. */
-  function count(x) {
-    const v = Number(x) || 0;
-    const a = Math.abs(v);
-    const units = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
-    for (const [size, unit] of units) {
-      if (a >= size) {
-        const n = v / size;
-        const text = Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(1).replace(/\.0$/, "");
-        return text + unit;
-      }
-    }
-    return String(Math.round(v));
-  }
-
   /** "1 record", "12 records", "1.2K records". */
   function plural(n, word) {
     return count(n) + " " + word + (n === 1 ? "" : "s");
@@ -79,11 +63,15 @@
     return (t.input_tokens || 0) + (t.output_tokens || 0) + (t.cache_read_tokens || 0) + (t.cache_write_tokens || 0);
   }
 
-  const when = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  function timeText(iso) {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    return isNaN(d) ? iso : when.format(d);
+  /** An API time (RFC 3339) as a Date; null when absent or unreadable. */
+  function dateOf(iso) {
+    const d = iso ? new Date(iso) : null;
+    return d && !isNaN(d) ? d : null;
+  }
+
+  /** "times in America/New_York (UTC-05:00)", the offset of now. */
+  function zoneCaption() {
+    return "times in " + zoneText(tz, new Date());
   }
 
   // ---- DOM helpers -----------------------------------------------------------
@@ -181,13 +169,14 @@
       $("empty").hidden = records !== 0;
       $("empty-range").textContent = RANGE_WORDS[state.range];
       const colors = modelColors(byModel.groups);
-      renderCards(byAgent, byModel, overTime, timed);
+      renderPeriod(byModel.period);
+      renderCards(byAgent, byModel);
       renderOverTime(overTime, timed, colors);
       renderAgents(byAgent);
       renderModels(byModel, colors);
       renderBudgets(budgets);
       await renderSessions(sessions, generation);
-      $("status").textContent = "Updated " + new Date().toLocaleTimeString() + " · times in " + tz;
+      $("status").textContent = "Updated " + instantText(new Date()).slice(11); // "09:15 -05:00"
     } catch (e) {
       if (generation !== state.generation) return;
       showError(e);
@@ -206,42 +195,48 @@
     $("empty").hidden = true; // unknown, not empty: what is shown is the last answer
     $("error-text").textContent = e && e.message ? e.message : String(e);
     $("error").hidden = false;
-    $("status").textContent = "Last attempt " + new Date().toLocaleTimeString() + " failed.";
+    $("status").textContent = "Last attempt " + instantText(new Date()) + " failed.";
   }
 
   function hide(id) {
     $(id).hidden = true;
   }
 
-  // ---- cards ---------------------------------------------------------------
+  // ---- the period and the cards ---------------------------------------------
 
-  function renderCards(byAgent, byModel, overTime, timed) {
+  /** The range's start (the API's, in this zone with its offset) and the zone of every time on the page. */
+  function renderPeriod(period) {
+    const from = dateOf(period && period.from);
+    const to = dateOf(period && period.to);
+    const span = (from ? instantText(from) : "the first record") + " → " + (to ? instantText(to) : "now");
+    $("period").textContent = span + " · " + zoneCaption();
+  }
+
+  function renderCards(byAgent, byModel) {
     const total = byModel.total_cost_usd || 0;
     $("card-spend").textContent = money(total);
     $("card-spend-note").textContent = plural(byModel.total_records || 0, "record");
-    let hours = RANGE_HOURS[state.range];
-    if (!hours) {
-      // "all": from the start of the first bucket with costs until now.
-      const first = overTime.groups.map((g) => g.keys[0]).filter(Boolean).sort()[0];
-      const start = first ? bucketStart(first, timed) : null;
-      hours = start ? Math.max(1, (Date.now() - start.getTime()) / 3600000) : 1;
-    }
-    $("card-rate").textContent = money(total / hours) + "/h";
+    // Per active hour: a clock hour with at least one record (the API's
+    // active_hours). A rolling range cuts the clock hours at its ends, so
+    // the last hour can touch two of them: never more hours than the range.
+    const hours = Math.min(byModel.active_hours || 0, RANGE_HOURS[state.range] || Infinity);
+    $("card-rate").textContent = money(hours ? total / hours : 0) + "/h";
+    $("card-rate-note").textContent = hours ? "over " + hours + " active hour" + (hours === 1 ? "" : "s") : "no active hours";
     const top = byAgent.groups[0];
     $("card-agent").textContent = top ? top.key || "(none)" : "—";
     $("card-agent-note").textContent = top
       ? money(top.cost_usd) + (total > 0 ? " · " + Math.round((100 * top.cost_usd) / total) + "% of spend" : "")
       : "no agent yet";
-    const tokens = tokensOf({
-      input_tokens: byModel.total_input_tokens,
-      output_tokens: byModel.total_output_tokens,
-      cache_read_tokens: byModel.total_cache_read_tokens,
-      cache_write_tokens: byModel.total_cache_write_tokens,
-    });
-    $("card-tokens").textContent = count(tokens);
-    $("card-tokens-note").textContent =
-      count(byModel.total_input_tokens) + " in · " + count(byModel.total_output_tokens) + " out · " +
-      count(byModel.total_cache_read_tokens) + " cache read";
+    // The parts in the total's unit, rounded so that they add up to it as
+    // shown (tokenBreakdown); the exact counts in the tooltip.
+    const counts = TOKEN_PARTS.map(([field]) => byModel[field] || 0);
+    const shown = tokenBreakdown(counts);
+    const sum = counts.reduce((a, b) => a + b, 0);
+    $("card-tokens").textContent = shown.total;
+    const items = TOKEN_PARTS.map(([, name], i) => el("span", { class: "part", text: shown.parts[i] + " " + name }));
+    $("card-tokens-note").replaceChildren(...items.flatMap((item, i) => (i ? [" · ", item] : [item])));
+    $("card-tokens-box").title = exact(sum) + " tokens: " +
+      TOKEN_PARTS.map(([, name], i) => exact(counts[i]) + " " + name).join(", ");
   }
 
   // ---- colors by model -------------------------------------------------------
@@ -322,27 +317,40 @@
       else stack.push({ name, cost: g.cost_usd, color: colors.of(model) });
       models.set(name, (models.get(name) || 0) + g.cost_usd);
     }
-    const W = 760, H = 240, left = 64, right = 8, top = 10, bottom = 28;
-    const max = Math.max(...[...stacks.values()].map((s) => s.reduce((a, b) => a + b.cost, 0)), 0) || 1;
+    const W = 760, H = 240, left = 72, right = 8, top = 10, bottom = 28;
+    const highest = Math.max(...[...stacks.values()].map((s) => s.reduce((a, b) => a + b.cost, 0)), 0);
+    // Gridlines at nice values covering the highest bar, each drawn at its
+    // value and labelled with it; the labels are one money set.
+    const ticks = niceTicks(highest);
+    const max = ticks[ticks.length - 1];
     const step = (W - left - right) / keys.length;
     const y = (v) => top + (H - top - bottom) * (1 - v / max);
     const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Cost over time, stacked by model" });
-    for (const f of [0, 0.5, 1]) {
+    const labels = moneySet(ticks);
+    ticks.forEach((v, i) => {
       chart.append(
-        svg("line", { class: "axis", x1: left, x2: W - right, y1: y(max * f), y2: y(max * f) }),
-        svg("text", { x: left - 6, y: y(max * f) + 4, "text-anchor": "end", text: money(max * f) }),
+        svg("line", { class: "axis grid", "data-value": v, x1: left, x2: W - right, y1: y(v), y2: y(v) }),
+        svg("text", { class: "tick", x: left - 6, y: y(v) + 4, "text-anchor": "end", text: labels[i] }),
       );
-    }
+    });
     const every = Math.ceil(keys.length / 8);
     keys.forEach((k, i) => {
       const x = left + i * step;
       let base = 0;
       const order = (stacks.get(k) || []).sort((a, b) => b.cost - a.cost);
+      // One tooltip for the whole bar: its bucket, with its zone, and the
+      // models' costs with their total, one money set.
+      const start = bucketStart(k, timed);
+      const when = start ? (timed === "hour" ? instantText(start) : k + " (" + tz + ")") : k;
+      const amounts = moneySet([...order.map((p) => p.cost), order.reduce((a, p) => a + p.cost, 0)]);
+      const tip = [when, ...order.map((p, j) => `${p.name}: ${amounts[j]}`)];
+      if (order.length > 1) tip.push(`total: ${amounts[order.length]}`);
       for (const part of order) {
         const h = y(base) - y(base + part.cost);
         const rect = svg("rect", {
           x: x + step * 0.12, y: y(base + part.cost), width: Math.max(1, step * 0.76), height: Math.max(0, h), fill: part.color,
-        }, svg("title", { text: `${k} · ${part.name}: ${money(part.cost)}` }));
+          "data-bucket": k,
+        }, svg("title", { text: tip.join("\n") }));
         chart.append(rect);
         base += part.cost;
       }
@@ -352,9 +360,10 @@
       }
     });
     box.append(chart);
-    for (const [name, cost] of [...models.entries()].sort((a, b) => b[1] - a[1])) {
-      legend.append(legendItem(colors.of(name), `${name} ${money(cost)}`));
-    }
+    $("over-time-zone").textContent = (timed === "hour" ? "hours" : "days") + " in " + zoneText(tz, new Date());
+    const entries = [...models.entries()].sort((a, b) => b[1] - a[1]);
+    const amounts = moneySet(entries.map(([, cost]) => cost));
+    entries.forEach(([name], i) => legend.append(legendItem(colors.of(name), `${name} ${amounts[i]}`)));
   }
 
   /** A legend entry; the swatch is colored through the CSSOM (the page's CSP allows no inline style). */
@@ -377,6 +386,7 @@
     const W = 460, row = 30, labelW = 150, valueW = 70;
     const max = Math.max(...groups.map((g) => g.cost_usd)) || 1;
     const chart = svg("svg", { viewBox: `0 0 ${W} ${groups.length * row + 4}`, role: "img", "aria-label": "Cost by agent" });
+    const amounts = moneySet(groups.map((g) => g.cost_usd));
     groups.forEach((g, i) => {
       const y = i * row + 4;
       const w = ((W - labelW - valueW) * g.cost_usd) / max;
@@ -384,8 +394,8 @@
       chart.append(
         svg("text", { class: "bar-label", x: 0, y: y + 16, text: name.length > 22 ? name.slice(0, 21) + "…" : name }),
         svg("rect", { x: labelW, y: y + 4, width: Math.max(1, w), height: row - 12, rx: 3, fill: PALETTE[0] },
-          svg("title", { text: `${name}: ${money(g.cost_usd)} · ${count(g.records)} records` })),
-        svg("text", { class: "bar-label", x: labelW + w + 6, y: y + 16, text: money(g.cost_usd) }),
+          svg("title", { text: `${name}: ${amounts[i]} · ${plural(g.records, "record")}` })),
+        svg("text", { class: "bar-label bar-value", x: labelW + w + 6, y: y + 16, text: amounts[i] }),
       );
     });
     box.append(chart);
@@ -411,22 +421,24 @@
       if (same) same.cost += g.cost_usd;
       else parts.push({ name, cost: g.cost_usd, color: colors.of(g.key) });
     }
+    // The legend and the total in the middle: one money set.
+    const amounts = moneySet([...parts.map((p) => p.cost), total]);
     const r = 70, c = 2 * Math.PI * r;
     const chart = svg("svg", { viewBox: "0 0 180 180", role: "img", "aria-label": "Share of cost by model" });
     let at = 0;
-    for (const p of parts) {
+    parts.forEach((p, i) => {
       const len = (c * p.cost) / total;
       chart.append(svg("circle", {
         cx: 90, cy: 90, r, fill: "none", stroke: p.color, "stroke-width": 28,
         "stroke-dasharray": `${len} ${c - len}`, "stroke-dashoffset": -at, transform: "rotate(-90 90 90)",
-      }, svg("title", { text: `${p.name}: ${money(p.cost)}` })));
+      }, svg("title", { text: `${p.name}: ${amounts[i]}` })));
       at += len;
-    }
-    chart.append(svg("text", { class: "donut-total", x: 90, y: 95, "text-anchor": "middle", text: money(total) }));
+    });
+    chart.append(svg("text", { class: "donut-total", x: 90, y: 95, "text-anchor": "middle", text: amounts[parts.length] }));
     const legend = el("ul", { class: "legend" });
-    for (const p of parts) {
-      legend.append(legendItem(p.color, `${p.name} · ${money(p.cost)} · ${Math.round((100 * p.cost) / total)}%`));
-    }
+    parts.forEach((p, i) => {
+      legend.append(legendItem(p.color, `${p.name} · ${amounts[i]} · ${Math.round((100 * p.cost) / total)}%`));
+    });
     box.append(chart, legend);
   }
 
@@ -447,12 +459,19 @@
       const name = [b.scope || "everything", b.period].filter(Boolean).join(" · ");
       const fill = el("span", { class: ratio >= 1 ? "over" : ratio >= 0.8 ? "warn" : null });
       fill.style.width = Math.min(100, Math.max(0, ratio * 100)).toFixed(1) + "%";
+      const end = dateOf(b.period_end);
       box.append(el("div", { class: "budget" },
         el("div", { class: "budget-head" },
-          el("span", { text: name }),
-          el("span", { text: `${money(spent)} of ${money(limit)} · ${Math.round(ratio * 100)}%` })),
+          el("span", {}, name, end ? el("span", { class: "budget-end", text: "ends " + instantText(end) }) : null),
+          el("span", { class: "budget-amounts", text: budgetLine(spent, limit, ratio) })),
         el("div", { class: "meter", role: "progressbar", "aria-label": name, "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(ratio * 100) }, fill)));
     }
+  }
+
+  /** "$0.42 of $1.00 · 42%": spent and limit, one money set. */
+  function budgetLine(spent, limit, ratio) {
+    const [s, l] = moneySet([spent, limit]);
+    return `${s} of ${l} · ${Math.round(ratio * 100)}%`;
   }
 
   // ---- sessions ------------------------------------------------------------
@@ -460,7 +479,8 @@
   async function renderSessions(page, generation) {
     const body = $("sessions").tBodies[0];
     const rows = [];
-    for (const s of page.sessions) {
+    const costs = moneySet(page.sessions.map((s) => s.cost_usd));
+    for (const [i, s] of page.sessions.entries()) {
       const open = state.expanded.has(s.session_id);
       const detailId = "detail-" + rows.length;
       const toggle = el("button", {
@@ -473,10 +493,10 @@
         el("td", { class: "id", text: s.session_id }),
         el("td", { text: (s.agents || []).join(", ") }),
         el("td", { text: (s.models || []).join(", ") }),
-        el("td", { text: timeText(s.last_at), title: s.last_at || "" }),
+        el("td", { class: "when", text: activeText(s.first_at, s.last_at), title: [s.first_at, s.last_at].filter(Boolean).join(" → ") }),
         el("td", { class: "num", text: count(s.records) }),
         el("td", { class: "num", text: count(tokensOf(s)) }),
-        el("td", { class: "num", text: money(s.cost_usd) }),
+        el("td", { class: "num", text: costs[i] }),
       );
       rows.push(row);
       if (open) {
@@ -489,6 +509,7 @@
     if (!rows.length) {
       body.append(el("tr", {}, el("td", { colspan: 8 }, placeholder("No sessions in this range."))));
     }
+    $("sessions-zone").textContent = zoneCaption().replace(/^t/, "T");
     const pages = Math.max(1, Math.ceil(page.total / SESSIONS_PER_PAGE));
     $("page-info").textContent = `Page ${page.page} of ${pages} · ${plural(page.total, "session")}`;
     $("prev").disabled = page.page <= 1;
@@ -496,6 +517,17 @@
     for (const th of document.querySelectorAll("th[data-sort]")) {
       th.setAttribute("aria-sort", th.dataset.sort === state.sort ? (state.order === "asc" ? "ascending" : "descending") : "none");
     }
+  }
+
+  /** "2026-12-06 08:49 → 09:09", the second date left out when it is the first's. */
+  function activeText(firstIso, lastIso) {
+    const first = dateOf(firstIso);
+    const last = dateOf(lastIso);
+    if (!first || !last) return last ? localText(last) : "—";
+    const a = localText(first);
+    const b = localText(last);
+    if (a === b) return a;
+    return a + " → " + (a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b);
   }
 
   async function detailRow(sessionId, detailId) {
@@ -531,7 +563,7 @@
   }
 
   function sessionDetail(d) {
-    const table = (title, first, rows) => el("div", {},
+    const table = (title, first, rows, costs = moneySet(rows.map((r) => r.cost_usd))) => el("div", {},
       el("h3", { text: title }),
       el("table", {},
         el("thead", {}, el("tr", {},
@@ -539,11 +571,11 @@
           el("th", { scope: "col", class: "num", text: "Records" }),
           el("th", { scope: "col", class: "num", text: "Tokens" }),
           el("th", { scope: "col", class: "num", text: "Cost" }))),
-        el("tbody", {}, ...rows.map((r) => el("tr", {},
+        el("tbody", {}, ...rows.map((r, i) => el("tr", {},
           el("td", { text: r.name }),
           el("td", { class: "num", text: count(r.records) }),
           el("td", { class: "num", text: count(tokensOf(r)) }),
-          el("td", { class: "num", text: money(r.cost_usd) })))),
+          el("td", { class: "num", text: costs[i] })))),
       ));
     return el("div", { class: "detail-grid" },
       table("By model", "Model", (d.by_model || []).map((m) => ({ ...m, name: m.model }))),
