@@ -470,7 +470,7 @@ fn look_at_hooks(env: &dyn Fn(&str) -> Option<String>, cwd: &Path) -> HooksFacts
         let state = read_settings(&path, &mut |command| {
             if let Some((program, _)) = super::program_and_args(command) {
                 if !programs.iter().any(|(p, _)| *p == program) {
-                    let found = find_program(&program, env);
+                    let found = super::find_program(&program, env);
                     programs.push((program, found));
                 }
             }
@@ -520,26 +520,6 @@ fn read_settings(path: &Path, saw: &mut dyn FnMut(&str)) -> SettingsState {
         }
     }
     SettingsState::Read { events }
-}
-
-/// Where `program` would be run from: itself when it names a path (`~/`
-/// expanded), else the first executable of that name on `PATH`.
-fn find_program(program: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if let Some(rest) = program.strip_prefix("~/") {
-        let path = PathBuf::from(env("HOME")?).join(rest);
-        return executable(&path).then_some(path);
-    }
-    if program.contains('/') {
-        let path = PathBuf::from(program);
-        return executable(&path).then_some(path);
-    }
-    std::env::split_paths(&env("PATH").unwrap_or_default())
-        .map(|dir| dir.join(program))
-        .find(|p| executable(p))
 }
 
 /// Judges the facts: one finding per check, in a fixed order.
