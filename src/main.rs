@@ -162,6 +162,27 @@ as in hooks/claude-settings.example.json. hookmeter's earlier entries are update
     },
 }
 
+impl Command {
+    /// For a command that works on the database as it is (reads it, or
+    /// reprices what is there): whether it waits for a missing one to
+    /// appear (`tail -f`, which follows a daemon that may start later)
+    /// instead of failing. `None`: a command that creates the database or
+    /// does not use it.
+    fn reads_database(&self) -> Option<bool> {
+        match self {
+            Command::Report { .. }
+            | Command::Today { .. }
+            | Command::Sessions { .. }
+            | Command::Reprice { .. }
+            | Command::Budget {
+                command: BudgetCommand::Status { .. },
+            } => Some(false),
+            Command::Tail { follow, .. } => Some(*follow),
+            _ => None,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct ReportFlags {
     /// today | yesterday | week (since Monday) | month (since the 1st) | all
@@ -315,6 +336,14 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&e.to_string()),
     };
+    // A missing database would read as "nothing spent": say so instead.
+    if let (Some(waits), Some(missing)) = (cli.command.reads_database(), config.missing_database())
+    {
+        if !waits {
+            return fail(&missing.to_string());
+        }
+        eprintln!("hookmeter: {}", missing.waiting());
+    }
     match cli.command {
         Command::Serve => {
             init_logging(cli.log_format);
@@ -707,9 +736,6 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
         Ok(since) => since,
         Err(e) => return fail(&format!("--since: {e}")),
     };
-    if !config.db.exists() {
-        return fail(&format!("no database at {}", config.db.display()));
-    }
     let prices = match hookmeter::daemon::load_prices(config) {
         Ok(prices) => prices,
         Err(e) => return fail(&format!("{e:#}")),

@@ -1,6 +1,10 @@
 //! What `hookmeter config` prints: every setting in force, its value and
 //! the origin [`Config::resolve`] recorded for it. Nothing here decides a
 //! value; it only reads the resolved [`Config`].
+//!
+//! The same origins explain a database that is not there
+//! ([`Config::missing_database`]): a reading command on a mistyped path
+//! must say so, not report that nothing was spent.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -9,7 +13,78 @@ use serde_json::{json, Map, Value};
 
 use super::{Config, Durability, Origin};
 
+/// The database a reading command was pointed at does not exist: its path
+/// and what chose it, so the message can say which setting to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingDatabase {
+    pub path: std::path::PathBuf,
+    pub origin: Origin,
+}
+
+impl MissingDatabase {
+    /// Where the path came from, as a user would check it.
+    fn chosen_by(&self) -> String {
+        match &self.origin {
+            Origin::Flag => "from --db".to_string(),
+            Origin::Env(var) => format!("from {var}"),
+            Origin::File(file) => format!("from db in {}", file.display()),
+            // A misspelt variable or flag ends here: say what was not set.
+            Origin::Default => {
+                "the default: neither --db, TELEMETRY_DB_PATH nor db in the config file is set"
+                    .to_string()
+            }
+        }
+    }
+
+    /// The setting to correct when the path is the wrong one.
+    fn check(&self) -> String {
+        match &self.origin {
+            Origin::Flag => "check the --db path".to_string(),
+            Origin::Env(var) => format!("check the path in {var}"),
+            Origin::File(file) => format!("check db in {}", file.display()),
+            Origin::Default => "point --db or TELEMETRY_DB_PATH at the daemon's database".into(),
+        }
+    }
+
+    /// `tail -f`'s note: it waits for the database rather than failing.
+    pub fn waiting(&self) -> String {
+        format!(
+            "no database at {} yet ({}); waiting for it to appear (`hookmeter serve` creates it)",
+            self.path.display(),
+            self.chosen_by()
+        )
+    }
+}
+
+/// One line: the path, what chose it, and the two likely fixes.
+impl std::fmt::Display for MissingDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no database at {} ({}); is the daemon running? `hookmeter serve` creates it when it \
+             starts; if the daemon writes elsewhere, {}",
+            self.path.display(),
+            self.chosen_by(),
+            self.check()
+        )
+    }
+}
+
 impl Config {
+    /// `Some` when the database does not exist: a reading command then
+    /// fails with this rather than print a $0.00 that looks like an answer.
+    /// An existing database, even an empty one, is `None`.
+    pub fn missing_database(&self) -> Option<MissingDatabase> {
+        // Only "not found": a database that cannot be looked at is left to
+        // the open, whose error says why.
+        let missing = matches!(std::fs::metadata(&self.db),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        missing.then(|| MissingDatabase {
+            path: self.db.clone(),
+            origin: self.origin_of("db").clone(),
+        })
+    }
+
     /// Every setting in display order, by the name its config-file key has
     /// (`limits.idle_timeout_secs`), with its value as JSON.
     fn settings(&self) -> Vec<(&'static str, Value)> {
@@ -211,6 +286,54 @@ mod tests {
                 .collect();
             assert_eq!(keys, ["detail", "origin", "value"]);
         }
+    }
+
+    #[test]
+    fn a_missing_database_says_what_chose_its_path_and_what_to_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let there = dir.path().join("there.db");
+        std::fs::write(&there, b"").unwrap();
+        let resolve = |flag: Option<&Path>, env: &[(&str, &str)]| {
+            let flags = Overrides {
+                db: flag.map(Path::to_path_buf),
+                ..Default::default()
+            };
+            let mut pairs = vec![("HOME", "/h")];
+            pairs.extend_from_slice(env);
+            Config::resolve(&flags, &env_of(&pairs)).unwrap()
+        };
+        // An existing file, even an empty one, is not missing.
+        assert_eq!(resolve(Some(&there), &[]).missing_database(), None);
+
+        let line = |c: Config| c.missing_database().unwrap().to_string();
+        let flag = line(resolve(Some(Path::new("/no/such.db")), &[]));
+        assert!(
+            flag.starts_with("no database at /no/such.db (from --db); is the daemon running?"),
+            "{flag}"
+        );
+        assert!(flag.ends_with("check the --db path"), "{flag}");
+        let env = line(resolve(None, &[("TELEMETRY_DB_PATH", "/no/telemetri.db")]));
+        assert!(env.contains("(from TELEMETRY_DB_PATH)"), "{env}");
+        assert!(
+            env.ends_with("check the path in TELEMETRY_DB_PATH"),
+            "{env}"
+        );
+        let default = line(resolve(None, &[]));
+        assert!(
+            default.starts_with("no database at /h/.local/state/hookmeter/telemetry.db (the default: neither --db, TELEMETRY_DB_PATH nor db in the config file is set)"),
+            "{default}"
+        );
+        for text in [&flag, &env, &default] {
+            assert!(text.contains("`hookmeter serve` creates it"), "{text}");
+            assert_eq!(text.lines().count(), 1);
+        }
+        let missing = resolve(Some(Path::new("/no/such.db")), &[])
+            .missing_database()
+            .unwrap();
+        assert_eq!(
+            missing.waiting(),
+            "no database at /no/such.db yet (from --db); waiting for it to appear (`hookmeter serve` creates it)"
+        );
     }
 
     #[test]

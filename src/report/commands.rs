@@ -185,6 +185,8 @@ fn read_new(
     lines: u32,
 ) -> Result<Vec<query::Record>, QueryError> {
     if !db.exists() {
+        // Whatever a database created from now on holds is new to a follower.
+        *last_id = Some(0);
         return Err(QueryError::Invalid(format!(
             "no database at {} yet",
             db.display()
