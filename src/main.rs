@@ -162,27 +162,6 @@ as in hooks/claude-settings.example.json. hookmeter's earlier entries are update
     },
 }
 
-impl Command {
-    /// For a command that works on the database as it is (reads it, or
-    /// reprices what is there): whether it waits for a missing one to
-    /// appear (`tail -f`, which follows a daemon that may start later)
-    /// instead of failing. `None`: a command that creates the database or
-    /// does not use it.
-    fn reads_database(&self) -> Option<bool> {
-        match self {
-            Command::Report { .. }
-            | Command::Today { .. }
-            | Command::Sessions { .. }
-            | Command::Reprice { .. }
-            | Command::Budget {
-                command: BudgetCommand::Status { .. },
-            } => Some(false),
-            Command::Tail { follow, .. } => Some(*follow),
-            _ => None,
-        }
-    }
-}
-
 #[derive(clap::Args)]
 struct ReportFlags {
     /// today | yesterday | week (since Monday) | month (since the 1st) | all
@@ -336,14 +315,6 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&e.to_string()),
     };
-    // A missing database would read as "nothing spent": say so instead.
-    if let (Some(waits), Some(missing)) = (cli.command.reads_database(), config.missing_database())
-    {
-        if !waits {
-            return fail(&missing.to_string());
-        }
-        eprintln!("hookmeter: {}", missing.waiting());
-    }
     match cli.command {
         Command::Serve => {
             init_logging(cli.log_format);
@@ -404,9 +375,10 @@ fn main() -> ExitCode {
                     Ok(prices) => prices,
                     Err(e) => return fail(&format!("{e:#}")),
                 };
-                return print_or_fail(reading::advice(&config.db, &args, &prices, output.format()));
+                let advice = reading::advice(&config.db, &args, &prices, output.format());
+                return print_or_fail(advice, &config);
             }
-            print_or_fail(reading::report(&config.db, &args, output.format()))
+            print_or_fail(reading::report(&config.db, &args, output.format()), &config)
         }
         Command::Today { tz, output } => {
             let args = ReportArgs {
@@ -415,22 +387,26 @@ fn main() -> ExitCode {
                 tz,
                 ..ReportArgs::default()
             };
-            print_or_fail(reading::report(&config.db, &args, output.format()))
+            print_or_fail(reading::report(&config.db, &args, output.format()), &config)
         }
-        Command::Sessions { id, limit, output } => print_or_fail(reading::sessions(
-            &config.db,
-            id.as_deref(),
-            limit,
-            output.format(),
-        )),
+        Command::Sessions { id, limit, output } => print_or_fail(
+            reading::sessions(&config.db, id.as_deref(), limit, output.format()),
+            &config,
+        ),
         Command::Tail {
             follow,
             lines,
             json,
-        } => match reading::tail(&config.db, lines, follow, json, &mut std::io::stdout()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(&e.to_string()),
-        },
+        } => {
+            // -f follows a daemon that may start later: it waits, and says so.
+            if let Some(missing) = config.missing_database().filter(|_| follow) {
+                eprintln!("hookmeter: {}", missing.waiting());
+            }
+            match reading::tail(&config.db, lines, follow, json, &mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&config.explain_read_error(&e)),
+            }
+        }
         Command::Send { .. } | Command::InstallHooks { .. } | Command::Doctor { .. } => {
             unreachable!("handled above")
         }
@@ -691,7 +667,7 @@ fn budget_status(config: &Config, tz: Option<&str>, json: bool) -> Result<String
         Some(name) => hookmeter::query::time_zone(Some(name)).map_err(|e| format!("--tz: {e}"))?,
         None => config.alerts.tz.clone(),
     };
-    let conn = hookmeter::query::open(&config.db).map_err(|e| e.to_string())?;
+    let conn = hookmeter::query::open(&config.db).map_err(|e| config.explain_read_error(&e))?;
     let statuses =
         hookmeter::budget::status(&conn, jiff::Timestamp::now(), &tz).map_err(|e| e.to_string())?;
     Ok(if json {
@@ -736,6 +712,10 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
         Ok(since) => since,
         Err(e) => return fail(&format!("--since: {e}")),
     };
+    // Opening it to write would create it: there is nothing to reprice.
+    if let Some(missing) = config.missing_database() {
+        return fail(&missing.to_string());
+    }
     let prices = match hookmeter::daemon::load_prices(config) {
         Ok(prices) => prices,
         Err(e) => return fail(&format!("{e:#}")),
@@ -753,13 +733,13 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
     }
 }
 
-fn print_or_fail(text: Result<String, hookmeter::query::QueryError>) -> ExitCode {
+fn print_or_fail(text: Result<String, hookmeter::query::QueryError>, config: &Config) -> ExitCode {
     match text {
         Ok(text) => {
             print_out(&text);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&e.to_string()),
+        Err(e) => fail(&config.explain_read_error(&e)),
     }
 }
 

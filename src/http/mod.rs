@@ -300,6 +300,9 @@ impl From<crate::query::QueryError> for ApiError {
     fn from(e: crate::query::QueryError) -> Self {
         match e {
             crate::query::QueryError::Invalid(message) => ApiError::bad(message),
+            missing @ crate::query::QueryError::NoDatabase(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, missing.to_string())
+            }
             crate::query::QueryError::Sqlite(e) => {
                 tracing::warn!(error = %e, "An HTTP query failed.");
                 ApiError::new(

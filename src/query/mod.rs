@@ -34,10 +34,7 @@ pub use summary::{summary, Group, Summary, Totals};
 /// upgraded yet is an error that says so.
 pub fn open(path: &std::path::Path) -> Result<rusqlite::Connection, QueryError> {
     if matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
-        return Err(QueryError::Invalid(format!(
-            "no database at {}: `hookmeter serve` creates it when it starts",
-            path.display()
-        )));
+        return Err(QueryError::NoDatabase(path.to_path_buf()));
     }
     let conn = crate::store::open_reader(path).map_err(|e| QueryError::Invalid(e.to_string()))?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -63,6 +60,9 @@ pub enum QueryError {
     Invalid(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file does not exist (a reader never creates it).
+    #[error("no database at {}: `hookmeter serve` creates it when it starts", .0.display())]
+    NoDatabase(std::path::PathBuf),
 }
 
 /// `[from, to)`; an open end is unbounded.

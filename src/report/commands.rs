@@ -187,10 +187,7 @@ fn read_new(
     if !db.exists() {
         // Whatever a database created from now on holds is new to a follower.
         *last_id = Some(0);
-        return Err(QueryError::Invalid(format!(
-            "no database at {} yet",
-            db.display()
-        )));
+        return Err(QueryError::NoDatabase(db.to_path_buf()));
     }
     let conn = query::open(db)?;
     let after = match *last_id {
