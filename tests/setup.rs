@@ -698,10 +698,12 @@ fn doctor_fails_on_a_stopped_daemon_and_names_a_stale_socket() {
     let socket_line = format!("fail  socket: no socket at {}", home.socket().display());
     let at = text.find(&socket_line).unwrap_or_else(|| panic!("{text}"));
     let next = text[at..].lines().nth(1).unwrap();
-    assert_eq!(
-        next,
-        "      fix: start the daemon: `systemctl --user start hookmeter` or `hookmeter serve`"
+    // No unit file in this home: systemctl --user would have nothing to start.
+    assert!(
+        next.starts_with("      fix: start the daemon: ") && next.contains("`hookmeter serve`"),
+        "{next}"
     );
+    assert!(!next.contains("systemctl --user start"), "{next}");
     // Only the socket fails: the database and hooks are still fine.
     let (_, findings) = doctor(&home);
     let failed: Vec<_> = findings.iter().filter(|f| f["status"] == "fail").collect();
@@ -867,6 +869,31 @@ fn doctor_without_hooks_fails_and_names_install_hooks() {
             .starts_with("SessionEnd has no hookmeter hook"),
         "{hooks}"
     );
+}
+
+#[test]
+fn doctor_suggests_systemctl_only_when_a_user_unit_is_installed() {
+    let home = Home::new();
+    let socket_fix = |home: &Home| {
+        let (_, findings) = doctor(home);
+        finding(&findings, "socket")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fix = socket_fix(&home);
+    assert!(!fix.contains("systemctl --user start"), "{fix}");
+    assert!(fix.contains("`hookmeter serve`"), "{fix}");
+
+    let unit = home.path().join(".config/systemd/user/hookmeter.service");
+    std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/user/hookmeter.service"),
+        &unit,
+    )
+    .unwrap();
+    let fix = socket_fix(&home);
+    assert!(fix.contains("`systemctl --user start hookmeter`"), "{fix}");
 }
 
 #[test]
