@@ -965,7 +965,7 @@ fn assess_hooks(hooks: &HooksFacts) -> Vec<Finding> {
                     "{} (run by the hooks) cannot be found on this PATH: the hooks would fail without a word",
                     lost.join(", ")
                 ),
-                "put hookmeter on the PATH agents run with, or give the hooks an absolute path: `hookmeter install-hooks --command \"/path/to/hookmeter send\"`".into(),
+                "put hookmeter on the PATH agents run with (`cargo install --locked --path .`), or run `hookmeter install-hooks` again: without hookmeter on PATH it writes this binary's absolute path (or give one: `--command \"/path/to/hookmeter send\"`)".into(),
             )
         });
     }

@@ -91,11 +91,13 @@ pub enum InstallError {
     #[error(
         "`{program}` is not on PATH ({path}), so hooks running `{command}` would fail without a word; \
          put it on PATH (hookmeter itself: `cargo install --locked --path .`, into ~/.cargo/bin), \
-         or give its absolute path: --command \"/abs/path/{command}\"; nothing was changed"
+         or give its absolute path: --command \"{example}\"; nothing was changed"
     )]
     NotOnPath {
         program: String,
         command: String,
+        /// The command with `/abs/path/` before its program.
+        example: String,
         path: String,
     },
     /// hookmeter is not on PATH and where this binary lives cannot be told.
@@ -152,9 +154,22 @@ pub fn settle_program(
         path_var.to_string()
     };
     if requested.is_some() {
+        let mut replaced = false;
+        let example = base
+            .split_whitespace()
+            .map(|word| match word == program && !replaced {
+                true => {
+                    replaced = true;
+                    format!("/abs/path/{word}")
+                }
+                false => word.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
         return Err(InstallError::NotOnPath {
             program,
             command: base.to_string(),
+            example,
             path,
         });
     }
@@ -778,7 +793,11 @@ mod tests {
                 refused.contains("cargo install --locked --path ."),
                 "{refused}"
             );
-            assert!(refused.contains("--command \"/abs/path/"), "{refused}");
+            let example = given.replace(program, &format!("/abs/path/{program}"));
+            assert!(
+                refused.contains(&format!("--command \"{example}\"")),
+                "{refused}"
+            );
             assert_eq!(refused.lines().count(), 1);
         }
         // A path with a space is quoted for the shell that runs the hook.
