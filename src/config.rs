@@ -10,6 +10,7 @@ mod alerts;
 mod show;
 
 pub use alerts::{AlertSettings, Webhook};
+pub use show::MissingDatabase;
 
 use std::collections::BTreeMap;
 use std::fmt;

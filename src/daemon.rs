@@ -72,6 +72,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         None => None,
     };
 
+    let dashboard = http_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(http::dashboard_url);
+
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     // The tail stops on its own token, after the sources: events still
@@ -153,12 +158,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         // handles, and the drain below waits for them within the grace period.
         tasks.spawn(http::serve(http_listener, state, shutdown.clone()));
     }
+    // The one line a user starting the daemon by hand reads: where to look.
+    let ready = match &dashboard {
+        Some(url) => format!("hookmeter is ready; dashboard at {url}"),
+        None => "hookmeter is ready.".to_string(),
+    };
     tracing::info!(
         db = %config.db.display(),
         socket = %config.socket.display(),
         spool = %config.spool.display(),
         durability = ?config.durability,
-        "hookmeter is ready."
+        "{ready}"
     );
     manager.ready(&format!("ready: socket {}", config.socket.display()));
     if passed.notify {

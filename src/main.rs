@@ -481,15 +481,13 @@ fn main() -> ExitCode {
                     Ok(prices) => prices,
                     Err(e) => return fail(&format!("{e:#}")),
                 };
-                return print_or_fail(reading::advice(
-                    &config.db,
-                    &args,
-                    &prices,
-                    &view,
-                    output.format(),
-                ));
+                let advice = reading::advice(&config.db, &args, &prices, &view, output.format());
+                return print_or_fail(advice, &config);
             }
-            print_or_fail(reading::report(&config.db, &args, &view, output.format()))
+            print_or_fail(
+                reading::report(&config.db, &args, &view, output.format()),
+                &config,
+            )
         }
         Command::Today { zone, output } => {
             let view = match zone.view(jiff::tz::TimeZone::system) {
@@ -502,7 +500,10 @@ fn main() -> ExitCode {
                 tz: zone.tz,
                 ..ReportArgs::default()
             };
-            print_or_fail(reading::report(&config.db, &args, &view, output.format()))
+            print_or_fail(
+                reading::report(&config.db, &args, &view, output.format()),
+                &config,
+            )
         }
         Command::Sessions {
             id,
@@ -510,13 +511,10 @@ fn main() -> ExitCode {
             zone,
             output,
         } => match zone.view(jiff::tz::TimeZone::system) {
-            Ok(view) => print_or_fail(reading::sessions(
-                &config.db,
-                id.as_deref(),
-                limit,
-                &view,
-                output.format(),
-            )),
+            Ok(view) => print_or_fail(
+                reading::sessions(&config.db, id.as_deref(), limit, &view, output.format()),
+                &config,
+            ),
             Err(e) => fail(&e),
         },
         Command::Tail {
@@ -529,6 +527,10 @@ fn main() -> ExitCode {
                 Ok(view) => view,
                 Err(e) => return fail(&e),
             };
+            // -f follows a daemon that may start later: it waits, and says so.
+            if let Some(missing) = config.missing_database().filter(|_| follow) {
+                eprintln!("hookmeter: {}", missing.waiting());
+            }
             match reading::tail(
                 &config.db,
                 lines,
@@ -538,7 +540,7 @@ fn main() -> ExitCode {
                 &mut std::io::stdout(),
             ) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e.to_string()),
+                Err(e) => fail(&config.explain_read_error(&e)),
             }
         }
         Command::Send { .. } | Command::InstallHooks { .. } | Command::Doctor { .. } => {
@@ -798,7 +800,7 @@ fn budget_set(
 
 fn budget_status(config: &Config, zone: &ZoneFlag, json: bool) -> Result<String, String> {
     let view = zone.view(|| config.alerts.tz.clone())?;
-    let conn = hookmeter::query::open(&config.db).map_err(|e| e.to_string())?;
+    let conn = hookmeter::query::open(&config.db).map_err(|e| config.explain_read_error(&e))?;
     let statuses = hookmeter::budget::status(&conn, jiff::Timestamp::now(), &view.tz)
         .map_err(|e| e.to_string())?;
     Ok(if json {
@@ -846,8 +848,9 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
         Ok(since) => since,
         Err(e) => return fail(&format!("--since: {e}")),
     };
-    if !config.db.exists() {
-        return fail(&format!("no database at {}", config.db.display()));
+    // Opening it to write would create it: there is nothing to reprice.
+    if let Some(missing) = config.missing_database() {
+        return fail(&missing.to_string());
     }
     let prices = match hookmeter::daemon::load_prices(config) {
         Ok(prices) => prices,
@@ -869,13 +872,13 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
     }
 }
 
-fn print_or_fail(text: Result<String, hookmeter::query::QueryError>) -> ExitCode {
+fn print_or_fail(text: Result<String, hookmeter::query::QueryError>, config: &Config) -> ExitCode {
     match text {
         Ok(text) => {
             print_out(&text);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&e.to_string()),
+        Err(e) => fail(&config.explain_read_error(&e)),
     }
 }
 

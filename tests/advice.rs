@@ -296,6 +296,8 @@ fn filters_narrow_the_advice_and_the_text_shows_each_kind() {
 #[test]
 fn no_data_means_nothing_to_suggest() {
     let home = Home::new();
+    // An empty database (a missing one is an error: tests/missing_db.rs).
+    assert!(home.start().stop().success());
     let text = succeed(
         home.command()
             .args(["report", "--advice", "--period", "all"]),

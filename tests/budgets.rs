@@ -209,7 +209,7 @@ fn bad_budget_arguments_exit_2_with_one_line_and_change_nothing() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
-    // A failed set wrote nothing, and a missing database reads as no budgets.
+    // A failed set stored no budget.
     let mut cmd = home.command();
     assert!(succeed(cmd.args(["budget", "status"])).starts_with("No budgets."));
     // Several periods at once are all or nothing.

@@ -281,6 +281,46 @@ fn config_answers_while_the_daemon_runs() {
     assert_eq!(daemon.stop().code(), Some(0));
 }
 
+#[test]
+fn budgets_are_counted_in_the_config_file_and_in_the_database() {
+    let home = Home::new();
+    let budgets_row = |home: &Home| {
+        let text = stdout(&run(home.command().arg("config")));
+        text.lines()
+            .find(|l| l.starts_with("budgets "))
+            .unwrap_or_else(|| panic!("no budgets row: {text}"))
+            .to_string()
+    };
+    let row = budgets_row(&home);
+    assert!(
+        row.contains("0 in the config file, database not created yet"),
+        "{row}"
+    );
+    assert!(!home.db_path().exists(), "config creates nothing");
+
+    // A budget set from the command line lives in the database only.
+    succeed(home.command().args(["budget", "set", "--daily", "5"]));
+    let row = budgets_row(&home);
+    assert!(
+        row.contains("0 in the config file, 1 in the database"),
+        "{row}"
+    );
+    let json = config_json(&mut home.command());
+    assert_eq!(
+        setting(&json, "budgets").0,
+        serde_json::json!({"config_file": 0, "database": 1})
+    );
+
+    // The file's budgets reach the database when the daemon starts.
+    home.write_config("[[budgets]]\nweekly = 20\n");
+    assert!(home.start().stop().success());
+    let row = budgets_row(&home);
+    assert!(
+        row.contains("1 in the config file, 2 in the database"),
+        "{row}"
+    );
+}
+
 // ------------------------------------------------------------ pricing import
 
 /// The rates `pricing check MODEL` reports, by label, and its source line.

@@ -467,15 +467,6 @@ fn bad_values_exit_2_with_one_clear_line() {
 }
 
 #[test]
-fn reading_without_a_database_is_an_empty_answer() {
-    let home = Home::new();
-    let report = json_of(&home, &["report", "--json", "--by", "model"]);
-    assert_eq!(report["total_records"], 0);
-    assert_eq!(report["groups"], json!([]));
-    assert!(!home.db_path().exists(), "reading creates nothing");
-}
-
-#[test]
 fn reprice_applies_the_prices_in_force_and_dry_run_writes_nothing() {
     let home = Home::new();
     let daemon = home.start();

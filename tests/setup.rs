@@ -23,8 +23,40 @@ fn user_settings(home: &Home) -> PathBuf {
     home.path().join(".claude/settings.json")
 }
 
+/// A directory holding a `hookmeter` (a link to this build), as `cargo
+/// install` would leave one.
+fn bin_with_hookmeter(home: &Home) -> PathBuf {
+    let bin = home.path().join("bin");
+    if !bin.join("hookmeter").exists() {
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(BIN, bin.join("hookmeter")).unwrap();
+    }
+    bin
+}
+
+/// `hookmeter` in `home` with a PATH on which `hookmeter` is found, so the
+/// hooks keep the bare `hookmeter send`.
+fn command_with_hookmeter_on_path(home: &Home) -> Command {
+    let path = std::env::join_paths(std::iter::once(bin_with_hookmeter(home)).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let mut cmd = home.command();
+    cmd.env("PATH", path);
+    cmd
+}
+
+/// `hookmeter` in `home` with a PATH on which no `hookmeter` is found.
+fn command_without_hookmeter_on_path(home: &Home) -> (Command, PathBuf) {
+    let empty = home.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut cmd = home.command();
+    cmd.env("PATH", &empty);
+    (cmd, empty)
+}
+
 fn install(home: &Home, args: &[&str]) -> Output {
-    home.command()
+    command_with_hookmeter_on_path(home)
         .current_dir(home.path())
         .arg("install-hooks")
         .args(args)
@@ -310,8 +342,7 @@ fn project_and_claude_config_dir_choose_the_file() {
     // --project alone: the current directory.
     let other = home.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
-    let out = home
-        .command()
+    let out = command_with_hookmeter_on_path(&home)
         .current_dir(&other)
         .args(["install-hooks", "--project", "--dry-run"])
         .output()
@@ -327,8 +358,7 @@ fn project_and_claude_config_dir_choose_the_file() {
     assert!(other.join(".claude/settings.json").is_file());
 
     let claude_dir = home.path().join("claude-config");
-    let out = home
-        .command()
+    let out = command_with_hookmeter_on_path(&home)
         .env("CLAUDE_CONFIG_DIR", &claude_dir)
         .arg("install-hooks")
         .output()
@@ -424,6 +454,148 @@ fn explicit_socket_and_spool_go_into_the_hooks_command_and_reach_that_daemon() {
         "the hook's event in the database",
         || home.count("SELECT count(*) FROM hook_events WHERE session_id = 'from-hook'") == 1,
         || daemon.log_text(),
+    );
+}
+
+#[test]
+fn without_hookmeter_on_path_the_hooks_run_this_binary_by_its_absolute_path() {
+    let home = Home::new();
+    let daemon = home.start();
+    let settings = user_settings(&home);
+    let this_binary = std::fs::canonicalize(BIN).unwrap();
+    let expected = format!("{} send", this_binary.display());
+    let said_first = |out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+        let first = stdout.lines().next().unwrap_or_default().to_string();
+        assert_eq!(
+            first,
+            format!(
+                "hookmeter is not on PATH; the hooks run {expected} instead \
+                 (`cargo install --locked --path .` puts hookmeter on PATH)."
+            ),
+            "{stdout}"
+        );
+        stdout
+    };
+
+    // --dry-run shows the same decision and writes nothing.
+    let (mut cmd, empty_path) = command_without_hookmeter_on_path(&home);
+    let out = cmd
+        .current_dir(home.path())
+        .args(["install-hooks", "--dry-run"])
+        .output()
+        .unwrap();
+    let dry = said_first(&out);
+    assert_eq!(
+        dry.matches(&format!("\"command\": \"{expected}\"")).count(),
+        5,
+        "{dry}"
+    );
+    assert!(!settings.exists());
+
+    let (mut cmd, _) = command_without_hookmeter_on_path(&home);
+    let out = cmd
+        .current_dir(home.path())
+        .arg("install-hooks")
+        .output()
+        .unwrap();
+    let said = said_first(&out);
+    assert!(
+        said.contains(&format!("The hooks run `{expected}`.")),
+        "{said}"
+    );
+    let installed = read_json(&settings);
+    for event in EVENTS {
+        let ours = hookmeter_handlers(&installed, event);
+        assert_eq!(ours.len(), 1, "{event}: {ours:?}");
+        assert_eq!(ours[0]["command"], expected.as_str(), "{event}");
+    }
+
+    // The hook works from a shell whose PATH has no hookmeter on it (the
+    // shell by its path: the child's PATH is where Command looks).
+    let mut hook = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&expected)
+        .env_clear()
+        .env("PATH", &empty_path)
+        .env("HOME", home.path())
+        .env("HOOKMETER_SOCKET", home.socket())
+        .env("HOOKMETER_SPOOL", home.spool())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    hook.stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"hook_event_name":"Stop","session_id":"absolute-hook"}"#)
+        .unwrap();
+    assert!(hook.wait().unwrap().success());
+    wait_until(
+        "the hook's event in the database",
+        || home.count("SELECT count(*) FROM hook_events WHERE session_id = 'absolute-hook'") == 1,
+        || daemon.log_text(),
+    );
+
+    // Once hookmeter is on PATH, a second run goes back to the bare command.
+    let said = install_ok(&home, &[]);
+    assert!(!said.contains("not on PATH"), "{said}");
+    let installed = read_json(&settings);
+    assert_eq!(
+        hookmeter_handlers(&installed, "Stop")[0]["command"],
+        "hookmeter send"
+    );
+}
+
+#[test]
+fn an_explicit_command_not_on_path_is_refused() {
+    let home = Home::new();
+    let settings = user_settings(&home);
+    for (command, program) in [
+        ("hookmeter send", "hookmeter"),
+        ("HOOKMETER_AGENT=me hookmeter-hook", "hookmeter-hook"),
+    ] {
+        for dry_run in [false, true] {
+            let (mut cmd, empty_path) = command_without_hookmeter_on_path(&home);
+            cmd.current_dir(home.path())
+                .args(["install-hooks", "--command", command]);
+            if dry_run {
+                cmd.arg("--dry-run");
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{command}: {out:?}");
+            assert!(out.stdout.is_empty(), "{command}: {out:?}");
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "`{program}` is not on PATH ({})",
+                    empty_path.display()
+                )),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("cargo install --locked --path ."),
+                "{stderr}"
+            );
+            let example = command.replace(program, &format!("/abs/path/{program}"));
+            assert!(
+                stderr.contains(&format!("--command \"{example}\"")),
+                "{stderr}"
+            );
+            assert!(!settings.exists(), "nothing written");
+        }
+    }
+    // On PATH, the same command is taken as given.
+    install_ok(&home, &["--command", "hookmeter send"]);
+    assert_eq!(
+        hookmeter_handlers(&read_json(&settings), "Stop")[0]["command"],
+        "hookmeter send"
     );
 }
 
@@ -530,10 +702,12 @@ fn doctor_fails_on_a_stopped_daemon_and_names_a_stale_socket() {
     let socket_line = format!("fail  socket: no socket at {}", home.socket().display());
     let at = text.find(&socket_line).unwrap_or_else(|| panic!("{text}"));
     let next = text[at..].lines().nth(1).unwrap();
-    assert_eq!(
-        next,
-        "      fix: start the daemon: `systemctl --user start hookmeter` or `hookmeter serve`"
+    // No unit file in this home: systemctl --user would have nothing to start.
+    assert!(
+        next.starts_with("      fix: start the daemon: ") && next.contains("`hookmeter serve`"),
+        "{next}"
     );
+    assert!(!next.contains("systemctl --user start"), "{next}");
     // Only the socket fails: the database and hooks are still fine.
     let (_, findings) = doctor(&home);
     let failed: Vec<_> = findings.iter().filter(|f| f["status"] == "fail").collect();
@@ -699,6 +873,31 @@ fn doctor_without_hooks_fails_and_names_install_hooks() {
             .starts_with("SessionEnd has no hookmeter hook"),
         "{hooks}"
     );
+}
+
+#[test]
+fn doctor_suggests_systemctl_only_when_a_user_unit_is_installed() {
+    let home = Home::new();
+    let socket_fix = |home: &Home| {
+        let (_, findings) = doctor(home);
+        finding(&findings, "socket")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fix = socket_fix(&home);
+    assert!(!fix.contains("systemctl --user start"), "{fix}");
+    assert!(fix.contains("`hookmeter serve`"), "{fix}");
+
+    let unit = home.path().join(".config/systemd/user/hookmeter.service");
+    std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/user/hookmeter.service"),
+        &unit,
+    )
+    .unwrap();
+    let fix = socket_fix(&home);
+    assert!(fix.contains("`systemctl --user start hookmeter`"), "{fix}");
 }
 
 #[test]

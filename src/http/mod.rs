@@ -153,6 +153,19 @@ pub async fn bind(listen: &Listen) -> anyhow::Result<TcpListener> {
     Ok(listener)
 }
 
+/// The dashboard's URL for a listener bound to `addr` (the real address, so
+/// port 0 shows the port chosen). A wildcard address is not one a browser
+/// can open: the same port on loopback is shown instead.
+pub fn dashboard_url(addr: std::net::SocketAddr) -> String {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/", std::net::SocketAddr::new(ip, addr.port()))
+}
+
 /// After the requests in flight at shutdown are answered, how long their
 /// connections get to deliver the answers before they are closed.
 const FLUSH_AT_SHUTDOWN: Duration = Duration::from_secs(1);
@@ -300,6 +313,9 @@ impl From<crate::query::QueryError> for ApiError {
     fn from(e: crate::query::QueryError) -> Self {
         match e {
             crate::query::QueryError::Invalid(message) => ApiError::bad(message),
+            missing @ crate::query::QueryError::NoDatabase(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, missing.to_string())
+            }
             crate::query::QueryError::Sqlite(e) => {
                 tracing::warn!(error = %e, "An HTTP query failed.");
                 ApiError::new(
@@ -418,6 +434,16 @@ mod tests {
         assert!(plan(&config("0.0.0.0:7717", Some("t"))).unwrap().is_some());
         let err = plan(&config("7717", None)).unwrap_err();
         assert!(matches!(err, ListenError::BadAddress { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_dashboard_url_is_one_a_browser_opens() {
+        let url = |addr: &str| dashboard_url(addr.parse().unwrap());
+        assert_eq!(url("127.0.0.1:7717"), "http://127.0.0.1:7717/");
+        assert_eq!(url("[::1]:40123"), "http://[::1]:40123/");
+        assert_eq!(url("192.168.1.5:80"), "http://192.168.1.5:80/");
+        assert_eq!(url("0.0.0.0:7717"), "http://127.0.0.1:7717/");
+        assert_eq!(url("[::]:7717"), "http://[::1]:7717/");
     }
 
     #[test]

@@ -28,13 +28,13 @@ pub use records::{
 pub use summary::{summary, Group, Summary, Totals};
 
 /// A read-only connection to the database at `path`. A database that does
-/// not exist yet reads as empty; one the daemon has not upgraded yet is an
-/// error that says so.
+/// not exist is an error, never an empty answer: a mistyped path must not
+/// read as "nothing spent" (the command line explains it further with
+/// [`crate::config::Config::missing_database`]). One the daemon has not
+/// upgraded yet is an error that says so.
 pub fn open(path: &std::path::Path) -> Result<rusqlite::Connection, QueryError> {
-    if !path.exists() {
-        let conn = rusqlite::Connection::open_in_memory()?;
-        conn.execute_batch(crate::store::SCHEMA_SQL)?;
-        return Ok(conn);
+    if matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+        return Err(QueryError::NoDatabase(path.to_path_buf()));
     }
     let conn = crate::store::open_reader(path).map_err(|e| QueryError::Invalid(e.to_string()))?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -60,6 +60,9 @@ pub enum QueryError {
     Invalid(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file does not exist (a reader never creates it).
+    #[error("no database at {}: `hookmeter serve` creates it when it starts", .0.display())]
+    NoDatabase(std::path::PathBuf),
 }
 
 /// `[from, to)`; an open end is unbounded.

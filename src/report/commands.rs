@@ -296,10 +296,9 @@ fn read_new(
     by_id: bool,
 ) -> Result<Vec<query::Record>, QueryError> {
     if !db.exists() {
-        return Err(QueryError::Invalid(format!(
-            "no database at {} yet",
-            db.display()
-        )));
+        // Whatever a database created from now on holds is new to a follower.
+        *last_id = Some(0);
+        return Err(QueryError::NoDatabase(db.to_path_buf()));
     }
     let conn = query::open(db)?;
     let max: Option<i64> = conn.query_row("SELECT max(id) FROM cost_records", [], |r| r.get(0))?;

@@ -1,8 +1,8 @@
 //! `hookmeter doctor`: is this machine set up, and if not, what to do.
 //!
 //! [`gather`] looks (and only looks: it never creates, migrates or repairs
-//! anything) at the config file, the database, the socket, the spool and
-//! Claude Code's settings, into [`Facts`]. [`assess`], a pure function of
+//! anything) at the config file, the database, the socket, the spool,
+//! Claude Code's settings and the systemd unit files installed, into [`Facts`]. [`assess`], a pure function of
 //! those facts, turns them into [`Finding`]s: one per check, each `ok`,
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
 //! [`render_json`] print them.
@@ -22,9 +22,22 @@ use super::EVENTS;
 use crate::config::{Config, Durability, Origin};
 use crate::store::SCHEMA_VERSION;
 
-/// How to get a daemon running, for every finding that needs one.
-const START_DAEMON: &str =
-    "start the daemon: `systemctl --user start hookmeter` or `hookmeter serve`";
+/// Where a per-user unit file can be, under the user's config directory
+/// (`$XDG_CONFIG_HOME`, else `~/.config`) or the machine's.
+const USER_UNIT_DIRS: [&str; 3] = [
+    "/etc/systemd/user",
+    "/usr/local/lib/systemd/user",
+    "/usr/lib/systemd/user",
+];
+/// Where the system unit file can be.
+const SYSTEM_UNIT_DIRS: [&str; 4] = [
+    "/etc/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+/// The unit's file name in any of those directories.
+const UNIT_FILE: &str = "hookmeter.service";
 /// Spool files older than this, with a daemon up, are not being taken.
 const SPOOL_STUCK_AFTER: Duration = Duration::from_secs(60);
 /// A WAL file this large means checkpoints are not keeping up.
@@ -91,6 +104,62 @@ pub struct Facts {
     pub socket: SocketFacts,
     pub spool: SpoolFacts,
     pub hooks: HooksFacts,
+    /// How the daemon is meant to run here: the fixes say how to start it.
+    pub unit: Unit,
+}
+
+/// The hookmeter unit file installed, if any: `systemctl start` only helps
+/// where there is a unit to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unit {
+    /// A per-user unit at this path (preferred: agents run as the user).
+    User(PathBuf),
+    /// Only the system unit, at this path.
+    System(PathBuf),
+    /// Neither: the daemon runs in the foreground, or not at all.
+    None,
+}
+
+impl Unit {
+    /// How to start the daemon, for every finding that needs one.
+    fn start(&self) -> String {
+        match self {
+            Unit::User(_) => {
+                "start the daemon: `systemctl --user start hookmeter` or `hookmeter serve`".into()
+            }
+            Unit::System(file) => format!(
+                "start the daemon: `sudo systemctl start hookmeter` (the system unit {}) or `hookmeter serve`",
+                file.display()
+            ),
+            Unit::None => "start the daemon: `hookmeter serve` (in the foreground), or as a \
+                 systemd user unit: `cp systemd/user/hookmeter.service ~/.config/systemd/user/ && \
+                 systemctl --user daemon-reload && systemctl --user enable --now hookmeter` \
+                 (no hookmeter unit is installed)"
+                .into(),
+        }
+    }
+
+    /// How to restart it.
+    fn restart(&self) -> &'static str {
+        match self {
+            Unit::User(_) => {
+                "restart the daemon: `systemctl --user restart hookmeter` or `hookmeter serve`"
+            }
+            Unit::System(_) => {
+                "restart the daemon: `sudo systemctl restart hookmeter` or `hookmeter serve`"
+            }
+            Unit::None => "restart the daemon (`hookmeter serve`)",
+        }
+    }
+
+    /// Where its log is.
+    fn log(&self) -> &'static str {
+        match self {
+            Unit::User(_) => "read the daemon's log (`journalctl --user -u hookmeter`)",
+            Unit::System(_) => "read the daemon's log (`journalctl -u hookmeter`)",
+            Unit::None => "read the daemon's log (the stderr of `hookmeter serve`)",
+        }
+    }
 }
 
 /// The config file in force.
@@ -237,6 +306,31 @@ pub fn gather(
         },
         spool: look_at_spool(&config.spool),
         hooks: look_at_hooks(env, cwd),
+        unit: look_at_units(env),
+    }
+}
+
+/// The hookmeter unit file installed: the user's own first, then the
+/// machine's user units, then the system unit.
+fn look_at_units(env: &dyn Fn(&str) -> Option<String>) -> Unit {
+    let config_home = match env("XDG_CONFIG_HOME").filter(|d| d.starts_with('/')) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => env("HOME")
+            .filter(|h| h.starts_with('/'))
+            .map(|home| PathBuf::from(home).join(".config")),
+    };
+    let in_dir = |dir: PathBuf| Some(dir.join(UNIT_FILE)).filter(|file| file.is_file());
+    let user = config_home
+        .map(|dir| dir.join("systemd/user"))
+        .into_iter()
+        .chain(USER_UNIT_DIRS.iter().map(PathBuf::from))
+        .find_map(in_dir);
+    if let Some(file) = user {
+        return Unit::User(file);
+    }
+    match SYSTEM_UNIT_DIRS.iter().map(PathBuf::from).find_map(in_dir) {
+        Some(file) => Unit::System(file),
+        None => Unit::None,
     }
 }
 
@@ -472,7 +566,7 @@ fn look_at_hooks(env: &dyn Fn(&str) -> Option<String>, cwd: &Path) -> HooksFacts
         let state = read_settings(&path, &mut |command| {
             if let Some((program, _)) = super::program_and_args(command) {
                 if !programs.iter().any(|(p, _)| *p == program) {
-                    let found = find_program(&program, env);
+                    let found = super::find_program(&program, env);
                     programs.push((program, found));
                 }
             }
@@ -524,34 +618,14 @@ fn read_settings(path: &Path, saw: &mut dyn FnMut(&str)) -> SettingsState {
     SettingsState::Read { events }
 }
 
-/// Where `program` would be run from: itself when it names a path (`~/`
-/// expanded), else the first executable of that name on `PATH`.
-fn find_program(program: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if let Some(rest) = program.strip_prefix("~/") {
-        let path = PathBuf::from(env("HOME")?).join(rest);
-        return executable(&path).then_some(path);
-    }
-    if program.contains('/') {
-        let path = PathBuf::from(program);
-        return executable(&path).then_some(path);
-    }
-    std::env::split_paths(&env("PATH").unwrap_or_default())
-        .map(|dir| dir.join(program))
-        .find(|p| executable(p))
-}
-
 /// Judges the facts: one finding per check, in a fixed order.
 pub fn assess(facts: &Facts) -> Vec<Finding> {
     let mut findings = vec![assess_config(&facts.config)];
-    findings.extend(assess_db(&facts.db));
+    findings.extend(assess_db(&facts.db, &facts.unit));
     findings.push(assess_durability(&facts.durability));
-    findings.push(assess_socket(&facts.socket));
+    findings.push(assess_socket(&facts.socket, &facts.unit));
     let daemon_up = facts.socket.state == SocketState::Listening;
-    findings.extend(assess_spool(&facts.spool, daemon_up));
+    findings.extend(assess_spool(&facts.spool, daemon_up, &facts.unit));
     findings.extend(assess_hooks(&facts.hooks));
     findings
 }
@@ -574,15 +648,16 @@ fn assess_config(config: &ConfigFacts) -> Finding {
     }
 }
 
-fn assess_db(db: &DbFacts) -> Vec<Finding> {
+fn assess_db(db: &DbFacts, unit: &Unit) -> Vec<Finding> {
     let path = db.path.display();
+    let start_daemon = unit.start();
     let report = match &db.state {
         DbState::Missing => {
             return vec![not_ok(
                 "db",
                 Status::Warn,
                 format!("no database at {path} yet"),
-                format!("{START_DAEMON}; it creates the database"),
+                format!("{start_daemon}; it creates the database"),
             )]
         }
         DbState::Unusable(why) => {
@@ -650,13 +725,13 @@ fn assess_db(db: &DbFacts) -> Vec<Finding> {
             "db.journal",
             Status::Warn,
             "a rollback journal, not WAL: readers would block the writer".into(),
-            format!("{START_DAEMON}; it sets WAL when it opens the database"),
+            format!("{start_daemon}; it sets WAL when it opens the database"),
         ),
         Ok(Journal::Empty) => not_ok(
             "db.journal",
             Status::Warn,
             "the file is empty".into(),
-            format!("{START_DAEMON}; it sets up the database"),
+            format!("{start_daemon}; it sets up the database"),
         ),
         Ok(Journal::NotSqlite) => not_ok(
             "db.journal",
@@ -677,13 +752,13 @@ fn assess_db(db: &DbFacts) -> Vec<Finding> {
             "db.schema",
             Status::Warn,
             "no hookmeter schema yet (version 0)".into(),
-            format!("{START_DAEMON}; it creates the schema"),
+            format!("{start_daemon}; it creates the schema"),
         ),
         Ok(found) if found < SCHEMA_VERSION => not_ok(
             "db.schema",
             Status::Warn,
             format!("version {found}, older than this hookmeter's {SCHEMA_VERSION}: the daemon upgrades it on start"),
-            "restart the daemon: `systemctl --user restart hookmeter` or `hookmeter serve`".into(),
+            unit.restart().into(),
         ),
         Ok(found) => not_ok(
             "db.schema",
@@ -715,21 +790,22 @@ fn assess_durability((durability, origin): &(Durability, Origin)) -> Finding {
     )
 }
 
-fn assess_socket(socket: &SocketFacts) -> Finding {
+fn assess_socket(socket: &SocketFacts, unit: &Unit) -> Finding {
     let path = socket.path.display();
+    let start_daemon = unit.start();
     let (finding, fix) = match &socket.state {
         SocketState::Listening => return ok("socket", format!("the daemon answers at {path}")),
         SocketState::Missing => (
             format!("no socket at {path}: the daemon is not running (or listens elsewhere)"),
-            START_DAEMON.to_string(),
+            start_daemon.clone(),
         ),
         SocketState::Stale => (
             format!("stale socket file {path}: nobody listens on it (a daemon ended without removing it)"),
-            format!("{START_DAEMON}; it replaces the stale file"),
+            format!("{start_daemon}; it replaces the stale file"),
         ),
         SocketState::NotASocket => (
             format!("{path} exists but is not a socket"),
-            format!("move {path} away, then {START_DAEMON}"),
+            format!("move {path} away, then {start_daemon}"),
         ),
         SocketState::Unreachable(why) => (
             format!("cannot connect to {path}: {why}"),
@@ -739,7 +815,7 @@ fn assess_socket(socket: &SocketFacts) -> Finding {
     not_ok("socket", Status::Fail, finding, fix)
 }
 
-fn assess_spool(spool: &SpoolFacts, daemon_up: bool) -> Vec<Finding> {
+fn assess_spool(spool: &SpoolFacts, daemon_up: bool, unit: &Unit) -> Vec<Finding> {
     let dir = spool.dir.display();
     if !spool.exists {
         return vec![ok(
@@ -771,14 +847,14 @@ fn assess_spool(spool: &SpoolFacts, daemon_up: bool) -> Vec<Finding> {
                 "spool",
                 Status::Warn,
                 format!("{what}, and no daemon to take them"),
-                format!("{START_DAEMON}; it ingests them"),
+                format!("{}; it ingests them", unit.start()),
             )
         } else if oldest > SPOOL_STUCK_AFTER {
             not_ok(
                 "spool",
                 Status::Warn,
                 format!("{what}: the daemon is not taking them"),
-                "read the daemon's log (`journalctl --user -u hookmeter`): it says why a spool file stays".into(),
+                format!("{}: it says why a spool file stays", unit.log()),
             )
         } else {
             ok("spool", format!("{what}: the daemon is taking them"))
@@ -891,7 +967,7 @@ fn assess_hooks(hooks: &HooksFacts) -> Vec<Finding> {
                     "{} (run by the hooks) cannot be found on this PATH: the hooks would fail without a word",
                     lost.join(", ")
                 ),
-                "put hookmeter on the PATH agents run with, or give the hooks an absolute path: `hookmeter install-hooks --command \"/path/to/hookmeter send\"`".into(),
+                "put hookmeter on the PATH agents run with (`cargo install --locked --path .`), or run `hookmeter install-hooks` again: without hookmeter on PATH it writes this binary's absolute path (or give one: `--command \"/path/to/hookmeter send\"`)".into(),
             )
         });
     }
@@ -1009,6 +1085,7 @@ mod tests {
                 }],
                 programs: vec![("hookmeter".into(), Some("/usr/bin/hookmeter".into()))],
             },
+            unit: Unit::User("/h/.config/systemd/user/hookmeter.service".into()),
         }
     }
 
@@ -1071,6 +1148,72 @@ mod tests {
         assert!(spool.finding.starts_with("2 files waiting"), "{spool:?}");
         assert!(spool.finding.contains("5 min"), "{spool:?}");
         assert!(!passed(&findings));
+    }
+
+    #[test]
+    fn systemctl_is_suggested_only_for_a_unit_that_is_installed() {
+        let mut facts = healthy();
+        facts.socket.state = SocketState::Missing;
+        facts.db.state = DbState::Missing;
+        facts.spool.waiting = vec![Duration::from_secs(5)];
+        let fixes = |facts: &Facts| -> Vec<String> {
+            let findings = assess(facts);
+            ["db", "socket", "spool"]
+                .iter()
+                .map(|check| find(&findings, check).fix.clone().unwrap())
+                .collect()
+        };
+        for fix in fixes(&facts) {
+            assert!(fix.contains("`systemctl --user start hookmeter`"), "{fix}");
+        }
+
+        facts.unit = Unit::None;
+        for fix in fixes(&facts) {
+            assert!(!fix.contains("systemctl start"), "{fix}");
+            assert!(!fix.contains("systemctl --user start"), "{fix}");
+            assert!(
+                fix.starts_with("start the daemon: `hookmeter serve` (in the foreground)"),
+                "{fix}"
+            );
+            assert!(
+                fix.contains("cp systemd/user/hookmeter.service ~/.config/systemd/user/"),
+                "{fix}"
+            );
+        }
+
+        facts.unit = Unit::System("/etc/systemd/system/hookmeter.service".into());
+        for fix in fixes(&facts) {
+            assert!(fix.contains("`sudo systemctl start hookmeter` (the system unit /etc/systemd/system/hookmeter.service)"), "{fix}");
+            assert!(!fix.contains("--user"), "{fix}");
+        }
+
+        // Restarting and reading the log follow the unit too.
+        let mut facts = healthy();
+        facts.unit = Unit::None;
+        if let DbState::Present(report) = &mut facts.db.state {
+            report.user_version = Ok(SCHEMA_VERSION - 1);
+        }
+        facts.spool.waiting = vec![Duration::from_secs(600)];
+        let findings = assess(&facts);
+        let schema = find(&findings, "db.schema").fix.clone().unwrap();
+        assert!(!schema.contains("systemctl"), "{schema}");
+        let spool = find(&findings, "spool").fix.clone().unwrap();
+        assert!(!spool.contains("journalctl"), "{spool}");
+    }
+
+    #[test]
+    fn units_are_found_in_the_users_config_directory() {
+        let home = tempfile::tempdir().unwrap();
+        let home_str = home.path().to_str().unwrap().to_string();
+        let env = crate::config::tests::env_of(&[("HOME", home_str.as_str())]);
+        // Whatever the machine has in its system directories, a unit in the
+        // user's own directory is the one to start.
+        let unit = home.path().join(".config/systemd/user/hookmeter.service");
+        std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+        std::fs::write(&unit, "[Service]\n").unwrap();
+        assert_eq!(look_at_units(&env), Unit::User(unit.clone()));
+        std::fs::remove_file(&unit).unwrap();
+        assert_ne!(look_at_units(&env), Unit::User(unit));
     }
 
     #[test]

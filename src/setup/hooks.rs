@@ -11,6 +11,9 @@
 //! writes when nothing would change.
 //!
 //! For users: docs/cli.md#hookmeter-install-hooks.
+//! Before any of that, [`settle_program`] makes sure the hooks' program would
+//! be found when a hook runs: a hook whose command is not found fails without
+//! a word in Claude Code, so every event would be lost unseen.
 
 use std::fs;
 use std::io::{self, Write as _};
@@ -85,6 +88,105 @@ pub enum InstallError {
     },
     #[error("cannot write {path}: {source}; the previous file is unchanged")]
     Write { path: PathBuf, source: io::Error },
+    /// The program of `--command` is a bare name not found on PATH.
+    #[error(
+        "`{program}` is not on PATH ({path}), so hooks running `{command}` would fail without a word; \
+         put it on PATH (hookmeter itself: `cargo install --locked --path .`, into ~/.cargo/bin), \
+         or give its absolute path: --command \"{example}\"; nothing was changed"
+    )]
+    NotOnPath {
+        program: String,
+        command: String,
+        /// The command with `/abs/path/` before its program.
+        example: String,
+        path: String,
+    },
+    /// hookmeter is not on PATH and where this binary lives cannot be told.
+    #[error(
+        "hookmeter is not on PATH ({path}) and the path of this binary cannot be found ({source}); \
+         install it with `cargo install --locked --path .`, or pass --command \"/abs/path/hookmeter send\"; \
+         nothing was changed"
+    )]
+    NoOwnPath { path: String, source: io::Error },
+}
+
+/// The hooks' base command once its program is known to be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The command to install (before `--socket` and `--spool` are added).
+    pub base: String,
+    /// Set when the default `hookmeter send` was replaced by this binary's
+    /// absolute path: the line that tells the user so.
+    pub notice: Option<String>,
+}
+
+/// Makes sure a hook would find the program of its command: `requested`
+/// (`--command`), or [`DEFAULT_COMMAND`] when `None`. A program named by a
+/// path is taken as given; a bare name is looked up with `find` (PATH, as
+/// the shell that runs hooks searches it). A default `hookmeter` that is
+/// not found becomes `this_binary` (the hookmeter running now is the one
+/// being installed); a `--command` whose program is not found is refused,
+/// since what it should have been is the user's to say.
+///
+/// The PATH searched is this process's; Claude Code runs hooks with the
+/// user's login-shell PATH, which is usually the same but may differ: this
+/// catches the common case (a fresh `cargo build`), not every one.
+pub fn settle_program(
+    requested: Option<&str>,
+    find: &dyn Fn(&str) -> Option<PathBuf>,
+    this_binary: &dyn Fn() -> io::Result<PathBuf>,
+    path_var: &str,
+) -> Result<Settled, InstallError> {
+    let requested = requested.map(str::trim).filter(|c| !c.is_empty());
+    let base = requested.unwrap_or(DEFAULT_COMMAND);
+    let found = |base: &str| Settled {
+        base: base.to_string(),
+        notice: None,
+    };
+    let Some((program, _)) = super::program_and_args(base) else {
+        return Ok(found(base));
+    };
+    if program.contains('/') || find(&program).is_some() {
+        return Ok(found(base));
+    }
+    let path = if path_var.is_empty() {
+        "empty".to_string()
+    } else {
+        path_var.to_string()
+    };
+    if requested.is_some() {
+        let mut replaced = false;
+        let example = base
+            .split_whitespace()
+            .map(|word| match word == program && !replaced {
+                true => {
+                    replaced = true;
+                    format!("/abs/path/{word}")
+                }
+                false => word.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(InstallError::NotOnPath {
+            program,
+            command: base.to_string(),
+            example,
+            path,
+        });
+    }
+    let binary = this_binary().map_err(|source| InstallError::NoOwnPath {
+        path: path.clone(),
+        source,
+    })?;
+    // DEFAULT_COMMAND, with this binary's path for its program.
+    let base = format!("{} send", shell_quote(&binary.to_string_lossy()));
+    Ok(Settled {
+        notice: Some(format!(
+            "hookmeter is not on PATH; the hooks run {base} instead \
+             (`cargo install --locked --path .` puts hookmeter on PATH)."
+        )),
+        base,
+    })
 }
 
 /// What the merge did to one event's hooks.
@@ -420,13 +522,22 @@ pub fn run(
         Target::Project(dir) => super::project_settings(&absolute(dir)),
         Target::File(file) => absolute(file),
     };
-    let command = hook_command(
+    let path_var = env("PATH").unwrap_or_default();
+    let settled = settle_program(
         request.command.as_deref(),
+        &|program| super::find_program(program, env),
+        &|| std::env::current_exe().and_then(fs::canonicalize),
+        &path_var,
+    )?;
+    let command = hook_command(
+        Some(&settled.base),
         request.socket.as_deref().map(absolute).as_deref(),
         request.spool.as_deref().map(absolute).as_deref(),
     );
     let installed = install(&path, &command, request.dry_run, jiff::Timestamp::now())?;
-    Ok(render(&installed, &command))
+    let mut out = settled.notice.map(|n| n + "\n").unwrap_or_default();
+    out.push_str(&render(&installed, &command));
+    Ok(out)
 }
 
 /// What to tell the user about `installed`.
@@ -632,6 +743,79 @@ mod tests {
         );
         let installed = hook_command(None, Some(Path::new("/s")), None);
         assert!(super::super::is_hookmeter_command(&installed));
+    }
+
+    #[test]
+    fn a_program_not_on_path_is_replaced_by_this_binary_or_refused() {
+        let on_path = |names: &'static [&'static str]| {
+            move |program: &str| names.contains(&program).then(|| PathBuf::from("/bin/x"))
+        };
+        let this = || Ok(PathBuf::from("/home/me/src/hm/target/debug/hookmeter"));
+        let settle = |requested, find: &dyn Fn(&str) -> Option<PathBuf>| {
+            settle_program(requested, find, &this, "/usr/bin:/bin")
+        };
+        // Found: kept as given, no notice.
+        let found = settle(None, &on_path(&["hookmeter"])).unwrap();
+        assert_eq!(
+            found,
+            Settled {
+                base: DEFAULT_COMMAND.into(),
+                notice: None
+            }
+        );
+        let custom = settle(
+            Some("hookmeter-hook --task T"),
+            &on_path(&["hookmeter-hook"]),
+        );
+        assert_eq!(custom.unwrap().base, "hookmeter-hook --task T");
+        // A path is the user's to vouch for; assignments are skipped.
+        for given in [
+            "/opt/hm/hookmeter send",
+            "HOOKMETER_AGENT=a /x/hookmeter send",
+        ] {
+            assert_eq!(settle(Some(given), &on_path(&[])).unwrap().base, given);
+        }
+        // The default, not found: this binary, said in one line.
+        let replaced = settle(None, &on_path(&[])).unwrap();
+        assert_eq!(replaced.base, "/home/me/src/hm/target/debug/hookmeter send");
+        assert!(super::super::is_hookmeter_command(&replaced.base));
+        let notice = replaced.notice.unwrap();
+        assert!(notice.starts_with("hookmeter is not on PATH; the hooks run /home/me/src/hm/target/debug/hookmeter send instead"), "{notice}");
+        assert_eq!(notice.lines().count(), 1);
+        // An explicit command whose program is not found: refused, naming it.
+        for given in ["hookmeter send", "HOOKMETER_TASK=t hookmeter-hook"] {
+            let refused = settle(Some(given), &on_path(&[])).unwrap_err().to_string();
+            let program = given.split(' ').find(|w| !w.contains('=')).unwrap();
+            assert!(
+                refused.starts_with(&format!("`{program}` is not on PATH (/usr/bin:/bin)")),
+                "{refused}"
+            );
+            assert!(
+                refused.contains("cargo install --locked --path ."),
+                "{refused}"
+            );
+            let example = given.replace(program, &format!("/abs/path/{program}"));
+            assert!(
+                refused.contains(&format!("--command \"{example}\"")),
+                "{refused}"
+            );
+            assert_eq!(refused.lines().count(), 1);
+        }
+        // A path with a space is quoted for the shell that runs the hook.
+        let spaced = settle_program(
+            None,
+            &on_path(&[]),
+            &|| Ok(PathBuf::from("/my tools/hookmeter")),
+            "",
+        );
+        assert_eq!(spaced.unwrap().base, "'/my tools/hookmeter' send");
+        let lost = settle_program(
+            None,
+            &on_path(&[]),
+            &|| Err(io::ErrorKind::NotFound.into()),
+            "",
+        );
+        assert!(matches!(lost, Err(InstallError::NoOwnPath { .. })));
     }
 
     #[test]

@@ -129,6 +129,28 @@ pub fn is_hookmeter_command(command: &str) -> bool {
     }
 }
 
+/// Where `program` would be run from: itself when it names a path (`~/`
+/// expanded), else the first executable regular file of that name on
+/// `PATH`, searched as a shell searches it. `None`: a hook running it
+/// would fail.
+pub fn find_program(program: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if let Some(rest) = program.strip_prefix("~/") {
+        let path = PathBuf::from(env("HOME")?).join(rest);
+        return executable(&path).then_some(path);
+    }
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return executable(&path).then_some(path);
+    }
+    std::env::split_paths(&env("PATH").unwrap_or_default())
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}
+
 /// Quotes `word` for a POSIX shell when it needs it (Claude Code runs a
 /// hook's command with the shell).
 pub fn shell_quote(word: &str) -> String {
