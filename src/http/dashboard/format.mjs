@@ -53,12 +53,13 @@ function fits(values, d) {
 }
 
 /**
- * Amounts that agree to 12 significant digits are the same amount: sums of
- * the same costs added in another order differ in their last bits, and must
- * not force more decimals to look different.
+ * Amounts are the same amount when they agree at the finest precision ever
+ * shown (six decimals), as in the CLI: sums of the same costs added in
+ * another order differ in their last bits, and must not force more decimals
+ * to look different.
  */
 function sameAmount(v) {
-  return v === 0 ? "0" : v.toPrecision(12);
+  return (v < 0 ? "-" : "") + scaled(Math.abs(v), MAX_DECIMALS).toString();
 }
 
 /**
