@@ -335,11 +335,12 @@ pub struct TailLayout {
     tokens_apart: bool,
     /// The session's width; `None`: no session column.
     session: Option<usize>,
+    /// The cost's width: 9 fits any cost under $100 at five decimals.
+    cost: usize,
 }
 
 /// `time` is always whole: `2026-12-06 09:15:42 -05:00`.
 const TAIL_TIME: usize = 26;
-const TAIL_COST: usize = 10;
 const TAIL_COUNT: usize = 9;
 const TAIL_GAP: usize = 2;
 
@@ -352,6 +353,7 @@ impl TailLayout {
             model: 28,
             tokens_apart: true,
             session: Some(36),
+            cost: 10,
         };
         let Some(width) = width else {
             return wide;
@@ -372,12 +374,16 @@ impl TailLayout {
                 model: 16,
                 tokens_apart: false,
                 session: Some(8),
+                cost: 10,
             },
+            // 80 columns: `claude-code` and `claude-sonnet-4-5`, the most
+            // common agent and model, still whole.
             TailLayout {
-                agent: 10,
+                agent: 11,
                 model: 17,
                 tokens_apart: false,
                 session: None,
+                cost: 9,
             },
         ];
         let last = candidates[candidates.len() - 1].clone();
@@ -389,7 +395,7 @@ impl TailLayout {
 
     fn width(&self) -> usize {
         let counts = if self.tokens_apart { 3 } else { 1 };
-        let columns = [TAIL_TIME, self.agent, self.model, TAIL_COST]
+        let columns = [TAIL_TIME, self.agent, self.model, self.cost]
             .into_iter()
             .chain(std::iter::repeat_n(TAIL_COUNT, counts))
             .chain(self.session)
@@ -411,7 +417,7 @@ impl TailLayout {
         } else {
             cells.push(format!("{:>TAIL_COUNT$}", "tokens"));
         }
-        cells.push(format!("{:>TAIL_COST$}", "cost"));
+        cells.push(format!("{:>w$}", "cost", w = self.cost));
         if self.session.is_some() {
             cells.push("session".to_string());
         }
@@ -439,7 +445,11 @@ impl TailLayout {
                 let all = r.input_tokens + r.output_tokens + cache;
                 cells.push(format!("{:>TAIL_COUNT$}", count(all)));
             }
-            cells.push(format!("{:>TAIL_COST$}", money.show(r.estimated_cost_usd)));
+            cells.push(format!(
+                "{:>w$}",
+                money.show(r.estimated_cost_usd),
+                w = self.cost
+            ));
             if let Some(width) = self.session {
                 cells.push(fit_middle(r.session_id.as_deref().unwrap_or("-"), width));
             }
