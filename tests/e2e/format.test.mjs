@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  moneySet, money, niceTicks, tokenBreakdown, count, exact, offsetText, localText, instantText, zoneText,
+  moneySet, money, percent, niceTicks, tokenBreakdown, count, exact, offsetText, localText, instantText, zoneText,
 } from "../../src/http/dashboard/format.mjs";
 
 test("the money rule's examples", () => {
@@ -133,4 +133,15 @@ test("times carry the browser zone's offset", () => {
   } else {
     assert.equal(zoneText("Somewhere/Else", at), `Somewhere/Else (UTC${offsetText(at)})`);
   }
+});
+
+test("percentages never round a share to a lie", () => {
+  assert.equal(percent(0, 10), "0%");
+  assert.equal(percent(0.011, 9.03), "<1%");
+  assert.equal(percent(0.05, 10), "1%");
+  assert.equal(percent(7.25, 9.03), "80%");
+  assert.equal(percent(9.02, 9.03), ">99%");
+  assert.equal(percent(9.03, 9.03), "100%");
+  assert.equal(percent(1.2, 1), "120%");
+  assert.equal(percent(1, 0), "0%");
 });

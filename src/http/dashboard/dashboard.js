@@ -225,7 +225,7 @@
     const top = byAgent.groups[0];
     $("card-agent").textContent = top ? top.key || "(none)" : "—";
     $("card-agent-note").textContent = top
-      ? money(top.cost_usd) + (total > 0 ? " · " + Math.round((100 * top.cost_usd) / total) + "% of spend" : "")
+      ? money(top.cost_usd) + (total > 0 ? " · " + percent(top.cost_usd, total) + " of spend" : "")
       : "no agent yet";
     // The parts in the total's unit, rounded so that they add up to it as
     // shown (tokenBreakdown); the exact counts in the tooltip.
@@ -437,7 +437,7 @@
     chart.append(svg("text", { class: "donut-total", x: 90, y: 95, "text-anchor": "middle", text: amounts[parts.length] }));
     const legend = el("ul", { class: "legend" });
     parts.forEach((p, i) => {
-      legend.append(legendItem(p.color, `${p.name} · ${amounts[i]} · ${Math.round((100 * p.cost) / total)}%`));
+      legend.append(legendItem(p.color, `${p.name} · ${amounts[i]} · ${percent(p.cost, total)}`));
     });
     box.append(chart, legend);
   }
@@ -471,7 +471,7 @@
   /** "$0.42 of $1.00 · 42%": spent and limit, one money set. */
   function budgetLine(spent, limit, ratio) {
     const [s, l] = moneySet([spent, limit]);
-    return `${s} of ${l} · ${Math.round(ratio * 100)}%`;
+    return `${s} of ${l} · ${percent(ratio, 1)}`;
   }
 
   // ---- sessions ------------------------------------------------------------

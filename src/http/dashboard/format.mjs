@@ -89,6 +89,19 @@ function moneyText(v, d) {
 // ---- chart axes ----------------------------------------------------------------
 
 /**
+ * `part` of `whole` as a whole percentage, never rounded to a lie: a
+ * non-zero share under half a percent is `<1%`, not `0%`, and a share short
+ * of the whole is at most `>99%`, not `100%`.
+ */
+export function percent(part, whole) {
+  if (!(whole > 0) || !(part > 0)) return "0%";
+  const pct = (100 * part) / whole;
+  if (pct < 0.5) return "<1%";
+  if (pct >= 99.5 && part < whole) return ">99%";
+  return Math.round(pct) + "%";
+}
+
+/**
  * The ticks of a value axis from 0 to at least `max`: a "nice" step (1, 2
  * or 5 × 10^k) giving at most five intervals, the last tick at or above
  * `max`. Gridlines are drawn at exactly these values and labelled with them.
