@@ -635,7 +635,10 @@ fn send_to_a_frozen_daemon_spools_within_budget_and_after_sigcont_each_event_lan
     raise_open_files(8192);
     let home = Home::new();
     let mut daemon = home.start();
-    daemon.signal(libc::SIGSTOP);
+    // Stopped for certain before the first send: a daemon still running
+    // would ack (and commit) the first sends, and they would rightly not
+    // be in the spool.
+    daemon.freeze();
 
     let durations = Mutex::new(Vec::new());
     let stderr_lines = AtomicUsize::new(0);
@@ -936,7 +939,7 @@ fn a_full_disk_never_acks_without_a_commit_and_everything_lands_once_space_retur
     assert!(daemon_alive(&mut daemon), "the daemon died on a full disk");
     // Freeze the daemon so the spool (claims, put-backs, deletions after a
     // commit) and the database hold still while both are read.
-    daemon.signal(libc::SIGSTOP);
+    daemon.freeze();
     let waiting: BTreeSet<String> = spooled_ids(&home).into_iter().collect();
     let stored: BTreeSet<String> = record_ids(&home, "full-")
         .into_iter()

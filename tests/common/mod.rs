@@ -264,6 +264,41 @@ impl Daemon {
         assert_eq!(rc, 0, "kill failed");
     }
 
+    /// SIGSTOP, and returns once every thread of the daemon has stopped.
+    ///
+    /// kill() only queues the signal: each thread stops when it next runs
+    /// in the kernel, and on a busy machine the daemon goes on accepting,
+    /// committing and acking for milliseconds after kill() returned. The
+    /// kernel reports the stop to the parent (waitid WSTOPPED) only when
+    /// the whole thread group has stopped. WNOWAIT leaves that report in
+    /// place; `Child::try_wait` never looks at stops anyway.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+        let pid = self.child.id() as libc::id_t;
+        wait_until(
+            "the daemon to stop after SIGSTOP",
+            || {
+                // SAFETY: all-zero bytes are a valid siginfo_t; waitid
+                // writes only into the one we own.
+                let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+                let rc = unsafe {
+                    libc::waitid(
+                        libc::P_PID,
+                        pid,
+                        &mut info,
+                        libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT,
+                    )
+                };
+                assert_eq!(rc, 0, "waitid: {}", std::io::Error::last_os_error());
+                // With WNOHANG and nothing to report, si_pid stays 0.
+                // SAFETY: waitid filled in a SIGCHLD siginfo_t, or left it zeroed.
+                let reported = unsafe { info.si_pid() };
+                reported == pid as libc::pid_t
+            },
+            || self.log_text(),
+        );
+    }
+
     /// SIGTERM, then the exit status (waits at most PATIENCE).
     pub fn stop(self) -> ExitStatus {
         self.signal(libc::SIGTERM);
