@@ -146,8 +146,10 @@ enum Command {
     /// Add hookmeter's hooks to Claude Code's settings.json (yours by default); keeps everything else, backs up first
     #[command(
         after_help = "The hooks run `hookmeter send` on PostToolUse, Stop, SubagentStop, SessionStart and SessionEnd, \
-as in hooks/claude-settings.example.json. hookmeter's earlier entries are updated in place; a second run changes nothing. \
---socket and --spool, when given, are added to the hooks' command so they reach that daemon."
+as in hooks/claude-settings.example.json. The command's program must be on PATH: without --command and with \
+hookmeter not on PATH, the hooks run this binary's absolute path (the first line says so); a --command whose \
+program is a bare name not found on PATH is refused (exit 1, nothing written). hookmeter's earlier entries are updated in place; \
+a second run changes nothing. --socket and --spool, when given, are added to the hooks' command so they reach that daemon."
     )]
     InstallHooks {
         /// A project's .claude/settings.json, in DIR [default DIR: the current directory]
@@ -156,7 +158,7 @@ as in hooks/claude-settings.example.json. hookmeter's earlier entries are update
         /// This settings file [default: $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json]
         #[arg(long, value_name = "FILE")]
         settings: Option<PathBuf>,
-        /// The hooks' command, e.g. "/usr/local/bin/hookmeter send" or "hookmeter-hook" [default: hookmeter send]
+        /// The hooks' command, e.g. "/usr/local/bin/hookmeter send" or "hookmeter-hook" [default: hookmeter send, or this binary's absolute path when hookmeter is not on PATH]
         #[arg(long = "command", value_name = "CMD")]
         hook_command: Option<String>,
         /// Print the change as a unified diff; write nothing
@@ -296,7 +298,7 @@ impl OutputFlags {
 enum BudgetCommand {
     /// Set (or replace) limits in dollars; one or more periods at once
     Set {
-        /// Limit per calendar day (from midnight in alerts.tz)
+        /// Limit per calendar day (from midnight in alerts.tz, else the system's zone)
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         daily: Option<f64>,
         /// Limit per week (from Monday midnight)
@@ -315,7 +317,7 @@ enum BudgetCommand {
         #[arg(long)]
         enforce: bool,
     },
-    /// Each budget: spent this period, limit, ratio, when the period ends
+    /// Each budget: spent this period, limit, share used, when the period ends
     Status {
         #[command(flatten)]
         zone: ZoneFlag,

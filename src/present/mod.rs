@@ -4,6 +4,8 @@
 //! nouns. Every human-readable output of the CLI (and the sentences budgets
 //! send) goes through here; JSON and CSV never do. Pure, but for
 //! [`table::output_width`], which asks the environment and the terminal.
+//!
+//! For users: docs/cli.md#output-for-people.
 
 pub mod money;
 pub mod table;

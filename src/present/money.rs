@@ -1,5 +1,5 @@
 //! One money format for every amount a person reads (the dashboard's JS
-//! implements the same rule; docs/ describes it).
+//! implements the same rule; for users: docs/cli.md#money).
 //!
 //! Amounts shown together form a *set* (a table column with its total, the
 //! spent and limit of one budget line); a lone amount is a set of one. Every

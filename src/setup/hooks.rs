@@ -10,10 +10,11 @@
 //! old file up under a name of its own and replaces it atomically. It never
 //! writes when nothing would change.
 //!
-//! For users: docs/cli.md#hookmeter-install-hooks.
 //! Before any of that, [`settle_program`] makes sure the hooks' program would
 //! be found when a hook runs: a hook whose command is not found fails without
 //! a word in Claude Code, so every event would be lost unseen.
+//!
+//! For users: docs/cli.md#hookmeter-install-hooks.
 
 use std::fs;
 use std::io::{self, Write as _};
