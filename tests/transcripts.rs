@@ -531,7 +531,7 @@ fn a_sidechain_replay_read_before_its_main_thread_message_gives_way_to_it() {
     let import = || succeed(home.command().env("CLAUDE_CONFIG_DIR", &cfg).arg("import"));
     let first = import();
     assert!(
-        first.contains("1 of those added were sidechain replays"),
+        first.contains("1 of those added was a sidechain replay read before"),
         "{first}"
     );
     let (agent, tools, key): (String, String, String) = home
@@ -556,7 +556,7 @@ fn a_sidechain_replay_read_before_its_main_thread_message_gives_way_to_it() {
     // Read again, the replay is recognised as one and nothing changes.
     let second = import();
     assert!(
-        second.contains("0 added, 0 updated, 1 already stored, 1 sidechain replays not counted"),
+        second.contains("0 added, 0 updated, 1 already stored, 1 sidechain replay not counted"),
         "{second}"
     );
     assert_eq!(records(&home), 1);

@@ -46,14 +46,22 @@ impl std::fmt::Display for ImportSummary {
         )?;
         writeln!(
             f,
-            "cost records: {} added, {} updated, {} already stored, {} sidechain replays not counted",
-            w.added, w.updated, w.unchanged, w.replays
+            "cost records: {} added, {} updated, {} already stored, {} not counted",
+            w.added,
+            w.updated,
+            w.unchanged,
+            counted(w.replays as u64, "sidechain replay", "sidechain replays")
         )?;
         if w.replaced > 0 {
             writeln!(
                 f,
-                "({} of those added were sidechain replays read before their main-thread message, then replaced by it)",
-                w.replaced
+                "({} of those added {} read before their main-thread message, then replaced by it)",
+                w.replaced,
+                if w.replaced == 1 {
+                    "was a sidechain replay"
+                } else {
+                    "were sidechain replays"
+                }
             )?;
         }
         writeln!(f, "lines without usage: {}", self.skipped_lines)?;

@@ -154,15 +154,30 @@ pub fn parse_bound(text: &str, end: End, tz: &TimeZone) -> Result<Timestamp, Que
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(ts);
     }
-    let date: Date = text.parse().map_err(|_| {
-        QueryError::Invalid(format!(
-            "{text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"
-        ))
-    })?;
+    if !is_date_bound(text) {
+        // jiff reads a date out of `2026-09-20T10:00` too: taken as a date,
+        // its time would be dropped without a word.
+        return Err(QueryError::Invalid(match text.parse::<Date>() {
+            Ok(_) => format!(
+                "{text:?} has a time but no UTC offset: add one (e.g. {}Z or -05:00), or give a date (YYYY-MM-DD)",
+                text.trim_end()
+            ),
+            Err(_) => format!("{text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"),
+        }));
+    }
+    let date: Date = text.parse().map_err(invalid)?;
     match end {
         End::Start => midnight(date, tz),
         End::End => midnight(date.tomorrow().map_err(invalid)?, tz),
     }
+}
+
+/// Whether `text` is a bound that [`parse_bound`] reads as a whole date
+/// (`2026-09-20`) rather than an instant.
+pub fn is_date_bound(text: &str) -> bool {
+    text.parse::<Timestamp>().is_err()
+        && !text.contains(['T', 't', ' '])
+        && text.parse::<Date>().is_ok()
 }
 
 /// A time zone by IANA name, or the system's own for `None`.
@@ -356,6 +371,12 @@ mod tests {
         assert_eq!(end, ts("2026-09-21T00:00:00Z"));
         let exact = parse_bound("2026-09-20T10:00:00+02:00", End::End, &tz).unwrap();
         assert_eq!(exact, ts("2026-09-20T08:00:00Z"));
+        let no_offset = parse_bound("2026-09-20T10:00", End::Start, &tz).unwrap_err();
+        assert!(
+            no_offset.to_string().contains("no UTC offset"),
+            "{no_offset}"
+        );
+        assert!(parse_bound("2026-09-20 10:00", End::End, &tz).is_err());
         let err = parse_bound("20/09/2026", End::Start, &tz).unwrap_err();
         assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
     }

@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
@@ -130,7 +129,7 @@ impl Bound<'_> {
     }
 
     fn is_date(&self) -> bool {
-        matches!(self, Bound::Typed(text) if text.parse::<Date>().is_ok())
+        matches!(self, Bound::Typed(text) if query::is_date_bound(text))
     }
 }
 
@@ -384,6 +383,15 @@ mod tests {
             ..ny()
         };
         assert_eq!(line(instants, now), "2026-11-01T10:00:00Z → now");
+        let exact_start = ReportArgs {
+            since: Some("2026-11-01T10:00:00Z".into()),
+            until: Some("2026-11-30".into()),
+            ..ny()
+        };
+        assert_eq!(
+            line(exact_start, now),
+            "2026-11-01T10:00:00Z → 2026-11-30 (America/New_York)"
+        );
         assert_eq!(line(ny(), now), "the first record → now");
     }
 
