@@ -106,8 +106,12 @@ impl Table {
             self.line(&mut out, row, &widths);
         }
         if let Some(total) = &self.total {
-            out.push_str(&rule.join(GAP));
-            out.push('\n');
+            // A rule sets the total apart from rows; with none, the header's
+            // rule is enough.
+            if !self.rows.is_empty() {
+                out.push_str(&rule.join(GAP));
+                out.push('\n');
+            }
             self.line(&mut out, total, &widths);
         }
         out

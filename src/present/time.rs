@@ -42,10 +42,21 @@ pub fn stored_instant(text: &str, tz: &TimeZone) -> String {
         .map_or_else(|_| text.to_string(), |ts| instant(ts, tz))
 }
 
-/// The zone's name: its IANA name, `UTC`, or, for a system zone without a
-/// name, `local time`.
+/// The zone's name: its IANA name, `UTC` (for every alias of it, as the
+/// dashboard says), or, for a system zone without a name, `local time`.
 pub fn zone_name(tz: &TimeZone) -> String {
+    const UTC_ALIASES: [&str; 8] = [
+        "UTC",
+        "Etc/UTC",
+        "UCT",
+        "Etc/UCT",
+        "Universal",
+        "Etc/Universal",
+        "Zulu",
+        "Etc/Zulu",
+    ];
     match tz.iana_name() {
+        Some(name) if UTC_ALIASES.contains(&name) => "UTC".to_string(),
         Some(name) => name.to_string(),
         None if tz == &TimeZone::UTC => "UTC".to_string(),
         None => "local time".to_string(),
@@ -74,7 +85,11 @@ pub fn zone_label(tz: &TimeZone, times: &[Timestamp]) -> String {
             offsets.push(offset);
         }
     }
-    format!("{} ({})", zone_name(tz), offsets.join(", "))
+    match zone_name(tz) {
+        // `UTC (UTC+00:00)` would say it twice.
+        name if name == "UTC" => name,
+        name => format!("{name} ({})", offsets.join(", ")),
+    }
 }
 
 #[cfg(test)]
@@ -114,9 +129,14 @@ mod tests {
             zone_note(&ny, &[winter, summer, summer]),
             "times in America/New_York (UTC-04:00, UTC-05:00)"
         );
+        assert_eq!(zone_note(&TimeZone::UTC, &[winter]), "times in UTC");
+        let etc = TimeZone::get("Etc/UTC").unwrap();
+        assert_eq!(zone_note(&etc, &[winter]), "times in UTC");
+        // London is +00:00 in winter, and still says which zone it is.
+        let london = TimeZone::get("Europe/London").unwrap();
         assert_eq!(
-            zone_note(&TimeZone::UTC, &[winter]),
-            "times in UTC (UTC+00:00)"
+            zone_note(&london, &[winter]),
+            "times in Europe/London (UTC+00:00)"
         );
     }
 }

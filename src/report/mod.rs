@@ -37,6 +37,12 @@ fn groups_table(keys: Table, groups: &[Group], total: Option<&Totals>) -> Table 
             .map(|g| g.totals.cost_usd)
             .chain(total.map(|t| t.cost_usd)),
     );
+    // Without keys, the one group is the total itself: print it once.
+    let groups = if key_columns == 0 && total.is_some() {
+        &[]
+    } else {
+        groups
+    };
     for g in groups {
         t.row(
             g.keys

@@ -132,7 +132,8 @@ impl Unit {
                 file.display()
             ),
             Unit::None => "start the daemon: `hookmeter serve` (in the foreground), or as a \
-                 systemd user unit: `cp systemd/user/hookmeter.service ~/.config/systemd/user/ && \
+                 systemd user unit, from hookmeter's source tree: \
+                 `cp systemd/user/hookmeter.service ~/.config/systemd/user/ && \
                  systemctl --user daemon-reload && systemctl --user enable --now hookmeter` \
                  (no hookmeter unit is installed)"
                 .into(),

@@ -184,9 +184,13 @@ pub fn render(outcome: &RepriceOutcome, width: Option<usize>) -> String {
     );
     if !outcome.by_model.is_empty() {
         let models = &outcome.by_model;
-        let before = MoneySet::of(models.values().map(|m| m.1));
-        let after = MoneySet::of(models.values().map(|m| m.2));
-        let changes = MoneySet::of(models.values().map(|m| m.2 - m.1));
+        let rows: u64 = models.values().map(|m| m.0).sum();
+        let was: f64 = models.values().map(|m| m.1).sum();
+        let is: f64 = models.values().map(|m| m.2).sum();
+        // Before and after are read against each other: one set, so a change
+        // never shows as `$0.30 → $0.30`.
+        let costs = MoneySet::of(models.values().flat_map(|m| [m.1, m.2]).chain([was, is]));
+        let changes = MoneySet::of(models.values().map(|m| m.2 - m.1).chain([is - was]));
         let mut t = Table::new()
             .text("model")
             .number("records")
@@ -197,11 +201,18 @@ pub fn render(outcome: &RepriceOutcome, width: Option<usize>) -> String {
             t.row([
                 model.clone(),
                 crate::present::count(i64::try_from(*rows).unwrap_or(i64::MAX)),
-                before.show(*was),
-                after.show(*is),
+                costs.show(*was),
+                costs.show(*is),
                 signed(&changes, is - was),
             ]);
         }
+        t.total([
+            "total".to_string(),
+            crate::present::count(i64::try_from(rows).unwrap_or(i64::MAX)),
+            costs.show(was),
+            costs.show(is),
+            signed(&changes, is - was),
+        ]);
         out.push('\n');
         out.push_str(&t.render(width));
     }

@@ -193,7 +193,9 @@
     }
     $("main").dataset.state = "error";
     $("empty").hidden = true; // unknown, not empty: what is shown is the last answer
-    $("error-text").textContent = e && e.message ? e.message : String(e);
+    const why = e && e.message ? e.message : String(e);
+    // A sentence of its own after "Cannot load costs.": capitalized.
+    $("error-text").textContent = why.charAt(0).toUpperCase() + why.slice(1);
     $("error").hidden = false;
     $("status").textContent = "Last attempt " + instantText(new Date()) + " failed.";
   }
