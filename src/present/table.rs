@@ -128,16 +128,29 @@ impl Table {
         let Some(limit) = limit else {
             return widths;
         };
-        let floor: Vec<usize> = self
-            .columns
-            .iter()
-            .zip(&widths)
-            .map(|(c, &w)| match c.kind {
-                Kind::Text | Kind::Id => w.min(MIN_SHRUNK),
-                Kind::Fixed | Kind::Number => w,
-            })
-            .collect();
         let gaps = GAP.len() * self.columns.len().saturating_sub(1);
+        let floors = |shrunk: &dyn Fn(usize, usize) -> usize| -> Vec<usize> {
+            self.columns
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, &w))| match c.kind {
+                    Kind::Text | Kind::Id => shrunk(i, w),
+                    Kind::Fixed | Kind::Number => w,
+                })
+                .collect()
+        };
+        let fits = |floor: &[usize]| floor.iter().sum::<usize>() + gaps <= limit;
+        // Text is cut no further than its values stay different, unless the
+        // table fits only by cutting further; and when it cannot fit at all,
+        // cutting further would lose the difference for nothing.
+        let distinct = floors(&|i, w| self.distinct_floor(i, w));
+        let shortest = floors(&|_, w| w.min(MIN_SHRUNK));
+        let floor = if !fits(&distinct) && fits(&shortest) {
+            shortest
+        } else {
+            distinct
+        };
         while widths.iter().sum::<usize>() + gaps > limit {
             let widest = (0..widths.len())
                 .filter(|&i| widths[i] > floor[i])
@@ -148,6 +161,35 @@ impl Table {
             }
         }
         widths
+    }
+
+    /// The narrowest column `i` may get, from `MIN_SHRUNK` up to its whole
+    /// width `whole`: the first width at which its different values are
+    /// still different once cut (`claude-sonnet-4-5` and `claude-haiku-4-5`
+    /// must not both read `claude-…`).
+    fn distinct_floor(&self, i: usize, whole: usize) -> usize {
+        let kind = self.columns[i].kind;
+        let mut values: Vec<&str> = self
+            .rows
+            .iter()
+            .filter_map(|row| row.get(i).map(String::as_str))
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        (whole.min(MIN_SHRUNK)..whole)
+            .find(|&width| {
+                let mut cut: Vec<String> = values
+                    .iter()
+                    .map(|v| match kind {
+                        Kind::Id => fit_middle(v, width),
+                        _ => fit(v, width),
+                    })
+                    .collect();
+                cut.sort_unstable();
+                cut.dedup();
+                cut.len() == values.len()
+            })
+            .unwrap_or(whole)
     }
 
     fn line(&self, out: &mut String, cells: &[String], widths: &[usize]) {
@@ -284,6 +326,24 @@ mod tests {
             narrow.contains("2026-09-20") && narrow.contains("$12.313"),
             "{narrow}"
         );
+    }
+
+    #[test]
+    fn a_column_is_never_cut_so_far_that_different_values_look_the_same() {
+        let mut t = Table::new().text("model").number("cost");
+        t.row(["claude-sonnet-4-5".into(), "$0.30".into()]);
+        t.row(["claude-haiku-4-5".into(), "$0.02".into()]);
+        let text = t.render(Some(10));
+        // At MIN_SHRUNK both would read `claude-…`; `claude-s…` and
+        // `claude-h…` tell them apart.
+        assert!(text.contains("\nclaude-s…  $0.30\n"), "{text}");
+        assert!(text.contains("\nclaude-h…  $0.02\n"), "{text}");
+        let mut ids = Table::new().id("session");
+        ids.row(["4f1c2d3e-aaaa-0001".into()]);
+        ids.row(["4f1c2d3e-bbbb-0001".into()]);
+        let text = ids.render(Some(4));
+        let cells: Vec<&str> = text.lines().skip(2).collect();
+        assert_ne!(cells[0], cells[1], "{text}");
     }
 
     #[test]
