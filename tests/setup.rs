@@ -434,27 +434,8 @@ fn explicit_socket_and_spool_go_into_the_hooks_command_and_reach_that_daemon() {
     );
     // Run it the way Claude Code does (through the shell), with none of
     // hookmeter's variables set: the event lands in this daemon's database.
-    let mut hook = Command::new("sh")
-        .arg("-c")
-        .arg(&installed)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    hook.stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"hook_event_name":"Stop","session_id":"from-hook"}"#)
-        .unwrap();
-    assert!(hook.wait().unwrap().success());
-    wait_until(
-        "the hook's event in the database",
-        || home.count("SELECT count(*) FROM hook_events WHERE session_id = 'from-hook'") == 1,
-        || daemon.log_text(),
-    );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    run_hook_as_claude_code(&home, &daemon, &installed, &path, &[], "from-hook");
 }
 
 #[test]
@@ -518,28 +499,17 @@ fn without_hookmeter_on_path_the_hooks_run_this_binary_by_its_absolute_path() {
 
     // The hook works from a shell whose PATH has no hookmeter on it (the
     // shell by its path: the child's PATH is where Command looks).
-    let mut hook = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(&expected)
-        .env_clear()
-        .env("PATH", &empty_path)
-        .env("HOME", home.path())
-        .env("HOOKMETER_SOCKET", home.socket())
-        .env("HOOKMETER_SPOOL", home.spool())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    hook.stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"hook_event_name":"Stop","session_id":"absolute-hook"}"#)
-        .unwrap();
-    assert!(hook.wait().unwrap().success());
-    wait_until(
-        "the hook's event in the database",
-        || home.count("SELECT count(*) FROM hook_events WHERE session_id = 'absolute-hook'") == 1,
-        || daemon.log_text(),
+    let sockets = [
+        ("HOOKMETER_SOCKET", home.socket().into_os_string()),
+        ("HOOKMETER_SPOOL", home.spool().into_os_string()),
+    ];
+    run_hook_as_claude_code(
+        &home,
+        &daemon,
+        &expected,
+        empty_path.as_os_str(),
+        &sockets,
+        "absolute-hook",
     );
 
     // Once hookmeter is on PATH, a second run goes back to the bare command.
@@ -949,4 +919,48 @@ fn tree(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Runs a hook's `command` the way Claude Code does, through the shell
+/// (`/bin/sh` by its path: the child's PATH is where `Command` looks), with
+/// only `PATH`, `HOME` and `env` set, a Stop event of `session` on stdin;
+/// then waits for that event in the daemon's database.
+fn run_hook_as_claude_code(
+    home: &Home,
+    daemon: &Daemon,
+    command: &str,
+    path: &std::ffi::OsStr,
+    env: &[(&str, std::ffi::OsString)],
+    session: &str,
+) {
+    use std::io::Write as _;
+    let mut hook = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let payload = json!({"hook_event_name": "Stop", "session_id": session}).to_string();
+    hook.stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    assert!(
+        hook.wait().unwrap().success(),
+        "the hook {command:?} failed"
+    );
+    wait_until(
+        "the hook's event in the database",
+        || {
+            home.count(&format!(
+                "SELECT count(*) FROM hook_events WHERE session_id = '{session}'"
+            )) == 1
+        },
+        || daemon.log_text(),
+    );
 }
