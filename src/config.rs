@@ -861,6 +861,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn usage_limits_are_file_settings_and_zero_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let flags = Overrides {
+            config: Some(cfg.clone()),
+            ..Default::default()
+        };
+        let env = env_of(&[("HOME", "/h")]);
+
+        std::fs::write(&cfg, "[limits]\nmax_output_tokens = 2000000\n").unwrap();
+        let c = Config::resolve(&flags, &env).unwrap();
+        assert_eq!(c.limits.usage.max_output_tokens, 2_000_000);
+        assert_eq!(c.limits.usage.max_prompt_tokens, 10_000_000);
+        assert_eq!(
+            c.origins["limits.max_output_tokens"],
+            Origin::File(cfg.clone())
+        );
+        assert_eq!(c.origins["limits.max_prompt_tokens"], Origin::Default);
+
+        // Zero would refuse every usage: a typo, not a setting.
+        std::fs::write(&cfg, "[limits]\nmax_prompt_tokens = 0\n").unwrap();
+        let err = Config::resolve(&flags, &env).unwrap_err().to_string();
+        assert!(err.contains("limits.max_prompt_tokens"), "{err}");
+    }
+
+    #[test]
     fn origins_read_as_the_user_would_say_them() {
         assert_eq!(Origin::Flag.to_string(), "flag");
         assert_eq!(

@@ -607,3 +607,47 @@ fn skip_overlong_line(
         seen += n as u64;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assistant_line(message_id: &str, input: u64, output: u64) -> String {
+        serde_json::json!({
+            "type": "assistant", "sessionId": "s1", "requestId": format!("req_{message_id}"),
+            "timestamp": "2026-01-05T09:00:00.000Z",
+            "message": {"id": message_id, "model": "claude-opus-4-1",
+                "usage": {"input_tokens": input, "output_tokens": output}}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_line_with_implausible_usage_is_skipped_and_counted_not_priced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s1.jsonl");
+        let lines = [
+            assistant_line("msg_ok", 10_000_000, 1_000_000),
+            assistant_line("msg_absurd", 1, 1_000_001),
+            // A later snapshot of a good message must not lend it absurd counts.
+            assistant_line("msg_ok", 10_000_001, 1_000_000),
+        ];
+        std::fs::write(&path, format!("{}\n", lines.join("\n"))).unwrap();
+
+        let chunk = read_chunk(&path, 0, 0, CHUNK_BYTES, UsageLimits::default()).unwrap();
+        assert_eq!((chunk.lines, chunk.skipped, chunk.implausible), (3, 2, 2));
+        assert_eq!(chunk.records.len(), 1);
+        assert_eq!(chunk.records[0].key, "cc:s1:msg_ok:req_msg_ok");
+        assert_eq!(chunk.records[0].usage.input, 10_000_000);
+
+        let loose = UsageLimits {
+            max_prompt_tokens: u64::MAX,
+            max_output_tokens: u64::MAX,
+        };
+        let chunk = read_chunk(&path, 0, 0, CHUNK_BYTES, loose).unwrap();
+        assert_eq!(
+            (chunk.skipped, chunk.implausible, chunk.records.len()),
+            (0, 0, 2)
+        );
+    }
+}
