@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::collect::UsageLimits;
 use crate::store::redact::PayloadPolicy;
 
 /// Longest path a Unix socket address can hold on Linux (sun_path, with its NUL).
@@ -165,6 +166,8 @@ struct FileLimits {
     spool_rescan_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
     payload_bytes: Option<usize>,
+    max_prompt_tokens: Option<u64>,
+    max_output_tokens: Option<u64>,
 }
 
 /// How hard a commit tries to reach the disk before its ack is sent.
@@ -195,6 +198,9 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// Stored payload size under `store_payloads = "truncated"`.
     pub payload_bytes: usize,
+    /// Per-call token ceilings (`max_prompt_tokens`, `max_output_tokens`):
+    /// a usage over them is rejected, or skipped in a transcript, never priced.
+    pub usage: UsageLimits,
 }
 
 impl Default for Limits {
@@ -207,6 +213,7 @@ impl Default for Limits {
             spool_rescan: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             payload_bytes: 4096,
+            usage: UsageLimits::default(),
         }
     }
 }
@@ -420,6 +427,18 @@ impl Config {
                 pick.file_only("limits.payload_bytes", l.payload_bytes),
             )?
             .unwrap_or(defaults.payload_bytes),
+            usage: UsageLimits {
+                max_prompt_tokens: positive(
+                    "limits.max_prompt_tokens",
+                    pick.file_only("limits.max_prompt_tokens", l.max_prompt_tokens),
+                )?
+                .unwrap_or(defaults.usage.max_prompt_tokens),
+                max_output_tokens: positive(
+                    "limits.max_output_tokens",
+                    pick.file_only("limits.max_output_tokens", l.max_output_tokens),
+                )?
+                .unwrap_or(defaults.usage.max_output_tokens),
+            },
         };
 
         let t = file.transcripts;
@@ -839,6 +858,32 @@ pub(crate) mod tests {
         assert_eq!(c.origins["store_payloads"], Origin::Default);
         assert_eq!(c.origins["config_file"], Origin::Flag);
         assert_eq!(c.origins["db"], Origin::Default);
+    }
+
+    #[test]
+    fn usage_limits_are_file_settings_and_zero_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let flags = Overrides {
+            config: Some(cfg.clone()),
+            ..Default::default()
+        };
+        let env = env_of(&[("HOME", "/h")]);
+
+        std::fs::write(&cfg, "[limits]\nmax_output_tokens = 2000000\n").unwrap();
+        let c = Config::resolve(&flags, &env).unwrap();
+        assert_eq!(c.limits.usage.max_output_tokens, 2_000_000);
+        assert_eq!(c.limits.usage.max_prompt_tokens, 10_000_000);
+        assert_eq!(
+            c.origins["limits.max_output_tokens"],
+            Origin::File(cfg.clone())
+        );
+        assert_eq!(c.origins["limits.max_prompt_tokens"], Origin::Default);
+
+        // Zero would refuse every usage: a typo, not a setting.
+        std::fs::write(&cfg, "[limits]\nmax_prompt_tokens = 0\n").unwrap();
+        let err = Config::resolve(&flags, &env).unwrap_err().to_string();
+        assert!(err.contains("limits.max_prompt_tokens"), "{err}");
     }
 
     #[test]

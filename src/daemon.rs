@@ -85,6 +85,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let counters = Arc::new(TranscriptCounters::default());
     let (tail, tail_task) = Tail::new(
         config.transcripts.clone(),
+        config.limits.usage,
         writer.clone(),
         config.db.clone(),
         counters,
@@ -95,6 +96,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         payload_bytes: config.limits.payload_bytes,
         source: Source::Hook,
         edge,
+        usage_limits: config.limits.usage,
     };
     let guard = Guard::default();
     let notifier = Notifier::spawn(&config.alerts).context("cannot start the alert notifier")?;

@@ -718,7 +718,11 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    let summary = runtime.block_on(hookmeter::ingest::import::import(&sources, &writer));
+    let summary = runtime.block_on(hookmeter::ingest::import::import(
+        &sources,
+        &writer,
+        config.limits.usage,
+    ));
     drop(writer);
     let _ = writer_thread.join();
     print_out(&summary.to_string());

@@ -135,6 +135,9 @@ pub enum RejectCode {
     NotObject,
     BadEnvelope,
     InvalidUsage,
+    /// Believable counts, but more than one call can plausibly count
+    /// (`[limits] max_prompt_tokens`, `max_output_tokens`).
+    ImplausibleUsage,
     LineTooLong,
     IdleTimeout,
     SpoolFile,
@@ -149,6 +152,7 @@ impl RejectCode {
             RejectCode::NotObject => "not_object",
             RejectCode::BadEnvelope => "bad_envelope",
             RejectCode::InvalidUsage => "invalid_usage",
+            RejectCode::ImplausibleUsage => "implausible_usage",
             RejectCode::LineTooLong => "line_too_long",
             RejectCode::IdleTimeout => "idle_timeout",
             RejectCode::SpoolFile => "spool_file",

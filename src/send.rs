@@ -60,6 +60,9 @@ pub enum Delivery {
 struct Envelope<'a> {
     hookmeter: u64,
     received_at: String,
+    /// Always `true`: this envelope is one occurrence, so `received_at` is
+    /// part of the event's identity (docs/hook-protocol.md#identity-and-attribution).
+    distinct: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     agent_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,6 +147,7 @@ fn envelope_line(input: &[u8], truncated: bool, who: &Attribution) -> (Vec<u8>, 
     let envelope = Envelope {
         hookmeter: ENVELOPE_VERSION,
         received_at: format_timestamp(jiff::Timestamp::now()),
+        distinct: true,
         agent_id: who.agent_id.as_deref(),
         task_id: who.task_id.as_deref(),
         labels: &who.labels,
@@ -332,6 +336,9 @@ mod tests {
         assert_eq!(v["payload"]["x"], 1);
         assert_eq!(v["agent_id"], "a");
         assert!(v.get("payload_raw").is_none());
+        // Each send is one occurrence: its received_at is part of the identity.
+        assert_eq!(v["distinct"], true);
+        assert!(v["received_at"].as_str().is_some_and(|s| !s.is_empty()));
 
         let (line, _) = envelope_line(b"not json", false, &who);
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();

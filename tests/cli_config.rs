@@ -195,6 +195,8 @@ fn json_is_one_object_of_value_origin_detail_for_every_setting() {
         "limits.spool_rescan_secs",
         "limits.shutdown_grace_secs",
         "limits.payload_bytes",
+        "limits.max_prompt_tokens",
+        "limits.max_output_tokens",
         "transcripts.roots",
         "transcripts.idle_timeout_secs",
         "transcripts.stop_linger_secs",

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use hookmeter::collect::transcript::{
     merge_tool_names, parse_line, parse_line_full, TranscriptLine,
 };
-use hookmeter::collect::{Usage, MAX_TOKENS};
+use hookmeter::collect::{Usage, UsageLimits, MAX_TOKENS};
 use hookmeter::ingest::Decoder;
 use hookmeter::pricing::PriceTable;
 use hookmeter::record::{HookEvent, Source};
@@ -35,6 +35,7 @@ fn decoder(policy: PayloadPolicy, payload_bytes: usize) -> Decoder {
         payload_bytes,
         source: Source::Hook,
         edge: "socket",
+        usage_limits: UsageLimits::default(),
     }
 }
 
@@ -92,6 +93,8 @@ fn check_event(event: &HookEvent) {
     }
     if let Some(charge) = &event.charge {
         check_usage(&charge.usage);
+        // Nothing over the per-call limits is ever priced.
+        assert_eq!(UsageLimits::default().refusal(&charge.usage), None);
         let model = event.model.as_deref().unwrap_or("unknown");
         check_price(model, &charge.usage, charge.fast);
         if let Some(cost) = charge.reported_cost_usd {

@@ -14,6 +14,7 @@
 
 mod identity;
 mod numbers;
+mod plausible;
 mod session;
 mod shapes;
 pub mod transcript;
@@ -22,6 +23,7 @@ mod usage;
 use serde_json::Value;
 
 pub use numbers::MAX_TOKENS;
+pub use plausible::UsageLimits;
 pub use session::SessionModels;
 pub use usage::Usage;
 

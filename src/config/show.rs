@@ -152,6 +152,8 @@ impl Config {
                 json!(l.shutdown_grace.as_secs()),
             ),
             ("limits.payload_bytes", json!(l.payload_bytes)),
+            ("limits.max_prompt_tokens", json!(l.usage.max_prompt_tokens)),
+            ("limits.max_output_tokens", json!(l.usage.max_output_tokens)),
             (
                 "transcripts.roots",
                 Value::Array(t.roots.iter().map(|root| path(root)).collect()),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::collect::UsageLimits;
 use crate::ingest::transcript::{read_chunk_into, to_record, Chunk, CHUNK_BYTES};
 use crate::record::{Source, TranscriptBatch};
 use crate::store::writer::{outcome, Receipt, TranscriptAck, WriterHandle};
@@ -26,6 +27,8 @@ pub struct ImportSummary {
     pub lines: u64,
     /// Lines that were not usage (user turns, tool results, synthetic, errors…).
     pub skipped_lines: u64,
+    /// Of those, lines whose usage is over the per-call limits: not priced.
+    pub implausible_lines: u64,
     pub written: TranscriptAck,
     /// Files that could not be read, with the reason.
     pub failed: Vec<(PathBuf, String)>,
@@ -65,6 +68,13 @@ impl std::fmt::Display for ImportSummary {
             )?;
         }
         writeln!(f, "lines without usage: {}", self.skipped_lines)?;
+        if self.implausible_lines > 0 {
+            writeln!(
+                f,
+                "of those, usage over [limits] max_prompt_tokens / max_output_tokens, not priced: {}",
+                self.implausible_lines
+            )?;
+        }
         for (path, reason) in &self.failed {
             writeln!(f, "not imported: {}: {reason}", path.display())?;
         }
@@ -133,7 +143,11 @@ pub fn find_transcripts(sources: &Sources) -> Found {
 
 /// Imports every transcript under `paths`, showing progress on stderr (a
 /// bar on a terminal, a line per tenth of the work otherwise).
-pub async fn import(sources: &Sources, writer: &WriterHandle) -> ImportSummary {
+pub async fn import(
+    sources: &Sources,
+    writer: &WriterHandle,
+    limits: UsageLimits,
+) -> ImportSummary {
     let started = Instant::now();
     let (files, mut failed) = find_transcripts(sources);
     let total: u64 = files.iter().map(|(_, size)| size).sum();
@@ -147,7 +161,7 @@ pub async fn import(sources: &Sources, writer: &WriterHandle) -> ImportSummary {
     // One reader thread reads and parses the files in order, a few chunks
     // ahead, while this task hands records to the writer: two cores busy,
     // one buffer, bounded memory.
-    let mut reads = read_in_order(files.iter().map(|(path, _)| path.clone()).collect());
+    let mut reads = read_in_order(files.iter().map(|(path, _)| path.clone()).collect(), limits);
     while let Some(read) = reads.recv().await {
         match read {
             Read::Chunk(chunk, bytes) => {
@@ -187,7 +201,7 @@ enum Read {
 }
 
 /// Reads `files` one after another, chunk by chunk, on one thread.
-fn read_in_order(files: Vec<PathBuf>) -> tokio::sync::mpsc::Receiver<Read> {
+fn read_in_order(files: Vec<PathBuf>, limits: UsageLimits) -> tokio::sync::mpsc::Receiver<Read> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
     let spawned = std::thread::Builder::new()
         .name("hookmeter-import-read".into())
@@ -196,7 +210,7 @@ fn read_in_order(files: Vec<PathBuf>) -> tokio::sync::mpsc::Receiver<Read> {
             for path in files {
                 let mut offset = 0;
                 let outcome = loop {
-                    match read_chunk_into(&mut buf, &path, offset, 0, CHUNK_BYTES) {
+                    match read_chunk_into(&mut buf, &path, offset, 0, CHUNK_BYTES, limits) {
                         Ok(chunk) => {
                             let done = chunk.at_end || chunk.end == offset;
                             let bytes = chunk.end - offset;
@@ -248,6 +262,7 @@ impl Run<'_> {
         self.summary.bytes += bytes;
         self.summary.lines += chunk.lines;
         self.summary.skipped_lines += chunk.skipped;
+        self.summary.implausible_lines += chunk.implausible;
         self.batch.extend(
             chunk
                 .records

@@ -14,7 +14,7 @@ pub mod transcript;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::collect::{collect, UsageFinding};
+use crate::collect::{collect, UsageFinding, UsageLimits};
 use crate::record::{
     format_timestamp, Charge, HookEvent, RejectCode, Rejection, Source, TranscriptHint,
 };
@@ -34,6 +34,9 @@ pub struct Decoder {
     pub source: Source,
     /// `source` of `rejected_events` rows: names the edge, e.g. `socket`.
     pub edge: &'static str,
+    /// Per-call token ceilings: a usage over them is rejected, not priced,
+    /// whichever edge it came through.
+    pub usage_limits: UsageLimits,
 }
 
 /// Where in a source a piece of input sat, for error messages and `rejected_events.origin`.
@@ -109,7 +112,10 @@ impl Decoder {
         let found = collect(payload);
         let usage = match found.usage {
             UsageFinding::Absent => None,
-            UsageFinding::Found(usage) => Some(usage),
+            UsageFinding::Found(usage) => match self.usage_limits.refusal(&usage) {
+                None => Some(usage),
+                Some(reason) => return Err(reject(RejectCode::ImplausibleUsage, reason)),
+            },
             UsageFinding::Invalid(reason) => {
                 return Err(reject(
                     RejectCode::InvalidUsage,
@@ -117,10 +123,10 @@ impl Decoder {
                 ))
             }
         };
-        let hook_event_id = found
-            .event_id
-            .clone()
-            .unwrap_or_else(|| payload_hash(payload));
+        let hook_event_id = found.event_id.clone().unwrap_or_else(|| {
+            let occurrence = envelope.as_ref().and_then(|e| e.occurrence.as_deref());
+            payload_hash(payload, occurrence)
+        });
         let env_str = |pick: fn(&Envelope) -> &Option<String>| {
             envelope.as_ref().and_then(|e| pick(e).clone())
         };
@@ -177,6 +183,10 @@ impl Decoder {
 /// What `hookmeter send` wraps around a payload (docs/hook-protocol.md#the-envelope).
 struct Envelope {
     received_at: Option<jiff::Timestamp>,
+    /// `received_at` as written, when the envelope says it is `distinct`:
+    /// it tells this occurrence of the payload from an identical one sent
+    /// at another moment (two Stops of one session are byte-identical).
+    occurrence: Option<String>,
     agent_id: Option<String>,
     task_id: Option<String>,
     labels: Map<String, Value>,
@@ -220,8 +230,14 @@ impl Envelope {
             Some(Value::Object(labels)) => labels,
             _ => Map::new(),
         };
+        // Only envelopes that say so: an older `send` wrote `received_at`
+        // too, and an event it spooled may already be stored under the id of
+        // its payload alone, which a redelivery must keep.
+        let distinct = object.remove("distinct") == Some(Value::Bool(true));
+        let received_at = take_string(object, "received_at");
         Ok(Envelope {
-            received_at: take_string(object, "received_at").and_then(|s| s.parse().ok()),
+            occurrence: received_at.clone().filter(|_| distinct),
+            received_at: received_at.and_then(|s| s.parse().ok()),
             agent_id: take_string(object, "agent_id"),
             task_id: take_string(object, "task_id"),
             host: take_string(object, "host"),
@@ -244,10 +260,26 @@ impl Envelope {
 
 /// Identity of an event that names none: a hash of its canonical JSON
 /// (keys sorted), so the same payload redelivered, raw or in an envelope,
-/// is the same event.
-fn payload_hash(payload: &Value) -> String {
+/// is the same event. Everything in the payload counts, Claude Code's
+/// `prompt_id` among it, so events of two prompts differ.
+///
+/// With an `occurrence` (a `distinct` envelope's `received_at`, fixed once
+/// per `hookmeter send`), it is hashed too: identical payloads sent by two
+/// `send` runs are two events, and the same envelope redelivered is one.
+/// Without one the hash is exactly what it always was, so ids of stored
+/// events and of older envelopes still waiting in a spool do not change.
+fn payload_hash(payload: &Value, occurrence: Option<&str>) -> String {
     let canonical = serde_json::to_vec(payload).unwrap_or_default();
-    let digest = Sha256::digest(&canonical);
+    let mut hasher = Sha256::new();
+    if let Some(at) = occurrence {
+        // A prefix no JSON text starts with: an occurrence's hash cannot
+        // equal a bare payload's.
+        hasher.update(b"\0occurrence\0");
+        hasher.update(at.as_bytes());
+        hasher.update(b"\0");
+    }
+    hasher.update(&canonical);
+    let digest = hasher.finalize();
     let mut id = String::with_capacity(7 + 32);
     id.push_str("sha256:");
     for byte in &digest[..16] {
@@ -322,6 +354,7 @@ mod tests {
             payload_bytes: 4096,
             source: Source::Hook,
             edge: "socket",
+            usage_limits: UsageLimits::default(),
         }
     }
 
@@ -345,6 +378,121 @@ mod tests {
         assert_eq!(a.timestamp, "2026-11-23T10:00:00.000Z");
         assert_eq!(b.timestamp, "2026-11-23T09:00:00.000Z");
         assert_eq!(b.labels_json.as_deref(), Some(r#"{"host":"h","team":"x"}"#));
+    }
+
+    fn envelope(payload: &str, received_at: &str, distinct: bool) -> Vec<u8> {
+        let distinct = if distinct { r#""distinct":true,"# } else { "" };
+        format!(r#"{{"hookmeter":1,{distinct}"received_at":"{received_at}","payload":{payload}}}"#)
+            .into_bytes()
+    }
+
+    fn id_of(bytes: &[u8]) -> String {
+        decoder().decode(bytes, None, now()).unwrap().hook_event_id
+    }
+
+    const STOP: &str = r#"{"hook_event_name":"Stop","session_id":"s","transcript_path":"/t.jsonl","stop_hook_active":false}"#;
+
+    #[test]
+    fn each_send_is_its_own_occurrence_and_a_redelivery_is_not() {
+        let first = envelope(STOP, "2026-11-23T09:00:00.001Z", true);
+        let second = envelope(STOP, "2026-11-23T09:05:00.002Z", true);
+        assert_ne!(id_of(&first), id_of(&second), "two sends, two events");
+        assert_eq!(
+            id_of(&first),
+            id_of(&first.clone()),
+            "a redelivery is the same event"
+        );
+        assert!(id_of(&first).starts_with("sha256:"));
+        assert_eq!(id_of(&first).len(), "sha256:".len() + 32);
+        // A bare payload has no occurrence: its id is what it always was.
+        assert_ne!(id_of(&first), id_of(STOP.as_bytes()));
+    }
+
+    #[test]
+    fn an_older_sends_envelope_keeps_the_id_of_its_payload() {
+        // Envelopes without `distinct` were written by a `send` that predates
+        // it; the event may already be stored under the payload's own hash.
+        let old = envelope(STOP, "2026-11-23T09:00:00.001Z", false);
+        let older = envelope(STOP, "2026-11-23T09:05:00.002Z", false);
+        assert_eq!(id_of(&old), id_of(STOP.as_bytes()));
+        assert_eq!(id_of(&older), id_of(STOP.as_bytes()));
+        // The hash of a bare payload is pinned (`printf %s JSON | sha256sum`,
+        // first 32 digits): ids of stored events must not move.
+        assert_eq!(
+            id_of(br#"{"hook_event_name":"Stop","session_id":"s"}"#),
+            "sha256:41ba0f55b07ee2497aa46f4472ab5b43"
+        );
+    }
+
+    #[test]
+    fn prompt_id_tells_two_prompts_apart_and_tool_keys_stay() {
+        let stop = |prompt: &str| {
+            format!(r#"{{"hook_event_name":"Stop","session_id":"s","prompt_id":"{prompt}"}}"#)
+        };
+        let a = id_of(stop("p-1").as_bytes());
+        assert_ne!(a, id_of(stop("p-2").as_bytes()));
+        assert_eq!(a, id_of(stop("p-1").as_bytes()));
+        // A tool use is unique: its key ignores the envelope's moment.
+        let tool = r#"{"hook_event_name":"PostToolUse","session_id":"s","tool_use_id":"toolu_1","prompt_id":"p-1"}"#;
+        assert_eq!(
+            id_of(&envelope(tool, "2026-11-23T09:00:00.001Z", true)),
+            "s:toolu_1:PostToolUse"
+        );
+        assert_eq!(
+            id_of(&envelope(tool, "2026-11-23T09:05:00.002Z", true)),
+            "s:toolu_1:PostToolUse"
+        );
+    }
+
+    #[test]
+    fn implausible_usage_is_rejected_with_the_numbers_and_the_setting() {
+        let payload = |input: u64, output: u64| {
+            format!(
+                r#"{{"model":"claude-opus-4-1","usage":{{"input_tokens":{input},"output_tokens":{output}}}}}"#
+            )
+        };
+        let at_limits = decoder()
+            .decode(payload(10_000_000, 1_000_000).as_bytes(), None, now())
+            .expect("exactly at the limits is priced");
+        let charge = at_limits.charge.expect("a charge");
+        assert_eq!(
+            (charge.usage.input, charge.usage.output),
+            (10_000_000, 1_000_000)
+        );
+
+        let over = decoder()
+            .decode(payload(10_000_001, 1).as_bytes(), Some("l1".into()), now())
+            .unwrap_err();
+        assert_eq!(over.code, RejectCode::ImplausibleUsage);
+        assert_eq!(over.code.as_str(), "implausible_usage");
+        assert!(
+            over.reason.contains("10000001 prompt tokens"),
+            "{}",
+            over.reason
+        );
+        assert!(over.reason.contains("max_prompt_tokens"), "{}", over.reason);
+        assert_eq!(over.raw_text, payload(10_000_001, 1));
+
+        let over = decoder()
+            .decode(payload(1, 1_000_001).as_bytes(), None, now())
+            .unwrap_err();
+        assert_eq!(over.code, RejectCode::ImplausibleUsage);
+        assert!(over.reason.contains("max_output_tokens"), "{}", over.reason);
+
+        // The limits are the decoder's, as configured.
+        let tight = Decoder {
+            usage_limits: UsageLimits {
+                max_prompt_tokens: 10,
+                max_output_tokens: 10,
+            },
+            ..decoder()
+        };
+        assert!(tight
+            .decode(payload(11, 1).as_bytes(), None, now())
+            .is_err());
+        assert!(tight
+            .decode(payload(10, 10).as_bytes(), None, now())
+            .is_ok());
     }
 
     #[test]

@@ -442,8 +442,14 @@ mod tests {
             stop_linger: std::time::Duration::from_secs(1),
         };
         let counters = Arc::new(TranscriptCounters::default());
-        let (tail, _tail_task) =
-            Tail::new(transcripts, writer.clone(), db.clone(), counters).spawn(shutdown.clone());
+        let (tail, _tail_task) = Tail::new(
+            transcripts,
+            crate::collect::UsageLimits::default(),
+            writer.clone(),
+            db.clone(),
+            counters,
+        )
+        .spawn(shutdown.clone());
         let spool = Arc::new(Spool {
             dir: spool_dir.clone(),
             writer,
@@ -453,6 +459,7 @@ mod tests {
                 payload_bytes: 4096,
                 source: crate::record::Source::Hook,
                 edge: "spool",
+                usage_limits: crate::collect::UsageLimits::default(),
             },
             limits,
         });

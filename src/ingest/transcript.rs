@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::transcript::{parse_line, SkipReason, TranscriptLine, TranscriptUsage};
+use crate::collect::UsageLimits;
 use crate::config::Transcripts;
 use crate::record::{Source, TranscriptBatch, TranscriptHint, TranscriptOffset, TranscriptRecord};
 use crate::store::writer::WriterHandle;
@@ -40,6 +41,9 @@ pub struct TranscriptCounters {
     pub records: AtomicU64,
     /// Lines that were not usage: not JSON, not assistant, synthetic, errors…
     pub skipped_lines: AtomicU64,
+    /// Of those, lines whose usage is over the per-call limits
+    /// (`[limits] max_prompt_tokens`, `max_output_tokens`): not priced.
+    pub implausible_lines: AtomicU64,
     /// Paths refused: outside the roots, symlinks out of them, not regular files.
     pub refused_paths: AtomicU64,
     /// Files found shorter than their offset: read again from the start.
@@ -81,6 +85,8 @@ struct Watched {
 /// The tail task's state.
 pub struct Tail {
     config: Transcripts,
+    /// A line whose usage is over these is skipped, not priced.
+    usage_limits: UsageLimits,
     writer: WriterHandle,
     db: PathBuf,
     counters: Arc<TranscriptCounters>,
@@ -97,12 +103,14 @@ pub struct Tail {
 impl Tail {
     pub fn new(
         config: Transcripts,
+        usage_limits: UsageLimits,
         writer: WriterHandle,
         db: PathBuf,
         counters: Arc<TranscriptCounters>,
     ) -> Tail {
         Tail {
             config,
+            usage_limits,
             writer,
             db,
             counters,
@@ -174,6 +182,7 @@ impl Tail {
             lines = c.lines.load(Ordering::Relaxed),
             records = c.records.load(Ordering::Relaxed),
             skipped_lines = c.skipped_lines.load(Ordering::Relaxed),
+            implausible_lines = c.implausible_lines.load(Ordering::Relaxed),
             refused_paths = c.refused_paths.load(Ordering::Relaxed),
             truncations = c.truncations.load(Ordering::Relaxed),
             rotations = c.rotations.load(Ordering::Relaxed),
@@ -259,8 +268,9 @@ impl Tail {
         loop {
             let (offset, inode) = self.offset_of(path);
             let task_path = path.to_path_buf();
+            let limits = self.usage_limits;
             let read = tokio::task::spawn_blocking(move || {
-                read_chunk(&task_path, offset, inode, CHUNK_BYTES)
+                read_chunk(&task_path, offset, inode, CHUNK_BYTES, limits)
             })
             .await;
             let chunk = match read {
@@ -298,6 +308,9 @@ impl Tail {
             self.counters
                 .skipped_lines
                 .fetch_add(chunk.skipped, Ordering::Relaxed);
+            self.counters
+                .implausible_lines
+                .fetch_add(chunk.implausible, Ordering::Relaxed);
             if chunk.skipped > 0 && chunk.records.is_empty() && chunk.not_json == chunk.lines {
                 tracing::warn!(path = %path.display(), lines = chunk.lines, "Transcript lines are not JSON; skipped.");
             }
@@ -435,6 +448,8 @@ pub struct Chunk {
     pub lines: u64,
     pub skipped: u64,
     pub not_json: u64,
+    /// Skipped lines whose usage was over the per-call limits.
+    pub implausible: u64,
     /// Nothing complete is left after `end` (a half-written line may be).
     pub at_end: bool,
     pub restarted: Option<Restart>,
@@ -443,9 +458,16 @@ pub struct Chunk {
 /// Reads complete lines from `offset`, about `max` bytes of them, never
 /// through a symlink. Starts over at 0 when the file is another inode or
 /// shorter than the offset. A line longer than `max` is read whole up to
-/// [`MAX_LINE_BYTES`]; a longer one is skipped without being buffered.
-pub fn read_chunk(path: &Path, offset: u64, inode: u64, max: usize) -> std::io::Result<Chunk> {
-    read_chunk_into(&mut Vec::new(), path, offset, inode, max)
+/// [`MAX_LINE_BYTES`]; a longer one is skipped without being buffered. A
+/// line whose usage is over `limits` is skipped and counted, never priced.
+pub fn read_chunk(
+    path: &Path,
+    offset: u64,
+    inode: u64,
+    max: usize,
+    limits: UsageLimits,
+) -> std::io::Result<Chunk> {
+    read_chunk_into(&mut Vec::new(), path, offset, inode, max, limits)
 }
 
 /// [`read_chunk`] with a caller's buffer, reused across calls: a reader of
@@ -456,6 +478,7 @@ pub fn read_chunk_into(
     offset: u64,
     inode: u64,
     max: usize,
+    limits: UsageLimits,
 ) -> std::io::Result<Chunk> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -521,13 +544,23 @@ pub fn read_chunk_into(
             continue;
         }
         match parse_line(line) {
-            TranscriptLine::Usage(usage) => match index.get(&usage.key) {
-                Some(&i) => chunk.records[i].merge(&usage),
-                None => {
-                    index.insert(usage.key.clone(), chunk.records.len());
-                    chunk.records.push(usage);
+            TranscriptLine::Usage(usage) => {
+                // Checked per line, before snapshots merge: a line over the
+                // limits must not lend its counts to its message's record.
+                if let Some(reason) = limits.refusal(&usage.usage) {
+                    chunk.skipped += 1;
+                    chunk.implausible += 1;
+                    tracing::warn!(path = %path.display(), key = %usage.key, %reason, "Transcript usage refused.");
+                    continue;
                 }
-            },
+                match index.get(&usage.key) {
+                    Some(&i) => chunk.records[i].merge(&usage),
+                    None => {
+                        index.insert(usage.key.clone(), chunk.records.len());
+                        chunk.records.push(usage);
+                    }
+                }
+            }
             TranscriptLine::Skip(reason) => {
                 chunk.skipped += 1;
                 match reason {
@@ -572,5 +605,49 @@ fn skip_overlong_line(
             return Ok(chunk);
         }
         seen += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assistant_line(message_id: &str, input: u64, output: u64) -> String {
+        serde_json::json!({
+            "type": "assistant", "sessionId": "s1", "requestId": format!("req_{message_id}"),
+            "timestamp": "2026-01-05T09:00:00.000Z",
+            "message": {"id": message_id, "model": "claude-opus-4-1",
+                "usage": {"input_tokens": input, "output_tokens": output}}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_line_with_implausible_usage_is_skipped_and_counted_not_priced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s1.jsonl");
+        let lines = [
+            assistant_line("msg_ok", 10_000_000, 1_000_000),
+            assistant_line("msg_absurd", 1, 1_000_001),
+            // A later snapshot of a good message must not lend it absurd counts.
+            assistant_line("msg_ok", 10_000_001, 1_000_000),
+        ];
+        std::fs::write(&path, format!("{}\n", lines.join("\n"))).unwrap();
+
+        let chunk = read_chunk(&path, 0, 0, CHUNK_BYTES, UsageLimits::default()).unwrap();
+        assert_eq!((chunk.lines, chunk.skipped, chunk.implausible), (3, 2, 2));
+        assert_eq!(chunk.records.len(), 1);
+        assert_eq!(chunk.records[0].key, "cc:s1:msg_ok:req_msg_ok");
+        assert_eq!(chunk.records[0].usage.input, 10_000_000);
+
+        let loose = UsageLimits {
+            max_prompt_tokens: u64::MAX,
+            max_output_tokens: u64::MAX,
+        };
+        let chunk = read_chunk(&path, 0, 0, CHUNK_BYTES, loose).unwrap();
+        assert_eq!(
+            (chunk.skipped, chunk.implausible, chunk.records.len()),
+            (0, 0, 2)
+        );
     }
 }
