@@ -1018,6 +1018,130 @@ mod tests {
         assert!(matches!(lost, Err(InstallError::NoOwnPath { .. })));
     }
 
+    fn http(token: bool) -> Hook {
+        Hook::Http {
+            url: "http://127.0.0.1:7717/hook".into(),
+            token,
+        }
+    }
+
+    #[test]
+    fn http_hooks_go_on_the_same_events_and_carry_only_a_reference_to_the_token() {
+        let merged = merge(json!({}), &http(true)).unwrap();
+        let names: Vec<_> = merged.events.iter().map(|(e, _)| *e).collect();
+        assert_eq!(names, EVENTS);
+        for event in EVENTS {
+            let groups = merged.settings["hooks"][event].as_array().unwrap();
+            assert_eq!(groups.len(), 1, "{event}");
+            assert_eq!(
+                groups[0]["hooks"],
+                json!([{
+                    "type": "http",
+                    "url": "http://127.0.0.1:7717/hook",
+                    "timeout": 5,
+                    "headers": {"Authorization": "Bearer $HOOKMETER_HTTP_TOKEN"},
+                    "allowedEnvVars": ["HOOKMETER_HTTP_TOKEN"],
+                }]),
+                "{event}"
+            );
+            // The matchers of the example file.
+            assert_eq!(
+                groups[0].get("matcher"),
+                example()["hooks"][event][0].get("matcher"),
+                "{event}"
+            );
+        }
+        let again = merge(merged.settings.clone(), &http(true)).unwrap();
+        assert_eq!(again.settings, merged.settings);
+        assert!(again.events.iter().all(|(_, c)| *c == Change::Kept));
+        // Without a token: the header and its variable go, the user's timeout stays.
+        let mut tuned = merged.settings.clone();
+        tuned["hooks"]["Stop"][0]["hooks"][0]["timeout"] = json!(2);
+        let plain = merge(tuned, &http(false)).unwrap();
+        assert_eq!(
+            plain.settings["hooks"]["Stop"][0]["hooks"],
+            json!([{"type": "http", "url": "http://127.0.0.1:7717/hook", "timeout": 2}])
+        );
+    }
+
+    #[test]
+    fn switching_kinds_replaces_hookmeters_hook_in_place() {
+        let before = json!({"hooks": {"Stop": [{"hooks": [
+            {"type": "command", "command": "say done"},
+            {"type": "command", "command": "hookmeter send", "async": true, "timeout": 9},
+            {"type": "http", "url": "http://localhost:7000/hook"}
+        ]}]}});
+        let to_http = merge(before, &http(false)).unwrap();
+        assert_eq!(
+            to_http.settings["hooks"]["Stop"],
+            json!([{"hooks": [
+                {"type": "command", "command": "say done"},
+                {"type": "http", "url": "http://127.0.0.1:7717/hook", "timeout": 5}
+            ]}])
+        );
+        assert_eq!(to_http.events[1], ("Stop", Change::Updated));
+        assert_eq!(to_http.duplicates_removed, 1, "the older http hook");
+        let back = merge(to_http.settings, &command(DEFAULT_COMMAND)).unwrap();
+        assert_eq!(
+            back.settings["hooks"]["Stop"],
+            json!([{"hooks": [
+                {"type": "command", "command": "say done"},
+                {"type": "command", "command": "hookmeter send", "async": true}
+            ]}])
+        );
+    }
+
+    #[test]
+    fn only_loopback_posts_to_hook_are_hookmeters() {
+        for ours in [
+            "http://127.0.0.1:7717/hook",
+            "http://localhost:9000/hook",
+            "http://[::1]:7717/hook",
+            "http://127.0.0.2/hook",
+        ] {
+            let handler = json!({"type": "http", "url": ours});
+            assert!(is_hookmeter_handler(&handler), "{ours}");
+        }
+        for theirs in [
+            "http://example.com:7717/hook",
+            "http://127.0.0.1:7717/hooks",
+            "http://127.0.0.1:7717/hook/x",
+            "https://127.0.0.1:7717/audit",
+            "http://10.0.0.5:7717/hook",
+        ] {
+            let handler = json!({"type": "http", "url": theirs});
+            assert!(!is_hookmeter_handler(&handler), "{theirs}");
+        }
+        // The URL of an http hook is not a command.
+        assert!(!is_hookmeter_handler(
+            &json!({"type": "command", "url": "http://127.0.0.1:7717/hook"})
+        ));
+    }
+
+    #[test]
+    fn the_hook_url_comes_from_the_listen_address() {
+        assert_eq!(
+            hook_url(Some("127.0.0.1:7717")).unwrap(),
+            "http://127.0.0.1:7717/hook"
+        );
+        assert_eq!(
+            hook_url(Some("0.0.0.0:7717")).unwrap(),
+            "http://127.0.0.1:7717/hook"
+        );
+        assert_eq!(hook_url(Some("[::]:80")).unwrap(), "http://[::1]:80/hook");
+        assert_eq!(
+            hook_url(Some("localhost:7717")).unwrap(),
+            "http://localhost:7717/hook"
+        );
+        let off = hook_url(None).unwrap_err();
+        assert!(off.contains("HTTP API is off"), "{off}");
+        for port_zero in ["127.0.0.1:0", "localhost:0"] {
+            let refused = hook_url(Some(port_zero)).unwrap_err();
+            assert!(refused.contains("port 0"), "{refused}");
+        }
+        assert!(hook_url(Some("nonsense")).is_err());
+    }
+
     #[test]
     fn indentation_is_kept() {
         assert_eq!(indent_of("{\n    \"a\": 1\n}\n"), "    ");
