@@ -720,7 +720,8 @@ fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
     let findings = match resolved {
         Ok((config, error)) => {
             let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-            doctor::assess(&doctor::gather(&config, error, &env, &cwd))
+            let passwd = std::path::Path::new(doctor::PASSWD);
+            doctor::assess(&doctor::gather(&config, error, &env, &cwd, passwd))
         }
         // Flags or environment are wrong too: nothing else can be checked.
         Err(error) => doctor::unresolvable(error),
