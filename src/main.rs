@@ -152,7 +152,10 @@ enum Command {
 as in hooks/claude-settings.example.json. The command's program must be on PATH: without --command and with \
 hookmeter not on PATH, the hooks run this binary's absolute path (the first line says so); a --command whose \
 program is a bare name not found on PATH is refused (exit 1, nothing written). hookmeter's earlier entries are updated in place; \
-a second run changes nothing. --socket and --spool, when given, are added to the hooks' command so they reach that daemon."
+a second run changes nothing. --socket and --spool, when given, are added to the hooks' command so they reach that daemon.\n\n\
+--http (after install-hooks; --http ADDR for another address) installs type \"http\" hooks posting to the daemon's POST /hook \
+at the HTTP address in force instead; with [http] token set they send `Authorization: Bearer $HOOKMETER_HTTP_TOKEN`, \
+filled by Claude Code from its environment (the token is never written into the file). Switching kinds replaces hookmeter's hooks."
     )]
     InstallHooks {
         /// A project's .claude/settings.json, in DIR [default DIR: the current directory]
