@@ -1293,7 +1293,10 @@ mod tests {
             fix.contains("[http] token") && fix.contains("http = \"off\""),
             "{fix}"
         );
-        assert!(passed(&[warned.clone()]), "a warning, not a failure");
+        assert!(
+            passed(std::slice::from_ref(&warned)),
+            "a warning, not a failure"
+        );
         // A token, HTTP off, or nobody else: ok.
         for (listen, token) in [(Some("127.0.0.1:7717"), true), (None, false)] {
             let finding = judged(listen, token, others());
