@@ -117,7 +117,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tail: tail.clone(),
         decoder: decoder("socket"),
         limits: config.limits.clone(),
-        guard,
+        guard: guard.clone(),
     });
     let spool = Arc::new(spool::Spool {
         dir: config.spool.clone(),
@@ -146,6 +146,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                     source: Source::Http,
                     ..decoder("http")
                 },
+                guard,
             },
             prices: prices_in_force.clone(),
             spool: config.spool.clone(),

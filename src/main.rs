@@ -37,9 +37,12 @@ struct Cli {
     /// Spool directory [env: HOOKMETER_SPOOL] [default: $XDG_STATE_HOME/hookmeter/spool]
     #[arg(long, global = true, help_heading = GLOBAL, value_name = "DIR")]
     spool: Option<PathBuf>,
-    /// HTTP API listen address, or off [env: HOOKMETER_HTTP] [default: 127.0.0.1:7717]
-    #[arg(long, global = true, help_heading = GLOBAL, value_name = "ADDR")]
-    http: Option<String>,
+    /// HTTP API listen address, or off [env: HOOKMETER_HTTP] [default: 127.0.0.1:7717]; install-hooks --http installs http hooks to it
+    // The value is optional only for install-hooks, whose `--http` (the
+    // issue's name for "install http hooks") would otherwise clash with
+    // this global option: clap refuses two `--http` on one command.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "ADDR", num_args = 0..=1)]
+    http: Option<Option<String>>,
     /// Log format on stderr; the level comes from RUST_LOG (default info)
     #[arg(long, global = true, help_heading = GLOBAL, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -149,7 +152,10 @@ enum Command {
 as in hooks/claude-settings.example.json. The command's program must be on PATH: without --command and with \
 hookmeter not on PATH, the hooks run this binary's absolute path (the first line says so); a --command whose \
 program is a bare name not found on PATH is refused (exit 1, nothing written). hookmeter's earlier entries are updated in place; \
-a second run changes nothing. --socket and --spool, when given, are added to the hooks' command so they reach that daemon."
+a second run changes nothing. --socket and --spool, when given, are added to the hooks' command so they reach that daemon.\n\n\
+--http (after install-hooks; --http ADDR for another address) installs type \"http\" hooks posting to the daemon's POST /hook \
+at the HTTP address in force instead; with [http] token set they send `Authorization: Bearer $HOOKMETER_HTTP_TOKEN`, \
+filled by Claude Code from its environment (the token is never written into the file). Switching kinds replaces hookmeter's hooks."
     )]
     InstallHooks {
         /// A project's .claude/settings.json, in DIR [default DIR: the current directory]
@@ -375,7 +381,7 @@ fn main() -> ExitCode {
         db: cli.db.clone(),
         socket: cli.socket.clone(),
         spool: cli.spool.clone(),
-        http: cli.http.clone(),
+        http: cli.http.clone().flatten(),
     };
     let env = |name: &str| std::env::var(name).ok();
     // `send` runs inside an agent's hook: it must never fail the hook.
@@ -388,15 +394,34 @@ fn main() -> ExitCode {
         run_send(&flags, agent, task, labels);
         return ExitCode::SUCCESS;
     }
+    let http_hooks = cli.http.is_some();
+    if let (Some(None), false) = (
+        &cli.http,
+        matches!(cli.command, Command::InstallHooks { .. }),
+    ) {
+        return fail(
+            "--http needs an address (--http 127.0.0.1:7717, or --http off); \
+             only install-hooks takes --http alone (to install http hooks)",
+        );
+    }
     // Neither needs a config file that loads: install-hooks does not read
-    // it, and doctor reports it.
+    // it (except for --http hooks), and doctor reports it.
     match cli.command {
         Command::InstallHooks {
             project,
             settings,
             hook_command,
             dry_run,
-        } => return run_install_hooks(&flags, project, settings, hook_command, dry_run),
+        } => {
+            let how = match http_hooks {
+                false => HookKind::Command(hook_command),
+                true if hook_command.is_some() => {
+                    return fail("--command and --http are two kinds of hook; choose one")
+                }
+                true => HookKind::Http,
+            };
+            return run_install_hooks(&flags, project, settings, how, dry_run);
+        }
         Command::Doctor { json } => return run_doctor(&flags, json),
         _ => {}
     }
@@ -629,18 +654,41 @@ fn run_send(
     }
 }
 
+/// Which hooks install-hooks writes.
+enum HookKind {
+    /// Command hooks, running `--command` or `hookmeter send`.
+    Command(Option<String>),
+    /// `--http`: http hooks to the daemon's POST /hook.
+    Http,
+}
+
 fn run_install_hooks(
     flags: &Overrides,
     project: Option<PathBuf>,
     settings: Option<PathBuf>,
-    command: Option<String>,
+    how: HookKind,
     dry_run: bool,
 ) -> ExitCode {
-    use hookmeter::setup::hooks::{self, Request, Target};
+    use hookmeter::setup::hooks::{self, HttpHooks, Request, Target};
     let target = match (project, settings) {
         (_, Some(file)) => Target::File(file),
         (Some(dir), None) => Target::Project(dir),
         (None, None) => Target::User,
+    };
+    let (command, http) = match how {
+        HookKind::Command(command) => (command, None),
+        // The hooks' URL and whether they carry the token come from the
+        // daemon's settings, so only these hooks need the config to load.
+        HookKind::Http => match Config::resolve(flags, &|name| std::env::var(name).ok()) {
+            Ok(config) => (
+                None,
+                Some(HttpHooks {
+                    listen: config.http.clone(),
+                    token: config.http_token.is_some(),
+                }),
+            ),
+            Err(e) => return fail(&e.to_string()),
+        },
     };
     let request = Request {
         target,
@@ -648,6 +696,7 @@ fn run_install_hooks(
         socket: flags.socket.clone(),
         spool: flags.spool.clone(),
         dry_run,
+        http,
     };
     match hooks::run(&request, &|name| std::env::var(name).ok()) {
         Ok(text) => {
@@ -674,7 +723,8 @@ fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
     let findings = match resolved {
         Ok((config, error)) => {
             let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-            doctor::assess(&doctor::gather(&config, error, &env, &cwd))
+            let passwd = std::path::Path::new(doctor::PASSWD);
+            doctor::assess(&doctor::gather(&config, error, &env, &cwd, passwd))
         }
         // Flags or environment are wrong too: nothing else can be checked.
         Err(error) => doctor::unresolvable(error),

@@ -610,6 +610,9 @@ fn doctor_is_all_ok_with_a_running_daemon_and_hooks_installed() {
     let out = home
         .command()
         .current_dir(home.path())
+        // Without a token the `http` check depends on this machine's
+        // accounts (tests/security_hooks.rs checks that warning).
+        .env("HOOKMETER_HTTP_TOKEN", "doctor-test-token")
         .arg("doctor")
         .output()
         .unwrap();
@@ -630,6 +633,7 @@ fn doctor_is_all_ok_with_a_running_daemon_and_hooks_installed() {
         "spool.rejected",
         "hooks",
         "hooks.command",
+        "http",
     ] {
         assert!(text.contains(&format!("  {check}: ")), "{check}: {text}");
     }

@@ -1,8 +1,11 @@
 //! `POST /hook` (docs/ingest.md#post-hook): reads the body under the size limit and hands
 //! it to the ingest edge; the status says what became of it.
 //!
-//! - 200 `{}` once the event is committed (Claude Code's `type: "http"`
-//!   hooks read the body as hook output: `{}` asks for nothing);
+//! - 200 once the event is committed. Claude Code's `type: "http"` hooks
+//!   read the body as hook output: `{}` asks for nothing; a PreToolUse
+//!   event whose scope has spent an enforced budget gets the deny decision
+//!   `hookmeter send` prints ([`crate::send::deny_decision`]). Anything short
+//!   of the guard's answer is `{}`: enforcement fails open;
 //! - 400 `{"error"}`: unusable, kept in `rejected_events`;
 //! - 413 `{"error"}`: over `limits.max_line_bytes`, its first bytes kept;
 //! - 503 `{"error", "retry": true}`: nothing stored, send it again later.
@@ -90,8 +93,18 @@ pub async fn post_hook(
 /// The response for `delivery`; a rejection gets `rejected_status`.
 fn answer(delivery: Delivery, rejected_status: StatusCode) -> Response {
     match delivery {
-        Delivery::Committed(ack) => {
-            let mut response = Json(json!({})).into_response();
+        Delivery::Committed { ack, deny } => {
+            let mut response = match deny {
+                None => Json(json!({})).into_response(),
+                Some(reason) => (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )],
+                    crate::send::deny_decision(&reason),
+                )
+                    .into_response(),
+            };
             let headers = response.headers_mut();
             if let Ok(id) = HeaderValue::from_str(&ack.id) {
                 headers.insert("x-hookmeter-event-id", id);

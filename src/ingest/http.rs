@@ -2,8 +2,10 @@
 //! only once its fate is durable, like a socket line. The HTTP server owns
 //! the request (routing, body limit, status codes); this edge owns what
 //! happens to the bytes, and never touches the database except through the
-//! writer.
+//! writer. Like the socket, it asks the budget guard about a committed
+//! PreToolUse event, so a Claude Code `type: "http"` hook is enforced too.
 
+use crate::budget::alerts::Guard;
 use crate::ingest::transcript::TailHandle;
 use crate::ingest::{Decoder, EnvelopeFields};
 use crate::record::{format_timestamp, RejectCode, Rejection};
@@ -16,13 +18,17 @@ pub struct HookEdge {
     pub tail: TailHandle,
     /// `Source::Http`, edge `http`.
     pub decoder: Decoder,
+    /// Answers whether a PreToolUse event's scope has spent an enforced budget.
+    pub guard: Guard,
 }
 
 /// The fate of one posted payload.
 #[derive(Debug)]
 pub enum Delivery {
-    /// Committed: the event and its records are in the database.
-    Committed(Ack),
+    /// Committed: the event and its records are in the database. `deny`
+    /// holds the guard's reason when the event is a PreToolUse whose scope
+    /// has spent an enforced budget.
+    Committed { ack: Ack, deny: Option<String> },
     /// Unusable; kept in `rejected_events` with this reason.
     Rejected(String),
     /// Nothing was stored: the sender must keep the payload and retry.
@@ -37,9 +43,25 @@ impl HookEdge {
         match self.decoder.decode_with(bytes, None, received_at, given) {
             Ok(event) => {
                 self.tail.follow(&event).await;
+                // Who asks, taken before the event moves to the writer; asked
+                // only once the event is committed, as on the socket.
+                let asker = (event.event_name.as_deref() == Some("PreToolUse")).then(|| {
+                    (
+                        event.agent_id.clone(),
+                        event.task_id.clone(),
+                        event.project.clone(),
+                    )
+                });
                 match self.writer.queue_event(event).await {
                     Ok(receipt) => match outcome(receipt).await {
-                        Ok(ack) => Delivery::Committed(ack),
+                        Ok(ack) => {
+                            let deny = asker.and_then(|(agent, task, project)| {
+                                let now = jiff::Timestamp::now();
+                                self.guard
+                                    .deny(&agent, task.as_deref(), project.as_deref(), now)
+                            });
+                            Delivery::Committed { ack, deny }
+                        }
                         Err(e) => Delivery::Unavailable(e.to_string()),
                     },
                     Err(e) => Delivery::Unavailable(e.to_string()),

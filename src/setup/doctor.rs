@@ -2,7 +2,8 @@
 //!
 //! [`gather`] looks (and only looks: it never creates, migrates or repairs
 //! anything) at the config file, the database, the socket, the spool,
-//! Claude Code's settings and the systemd unit files installed, into [`Facts`]. [`assess`], a pure function of
+//! Claude Code's settings, the systemd unit files installed and the
+//! machine's login accounts, into [`Facts`]. [`assess`], a pure function of
 //! those facts, turns them into [`Finding`]s: one per check, each `ok`,
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
 //! [`render_json`] print them.
@@ -44,6 +45,14 @@ const SPOOL_STUCK_AFTER: Duration = Duration::from_secs(60);
 const WAL_LARGE_BYTES: u64 = 1 << 30;
 /// Messages of `PRAGMA integrity_check` asked for; the first one is shown.
 const INTEGRITY_MESSAGES: u32 = 10;
+/// Where the machine's accounts are listed; [`gather`] takes another path
+/// so tests need not depend on the machine they run on.
+pub const PASSWD: &str = "/etc/passwd";
+/// The lowest uid of an account a person logs in with (`UID_MIN` of
+/// login.defs on the usual distributions); below are system accounts.
+const FIRST_PERSON_UID: u32 = 1000;
+/// `nobody`, above [`FIRST_PERSON_UID`] but no person.
+const NOBODY_UID: u32 = 65534;
 
 /// A check's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -106,6 +115,28 @@ pub struct Facts {
     pub hooks: HooksFacts,
     /// How the daemon is meant to run here: the fixes say how to start it.
     pub unit: Unit,
+    pub http: HttpFacts,
+}
+
+/// Who else could reach the HTTP API: with no token, any local account can.
+#[derive(Debug, Clone)]
+pub struct HttpFacts {
+    /// The listen address; `None` when HTTP is `off`.
+    pub listen: Option<String>,
+    /// Whether `[http] token` (or `HOOKMETER_HTTP_TOKEN`) is set.
+    pub token: bool,
+    /// The uid doctor runs as: the daemon's user, usually.
+    pub me: u32,
+    /// The login accounts of the machine, or why they could not be read.
+    pub accounts: Result<Vec<Account>, String>,
+}
+
+/// An account a person can log in with: a uid from [`FIRST_PERSON_UID`]
+/// and a shell that is not `nologin` or `false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
 }
 
 /// The hookmeter unit file installed, if any: `systemctl start` only helps
@@ -281,12 +312,14 @@ pub enum SettingsState {
 
 /// Looks at everything doctor checks; reads only. `config_error` is why
 /// [`Config::resolve`] failed, in which case `config` comes from
-/// [`Config::resolve_without_file`]. `cwd` is the project whose settings are read.
+/// [`Config::resolve_without_file`]. `cwd` is the project whose settings
+/// are read, `passwd` the account list ([`PASSWD`]).
 pub fn gather(
     config: &Config,
     config_error: Option<String>,
     env: &dyn Fn(&str) -> Option<String>,
     cwd: &Path,
+    passwd: &Path,
 ) -> Facts {
     let origin = |name: &str| config.origins.get(name).cloned().unwrap_or(Origin::Default);
     Facts {
@@ -308,7 +341,44 @@ pub fn gather(
         spool: look_at_spool(&config.spool),
         hooks: look_at_hooks(env, cwd),
         unit: look_at_units(env),
+        http: look_at_http(config, passwd),
     }
+}
+
+/// The HTTP settings in force and the machine's login accounts.
+pub fn look_at_http(config: &Config, passwd: &Path) -> HttpFacts {
+    HttpFacts {
+        listen: config.http.clone(),
+        token: config.http_token.is_some(),
+        // SAFETY: getuid(2) cannot fail and touches no memory of ours.
+        me: unsafe { libc::getuid() },
+        accounts: std::fs::read_to_string(passwd)
+            .map(|text| login_accounts(&text))
+            .map_err(|e| format!("cannot read {}: {e}", passwd.display())),
+    }
+}
+
+/// The accounts of a passwd(5) text a person can log in with. Lines that
+/// are not `name:x:uid:gid:gecos:home:shell` are skipped.
+pub fn login_accounts(passwd: &str) -> Vec<Account> {
+    passwd
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            let [name, _, uid, _, _, _, shell] = fields[..] else {
+                return None;
+            };
+            let uid: u32 = uid.parse().ok()?;
+            let program = shell.trim().rsplit('/').next().unwrap_or_default();
+            let person = uid >= FIRST_PERSON_UID && uid != NOBODY_UID;
+            let logs_in = !matches!(program, "" | "nologin" | "false");
+            (person && logs_in).then(|| Account {
+                name: name.to_string(),
+                uid,
+            })
+        })
+        .collect()
 }
 
 /// The hookmeter unit file installed: the user's own first, then the
@@ -602,15 +672,12 @@ fn read_settings(path: &Path, saw: &mut dyn FnMut(&str)) -> SettingsState {
             .filter_map(|group| group.get("hooks").and_then(Value::as_array))
             .flatten();
         let mut found = false;
-        for handler in handlers {
-            let command = handler.get("command").and_then(Value::as_str);
-            if let Some(command) = command.filter(|c| {
-                handler.get("type").and_then(Value::as_str) == Some("command")
-                    && super::is_hookmeter_command(c)
-            }) {
+        for handler in handlers.filter(|h| super::hooks::is_hookmeter_handler(h)) {
+            // An http hook runs no program.
+            if let Some(command) = handler.get("command").and_then(Value::as_str) {
                 saw(command);
-                found = true;
             }
+            found = true;
         }
         if found {
             events.push(event);
@@ -628,7 +695,58 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     let daemon_up = facts.socket.state == SocketState::Listening;
     findings.extend(assess_spool(&facts.spool, daemon_up, &facts.unit));
     findings.extend(assess_hooks(&facts.hooks));
+    findings.push(assess_http(&facts.http));
     findings
+}
+
+/// Without a token, the HTTP API answers every local process: on a machine
+/// where other people log in, they read the costs and post events. root is
+/// not counted: it can read the database file whatever the API asks.
+fn assess_http(http: &HttpFacts) -> Finding {
+    let Some(listen) = &http.listen else {
+        return ok("http", "off: no HTTP API, nothing listens".into());
+    };
+    if http.token {
+        return ok("http", format!("{listen}, a token required"));
+    }
+    let accounts = match &http.accounts {
+        Ok(accounts) => accounts,
+        Err(why) => {
+            return ok(
+                "http",
+                format!(
+                    "{listen} without a token; {why}, so other login accounts were not counted"
+                ),
+            )
+        }
+    };
+    let others: Vec<&str> = accounts
+        .iter()
+        .filter(|a| a.uid != http.me)
+        .map(|a| a.name.as_str())
+        .collect();
+    if others.is_empty() {
+        return ok(
+            "http",
+            format!("{listen} without a token; no other login account on this machine"),
+        );
+    }
+    not_ok(
+        "http",
+        Status::Warn,
+        format!(
+            "{listen} without a token, and {} other login account{} ({}) on this machine: \
+             other users can read the costs (sessions, projects, tools) and post events",
+            others.len(),
+            if others.len() == 1 { "" } else { "s" },
+            others.join(", ")
+        ),
+        "set a token: `[http] token = \"…\"` in the config file (or HOOKMETER_HTTP_TOKEN in the \
+         daemon's environment) and restart the daemon; http hooks then need \
+         `hookmeter install-hooks --http` again. Or turn the API off with `http = \"off\"` \
+         if nothing reads it"
+            .into(),
+    )
 }
 
 fn assess_config(config: &ConfigFacts) -> Finding {
@@ -1087,6 +1205,15 @@ mod tests {
                 programs: vec![("hookmeter".into(), Some("/usr/bin/hookmeter".into()))],
             },
             unit: Unit::User("/h/.config/systemd/user/hookmeter.service".into()),
+            http: HttpFacts {
+                listen: Some("127.0.0.1:7717".into()),
+                token: false,
+                me: 1000,
+                accounts: Ok(vec![Account {
+                    name: "me".into(),
+                    uid: 1000,
+                }]),
+            },
         }
     }
 
@@ -1114,7 +1241,8 @@ mod tests {
                 "spool",
                 "spool.rejected",
                 "hooks",
-                "hooks.command"
+                "hooks.command",
+                "http"
             ]
         );
         assert!(
@@ -1127,6 +1255,98 @@ mod tests {
         assert_eq!(
             find(&findings, "db.journal").finding,
             "WAL, WAL file 32.0 KiB"
+        );
+    }
+
+    #[test]
+    fn an_http_api_without_a_token_warns_where_other_people_log_in() {
+        let account = |name: &str, uid| Account {
+            name: name.into(),
+            uid,
+        };
+        let judged = |listen: Option<&str>, token, accounts| {
+            let mut facts = healthy();
+            facts.http = HttpFacts {
+                listen: listen.map(str::to_string),
+                token,
+                me: 1000,
+                accounts,
+            };
+            find(&assess(&facts), "http").clone()
+        };
+        let others = || {
+            Ok(vec![
+                account("me", 1000),
+                account("ann", 1001),
+                account("bo", 1002),
+            ])
+        };
+        let warned = judged(Some("127.0.0.1:7717"), false, others());
+        assert_eq!(warned.status, Status::Warn);
+        assert_eq!(
+            warned.finding,
+            "127.0.0.1:7717 without a token, and 2 other login accounts (ann, bo) on this machine: \
+             other users can read the costs (sessions, projects, tools) and post events"
+        );
+        let fix = warned.fix.clone().unwrap();
+        assert!(
+            fix.contains("[http] token") && fix.contains("http = \"off\""),
+            "{fix}"
+        );
+        assert!(
+            passed(std::slice::from_ref(&warned)),
+            "a warning, not a failure"
+        );
+        // A token, HTTP off, or nobody else: ok.
+        for (listen, token) in [(Some("127.0.0.1:7717"), true), (None, false)] {
+            let finding = judged(listen, token, others());
+            assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        }
+        let alone = judged(Some("127.0.0.1:7717"), false, Ok(vec![account("me", 1000)]));
+        assert_eq!(alone.status, Status::Ok);
+        assert!(
+            alone.finding.contains("no other login account"),
+            "{alone:?}"
+        );
+        // Run as root, every person's account is another.
+        let mut facts = healthy();
+        facts.http.me = 0;
+        let as_root = find(&assess(&facts), "http").clone();
+        assert_eq!(as_root.status, Status::Warn);
+        assert!(as_root.finding.contains("(me)"), "{as_root:?}");
+        // Accounts that cannot be read: said, not guessed.
+        let unread = judged(
+            Some("127.0.0.1:7717"),
+            false,
+            Err("cannot read /p: gone".into()),
+        );
+        assert_eq!(unread.status, Status::Ok);
+        assert!(unread.finding.contains("cannot read /p"), "{unread:?}");
+    }
+
+    #[test]
+    fn login_accounts_are_people_with_a_shell() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
+                      daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+                      # a comment\n\
+                      ann:x:1000:1000:Ann:/home/ann:/bin/bash\n\
+                      svc:x:1001:1001::/srv:/bin/false\n\
+                      bo:x:1002:1002::/home/bo:/usr/bin/zsh\n\
+                      nobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n\
+                      broken line\n\
+                      cy:x:notanumber:1:::/bin/sh\n";
+        assert_eq!(
+            login_accounts(passwd),
+            [
+                Account {
+                    name: "ann".into(),
+                    uid: 1000
+                },
+                Account {
+                    name: "bo".into(),
+                    uid: 1002
+                }
+            ]
         );
     }
 

@@ -2,10 +2,12 @@
 //! Code `settings.json`.
 //!
 //! The merge ([`merge`]) is a pure function of the parsed file and the
-//! command to install: every key and every other hook stays, hookmeter's own
-//! earlier entries (see [`super::is_hookmeter_command`]) are updated where
-//! they are, and an event without one gets the entry of
-//! `hooks/claude-settings.example.json`. [`install`] is its edge: it reads
+//! [`Hook`] to install (a command, or with `--http` a `type: "http"` hook
+//! posting to the daemon's `POST /hook`): every key and every other hook
+//! stays, hookmeter's own earlier entries of either kind (see
+//! [`is_hookmeter_handler`]) are updated where they are, and an event
+//! without one gets the entry of `hooks/claude-settings.example.json` (or
+//! its http counterpart). [`install`] is its edge: it reads
 //! the file, refuses one it cannot merge into without touching it, backs the
 //! old file up under a name of its own and replaces it atomically. It never
 //! writes when nothing would change.
@@ -50,6 +52,120 @@ pub struct Request {
     pub spool: Option<PathBuf>,
     /// Print the change as a diff; write nothing.
     pub dry_run: bool,
+    /// `--http`: `type: "http"` hooks to the daemon's `POST /hook` instead
+    /// of the command.
+    pub http: Option<HttpHooks>,
+}
+
+/// What `--http` hooks are built from: the daemon's HTTP settings in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpHooks {
+    /// The HTTP listen address (`--http ADDR`, `HOOKMETER_HTTP`, the config
+    /// file's `http`); `None` when it is `off`.
+    pub listen: Option<String>,
+    /// Whether the API asks for a token (`[http] token`,
+    /// `HOOKMETER_HTTP_TOKEN`). Only whether: the token itself is never
+    /// written into a settings file.
+    pub token: bool,
+}
+
+/// The environment variable an http hook reads the token from, in Claude
+/// Code's environment (the name the daemon reads it from too).
+pub const TOKEN_VAR: &str = "HOOKMETER_HTTP_TOKEN";
+
+/// Seconds Claude Code waits for an http hook hookmeter adds: the daemon
+/// answers once the event is committed, in milliseconds; a wedged daemon
+/// must not hold every tool use up for long (an http hook cannot be
+/// `async`, and a timeout does not block Claude Code).
+const HTTP_TIMEOUT_SECS: u64 = 5;
+
+/// The hook handler hookmeter installs on each event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hook {
+    /// `type: "command"` running this, `async`.
+    Command(String),
+    /// `type: "http"` posting the payload to `url`; with `token`, its
+    /// `Authorization` header is filled from [`TOKEN_VAR`] by Claude Code.
+    Http { url: String, token: bool },
+}
+
+impl Hook {
+    /// The fields hookmeter owns on its handler of this kind: set on every
+    /// install. Other fields (a `timeout`, a `statusMessage`) are the user's.
+    fn owned(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        match self {
+            Hook::Command(command) => {
+                fields.insert("type".into(), "command".into());
+                fields.insert("command".into(), command.as_str().into());
+                fields.insert("async".into(), true.into());
+            }
+            Hook::Http { url, token } => {
+                fields.insert("type".into(), "http".into());
+                fields.insert("url".into(), url.as_str().into());
+                if *token {
+                    // Claude Code fills `$NAME` in header values, only for
+                    // the names `allowedEnvVars` lists.
+                    fields.insert(
+                        "headers".into(),
+                        serde_json::json!({"Authorization": format!("Bearer ${TOKEN_VAR}")}),
+                    );
+                    fields.insert("allowedEnvVars".into(), serde_json::json!([TOKEN_VAR]));
+                }
+            }
+        }
+        fields
+    }
+
+    /// A new handler: the owned fields, and for http a short timeout.
+    fn handler(&self) -> Value {
+        let mut handler = self.owned();
+        if matches!(self, Hook::Http { .. }) {
+            handler.insert("timeout".into(), HTTP_TIMEOUT_SECS.into());
+        }
+        Value::Object(handler)
+    }
+
+    /// Updates `handler`, hookmeter's, to this hook. One of the same kind
+    /// keeps its place, its keys' order and the user's fields; one of the
+    /// other kind (switching between `--http` and a command) is replaced.
+    fn update(&self, handler: &mut Value) {
+        if handler.get("type").and_then(Value::as_str) != Some(self.kind()) {
+            *handler = self.handler();
+            return;
+        }
+        let Value::Object(fields) = handler else {
+            return;
+        };
+        if let Hook::Http { token: false, .. } = self {
+            // A token hookmeter asked for before and no longer does.
+            fields.remove("headers");
+            fields.remove("allowedEnvVars");
+        }
+        for (key, value) in self.owned() {
+            // insert() keeps an existing key where it is.
+            fields.insert(key, value);
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Hook::Command(_) => "command",
+            Hook::Http { .. } => "http",
+        }
+    }
+
+    /// What the user is told the hooks do.
+    fn describe(&self) -> String {
+        match self {
+            Hook::Command(command) => format!("The hooks run `{command}`.\n"),
+            Hook::Http { url, token: false } => format!("The hooks post to {url}.\n"),
+            Hook::Http { url, token: true } => format!(
+                "The hooks post to {url} with `Authorization: Bearer ${TOKEN_VAR}`; the token is not \
+                 in the file: Claude Code must be started with {TOKEN_VAR} set to it in its environment.\n"
+            ),
+        }
+    }
 }
 
 /// Why a settings file cannot take hookmeter's entries.
@@ -89,6 +205,9 @@ pub enum InstallError {
     },
     #[error("cannot write {path}: {source}; the previous file is unchanged")]
     Write { path: PathBuf, source: io::Error },
+    /// `--http` with the HTTP API off, or on an address a hook cannot post to.
+    #[error("{0}; nothing was changed")]
+    Http(String),
     /// The program of `--command` is a bare name not found on PATH.
     #[error(
         "`{program}` is not on PATH ({path}), so hooks running `{command}` would fail without a word; \
@@ -230,39 +349,110 @@ pub fn hook_command(base: Option<&str>, socket: Option<&Path>, spool: Option<&Pa
     command
 }
 
-/// One hook handler as the example file has it.
-fn handler(command: &str) -> Value {
-    let mut handler = Map::new();
-    handler.insert("type".into(), "command".into());
-    handler.insert("command".into(), command.into());
-    handler.insert("async".into(), true.into());
-    Value::Object(handler)
-}
-
 /// A new matcher group for `event`: tool events match every tool.
-fn group(event: &str, command: &str) -> Value {
+fn group(event: &str, hook: &Hook) -> Value {
     let mut group = Map::new();
     if event == "PostToolUse" {
         group.insert("matcher".into(), "*".into());
     }
-    group.insert("hooks".into(), Value::Array(vec![handler(command)]));
+    group.insert("hooks".into(), Value::Array(vec![hook.handler()]));
     Value::Object(group)
 }
 
-/// True for a handler hookmeter installed (now or in an earlier version, or
-/// with the command being installed now).
-fn is_ours(handler: &Value, command: &str) -> bool {
-    handler.get("type").and_then(Value::as_str) == Some("command")
-        && handler
-            .get("command")
-            .and_then(Value::as_str)
-            .is_some_and(|c| c.trim() == command || super::is_hookmeter_command(c))
+/// True for a handler hookmeter installed, of either kind, in this version
+/// or an earlier one: a command hook running hookmeter (see
+/// [`super::is_hookmeter_command`]), or an http hook posting to `/hook` on
+/// a loopback host.
+pub fn is_hookmeter_handler(handler: &Value) -> bool {
+    let field = |name| handler.get(name).and_then(Value::as_str);
+    match field("type") {
+        Some("command") => field("command").is_some_and(super::is_hookmeter_command),
+        Some("http") => field("url").is_some_and(is_hookmeter_url),
+        _ => false,
+    }
 }
 
-/// Merges hookmeter's entries, running `command`, into `settings` (a parsed
+/// True for `http://HOST:PORT/hook` with a loopback HOST: where hookmeter's
+/// http hooks post. The path alone is too common to claim a hook by.
+fn is_hookmeter_url(url: &str) -> bool {
+    let Some(rest) = url.trim().strip_prefix("http://") else {
+        return false;
+    };
+    let Some((authority, "hook")) = rest.split_once('/') else {
+        return false;
+    };
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(host, _)| host),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// True for a handler that is hookmeter's, or is exactly the one being
+/// installed (a custom `--command` is recognized on the next run too).
+fn is_ours(handler: &Value, hook: &Hook) -> bool {
+    let field = |name| handler.get(name).and_then(Value::as_str);
+    let same = match hook {
+        Hook::Command(command) => {
+            field("type") == Some("command") && field("command").map(str::trim) == Some(command)
+        }
+        Hook::Http { url, .. } => field("type") == Some("http") && field("url") == Some(url),
+    };
+    same || is_hookmeter_handler(handler)
+}
+
+/// The URL of the daemon's `POST /hook` on `listen`, the HTTP listen
+/// address; `None` when HTTP is off. A wildcard address is posted to on
+/// loopback, the address the daemon also listens on.
+pub fn hook_url(listen: Option<&str>) -> Result<String, String> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    let Some(listen) = listen else {
+        return Err(
+            "the HTTP API is off (`http = \"off\"`), so there is no POST /hook to install \
+             http hooks for; turn it on (`http = \"127.0.0.1:7717\"` in the config file, or \
+             HOOKMETER_HTTP) and restart the daemon, or install command hooks (without --http)"
+                .into(),
+        );
+    };
+    let port_zero = "it has port 0, a free port chosen anew at each start; give the daemon a \
+                     fixed port (`http = \"127.0.0.1:7717\"`)";
+    let authority = match listen.parse::<SocketAddr>() {
+        Ok(addr) if addr.port() == 0 => return Err(format!("HTTP address {listen}: {port_zero}")),
+        Ok(addr) => {
+            let ip = match addr.ip() {
+                IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                ip => ip,
+            };
+            SocketAddr::new(ip, addr.port()).to_string()
+        }
+        // A name, `localhost:7717`: posted to as written.
+        Err(_) => match listen.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                if port == "0" {
+                    return Err(format!("HTTP address {listen}: {port_zero}"));
+                }
+                listen.to_string()
+            }
+            _ => {
+                return Err(format!(
+                    "HTTP address {listen} is not HOST:PORT, so no hook URL can be made of it"
+                ))
+            }
+        },
+    };
+    Ok(format!("http://{authority}/hook"))
+}
+
+/// Merges hookmeter's entries, `hook`, into `settings` (a parsed
 /// `settings.json`; an empty file is `{}`). Everything else is kept as it
 /// is, in its place.
-pub fn merge(mut settings: Value, command: &str) -> Result<Merge, ShapeError> {
+pub fn merge(mut settings: Value, hook: &Hook) -> Result<Merge, ShapeError> {
     let root = match &mut settings {
         Value::Object(root) => root,
         other => return Err(ShapeError::NotAnObject(json_kind(other))),
@@ -292,7 +482,7 @@ pub fn merge(mut settings: Value, command: &str) -> Result<Merge, ShapeError> {
         else {
             unreachable!("checked above");
         };
-        let (change, removed) = merge_event(groups, event, command);
+        let (change, removed) = merge_event(groups, event, hook);
         events.push((event, change));
         duplicates_removed += removed;
     }
@@ -306,7 +496,7 @@ pub fn merge(mut settings: Value, command: &str) -> Result<Merge, ShapeError> {
 /// One event's array of matcher groups: the first hookmeter handler is
 /// brought up to date where it is, later ones are removed (and a group left
 /// empty by that with them); none at all appends a group.
-fn merge_event(groups: &mut Vec<Value>, event: &str, command: &str) -> (Change, usize) {
+fn merge_event(groups: &mut Vec<Value>, event: &str, hook: &Hook) -> (Change, usize) {
     let mut change = None;
     let mut removed = 0;
     let mut emptied = Vec::new();
@@ -316,19 +506,14 @@ fn merge_event(groups: &mut Vec<Value>, event: &str, command: &str) -> (Change, 
         };
         let before = handlers.len();
         handlers.retain_mut(|h| {
-            if !is_ours(h, command) {
+            if !is_ours(h, hook) {
                 return true;
             }
             if change.is_some() {
                 return false;
             }
             let old = h.clone();
-            if let Value::Object(fields) = h {
-                // insert() keeps an existing key where it is.
-                fields.insert("type".into(), "command".into());
-                fields.insert("command".into(), command.into());
-                fields.insert("async".into(), true.into());
-            }
+            hook.update(h);
             change = Some(if *h == old {
                 Change::Kept
             } else {
@@ -345,7 +530,7 @@ fn merge_event(groups: &mut Vec<Value>, event: &str, command: &str) -> (Change, 
         groups.remove(index);
     }
     let change = change.unwrap_or_else(|| {
-        groups.push(group(event, command));
+        groups.push(group(event, hook));
         Change::Added
     });
     (change, removed)
@@ -397,11 +582,11 @@ pub enum Outcome {
     DryRun { diff: String },
 }
 
-/// Merges hookmeter's entries running `command` into the settings file at
-/// `path` (created, with its directory, when missing). `now` names the backup.
+/// Merges hookmeter's entries, `hook`, into the settings file at `path`
+/// (created, with its directory, when missing). `now` names the backup.
 pub fn install(
     path: &Path,
-    command: &str,
+    hook: &Hook,
     dry_run: bool,
     now: jiff::Timestamp,
 ) -> Result<Installed, InstallError> {
@@ -427,7 +612,7 @@ pub fn install(
             })?,
         _ => Value::Object(Map::new()),
     };
-    let merge = merge(current.clone(), command).map_err(|source| InstallError::Shape {
+    let merge = merge(current.clone(), hook).map_err(|source| InstallError::Shape {
         path: path.to_path_buf(),
         source,
     })?;
@@ -523,6 +708,15 @@ pub fn run(
         Target::Project(dir) => super::project_settings(&absolute(dir)),
         Target::File(file) => absolute(file),
     };
+    if let Some(http) = &request.http {
+        let url = hook_url(http.listen.as_deref()).map_err(InstallError::Http)?;
+        let hook = Hook::Http {
+            url,
+            token: http.token,
+        };
+        let installed = install(&path, &hook, request.dry_run, jiff::Timestamp::now())?;
+        return Ok(render(&installed, &hook));
+    }
     let path_var = env("PATH").unwrap_or_default();
     let settled = settle_program(
         request.command.as_deref(),
@@ -535,14 +729,15 @@ pub fn run(
         request.socket.as_deref().map(absolute).as_deref(),
         request.spool.as_deref().map(absolute).as_deref(),
     );
-    let installed = install(&path, &command, request.dry_run, jiff::Timestamp::now())?;
+    let hook = Hook::Command(command);
+    let installed = install(&path, &hook, request.dry_run, jiff::Timestamp::now())?;
     let mut out = settled.notice.map(|n| n + "\n").unwrap_or_default();
-    out.push_str(&render(&installed, &command));
+    out.push_str(&render(&installed, &hook));
     Ok(out)
 }
 
 /// What to tell the user about `installed`.
-pub fn render(installed: &Installed, command: &str) -> String {
+pub fn render(installed: &Installed, hook: &Hook) -> String {
     let path = installed.path.display();
     let named = |wanted: Change| -> Vec<&str> {
         installed
@@ -585,7 +780,7 @@ pub fn render(installed: &Installed, command: &str) -> String {
                 true => format!("Installed hookmeter's hooks in {path}: {what}.\n"),
                 false => format!("Created {path} with hookmeter's hooks: {what}.\n"),
             };
-            out.push_str(&format!("The hooks run `{command}`.\n"));
+            out.push_str(&hook.describe());
             if let Some(backup) = backup {
                 out.push_str(&format!(
                     "The previous file is saved as {}.\n",
@@ -603,13 +798,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn command(command: &str) -> Hook {
+        Hook::Command(command.into())
+    }
+
     fn example() -> Value {
         serde_json::from_str(include_str!("../../hooks/claude-settings.example.json")).unwrap()
     }
 
     #[test]
     fn an_empty_file_gets_the_example_hooks() {
-        let merged = merge(json!({}), DEFAULT_COMMAND).unwrap();
+        let merged = merge(json!({}), &command(DEFAULT_COMMAND)).unwrap();
         assert_eq!(merged.settings, example());
         assert!(merged.events.iter().all(|(_, c)| *c == Change::Added));
         let names: Vec<_> = merged.events.iter().map(|(e, _)| *e).collect();
@@ -631,7 +830,7 @@ mod tests {
                 "Notification": [{"hooks": [{"type": "command", "command": "notify-send hi"}]}]
             }
         });
-        let merged = merge(before.clone(), DEFAULT_COMMAND).unwrap();
+        let merged = merge(before.clone(), &command(DEFAULT_COMMAND)).unwrap();
         let after = &merged.settings;
         assert_eq!(after["model"], "opus");
         assert_eq!(after["env"], before["env"]);
@@ -656,8 +855,8 @@ mod tests {
 
     #[test]
     fn merging_twice_changes_nothing_the_second_time() {
-        let once = merge(json!({"hooks": {}}), DEFAULT_COMMAND).unwrap();
-        let twice = merge(once.settings.clone(), DEFAULT_COMMAND).unwrap();
+        let once = merge(json!({"hooks": {}}), &command(DEFAULT_COMMAND)).unwrap();
+        let twice = merge(once.settings.clone(), &command(DEFAULT_COMMAND)).unwrap();
         assert_eq!(twice.settings, once.settings);
         assert!(twice.events.iter().all(|(_, c)| *c == Change::Kept));
         assert_eq!(twice.duplicates_removed, 0);
@@ -675,7 +874,7 @@ mod tests {
             ]
         }});
         let command = "/usr/local/bin/hookmeter send";
-        let merged = merge(before, command).unwrap();
+        let merged = merge(before, &Hook::Command(command.into())).unwrap();
         assert_eq!(
             merged.settings["hooks"]["Stop"],
             json!([{"hooks": [
@@ -687,7 +886,7 @@ mod tests {
         assert_eq!(merged.duplicates_removed, 1);
         // A group the user left empty is theirs to keep.
         let empty = json!({"hooks": {"Stop": [{"hooks": []}]}});
-        let merged = merge(empty, command).unwrap();
+        let merged = merge(empty, &Hook::Command(command.into())).unwrap();
         assert_eq!(
             merged.settings["hooks"]["Stop"].as_array().unwrap().len(),
             2
@@ -696,25 +895,25 @@ mod tests {
 
     #[test]
     fn the_installed_command_is_recognized_even_when_custom() {
-        let once = merge(json!({}), "/opt/hm/record-hook").unwrap();
-        let twice = merge(once.settings.clone(), "/opt/hm/record-hook").unwrap();
+        let once = merge(json!({}), &command("/opt/hm/record-hook")).unwrap();
+        let twice = merge(once.settings.clone(), &command("/opt/hm/record-hook")).unwrap();
         assert_eq!(twice.settings, once.settings);
     }
 
     #[test]
     fn shapes_it_cannot_merge_into_are_refused() {
         assert_eq!(
-            merge(json!([1]), DEFAULT_COMMAND).unwrap_err(),
+            merge(json!([1]), &command(DEFAULT_COMMAND)).unwrap_err(),
             ShapeError::NotAnObject("an array")
         );
         assert_eq!(
-            merge(json!({"hooks": []}), DEFAULT_COMMAND).unwrap_err(),
+            merge(json!({"hooks": []}), &command(DEFAULT_COMMAND)).unwrap_err(),
             ShapeError::HooksNotAnObject("an array")
         );
         assert_eq!(
             merge(
                 json!({"hooks": {"SessionEnd": {"hooks": []}}}),
-                DEFAULT_COMMAND
+                &command(DEFAULT_COMMAND)
             )
             .unwrap_err(),
             ShapeError::EventNotAnArray {
@@ -724,7 +923,7 @@ mod tests {
         );
         // Entries it does not understand inside an array are left as they are.
         let odd = json!({"hooks": {"Stop": ["text", {"hooks": "x"}, 3]}});
-        let merged = merge(odd, DEFAULT_COMMAND).unwrap();
+        let merged = merge(odd, &command(DEFAULT_COMMAND)).unwrap();
         assert_eq!(
             merged.settings["hooks"]["Stop"].as_array().unwrap().len(),
             4
@@ -817,6 +1016,130 @@ mod tests {
             "",
         );
         assert!(matches!(lost, Err(InstallError::NoOwnPath { .. })));
+    }
+
+    fn http(token: bool) -> Hook {
+        Hook::Http {
+            url: "http://127.0.0.1:7717/hook".into(),
+            token,
+        }
+    }
+
+    #[test]
+    fn http_hooks_go_on_the_same_events_and_carry_only_a_reference_to_the_token() {
+        let merged = merge(json!({}), &http(true)).unwrap();
+        let names: Vec<_> = merged.events.iter().map(|(e, _)| *e).collect();
+        assert_eq!(names, EVENTS);
+        for event in EVENTS {
+            let groups = merged.settings["hooks"][event].as_array().unwrap();
+            assert_eq!(groups.len(), 1, "{event}");
+            assert_eq!(
+                groups[0]["hooks"],
+                json!([{
+                    "type": "http",
+                    "url": "http://127.0.0.1:7717/hook",
+                    "timeout": 5,
+                    "headers": {"Authorization": "Bearer $HOOKMETER_HTTP_TOKEN"},
+                    "allowedEnvVars": ["HOOKMETER_HTTP_TOKEN"],
+                }]),
+                "{event}"
+            );
+            // The matchers of the example file.
+            assert_eq!(
+                groups[0].get("matcher"),
+                example()["hooks"][event][0].get("matcher"),
+                "{event}"
+            );
+        }
+        let again = merge(merged.settings.clone(), &http(true)).unwrap();
+        assert_eq!(again.settings, merged.settings);
+        assert!(again.events.iter().all(|(_, c)| *c == Change::Kept));
+        // Without a token: the header and its variable go, the user's timeout stays.
+        let mut tuned = merged.settings.clone();
+        tuned["hooks"]["Stop"][0]["hooks"][0]["timeout"] = json!(2);
+        let plain = merge(tuned, &http(false)).unwrap();
+        assert_eq!(
+            plain.settings["hooks"]["Stop"][0]["hooks"],
+            json!([{"type": "http", "url": "http://127.0.0.1:7717/hook", "timeout": 2}])
+        );
+    }
+
+    #[test]
+    fn switching_kinds_replaces_hookmeters_hook_in_place() {
+        let before = json!({"hooks": {"Stop": [{"hooks": [
+            {"type": "command", "command": "say done"},
+            {"type": "command", "command": "hookmeter send", "async": true, "timeout": 9},
+            {"type": "http", "url": "http://localhost:7000/hook"}
+        ]}]}});
+        let to_http = merge(before, &http(false)).unwrap();
+        assert_eq!(
+            to_http.settings["hooks"]["Stop"],
+            json!([{"hooks": [
+                {"type": "command", "command": "say done"},
+                {"type": "http", "url": "http://127.0.0.1:7717/hook", "timeout": 5}
+            ]}])
+        );
+        assert_eq!(to_http.events[1], ("Stop", Change::Updated));
+        assert_eq!(to_http.duplicates_removed, 1, "the older http hook");
+        let back = merge(to_http.settings, &command(DEFAULT_COMMAND)).unwrap();
+        assert_eq!(
+            back.settings["hooks"]["Stop"],
+            json!([{"hooks": [
+                {"type": "command", "command": "say done"},
+                {"type": "command", "command": "hookmeter send", "async": true}
+            ]}])
+        );
+    }
+
+    #[test]
+    fn only_loopback_posts_to_hook_are_hookmeters() {
+        for ours in [
+            "http://127.0.0.1:7717/hook",
+            "http://localhost:9000/hook",
+            "http://[::1]:7717/hook",
+            "http://127.0.0.2/hook",
+        ] {
+            let handler = json!({"type": "http", "url": ours});
+            assert!(is_hookmeter_handler(&handler), "{ours}");
+        }
+        for theirs in [
+            "http://example.com:7717/hook",
+            "http://127.0.0.1:7717/hooks",
+            "http://127.0.0.1:7717/hook/x",
+            "https://127.0.0.1:7717/audit",
+            "http://10.0.0.5:7717/hook",
+        ] {
+            let handler = json!({"type": "http", "url": theirs});
+            assert!(!is_hookmeter_handler(&handler), "{theirs}");
+        }
+        // The URL of an http hook is not a command.
+        assert!(!is_hookmeter_handler(
+            &json!({"type": "command", "url": "http://127.0.0.1:7717/hook"})
+        ));
+    }
+
+    #[test]
+    fn the_hook_url_comes_from_the_listen_address() {
+        assert_eq!(
+            hook_url(Some("127.0.0.1:7717")).unwrap(),
+            "http://127.0.0.1:7717/hook"
+        );
+        assert_eq!(
+            hook_url(Some("0.0.0.0:7717")).unwrap(),
+            "http://127.0.0.1:7717/hook"
+        );
+        assert_eq!(hook_url(Some("[::]:80")).unwrap(), "http://[::1]:80/hook");
+        assert_eq!(
+            hook_url(Some("localhost:7717")).unwrap(),
+            "http://localhost:7717/hook"
+        );
+        let off = hook_url(None).unwrap_err();
+        assert!(off.contains("HTTP API is off"), "{off}");
+        for port_zero in ["127.0.0.1:0", "localhost:0"] {
+            let refused = hook_url(Some(port_zero)).unwrap_err();
+            assert!(refused.contains("port 0"), "{refused}");
+        }
+        assert!(hook_url(Some("nonsense")).is_err());
     }
 
     #[test]
