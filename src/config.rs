@@ -122,7 +122,8 @@ struct FileConfig {
     db: Option<PathBuf>,
     socket: Option<PathBuf>,
     spool: Option<PathBuf>,
-    /// `http = "ADDR"`, or a `[http]` table with `listen` and `token`.
+    /// `http = "ADDR"`, or a `[http]` table with `listen`, `token` and
+    /// `allowed_hosts`.
     http: Option<toml::Value>,
     store_payloads: Option<PayloadPolicy>,
     durability: Option<Durability>,
@@ -244,6 +245,11 @@ pub struct Config {
     pub http: Option<String>,
     /// Bearer token the HTTP API requires (`[http] token`, `HOOKMETER_HTTP_TOKEN`).
     pub http_token: Option<HttpToken>,
+    /// `[http] allowed_hosts`: names besides loopback and the listen
+    /// address that a request's `Host` may carry, as [`canonical_host`]
+    /// writes them. Any other name is refused, so a page whose name was
+    /// rebound to this machine's address cannot read the API.
+    pub http_allowed_hosts: Vec<String>,
     pub store_payloads: PayloadPolicy,
     pub durability: Durability,
     pub limits: Limits,
@@ -363,7 +369,14 @@ impl Config {
             Some(path) => path,
             None => state().join("spool"),
         };
-        let (file_http, file_token) = file_http(file.http, &config_file)?;
+        let FileHttp {
+            listen: file_http,
+            token: file_token,
+            allowed_hosts,
+        } = file_http(file.http, &config_file)?;
+        let http_allowed_hosts = pick
+            .file_only("http.allowed_hosts", allowed_hosts)
+            .unwrap_or_default();
         let http = pick
             .first(
                 "http",
@@ -485,6 +498,7 @@ impl Config {
             spool,
             http,
             http_token,
+            http_allowed_hosts,
             store_payloads,
             durability,
             limits,
@@ -572,29 +586,41 @@ impl std::fmt::Debug for HttpToken {
     }
 }
 
+/// The config file's `http`, whichever form it takes.
+#[derive(Debug, Default)]
+struct FileHttp {
+    listen: Option<String>,
+    token: Option<String>,
+    /// Canonical already ([`canonical_host`]); `None` when not given.
+    allowed_hosts: Option<Vec<String>>,
+}
+
 /// The config file's `http`: a plain address string, or a `[http]` table
-/// with `listen` and `token`. Returns (listen, token).
-fn file_http(
-    value: Option<toml::Value>,
-    path: &Path,
-) -> Result<(Option<String>, Option<String>), ConfigError> {
+/// with `listen`, `token` and `allowed_hosts`.
+fn file_http(value: Option<toml::Value>, path: &Path) -> Result<FileHttp, ConfigError> {
     let invalid = |message: String| ConfigError::Parse {
         path: path.to_path_buf(),
         message,
     };
     match value {
-        None => Ok((None, None)),
-        Some(toml::Value::String(listen)) => Ok((Some(listen), None)),
+        None => Ok(FileHttp::default()),
+        Some(toml::Value::String(listen)) => Ok(FileHttp {
+            listen: Some(listen),
+            ..FileHttp::default()
+        }),
         Some(toml::Value::Table(table)) => {
-            let mut listen = None;
-            let mut token = None;
+            let mut http = FileHttp::default();
             for (key, value) in table {
                 let slot = match key.as_str() {
-                    "listen" => &mut listen,
-                    "token" => &mut token,
+                    "listen" => &mut http.listen,
+                    "token" => &mut http.token,
+                    "allowed_hosts" => {
+                        http.allowed_hosts = Some(allowed_hosts(value).map_err(invalid)?);
+                        continue;
+                    }
                     other => {
                         return Err(invalid(format!(
-                            "unknown key http.{other}: expected listen or token"
+                            "unknown key http.{other}: expected listen, token or allowed_hosts"
                         )))
                     }
                 };
@@ -603,13 +629,63 @@ fn file_http(
                     _ => return Err(invalid(format!("http.{key} must be a string"))),
                 }
             }
-            Ok((listen, token))
+            Ok(http)
         }
         Some(_) => Err(invalid(
             "http must be an address string (\"127.0.0.1:7717\", \"off\") or an [http] table"
                 .to_string(),
         )),
     }
+}
+
+/// `[http] allowed_hosts`: an array of host names, each made canonical.
+fn allowed_hosts(value: toml::Value) -> Result<Vec<String>, String> {
+    let toml::Value::Array(items) = value else {
+        return Err(
+            "http.allowed_hosts must be an array of host names, e.g. [\"build-host.lan\"]".into(),
+        );
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let text = item.as_str().ok_or_else(|| {
+                format!("http.allowed_hosts holds {item}, not a host name in quotes")
+            })?;
+            canonical_host(text).ok_or_else(|| {
+                format!(
+                    "http.allowed_hosts holds {text:?}, which is not a host name: give the name \
+                     alone, without scheme, port or path (e.g. \"build-host.lan\")"
+                )
+            })
+        })
+        .collect()
+}
+
+/// A host name as `[http] allowed_hosts` holds it and the HTTP server
+/// compares a request's `Host` with it: lowercase, without a trailing dot,
+/// an IPv6 address without its brackets. `None` for text that is not a
+/// name or an address alone (a port, a scheme, a path, a space, nothing).
+pub fn canonical_host(text: &str) -> Option<String> {
+    let lower = text.trim().to_ascii_lowercase();
+    if let Some(inner) = lower.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        return inner
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(|ip| ip.to_string());
+    }
+    if let Ok(ip) = lower.parse::<std::net::IpAddr>() {
+        return Some(ip.to_string());
+    }
+    let name = lower.strip_suffix('.').unwrap_or(&lower);
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    valid.then(|| name.to_string())
 }
 
 /// Where Claude Code keeps transcripts: `~/.claude/projects`,
@@ -1042,6 +1118,65 @@ pub(crate) mod tests {
         assert!(err.contains("http.tokn") && err.contains(&cfg_str), "{err}");
         let err = resolve("http = 7717\n", &[]).unwrap_err().to_string();
         assert!(err.contains("[http] table"), "{err}");
+    }
+
+    #[test]
+    fn allowed_hosts_are_canonical_names_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let cfg_str = cfg.to_str().unwrap().to_string();
+        let resolve = |text: &str| {
+            std::fs::write(&cfg, text).unwrap();
+            Config::resolve(
+                &Overrides::default(),
+                &env_of(&[("HOME", "/h"), ("HOOKMETER_CONFIG", cfg_str.as_str())]),
+            )
+        };
+        let c = resolve("").unwrap();
+        assert!(c.http_allowed_hosts.is_empty());
+        assert_eq!(c.origins["http.allowed_hosts"], Origin::Default);
+        let c =
+            resolve("[http]\nallowed_hosts = [\"Build-Host.LAN.\", \"[FD00::1]\", \"10.0.0.5\"]\n")
+                .unwrap();
+        assert_eq!(
+            c.http_allowed_hosts,
+            ["build-host.lan", "fd00::1", "10.0.0.5"]
+        );
+        assert_eq!(c.origins["http.allowed_hosts"], Origin::File(cfg.clone()));
+        for (text, says) in [
+            ("allowed_hosts = \"one\"", "must be an array"),
+            ("allowed_hosts = [7717]", "not a host name in quotes"),
+            (
+                "allowed_hosts = [\"host:7717\"]",
+                "without scheme, port or path",
+            ),
+            (
+                "allowed_hosts = [\"http://host\"]",
+                "without scheme, port or path",
+            ),
+            ("allowed_hosts = [\"\"]", "not a host name"),
+        ] {
+            let err = resolve(&format!("[http]\n{text}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(says) && err.contains(&cfg_str),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_hosts_are_lowercase_bare_names_and_addresses() {
+        assert_eq!(canonical_host("LocalHost.").as_deref(), Some("localhost"));
+        assert_eq!(canonical_host("[::1]").as_deref(), Some("::1"));
+        assert_eq!(canonical_host("::1").as_deref(), Some("::1"));
+        assert_eq!(canonical_host("127.0.0.1").as_deref(), Some("127.0.0.1"));
+        for bad in [
+            "", ".", "a..b", "a b", "a/b", "a:1", "[::1]:80", "[host]", "a@b",
+        ] {
+            assert_eq!(canonical_host(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

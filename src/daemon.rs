@@ -156,6 +156,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 max_label_values: config.max_label_values,
                 host: crate::send::hostname().unwrap_or_default(),
             },
+            allowed_hosts: config.http_allowed_hosts.clone(),
+            refusals: Default::default(),
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.

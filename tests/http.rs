@@ -527,7 +527,11 @@ fn post_hook_lands_every_fixture_with_its_cost_after_commit() {
             addr,
             "POST",
             "/hook",
-            &[("X-Hookmeter-Agent", "tester"), ("X-Hookmeter-Task", "T-9")],
+            &[
+                JSON,
+                ("X-Hookmeter-Agent", "tester"),
+                ("X-Hookmeter-Task", "T-9"),
+            ],
             &payload,
         );
         assert_eq!(response.status, 200, "{name}: {}", response.text());
@@ -573,7 +577,7 @@ fn post_hook_lands_every_fixture_with_its_cost_after_commit() {
     // Delivered again: the same event, still one row.
     let (_, payload, _) = &hook_fixtures()[0];
     assert_eq!(
-        http_request(addr, "POST", "/hook", &[], payload).status,
+        http_request(addr, "POST", "/hook", &[JSON], payload).status,
         200
     );
     assert_eq!(
@@ -602,7 +606,7 @@ fn a_bad_hook_body_is_kept_in_rejected_events_and_answered_400() {
             "invalid_usage",
         ),
     ] {
-        let response = http_request(addr, "POST", "/hook", &[], body);
+        let response = http_request(addr, "POST", "/hook", &[JSON], body);
         assert_eq!(response.status, 400, "{}", response.text());
         let error = response.json()["error"].as_str().unwrap().to_string();
         let (reason, raw): (String, String) = home
@@ -618,7 +622,7 @@ fn a_bad_hook_body_is_kept_in_rejected_events_and_answered_400() {
     }
     // Over limits.max_line_bytes: 413, its first bytes kept.
     let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(1500));
-    let response = http_request(addr, "POST", "/hook", &[], big.as_bytes());
+    let response = http_request(addr, "POST", "/hook", &[JSON], big.as_bytes());
     assert_eq!(response.status, 413, "{}", response.text());
     assert!(response.json()["error"]
         .as_str()
@@ -647,7 +651,7 @@ fn post_hook_starts_following_the_transcript_it_names() {
     let hook = std::fs::read_to_string(fixtures().join("hooks/claude-posttooluse.json"))
         .unwrap()
         .replace("TRANSCRIPT_PATH", transcript.to_str().unwrap());
-    let response = http_request(addr, "POST", "/hook", &[], hook.as_bytes());
+    let response = http_request(addr, "POST", "/hook", &[JSON], hook.as_bytes());
     assert_eq!(response.status, 200, "{}", response.text());
     let expected: Value = serde_json::from_slice(
         &std::fs::read(fixtures().join("transcript-expected.json")).unwrap(),
@@ -1025,7 +1029,7 @@ fn pricing_is_the_table_in_force_and_follows_a_reload() {
         .into_iter()
         .find(|(name, ..)| name == "anthropic-usage")
         .unwrap();
-    let response = http_request(addr, "POST", "/hook", &[], &payload);
+    let response = http_request(addr, "POST", "/hook", &[JSON], &payload);
     assert_eq!(response.status, 200);
     let row =
         |id: &str| -> (String, f64, [i64; 4]) {
@@ -1085,7 +1089,7 @@ fn pricing_is_the_table_in_force_and_follows_a_reload() {
     assert_eq!(entry["source"], "user");
     let event = json!({"hook_event_name": "x", "model": "hm-test-model",
                        "usage": {"input_tokens": 1000, "output_tokens": 100}});
-    let response = http_request(addr, "POST", "/hook", &[], event.to_string().as_bytes());
+    let response = http_request(addr, "POST", "/hook", &[JSON], event.to_string().as_bytes());
     let (_, cost, _) = row(response.header("x-hookmeter-event-id").unwrap());
     let want = (1000.0 * entry["rates"]["input"].as_f64().unwrap()
         + 100.0 * entry["rates"]["output"].as_f64().unwrap())
@@ -1111,7 +1115,7 @@ fn a_long_read_transaction_does_not_hold_up_ingestion() {
     }
     let event = json!({"hook_event_name": "x", "hook_event_id": "during-http",
                        "model": "gpt-5", "usage": {"input_tokens": 10, "output_tokens": 1}});
-    let posted = http_request(addr, "POST", "/hook", &[], event.to_string().as_bytes());
+    let posted = http_request(addr, "POST", "/hook", &[JSON], event.to_string().as_bytes());
     assert_eq!(posted.status, 200, "{}", posted.text());
     // The API reads a fresh snapshot and sees them ...
     assert_eq!(get_json(addr, "/api/costs")["total"], before + 21);
@@ -1168,7 +1172,7 @@ fn off_loopback_every_endpoint_but_healthz_wants_the_token() {
             addr,
             method,
             path,
-            &[("Authorization", "Bearer s3cret")],
+            &[("Authorization", "Bearer s3cret"), JSON],
             body,
         );
         assert_eq!(allowed.status, 200, "{method} {path}: {}", allowed.text());
@@ -1287,10 +1291,10 @@ fn sigterm_stops_cleanly_with_http_connections_open() {
     let idle = std::net::TcpStream::connect(addr).unwrap();
     let mut partial = std::net::TcpStream::connect(addr).unwrap();
     partial
-        .write_all(b"GET /api/costs HTTP/1.1\r\nHost: x\r\n")
+        .write_all(b"GET /api/costs HTTP/1.1\r\nHost: localhost\r\n")
         .unwrap();
     let mut kept = std::net::TcpStream::connect(addr).unwrap();
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .unwrap();
     let mut first = [0u8; 12];
     std::io::Read::read_exact(&mut kept, &mut first).unwrap();

@@ -134,6 +134,7 @@ impl Config {
             ("socket", path(&self.socket)),
             ("spool", path(&self.spool)),
             ("http", json!(self.http.as_deref().unwrap_or("off"))),
+            ("http.allowed_hosts", json!(self.http_allowed_hosts)),
             ("store_payloads", json!(self.store_payloads.as_str())),
             (
                 "durability",

@@ -39,6 +39,9 @@ pub struct Scrape {
     pub spool_files: Option<usize>,
     /// Every budget and its spend this period (days, weeks, months in UTC).
     pub budgets: Vec<crate::budget::Status>,
+    /// HTTP requests refused before any route saw them, by reason, since
+    /// the daemon started.
+    pub refused: Vec<(&'static str, u64)>,
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
@@ -81,6 +84,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
             .load(std::sync::atomic::Ordering::Relaxed),
         spool_files,
         budgets,
+        refused: state.refusals.counts(),
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -199,6 +203,22 @@ pub fn render(scrape: &Scrape) -> String {
         &[],
         scrape.failed_commits as f64,
     );
+
+    family(
+        &mut out,
+        "hookmeter_http_refused_total",
+        "counter",
+        "HTTP requests refused before any route saw them, by reason (content_type, origin, host), \
+         since the daemon started. They stored nothing.",
+    );
+    for (reason, n) in &scrape.refused {
+        sample(
+            &mut out,
+            "hookmeter_http_refused_total",
+            &[("reason", reason)],
+            *n as f64,
+        );
+    }
 
     family(
         &mut out,
@@ -350,6 +370,7 @@ mod tests {
             failed_commits: 0,
             spool_files: Some(2),
             budgets: Vec::new(),
+            refused: vec![("content_type", 4), ("origin", 0), ("host", 1)],
         }
     }
 
@@ -365,6 +386,8 @@ mod tests {
             "hookmeter_events_total{outcome=\"accepted\",source=\"http\",reason=\"\"} 3\n"
         ));
         assert!(text.contains("hookmeter_spool_files 2\n"));
+        assert!(text.contains("hookmeter_http_refused_total{reason=\"content_type\"} 4\n"));
+        assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let name = line.split(['{', ' ']).next().unwrap();

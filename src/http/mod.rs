@@ -10,10 +10,13 @@
 //! Loopback by default. A listen address that is not loopback needs a token
 //! (`[http] token`, `HOOKMETER_HTTP_TOKEN`); with a token set, every
 //! endpoint but `/healthz` and the dashboard's own files wants
-//! `Authorization: Bearer <token>` (the page asks for it).
+//! `Authorization: Bearer <token>` (the page asks for it). Before that,
+//! [`guard`] refuses a `Host` this daemon does not answer to, and a write
+//! that a web page of another origin could have sent.
 
 mod api;
 mod dashboard;
+mod guard;
 mod hook;
 mod metrics;
 mod params;
@@ -47,6 +50,7 @@ use crate::ingest::http::HookEdge;
 use crate::pricing::PriceTable;
 use crate::store::writer::WriterHandle;
 
+pub use guard::Refusals;
 pub use readers::Readers;
 
 /// The price table in force, shared with whoever reloads it (SIGHUP): the
@@ -73,6 +77,12 @@ pub struct AppState {
     pub limits: Limits,
     /// How `/metrics` labels its series.
     pub metrics: MetricsSettings,
+    /// `[http] allowed_hosts`: names a request's `Host` may carry besides
+    /// loopback and the listen address.
+    pub allowed_hosts: Vec<String>,
+    /// Requests the guard refused, by reason: logged there, shown by
+    /// `/metrics`.
+    pub refusals: Arc<Refusals>,
 }
 
 /// What `/metrics` needs beside the database.
@@ -179,8 +189,16 @@ const FLUSH_AT_SHUTDOWN: Duration = Duration::from_secs(1);
 /// 503 and closed); a client gets `limits.idle_timeout` to send a request's
 /// headers.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: CancellationToken) {
+    let listen = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(e) => {
+            // Without it no Host can be checked: serving nothing is the safe answer.
+            tracing::error!(error = %e, "Cannot tell which address the HTTP listener is bound to; the HTTP API is not served.");
+            return;
+        }
+    };
     let requests = TaskTracker::new();
-    let app = router(state.clone(), requests.clone());
+    let app = router(state.clone(), listen, requests.clone());
     let permits = Arc::new(Semaphore::new(state.limits.max_connections));
     let mut connections = JoinSet::new();
     loop {
@@ -250,9 +268,10 @@ async fn refuse(mut stream: tokio::net::TcpStream, limit: usize) {
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
 }
 
-/// Every route, behind the token check; `requests` holds a token for each
+/// Every route, behind the Host check and the token check; `listen` is the
+/// address the listener is bound to; `requests` holds a token for each
 /// request being handled, so shutdown can wait for them.
-fn router(state: Arc<AppState>, requests: TaskTracker) -> Router {
+fn router(state: Arc<AppState>, listen: SocketAddr, requests: TaskTracker) -> Router {
     let in_flight = move |request: Request, next: Next| {
         let token = requests.token();
         async move {
@@ -272,14 +291,34 @@ fn router(state: Arc<AppState>, requests: TaskTracker) -> Router {
         .route("/api/costs/pricing", get(api::pricing))
         .route("/api/summary", get(api::summary))
         .route("/api/budgets", get(api::budgets))
-        .route("/hook", post(hook::post_hook))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::get_metrics))
+        .merge(writes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(guard::Guard {
+                hosts: guard::HostRule::new(listen, state.allowed_hosts.clone()),
+                refusals: state.refusals.clone(),
+            }),
+            guard::admitted_hosts_only,
+        ))
+        .layer(middleware::from_fn(guard::safe_headers))
         .layer(middleware::from_fn(in_flight))
         .with_state(state)
+}
+
+/// Every route that stores what it is sent: each one takes only JSON, and
+/// none from another web origin ([`guard::json_writes_only`]). An ingest
+/// endpoint added later belongs here.
+fn writes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/hook", post(hook::post_hook))
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            guard::json_writes_only,
+        ))
 }
 
 /// An error answer: a status and `{"error": "..."}`.

@@ -406,6 +406,10 @@ impl Response {
     }
 }
 
+/// The header a write over HTTP (`POST /hook`) needs: anything else is
+/// refused with 415 (docs/http-api.md#requests-from-web-pages).
+pub const JSON: (&str, &str) = ("Content-Type", "application/json");
+
 /// A minimal blocking HTTP/1.1 client: one request per connection.
 pub fn http_request(
     addr: SocketAddr,
@@ -414,10 +418,28 @@ pub fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
+    http_request_as(addr, &addr.to_string(), method, path, headers, body)
+}
+
+/// [`http_request`] with the `Host` header `host` (empty: none at all), as
+/// a client that reached `addr` by another name sends it.
+pub fn http_request_as(
+    addr: SocketAddr,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let mut stream = TcpStream::connect(addr).expect("connect to the HTTP API");
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let host_line = if host.is_empty() {
+        String::new()
+    } else {
+        format!("Host: {host}\r\n")
+    };
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\n{host_line}Connection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
