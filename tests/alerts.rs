@@ -414,18 +414,7 @@ fn sighup_reloads_the_config_files_budgets() {
 
 /// A Claude Code PreToolUse payload.
 fn pre_tool_use(agent: Option<&str>, id: &str) -> Vec<u8> {
-    let mut payload = json!({
-        "session_id": "s-guard",
-        "hook_event_name": "PreToolUse",
-        "tool_name": "Bash",
-        "tool_input": {"command": "ls"},
-        "tool_use_id": id,
-        "cwd": "/home/dev/shop",
-    });
-    if let Some(agent) = agent {
-        payload["agent_id"] = json!(agent);
-    }
-    payload.to_string().into_bytes()
+    claude_tool_event("s-guard", "PreToolUse", id, agent)
 }
 
 fn stdout(output: &std::process::Output) -> String {

@@ -611,7 +611,7 @@ fn doctor_is_all_ok_with_a_running_daemon_and_hooks_installed() {
         .command()
         .current_dir(home.path())
         // Without a token the `http` check depends on this machine's
-        // accounts (tests/security_hooks.rs checks that warning).
+        // accounts (tests/security/hooks.rs checks that warning).
         .env("HOOKMETER_HTTP_TOKEN", "doctor-test-token")
         .arg("doctor")
         .output()

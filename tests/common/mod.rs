@@ -607,3 +607,21 @@ pub fn open_file_limits(pid: u32) -> (u64, u64) {
         .map(|v| v.parse().unwrap_or(u64::MAX));
     (values.next().unwrap(), values.next().unwrap())
 }
+
+/// A Claude Code tool event (`PreToolUse`, `PostToolUse`) of the Bash tool
+/// in session `session`, with `tool_use_id` `id` and, when given, the
+/// payload's own `agent_id`.
+pub fn claude_tool_event(session: &str, event: &str, id: &str, agent: Option<&str>) -> Vec<u8> {
+    let mut payload = serde_json::json!({
+        "session_id": session,
+        "hook_event_name": event,
+        "tool_name": "Bash",
+        "tool_input": {"command": "ls"},
+        "tool_use_id": id,
+        "cwd": "/home/dev/shop",
+    });
+    if let Some(agent) = agent {
+        payload["agent_id"] = serde_json::json!(agent);
+    }
+    payload.to_string().into_bytes()
+}

@@ -4,9 +4,7 @@
 //! Everything against the real daemon: `hookmeter send`, the socket, the
 //! spool and `POST /hook`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// Claude Code's Stop payload: nothing in it changes from one turn of a

@@ -5,13 +5,11 @@
 //! only as a reference to the environment, and doctor warns about an HTTP
 //! API without a token on a machine with other login accounts.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// A PostToolUse the daemon records at exactly `usd` for `agent`.
@@ -28,21 +26,8 @@ fn cost_line(id: &str, agent: &str, usd: f64) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A Claude Code hook payload of `event` (PreToolUse, PostToolUse) by
-/// `agent`, when given.
 fn tool_event(event: &str, agent: Option<&str>, id: &str) -> Vec<u8> {
-    let mut payload = json!({
-        "session_id": "s-http",
-        "hook_event_name": event,
-        "tool_name": "Bash",
-        "tool_input": {"command": "ls"},
-        "tool_use_id": id,
-        "cwd": "/home/dev/shop",
-    });
-    if let Some(agent) = agent {
-        payload["agent_id"] = json!(agent);
-    }
-    payload.to_string().into_bytes()
+    claude_tool_event("s-http", event, id, agent)
 }
 
 /// `POST /hook` as Claude Code's http hooks send it: a JSON body.
