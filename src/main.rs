@@ -436,7 +436,13 @@ fn main() -> ExitCode {
                 Ok(rt) => rt,
                 Err(e) => return fail(&format!("cannot start the runtime: {e}")),
             };
-            match runtime.block_on(hookmeter::daemon::serve(config)) {
+            // The signals first: a SIGTERM that arrives as soon as the
+            // socket answers must drain, not kill.
+            let serving = async {
+                let signals = hookmeter::daemon::Signals::install()?;
+                hookmeter::daemon::serve(config, signals).await
+            };
+            match runtime.block_on(serving) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) if e.is::<hookmeter::http::ListenError>() => fail(&e.to_string()),
                 Err(e) => {
