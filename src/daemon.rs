@@ -27,23 +27,12 @@ use crate::http::{self, PricesInForce};
 use crate::ingest::http::HookEdge;
 use crate::ingest::transcript::{Tail, TranscriptCounters};
 use crate::ingest::{socket, spool, Decoder};
-use crate::pricing::PriceTable;
 use crate::record::Source;
 use crate::store::{self, writer};
 use crate::systemd::{self, Passed};
 
 /// Operations queued for the writer before senders wait: a few batches' worth.
 const WRITER_QUEUE: usize = 8192;
-
-/// Loads the price table the daemon starts with, or reloads it on SIGHUP.
-pub fn load_prices(config: &Config) -> anyhow::Result<PriceTable> {
-    let table = PriceTable::load(Some(&config.pricing_file), std::env::vars())
-        .context("cannot load prices")?;
-    for warning in table.warnings() {
-        tracing::warn!(warning = %warning, "Price override ignored.");
-    }
-    Ok(table)
-}
 
 /// What the caller of [`serve`] tells the running daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +111,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     let passed = Passed::of_this_process();
     let manager = systemd::Notifier;
     let http_listen = http::plan(&config)?;
-    let prices = load_prices(&config)?;
+    let prices = config.load_prices()?;
     let prices_in_force: PricesInForce = Arc::new(RwLock::new(Arc::new(prices.clone())));
     let conn = store::open_writer(&config.db, config.durability)?;
     // Before any check reads them: the file's budgets as the file says now.
@@ -313,7 +302,7 @@ struct Reload<'a> {
 
 impl Reload<'_> {
     async fn prices(&self) {
-        match load_prices(self.config) {
+        match self.config.load_prices() {
             Ok(prices) => {
                 if self.writer.reload_prices(prices.clone()).await.is_ok() {
                     let mut shown = self.prices.write().unwrap_or_else(|p| p.into_inner());

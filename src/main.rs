@@ -510,7 +510,7 @@ fn main() -> ExitCode {
                 tz: zone.tz,
             };
             if report.advice {
-                let prices = match hookmeter::daemon::load_prices(&config) {
+                let prices = match config.load_prices() {
                     Ok(prices) => prices,
                     Err(e) => return fail(&format!("{e:#}")),
                 };
@@ -600,7 +600,7 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
         PricingCommand::List => None,
         PricingCommand::Check { model } => Some(model),
     };
-    let table = match hookmeter::daemon::load_prices(config) {
+    let table = match config.load_prices() {
         Ok(table) => table,
         Err(e) => return fail(&format!("{e:#}")),
     };
@@ -752,40 +752,15 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
     } else {
         Sources::Named(paths)
     };
-    let prices = match hookmeter::daemon::load_prices(&config) {
-        Ok(prices) => prices,
-        Err(e) => return fail(&format!("{e:#}")),
-    };
-    let conn = match hookmeter::store::open_writer(&config.db, config.durability) {
-        Ok(conn) => conn,
-        Err(e) => return fail(&e.to_string()),
-    };
-    if let Err(e) = hookmeter::store::tune_for_bulk_load(&conn) {
-        return fail(&format!("cannot set up the database for the import: {e}"));
-    }
-    let (writer, writer_thread) = match hookmeter::store::writer::spawn(conn, prices, 64) {
-        Ok(spawned) => spawned,
-        Err(e) => return fail(&format!("cannot start the writer: {e}")),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
-    };
-    let summary = runtime.block_on(hookmeter::ingest::import::import(
-        &sources,
-        &writer,
-        config.limits.usage,
-    ));
-    drop(writer);
-    let _ = writer_thread.join();
-    print_out(&summary.to_string());
-    if summary.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match hookmeter::ingest::import::run(&config, &sources) {
+        Ok(summary) => {
+            print_out(&summary.to_string());
+            match summary.failed.is_empty() {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::FAILURE,
+            }
+        }
+        Err(e) => fail(&e),
     }
 }
 
@@ -798,105 +773,28 @@ fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
             total,
             scope,
             enforce,
-        } => budget_set(
+        } => hookmeter::budget::commands::set(
             config,
             scope.as_deref(),
             [daily, weekly, monthly, total],
             enforce,
         ),
-        BudgetCommand::Status { zone, json } => budget_status(config, &zone, json),
+        BudgetCommand::Status { zone, json } => zone
+            .view(|| config.alerts.tz.clone())
+            .and_then(|view| hookmeter::budget::commands::status(config, &view, json)),
         BudgetCommand::Clear {
             scope,
             daily,
             weekly,
             monthly,
             total,
-        } => budget_clear(config, scope.as_deref(), [daily, weekly, monthly, total]),
+        } => hookmeter::budget::commands::clear(
+            config,
+            scope.as_deref(),
+            [daily, weekly, monthly, total],
+        ),
     };
-    match outcome {
-        Ok(text) => {
-            print_out(&text);
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
-    }
-}
-
-/// `--scope`: `all` (or none) for everything, else `agent:`, `task:`, `project:`.
-fn budget_scope(text: Option<&str>) -> Result<hookmeter::budget::Scope, String> {
-    match text {
-        Some("all") => Ok(hookmeter::budget::Scope::All),
-        other => hookmeter::budget::Scope::parse(other).map_err(|e| format!("--scope: {e}")),
-    }
-}
-
-/// `limits` in the order of `Period::ALL` (daily, weekly, monthly, total).
-fn budget_set(
-    config: &Config,
-    scope: Option<&str>,
-    limits: [Option<f64>; 4],
-    enforce: bool,
-) -> Result<String, String> {
-    let scope = budget_scope(scope)?;
-    let budgets = hookmeter::budget::Budget::per_period(&scope, limits, enforce);
-    if budgets.is_empty() {
-        return Err("give at least one of --daily, --weekly, --monthly, --total".into());
-    }
-    let conn =
-        hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
-    hookmeter::budget::set_all(&conn, &budgets).map_err(|e| e.to_string())?;
-    let key = scope.key();
-    let whose = if key.is_empty() { "everything" } else { &key };
-    Ok(budgets
-        .iter()
-        .map(|b| {
-            format!(
-                "{} budget of {whose} set to {}{}\n",
-                b.period.name(),
-                hookmeter::present::usd(b.limit_usd),
-                if b.enforce { ", enforced" } else { "" }
-            )
-        })
-        .collect())
-}
-
-fn budget_status(config: &Config, zone: &ZoneFlag, json: bool) -> Result<String, String> {
-    let view = zone.view(|| config.alerts.tz.clone())?;
-    let conn = hookmeter::query::open(&config.db).map_err(|e| config.explain_read_error(&e))?;
-    let statuses = hookmeter::budget::status(&conn, jiff::Timestamp::now(), &view.tz)
-        .map_err(|e| e.to_string())?;
-    Ok(if json {
-        let list: Vec<_> = statuses.iter().map(|s| s.to_json()).collect();
-        format!("{:#}\n", serde_json::Value::from(list))
-    } else {
-        hookmeter::budget::render(&statuses, &view)
-    })
-}
-
-/// `periods` in the order of `Period::ALL`; none named means every period.
-fn budget_clear(
-    config: &Config,
-    scope: Option<&str>,
-    periods: [bool; 4],
-) -> Result<String, String> {
-    use hookmeter::budget::Period;
-    let scope = scope.map(|s| budget_scope(Some(s))).transpose()?;
-    let periods: Vec<Period> = Period::ALL
-        .into_iter()
-        .zip(periods)
-        .filter_map(|(period, named)| named.then_some(period))
-        .collect();
-    if !config.db.exists() {
-        return Ok("No budgets to clear.\n".to_string());
-    }
-    let conn =
-        hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
-    let removed =
-        hookmeter::budget::clear(&conn, scope.as_ref(), &periods).map_err(|e| e.to_string())?;
-    Ok(format!(
-        "{} cleared.\n",
-        hookmeter::present::counted(removed as u64, "budget", "budgets")
-    ))
+    print_or_exit2(outcome)
 }
 
 fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode {
@@ -910,27 +808,17 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
         Ok(since) => since,
         Err(e) => return fail(&format!("--since: {e}")),
     };
-    // Opening it to write would create it: there is nothing to reprice.
-    if let Some(missing) = config.missing_database() {
-        return fail(&missing.to_string());
-    }
-    let prices = match hookmeter::daemon::load_prices(config) {
-        Ok(prices) => prices,
-        Err(e) => return fail(&format!("{e:#}")),
-    };
-    let mut conn = match hookmeter::store::open_writer(&config.db, config.durability) {
-        Ok(conn) => conn,
-        Err(e) => return fail(&e.to_string()),
-    };
-    match hookmeter::store::reprice::reprice(&mut conn, prices, since, dry_run) {
-        Ok(outcome) => {
-            print_out(&hookmeter::store::reprice::render(
-                &outcome,
-                hookmeter::present::table::output_width(),
-            ));
+    print_or_exit2(hookmeter::store::reprice::run(config, since, dry_run))
+}
+
+/// Prints a command's output, or its one-line error (exit 2).
+fn print_or_exit2(text: Result<String, String>) -> ExitCode {
+    match text {
+        Ok(text) => {
+            print_out(&text);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&format!("reprice failed: {e}")),
+        Err(e) => fail(&e),
     }
 }
 
