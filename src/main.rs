@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -13,7 +12,7 @@ use hookmeter::ingest::import::Sources;
 use hookmeter::present::View;
 use hookmeter::report::commands::{self as reading, ReportArgs};
 use hookmeter::report::Format;
-use hookmeter::send::{self, Attribution, Delivery};
+use hookmeter::send;
 
 /// The heading of the options every command takes, shown after its own.
 const GLOBAL: &str = "Global options";
@@ -618,45 +617,8 @@ fn run_send(
     labels: Vec<(String, String)>,
 ) {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    // A broken config file must not cost the event: fall back to flags,
-    // environment and defaults, which is where hooks usually set things anyway.
-    let config = match Config::resolve(flags, &env) {
-        Ok(config) => config,
-        Err(e) => match Config::resolve_without_file(flags, &env) {
-            Ok(config) => {
-                eprintln!("hookmeter send: {e}; using flags, environment and defaults");
-                config
-            }
-            Err(e) => {
-                eprintln!("hookmeter send: {e}; event not delivered");
-                return;
-            }
-        },
-    };
-    let mut who = Attribution {
-        agent_id: agent.or_else(|| env("HOOKMETER_AGENT")),
-        task_id: task.or_else(|| env("HOOKMETER_TASK")),
-        ..Default::default()
-    };
-    if let Some(text) = env("HOOKMETER_LABELS") {
-        match send::parse_labels(&text) {
-            Ok(pairs) => who.labels.extend(pairs),
-            Err(e) => eprintln!("hookmeter send: HOOKMETER_LABELS ignored: {e}"),
-        }
-    }
-    who.labels.extend(labels);
-    let budget = env("HOOKMETER_SEND_TIMEOUT_MS")
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(send::DEFAULT_BUDGET);
-    match send::send(&config, &who, std::io::stdin().lock(), budget) {
-        Delivery::Acked | Delivery::Empty | Delivery::Spooled { .. } => {}
-        // The one thing `send` ever prints: the agent reads it as the hook's decision.
-        Delivery::Denied(reason) => print_out(&(send::deny_decision(&reason) + "\n")),
-        Delivery::Rejected(reason) => eprintln!(
-            "hookmeter send: the daemon rejected the event (kept in rejected_events): {reason}"
-        ),
-        Delivery::Lost(reason) => eprintln!("hookmeter send: event not delivered: {reason}"),
+    if let Some(decision) = send::run(flags, agent, task, labels, &env, std::io::stdin().lock()) {
+        print_out(&decision);
     }
 }
 
@@ -685,15 +647,9 @@ fn run_install_hooks(
         HookKind::Command(command) => (command, None),
         // The hooks' URL and whether they carry the token come from the
         // daemon's settings, so only these hooks need the config to load.
-        HookKind::Http => match Config::resolve(flags, &|name| std::env::var(name).ok()) {
-            Ok(config) => (
-                None,
-                Some(HttpHooks {
-                    listen: config.http.clone(),
-                    token: config.http_token.is_some(),
-                }),
-            ),
-            Err(e) => return fail(&e.to_string()),
+        HookKind::Http => match HttpHooks::resolve(flags, &|name| std::env::var(name).ok()) {
+            Ok(http) => (None, Some(http)),
+            Err(e) => return fail(&e),
         },
     };
     let request = Request {
@@ -718,23 +674,8 @@ fn run_install_hooks(
 
 fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
     use hookmeter::setup::doctor;
-    let env = |name: &str| std::env::var(name).ok();
-    let resolved = match Config::resolve(flags, &env) {
-        Ok(config) => Ok((config, None)),
-        Err(e) => match Config::resolve_without_file(flags, &env) {
-            Ok(config) => Ok((config, Some(e.to_string()))),
-            Err(e) => Err(e.to_string()),
-        },
-    };
-    let findings = match resolved {
-        Ok((config, error)) => {
-            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-            let passwd = std::path::Path::new(doctor::PASSWD);
-            doctor::assess(&doctor::gather(&config, error, &env, &cwd, passwd))
-        }
-        // Flags or environment are wrong too: nothing else can be checked.
-        Err(error) => doctor::unresolvable(error),
-    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let findings = doctor::run(flags, &|name| std::env::var(name).ok(), &cwd);
     print_out(&match json {
         true => doctor::render_json(&findings),
         false => doctor::render_text(&findings),
