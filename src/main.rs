@@ -1,5 +1,11 @@
 //! The `hookmeter` command line: parses flags, resolves the configuration
-//! once, and hands off to the library. No logic lives here.
+//! once, and hands off to the library. No logic lives here: each command's
+//! work is in the module that owns it (`budget::commands`,
+//! `ingest::import::run`, `store::reprice::run`, `send::run`,
+//! `setup::doctor::run`, `report::commands`, `daemon::serve`); this file only
+//! turns flags into their arguments and their results into output and an
+//! exit status. The clap definitions stay here: they are the binary's whole
+//! interface, and a module beside `lib.rs` would read as part of the library.
 
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
