@@ -268,6 +268,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// The price table in force: the embedded one, the user's `pricing.toml`
+    /// at [`Config::pricing_file`] and the `COST_PRICING_*` overrides; what
+    /// the daemon starts with (and reloads on SIGHUP), and what `import`,
+    /// `reprice`, `pricing` and `report --advice` price with.
+    pub fn load_prices(&self) -> anyhow::Result<crate::pricing::PriceTable> {
+        use anyhow::Context as _;
+        let table = crate::pricing::PriceTable::load(Some(&self.pricing_file), std::env::vars())
+            .context("cannot load prices")?;
+        for warning in table.warnings() {
+            tracing::warn!(warning = %warning, "Price override ignored.");
+        }
+        Ok(table)
+    }
+
     /// Resolves the configuration from flags, the environment (given as a
     /// lookup function, so tests need not touch the process environment) and
     /// the config file it names.

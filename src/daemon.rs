@@ -1,8 +1,16 @@
 //! `hookmeter serve`: wires the sources to the writer, and owns the process
-//! lifecycle: start-up checks, SIGHUP reload, and the SIGTERM drain
-//! (docs/systemd.md#signals).
+//! lifecycle: start-up checks, reload, and the drain (docs/systemd.md#signals).
+//!
+//! [`serve`] never listens to signals itself: its caller hands it a
+//! [`Control`] (mini-redis's `run(listener, shutdown)`). The binary passes
+//! [`Signals`] (SIGTERM/SIGINT stop, a second one exits at once, SIGHUP
+//! reloads); a test passes [`stop_on`] any future, and runs the whole
+//! lifecycle in-process. This module must never parse flags or print for a
+//! person: that is the binary's.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -19,7 +27,6 @@ use crate::http::{self, PricesInForce};
 use crate::ingest::http::HookEdge;
 use crate::ingest::transcript::{Tail, TranscriptCounters};
 use crate::ingest::{socket, spool, Decoder};
-use crate::pricing::PriceTable;
 use crate::record::Source;
 use crate::store::{self, writer};
 use crate::systemd::{self, Passed};
@@ -27,29 +34,84 @@ use crate::systemd::{self, Passed};
 /// Operations queued for the writer before senders wait: a few batches' worth.
 const WRITER_QUEUE: usize = 8192;
 
-/// Loads the price table the daemon starts with, or reloads it on SIGHUP.
-pub fn load_prices(config: &Config) -> anyhow::Result<PriceTable> {
-    let table = PriceTable::load(Some(&config.pricing_file), std::env::vars())
-        .context("cannot load prices")?;
-    for warning in table.warnings() {
-        tracing::warn!(warning = %warning, "Price override ignored.");
-    }
-    Ok(table)
+/// What the caller of [`serve`] tells the running daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Reload prices, the config file's budgets and `[alerts]` (SIGHUP).
+    Reload,
+    /// Stop accepting and drain; a second `Stop` during the drain exits the
+    /// process at once (SIGTERM, SIGINT).
+    Stop,
 }
 
-/// Runs the daemon until SIGTERM or SIGINT, then drains and returns.
+/// Where a running daemon's orders come from: the process's signals in the
+/// binary, any future in a test. The caller owns it, so it exists before
+/// the daemon is ready: a stop that arrives as soon as the socket answers
+/// drains, not kills.
+pub trait Control: Send + 'static {
+    /// The next order; pending while there is none.
+    fn next(&mut self) -> impl Future<Output = Order> + Send;
+}
+
+/// The stop and reload signals: SIGTERM and SIGINT stop, SIGHUP reloads.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Listens to the signals from now on; needs a running tokio runtime.
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
+impl Control for Signals {
+    async fn next(&mut self) -> Order {
+        tokio::select! {
+            _ = self.term.recv() => Order::Stop,
+            _ = self.int.recv() => Order::Stop,
+            _ = self.hup.recv() => Order::Reload,
+        }
+    }
+}
+
+/// A [`Control`] that stops once when `shutdown` resolves and never
+/// reloads: what a test, or an embedder with its own shutdown, passes.
+pub fn stop_on(shutdown: impl Future<Output = ()> + Send + 'static) -> impl Control {
+    StopOn(Some(Box::pin(shutdown)))
+}
+
+/// See [`stop_on`]; `None` once the stop was given.
+struct StopOn(Option<Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl Control for StopOn {
+    async fn next(&mut self) -> Order {
+        match self.0.take() {
+            Some(shutdown) => {
+                shutdown.await;
+                Order::Stop
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Runs the daemon until `control` orders a stop, then drains and returns.
 ///
 /// An HTTP listen address that must not be used as configured fails first,
 /// with an [`http::ListenError`] (the command line exits 2 on it).
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    // Before anything can be seen as ready: a SIGTERM that arrives as soon
-    // as the socket answers must drain, not kill.
-    let signals = Signals::install()?;
+pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> {
     raise_open_file_limit();
     let passed = Passed::of_this_process();
     let manager = systemd::Notifier;
     let http_listen = http::plan(&config)?;
-    let prices = load_prices(&config)?;
+    let prices = config.load_prices()?;
     let prices_in_force: PricesInForce = Arc::new(RwLock::new(Arc::new(prices.clone())));
     let conn = store::open_writer(&config.db, config.durability)?;
     // Before any check reads them: the file's budgets as the file says now.
@@ -193,7 +255,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         notifier: &notifier,
         manager,
     };
-    wait_for_stop(signals, &reload, own_socket.clone()).await;
+    wait_for_stop(control, &reload, own_socket.clone()).await;
     manager.stopping();
     drop(notifier);
     tracing::info!("Stopping: no new input; finishing what is in flight.");
@@ -240,7 +302,7 @@ struct Reload<'a> {
 
 impl Reload<'_> {
     async fn prices(&self) {
-        match load_prices(self.config) {
+        match self.config.load_prices() {
             Ok(prices) => {
                 if self.writer.reload_prices(prices.clone()).await.is_ok() {
                     let mut shown = self.prices.write().unwrap_or_else(|p| p.into_inner());
@@ -281,55 +343,31 @@ impl Reload<'_> {
     }
 }
 
-/// Waits for SIGTERM or SIGINT, reloading prices, budgets and alert
-/// settings on every SIGHUP meanwhile. A second SIGTERM/SIGINT during the
-/// drain exits at once, removing `own_socket` (the socket the daemon bound
-/// itself; one systemd passed stays systemd's).
-async fn wait_for_stop(signals: Signals, reload: &Reload<'_>, own_socket: Option<PathBuf>) {
-    let Signals {
-        mut term,
-        mut int,
-        mut hup,
-    } = signals;
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                reload.manager.reloading();
-                reload.prices().await;
-                reload.budgets().await;
-                reload.manager.ready(&format!("ready: reloaded at {}", jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")));
-            }
-        }
+/// Waits for a stop, reloading prices, budgets and alert settings on every
+/// reload meanwhile. A second stop during the drain exits at once, removing
+/// `own_socket` (the socket the daemon bound itself; one systemd passed
+/// stays systemd's); reloads during the drain are ignored.
+async fn wait_for_stop(
+    mut control: impl Control,
+    reload: &Reload<'_>,
+    own_socket: Option<PathBuf>,
+) {
+    while control.next().await == Order::Reload {
+        reload.manager.reloading();
+        reload.prices().await;
+        reload.budgets().await;
+        reload.manager.ready(&format!(
+            "ready: reloaded at {}",
+            jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        ));
     }
     tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
+        while control.next().await != Order::Stop {}
         // Safe: whatever is not acked stays with its sender, keys are idempotent.
         tracing::warn!("Second stop signal: exiting now.");
         remove_socket(own_socket.as_deref());
         std::process::exit(130);
     });
-}
-
-/// The stop and reload signals, listened to from the start of `serve`.
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn install() -> std::io::Result<Signals> {
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
 }
 
 /// The daemon's socket: the one socket activation passed, else its own,
@@ -464,5 +502,70 @@ fn remove_socket(path: Option<&Path>) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(error = %e, socket = %path.display(), "Cannot remove the socket file.");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// The whole lifecycle in-process: start on a temp dir, take an event
+    /// over the socket, stop by the caller's future, drain.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stop_from_the_callers_future_commits_what_was_acked_and_removes_the_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap().to_string();
+        let flags = Overrides {
+            config: None,
+            db: Some(dir.path().join("telemetry.db")),
+            socket: Some(dir.path().join("run/hookmeter.sock")),
+            spool: Some(dir.path().join("spool")),
+            http: Some("off".into()),
+        };
+        let env = move |name: &str| (name == "HOME").then(|| home.clone());
+        let config = Config::resolve(&flags, &env).unwrap();
+        let (socket, db) = (config.socket.clone(), config.db.clone());
+
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let daemon = tokio::spawn(serve(
+            config,
+            stop_on(async {
+                let _ = stopped.await;
+            }),
+        ));
+        let stream = loop {
+            match tokio::net::UnixStream::connect(&socket).await {
+                Ok(stream) => break stream,
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        };
+        let (read, mut write) = stream.into_split();
+        write
+            .write_all(
+                b"{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"s1\",\"tool_use_id\":\"t1\",\
+                  \"model\":\"gpt-5\",\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}\n",
+            )
+            .await
+            .unwrap();
+        let mut ack = String::new();
+        BufReader::new(read).read_line(&mut ack).await.unwrap();
+        let ack: serde_json::Value = serde_json::from_str(&ack).unwrap();
+        assert_eq!(ack["ok"], true, "{ack}");
+        drop(write);
+
+        stop.send(()).unwrap();
+        daemon.await.unwrap().unwrap();
+
+        assert!(!socket.exists(), "socket file removed");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let events: i64 = conn
+            .query_row("SELECT count(*) FROM hook_events", [], |r| r.get(0))
+            .unwrap();
+        let records: i64 = conn
+            .query_row("SELECT count(*) FROM cost_records", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((events, records), (1, 1), "the acked event was committed");
     }
 }

@@ -29,7 +29,8 @@
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
 //!   `/healthz`, and `POST /hook` (an ingest edge, in `ingest::http`).
 //! - [`record`]: the rows handed from ingest to the writer.
-//! - [`daemon`]: wiring, signals, shutdown; [`systemd`]: socket activation
+//! - [`daemon`]: wiring and shutdown, driven by a caller-owned `Control`
+//!   (the binary passes the signals); [`systemd`]: socket activation
 //!   and `Type=notify` notifications. [`send`]: the hook client.
 //! - [`config`]: flags, environment and config file resolved once, with
 //!   where each setting came from (`hookmeter config`).

@@ -1,10 +1,15 @@
 //! The `hookmeter` command line: parses flags, resolves the configuration
-//! once, and hands off to the library. No logic lives here.
+//! once, and hands off to the library. No logic lives here: each command's
+//! work is in the module that owns it (`budget::commands`,
+//! `ingest::import::run`, `store::reprice::run`, `send::run`,
+//! `setup::doctor::run`, `report::commands`, `daemon::serve`); this file only
+//! turns flags into their arguments and their results into output and an
+//! exit status. The clap definitions stay here: they are the binary's whole
+//! interface, and a module beside `lib.rs` would read as part of the library.
 
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -13,7 +18,7 @@ use hookmeter::ingest::import::Sources;
 use hookmeter::present::View;
 use hookmeter::report::commands::{self as reading, ReportArgs};
 use hookmeter::report::Format;
-use hookmeter::send::{self, Attribution, Delivery};
+use hookmeter::send;
 
 /// The heading of the options every command takes, shown after its own.
 const GLOBAL: &str = "Global options";
@@ -436,7 +441,13 @@ fn main() -> ExitCode {
                 Ok(rt) => rt,
                 Err(e) => return fail(&format!("cannot start the runtime: {e}")),
             };
-            match runtime.block_on(hookmeter::daemon::serve(config)) {
+            // The signals first: a SIGTERM that arrives as soon as the
+            // socket answers must drain, not kill.
+            let serving = async {
+                let signals = hookmeter::daemon::Signals::install()?;
+                hookmeter::daemon::serve(config, signals).await
+            };
+            match runtime.block_on(serving) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) if e.is::<hookmeter::http::ListenError>() => fail(&e.to_string()),
                 Err(e) => {
@@ -504,7 +515,7 @@ fn main() -> ExitCode {
                 tz: zone.tz,
             };
             if report.advice {
-                let prices = match hookmeter::daemon::load_prices(&config) {
+                let prices = match config.load_prices() {
                     Ok(prices) => prices,
                     Err(e) => return fail(&format!("{e:#}")),
                 };
@@ -594,7 +605,7 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
         PricingCommand::List => None,
         PricingCommand::Check { model } => Some(model),
     };
-    let table = match hookmeter::daemon::load_prices(config) {
+    let table = match config.load_prices() {
         Ok(table) => table,
         Err(e) => return fail(&format!("{e:#}")),
     };
@@ -612,45 +623,8 @@ fn run_send(
     labels: Vec<(String, String)>,
 ) {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    // A broken config file must not cost the event: fall back to flags,
-    // environment and defaults, which is where hooks usually set things anyway.
-    let config = match Config::resolve(flags, &env) {
-        Ok(config) => config,
-        Err(e) => match Config::resolve_without_file(flags, &env) {
-            Ok(config) => {
-                eprintln!("hookmeter send: {e}; using flags, environment and defaults");
-                config
-            }
-            Err(e) => {
-                eprintln!("hookmeter send: {e}; event not delivered");
-                return;
-            }
-        },
-    };
-    let mut who = Attribution {
-        agent_id: agent.or_else(|| env("HOOKMETER_AGENT")),
-        task_id: task.or_else(|| env("HOOKMETER_TASK")),
-        ..Default::default()
-    };
-    if let Some(text) = env("HOOKMETER_LABELS") {
-        match send::parse_labels(&text) {
-            Ok(pairs) => who.labels.extend(pairs),
-            Err(e) => eprintln!("hookmeter send: HOOKMETER_LABELS ignored: {e}"),
-        }
-    }
-    who.labels.extend(labels);
-    let budget = env("HOOKMETER_SEND_TIMEOUT_MS")
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(send::DEFAULT_BUDGET);
-    match send::send(&config, &who, std::io::stdin().lock(), budget) {
-        Delivery::Acked | Delivery::Empty | Delivery::Spooled { .. } => {}
-        // The one thing `send` ever prints: the agent reads it as the hook's decision.
-        Delivery::Denied(reason) => print_out(&(send::deny_decision(&reason) + "\n")),
-        Delivery::Rejected(reason) => eprintln!(
-            "hookmeter send: the daemon rejected the event (kept in rejected_events): {reason}"
-        ),
-        Delivery::Lost(reason) => eprintln!("hookmeter send: event not delivered: {reason}"),
+    if let Some(decision) = send::run(flags, agent, task, labels, &env, std::io::stdin().lock()) {
+        print_out(&decision);
     }
 }
 
@@ -679,15 +653,9 @@ fn run_install_hooks(
         HookKind::Command(command) => (command, None),
         // The hooks' URL and whether they carry the token come from the
         // daemon's settings, so only these hooks need the config to load.
-        HookKind::Http => match Config::resolve(flags, &|name| std::env::var(name).ok()) {
-            Ok(config) => (
-                None,
-                Some(HttpHooks {
-                    listen: config.http.clone(),
-                    token: config.http_token.is_some(),
-                }),
-            ),
-            Err(e) => return fail(&e.to_string()),
+        HookKind::Http => match HttpHooks::resolve(flags, &|name| std::env::var(name).ok()) {
+            Ok(http) => (None, Some(http)),
+            Err(e) => return fail(&e),
         },
     };
     let request = Request {
@@ -712,23 +680,8 @@ fn run_install_hooks(
 
 fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
     use hookmeter::setup::doctor;
-    let env = |name: &str| std::env::var(name).ok();
-    let resolved = match Config::resolve(flags, &env) {
-        Ok(config) => Ok((config, None)),
-        Err(e) => match Config::resolve_without_file(flags, &env) {
-            Ok(config) => Ok((config, Some(e.to_string()))),
-            Err(e) => Err(e.to_string()),
-        },
-    };
-    let findings = match resolved {
-        Ok((config, error)) => {
-            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-            let passwd = std::path::Path::new(doctor::PASSWD);
-            doctor::assess(&doctor::gather(&config, error, &env, &cwd, passwd))
-        }
-        // Flags or environment are wrong too: nothing else can be checked.
-        Err(error) => doctor::unresolvable(error),
-    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let findings = doctor::run(flags, &|name| std::env::var(name).ok(), &cwd);
     print_out(&match json {
         true => doctor::render_json(&findings),
         false => doctor::render_text(&findings),
@@ -746,40 +699,15 @@ fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
     } else {
         Sources::Named(paths)
     };
-    let prices = match hookmeter::daemon::load_prices(&config) {
-        Ok(prices) => prices,
-        Err(e) => return fail(&format!("{e:#}")),
-    };
-    let conn = match hookmeter::store::open_writer(&config.db, config.durability) {
-        Ok(conn) => conn,
-        Err(e) => return fail(&e.to_string()),
-    };
-    if let Err(e) = hookmeter::store::tune_for_bulk_load(&conn) {
-        return fail(&format!("cannot set up the database for the import: {e}"));
-    }
-    let (writer, writer_thread) = match hookmeter::store::writer::spawn(conn, prices, 64) {
-        Ok(spawned) => spawned,
-        Err(e) => return fail(&format!("cannot start the writer: {e}")),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
-    };
-    let summary = runtime.block_on(hookmeter::ingest::import::import(
-        &sources,
-        &writer,
-        config.limits.usage,
-    ));
-    drop(writer);
-    let _ = writer_thread.join();
-    print_out(&summary.to_string());
-    if summary.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match hookmeter::ingest::import::run(&config, &sources) {
+        Ok(summary) => {
+            print_out(&summary.to_string());
+            match summary.failed.is_empty() {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::FAILURE,
+            }
+        }
+        Err(e) => fail(&e),
     }
 }
 
@@ -792,105 +720,28 @@ fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
             total,
             scope,
             enforce,
-        } => budget_set(
+        } => hookmeter::budget::commands::set(
             config,
             scope.as_deref(),
             [daily, weekly, monthly, total],
             enforce,
         ),
-        BudgetCommand::Status { zone, json } => budget_status(config, &zone, json),
+        BudgetCommand::Status { zone, json } => zone
+            .view(|| config.alerts.tz.clone())
+            .and_then(|view| hookmeter::budget::commands::status(config, &view, json)),
         BudgetCommand::Clear {
             scope,
             daily,
             weekly,
             monthly,
             total,
-        } => budget_clear(config, scope.as_deref(), [daily, weekly, monthly, total]),
+        } => hookmeter::budget::commands::clear(
+            config,
+            scope.as_deref(),
+            [daily, weekly, monthly, total],
+        ),
     };
-    match outcome {
-        Ok(text) => {
-            print_out(&text);
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
-    }
-}
-
-/// `--scope`: `all` (or none) for everything, else `agent:`, `task:`, `project:`.
-fn budget_scope(text: Option<&str>) -> Result<hookmeter::budget::Scope, String> {
-    match text {
-        Some("all") => Ok(hookmeter::budget::Scope::All),
-        other => hookmeter::budget::Scope::parse(other).map_err(|e| format!("--scope: {e}")),
-    }
-}
-
-/// `limits` in the order of `Period::ALL` (daily, weekly, monthly, total).
-fn budget_set(
-    config: &Config,
-    scope: Option<&str>,
-    limits: [Option<f64>; 4],
-    enforce: bool,
-) -> Result<String, String> {
-    let scope = budget_scope(scope)?;
-    let budgets = hookmeter::budget::Budget::per_period(&scope, limits, enforce);
-    if budgets.is_empty() {
-        return Err("give at least one of --daily, --weekly, --monthly, --total".into());
-    }
-    let conn =
-        hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
-    hookmeter::budget::set_all(&conn, &budgets).map_err(|e| e.to_string())?;
-    let key = scope.key();
-    let whose = if key.is_empty() { "everything" } else { &key };
-    Ok(budgets
-        .iter()
-        .map(|b| {
-            format!(
-                "{} budget of {whose} set to {}{}\n",
-                b.period.name(),
-                hookmeter::present::usd(b.limit_usd),
-                if b.enforce { ", enforced" } else { "" }
-            )
-        })
-        .collect())
-}
-
-fn budget_status(config: &Config, zone: &ZoneFlag, json: bool) -> Result<String, String> {
-    let view = zone.view(|| config.alerts.tz.clone())?;
-    let conn = hookmeter::query::open(&config.db).map_err(|e| config.explain_read_error(&e))?;
-    let statuses = hookmeter::budget::status(&conn, jiff::Timestamp::now(), &view.tz)
-        .map_err(|e| e.to_string())?;
-    Ok(if json {
-        let list: Vec<_> = statuses.iter().map(|s| s.to_json()).collect();
-        format!("{:#}\n", serde_json::Value::from(list))
-    } else {
-        hookmeter::budget::render(&statuses, &view)
-    })
-}
-
-/// `periods` in the order of `Period::ALL`; none named means every period.
-fn budget_clear(
-    config: &Config,
-    scope: Option<&str>,
-    periods: [bool; 4],
-) -> Result<String, String> {
-    use hookmeter::budget::Period;
-    let scope = scope.map(|s| budget_scope(Some(s))).transpose()?;
-    let periods: Vec<Period> = Period::ALL
-        .into_iter()
-        .zip(periods)
-        .filter_map(|(period, named)| named.then_some(period))
-        .collect();
-    if !config.db.exists() {
-        return Ok("No budgets to clear.\n".to_string());
-    }
-    let conn =
-        hookmeter::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
-    let removed =
-        hookmeter::budget::clear(&conn, scope.as_ref(), &periods).map_err(|e| e.to_string())?;
-    Ok(format!(
-        "{} cleared.\n",
-        hookmeter::present::counted(removed as u64, "budget", "budgets")
-    ))
+    print_or_exit2(outcome)
 }
 
 fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode {
@@ -904,27 +755,17 @@ fn run_reprice(config: &Config, since: Option<&str>, dry_run: bool) -> ExitCode 
         Ok(since) => since,
         Err(e) => return fail(&format!("--since: {e}")),
     };
-    // Opening it to write would create it: there is nothing to reprice.
-    if let Some(missing) = config.missing_database() {
-        return fail(&missing.to_string());
-    }
-    let prices = match hookmeter::daemon::load_prices(config) {
-        Ok(prices) => prices,
-        Err(e) => return fail(&format!("{e:#}")),
-    };
-    let mut conn = match hookmeter::store::open_writer(&config.db, config.durability) {
-        Ok(conn) => conn,
-        Err(e) => return fail(&e.to_string()),
-    };
-    match hookmeter::store::reprice::reprice(&mut conn, prices, since, dry_run) {
-        Ok(outcome) => {
-            print_out(&hookmeter::store::reprice::render(
-                &outcome,
-                hookmeter::present::table::output_width(),
-            ));
+    print_or_exit2(hookmeter::store::reprice::run(config, since, dry_run))
+}
+
+/// Prints a command's output, or its one-line error (exit 2).
+fn print_or_exit2(text: Result<String, String>) -> ExitCode {
+    match text {
+        Ok(text) => {
+            print_out(&text);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&format!("reprice failed: {e}")),
+        Err(e) => fail(&e),
     }
 }
 

@@ -79,6 +79,66 @@ struct Envelope<'a> {
     payload_truncated: bool,
 }
 
+/// `hookmeter send`: resolves the configuration and the attribution
+/// (flags, then `HOOKMETER_AGENT`, `HOOKMETER_TASK`, `HOOKMETER_LABELS`),
+/// delivers `stdin` and says on stderr what went wrong, if anything. Returns
+/// what goes on stdout: Claude Code's deny decision, or nothing.
+pub fn run(
+    flags: &crate::config::Overrides,
+    agent: Option<String>,
+    task: Option<String>,
+    labels: Vec<(String, String)>,
+    env: &dyn Fn(&str) -> Option<String>,
+    stdin: impl Read,
+) -> Option<String> {
+    // A broken config file must not cost the event: fall back to flags,
+    // environment and defaults, which is where hooks usually set things anyway.
+    let config = match Config::resolve(flags, env) {
+        Ok(config) => config,
+        Err(e) => match Config::resolve_without_file(flags, env) {
+            Ok(config) => {
+                eprintln!("hookmeter send: {e}; using flags, environment and defaults");
+                config
+            }
+            Err(e) => {
+                eprintln!("hookmeter send: {e}; event not delivered");
+                return None;
+            }
+        },
+    };
+    let mut who = Attribution {
+        agent_id: agent.or_else(|| env("HOOKMETER_AGENT")),
+        task_id: task.or_else(|| env("HOOKMETER_TASK")),
+        ..Default::default()
+    };
+    if let Some(text) = env("HOOKMETER_LABELS") {
+        match parse_labels(&text) {
+            Ok(pairs) => who.labels.extend(pairs),
+            Err(e) => eprintln!("hookmeter send: HOOKMETER_LABELS ignored: {e}"),
+        }
+    }
+    who.labels.extend(labels);
+    let budget = env("HOOKMETER_SEND_TIMEOUT_MS")
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_BUDGET);
+    match send(&config, &who, stdin, budget) {
+        Delivery::Acked | Delivery::Empty | Delivery::Spooled { .. } => None,
+        // The one thing `send` ever prints: the agent reads it as the hook's decision.
+        Delivery::Denied(reason) => Some(deny_decision(&reason) + "\n"),
+        Delivery::Rejected(reason) => {
+            eprintln!(
+                "hookmeter send: the daemon rejected the event (kept in rejected_events): {reason}"
+            );
+            None
+        }
+        Delivery::Lost(reason) => {
+            eprintln!("hookmeter send: event not delivered: {reason}");
+            None
+        }
+    }
+}
+
 /// Delivers what `stdin` holds; `budget` bounds the whole socket attempt.
 pub fn send(config: &Config, who: &Attribution, stdin: impl Read, budget: Duration) -> Delivery {
     let deadline = Instant::now() + budget;

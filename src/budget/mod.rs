@@ -4,11 +4,13 @@
 //! each is spent is a summary over the same records every report reads.
 //!
 //! [`alerts`] turns spend into threshold alerts and the verdicts the
-//! enforcement guard answers from; [`notify`] delivers alerts.
+//! enforcement guard answers from; [`notify`] delivers alerts; [`commands`]
+//! is what `hookmeter budget` says.
 //!
 //! For users: docs/budgets.md.
 
 pub mod alerts;
+pub mod commands;
 pub mod notify;
 
 use jiff::tz::TimeZone;

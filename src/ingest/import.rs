@@ -141,6 +141,30 @@ pub fn find_transcripts(sources: &Sources) -> Found {
     (found, failed)
 }
 
+/// `hookmeter import`: the prices in force, a writer of its own on the
+/// database tuned for a bulk load, and a runtime to import `sources` on.
+/// `Err` is the one line saying why it could not start (the binary prints
+/// it after `hookmeter: `, exit 2); a file that could not be read is in the
+/// summary's `failed`.
+pub fn run(config: &crate::config::Config, sources: &Sources) -> Result<ImportSummary, String> {
+    let prices = config.load_prices().map_err(|e| format!("{e:#}"))?;
+    let conn =
+        crate::store::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
+    crate::store::tune_for_bulk_load(&conn)
+        .map_err(|e| format!("cannot set up the database for the import: {e}"))?;
+    let (writer, writer_thread) = crate::store::writer::spawn(conn, prices, 64)
+        .map_err(|e| format!("cannot start the writer: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let summary = runtime.block_on(import(sources, &writer, config.limits.usage));
+    // The writer commits what is queued once its last handle is gone.
+    drop(writer);
+    let _ = writer_thread.join();
+    Ok(summary)
+}
+
 /// Imports every transcript under `paths`, showing progress on stderr (a
 /// bar on a terminal, a line per tenth of the work otherwise).
 pub async fn import(

@@ -6,7 +6,9 @@
 //! machine's login accounts, into [`Facts`]. [`assess`], a pure function of
 //! those facts, turns them into [`Finding`]s: one per check, each `ok`,
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
-//! [`render_json`] print them.
+//! [`render_json`] print them. [`run`] is the command: it resolves the
+//! configuration the way doctor needs (a config file that does not load is
+//! a finding, not an error).
 //!
 //! For users: docs/cli.md#hookmeter-doctor.
 
@@ -1121,6 +1123,27 @@ fn age(d: Duration) -> String {
 
 /// The one finding when not even flags and environment resolve (an
 /// overlong socket path, say): nothing else can be looked at.
+/// `hookmeter doctor`: the findings for the configuration `flags` and
+/// `env` resolve to, with or without a config file that loads.
+pub fn run(
+    flags: &crate::config::Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    cwd: &Path,
+) -> Vec<Finding> {
+    let resolved = match Config::resolve(flags, env) {
+        Ok(config) => Ok((config, None)),
+        Err(e) => match Config::resolve_without_file(flags, env) {
+            Ok(config) => Ok((config, Some(e.to_string()))),
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    match resolved {
+        Ok((config, error)) => assess(&gather(&config, error, env, cwd, Path::new(PASSWD))),
+        // Flags or environment are wrong too: nothing else can be checked.
+        Err(error) => unresolvable(error),
+    }
+}
+
 pub fn unresolvable(error: String) -> Vec<Finding> {
     vec![not_ok(
         "config",

@@ -69,6 +69,22 @@ pub struct HttpHooks {
     pub token: bool,
 }
 
+impl HttpHooks {
+    /// The daemon's HTTP settings as `flags` and `env` resolve them: only
+    /// `--http` hooks need the config file to load. `Err` is the config's
+    /// one-line error.
+    pub fn resolve(
+        flags: &crate::config::Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<HttpHooks, String> {
+        let config = crate::config::Config::resolve(flags, env).map_err(|e| e.to_string())?;
+        Ok(HttpHooks {
+            listen: config.http.clone(),
+            token: config.http_token.is_some(),
+        })
+    }
+}
+
 /// The environment variable an http hook reads the token from, in Claude
 /// Code's environment (the name the daemon reads it from too).
 pub const TOKEN_VAR: &str = "HOOKMETER_HTTP_TOKEN";

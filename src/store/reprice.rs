@@ -35,6 +35,25 @@ pub struct RepriceOutcome {
     pub by_model: BTreeMap<String, (u64, f64, f64)>,
 }
 
+/// `hookmeter reprice`: reprices the database `config` names with the
+/// prices in force now and says what changed. `Err` is the one line the
+/// binary prints after `hookmeter: ` (exit 2).
+pub fn run(
+    config: &crate::config::Config,
+    since: Option<Timestamp>,
+    dry_run: bool,
+) -> Result<String, String> {
+    // Opening it to write would create it: there is nothing to reprice.
+    if let Some(missing) = config.missing_database() {
+        return Err(missing.to_string());
+    }
+    let prices = config.load_prices().map_err(|e| format!("{e:#}"))?;
+    let mut conn = super::open_writer(&config.db, config.durability).map_err(|e| e.to_string())?;
+    let outcome =
+        reprice(&mut conn, prices, since, dry_run).map_err(|e| format!("reprice failed: {e}"))?;
+    Ok(render(&outcome, crate::present::table::output_width()))
+}
+
 /// A cost is "the same" within this: float noise, not a price change.
 const SAME_COST: f64 = 1e-12;
 
