@@ -7,6 +7,7 @@
 //! ([`Range::period`]), from dates or RFC 3339 instants ([`parse_bound`]), or
 //! from a rolling window ending now ([`Range::last`]).
 
+pub mod advice;
 pub mod counters;
 pub mod records;
 pub mod summary;
@@ -22,7 +23,7 @@ pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
 pub use records::{
-    record_page, records_after, session_count, session_detail, sessions, Record, SessionDetail,
+    last_record_id, record_page, records_after, session_count, session_detail, sessions, Record, SessionDetail,
     SessionRow, SessionSort,
 };
 pub use summary::{summary, Group, Summary, Totals};
