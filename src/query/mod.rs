@@ -8,6 +8,7 @@
 //! from a rolling window ending now ([`Range::last`]).
 
 pub mod advice;
+pub mod budgets;
 pub mod counters;
 pub mod records;
 pub mod summary;

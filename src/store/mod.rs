@@ -4,6 +4,7 @@
 //!
 //! For users: docs/schema.md.
 
+pub mod budgets;
 pub mod redact;
 pub mod reprice;
 pub mod rollup;
