@@ -337,7 +337,7 @@ mod tests {
                 "INSERT INTO cost_records (timestamp, agent_id, provider, model, estimated_cost_usd,
                      pricing_source, hook_event_id, source)
                  VALUES (?1, ?2, 'anthropic', 'm', ?3, 'embedded', ?4, 'hook')",
-                params![ts, agent, cost, format!("e{i}")],
+                rusqlite::params![ts, agent, cost, format!("e{i}")],
             )
             .unwrap();
         }
