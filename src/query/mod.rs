@@ -15,6 +15,7 @@ pub mod summary;
 #[cfg(test)]
 mod test_rows;
 pub mod tiers;
+pub mod transcripts;
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
