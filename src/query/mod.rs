@@ -10,6 +10,7 @@
 pub mod advice;
 pub mod budgets;
 pub mod counters;
+pub mod health;
 pub mod records;
 pub mod summary;
 #[cfg(test)]
