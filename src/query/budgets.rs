@@ -50,7 +50,13 @@ pub fn unrecorded_alerts<T>(
     for alert in alerts {
         let k = key(&alert);
         let fired: bool = known.query_row(
-            params![k.scope, k.period, k.period_start, k.limit_usd, k.threshold_pct],
+            params![
+                k.scope,
+                k.period,
+                k.period_start,
+                k.limit_usd,
+                k.threshold_pct
+            ],
             |r| r.get(0),
         )?;
         if !fired {

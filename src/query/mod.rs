@@ -26,8 +26,8 @@ pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
 pub use records::{
-    last_record_id, record_page, records_after, session_count, session_detail, sessions, Record, SessionDetail,
-    SessionRow, SessionSort,
+    last_record_id, record_page, records_after, session_count, session_detail, sessions, Record,
+    SessionDetail, SessionRow, SessionSort,
 };
 pub use summary::{summary, Group, Summary, Totals};
 

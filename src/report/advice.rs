@@ -30,8 +30,8 @@ use super::Format;
 use crate::collect::Usage;
 use crate::present::{count, MoneySet, Table, View};
 use crate::pricing::{cost, Entry, Match, MatchKind, PriceTable, Rates};
-use crate::query::{advice, Filter, QueryError, Range};
 pub use crate::query::advice::{TaskRow, UsageRow};
+use crate::query::{advice, Filter, QueryError, Range};
 
 /// A session reads "little" from cache below this share of its prompt. An
 /// agent loop re-sends its whole history every turn, so a cached session

@@ -15,6 +15,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use crate::config::Durability;
+use crate::fs::create_private_dir;
 
 /// The whole current schema. A new database gets it as is; an older one gets
 /// it after the shape changes of each newer [`Migration`] (every statement
@@ -204,15 +205,6 @@ pub(crate) fn usage_at(
         output: count(4)?,
         reasoning: count(5)?,
     })
-}
-
-/// Creates a directory tree readable by its owner only: it holds prompts and costs.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 #[cfg(test)]
