@@ -1,7 +1,7 @@
 //! What the budget checks read of the `budgets` and `alerts` tables: the
 //! stored budgets as rows, and whether an alert was recorded already. What
 //! the rows mean, and how much of a budget is spent, is
-//! [`crate::budget`]'s (spend is a [`super::summary`] like any report's).
+//! [`crate::budget`]'s (spend is a [`super::summary()`] like any report's).
 
 use rusqlite::{params, Connection};
 

@@ -1,6 +1,8 @@
 //! Query: what readers ask of the database (the CLI, the HTTP API, the
 //! dashboard, `/metrics`). Every function takes a read-only connection of its
-//! own, so nothing here can stall the writer; nothing here writes.
+//! own, so nothing here can stall the writer; nothing here writes. Every
+//! statement that reads lives here, behind a function named for what it
+//! answers, so no other module writes SQL (writes are [`crate::store`]'s).
 //!
 //! The time vocabulary is shared by every reader: a [`Range`] is a half-open
 //! interval of instants, built from a named period in a time zone

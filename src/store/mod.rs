@@ -1,6 +1,8 @@
 //! Store: the SQLite database. Owns the schema, the one write connection and
-//! its thread, and the payload storage policy. Nothing here parses events or
-//! decides prices; the writer only asks the pricing table for a number.
+//! its thread, the payload storage policy, and every statement that writes
+//! ([`budgets`] holds those of the budgets and alerts tables); reads are
+//! [`crate::query`]'s. Nothing here parses events or decides prices; the
+//! writer only asks the pricing table for a number.
 //!
 //! For users: docs/schema.md.
 
