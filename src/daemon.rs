@@ -475,7 +475,7 @@ fn raise_open_file_limit() {
 /// error; a stale file from a crash is replaced.
 fn bind_socket(path: &Path) -> anyhow::Result<UnixListener> {
     if let Some(dir) = path.parent() {
-        store::create_private_dir(dir)
+        crate::fs::create_private_dir(dir)
             .with_context(|| format!("cannot create socket directory {}", dir.display()))?;
     }
     if path.exists() {

@@ -12,10 +12,14 @@
 //!   plus the user's `pricing.toml` and `COST_PRICING_*` overrides; LiteLLM's
 //!   price file converted to a `pricing.toml`.
 //! - [`store`]: SQLite: the schema, the single writer thread (batched
-//!   transactions, acks after commit), payload redaction.
+//!   transactions, acks after commit), payload redaction, and every other
+//!   write (budgets, alerts). All SQL that writes lives here.
 //! - [`query`]: what readers ask (summaries, pages of records, sessions,
-//!   lifetime counters), on read-only connections; summaries and pages read
-//!   the daily and hourly rollups where they answer.
+//!   lifetime counters, advice's rows, budgets, transcript offsets, the
+//!   database's health), on read-only connections; summaries and pages read
+//!   the daily and hourly rollups where they answer. All SQL that reads
+//!   lives here; every other module calls these functions and never writes
+//!   SQL (a test, `layering`, holds them to it).
 //! - [`budget`]: spending limits per period and scope, and how much of each
 //!   is spent; threshold alerts recorded once per period and delivered (log,
 //!   webhook, command); the guard that enforced, spent budgets answer from.
@@ -32,6 +36,8 @@
 //! - [`daemon`]: wiring and shutdown, driven by a caller-owned `Control`
 //!   (the binary passes the signals); [`systemd`]: socket activation
 //!   and `Type=notify` notifications. [`send`]: the hook client.
+//! - [`fs`]: the owner-only directories hookmeter creates (a leaf, so the
+//!   hook client needs no store).
 //! - [`config`]: flags, environment and config file resolved once, with
 //!   where each setting came from (`hookmeter config`).
 //! - [`user_files`]: files written for the user (`pricing import` into
@@ -42,6 +48,7 @@ pub mod budget;
 pub mod collect;
 pub mod config;
 pub mod daemon;
+pub mod fs;
 pub mod http;
 pub mod ingest;
 pub mod mcp;
@@ -55,3 +62,6 @@ pub mod setup;
 pub mod store;
 pub mod systemd;
 pub mod user_files;
+
+#[cfg(test)]
+mod layering;

@@ -321,7 +321,7 @@ fn unix_addr(path: &Path) -> std::io::Result<(libc::sockaddr_un, libc::socklen_t
 /// Writes the envelope into the spool atomically: a dotfile first, renamed
 /// into place once complete, so the daemon never sees half a file.
 pub fn spool(dir: &Path, line: &[u8]) -> std::io::Result<PathBuf> {
-    crate::store::create_private_dir(dir)?;
+    crate::fs::create_private_dir(dir)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +22,7 @@ use crate::config::AlertSettings;
 use crate::present::MoneySet;
 use crate::query::QueryError;
 use crate::record::format_timestamp;
+use crate::store::budgets::AlertKey;
 use crate::store::writer::WriterHandle;
 
 /// Records landing in a burst are checked once: the first wakes the
@@ -151,14 +152,14 @@ fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZon
 impl Crossing {
     /// What makes it the same alert: the `alerts` table's unique key
     /// (scope, period, period start, limit, threshold).
-    fn key(&self) -> (String, &'static str, String, f64, f64) {
-        (
-            self.budget.scope.key(),
-            self.budget.period.name(),
-            self.period_start.map(format_timestamp).unwrap_or_default(),
-            self.budget.limit_usd,
-            self.threshold_pct,
-        )
+    fn key(&self) -> AlertKey {
+        AlertKey {
+            scope: self.budget.scope.key(),
+            period: self.budget.period.name(),
+            period_start: self.period_start.map(format_timestamp).unwrap_or_default(),
+            limit_usd: self.budget.limit_usd,
+            threshold_pct: self.threshold_pct,
+        }
     }
 }
 
@@ -166,22 +167,7 @@ impl Crossing {
 /// own connection, so a check that finds nothing new asks nothing of the
 /// writer.
 pub fn unrecorded(conn: &Connection, crossings: Vec<Crossing>) -> rusqlite::Result<Vec<Crossing>> {
-    let mut known = conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM alerts WHERE scope = ?1 AND period = ?2
-             AND period_start = ?3 AND limit_usd = ?4 AND threshold_pct = ?5)",
-    )?;
-    let mut new = Vec::new();
-    for crossing in crossings {
-        let (scope, period, start, limit, threshold) = crossing.key();
-        let fired: bool = known
-            .query_row(params![scope, period, start, limit, threshold], |r| {
-                r.get(0)
-            })?;
-        if !fired {
-            new.push(crossing);
-        }
-    }
-    Ok(new)
+    crate::query::budgets::unrecorded_alerts(conn, crossings, Crossing::key)
 }
 
 /// Writes the crossings not recorded before and returns them: those are
@@ -191,32 +177,7 @@ pub fn record(
     crossings: Vec<Crossing>,
     now: Timestamp,
 ) -> rusqlite::Result<Vec<Crossing>> {
-    let tx = conn.transaction()?;
-    let mut new = Vec::new();
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO alerts (scope, period, period_start, limit_usd, threshold_pct, spent_usd, fired_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT DO NOTHING",
-        )?;
-        for crossing in crossings {
-            let (scope, period, start, limit, threshold) = crossing.key();
-            let inserted = insert.execute(params![
-                scope,
-                period,
-                start,
-                limit,
-                threshold,
-                crossing.spent_usd,
-                format_timestamp(now),
-            ])?;
-            if inserted == 1 {
-                new.push(crossing);
-            }
-        }
-    }
-    tx.commit()?;
-    Ok(new)
+    crate::store::budgets::record_alerts(conn, crossings, now, Crossing::key, |c| c.spent_usd)
 }
 
 /// The enforced budgets that are spent now, as the last check found them;
@@ -376,7 +337,7 @@ mod tests {
                 "INSERT INTO cost_records (timestamp, agent_id, provider, model, estimated_cost_usd,
                      pricing_source, hook_event_id, source)
                  VALUES (?1, ?2, 'anthropic', 'm', ?3, 'embedded', ?4, 'hook')",
-                params![ts, agent, cost, format!("e{i}")],
+                rusqlite::params![ts, agent, cost, format!("e{i}")],
             )
             .unwrap();
         }

@@ -1,7 +1,9 @@
 //! Budgets: a spending limit per calendar period (day, week from Monday,
 //! month from the 1st, in a time zone) or in total, for everything or for
-//! one agent, task or project. Stored in the `budgets` table; how much of
-//! each is spent is a summary over the same records every report reads.
+//! one agent, task or project. Stored in the `budgets` table (written
+//! through [`crate::store::budgets`], read through [`crate::query::budgets`]:
+//! this module holds no SQL); how much of each is spent is a summary over
+//! the same records every report reads.
 //!
 //! [`alerts`] turns spend into threshold alerts and the verdicts the
 //! enforcement guard answers from; [`notify`] delivers alerts; [`commands`]
@@ -15,10 +17,12 @@ pub mod notify;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use crate::present::{time, MoneySet, Table, View};
+use crate::query::budgets::BudgetRow;
 use crate::query::{summary, Filter, QueryError, Range};
+use crate::store::budgets::BudgetLimit;
 
 /// The period a budget's limit applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,11 +200,8 @@ impl Budget {
 /// Sets (or replaces) each budget's limit for its scope and period: all of
 /// them or, if one is not acceptable, none.
 pub fn set_all(conn: &Connection, budgets: &[Budget]) -> Result<(), QueryError> {
-    let tx = conn.unchecked_transaction()?;
-    for budget in budgets {
-        set(&tx, budget, "cli")?;
-    }
-    tx.commit()?;
+    let limits = stored(budgets)?;
+    crate::store::budgets::set_budgets(conn, &limits)?;
     Ok(())
 }
 
@@ -209,39 +210,25 @@ pub fn set_all(conn: &Connection, budgets: &[Budget]) -> Result<(), QueryError> 
 /// replaces a `budget set` of the same scope and period), one unchanged
 /// keeps its `updated_at` (the alerts of the period before depend on it).
 pub fn sync_config(conn: &Connection, budgets: &[Budget]) -> Result<(), QueryError> {
-    let tx = conn.unchecked_transaction()?;
-    tx.execute(
-        "UPDATE budgets SET origin = 'config-gone' WHERE origin = 'config'",
-        [],
-    )?;
-    for budget in budgets {
-        set(&tx, budget, "config")?;
-    }
-    tx.execute("DELETE FROM budgets WHERE origin = 'config-gone'", [])?;
-    tx.commit()?;
+    let limits = stored(budgets)?;
+    crate::store::budgets::replace_config_budgets(conn, &limits)?;
     Ok(())
 }
 
-/// Sets (or replaces) the limit of `scope` for `period`.
-fn set(conn: &Connection, budget: &Budget, origin: &str) -> Result<(), QueryError> {
-    budget.check().map_err(QueryError::Invalid)?;
-    conn.execute(
-        "INSERT INTO budgets (scope, period, limit_usd, updated_at, enforce, origin)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (scope, period) DO UPDATE SET
-             updated_at = CASE WHEN limit_usd = excluded.limit_usd AND enforce = excluded.enforce
-                               THEN updated_at ELSE excluded.updated_at END,
-             limit_usd = excluded.limit_usd, enforce = excluded.enforce, origin = excluded.origin",
-        params![
-            budget.scope.key(),
-            budget.period.name(),
-            budget.limit_usd,
-            crate::record::format_timestamp(Timestamp::now()),
-            budget.enforce,
-            origin
-        ],
-    )?;
-    Ok(())
+/// The rows `budgets` are stored as, once each is known to be acceptable.
+fn stored(budgets: &[Budget]) -> Result<Vec<BudgetLimit>, QueryError> {
+    budgets
+        .iter()
+        .map(|budget| {
+            budget.check().map_err(QueryError::Invalid)?;
+            Ok(BudgetLimit {
+                scope: budget.scope.key(),
+                period: budget.period.name(),
+                limit_usd: budget.limit_usd,
+                enforce: budget.enforce,
+            })
+        })
+        .collect()
 }
 
 /// Removes the budgets of `scope` (every scope when `None`) for `periods`
@@ -257,14 +244,11 @@ pub fn clear(
         [] => vec![None],
         some => some.iter().map(|p| Some(p.name())).collect(),
     };
-    let mut removed = 0;
-    for period in periods {
-        removed += conn.execute(
-            "DELETE FROM budgets WHERE (?1 IS NULL OR scope = ?1) AND (?2 IS NULL OR period = ?2)",
-            params![scope, period],
-        )?;
-    }
-    Ok(removed)
+    Ok(crate::store::budgets::clear_budgets(
+        conn,
+        scope.as_deref(),
+        &periods,
+    )?)
 }
 
 /// Every budget, by scope then period (daily, weekly, monthly, total).
@@ -274,20 +258,15 @@ pub fn list(conn: &Connection) -> Result<Vec<Budget>, QueryError> {
 
 /// Every usable budget with when its limit was last changed, by scope then period.
 fn rows(conn: &Connection) -> Result<Vec<(Budget, Option<Timestamp>)>, QueryError> {
-    let mut stmt =
-        conn.prepare("SELECT scope, period, limit_usd, enforce, updated_at FROM budgets")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, f64>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
     let mut budgets = Vec::new();
-    for row in rows {
-        let (scope, period, limit_usd, enforce, updated_at) = row?;
+    for row in crate::query::budgets::budget_rows(conn)? {
+        let BudgetRow {
+            scope,
+            period,
+            limit_usd,
+            enforce,
+            updated_at,
+        } = row;
         let scope_text = (!scope.is_empty()).then_some(scope.as_str());
         // A row written by hand that hookmeter cannot use is skipped, not fatal.
         let (Ok(scope), Some(period), true) = (

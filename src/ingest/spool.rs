@@ -41,7 +41,7 @@ pub struct Spool {
 
 /// Creates the spool directory and its `rejected/` subdirectory (owner only).
 pub fn prepare_dir(dir: &Path) -> std::io::Result<()> {
-    crate::store::create_private_dir(&dir.join("rejected"))
+    crate::fs::create_private_dir(&dir.join("rejected"))
 }
 
 impl Spool {

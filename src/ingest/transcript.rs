@@ -3,7 +3,8 @@
 //! this task read the file from its saved offset, complete lines only, and
 //! keep following it while the session is active.
 //!
-//! It owns the watch list and the in-memory copy of `transcript_offsets`;
+//! It owns the watch list and the in-memory copy of `transcript_offsets`
+//! (read back through [`crate::query::transcripts`]; no SQL here);
 //! records and the offset they were read up to are committed together by
 //! the writer, so a restart neither re-counts nor misses a line. Only files
 //! under the allowed roots are read, after canonicalization, and never
@@ -359,13 +360,7 @@ impl Tail {
         let Some(conn) = self.reader() else {
             return Vec::new();
         };
-        let found = conn
-            .prepare("SELECT path FROM transcript_offsets WHERE updated_at >= ?1")
-            .and_then(|mut stmt| {
-                stmt.query_map([since], |row| row.get(0))?
-                    .collect::<Result<Vec<String>, _>>()
-            });
-        found.unwrap_or_else(|e| {
+        crate::query::transcripts::transcripts_read_since(conn, &since).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "Cannot list recently followed transcripts.");
             Vec::new()
         })
@@ -387,12 +382,10 @@ impl Tail {
             return known;
         }
         let stored = self.reader().and_then(|conn| {
-            conn.query_row(
-                "SELECT offset, inode FROM transcript_offsets WHERE path = ?1",
-                [path.to_string_lossy()],
-                |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
-            )
-            .ok()
+            crate::query::transcripts::transcript_offset(conn, &path.to_string_lossy())
+                .ok()
+                .flatten()
+                .map(|saved| (saved.offset, saved.inode))
         });
         let found = stored.unwrap_or((0, 0));
         self.offsets.insert(path.to_path_buf(), found);

@@ -1,18 +1,24 @@
 //! Query: what readers ask of the database (the CLI, the HTTP API, the
 //! dashboard, `/metrics`). Every function takes a read-only connection of its
-//! own, so nothing here can stall the writer; nothing here writes.
+//! own, so nothing here can stall the writer; nothing here writes. Every
+//! statement that reads lives here, behind a function named for what it
+//! answers, so no other module writes SQL (writes are [`crate::store`]'s).
 //!
 //! The time vocabulary is shared by every reader: a [`Range`] is a half-open
 //! interval of instants, built from a named period in a time zone
 //! ([`Range::period`]), from dates or RFC 3339 instants ([`parse_bound`]), or
 //! from a rolling window ending now ([`Range::last`]).
 
+pub mod advice;
+pub mod budgets;
 pub mod counters;
+pub mod health;
 pub mod records;
 pub mod summary;
 #[cfg(test)]
 mod test_rows;
 pub mod tiers;
+pub mod transcripts;
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
@@ -22,8 +28,8 @@ pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
 pub use records::{
-    record_page, records_after, session_count, session_detail, sessions, Record, SessionDetail,
-    SessionRow, SessionSort,
+    last_record_id, record_page, records_after, session_count, session_detail, sessions, Record,
+    SessionDetail, SessionRow, SessionSort,
 };
 pub use summary::{summary, Group, Summary, Totals};
 

@@ -296,6 +296,13 @@ pub fn records_after(conn: &Connection, after: i64, limit: u32) -> Result<Vec<Re
     Ok(records)
 }
 
+/// The id of the newest record, 0 when there is none: where `tail`
+/// starts following.
+pub fn last_record_id(conn: &Connection) -> Result<i64, QueryError> {
+    let max: Option<i64> = conn.query_row("SELECT max(id) FROM cost_records", [], |r| r.get(0))?;
+    Ok(max.unwrap_or(0))
+}
+
 /// One session in a list of sessions.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SessionRow {

@@ -12,9 +12,10 @@
 //! - [`costly_tasks`]: tasks costing more than twice the average task of
 //!   their `type` label.
 //!
-//! [`advise`] reads the rows those functions need on a read-only connection
-//! from [`crate::query::open`] and hands them over as a stream, so memory
-//! stays flat however many records the range holds.
+//! [`advise`] reads the rows those functions need through
+//! [`crate::query::advice`] (on a read-only connection from
+//! [`crate::query::open`]), streamed, so memory stays flat however many
+//! records the range holds; the SQL lives there, never here.
 //!
 //! Every price comes from the [`PriceTable`] passed in and every cost from
 //! [`crate::pricing::cost`]: this module must never hold a price or a cost
@@ -29,7 +30,8 @@ use super::Format;
 use crate::collect::Usage;
 use crate::present::{count, MoneySet, Table, View};
 use crate::pricing::{cost, Entry, Match, MatchKind, PriceTable, Rates};
-use crate::query::{Filter, QueryError, Range};
+pub use crate::query::advice::{TaskRow, UsageRow};
+use crate::query::{advice, Filter, QueryError, Range};
 
 /// A session reads "little" from cache below this share of its prompt. An
 /// agent loop re-sends its whole history every turn, so a cached session
@@ -72,29 +74,6 @@ pub const MIN_TASKS_OF_A_TYPE: usize = 3;
 /// The label key whose value is a task's type (`hookmeter send --label
 /// type=bugfix`).
 pub const TASK_TYPE_LABEL: &str = "type";
-
-/// One cost record, as much of it as the advice reads.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UsageRow {
-    pub session_id: Option<String>,
-    /// The model as stored, priced again through the table's lookup.
-    pub model: String,
-    pub usage: Usage,
-    /// Priced in fast mode: re-pricing applies the multiplier again.
-    pub fast: bool,
-    /// `estimated_cost_usd` as recorded.
-    pub cost_usd: f64,
-}
-
-/// One task's records in the range: its type and what they cost.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskRow {
-    pub task_id: String,
-    /// The value of the task's [`TASK_TYPE_LABEL`] label.
-    pub task_type: String,
-    pub records: u64,
-    pub cost_usd: f64,
-}
 
 /// A session short of cache reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -521,110 +500,17 @@ pub fn advise(
     filter: &Filter,
     prices: &PriceTable,
 ) -> Result<Advice, QueryError> {
-    let (conditions, params) = filter.record_conditions();
-    let columns = "session_id, model, fast, input_tokens, cache_read_tokens, \
-                   cache_write_tokens, cache_write_1h_tokens, output_tokens, \
-                   reasoning_tokens, estimated_cost_usd";
-    // A time range reads by the timestamp index; without this hint the
-    // planner may walk every session of the index instead.
-    let index = if filter.range.from.is_some() && filter.session.is_none() && filter.task.is_none()
-    {
-        " INDEXED BY idx_cost_records_timestamp"
-    } else {
-        ""
-    };
-    let low_cache = read_usage(
-        conn,
-        &format!(
-            "SELECT {columns} FROM cost_records{index} WHERE session_id IS NOT NULL{conditions}"
-        ),
-        &params,
-        |rows| low_cache_reads(rows, prices),
-    )?;
-    let cheaper = read_usage(
-        conn,
-        &format!(
-            "SELECT {columns} FROM cost_records \
-             WHERE output_tokens < {SHORT_OUTPUT_TOKENS}{conditions}"
-        ),
-        &params,
-        |rows| cheaper_models(rows, prices),
-    )?;
-    let tasks = task_rows(conn, &conditions, &params)?;
+    let low_cache = advice::session_usage(conn, filter, |rows| low_cache_reads(rows, prices))?;
+    let cheaper = advice::short_output_usage(conn, filter, SHORT_OUTPUT_TOKENS, |rows| {
+        cheaper_models(rows, prices)
+    })?;
+    let tasks = advice::typed_tasks(conn, filter, TASK_TYPE_LABEL)?;
     Ok(Advice {
         range: filter.range,
         low_cache_reads: low_cache,
         cheaper_models: cheaper,
         costly_tasks: costly_tasks(&tasks),
     })
-}
-
-/// Runs `sql` (selecting the columns of [`UsageRow`] in order) and hands its
-/// rows to `compute` as they are read. A row that fails to read ends the
-/// stream and the call returns that error instead.
-fn read_usage<T>(
-    conn: &Connection,
-    sql: &str,
-    params: &[String],
-    compute: impl FnOnce(&mut dyn Iterator<Item = UsageRow>) -> T,
-) -> Result<T, QueryError> {
-    let mut stmt = conn.prepare(sql)?;
-    let mut failed: Option<rusqlite::Error> = None;
-    let out = {
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-            Ok(UsageRow {
-                session_id: r.get(0)?,
-                model: r.get(1)?,
-                fast: r.get::<_, i64>(2)? != 0,
-                usage: crate::store::usage_at(r, 3)?,
-                cost_usd: r.get(9)?,
-            })
-        })?;
-        let mut rows = rows.map_while(|row| row.map_err(|e| failed = Some(e)).ok());
-        compute(&mut rows)
-    };
-    match failed {
-        Some(e) => Err(e.into()),
-        None => Ok(out),
-    }
-}
-
-/// Each task with a type in the range, its records summed. A task's records
-/// without the label still count toward its cost; a task whose records name
-/// two different types belongs to neither average and is left out.
-fn task_rows(
-    conn: &Connection,
-    conditions: &str,
-    params: &[String],
-) -> Result<Vec<TaskRow>, QueryError> {
-    let sql = format!(
-        "SELECT task_id, min(task_type), max(task_type), count(*), total(estimated_cost_usd)
-         FROM (SELECT task_id, estimated_cost_usd,
-                      CASE WHEN json_valid(labels_json)
-                           THEN CAST(json_extract(labels_json, '$.{TASK_TYPE_LABEL}') AS TEXT)
-                      END AS task_type
-               FROM cost_records WHERE task_id IS NOT NULL{conditions})
-         GROUP BY task_id"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        let first: Option<String> = r.get(1)?;
-        let last: Option<String> = r.get(2)?;
-        Ok(match (first, last) {
-            (Some(first), Some(last)) if first == last => Some(TaskRow {
-                task_id: r.get(0)?,
-                task_type: first,
-                records: r.get::<_, i64>(3)?.max(0) as u64,
-                cost_usd: r.get(4)?,
-            }),
-            _ => None,
-        })
-    })?;
-    let mut tasks = Vec::new();
-    for row in rows {
-        tasks.extend(row?);
-    }
-    Ok(tasks)
 }
 
 /// The advice as `report --advice` prints it: text, or JSON (see

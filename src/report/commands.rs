@@ -300,8 +300,7 @@ fn read_new(
         return Err(QueryError::NoDatabase(db.to_path_buf()));
     }
     let conn = query::open(db)?;
-    let max: Option<i64> = conn.query_row("SELECT max(id) FROM cost_records", [], |r| r.get(0))?;
-    let max = max.unwrap_or(0);
+    let max = query::last_record_id(&conn)?;
     let after = match *last_id {
         Some(id) => id,
         None if by_id => max - i64::from(lines),

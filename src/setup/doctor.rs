@@ -8,7 +8,8 @@
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
 //! [`render_json`] print them. [`run`] is the command: it resolves the
 //! configuration the way doctor needs (a config file that does not load is
-//! a finding, not an error).
+//! a finding, not an error). What it asks of the database goes through
+//! [`crate::query::health`]; no SQL here.
 //!
 //! For users: docs/cli.md#hookmeter-doctor.
 
@@ -23,6 +24,7 @@ use serde_json::Value;
 
 use super::EVENTS;
 use crate::config::{Config, Durability, Origin};
+use crate::query::health;
 use crate::store::SCHEMA_VERSION;
 
 /// Where a per-user unit file can be, under the user's config directory
@@ -419,10 +421,10 @@ fn look_at_db(path: &Path) -> DbState {
         .map(|m| m.len());
     let (integrity, user_version) = match open_quietly(path) {
         Ok(conn) => {
-            let user_version = conn
-                .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
-                .map_err(|e| e.to_string());
-            (integrity_check(&conn), user_version)
+            let user_version = health::schema_version(&conn).map_err(|e| e.to_string());
+            let integrity =
+                health::integrity_problems(&conn, INTEGRITY_MESSAGES).map_err(|e| e.to_string());
+            (integrity, user_version)
         }
         Err(e) => (Err(e.to_string()), Err(e.to_string())),
     };
@@ -483,27 +485,6 @@ fn journal_of(path: &Path) -> Result<Journal, String> {
         h if h[18] == 2 && h[19] == 2 => Journal::Wal,
         _ => Journal::Rollback,
     })
-}
-
-/// `PRAGMA integrity_check`'s problems, one per item (`["ok"]` when
-/// sound). A row can hold several lines, after a `*** in database main ***`
-/// heading that says nothing.
-fn integrity_check(conn: &rusqlite::Connection) -> Result<Vec<String>, String> {
-    let mut statement = conn
-        .prepare(&format!("PRAGMA integrity_check({INTEGRITY_MESSAGES})"))
-        .map_err(|e| e.to_string())?;
-    let rows = statement
-        .query_map([], |row| row.get::<_, String>(0))
-        .map_err(|e| e.to_string())?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    Ok(rows
-        .iter()
-        .flat_map(|row| row.lines())
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("*** in database"))
-        .map(str::to_string)
-        .collect())
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

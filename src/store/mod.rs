@@ -1,9 +1,12 @@
 //! Store: the SQLite database. Owns the schema, the one write connection and
-//! its thread, and the payload storage policy. Nothing here parses events or
-//! decides prices; the writer only asks the pricing table for a number.
+//! its thread, the payload storage policy, and every statement that writes
+//! ([`budgets`] holds those of the budgets and alerts tables); reads are
+//! [`crate::query`]'s. Nothing here parses events or decides prices; the
+//! writer only asks the pricing table for a number.
 //!
 //! For users: docs/schema.md.
 
+pub mod budgets;
 pub mod redact;
 pub mod reprice;
 pub mod rollup;
@@ -14,6 +17,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use crate::config::Durability;
+use crate::fs::create_private_dir;
 
 /// The whole current schema. A new database gets it as is; an older one gets
 /// it after the shape changes of each newer [`Migration`] (every statement
@@ -203,15 +207,6 @@ pub(crate) fn usage_at(
         output: count(4)?,
         reasoning: count(5)?,
     })
-}
-
-/// Creates a directory tree readable by its owner only: it holds prompts and costs.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 #[cfg(test)]
