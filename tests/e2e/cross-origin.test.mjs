@@ -126,16 +126,21 @@ test("a page of another origin cannot forge an event", async () => {
   assert.equal(fetched.status(), 403, "the daemon saw the page's Origin and refused");
   assert.equal(settled, "opaque", "the page learns nothing from the answer");
 
-  // Both forms: the browser navigates to the daemon's answer.
+  await page.close();
+
+  // Both forms: the browser navigates to the daemon's answer. A page of its
+  // own for each, so that one form's navigation cannot interrupt the next
+  // page load.
   for (const form of ["plain", "urlencoded"]) {
-    await page.goto(attackerBase + "/");
+    const formPage = await browser.newPage();
+    await formPage.goto(attackerBase + "/");
     const [answer] = await Promise.all([
-      page.waitForResponse((r) => r.url() === daemon.base + "/hook"),
-      page.evaluate((id) => document.getElementById(id).submit(), form),
+      formPage.waitForResponse((r) => r.url() === daemon.base + "/hook"),
+      formPage.evaluate((id) => document.getElementById(id).submit(), form),
     ]);
     assert.equal(answer.status(), 403, `the ${form} form was refused`);
+    await formPage.close();
   }
-  await page.close();
 
   assert.equal(await refused("origin"), origins + 3, "three forged writes reached the daemon and were counted");
   assert.deepEqual(await stored(), before, "nothing stored: no record, no event, no rejection");
