@@ -1,0 +1,27 @@
+//! The daemon's internal events: each one both logs and counts, in one
+//! place, so the log line and the `/metrics` series cannot drift apart
+//! (Vector's `internal_events`).
+//!
+//! - [`transcript`]: the transcript tail's lines, records, refused paths,
+//!   restarts and vanished files ([`TranscriptCounters`]).
+//! - [`writer`]: a writer transaction that failed ([`CommitFailed`]).
+//! - [`http`]: a request the guard refused before any route saw it
+//!   ([`Refusals`]).
+//!
+//! Counters live as long as the process, not the database: `/metrics`
+//! shows them "since the daemon started". Log messages are sentences, the
+//! error field is `error`, and ERROR is kept for data lost or an operator
+//! who must act (STYLE.md).
+//!
+//! A leaf: it imports nothing of hookmeter, and never decides what to do
+//! about an event (retry, refuse, read again): the caller has done that
+//! and only reports it here. Events that are only logged stay where they
+//! happen; an event that gains a counter moves here.
+
+pub mod http;
+pub mod transcript;
+pub mod writer;
+
+pub use http::{Refusal, Refusals};
+pub use transcript::{ChunkRead, TranscriptCounters, TranscriptCounts};
+pub use writer::CommitFailed;
