@@ -295,9 +295,9 @@ fn transcripts(out: &mut String, t: &TranscriptCounts) {
         ),
         (
             "hookmeter_transcript_records_total",
-            "Usage lines of transcripts committed by the writer with their offset, since the \
-             daemon started (a line read again after a truncation counts again; its key keeps \
-             one record).",
+            "Transcript usage records (a message's snapshots read together count once) \
+             committed by the writer with their offset, since the daemon started; a file read \
+             again counts again, while its keys keep one cost record each.",
             t.records,
         ),
         (
