@@ -25,3 +25,26 @@ pub mod writer;
 pub use http::{Refusal, Refusals};
 pub use transcript::{ChunkRead, TranscriptCounters, TranscriptCounts};
 pub use writer::CommitFailed;
+
+#[cfg(test)]
+mod tests {
+    /// A leaf: every module may report here, so nothing here may import
+    /// hookmeter back (an event that needs a domain type takes its text).
+    #[test]
+    fn internal_events_import_nothing_of_hookmeter() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/internal_events");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                assert!(
+                    !code.contains("crate::") || code.contains("crate::internal_events"),
+                    "{}:{}: {line}",
+                    path.display(),
+                    number + 1
+                );
+            }
+        }
+    }
+}
