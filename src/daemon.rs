@@ -25,8 +25,9 @@ use crate::budget::notify::Notifier;
 use crate::config::{AlertSettings, Config};
 use crate::http::{self, PricesInForce};
 use crate::ingest::http::HookEdge;
-use crate::ingest::transcript::{Tail, TranscriptCounters};
+use crate::ingest::transcript::Tail;
 use crate::ingest::{socket, spool, Decoder};
+use crate::internal_events::TranscriptCounters;
 use crate::record::Source;
 use crate::store::{self, writer};
 use crate::systemd::{self, Passed};
@@ -150,7 +151,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         config.limits.usage,
         writer.clone(),
         config.db.clone(),
-        counters,
+        counters.clone(),
     )
     .spawn(tail_stop.clone());
     let decoder = |edge| Decoder {
@@ -220,6 +221,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
             },
             allowed_hosts: config.http_allowed_hosts.clone(),
             refusals: Default::default(),
+            transcripts: counters,
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.

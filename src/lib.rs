@@ -33,6 +33,9 @@
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
 //!   `/healthz`, and `POST /hook` (an ingest edge, in `ingest::http`).
 //! - [`record`]: the rows handed from ingest to the writer.
+//! - [`internal_events`]: the daemon's own events (transcript tail,
+//!   writer, HTTP guard), each logged and counted in one place for
+//!   `/metrics`; a leaf that ingest, store and http report to.
 //! - [`daemon`]: wiring and shutdown, driven by a caller-owned `Control`
 //!   (the binary passes the signals); [`systemd`]: socket activation
 //!   and `Type=notify` notifications. [`send`]: the hook client.
@@ -51,6 +54,7 @@ pub mod daemon;
 pub mod fs;
 pub mod http;
 pub mod ingest;
+pub mod internal_events;
 pub mod mcp;
 pub mod present;
 pub mod pricing;

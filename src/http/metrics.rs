@@ -4,7 +4,8 @@
 //! triggers keep (summed over every hour), so they resume where they were
 //! after a restart. The writer's batch and commit histograms live in memory
 //! and start from zero with the process, as Prometheus expects of a process's
-//! own counters. No session or task label: they would grow without bound
+//! own counters, and so do the transcript tail's and the guard's, which
+//! [`crate::internal_events`] keeps. No session or task label: they would grow without bound
 //! (a budget's scope may name a task: budgets are few and set by hand).
 //!
 //! For users: docs/metrics.md.
@@ -17,6 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
+use crate::internal_events::TranscriptCounts;
 use crate::query::{self, EventCounter, UsageCounter};
 use crate::store::writer::HistogramSnapshot;
 
@@ -42,6 +44,9 @@ pub struct Scrape {
     /// HTTP requests refused before any route saw them, by reason, since
     /// the daemon started.
     pub refused: Vec<(&'static str, u64)>,
+    /// What the transcript tail read, refused and restarted, since the
+    /// daemon started.
+    pub transcripts: TranscriptCounts,
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
@@ -85,6 +90,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         spool_files,
         budgets,
         refused: state.refusals.counts(),
+        transcripts: state.transcripts.counts(),
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -220,6 +226,8 @@ pub fn render(scrape: &Scrape) -> String {
         );
     }
 
+    transcripts(&mut out, &scrape.transcripts);
+
     family(
         &mut out,
         "hookmeter_spool_files",
@@ -261,6 +269,64 @@ pub fn render(scrape: &Scrape) -> String {
         }
     }
     out
+}
+
+/// The transcript tail's counters, each its own series: they nest
+/// (implausible lines are skipped lines, skipped lines are lines), so one
+/// series with an `outcome` label would invite a wrong sum.
+fn transcripts(out: &mut String, t: &TranscriptCounts) {
+    let counters = [
+        (
+            "hookmeter_transcript_lines_total",
+            "Complete transcript lines read, since the daemon started.",
+            t.lines,
+        ),
+        (
+            "hookmeter_transcript_skipped_lines_total",
+            "Transcript lines read that were not usage (not JSON, not an assistant turn, synthetic, \
+             errors, implausible usage), since the daemon started.",
+            t.skipped_lines,
+        ),
+        (
+            "hookmeter_transcript_implausible_lines_total",
+            "Skipped transcript lines whose usage is over [limits] max_prompt_tokens or \
+             max_output_tokens (not priced), since the daemon started.",
+            t.implausible_lines,
+        ),
+        (
+            "hookmeter_transcript_records_total",
+            "Transcript usage records (a message's snapshots read together count once) \
+             committed by the writer with their offset, since the daemon started; a file read \
+             again counts again, while its keys keep one cost record each.",
+            t.records,
+        ),
+        (
+            "hookmeter_transcript_refused_paths_total",
+            "Transcript paths named by hooks and refused (outside the roots, a symlink out of \
+             them, not a regular file), nothing read, since the daemon started.",
+            t.refused_paths,
+        ),
+        (
+            "hookmeter_transcript_vanished_files_total",
+            "Followed transcripts that disappeared, since the daemon started.",
+            t.missing,
+        ),
+    ];
+    for (name, help, value) in counters {
+        family(out, name, "counter", help);
+        sample(out, name, &[], value as f64);
+    }
+    let name = "hookmeter_transcript_restarts_total";
+    family(
+        out,
+        name,
+        "counter",
+        "Transcripts read again from the start, by reason (truncated: shorter than its offset; \
+         rotated: replaced by another file), since the daemon started.",
+    );
+    for (reason, n) in [("truncated", t.truncations), ("rotated", t.rotations)] {
+        sample(out, name, &[("reason", reason)], n as f64);
+    }
 }
 
 fn usage_labels(u: &UsageCounter) -> Vec<(&'static str, &str)> {
@@ -371,6 +437,12 @@ mod tests {
             spool_files: Some(2),
             budgets: Vec::new(),
             refused: vec![("content_type", 4), ("origin", 0), ("host", 1)],
+            transcripts: TranscriptCounts {
+                lines: 7,
+                skipped_lines: 3,
+                truncations: 1,
+                ..TranscriptCounts::default()
+            },
         }
     }
 
@@ -389,6 +461,11 @@ mod tests {
         assert!(text.contains("hookmeter_http_refused_total{reason=\"content_type\"} 4\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));
+        assert!(text.contains("hookmeter_transcript_lines_total 7\n"));
+        assert!(text.contains("hookmeter_transcript_skipped_lines_total 3\n"));
+        assert!(text.contains("hookmeter_transcript_records_total 0\n"));
+        assert!(text.contains("hookmeter_transcript_restarts_total{reason=\"truncated\"} 1\n"));
+        assert!(text.contains("hookmeter_transcript_restarts_total{reason=\"rotated\"} 0\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let name = line.split(['{', ' ']).next().unwrap();
             let family = name

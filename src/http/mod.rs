@@ -47,6 +47,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, HttpToken, Limits};
 use crate::ingest::http::HookEdge;
+use crate::internal_events::TranscriptCounters;
 use crate::pricing::PriceTable;
 use crate::store::writer::WriterHandle;
 
@@ -83,6 +84,9 @@ pub struct AppState {
     /// Requests the guard refused, by reason: logged there, shown by
     /// `/metrics`.
     pub refusals: Arc<Refusals>,
+    /// What the transcript tail read, refused and restarted: counted
+    /// there, shown by `/metrics`.
+    pub transcripts: Arc<TranscriptCounters>,
 }
 
 /// What `/metrics` needs beside the database.

@@ -426,7 +426,8 @@ mod tests {
         limits: Limits,
         prepare: impl FnOnce(&rusqlite::Connection),
     ) -> Running {
-        use crate::ingest::transcript::{Tail, TranscriptCounters};
+        use crate::ingest::transcript::Tail;
+        use crate::internal_events::TranscriptCounters;
         let spool_dir = dir.join("spool");
         let db = dir.join("t.db");
         let conn = crate::store::open_writer(&db, crate::config::Durability::Normal).unwrap();

@@ -9,12 +9,15 @@
 //! the writer, so a restart neither re-counts nor misses a line. Only files
 //! under the allowed roots are read, after canonicalization, and never
 //! through a symlink: a path a hook names is untrusted input.
+//!
+//! What happens to lines and files is reported to
+//! [`crate::internal_events::transcript`], which logs and counts it for
+//! `/metrics`; this module never bumps a counter or writes those lines itself.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::collect::transcript::{parse_line, SkipReason, TranscriptLine, TranscriptUsage};
 use crate::collect::UsageLimits;
 use crate::config::Transcripts;
+use crate::internal_events::transcript::{ChunkRead, TranscriptCounters};
 use crate::record::{Source, TranscriptBatch, TranscriptHint, TranscriptOffset, TranscriptRecord};
 use crate::store::writer::WriterHandle;
 
@@ -34,26 +38,6 @@ pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 /// How often watched files are checked even without a notify event.
 const POLL: Duration = Duration::from_secs(1);
-
-/// What happened to transcripts, for logs now and metrics later.
-#[derive(Debug, Default)]
-pub struct TranscriptCounters {
-    pub lines: AtomicU64,
-    pub records: AtomicU64,
-    /// Lines that were not usage: not JSON, not assistant, synthetic, errors…
-    pub skipped_lines: AtomicU64,
-    /// Of those, lines whose usage is over the per-call limits
-    /// (`[limits] max_prompt_tokens`, `max_output_tokens`): not priced.
-    pub implausible_lines: AtomicU64,
-    /// Paths refused: outside the roots, symlinks out of them, not regular files.
-    pub refused_paths: AtomicU64,
-    /// Files found shorter than their offset: read again from the start.
-    pub truncations: AtomicU64,
-    /// Files replaced by another inode: read again from the start.
-    pub rotations: AtomicU64,
-    /// Watched files that disappeared.
-    pub missing: AtomicU64,
-}
 
 /// Sends hook events' transcript hints to the tail.
 #[derive(Clone)]
@@ -178,18 +162,7 @@ impl Tail {
         for path in followed {
             self.read(&path).await;
         }
-        let c = &self.counters;
-        tracing::info!(
-            lines = c.lines.load(Ordering::Relaxed),
-            records = c.records.load(Ordering::Relaxed),
-            skipped_lines = c.skipped_lines.load(Ordering::Relaxed),
-            implausible_lines = c.implausible_lines.load(Ordering::Relaxed),
-            refused_paths = c.refused_paths.load(Ordering::Relaxed),
-            truncations = c.truncations.load(Ordering::Relaxed),
-            rotations = c.rotations.load(Ordering::Relaxed),
-            missing = c.missing.load(Ordering::Relaxed),
-            "Transcript tail stopped."
-        );
+        self.counters.stopped();
     }
 
     /// A hook event named `path`: read it now and follow it.
@@ -246,10 +219,8 @@ impl Tail {
         match admit(path, &self.config.roots) {
             Ok(path) => Some(path),
             Err(reason) => {
-                self.counters.refused_paths.fetch_add(1, Ordering::Relaxed);
-                if self.refused.len() < 1024 && self.refused.insert(path.to_string()) {
-                    tracing::warn!(path, reason = %reason, "Transcript path refused; nothing read.");
-                }
+                let first = self.refused.len() < 1024 && self.refused.insert(path.to_string());
+                self.counters.path_refused(path, &reason, first);
                 None
             }
         }
@@ -278,8 +249,7 @@ impl Tail {
                 Ok(Ok(chunk)) => chunk,
                 Ok(Err(e)) => {
                     if e.kind() == std::io::ErrorKind::NotFound {
-                        self.counters.missing.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(path = %path.display(), "A followed transcript is gone; no longer following it.");
+                        self.counters.gone(path);
                         self.watched.remove(path);
                         self.seen.remove(path);
                     } else {
@@ -293,29 +263,25 @@ impl Tail {
                 }
             };
             if chunk.restarted == Some(Restart::Truncated) {
-                self.counters.truncations.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(path = %path.display(), "Transcript shrank below its offset; reading it again from the start (keys prevent double counting).");
+                self.counters.truncated(path);
             }
             if chunk.restarted == Some(Restart::Rotated) {
-                self.counters.rotations.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(path = %path.display(), "Transcript was replaced by a new file; reading it from the start.");
+                self.counters.rotated(path);
             }
             if chunk.end == offset && chunk.restarted.is_none() {
                 return; // nothing new
             }
-            self.counters
-                .lines
-                .fetch_add(chunk.lines, Ordering::Relaxed);
-            self.counters
-                .skipped_lines
-                .fetch_add(chunk.skipped, Ordering::Relaxed);
-            self.counters
-                .implausible_lines
-                .fetch_add(chunk.implausible, Ordering::Relaxed);
-            if chunk.skipped > 0 && chunk.records.is_empty() && chunk.not_json == chunk.lines {
-                tracing::warn!(path = %path.display(), lines = chunk.lines, "Transcript lines are not JSON; skipped.");
-            }
             let records = chunk.records.len() as u64;
+            self.counters.chunk_read(
+                path,
+                ChunkRead {
+                    lines: chunk.lines,
+                    skipped: chunk.skipped,
+                    implausible: chunk.implausible,
+                    not_json: chunk.not_json,
+                    records,
+                },
+            );
             let batch = TranscriptBatch {
                 records: chunk
                     .records
@@ -330,7 +296,7 @@ impl Tail {
             };
             match self.writer.write_transcript(batch).await {
                 Ok(_) => {
-                    self.counters.records.fetch_add(records, Ordering::Relaxed);
+                    self.counters.records_stored(records);
                     self.offsets
                         .insert(path.to_path_buf(), (chunk.end, chunk.inode));
                 }

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::collect::transcript::{merge_tool_names, snapshot_rank};
 use crate::collect::SessionModels;
 use crate::collect::Usage;
+use crate::internal_events::CommitFailed;
 use crate::pricing::{PriceTable, Pricer};
 use crate::record::{HookEvent, Rejection, TranscriptBatch, TranscriptOffset, TranscriptRecord};
 use crate::store::rollup::{Contribution, Tally};
@@ -383,9 +384,6 @@ impl Writer {
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             stats.commit_micros.observe(micros);
         }
-        if result.is_err() {
-            stats.failed_commits.fetch_add(1, Ordering::Relaxed);
-        }
         match result {
             Ok(()) => {
                 for p in pending {
@@ -405,7 +403,11 @@ impl Writer {
             Err(e) => {
                 // Nothing of this batch is committed. Every sender still holds
                 // its data (socket client, spool file), so nothing is lost.
-                tracing::error!(error = %e, ops = pending.len(), "Could not commit a batch; its events stay with their senders.");
+                CommitFailed {
+                    error: &e,
+                    ops: pending.len(),
+                }
+                .emit(&stats.failed_commits);
                 let err = WriteError::Unavailable(e.to_string());
                 for p in pending {
                     match p {

@@ -1,0 +1,174 @@
+//! The transcript tail's events (`crate::ingest::transcript` reads; this
+//! counts and logs). Shown by `/metrics` as `hookmeter_transcript_*`.
+
+use std::fmt::Display;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What happened to transcripts since the daemon started: bumped only by
+/// the events below, read by `/metrics` and the tail's last log line.
+#[derive(Debug, Default)]
+pub struct TranscriptCounters {
+    /// Complete lines read.
+    lines: AtomicU64,
+    /// Usage lines handed to the writer and committed with their offset.
+    records: AtomicU64,
+    /// Lines that were not usage: not JSON, not assistant, synthetic, errors…
+    skipped_lines: AtomicU64,
+    /// Of those, lines whose usage is over the per-call limits
+    /// (`[limits] max_prompt_tokens`, `max_output_tokens`): not priced.
+    implausible_lines: AtomicU64,
+    /// Paths refused: outside the roots, symlinks out of them, not regular files.
+    refused_paths: AtomicU64,
+    /// Files found shorter than their offset: read again from the start.
+    truncations: AtomicU64,
+    /// Files replaced by another inode: read again from the start.
+    rotations: AtomicU64,
+    /// Watched files that disappeared.
+    missing: AtomicU64,
+}
+
+/// The counters at one moment, as plain numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TranscriptCounts {
+    pub lines: u64,
+    pub records: u64,
+    pub skipped_lines: u64,
+    pub implausible_lines: u64,
+    pub refused_paths: u64,
+    pub truncations: u64,
+    pub rotations: u64,
+    pub missing: u64,
+}
+
+/// One chunk of a transcript read: its complete lines and what became of
+/// them.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkRead {
+    pub lines: u64,
+    pub skipped: u64,
+    pub implausible: u64,
+    /// Of the skipped lines, those that are not JSON at all.
+    pub not_json: u64,
+    /// Lines that became records.
+    pub records: u64,
+}
+
+impl TranscriptCounters {
+    /// A path a hook named was refused; nothing of it is read. `log` is
+    /// false for a path already reported, so a bad hook does not flood the
+    /// log (it is counted every time).
+    pub fn path_refused(&self, path: &str, reason: &dyn Display, log: bool) {
+        self.refused_paths.fetch_add(1, Ordering::Relaxed);
+        if log {
+            tracing::warn!(path, reason = %reason, "Transcript path refused; nothing read.");
+        }
+    }
+
+    /// A followed transcript disappeared; it is no longer followed.
+    pub fn gone(&self, path: &Path) {
+        self.missing.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(path = %path.display(), "A followed transcript is gone; no longer following it.");
+    }
+
+    /// A transcript is shorter than its offset: it is read again from the start.
+    pub fn truncated(&self, path: &Path) {
+        self.truncations.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(path = %path.display(), "Transcript shrank below its offset; reading it again from the start (keys prevent double counting).");
+    }
+
+    /// A transcript's path names another file now: read from its start.
+    pub fn rotated(&self, path: &Path) {
+        self.rotations.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(path = %path.display(), "Transcript was replaced by a new file; reading it from the start.");
+    }
+
+    /// A chunk of new lines was read (before the writer stores it).
+    pub fn chunk_read(&self, path: &Path, chunk: ChunkRead) {
+        self.lines.fetch_add(chunk.lines, Ordering::Relaxed);
+        self.skipped_lines
+            .fetch_add(chunk.skipped, Ordering::Relaxed);
+        self.implausible_lines
+            .fetch_add(chunk.implausible, Ordering::Relaxed);
+        if chunk.skipped > 0 && chunk.records == 0 && chunk.not_json == chunk.lines {
+            tracing::warn!(path = %path.display(), lines = chunk.lines, "Transcript lines are not JSON; skipped.");
+        }
+    }
+
+    /// The writer committed `records` records with their offset.
+    pub fn records_stored(&self, records: u64) {
+        self.records.fetch_add(records, Ordering::Relaxed);
+    }
+
+    /// The tail stopped: one line with everything it counted.
+    pub fn stopped(&self) {
+        let c = self.counts();
+        tracing::info!(
+            lines = c.lines,
+            records = c.records,
+            skipped_lines = c.skipped_lines,
+            implausible_lines = c.implausible_lines,
+            refused_paths = c.refused_paths,
+            truncations = c.truncations,
+            rotations = c.rotations,
+            missing = c.missing,
+            "Transcript tail stopped."
+        );
+    }
+
+    /// The counters now.
+    pub fn counts(&self) -> TranscriptCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        TranscriptCounts {
+            lines: get(&self.lines),
+            records: get(&self.records),
+            skipped_lines: get(&self.skipped_lines),
+            implausible_lines: get(&self.implausible_lines),
+            refused_paths: get(&self.refused_paths),
+            truncations: get(&self.truncations),
+            rotations: get(&self.rotations),
+            missing: get(&self.missing),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_event_moves_its_own_counters() {
+        let c = TranscriptCounters::default();
+        let path = Path::new("/tmp/t.jsonl");
+        c.path_refused("/etc/passwd", &"outside the roots", true);
+        c.path_refused("/etc/passwd", &"outside the roots", false);
+        c.gone(path);
+        c.truncated(path);
+        c.rotated(path);
+        c.rotated(path);
+        c.chunk_read(
+            path,
+            ChunkRead {
+                lines: 5,
+                skipped: 3,
+                implausible: 1,
+                not_json: 1,
+                records: 2,
+            },
+        );
+        c.records_stored(2);
+        assert_eq!(
+            c.counts(),
+            TranscriptCounts {
+                lines: 5,
+                records: 2,
+                skipped_lines: 3,
+                implausible_lines: 1,
+                refused_paths: 2,
+                truncations: 1,
+                rotations: 2,
+                missing: 1,
+            }
+        );
+    }
+}

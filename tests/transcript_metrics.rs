@@ -1,0 +1,126 @@
+//! The transcript tail's counters in `/metrics`: a daemon tails a
+//! transcript, refuses a path and reads a truncated file again, and each
+//! of those moves its series.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+/// A transcript copied from the fixture into the daemon's default root.
+fn transcript_in_root(home: &Home) -> PathBuf {
+    let dir = home.path().join(".claude/projects/-home-dev-shop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s-session-1.jsonl");
+    std::fs::copy(
+        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
+        &path,
+    )
+    .unwrap();
+    path
+}
+
+/// A hook event that names `transcript`.
+fn hook(transcript: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(fixtures().join("hooks/claude-posttooluse.json")).unwrap();
+    let value: Value =
+        serde_json::from_str(&text.replace("TRANSCRIPT_PATH", transcript.to_str().unwrap()))
+            .unwrap();
+    value.to_string().into_bytes()
+}
+
+/// The value of the sample `series` (name and labels, as printed), if shown.
+fn sample(addr: SocketAddr, series: &str) -> Option<f64> {
+    let text = http_get(addr, "/metrics").text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.parse().unwrap())
+}
+
+fn wait_for(daemon: &Daemon, addr: SocketAddr, series: &str, want: impl Fn(f64) -> bool) {
+    wait_until(
+        series,
+        || sample(addr, series).is_some_and(&want),
+        || {
+            format!(
+                "{}\n{}",
+                http_get(addr, "/metrics").text(),
+                daemon.log_text()
+            )
+        },
+    );
+}
+
+#[test]
+fn tailing_a_transcript_moves_its_counters_in_metrics() {
+    let home = Home::new();
+    let transcript = transcript_in_root(&home);
+    let daemon = home.start();
+    let addr = daemon.http();
+    for series in [
+        "hookmeter_transcript_lines_total",
+        "hookmeter_transcript_records_total",
+        "hookmeter_transcript_skipped_lines_total",
+        "hookmeter_transcript_implausible_lines_total",
+        "hookmeter_transcript_refused_paths_total",
+        "hookmeter_transcript_vanished_files_total",
+        "hookmeter_transcript_restarts_total{reason=\"truncated\"}",
+        "hookmeter_transcript_restarts_total{reason=\"rotated\"}",
+    ] {
+        assert_eq!(sample(addr, series), Some(0.0), "{series} before any hook");
+    }
+
+    let mut client = daemon.connect();
+    assert_eq!(client.roundtrip(&hook(&transcript))["ok"], true);
+    // The fixture's usage lines become six stored records; a message's
+    // snapshots read together count once, so at least six.
+    wait_for(&daemon, addr, "hookmeter_transcript_records_total", |n| {
+        n >= 6.0
+    });
+    let complete_lines = std::fs::read_to_string(&transcript)
+        .unwrap()
+        .split_inclusive('\n')
+        .filter(|line| line.ends_with('\n') && line.trim() != "")
+        .count();
+    let lines = sample(addr, "hookmeter_transcript_lines_total").unwrap();
+    let skipped = sample(addr, "hookmeter_transcript_skipped_lines_total").unwrap();
+    assert_eq!(lines, complete_lines as f64, "every complete line counted");
+    assert!(
+        skipped > 0.0 && skipped < lines,
+        "the fixture's lines that are not usage: {skipped} of {lines}"
+    );
+
+    // A path outside every root: refused, nothing read.
+    assert_eq!(
+        client.roundtrip(&hook(Path::new("/etc/passwd")))["ok"],
+        true
+    );
+    wait_for(
+        &daemon,
+        addr,
+        "hookmeter_transcript_refused_paths_total",
+        |n| n == 1.0,
+    );
+
+    // Shorter than its offset: read again from the start.
+    let original = std::fs::read(&transcript).unwrap();
+    std::fs::write(&transcript, &original[..200]).unwrap();
+    assert_eq!(client.roundtrip(&hook(&transcript))["ok"], true);
+    wait_for(
+        &daemon,
+        addr,
+        "hookmeter_transcript_restarts_total{reason=\"truncated\"}",
+        |n| n == 1.0,
+    );
+    assert_eq!(
+        sample(
+            addr,
+            "hookmeter_transcript_restarts_total{reason=\"rotated\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+}
