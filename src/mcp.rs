@@ -355,7 +355,7 @@ impl<S: JsonSchema> JsonSchema for ApiJson<S> {
 
 /// The JSON of the query layer, described for output schemas. Nothing here
 /// is ever built: the objects come from the `to_json()` each type names, and
-/// tests/mcp.rs checks that answers and schemas carry the same fields.
+/// tests/it/mcp.rs checks that answers and schemas carry the same fields.
 pub mod shapes {
     use schemars::JsonSchema;
 

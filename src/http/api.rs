@@ -1,6 +1,6 @@
 //! The JSON endpoints under `/api`: thin wrappers around [`crate::query`].
 //! Their field names are part of the contract (docs/http-api.md); the
-//! snapshot tests in `tests/http.rs` pin them.
+//! snapshot tests in `tests/it/http.rs` pin them.
 
 use std::sync::Arc;
 

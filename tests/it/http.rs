@@ -2,7 +2,7 @@
 //! the real pipeline (the socket): every answer is checked against the
 //! database itself, and the JSON shapes are pinned by snapshots.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;

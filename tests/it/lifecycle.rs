@@ -1,7 +1,7 @@
 //! Process lifecycle: SIGTERM drains and exits cleanly, SIGHUP reloads
 //! prices, a second daemon on the same socket is refused.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::io::BufRead;

@@ -3,7 +3,7 @@
 //! out here from the price table's rates and the stored records, not taken
 //! from the code under test.
 
-mod common;
+use crate::common;
 
 use common::*;
 use hookmeter::pricing::{PriceTable, Rates};

@@ -6,7 +6,7 @@
 //! config file's budgets, and `hookmeter send` prints Claude Code's deny
 //! decision only when an enforced budget is spent, allowing on any failure.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -3,7 +3,7 @@
 //! real `NOTIFY_SOCKET`, and it serves a listener passed the way socket
 //! activation passes it (`LISTEN_FDS`, `LISTEN_PID`, fd 3).
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;

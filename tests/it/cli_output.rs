@@ -1,11 +1,11 @@
 //! What people read: `today`, `report`, `sessions`, `sessions ID`, `budget
 //! status` and `tail` as text, at 80 and 200 columns and in two time zones,
 //! against records stored through the real daemon at fixed times. The
-//! snapshots (tests/snapshots/cli_output__*.snap) were read for alignment,
+//! snapshots (tests/it/snapshots/it__cli_output__*.snap) were read for alignment,
 //! zones and money, not just accepted; the assertions here hold what a
 //! snapshot alone would let slip (widths, order, the zone of "today").
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

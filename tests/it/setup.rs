@@ -2,7 +2,7 @@
 //! the real binary on a temp home, with Claude Code settings files, a real
 //! daemon, its spool and its database.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The reading commands: `report`, `today`, `sessions`, `tail`, against a
 //! database seeded through the real daemon.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};

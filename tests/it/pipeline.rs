@@ -1,6 +1,6 @@
 //! Hook payloads in, priced rows out: every fixture through every source.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

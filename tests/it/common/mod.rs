@@ -1,5 +1,6 @@
 //! Test harness: the real `hookmeter` binary on a temp dir, talked to the way
-//! users do (hookmeter send, the socket, the spool, the database).
+//! users do (hookmeter send, the socket, the spool, the database), and the
+//! turns that keep the fault tests apart from the rest ([`Turn`]).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -7,6 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -42,19 +44,137 @@ pub fn hook_fixtures() -> Vec<(String, Vec<u8>, Option<f64>)> {
     out
 }
 
+/// Who may run now. All integration tests share one process and libtest runs
+/// them in parallel; the fault tests (kill -9 under load, 1,000 connections,
+/// a full tmpfs, a daemon out of descriptors) used to be a binary of their
+/// own and must stay alone: they load the machine, so a test beside them
+/// could time out, and their figures would measure the neighbour. The rule:
+/// **a fault test runs alone; every other test runs beside any test but a
+/// fault test.** Every [`Home`] holds a shared turn for as long as it lives;
+/// a fault test takes the exclusive turn ([`Turn::alone`]) before anything
+/// else and holds it to its end. A waiting fault test stops new shared turns
+/// (so it is not starved), except on a thread that already holds one (a
+/// test with two homes must not wait for itself).
+#[derive(Default)]
+struct Turns {
+    /// Shared turns held now.
+    shared: usize,
+    /// A fault test holds the exclusive turn.
+    alone: bool,
+    /// Fault tests waiting for the exclusive turn.
+    alone_waiting: usize,
+}
+
+static TURNS: Mutex<Turns> = Mutex::new(Turns {
+    shared: 0,
+    alone: false,
+    alone_waiting: 0,
+});
+static TURN_ENDED: Condvar = Condvar::new();
+
+thread_local! {
+    /// Shared turns held by this thread (one libtest thread = one test).
+    static SHARED_HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// This thread holds the exclusive turn: its homes need no other.
+    static ALONE_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A turn held until dropped; see [`Turns`] for the rule.
+pub struct Turn {
+    kind: TurnKind,
+}
+
+enum TurnKind {
+    Shared,
+    Alone,
+    /// A home made during this thread's exclusive turn: nothing to release.
+    WithinAlone,
+}
+
+fn turns() -> MutexGuard<'static, Turns> {
+    // A panicking test never panics while holding this lock (it is held
+    // only to count), but stay usable if one somehow did.
+    TURNS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Turn {
+    /// The exclusive turn: waits until no other test holds a turn. For the
+    /// fault tests; take it first thing, before any [`Home`].
+    pub fn alone() -> Turn {
+        assert!(
+            SHARED_HERE.get() == 0 && !ALONE_HERE.get(),
+            "take Turn::alone() first thing in the test, before any Home"
+        );
+        let mut turns = turns();
+        turns.alone_waiting += 1;
+        let mut turns = TURN_ENDED
+            .wait_while(turns, |t| t.alone || t.shared > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        turns.alone_waiting -= 1;
+        turns.alone = true;
+        ALONE_HERE.set(true);
+        Turn {
+            kind: TurnKind::Alone,
+        }
+    }
+
+    /// A shared turn: waits while a fault test runs or waits to run.
+    pub fn shared() -> Turn {
+        if ALONE_HERE.get() {
+            return Turn {
+                kind: TurnKind::WithinAlone,
+            };
+        }
+        let mut turns = turns();
+        if SHARED_HERE.get() == 0 {
+            turns = TURN_ENDED
+                .wait_while(turns, |t| t.alone || t.alone_waiting > 0)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        turns.shared += 1;
+        SHARED_HERE.set(SHARED_HERE.get() + 1);
+        Turn {
+            kind: TurnKind::Shared,
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut turns = turns();
+        match self.kind {
+            TurnKind::Shared => {
+                turns.shared -= 1;
+                SHARED_HERE.set(SHARED_HERE.get().saturating_sub(1));
+            }
+            TurnKind::Alone => {
+                turns.alone = false;
+                ALONE_HERE.set(false);
+            }
+            TurnKind::WithinAlone => return,
+        }
+        drop(turns);
+        TURN_ENDED.notify_all();
+    }
+}
+
 /// A temp home for one daemon: db, socket, spool and config live inside it.
 pub struct Home {
     pub dir: tempfile::TempDir,
+    /// This test's turn ([`Turn`]), released after the directory is gone
+    /// (fields drop in order).
+    _turn: Turn,
 }
 
 impl Home {
     pub fn new() -> Home {
+        let turn = Turn::shared();
         // Short base path: Unix socket paths are limited to 107 bytes.
         let dir = tempfile::Builder::new()
             .prefix("hm")
             .tempdir_in(std::env::temp_dir())
             .unwrap();
-        Home { dir }
+        Home { dir, _turn: turn }
     }
     pub fn path(&self) -> &Path {
         self.dir.path()

@@ -3,11 +3,6 @@
 //! enforcement and hooks over HTTP (`hooks`), and events that must stay
 //! distinct or must not be priced at all (`identity`).
 
-mod common;
-
-#[path = "security/hooks.rs"]
 mod hooks;
-#[path = "security/identity.rs"]
 mod identity;
-#[path = "security/web.rs"]
 mod web;

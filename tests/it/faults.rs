@@ -5,10 +5,13 @@
 //! asserted. What is asserted is correctness: every event lands exactly once,
 //! nothing acked is missing, the database stays sound.
 //!
-//! The tests take turns (one lock): they load the machine, and figures
-//! measured side by side would mostly measure each other.
+//! Each test runs alone (common's exclusive `Turn`, taken first thing by
+//! `serial()`): no other test of the crate runs beside it. They load the
+//! machine, and figures measured side by side would mostly measure each
+//! other, or make a neighbour's test time out. `raise_open_files` changes
+//! this process's limit for good, but only ever raises it.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::{ErrorKind, Read, Write};
@@ -16,13 +19,11 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Value};
-
-static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Prints a test's figures straight to the process's stderr. libtest
 /// captures `eprintln!` of a passing test, and these lines are what the
@@ -34,11 +35,10 @@ macro_rules! figures {
     }};
 }
 
-/// One fault test at a time (a failed one must not stop the others).
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// One fault test at a time, and nothing else beside it: the exclusive turn
+/// (common's `Turn`; a failed test must not stop the others, and does not).
+fn serial() -> Turn {
+    Turn::alone()
 }
 
 /// A hook payload with an explicit event id (the payload's own `event_id`

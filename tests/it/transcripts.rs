@@ -1,6 +1,6 @@
 //! Claude Code transcripts: live capture from hook events, and `import`.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! What the daemon's start-up log tells a user who starts it by hand: the
 //! ready line names the dashboard's URL, with the port really bound.
 
-mod common;
+use crate::common;
 
 use common::*;
 

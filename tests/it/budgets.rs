@@ -2,7 +2,7 @@
 //! against the real binary and a database filled through the real daemon,
 //! and `GET /api/budgets`. Spend is checked against SQL over `cost_records`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! existing database with nothing in it is a true $0.00 (exit 0); `tail -f`
 //! says it waits, then follows the database once a daemon creates it.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! their numbers are checked against SQL over `cost_records` and against the
 //! CLI's `--json` output, their answers against their output schemas.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;

@@ -2,7 +2,7 @@
 //! `hookmeter pricing import` (LiteLLM's price file into pricing.toml), run
 //! as users run them, on a temp home.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Bad input through the socket and the spool: a clear error, nothing lost,
 //! and the daemon keeps serving.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;
