@@ -2,7 +2,7 @@
 //! transcript, refuses a path and reads a truncated file again, and each
 //! of those moves its series.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
