@@ -61,13 +61,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn usage(input: u64, cache_read: u64, cache_write: u64, output: u64) -> Usage {
-        Usage {
-            input,
-            cache_read,
-            cache_write,
-            output,
-            ..Usage::default()
-        }
+        Usage::of(input, cache_read, cache_write, output)
     }
 
     #[test]

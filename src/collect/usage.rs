@@ -36,4 +36,16 @@ impl Usage {
     pub fn is_empty(&self) -> bool {
         self.prompt_tokens() == 0 && self.output == 0
     }
+
+    /// A usage of these four counts, the rest zero: for tests.
+    #[cfg(test)]
+    pub fn of(input: u64, cache_read: u64, cache_write: u64, output: u64) -> Usage {
+        Usage {
+            input,
+            cache_read,
+            cache_write,
+            output,
+            ..Usage::default()
+        }
+    }
 }

@@ -130,18 +130,6 @@ fn read_request(stream: &TcpStream) -> String {
     String::from_utf8(body).unwrap()
 }
 
-/// The `alerts` table as `scope period threshold`, in firing order.
-fn fired(home: &Home) -> Vec<String> {
-    let conn = home.db();
-    let mut stmt = conn
-        .prepare("SELECT scope || ' ' || period || ' ' || threshold_pct FROM alerts ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 /// Waits for this run of the daemon to finish a budget check that found
 /// `new` new alerts (the check logs one line per run at debug level).
 fn wait_for_check(daemon: &Daemon, new: usize) {
@@ -415,11 +403,6 @@ fn sighup_reloads_the_config_files_budgets() {
 /// A Claude Code PreToolUse payload.
 fn pre_tool_use(agent: Option<&str>, id: &str) -> Vec<u8> {
     claude_tool_event("s-guard", "PreToolUse", id, agent)
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    assert!(output.status.success());
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 #[test]

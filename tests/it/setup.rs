@@ -75,10 +75,6 @@ fn install_ok(home: &Home, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 /// Backups install-hooks left beside `settings`.
 fn backups(settings: &Path) -> Vec<PathBuf> {
     let prefix = format!(

@@ -5,32 +5,9 @@
 use crate::common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
-use serde_json::Value;
-
-/// A transcript copied from the fixture into the daemon's default root.
-fn transcript_in_root(home: &Home) -> PathBuf {
-    let dir = home.path().join(".claude/projects/-home-dev-shop");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s-session-1.jsonl");
-    std::fs::copy(
-        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
-        &path,
-    )
-    .unwrap();
-    path
-}
-
-/// A hook event that names `transcript`.
-fn hook(transcript: &Path) -> Vec<u8> {
-    let text = std::fs::read_to_string(fixtures().join("hooks/claude-posttooluse.json")).unwrap();
-    let value: Value =
-        serde_json::from_str(&text.replace("TRANSCRIPT_PATH", transcript.to_str().unwrap()))
-            .unwrap();
-    value.to_string().into_bytes()
-}
 
 /// The value of the sample `series` (name and labels, as printed), if shown.
 fn sample(addr: SocketAddr, series: &str) -> Option<f64> {
@@ -74,7 +51,10 @@ fn tailing_a_transcript_moves_its_counters_in_metrics() {
     }
 
     let mut client = daemon.connect();
-    assert_eq!(client.roundtrip(&hook(&transcript))["ok"], true);
+    assert_eq!(
+        client.roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes())["ok"],
+        true
+    );
     // The fixture's usage lines become six stored records; a message's
     // snapshots read together count once, so at least six.
     wait_for(&daemon, addr, "hookmeter_transcript_records_total", |n| {
@@ -95,7 +75,8 @@ fn tailing_a_transcript_moves_its_counters_in_metrics() {
 
     // A path outside every root: refused, nothing read.
     assert_eq!(
-        client.roundtrip(&hook(Path::new("/etc/passwd")))["ok"],
+        client.roundtrip(fixture_hook("claude-posttooluse", Path::new("/etc/passwd")).as_bytes())
+            ["ok"],
         true
     );
     wait_for(
@@ -108,7 +89,10 @@ fn tailing_a_transcript_moves_its_counters_in_metrics() {
     // Shorter than its offset: read again from the start.
     let original = std::fs::read(&transcript).unwrap();
     std::fs::write(&transcript, &original[..200]).unwrap();
-    assert_eq!(client.roundtrip(&hook(&transcript))["ok"], true);
+    assert_eq!(
+        client.roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes())["ok"],
+        true
+    );
     wait_for(
         &daemon,
         addr,

@@ -3,7 +3,7 @@
 use crate::common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::Value;
@@ -11,33 +11,12 @@ use serde_json::Value;
 /// The rest of the fixture's half-written last line, as Claude Code would finish it.
 const HALF_LINE_REST: &str = r#","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"done"}],"usage":{"input_tokens":100,"output_tokens":10,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}},"requestId":"req_half","cwd":"/home/dev/shop","timestamp":"2026-09-20T10:07:00.000Z"}"#;
 
-/// A transcript copied from the fixture into the daemon's default root.
-fn transcript_in_root(home: &Home) -> PathBuf {
-    let dir = home.path().join(".claude/projects/-home-dev-shop");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s-session-1.jsonl");
-    std::fs::copy(
-        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
-        &path,
-    )
-    .unwrap();
-    path
-}
-
-fn hook(name: &str, transcript: &Path) -> String {
-    let text = std::fs::read_to_string(fixtures().join(format!("hooks/{name}.json"))).unwrap();
-    let value: Value =
-        serde_json::from_str(&text.replace("TRANSCRIPT_PATH", transcript.to_str().unwrap()))
-            .unwrap();
-    value.to_string()
-}
-
 /// A daemon that has read the fixture transcript once a hook named it.
 fn capturing(home: &Home, transcript: &Path, hook_name: &str) -> Daemon {
     let daemon = home.start();
     let ack = daemon
         .connect()
-        .roundtrip(hook(hook_name, transcript).as_bytes());
+        .roundtrip(fixture_hook(hook_name, transcript).as_bytes());
     assert_eq!(ack["ok"], true, "{ack}");
     wait_until(
         "the transcript's records",
@@ -158,7 +137,7 @@ fn a_hook_event_captures_the_transcript_then_appends_arrive_live_and_import_adds
     let daemon = home.start();
     let ack = daemon
         .connect()
-        .roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+        .roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes());
     assert_eq!(ack["ok"], true, "{ack}");
     wait_until(
         "the transcript's records",
@@ -216,7 +195,7 @@ fn a_restart_in_the_middle_neither_recounts_nor_misses() {
     let daemon = home.start();
     daemon
         .connect()
-        .roundtrip(hook("claude-stop", &transcript).as_bytes());
+        .roundtrip(fixture_hook("claude-stop", &transcript).as_bytes());
     wait_until(
         "the lines written while down",
         || records(&home) == 8,
@@ -249,7 +228,7 @@ fn paths_outside_the_roots_and_symlinks_out_of_them_read_nothing() {
     let daemon = home.start();
     let mut client = daemon.connect();
     for path in [Path::new("/etc/passwd"), link.as_path(), outside.as_path()] {
-        let ack = client.roundtrip(hook("claude-posttooluse", path).as_bytes());
+        let ack = client.roundtrip(fixture_hook("claude-posttooluse", path).as_bytes());
         assert_eq!(ack["ok"], true, "the hook event itself is stored: {ack}");
     }
     // A good event after them proves the daemon processed all three.
@@ -275,7 +254,7 @@ fn truncation_rotation_and_garbage_never_double_count() {
     let original = std::fs::read(&transcript).unwrap();
     let daemon = home.start();
     let mut client = daemon.connect();
-    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    client.roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes());
     wait_until(
         "the first read",
         || records(&home) == 6,
@@ -284,7 +263,7 @@ fn truncation_rotation_and_garbage_never_double_count() {
 
     // Truncated and rewritten in place: read again from 0, nothing counted twice.
     std::fs::write(&transcript, &original[..200]).unwrap();
-    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    client.roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes());
     // The tail reads on its own schedule: let it see the short file before
     // the rewrite, or it may only ever see a file of the same size.
     wait_until(
@@ -297,7 +276,7 @@ fn truncation_rotation_and_garbage_never_double_count() {
         || daemon.log_text(),
     );
     std::fs::write(&transcript, &original).unwrap();
-    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    client.roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes());
 
     // Rotated: a new file (new inode) renamed over the old one, same lines plus one.
     let rotated = transcript.with_extension("new");
@@ -307,7 +286,7 @@ fn truncation_rotation_and_garbage_never_double_count() {
     )
     .unwrap();
     std::fs::rename(&rotated, &transcript).unwrap();
-    client.roundtrip(hook("claude-posttooluse", &transcript).as_bytes());
+    client.roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes());
     wait_until(
         "the rotated file's new line",
         || records(&home) == 7,
@@ -321,7 +300,7 @@ fn truncation_rotation_and_garbage_never_double_count() {
         [0u8, 159, 146, 150, b'\n', b'x', b'\n'].repeat(100),
     )
     .unwrap();
-    client.roundtrip(hook("claude-posttooluse", &garbage).as_bytes());
+    client.roundtrip(fixture_hook("claude-posttooluse", &garbage).as_bytes());
     wait_until(
         "the garbage warning",
         || daemon.log_text().contains("not JSON"),

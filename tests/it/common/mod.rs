@@ -745,3 +745,51 @@ pub fn claude_tool_event(session: &str, event: &str, id: &str, agent: Option<&st
     }
     payload.to_string().into_bytes()
 }
+
+/// The budget thresholds recorded as reached, `scope period pct`, in firing
+/// order.
+pub fn fired(home: &Home) -> Vec<String> {
+    let conn = home.db();
+    let mut stmt = conn
+        .prepare("SELECT scope || ' ' || period || ' ' || threshold_pct FROM alerts ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The stdout of a command that must have succeeded.
+pub fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The fixture transcript, copied into the daemon's default root under
+/// `home` (`~/.claude/projects/-home-dev-shop/s-session-1.jsonl`).
+pub fn transcript_in_root(home: &Home) -> PathBuf {
+    let dir = home.path().join(".claude/projects/-home-dev-shop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s-session-1.jsonl");
+    std::fs::copy(
+        fixtures().join("claude/projects/-home-dev-shop/s-session-1.jsonl"),
+        &path,
+    )
+    .unwrap();
+    path
+}
+
+/// The fixture hook payload `hooks/NAME.json` naming `transcript` as its
+/// transcript, as one JSON line.
+pub fn fixture_hook(name: &str, transcript: &Path) -> String {
+    let text = std::fs::read_to_string(fixtures().join(format!("hooks/{name}.json"))).unwrap();
+    let value: Value =
+        serde_json::from_str(&text.replace("TRANSCRIPT_PATH", transcript.to_str().unwrap()))
+            .unwrap();
+    value.to_string()
+}

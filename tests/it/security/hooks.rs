@@ -6,7 +6,7 @@
 //! API without a token on a machine with other login accounts.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use crate::common::*;
@@ -41,23 +41,6 @@ fn budget_set(home: &Home, args: &[&str]) {
     let mut cmd = home.command();
     cmd.args(["budget", "set"]).args(args);
     succeed(&mut cmd);
-}
-
-/// Thresholds recorded as reached, `scope period pct`.
-fn fired(home: &Home) -> Vec<String> {
-    let conn = home.db();
-    let mut stmt = conn
-        .prepare("SELECT scope || ' ' || period || ' ' || threshold_pct FROM alerts ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 #[test]
@@ -189,10 +172,6 @@ fn install_ok(home: &Home, env: &[(&str, &str)], args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// Every handler of `event`.
