@@ -1,0 +1,267 @@
+//! Transcript records and offsets → rows: each record's cost record and its
+//! `api_messages` row, sidechain replays removed or skipped as
+//! [`super::reconcile`] plans, and the file's read offset, all in the writer
+//! thread's transaction. Never commits; decides nothing about which
+//! snapshot wins.
+
+use rusqlite::{params, Transaction};
+
+use super::stored::{stored_record, update_snapshot, update_tools, RecordKey, Snapshot};
+use crate::collect::transcript::{merge_tool_names, snapshot_rank};
+use crate::pricing::Pricer;
+use crate::record::{TranscriptBatch, TranscriptOffset, TranscriptRecord};
+use crate::store::rollup::{Contribution, Tally};
+
+/// What a transcript batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TranscriptAck {
+    /// New cost records.
+    pub added: usize,
+    /// Records that grew (a larger snapshot) or gained tool names.
+    pub updated: usize,
+    /// Records already stored as they are: redelivery, re-read, import after live capture.
+    pub unchanged: usize,
+    /// Sidechain replays of main-thread messages, not counted again.
+    pub replays: usize,
+    /// Replays stored before their main-thread message arrived, then removed.
+    pub replaced: usize,
+}
+
+/// Writes a transcript batch's records, then its offset.
+pub(super) fn write_transcript_batch(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    batch: &TranscriptBatch,
+) -> rusqlite::Result<TranscriptAck> {
+    let mut counts = TranscriptAck::default();
+    for record in &batch.records {
+        match write_transcript_record(tx, prices, tally, record, &mut counts.replaced)? {
+            Written::Added => counts.added += 1,
+            Written::Updated => counts.updated += 1,
+            Written::Unchanged => counts.unchanged += 1,
+            Written::Replay => counts.replays += 1,
+        }
+    }
+    if let Some(offset) = &batch.offset {
+        write_offset(tx, offset)?;
+    }
+    Ok(counts)
+}
+
+/// How one transcript record was written.
+enum Written {
+    Added,
+    Updated,
+    Unchanged,
+    Replay,
+}
+
+/// Main-thread records carry the agent's own name; subagents' carry `subagent:…`.
+const MAIN_AGENT: &str = "claude-code";
+
+/// A record already counting this API message under some requestId.
+struct Known {
+    request_id: String,
+    record_id: i64,
+    /// `None` when the record is gone (deleted by hand): nothing counts it.
+    subagent: Option<bool>,
+}
+
+/// Writes one transcript record: the largest snapshot wins, tool names
+/// accumulate across the lines of one message, and a sidechain replay of a
+/// main-thread message (same message id, another requestId) is not counted twice.
+fn write_transcript_record(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    record: &TranscriptRecord,
+    replaced: &mut usize,
+) -> rusqlite::Result<Written> {
+    let line = &record.line;
+    let request = line.request_id.as_deref().unwrap_or("");
+    // Everything known about this API message, in one lookup: message ids
+    // are unique across sessions, and every transcript record has a row here.
+    let known: Vec<Known> = tx
+        .prepare_cached(
+            "SELECT a.request_id, a.record_id, c.agent_id FROM api_messages a
+             LEFT JOIN cost_records c ON c.id = a.record_id WHERE a.message_id = ?1",
+        )?
+        .query_map([&line.message_id], |r| {
+            Ok(Known {
+                request_id: r.get(0)?,
+                record_id: r.get(1)?,
+                subagent: r
+                    .get::<_, Option<String>>(2)?
+                    .map(|agent| agent.starts_with("subagent:")),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    // Records of the same message under other requestIds: the main thread's
+    // and its sidechain replays'.
+    let others = || {
+        known
+            .iter()
+            .filter(|k| k.request_id != request && k.subagent.is_some())
+    };
+    if line.sidechain {
+        if others().any(|k| k.subagent == Some(false)) {
+            return Ok(Written::Replay);
+        }
+    } else {
+        // The replay was stored first (files read out of order): the main
+        // thread's record is the one that counts.
+        for replay in others().filter(|k| k.subagent == Some(true)) {
+            // The delete trigger takes the record out of the rollup, which
+            // must first hold what this transaction added so far.
+            tally.flush(tx)?;
+            tx.prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
+                .execute([replay.record_id])?;
+            tx.prepare_cached(
+                "DELETE FROM api_messages WHERE message_id = ?1 AND request_id = ?2",
+            )?
+            .execute([&line.message_id, &replay.request_id])?;
+            *replaced += 1;
+        }
+    }
+
+    // One API call, one record: a copy in a resumed session merges into the
+    // record of the session that first showed it.
+    let first = known
+        .iter()
+        .find(|k| k.request_id == request && k.subagent.is_some());
+    let existing = match first {
+        Some(k) => stored_record(tx, RecordKey::Id(k.record_id))?,
+        None => None,
+    };
+    let u = &line.usage;
+    let tools = merge_tool_names(
+        existing
+            .as_ref()
+            .and_then(|e| e.tool_name.as_deref())
+            .unwrap_or(""),
+        &line.tool_names,
+    );
+    let tools = (!tools.is_empty()).then_some(tools);
+    let priced = prices.price(&line.model, u, line.fast);
+    let agent = line.agent_id.as_deref().unwrap_or(MAIN_AGENT);
+    let timestamp = line
+        .timestamp
+        .map(crate::record::format_timestamp)
+        .unwrap_or_else(|| crate::record::format_timestamp(jiff::Timestamp::now()));
+    match existing {
+        None => {
+            insert_record(
+                tx,
+                record,
+                request,
+                agent,
+                &timestamp,
+                &priced,
+                tools.as_deref(),
+            )?;
+            tally.add(&Contribution {
+                timestamp: &timestamp,
+                provider: &priced.provider,
+                model: &line.model,
+                agent_id: agent,
+                project: record.project.as_deref(),
+                cost_usd: priced.cost_usd,
+                usage: u,
+            });
+            Ok(Written::Added)
+        }
+        Some(old) => {
+            // The same rank the parser merges snapshots by: one notion of "larger".
+            if snapshot_rank(u) > snapshot_rank(&old.usage) {
+                let snapshot = Snapshot {
+                    usage: u,
+                    cost_usd: priced.cost_usd,
+                    pricing_source: priced.source.as_str(),
+                    tools: tools.as_deref(),
+                    fast: line.fast,
+                    timestamp: Some(&timestamp),
+                };
+                update_snapshot(tx, old.id, &snapshot)?;
+                tally.remove(&old.contribution());
+                tally.add(&Contribution {
+                    timestamp: &timestamp,
+                    cost_usd: priced.cost_usd,
+                    usage: u,
+                    ..old.contribution()
+                });
+                Ok(Written::Updated)
+            } else if tools != old.tool_name {
+                update_tools(tx, old.id, tools.as_deref())?;
+                Ok(Written::Updated)
+            } else {
+                Ok(Written::Unchanged)
+            }
+        }
+    }
+}
+
+/// A new cost record for `record`, and the `api_messages` row that says
+/// this request of its message is counted by it.
+fn insert_record(
+    tx: &Transaction<'_>,
+    record: &TranscriptRecord,
+    request: &str,
+    agent: &str,
+    timestamp: &str,
+    priced: &crate::pricing::Priced,
+    tools: Option<&str>,
+) -> rusqlite::Result<()> {
+    let line = &record.line;
+    let u = &line.usage;
+    tx.prepare_cached(
+        "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
+             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+             cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
+             pricing_source, tool_name, hook_event_id, source, service, fast)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19)",
+    )?
+    .execute(params![
+        timestamp,
+        line.session_id,
+        agent,
+        record.project,
+        priced.provider,
+        line.model,
+        u.input as i64,
+        u.output as i64,
+        u.cache_read as i64,
+        u.cache_write as i64,
+        u.cache_write_1h as i64,
+        u.reasoning as i64,
+        priced.cost_usd,
+        line.reported_cost_usd,
+        priced.source.as_str(),
+        tools,
+        line.key,
+        record.source.as_str(),
+        line.fast,
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO api_messages (message_id, request_id, record_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id",
+    )?
+    .execute(params![line.message_id, request, tx.last_insert_rowid()])?;
+    Ok(())
+}
+
+/// Where reading the file stopped, so a restart neither re-counts nor misses.
+fn write_offset(tx: &Transaction<'_>, offset: &TranscriptOffset) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO transcript_offsets (path, offset, inode, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, inode = excluded.inode,
+             updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        offset.path,
+        offset.offset as i64,
+        offset.inode as i64,
+        crate::record::format_timestamp(jiff::Timestamp::now()),
+    ])?;
+    Ok(())
+}
