@@ -6,8 +6,9 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::reconcile::{reconcile, Action, Incoming, Kept, Lineage, Rule};
 use super::stored::{stored_record, update_snapshot, RecordKey, Snapshot, StoredRecord};
-use crate::collect::{SessionModels, Usage};
+use crate::collect::SessionModels;
 use crate::pricing::Pricer;
 use crate::record::{Charge, HookEvent, Rejection};
 use crate::store::rollup::{Contribution, Tally};
@@ -85,7 +86,8 @@ pub(super) fn write_event(
 }
 
 /// Streaming sources repeat a record with growing counts: the largest
-/// snapshot wins, and an identical redelivery changes nothing.
+/// snapshot wins ([`Rule::HookEvent`]), and an identical redelivery
+/// changes nothing.
 fn redelivered(
     tx: &Transaction<'_>,
     tally: &mut Tally,
@@ -94,14 +96,26 @@ fn redelivered(
     costed: &Costed,
     old: &StoredRecord,
 ) -> rusqlite::Result<()> {
-    if !hook_snapshot_is_larger(&charge.usage, &old.usage) {
+    let kept = Kept {
+        usage: &old.usage,
+        tools: old.tool_name.as_deref(),
+    };
+    let incoming = Incoming {
+        rule: Rule::HookEvent,
+        request_id: &event.hook_event_id,
+        lineage: Lineage::Main,
+        usage: &charge.usage,
+        tools: event.tool_name.as_slice(),
+    };
+    // A hook event's rule only ever replaces or leaves the record be.
+    let Action::Replace { tools } = reconcile(&[], Some(kept), &incoming).action else {
         return Ok(());
-    }
+    };
     let snapshot = Snapshot {
         usage: &charge.usage,
         cost_usd: costed.cost_usd,
         pricing_source: costed.pricing_source,
-        tools: event.tool_name.as_deref(),
+        tools: tools.as_deref(),
         fast: charge.fast,
         timestamp: None,
     };
@@ -248,11 +262,4 @@ fn session_model(
         sessions.remember(session, model);
     }
     Ok(found)
-}
-
-/// The order a hook event's repeated record is replaced in: more output,
-/// then a larger prompt.
-fn hook_snapshot_is_larger(new: &Usage, old: &Usage) -> bool {
-    let prompt = |u: &Usage| u.input + u.cache_read + u.cache_write;
-    new.output > old.output || (new.output == old.output && prompt(new) > prompt(old))
 }

@@ -17,6 +17,9 @@
 //!   the commit;
 //! - `hook`: hook events and rejections → rows;
 //! - `transcript`: transcript records and offsets → rows;
+//! - `reconcile`: pure: which snapshot of a request wins, and when a
+//!   sidechain replay gives way; each source is a case of its `Rule`;
+//! - `claude_code`: the agent names Claude Code's records are kept under;
 //! - `stored`: a stored cost record read back and given a larger snapshot.
 //!
 //! Nothing here parses payloads or transcript lines (that is
@@ -24,7 +27,9 @@
 //! connection except through [`WriterHandle::run`].
 
 mod batch;
+mod claude_code;
 mod hook;
+mod reconcile;
 mod stats;
 mod stored;
 mod transcript;

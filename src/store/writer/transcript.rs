@@ -6,8 +6,9 @@
 
 use rusqlite::{params, Transaction};
 
+use super::claude_code;
+use super::reconcile::{own_row, reconcile, Action, Incoming, Kept, Lineage, Rule, Seen};
 use super::stored::{stored_record, update_snapshot, update_tools, RecordKey, Snapshot};
-use crate::collect::transcript::{merge_tool_names, snapshot_rank};
 use crate::pricing::Pricer;
 use crate::record::{TranscriptBatch, TranscriptOffset, TranscriptRecord};
 use crate::store::rollup::{Contribution, Tally};
@@ -57,20 +58,10 @@ enum Written {
     Replay,
 }
 
-/// Main-thread records carry the agent's own name; subagents' carry `subagent:…`.
-const MAIN_AGENT: &str = "claude-code";
-
-/// A record already counting this API message under some requestId.
-struct Known {
-    request_id: String,
-    record_id: i64,
-    /// `None` when the record is gone (deleted by hand): nothing counts it.
-    subagent: Option<bool>,
-}
-
-/// Writes one transcript record: the largest snapshot wins, tool names
-/// accumulate across the lines of one message, and a sidechain replay of a
-/// main-thread message (same message id, another requestId) is not counted twice.
+/// Writes one transcript record as [`reconcile`] plans it: the largest
+/// snapshot wins, tool names accumulate across the lines of one message, and
+/// a sidechain replay of a main-thread message (same message id, another
+/// requestId) is not counted twice.
 fn write_transcript_record(
     tx: &Transaction<'_>,
     prices: &mut Pricer,
@@ -80,77 +71,41 @@ fn write_transcript_record(
 ) -> rusqlite::Result<Written> {
     let line = &record.line;
     let request = line.request_id.as_deref().unwrap_or("");
-    // Everything known about this API message, in one lookup: message ids
-    // are unique across sessions, and every transcript record has a row here.
-    let known: Vec<Known> = tx
-        .prepare_cached(
-            "SELECT a.request_id, a.record_id, c.agent_id FROM api_messages a
-             LEFT JOIN cost_records c ON c.id = a.record_id WHERE a.message_id = ?1",
-        )?
-        .query_map([&line.message_id], |r| {
-            Ok(Known {
-                request_id: r.get(0)?,
-                record_id: r.get(1)?,
-                subagent: r
-                    .get::<_, Option<String>>(2)?
-                    .map(|agent| agent.starts_with("subagent:")),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    // Records of the same message under other requestIds: the main thread's
-    // and its sidechain replays'.
-    let others = || {
-        known
-            .iter()
-            .filter(|k| k.request_id != request && k.subagent.is_some())
-    };
-    if line.sidechain {
-        if others().any(|k| k.subagent == Some(false)) {
-            return Ok(Written::Replay);
-        }
-    } else {
-        // The replay was stored first (files read out of order): the main
-        // thread's record is the one that counts.
-        for replay in others().filter(|k| k.subagent == Some(true)) {
-            // The delete trigger takes the record out of the rollup, which
-            // must first hold what this transaction added so far.
-            tally.flush(tx)?;
-            tx.prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
-                .execute([replay.record_id])?;
-            tx.prepare_cached(
-                "DELETE FROM api_messages WHERE message_id = ?1 AND request_id = ?2",
-            )?
-            .execute([&line.message_id, &replay.request_id])?;
-            *replaced += 1;
-        }
-    }
-
-    // One API call, one record: a copy in a resumed session merges into the
-    // record of the session that first showed it.
-    let first = known
-        .iter()
-        .find(|k| k.request_id == request && k.subagent.is_some());
-    let existing = match first {
-        Some(k) => stored_record(tx, RecordKey::Id(k.record_id))?,
+    let seen = seen_rows(tx, &line.message_id)?;
+    let existing = match own_row(&seen, request) {
+        Some(own) => stored_record(tx, RecordKey::Id(own.record_id))?,
         None => None,
     };
-    let u = &line.usage;
-    let tools = merge_tool_names(
-        existing
-            .as_ref()
-            .and_then(|e| e.tool_name.as_deref())
-            .unwrap_or(""),
-        &line.tool_names,
-    );
-    let tools = (!tools.is_empty()).then_some(tools);
-    let priced = prices.price(&line.model, u, line.fast);
-    let agent = line.agent_id.as_deref().unwrap_or(MAIN_AGENT);
+    let kept = existing.as_ref().map(|old| Kept {
+        usage: &old.usage,
+        tools: old.tool_name.as_deref(),
+    });
+    let incoming = Incoming {
+        rule: Rule::ClaudeCodeTranscript,
+        request_id: request,
+        lineage: match line.sidechain {
+            true => Lineage::Sidechain,
+            false => Lineage::Main,
+        },
+        usage: &line.usage,
+        tools: &line.tool_names,
+    };
+    let plan = reconcile(&seen, kept, &incoming);
+    for replay in plan.remove {
+        remove_replay(tx, tally, &line.message_id, replay)?;
+        *replaced += 1;
+    }
+    if let Action::GivesWay { .. } = plan.action {
+        return Ok(Written::Replay);
+    }
+    let priced = prices.price(&line.model, &line.usage, line.fast);
     let timestamp = line
         .timestamp
         .map(crate::record::format_timestamp)
         .unwrap_or_else(|| crate::record::format_timestamp(jiff::Timestamp::now()));
-    match existing {
-        None => {
+    match (plan.action, existing) {
+        (Action::Insert { tools }, _) => {
+            let agent = line.agent_id.as_deref().unwrap_or(claude_code::MAIN_AGENT);
             insert_record(
                 tx,
                 record,
@@ -167,38 +122,75 @@ fn write_transcript_record(
                 agent_id: agent,
                 project: record.project.as_deref(),
                 cost_usd: priced.cost_usd,
-                usage: u,
+                usage: &line.usage,
             });
             Ok(Written::Added)
         }
-        Some(old) => {
-            // The same rank the parser merges snapshots by: one notion of "larger".
-            if snapshot_rank(u) > snapshot_rank(&old.usage) {
-                let snapshot = Snapshot {
-                    usage: u,
-                    cost_usd: priced.cost_usd,
-                    pricing_source: priced.source.as_str(),
-                    tools: tools.as_deref(),
-                    fast: line.fast,
-                    timestamp: Some(&timestamp),
-                };
-                update_snapshot(tx, old.id, &snapshot)?;
-                tally.remove(&old.contribution());
-                tally.add(&Contribution {
-                    timestamp: &timestamp,
-                    cost_usd: priced.cost_usd,
-                    usage: u,
-                    ..old.contribution()
-                });
-                Ok(Written::Updated)
-            } else if tools != old.tool_name {
-                update_tools(tx, old.id, tools.as_deref())?;
-                Ok(Written::Updated)
-            } else {
-                Ok(Written::Unchanged)
-            }
+        (Action::Replace { tools }, Some(old)) => {
+            let snapshot = Snapshot {
+                usage: &line.usage,
+                cost_usd: priced.cost_usd,
+                pricing_source: priced.source.as_str(),
+                tools: tools.as_deref(),
+                fast: line.fast,
+                timestamp: Some(&timestamp),
+            };
+            update_snapshot(tx, old.id, &snapshot)?;
+            tally.remove(&old.contribution());
+            tally.add(&Contribution {
+                timestamp: &timestamp,
+                cost_usd: priced.cost_usd,
+                usage: &line.usage,
+                ..old.contribution()
+            });
+            Ok(Written::Updated)
         }
+        (Action::MergeTools { tools }, Some(old)) => {
+            update_tools(tx, old.id, tools.as_deref())?;
+            Ok(Written::Updated)
+        }
+        // Replace and MergeTools are planned only against a kept snapshot,
+        // which is `existing`.
+        (Action::Unchanged | Action::GivesWay { .. }, _) | (_, None) => Ok(Written::Unchanged),
     }
+}
+
+/// Every row already counting this API message, under any requestId, in
+/// one lookup: message ids are unique across sessions, and every transcript
+/// record has a row here.
+fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<Seen>> {
+    tx.prepare_cached(
+        "SELECT a.request_id, a.record_id, c.agent_id FROM api_messages a
+         LEFT JOIN cost_records c ON c.id = a.record_id WHERE a.message_id = ?1",
+    )?
+    .query_map([message_id], |r| {
+        Ok(Seen {
+            request_id: r.get(0)?,
+            record_id: r.get(1)?,
+            lineage: r
+                .get::<_, Option<String>>(2)?
+                .map(|agent| claude_code::lineage_of(&agent)),
+        })
+    })?
+    .collect()
+}
+
+/// Removes a sidechain replay stored before its main-thread message: its
+/// record and its `api_messages` row.
+fn remove_replay(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    message_id: &str,
+    replay: &Seen,
+) -> rusqlite::Result<()> {
+    // The delete trigger takes the record out of the rollup, which must
+    // first hold what this transaction added so far.
+    tally.flush(tx)?;
+    tx.prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
+        .execute([replay.record_id])?;
+    tx.prepare_cached("DELETE FROM api_messages WHERE message_id = ?1 AND request_id = ?2")?
+        .execute([message_id, &replay.request_id])?;
+    Ok(())
 }
 
 /// A new cost record for `record`, and the `api_messages` row that says
