@@ -8,8 +8,10 @@ use rusqlite::{params, Transaction};
 
 use super::claude_code;
 use super::reconcile::{own_row, reconcile, Action, Incoming, Kept, Lineage, Rule, Seen};
-use super::stored::{stored_record, update_snapshot, update_tools, RecordKey, Snapshot};
-use crate::pricing::Pricer;
+use super::stored::{
+    stored_record, update_snapshot, update_tools, RecordKey, Snapshot, StoredRecord,
+};
+use crate::pricing::{Priced, Pricer};
 use crate::record::{TranscriptBatch, TranscriptOffset, TranscriptRecord};
 use crate::store::rollup::{Contribution, Tally};
 
@@ -83,9 +85,10 @@ fn write_transcript_record(
     let incoming = Incoming {
         rule: Rule::ClaudeCodeTranscript,
         request_id: request,
-        lineage: match line.sidechain {
-            true => Lineage::Sidechain,
-            false => Lineage::Main,
+        lineage: if line.sidechain {
+            Lineage::Sidechain
+        } else {
+            Lineage::Main
         },
         usage: &line.usage,
         tools: &line.tool_names,
@@ -105,25 +108,13 @@ fn write_transcript_record(
         .unwrap_or_else(|| crate::record::format_timestamp(jiff::Timestamp::now()));
     match (plan.action, existing) {
         (Action::Insert { tools }, _) => {
-            let agent = line.agent_id.as_deref().unwrap_or(claude_code::MAIN_AGENT);
-            insert_record(
-                tx,
-                record,
+            let added = Added {
                 request,
-                agent,
-                &timestamp,
-                &priced,
-                tools.as_deref(),
-            )?;
-            tally.add(&Contribution {
                 timestamp: &timestamp,
-                provider: &priced.provider,
-                model: &line.model,
-                agent_id: agent,
-                project: record.project.as_deref(),
-                cost_usd: priced.cost_usd,
-                usage: &line.usage,
-            });
+                priced: &priced,
+                tools: tools.as_deref(),
+            };
+            add_record(tx, tally, record, &added)?;
             Ok(Written::Added)
         }
         (Action::Replace { tools }, Some(old)) => {
@@ -135,14 +126,7 @@ fn write_transcript_record(
                 fast: line.fast,
                 timestamp: Some(&timestamp),
             };
-            update_snapshot(tx, old.id, &snapshot)?;
-            tally.remove(&old.contribution());
-            tally.add(&Contribution {
-                timestamp: &timestamp,
-                cost_usd: priced.cost_usd,
-                usage: &line.usage,
-                ..old.contribution()
-            });
+            replace_snapshot(tx, tally, &old, &snapshot)?;
             Ok(Written::Updated)
         }
         (Action::MergeTools { tools }, Some(old)) => {
@@ -153,6 +137,24 @@ fn write_transcript_record(
         // which is `existing`.
         (Action::Unchanged | Action::GivesWay { .. }, _) | (_, None) => Ok(Written::Unchanged),
     }
+}
+
+/// Gives `old` a larger snapshot, in the table and in the rollups.
+fn replace_snapshot(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    old: &StoredRecord,
+    snapshot: &Snapshot<'_>,
+) -> rusqlite::Result<()> {
+    update_snapshot(tx, old.id, snapshot)?;
+    tally.remove(&old.contribution());
+    tally.add(&Contribution {
+        timestamp: snapshot.timestamp.unwrap_or(&old.timestamp),
+        cost_usd: snapshot.cost_usd,
+        usage: snapshot.usage,
+        ..old.contribution()
+    });
+    Ok(())
 }
 
 /// Every row already counting this API message, under any requestId, in
@@ -193,17 +195,34 @@ fn remove_replay(
     Ok(())
 }
 
-/// A new cost record for `record`, and the `api_messages` row that says
-/// this request of its message is counted by it.
-fn insert_record(
+/// What a new record of a transcript line is written with.
+struct Added<'a> {
+    /// The `api_messages` request id (`""` without one).
+    request: &'a str,
+    timestamp: &'a str,
+    priced: &'a Priced,
+    tools: Option<&'a str>,
+}
+
+/// A new cost record for `record`, the `api_messages` row that says this
+/// request of its message is counted by it, and its share of the rollups.
+fn add_record(
     tx: &Transaction<'_>,
+    tally: &mut Tally,
     record: &TranscriptRecord,
-    request: &str,
-    agent: &str,
-    timestamp: &str,
-    priced: &crate::pricing::Priced,
-    tools: Option<&str>,
+    added: &Added<'_>,
 ) -> rusqlite::Result<()> {
+    let Added {
+        request,
+        timestamp,
+        priced,
+        tools,
+    } = *added;
+    let agent = record
+        .line
+        .agent_id
+        .as_deref()
+        .unwrap_or(claude_code::MAIN_AGENT);
     let line = &record.line;
     let u = &line.usage;
     tx.prepare_cached(
@@ -239,6 +258,15 @@ fn insert_record(
          ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id",
     )?
     .execute(params![line.message_id, request, tx.last_insert_rowid()])?;
+    tally.add(&Contribution {
+        timestamp,
+        provider: &priced.provider,
+        model: &line.model,
+        agent_id: agent,
+        project: record.project.as_deref(),
+        cost_usd: priced.cost_usd,
+        usage: u,
+    });
     Ok(())
 }
 
