@@ -1,0 +1,590 @@
+//! Which snapshot of a request wins, and when a sidechain replay gives way:
+//! the rule every source's repeated records are reconciled by, as a pure
+//! function from what is stored and what arrived to a [`Plan`] the writer
+//! carries out with SQL.
+//!
+//! Sources repeat themselves. A streaming hook source sends the same event
+//! again with growing counts; a Claude Code transcript writes one API
+//! message over several lines (each a snapshot of its usage), a resumed
+//! session copies it, and a subagent's sidechain replays a main-thread
+//! message under another request id. The rule: one record per request, the
+//! largest snapshot wins (each source says what "larger" means, see
+//! [`Rule`]), tool names gather where the source spreads them over lines,
+//! and a message counts once, on the main thread, whichever copy arrived
+//! first. A new source adds a [`Rule`] variant, not a branch in the writer.
+//!
+//! Pure: no SQL, no I/O, no clock. Which agent names mean a sidechain is
+//! Claude Code's and lives in `claude_code`.
+
+use crate::collect::transcript::{merge_tool_names, snapshot_rank};
+use crate::collect::Usage;
+
+/// How one source's snapshots of a request are compared and merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Rule {
+    /// A hook event sent again under its event id (streaming sources): more
+    /// output, then a larger prompt, is larger; the event names its own
+    /// tool, which a larger snapshot brings along.
+    HookEvent,
+    /// A Claude Code transcript record: larger by
+    /// [`snapshot_rank`], the order the parser merges a message's lines by,
+    /// so the two cannot disagree; tool names gather across the lines.
+    ClaudeCodeTranscript,
+}
+
+impl Rule {
+    /// Whether `new` replaces a stored `old` snapshot of the same request.
+    pub fn is_larger(self, new: &Usage, old: &Usage) -> bool {
+        match self {
+            Rule::HookEvent => {
+                let prompt = |u: &Usage| u.input + u.cache_read + u.cache_write;
+                new.output > old.output || (new.output == old.output && prompt(new) > prompt(old))
+            }
+            Rule::ClaudeCodeTranscript => snapshot_rank(new) > snapshot_rank(old),
+        }
+    }
+
+    /// The tool names the record has once `incoming` is taken in.
+    fn tools(self, kept: Option<&str>, incoming: &[String]) -> Option<String> {
+        match self {
+            Rule::HookEvent => (!incoming.is_empty()).then(|| incoming.join(",")),
+            Rule::ClaudeCodeTranscript => {
+                let merged = merge_tool_names(kept.unwrap_or(""), incoming);
+                (!merged.is_empty()).then_some(merged)
+            }
+        }
+    }
+
+    /// Whether new tool names alone change a record (a smaller snapshot's
+    /// tools still count when the source spreads them over lines).
+    fn gathers_tools(self) -> bool {
+        match self {
+            Rule::HookEvent => false,
+            Rule::ClaudeCodeTranscript => true,
+        }
+    }
+}
+
+/// Which thread of a session a snapshot, or the record holding one, is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lineage {
+    /// The session's own thread: what counts. Sources without sidechains
+    /// (hook events) are always here.
+    Main,
+    /// A subagent's thread, which may replay main-thread messages.
+    Sidechain,
+}
+
+/// A row already counting this message under some request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Seen {
+    pub request_id: String,
+    pub record_id: i64,
+    /// The record's thread; `None` when the record is gone (deleted by
+    /// hand): nothing counts it, and it neither wins nor gives way.
+    pub lineage: Option<Lineage>,
+}
+
+/// The stored snapshot of the incoming request's own record.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Kept<'a> {
+    pub usage: &'a Usage,
+    pub tools: Option<&'a str>,
+}
+
+/// A snapshot that just arrived.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Incoming<'a> {
+    pub rule: Rule,
+    /// The request it is a snapshot of (`""` for a transcript without one).
+    pub request_id: &'a str,
+    pub lineage: Lineage,
+    pub usage: &'a Usage,
+    /// Tool names this snapshot shows.
+    pub tools: &'a [String],
+}
+
+/// What to do with an incoming snapshot, in order: remove `remove`, then
+/// carry out `action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Plan<'a> {
+    /// Sidechain replays stored before their main-thread message arrived:
+    /// the main thread's record is the one that counts.
+    pub remove: Vec<&'a Seen>,
+    pub action: Action,
+}
+
+/// What becomes of the incoming snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Action {
+    /// Nothing counts this request yet: a new record with these tools.
+    Insert { tools: Option<String> },
+    /// Larger than the kept snapshot: it takes the record's counts, with
+    /// these tools.
+    Replace { tools: Option<String> },
+    /// Not larger, but it shows tools the record lacks.
+    MergeTools { tools: Option<String> },
+    /// Already stored as it is: redelivery, re-read, import after capture.
+    Unchanged,
+    /// A sidechain replay of a message the main thread's record `to`
+    /// already counts: not counted again.
+    GivesWay { to: i64 },
+}
+
+/// The row whose record counts `request_id` itself, if one does. One API
+/// call, one record: a copy in a resumed session merges into the record of
+/// the session that first showed it.
+pub(super) fn own_row<'a>(seen: &'a [Seen], request_id: &str) -> Option<&'a Seen> {
+    seen.iter()
+        .find(|s| s.request_id == request_id && s.lineage.is_some())
+}
+
+/// The plan for `incoming`, given every row already counting its message
+/// (`seen`) and the stored snapshot of its own request's record (`kept`,
+/// the record [`own_row`] names).
+pub(super) fn reconcile<'a>(
+    seen: &'a [Seen],
+    kept: Option<Kept<'_>>,
+    incoming: &Incoming<'_>,
+) -> Plan<'a> {
+    // The same message under other request ids: the main thread's record
+    // and its sidechain replays'.
+    let others = || {
+        seen.iter()
+            .filter(|s| s.request_id != incoming.request_id)
+            .filter_map(|s| Some((s, s.lineage?)))
+    };
+    let remove = match incoming.lineage {
+        Lineage::Sidechain => {
+            if let Some((main, _)) = others().find(|(_, l)| *l == Lineage::Main) {
+                let action = Action::GivesWay { to: main.record_id };
+                return Plan {
+                    remove: Vec::new(),
+                    action,
+                };
+            }
+            Vec::new()
+        }
+        Lineage::Main => others()
+            .filter(|(_, l)| *l == Lineage::Sidechain)
+            .map(|(s, _)| s)
+            .collect(),
+    };
+    let action = settle(kept, incoming);
+    Plan { remove, action }
+}
+
+/// Which snapshot of one request wins.
+fn settle(kept: Option<Kept<'_>>, incoming: &Incoming<'_>) -> Action {
+    let rule = incoming.rule;
+    let Some(kept) = kept else {
+        let tools = rule.tools(None, incoming.tools);
+        return Action::Insert { tools };
+    };
+    let tools = rule.tools(kept.tools, incoming.tools);
+    if rule.is_larger(incoming.usage, kept.usage) {
+        Action::Replace { tools }
+    } else if rule.gathers_tools() && tools.as_deref() != kept.tools {
+        Action::MergeTools { tools }
+    } else {
+        Action::Unchanged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TRANSCRIPT: Rule = Rule::ClaudeCodeTranscript;
+
+    fn usage(output: u64, input: u64) -> Usage {
+        Usage {
+            output,
+            input,
+            ..Usage::default()
+        }
+    }
+
+    fn seen(request_id: &str, record_id: i64, lineage: Option<Lineage>) -> Seen {
+        Seen {
+            request_id: request_id.into(),
+            record_id,
+            lineage,
+        }
+    }
+
+    fn incoming<'a>(
+        request_id: &'a str,
+        lineage: Lineage,
+        usage: &'a Usage,
+        tools: &'a [String],
+    ) -> Incoming<'a> {
+        Incoming {
+            rule: TRANSCRIPT,
+            request_id,
+            lineage,
+            usage,
+            tools,
+        }
+    }
+
+    fn names(tools: &[&str]) -> Vec<String> {
+        tools.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn a_new_request_is_inserted_with_its_tools() {
+        let u = usage(10, 5);
+        let tools = names(&["Read"]);
+        let plan = reconcile(&[], None, &incoming("r1", Lineage::Main, &u, &tools));
+        assert!(plan.remove.is_empty());
+        assert_eq!(
+            plan.action,
+            Action::Insert {
+                tools: Some("Read".into())
+            }
+        );
+        let plan = reconcile(&[], None, &incoming("r1", Lineage::Main, &u, &[]));
+        assert_eq!(plan.action, Action::Insert { tools: None });
+    }
+
+    #[test]
+    fn a_replay_after_its_main_message_gives_way() {
+        let rows = [seen("main", 7, Some(Lineage::Main))];
+        let u = usage(10, 5);
+        let plan = reconcile(&rows, None, &incoming("side", Lineage::Sidechain, &u, &[]));
+        assert_eq!(plan.action, Action::GivesWay { to: 7 });
+        assert!(plan.remove.is_empty());
+    }
+
+    #[test]
+    fn a_main_message_after_its_replays_removes_them_and_counts() {
+        let rows = [
+            seen("side1", 3, Some(Lineage::Sidechain)),
+            seen("side2", 4, Some(Lineage::Sidechain)),
+        ];
+        let u = usage(10, 5);
+        let plan = reconcile(&rows, None, &incoming("main", Lineage::Main, &u, &[]));
+        assert_eq!(plan.remove, vec![&rows[0], &rows[1]]);
+        assert_eq!(plan.action, Action::Insert { tools: None });
+    }
+
+    #[test]
+    fn replays_without_a_main_message_each_count() {
+        let rows = [seen("side1", 3, Some(Lineage::Sidechain))];
+        let u = usage(10, 5);
+        let plan = reconcile(&rows, None, &incoming("side2", Lineage::Sidechain, &u, &[]));
+        assert!(plan.remove.is_empty());
+        assert_eq!(plan.action, Action::Insert { tools: None });
+    }
+
+    #[test]
+    fn gone_rows_neither_win_nor_give_way_nor_are_removed() {
+        let rows = [seen("main", 1, None), seen("side", 2, None)];
+        let u = usage(10, 5);
+        let side = reconcile(&rows, None, &incoming("side2", Lineage::Sidechain, &u, &[]));
+        assert_eq!(side.action, Action::Insert { tools: None });
+        let main = reconcile(&rows, None, &incoming("main2", Lineage::Main, &u, &[]));
+        assert!(main.remove.is_empty());
+        // Its own request's row, gone, is no record to merge into.
+        assert_eq!(own_row(&rows, "main"), None);
+    }
+
+    #[test]
+    fn the_own_row_is_the_live_one_under_the_same_request() {
+        let rows = [
+            seen("r1", 1, None),
+            seen("r2", 2, Some(Lineage::Main)),
+            seen("r1", 3, Some(Lineage::Sidechain)),
+        ];
+        assert_eq!(own_row(&rows, "r1"), Some(&rows[2]));
+        assert_eq!(own_row(&rows, "r2"), Some(&rows[1]));
+        assert_eq!(own_row(&rows, "r3"), None);
+    }
+
+    #[test]
+    fn a_larger_snapshot_replaces_a_smaller_or_equal_one_does_not() {
+        let old = usage(10, 5);
+        let kept = Kept {
+            usage: &old,
+            tools: Some("Read"),
+        };
+        let larger = usage(11, 0);
+        let plan = reconcile(&[], Some(kept), &incoming("r", Lineage::Main, &larger, &[]));
+        assert_eq!(
+            plan.action,
+            Action::Replace {
+                tools: Some("Read".into())
+            }
+        );
+        for not_larger in [usage(9, 100), old] {
+            let plan = reconcile(
+                &[],
+                Some(kept),
+                &incoming("r", Lineage::Main, &not_larger, &[]),
+            );
+            assert_eq!(plan.action, Action::Unchanged);
+        }
+    }
+
+    #[test]
+    fn new_tools_merge_into_a_record_whose_snapshot_stays() {
+        let old = usage(10, 5);
+        let kept = Kept {
+            usage: &old,
+            tools: Some("Edit"),
+        };
+        let tools = names(&["Read", "Edit"]);
+        let plan = reconcile(&[], Some(kept), &incoming("r", Lineage::Main, &old, &tools));
+        assert_eq!(
+            plan.action,
+            Action::MergeTools {
+                tools: Some("Edit,Read".into())
+            }
+        );
+        let again = names(&["Edit"]);
+        let plan = reconcile(&[], Some(kept), &incoming("r", Lineage::Main, &old, &again));
+        assert_eq!(plan.action, Action::Unchanged);
+    }
+
+    #[test]
+    fn a_hook_event_grows_by_output_then_prompt_and_brings_its_own_tool() {
+        let old = usage(10, 5);
+        let kept = Kept {
+            usage: &old,
+            tools: Some("Bash"),
+        };
+        let plan_for = |usage: &Usage, tools: &[String]| {
+            let event = Incoming {
+                rule: Rule::HookEvent,
+                request_id: "evt",
+                lineage: Lineage::Main,
+                usage,
+                tools,
+            };
+            reconcile(&[], Some(kept), &event).action
+        };
+        assert_eq!(
+            plan_for(&usage(10, 6), &[]),
+            Action::Replace { tools: None }
+        );
+        let read = names(&["Read"]);
+        assert_eq!(
+            plan_for(&usage(11, 0), &read),
+            Action::Replace {
+                tools: Some("Read".into())
+            }
+        );
+        // Another tool alone never changes a hook event's record.
+        assert_eq!(plan_for(&old, &read), Action::Unchanged);
+        // A larger prompt with less output is not larger.
+        assert_eq!(plan_for(&usage(9, 1000), &read), Action::Unchanged);
+    }
+
+    /// What the store holds of one message, as the writer's SQL would leave it.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    struct Model {
+        rows: Vec<Row>,
+        next_id: i64,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Row {
+        seen: Seen,
+        usage: Usage,
+        tools: Option<String>,
+    }
+
+    /// A snapshot as it arrives, owned so strategies can build it.
+    #[derive(Debug, Clone)]
+    struct Arrival {
+        request_id: String,
+        lineage: Lineage,
+        usage: Usage,
+        tools: Vec<String>,
+    }
+
+    impl Model {
+        fn record(&mut self, id: Option<i64>) -> Option<&mut Row> {
+            self.rows.iter_mut().find(|r| Some(r.seen.record_id) == id)
+        }
+
+        /// Plans `arrival` and carries the plan out the way the writer does.
+        fn arrive(&mut self, rule: Rule, arrival: &Arrival) -> Action {
+            let seen: Vec<Seen> = self.rows.iter().map(|r| r.seen.clone()).collect();
+            let own_id = own_row(&seen, &arrival.request_id).map(|s| s.record_id);
+            let own_record =
+                own_id.and_then(|id| self.rows.iter().find(|r| r.seen.record_id == id));
+            let kept = own_record.map(|r| Kept {
+                usage: &r.usage,
+                tools: r.tools.as_deref(),
+            });
+            let incoming = Incoming {
+                rule,
+                request_id: &arrival.request_id,
+                lineage: arrival.lineage,
+                usage: &arrival.usage,
+                tools: &arrival.tools,
+            };
+            let plan = reconcile(&seen, kept, &incoming);
+            let removed: Vec<i64> = plan.remove.iter().map(|s| s.record_id).collect();
+            self.rows.retain(|r| !removed.contains(&r.seen.record_id));
+            match &plan.action {
+                Action::Insert { tools } => {
+                    self.next_id += 1;
+                    self.rows.push(Row {
+                        seen: seen_row(&arrival.request_id, self.next_id, arrival.lineage),
+                        usage: arrival.usage,
+                        tools: tools.clone(),
+                    });
+                }
+                Action::Replace { tools } => {
+                    let row = self.record(own_id).expect("a replaced record is stored");
+                    row.usage = arrival.usage;
+                    row.tools = tools.clone();
+                }
+                Action::MergeTools { tools } => {
+                    self.record(own_id)
+                        .expect("a merged record is stored")
+                        .tools = tools.clone();
+                }
+                Action::Unchanged | Action::GivesWay { .. } => {}
+            }
+            plan.action
+        }
+    }
+
+    fn seen_row(request_id: &str, record_id: i64, lineage: Lineage) -> Seen {
+        seen(request_id, record_id, Some(lineage))
+    }
+
+    fn any_usage() -> impl Strategy<Value = Usage> {
+        // Small counts, so that equal and tied snapshots turn up.
+        (0u64..4, 0u64..4, 0u64..3, 0u64..3).prop_map(|(output, input, cache_read, reasoning)| {
+            Usage {
+                output,
+                input,
+                cache_read,
+                reasoning,
+                ..Usage::default()
+            }
+        })
+    }
+
+    fn any_tools() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(prop::sample::select(vec!["Read", "Edit", "Bash"]), 0..3)
+            .prop_map(|t| t.into_iter().map(String::from).collect())
+    }
+
+    fn any_rule() -> impl Strategy<Value = Rule> {
+        prop::sample::select(vec![Rule::HookEvent, Rule::ClaudeCodeTranscript])
+    }
+
+    /// Snapshots of one request, in an order of arrival.
+    fn snapshots_of_one_request() -> impl Strategy<Value = Vec<Arrival>> {
+        prop::collection::vec((any_usage(), any_tools()), 1..8).prop_map(|snaps| {
+            snaps
+                .into_iter()
+                .map(|(usage, tools)| Arrival {
+                    request_id: "r".into(),
+                    lineage: Lineage::Main,
+                    usage,
+                    tools,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// Whatever the order of arrival, the kept snapshot is one nothing
+        /// that arrived is larger than; for transcripts (a total order),
+        /// exactly the largest.
+        #[test]
+        fn the_largest_snapshot_is_kept_in_any_order(
+            rule in any_rule(),
+            arrivals in snapshots_of_one_request().prop_shuffle(),
+        ) {
+            let mut model = Model::default();
+            for arrival in &arrivals {
+                model.arrive(rule, arrival);
+            }
+            prop_assert_eq!(model.rows.len(), 1);
+            let kept = model.rows[0].usage;
+            for arrival in &arrivals {
+                prop_assert!(!rule.is_larger(&arrival.usage, &kept), "{:?} > {:?}", arrival.usage, kept);
+            }
+            if rule == Rule::ClaudeCodeTranscript {
+                let largest = arrivals.iter().map(|a| snapshot_rank(&a.usage)).max().unwrap();
+                prop_assert_eq!(snapshot_rank(&kept), largest);
+                // And every tool any line showed is on the record.
+                let tools = model.rows[0].tools.clone().unwrap_or_default();
+                for name in arrivals.iter().flat_map(|a| &a.tools) {
+                    prop_assert!(tools.split(',').any(|t| t == name), "{} not in {}", name, tools);
+                }
+            }
+        }
+
+        /// A snapshot applied twice changes nothing the second time.
+        #[test]
+        fn the_same_snapshot_twice_changes_nothing_the_second_time(
+            rule in any_rule(),
+            before in snapshots_of_one_request(),
+            lineage in prop::sample::select(vec![Lineage::Main, Lineage::Sidechain]),
+            request_id in prop::sample::select(vec!["r", "other"]),
+            usage in any_usage(),
+            tools in any_tools(),
+        ) {
+            let mut model = Model::default();
+            for arrival in &before {
+                model.arrive(rule, arrival);
+            }
+            let again = Arrival { request_id: request_id.into(), lineage, usage, tools };
+            model.arrive(rule, &again);
+            let once = model.clone();
+            let action = model.arrive(rule, &again);
+            prop_assert!(
+                matches!(action, Action::Unchanged | Action::GivesWay { .. }),
+                "{:?}", action
+            );
+            prop_assert_eq!(model, once);
+        }
+
+        /// Of a main-thread message and its sidechain replays, whatever the
+        /// order (and however often each arrives), exactly one record
+        /// counts: the main thread's.
+        #[test]
+        fn of_a_message_and_its_replays_only_the_main_record_counts(
+            replays in 0usize..5,
+            usage in any_usage(),
+            order in prop::collection::vec(0usize..6, 0..12),
+            main_at in 0usize..12,
+        ) {
+            let main = Arrival {
+                request_id: "main".into(),
+                lineage: Lineage::Main,
+                usage,
+                tools: Vec::new(),
+            };
+            let replay = |i: usize| Arrival {
+                request_id: format!("replay{i}"),
+                lineage: Lineage::Sidechain,
+                usage,
+                tools: Vec::new(),
+            };
+            let mut arrivals: Vec<Arrival> = order
+                .iter()
+                .filter(|&&i| i < replays)
+                .map(|&i| replay(i))
+                .collect();
+            arrivals.insert(main_at.min(arrivals.len()), main);
+            let mut model = Model::default();
+            for arrival in &arrivals {
+                model.arrive(TRANSCRIPT, arrival);
+            }
+            prop_assert_eq!(model.rows.len(), 1, "{:?}", model.rows);
+            prop_assert_eq!(model.rows[0].seen.lineage, Some(Lineage::Main));
+            prop_assert_eq!(model.rows[0].seen.request_id.as_str(), "main");
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Transcript records and offsets → rows: each record's cost record and its
+//! `api_messages` row, sidechain replays removed or skipped as
+//! [`super::reconcile`] plans, and the file's read offset, all in the writer
+//! thread's transaction. Never commits; decides nothing about which
+//! snapshot wins.
+
+use rusqlite::{params, Transaction};
+
+use super::claude_code;
+use super::reconcile::{own_row, reconcile, Action, Incoming, Kept, Lineage, Rule, Seen};
+use super::stored::{
+    stored_record, update_snapshot, update_tools, RecordKey, Snapshot, StoredRecord,
+};
+use crate::pricing::{Priced, Pricer};
+use crate::record::{TranscriptBatch, TranscriptOffset, TranscriptRecord};
+use crate::store::rollup::{Contribution, Tally};
+
+/// What a transcript batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TranscriptAck {
+    /// New cost records.
+    pub added: usize,
+    /// Records that grew (a larger snapshot) or gained tool names.
+    pub updated: usize,
+    /// Records already stored as they are: redelivery, re-read, import after live capture.
+    pub unchanged: usize,
+    /// Sidechain replays of main-thread messages, not counted again.
+    pub replays: usize,
+    /// Replays stored before their main-thread message arrived, then removed.
+    pub replaced: usize,
+}
+
+/// Writes a transcript batch's records, then its offset.
+pub(super) fn write_transcript_batch(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    batch: &TranscriptBatch,
+) -> rusqlite::Result<TranscriptAck> {
+    let mut counts = TranscriptAck::default();
+    for record in &batch.records {
+        match write_transcript_record(tx, prices, tally, record, &mut counts.replaced)? {
+            Written::Added => counts.added += 1,
+            Written::Updated => counts.updated += 1,
+            Written::Unchanged => counts.unchanged += 1,
+            Written::Replay => counts.replays += 1,
+        }
+    }
+    if let Some(offset) = &batch.offset {
+        write_offset(tx, offset)?;
+    }
+    Ok(counts)
+}
+
+/// How one transcript record was written.
+enum Written {
+    Added,
+    Updated,
+    Unchanged,
+    Replay,
+}
+
+/// Writes one transcript record as [`reconcile`] plans it: the largest
+/// snapshot wins, tool names accumulate across the lines of one message, and
+/// a sidechain replay of a main-thread message (same message id, another
+/// requestId) is not counted twice.
+fn write_transcript_record(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    record: &TranscriptRecord,
+    replaced: &mut usize,
+) -> rusqlite::Result<Written> {
+    let line = &record.line;
+    let request = line.request_id.as_deref().unwrap_or("");
+    let seen = seen_rows(tx, &line.message_id)?;
+    let existing = match own_row(&seen, request) {
+        Some(own) => stored_record(tx, RecordKey::Id(own.record_id))?,
+        None => None,
+    };
+    let kept = existing.as_ref().map(|old| Kept {
+        usage: &old.usage,
+        tools: old.tool_name.as_deref(),
+    });
+    let incoming = Incoming {
+        rule: Rule::ClaudeCodeTranscript,
+        request_id: request,
+        lineage: if line.sidechain {
+            Lineage::Sidechain
+        } else {
+            Lineage::Main
+        },
+        usage: &line.usage,
+        tools: &line.tool_names,
+    };
+    let plan = reconcile(&seen, kept, &incoming);
+    for replay in plan.remove {
+        remove_replay(tx, tally, &line.message_id, replay)?;
+        *replaced += 1;
+    }
+    if let Action::GivesWay { .. } = plan.action {
+        return Ok(Written::Replay);
+    }
+    let priced = prices.price(&line.model, &line.usage, line.fast);
+    let timestamp = line
+        .timestamp
+        .map(crate::record::format_timestamp)
+        .unwrap_or_else(|| crate::record::format_timestamp(jiff::Timestamp::now()));
+    match (plan.action, existing) {
+        (Action::Insert { tools }, _) => {
+            let added = Added {
+                request,
+                timestamp: &timestamp,
+                priced: &priced,
+                tools: tools.as_deref(),
+            };
+            add_record(tx, tally, record, &added)?;
+            Ok(Written::Added)
+        }
+        (Action::Replace { tools }, Some(old)) => {
+            let snapshot = Snapshot {
+                usage: &line.usage,
+                cost_usd: priced.cost_usd,
+                pricing_source: priced.source.as_str(),
+                tools: tools.as_deref(),
+                fast: line.fast,
+                timestamp: Some(&timestamp),
+            };
+            replace_snapshot(tx, tally, &old, &snapshot)?;
+            Ok(Written::Updated)
+        }
+        (Action::MergeTools { tools }, Some(old)) => {
+            update_tools(tx, old.id, tools.as_deref())?;
+            Ok(Written::Updated)
+        }
+        // Replace and MergeTools are planned only against a kept snapshot,
+        // which is `existing`.
+        (Action::Unchanged | Action::GivesWay { .. }, _) | (_, None) => Ok(Written::Unchanged),
+    }
+}
+
+/// Gives `old` a larger snapshot, in the table and in the rollups.
+fn replace_snapshot(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    old: &StoredRecord,
+    snapshot: &Snapshot<'_>,
+) -> rusqlite::Result<()> {
+    update_snapshot(tx, old.id, snapshot)?;
+    tally.remove(&old.contribution());
+    tally.add(&Contribution {
+        timestamp: snapshot.timestamp.unwrap_or(&old.timestamp),
+        cost_usd: snapshot.cost_usd,
+        usage: snapshot.usage,
+        ..old.contribution()
+    });
+    Ok(())
+}
+
+/// Every row already counting this API message, under any requestId, in
+/// one lookup: message ids are unique across sessions, and every transcript
+/// record has a row here.
+fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<Seen>> {
+    tx.prepare_cached(
+        "SELECT a.request_id, a.record_id, c.agent_id FROM api_messages a
+         LEFT JOIN cost_records c ON c.id = a.record_id WHERE a.message_id = ?1",
+    )?
+    .query_map([message_id], |r| {
+        Ok(Seen {
+            request_id: r.get(0)?,
+            record_id: r.get(1)?,
+            lineage: r
+                .get::<_, Option<String>>(2)?
+                .map(|agent| claude_code::lineage_of(&agent)),
+        })
+    })?
+    .collect()
+}
+
+/// Removes a sidechain replay stored before its main-thread message: its
+/// record and its `api_messages` row.
+fn remove_replay(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    message_id: &str,
+    replay: &Seen,
+) -> rusqlite::Result<()> {
+    // The delete trigger takes the record out of the rollup, which must
+    // first hold what this transaction added so far.
+    tally.flush(tx)?;
+    tx.prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
+        .execute([replay.record_id])?;
+    tx.prepare_cached("DELETE FROM api_messages WHERE message_id = ?1 AND request_id = ?2")?
+        .execute([message_id, &replay.request_id])?;
+    Ok(())
+}
+
+/// What a new record of a transcript line is written with.
+struct Added<'a> {
+    /// The `api_messages` request id (`""` without one).
+    request: &'a str,
+    timestamp: &'a str,
+    priced: &'a Priced,
+    tools: Option<&'a str>,
+}
+
+/// A new cost record for `record`, the `api_messages` row that says this
+/// request of its message is counted by it, and its share of the rollups.
+fn add_record(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    record: &TranscriptRecord,
+    added: &Added<'_>,
+) -> rusqlite::Result<()> {
+    let Added {
+        request,
+        timestamp,
+        priced,
+        tools,
+    } = *added;
+    let agent = record
+        .line
+        .agent_id
+        .as_deref()
+        .unwrap_or(claude_code::MAIN_AGENT);
+    let line = &record.line;
+    let u = &line.usage;
+    tx.prepare_cached(
+        "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
+             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+             cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
+             pricing_source, tool_name, hook_event_id, source, service, fast)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19)",
+    )?
+    .execute(params![
+        timestamp,
+        line.session_id,
+        agent,
+        record.project,
+        priced.provider,
+        line.model,
+        u.input as i64,
+        u.output as i64,
+        u.cache_read as i64,
+        u.cache_write as i64,
+        u.cache_write_1h as i64,
+        u.reasoning as i64,
+        priced.cost_usd,
+        line.reported_cost_usd,
+        priced.source.as_str(),
+        tools,
+        line.key,
+        record.source.as_str(),
+        line.fast,
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO api_messages (message_id, request_id, record_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id",
+    )?
+    .execute(params![line.message_id, request, tx.last_insert_rowid()])?;
+    tally.add(&Contribution {
+        timestamp,
+        provider: &priced.provider,
+        model: &line.model,
+        agent_id: agent,
+        project: record.project.as_deref(),
+        cost_usd: priced.cost_usd,
+        usage: u,
+    });
+    Ok(())
+}
+
+/// Where reading the file stopped, so a restart neither re-counts nor misses.
+fn write_offset(tx: &Transaction<'_>, offset: &TranscriptOffset) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO transcript_offsets (path, offset, inode, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(path) DO UPDATE SET offset = excluded.offset, inode = excluded.inode,
+             updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        offset.path,
+        offset.offset as i64,
+        offset.inode as i64,
+        crate::record::format_timestamp(jiff::Timestamp::now()),
+    ])?;
+    Ok(())
+}
