@@ -7,13 +7,13 @@ use std::sync::Arc;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::params::Params;
 use super::{ApiError, AppState};
-use crate::query::{self, Dimension, Range};
-use crate::record::format_timestamp;
+use crate::query::{self, Bounds, CostReport, Dimension, Page, Records, Sessions};
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
@@ -22,30 +22,6 @@ fn params(query: Pairs) -> Result<Params, ApiError> {
         Ok(Query(pairs)) => Ok(Params(pairs)),
         Err(e) => Err(ApiError::bad(format!("query string: {e}"))),
     }
-}
-
-/// `{from, to}`, RFC 3339 UTC; `null` for an open end.
-#[derive(Serialize)]
-struct Period {
-    from: Option<String>,
-    to: Option<String>,
-}
-
-impl From<Range> for Period {
-    fn from(range: Range) -> Self {
-        Period {
-            from: range.from.map(format_timestamp),
-            to: range.to.map(format_timestamp),
-        }
-    }
-}
-
-/// A page of a list, as every list endpoint answers: `{<items>, total,
-/// page, page_size}`, the items under the list's own name.
-fn page_json(name: &str, items: impl Serialize, total: i64, page: u32, page_size: u32) -> Value {
-    let mut body = json!({ "total": total, "page": page, "page_size": page_size });
-    body[name] = json!(items);
-    body
 }
 
 /// `GET /api/costs`: a page of records, newest first.
@@ -61,7 +37,12 @@ pub async fn costs(
         .readers
         .run(move |conn| query::record_page(conn, &filter, page, page_size))
         .await?;
-    Ok(Json(page_json("records", records, total, page, page_size)))
+    Ok(Json(query::json(&Page {
+        list: Records { records },
+        total,
+        page,
+        page_size,
+    })))
 }
 
 /// `GET /api/costs/summary`: totals grouped like `report --by`, and how
@@ -82,12 +63,11 @@ pub async fn cost_summary(
             Ok((summary, query::summary::active_hours(conn, &filter)?))
         })
         .await?;
-    // The one summary shape, `report --json`'s too, plus the zone it used
-    // and the hours with records (the dashboard's spend per active hour).
-    let mut body = summary.to_json();
-    body["tz"] = json!(tz_name);
-    body["active_hours"] = json!(active_hours);
-    Ok(Json(body))
+    Ok(Json(query::json(&SummaryReport {
+        report: summary.answer(),
+        tz: tz_name,
+        active_hours,
+    })))
 }
 
 /// `GET /api/costs/sessions`: sessions, most recently active first unless
@@ -109,9 +89,12 @@ pub async fn sessions(
             Ok((rows, query::session_count(conn, &filter)?))
         })
         .await?;
-    Ok(Json(page_json(
-        "sessions", sessions, total, page, page_size,
-    )))
+    Ok(Json(query::json(&Page {
+        list: Sessions { sessions },
+        total,
+        page,
+        page_size,
+    })))
 }
 
 /// `GET /api/costs/sessions/{id}`: one session by model and by tool; an
@@ -125,7 +108,7 @@ pub async fn session(
         .readers
         .run(move |conn| query::session_detail(conn, &id))
         .await?;
-    Ok(Json(detail.to_json()))
+    Ok(Json(query::json(&detail.answer())))
 }
 
 /// `GET /api/costs/pricing`: the table the writer prices with right now;
@@ -183,30 +166,27 @@ pub async fn summary(
         .run(move |conn| query::summary(conn, &filter, &[Dimension::Provider], &tz))
         .await?;
     let t = summary.totals;
-    let by_provider: serde_json::Map<String, Value> = summary
+    let by_provider = summary
         .groups
         .iter()
-        .map(|g| {
-            let name = g.keys[0].clone().unwrap_or_default();
-            (name, json!(g.totals.cost_usd))
-        })
+        .map(|g| (g.keys[0].clone().unwrap_or_default(), g.totals.cost_usd))
         .collect();
-    Ok(Json(json!({
-        "records": t.records,
-        "cost": {
-            "total_usd": t.cost_usd,
-            "by_provider": by_provider,
+    Ok(Json(query::json(&Overview {
+        records: t.records,
+        cost: OverviewCost {
+            total_usd: t.cost_usd,
+            by_provider,
         },
-        "tokens": {
-            "input": t.input_tokens,
-            "output": t.output_tokens,
-            "cache_read": t.cache_read_tokens,
-            "cache_write": t.cache_write_tokens,
-            "cache_write_1h": t.cache_write_1h_tokens,
-            "reasoning": t.reasoning_tokens,
-            "total": t.tokens(),
+        tokens: OverviewTokens {
+            input: t.input_tokens,
+            output: t.output_tokens,
+            cache_read: t.cache_read_tokens,
+            cache_write: t.cache_write_tokens,
+            cache_write_1h: t.cache_write_1h_tokens,
+            reasoning: t.reasoning_tokens,
+            total: t.tokens(),
         },
-        "period": Period::from(summary.range),
+        period: Bounds::from(summary.range),
     })))
 }
 
@@ -222,7 +202,49 @@ pub async fn budgets(
         .readers
         .run(move |conn| crate::budget::status(conn, jiff::Timestamp::now(), &tz))
         .await?;
-    Ok(Json(Value::from(
-        statuses.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
-    )))
+    let answers: Vec<_> = statuses.iter().map(crate::budget::Status::answer).collect();
+    Ok(Json(query::json(&answers)))
+}
+
+/// `GET /api/costs/summary`: the summary as every surface answers it, plus
+/// the zone it used and the hours with records (the dashboard's spend per
+/// active hour).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SummaryReport {
+    #[serde(flatten)]
+    pub report: CostReport,
+    /// The `tz` asked for, `UTC` when none was.
+    pub tz: String,
+    /// UTC hours of the range that hold at least one record.
+    pub active_hours: i64,
+}
+
+/// `GET /api/summary`: totals, and cost by provider.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Overview {
+    pub records: i64,
+    pub cost: OverviewCost,
+    pub tokens: OverviewTokens,
+    pub period: Bounds,
+}
+
+/// The cost of an [`Overview`], USD.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OverviewCost {
+    pub total_usd: f64,
+    /// Provider name ("" for none) to its cost.
+    pub by_provider: std::collections::BTreeMap<String, f64>,
+}
+
+/// The tokens of an [`Overview`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OverviewTokens {
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub cache_write_1h: i64,
+    pub reasoning: i64,
+    /// Input, output and cache tokens together.
+    pub total: i64,
 }

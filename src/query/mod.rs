@@ -15,6 +15,7 @@ pub mod counters;
 pub mod health;
 pub mod records;
 pub mod summary;
+pub mod task;
 #[cfg(test)]
 mod test_rows;
 pub mod tiers;
@@ -28,10 +29,20 @@ pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
 pub use records::{
-    last_record_id, record_page, records_after, session_count, session_detail, sessions, Record,
-    SessionDetail, SessionRow, SessionSort,
+    last_record_id, record_page, records_after, session_count, session_detail, sessions, Page,
+    Record, Records, SessionCost, SessionDetail, SessionRow, SessionSort, Sessions, ToolCost,
 };
-pub use summary::{summary, Group, Summary, Totals};
+pub use summary::{summary, Bounds, CostReport, Group, ModelCost, ReportGroup, Summary, Totals};
+pub use task::{task_cost, TaskCost};
+
+/// An answer as JSON, the one way every surface (`--json`, the HTTP API,
+/// MCP) turns an answer type into its wire form. Through a
+/// `serde_json::Value`, whose objects keep their keys sorted: that order,
+/// not the fields' declaration order, is the wire's.
+pub fn json<T: serde::Serialize>(answer: &T) -> serde_json::Value {
+    serde_json::to_value(answer)
+        .expect("an answer type serializes to JSON: its fields and map keys are strings")
+}
 
 /// A read-only connection to the database at `path`. A database that does
 /// not exist is an error, never an empty answer: a mistyped path must not
