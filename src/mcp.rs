@@ -26,8 +26,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::BudgetStatus;
-use crate::query::{self, CostReport, QueryError, SessionCost, TaskCost};
-use crate::report::commands::ReportArgs;
+use crate::query::{
+    self, CostReport, Dimension, Extent, FilterError, FilterSpec, Input, QueryError, SessionCost,
+    TaskCost,
+};
 
 /// Serves the tools on stdin and stdout until the client hangs up.
 pub async fn serve(db: PathBuf) -> anyhow::Result<()> {
@@ -95,13 +97,19 @@ impl CostTools {
                 by.len()
             ));
         }
-        let report = ReportArgs {
-            period: Some(args.period),
-            by,
-            tz: args.tz,
-            ..ReportArgs::default()
+        let tz = time_zone(args.tz.as_deref())?;
+        let spec = FilterSpec {
+            extent: Extent::Period(&args.period),
+            ..FilterSpec::default()
         };
-        let (filter, dimensions, tz) = report.resolve(Timestamp::now()).map_err(one_line)?;
+        let filter = spec
+            .resolve(&tz, Timestamp::now())
+            .map_err(|e| one_line(refusal(e)))?;
+        let dimensions = by
+            .iter()
+            .map(|name| Dimension::parse(name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| one_line(format!("group_by: {e}")))?;
         self.read(move |conn| Ok(query::summary(conn, &filter, &dimensions, &tz)?.answer()))
             .await
             .map(Json)
@@ -162,6 +170,25 @@ impl CostTools {
 /// A time zone by IANA name, the system's by default.
 fn time_zone(name: Option<&str>) -> Result<TimeZone, String> {
     query::time_zone(name).map_err(|e| one_line(format!("tz: {e}")))
+}
+
+/// A filter refused, in the words of the tools: the argument at fault.
+fn refusal(e: FilterError) -> String {
+    match e {
+        FilterError::Unreadable { input, message } => {
+            let name = match input {
+                Input::Extent => "period",
+                Input::From => "from",
+                Input::To => "to",
+            };
+            format!("{name}: {message}")
+        }
+        FilterError::Empty { from, to, .. } => format!(
+            "the period is empty: it ends ({}) where or before it starts ({})",
+            crate::record::format_timestamp(to),
+            crate::record::format_timestamp(from)
+        ),
+    }
 }
 
 /// A tool error is one line of text.

@@ -12,6 +12,7 @@
 pub mod advice;
 pub mod budgets;
 pub mod counters;
+pub mod filter_spec;
 pub mod health;
 pub mod records;
 pub mod summary;
@@ -28,6 +29,7 @@ use jiff::{Span, Timestamp, ToSpan, Zoned};
 pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
+pub use filter_spec::{Extent, FilterError, FilterSpec, Input};
 pub use records::{
     last_record_id, record_page, records_after, session_count, session_detail, sessions, Page,
     Record, Records, SessionCost, SessionDetail, SessionRow, SessionSort, Sessions, ToolCost,
