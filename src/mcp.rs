@@ -263,3 +263,28 @@ pub struct Budgets {
     /// One object per budget, as `GET /api/budgets` and `budget status --json` give them.
     pub budgets: Vec<BudgetStatus>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::{Budget, Period, Scope, Status};
+
+    #[test]
+    fn the_budget_tool_answer_fits_its_schema() {
+        let status = Status {
+            budget: Budget {
+                scope: Scope::Project("shop".into()),
+                period: Period::Weekly,
+                limit_usd: 50.0,
+                enforce: false,
+            },
+            spent_usd: 0.0,
+            period: query::Range::default(),
+            period_end: None,
+        };
+        crate::query::schema_check::assert_answer_fits_schema(&Budgets {
+            budgets: vec![status.answer()],
+        });
+        crate::query::schema_check::assert_answer_fits_schema(&Budgets { budgets: vec![] });
+    }
+}

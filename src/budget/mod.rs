@@ -424,6 +424,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_status_answer_fits_its_schema() {
+        let now: Timestamp = "2026-09-16T08:00:00Z".parse().unwrap();
+        for (scope, period) in [
+            (Scope::Agent("codex".into()), Period::Daily),
+            (Scope::All, Period::Total),
+        ] {
+            let (range, period_end) = period.current(now, &TimeZone::UTC).unwrap();
+            let status = Status {
+                budget: Budget {
+                    scope,
+                    period,
+                    limit_usd: 10.0,
+                    enforce: true,
+                },
+                spent_usd: 2.5,
+                period: range,
+                period_end,
+            };
+            crate::query::schema_check::assert_answer_fits_schema(&status.answer());
+        }
+    }
+
+    #[test]
     fn periods_start_and_end_on_the_calendar_of_the_zone() {
         // Wednesday 2026-09-16 10:00 in Paris (UTC+2).
         let now: Timestamp = "2026-09-16T08:00:00Z".parse().unwrap();

@@ -1,6 +1,10 @@
 //! The JSON endpoints under `/api`: thin wrappers around [`crate::query`].
-//! Their field names are part of the contract (docs/http-api.md); the
-//! snapshot tests in `tests/it/http.rs` pin them.
+//! Every answer is an answer type serialized through [`query::json`]: the
+//! query layer's and budget's own where the CLI or MCP answer the same,
+//! and the few only the API gives ([`SummaryReport`], [`Overview`],
+//! [`PriceTableAnswer`]) here; never JSON built by hand. Their field names
+//! are part of the contract (docs/http-api.md); the snapshot tests in
+//! `tests/it/http.rs` pin them.
 
 use std::sync::Arc;
 
@@ -9,10 +13,11 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::params::Params;
 use super::{ApiError, AppState};
+use crate::pricing::{Entry, Rates};
 use crate::query::{self, Bounds, CostReport, Dimension, Page, Records, Sessions};
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -123,34 +128,30 @@ pub async fn pricing(
         // A panic while swapping cannot leave a half-written Arc behind.
         Err(poisoned) => poisoned.into_inner().clone(),
     };
-    let user_file = table.user_file().map(|path| {
-        json!({
-            "path": path,
-            "as_of": table.user_as_of(),
-            "models": table.user_models(),
-        })
-    });
-    let mut body = json!({
-        "as_of": table.as_of(),
-        "user_file": user_file,
-        "fallback": crate::pricing::FALLBACK_KEY,
-        "unit": "USD per 1M tokens",
-        "models": table.entries().collect::<Vec<_>>(),
-        "warnings": table.warnings(),
-    });
-    if let Some(model) = params.get("model") {
-        let found = table.lookup(model);
-        body["match"] = json!({
-            "model": model,
-            "normalized": found.normalized,
-            "kind": found.kind,
-            "key": found.key,
-            "provider": found.provider,
-            "rates": found.rates,
-            "source": found.source,
-        });
-    }
-    Ok(Json(body))
+    let model = params.get("model");
+    let found = model.map(|model| (model, table.lookup(model)));
+    let answer = PriceTableAnswer {
+        as_of: table.as_of(),
+        user_file: table.user_file().map(|path| UserPriceFile {
+            path,
+            as_of: table.user_as_of(),
+            models: table.user_models(),
+        }),
+        fallback: crate::pricing::FALLBACK_KEY,
+        unit: "USD per 1M tokens",
+        models: table.entries().collect(),
+        warnings: table.warnings(),
+        found: found.as_ref().map(|(model, found)| PriceMatch {
+            model,
+            normalized: &found.normalized,
+            kind: found.kind.as_str(),
+            key: found.key,
+            provider: found.provider,
+            rates: found.rates,
+            source: found.source.as_str(),
+        }),
+    };
+    Ok(Json(query::json(&answer)))
 }
 
 /// `GET /api/summary`: totals, and cost by provider.
@@ -247,4 +248,88 @@ pub struct OverviewTokens {
     pub reasoning: i64,
     /// Input, output and cache tokens together.
     pub total: i64,
+}
+
+/// `GET /api/costs/pricing`: the price table in force, and with `model`
+/// how that name is priced. The pricing types are described as open JSON
+/// objects: their shape is the pricing module's (`pricing list --json`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PriceTableAnswer<'a> {
+    /// The date the built-in prices were true.
+    pub as_of: &'a str,
+    pub user_file: Option<UserPriceFile<'a>>,
+    /// The entry a model no entry matches is priced as.
+    pub fallback: &'a str,
+    pub unit: &'a str,
+    #[schemars(with = "Vec<serde_json::Map<String, Value>>")]
+    pub models: Vec<&'a Entry>,
+    pub warnings: &'a [String],
+    /// Only with `?model=NAME`: absent otherwise.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub found: Option<PriceMatch<'a>>,
+}
+
+/// The user's `pricing.toml` merged into the table.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserPriceFile<'a> {
+    pub path: &'a str,
+    pub as_of: Option<&'a str>,
+    /// How many models it defines.
+    pub models: usize,
+}
+
+/// How one model name is priced (`hookmeter pricing check`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PriceMatch<'a> {
+    /// The name asked about.
+    pub model: &'a str,
+    pub normalized: &'a str,
+    /// exact, prefix, local or fallback.
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub provider: &'a str,
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    pub rates: &'a Rates,
+    /// embedded, user, env, local or fallback.
+    pub source: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::schema_check::assert_answer_fits_schema;
+    use crate::query::Range;
+
+    #[test]
+    fn the_api_only_answers_fit_their_schemas() {
+        let report = query::Summary {
+            dimensions: vec![Dimension::Model],
+            groups: vec![],
+            totals: query::Totals::default(),
+            range: Range::default(),
+        }
+        .answer();
+        assert_answer_fits_schema(&SummaryReport {
+            report,
+            tz: "UTC".into(),
+            active_hours: 0,
+        });
+        assert_answer_fits_schema(&Overview {
+            records: 1,
+            cost: OverviewCost {
+                total_usd: 0.5,
+                by_provider: [("anthropic".to_string(), 0.5)].into(),
+            },
+            tokens: OverviewTokens {
+                input: 1,
+                output: 2,
+                cache_read: 3,
+                cache_write: 4,
+                cache_write_1h: 0,
+                reasoning: 0,
+                total: 10,
+            },
+            period: Bounds::from(Range::default()),
+        });
+    }
 }

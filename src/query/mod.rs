@@ -8,6 +8,12 @@
 //! interval of instants, built from a named period in a time zone
 //! ([`Range::period`]), from dates or RFC 3339 instants ([`parse_bound`]), or
 //! from a rolling window ending now ([`Range::last`]).
+//!
+//! What a reader typed becomes a [`Filter`] in one place, [`FilterSpec`],
+//! whatever the surface; what a query answers is one type per answer
+//! ([`CostReport`], [`SessionCost`], [`TaskCost`], [`Page`] of [`Records`]
+//! or [`Sessions`]), serialized by every surface through [`json`]. No
+//! surface builds an answer's JSON by hand.
 
 pub mod advice;
 pub mod budgets;
@@ -15,6 +21,8 @@ pub mod counters;
 pub mod filter_spec;
 pub mod health;
 pub mod records;
+#[cfg(test)]
+pub(crate) mod schema_check;
 pub mod summary;
 pub mod task;
 #[cfg(test)]

@@ -918,6 +918,7 @@ mod tests {
         }
 
         let all = advise(&conn, &Filter::default(), &prices).unwrap();
+        crate::query::schema_check::assert_answer_fits_schema(&all.answer());
         assert_eq!(all.low_cache_reads.len(), 1);
         assert_eq!(all.cheaper_models.len(), 1);
         assert_eq!(all.costly_tasks.len(), 1, "{:#?}", all.costly_tasks);
