@@ -178,6 +178,7 @@ fn refusal(e: FilterError) -> String {
         FilterError::Unreadable { input, message } => {
             let name = match input {
                 Input::Extent => "period",
+                // No tool takes bounds yet.
                 Input::From => "from",
                 Input::To => "to",
             };

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Row};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::summary::{summary, Group, ModelCost, Totals};
+use super::summary::{rows, summary, Group, ModelCost, Totals};
 use super::tiers::{self, Piece, Tier};
 use super::{Dimension, Filter, QueryError, Range};
 
@@ -472,25 +472,13 @@ impl SessionDetail {
     /// The session as it is answered: `sessions ID --json`, `GET
     /// /api/costs/sessions/{id}` and MCP's `get_session_cost`.
     pub fn answer(&self) -> SessionCost {
-        let rows = |groups: &[Group]| -> Vec<(Option<String>, Totals)> {
-            groups
-                .iter()
-                .map(|g| (g.keys.first().cloned().flatten(), g.totals))
-                .collect()
-        };
         SessionCost {
             session_id: self.session_id.clone(),
             first_at: self.first_at.clone(),
             last_at: self.last_at.clone(),
             totals: self.totals,
-            by_model: rows(&self.by_model)
-                .into_iter()
-                .map(|(model, totals)| ModelCost { model, totals })
-                .collect(),
-            by_tool: rows(&self.by_tool)
-                .into_iter()
-                .map(|(tool, totals)| ToolCost { tool, totals })
-                .collect(),
+            by_model: rows(&self.by_model, |model, totals| ModelCost { model, totals }),
+            by_tool: rows(&self.by_tool, |tool, totals| ToolCost { tool, totals }),
         }
     }
 }

@@ -121,11 +121,16 @@ impl Summary {
     /// The one-level groups as rows of `T` (a key and its totals), in the
     /// summary's order.
     pub fn rows<T>(&self, row: impl Fn(Option<String>, Totals) -> T) -> Vec<T> {
-        self.groups
-            .iter()
-            .map(|g| row(g.keys.first().cloned().flatten(), g.totals))
-            .collect()
+        rows(&self.groups, row)
     }
+}
+
+/// One-level groups as rows of `T`, from their first key and totals.
+pub(crate) fn rows<T>(groups: &[Group], row: impl Fn(Option<String>, Totals) -> T) -> Vec<T> {
+    groups
+        .iter()
+        .map(|g| row(g.keys.first().cloned().flatten(), g.totals))
+        .collect()
 }
 
 /// A summary as it is answered. Its wire names are the contract
