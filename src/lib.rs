@@ -17,7 +17,10 @@
 //! - [`query`]: what readers ask (summaries, pages of records, sessions,
 //!   lifetime counters, advice's rows, budgets, transcript offsets, the
 //!   database's health), on read-only connections; summaries and pages read
-//!   the daily and hourly rollups where they answer. All SQL that reads
+//!   the daily and hourly rollups where they answer. Also the one filter
+//!   parser every reading surface shares (`FilterSpec`), and the answer
+//!   types (`Serialize` + `JsonSchema`) that `--json`, the HTTP API and MCP
+//!   all serialize. All SQL that reads
 //!   lives here; every other module calls these functions and never writes
 //!   SQL (a test, `layering`, holds them to it).
 //! - [`budget`]: spending limits per period and scope, and how much of each

@@ -55,8 +55,8 @@ pub fn status(config: &Config, view: &View, json: bool) -> Result<String, String
     let statuses =
         budget::status(&conn, jiff::Timestamp::now(), &view.tz).map_err(|e| e.to_string())?;
     Ok(if json {
-        let list: Vec<_> = statuses.iter().map(|s| s.to_json()).collect();
-        format!("{:#}\n", serde_json::Value::from(list))
+        let list: Vec<_> = statuses.iter().map(budget::Status::answer).collect();
+        format!("{:#}\n", crate::query::json(&list))
     } else {
         budget::render(&statuses, view)
     })

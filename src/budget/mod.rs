@@ -18,6 +18,8 @@ pub mod notify;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use rusqlite::Connection;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::present::{time, MoneySet, Table, View};
 use crate::query::budgets::BudgetRow;
@@ -313,20 +315,41 @@ impl Status {
         self.spent_usd / self.budget.limit_usd
     }
 
-    /// The shape of `GET /api/budgets` and `budget status --json`.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The status as it is answered: `budget status --json`, `GET
+    /// /api/budgets` and MCP's `get_budget_status`.
+    pub fn answer(&self) -> BudgetStatus {
         let ts = |t: Option<Timestamp>| t.map(crate::record::format_timestamp);
-        serde_json::json!({
-            "scope": self.budget.scope.key(),
-            "period": self.budget.period.name(),
-            "limit": self.budget.limit_usd,
-            "spent": self.spent_usd,
-            "ratio": self.ratio(),
-            "enforce": self.budget.enforce,
-            "period_start": ts(self.period.from),
-            "period_end": ts(self.period_end),
-        })
+        BudgetStatus {
+            scope: self.budget.scope.key(),
+            period: self.budget.period.name().to_string(),
+            limit: self.budget.limit_usd,
+            spent: self.spent_usd,
+            ratio: self.ratio(),
+            enforce: self.budget.enforce,
+            period_start: ts(self.period.from),
+            period_end: ts(self.period_end),
+        }
     }
+}
+
+/// A budget and the spend of its current period, as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct BudgetStatus {
+    /// agent:NAME, task:ID, project:NAME, or "" for everything.
+    pub scope: String,
+    /// daily, weekly, monthly or total.
+    pub period: String,
+    /// USD.
+    pub limit: f64,
+    /// USD spent in the current period.
+    pub spent: f64,
+    /// spent / limit.
+    pub ratio: f64,
+    /// Once spent, `hookmeter send` denies the scope's PreToolUse events.
+    pub enforce: bool,
+    pub period_start: Option<String>,
+    /// null for a total budget, which never ends.
+    pub period_end: Option<String>,
 }
 
 /// Every budget's current period as of `now` in `tz`, and its spend.
@@ -399,6 +422,29 @@ pub fn render(statuses: &[Status], view: &View) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_answer_fits_its_schema() {
+        let now: Timestamp = "2026-09-16T08:00:00Z".parse().unwrap();
+        for (scope, period) in [
+            (Scope::Agent("codex".into()), Period::Daily),
+            (Scope::All, Period::Total),
+        ] {
+            let (range, period_end) = period.current(now, &TimeZone::UTC).unwrap();
+            let status = Status {
+                budget: Budget {
+                    scope,
+                    period,
+                    limit_usd: 10.0,
+                    enforce: true,
+                },
+                spent_usd: 2.5,
+                period: range,
+                period_end,
+            };
+            crate::query::schema_check::assert_answer_fits_schema(&status.answer());
+        }
+    }
 
     #[test]
     fn periods_start_and_end_on_the_calendar_of_the_zone() {

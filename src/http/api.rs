@@ -1,19 +1,24 @@
 //! The JSON endpoints under `/api`: thin wrappers around [`crate::query`].
-//! Their field names are part of the contract (docs/http-api.md); the
-//! snapshot tests in `tests/it/http.rs` pin them.
+//! Every answer is an answer type serialized through [`query::json`]: the
+//! query layer's and budget's own where the CLI or MCP answer the same,
+//! and the few only the API gives ([`SummaryReport`], [`Overview`],
+//! [`PriceTableAnswer`]) here; never JSON built by hand. Their field names
+//! are part of the contract (docs/http-api.md); the snapshot tests in
+//! `tests/it/http.rs` pin them.
 
 use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::params::Params;
 use super::{ApiError, AppState};
-use crate::query::{self, Dimension, Range};
-use crate::record::format_timestamp;
+use crate::pricing::{Entry, Rates};
+use crate::query::{self, Bounds, CostReport, Dimension, Page, Records, Sessions};
 
 type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
@@ -22,30 +27,6 @@ fn params(query: Pairs) -> Result<Params, ApiError> {
         Ok(Query(pairs)) => Ok(Params(pairs)),
         Err(e) => Err(ApiError::bad(format!("query string: {e}"))),
     }
-}
-
-/// `{from, to}`, RFC 3339 UTC; `null` for an open end.
-#[derive(Serialize)]
-struct Period {
-    from: Option<String>,
-    to: Option<String>,
-}
-
-impl From<Range> for Period {
-    fn from(range: Range) -> Self {
-        Period {
-            from: range.from.map(format_timestamp),
-            to: range.to.map(format_timestamp),
-        }
-    }
-}
-
-/// A page of a list, as every list endpoint answers: `{<items>, total,
-/// page, page_size}`, the items under the list's own name.
-fn page_json(name: &str, items: impl Serialize, total: i64, page: u32, page_size: u32) -> Value {
-    let mut body = json!({ "total": total, "page": page, "page_size": page_size });
-    body[name] = json!(items);
-    body
 }
 
 /// `GET /api/costs`: a page of records, newest first.
@@ -61,7 +42,12 @@ pub async fn costs(
         .readers
         .run(move |conn| query::record_page(conn, &filter, page, page_size))
         .await?;
-    Ok(Json(page_json("records", records, total, page, page_size)))
+    Ok(Json(query::json(&Page {
+        list: Records { records },
+        total,
+        page,
+        page_size,
+    })))
 }
 
 /// `GET /api/costs/summary`: totals grouped like `report --by`, and how
@@ -82,12 +68,11 @@ pub async fn cost_summary(
             Ok((summary, query::summary::active_hours(conn, &filter)?))
         })
         .await?;
-    // The one summary shape, `report --json`'s too, plus the zone it used
-    // and the hours with records (the dashboard's spend per active hour).
-    let mut body = summary.to_json();
-    body["tz"] = json!(tz_name);
-    body["active_hours"] = json!(active_hours);
-    Ok(Json(body))
+    Ok(Json(query::json(&SummaryReport {
+        report: summary.answer(),
+        tz: tz_name,
+        active_hours,
+    })))
 }
 
 /// `GET /api/costs/sessions`: sessions, most recently active first unless
@@ -109,9 +94,12 @@ pub async fn sessions(
             Ok((rows, query::session_count(conn, &filter)?))
         })
         .await?;
-    Ok(Json(page_json(
-        "sessions", sessions, total, page, page_size,
-    )))
+    Ok(Json(query::json(&Page {
+        list: Sessions { sessions },
+        total,
+        page,
+        page_size,
+    })))
 }
 
 /// `GET /api/costs/sessions/{id}`: one session by model and by tool; an
@@ -125,7 +113,7 @@ pub async fn session(
         .readers
         .run(move |conn| query::session_detail(conn, &id))
         .await?;
-    Ok(Json(detail.to_json()))
+    Ok(Json(query::json(&detail.answer())))
 }
 
 /// `GET /api/costs/pricing`: the table the writer prices with right now;
@@ -140,34 +128,30 @@ pub async fn pricing(
         // A panic while swapping cannot leave a half-written Arc behind.
         Err(poisoned) => poisoned.into_inner().clone(),
     };
-    let user_file = table.user_file().map(|path| {
-        json!({
-            "path": path,
-            "as_of": table.user_as_of(),
-            "models": table.user_models(),
-        })
-    });
-    let mut body = json!({
-        "as_of": table.as_of(),
-        "user_file": user_file,
-        "fallback": crate::pricing::FALLBACK_KEY,
-        "unit": "USD per 1M tokens",
-        "models": table.entries().collect::<Vec<_>>(),
-        "warnings": table.warnings(),
-    });
-    if let Some(model) = params.get("model") {
-        let found = table.lookup(model);
-        body["match"] = json!({
-            "model": model,
-            "normalized": found.normalized,
-            "kind": found.kind,
-            "key": found.key,
-            "provider": found.provider,
-            "rates": found.rates,
-            "source": found.source,
-        });
-    }
-    Ok(Json(body))
+    let model = params.get("model");
+    let found = model.map(|model| (model, table.lookup(model)));
+    let answer = PriceTableAnswer {
+        as_of: table.as_of(),
+        user_file: table.user_file().map(|path| UserPriceFile {
+            path,
+            as_of: table.user_as_of(),
+            models: table.user_models(),
+        }),
+        fallback: crate::pricing::FALLBACK_KEY,
+        unit: "USD per 1M tokens",
+        models: table.entries().collect(),
+        warnings: table.warnings(),
+        found: found.as_ref().map(|(model, found)| PriceMatch {
+            model,
+            normalized: &found.normalized,
+            kind: found.kind.as_str(),
+            key: found.key,
+            provider: found.provider,
+            rates: found.rates,
+            source: found.source.as_str(),
+        }),
+    };
+    Ok(Json(query::json(&answer)))
 }
 
 /// `GET /api/summary`: totals, and cost by provider.
@@ -183,30 +167,27 @@ pub async fn summary(
         .run(move |conn| query::summary(conn, &filter, &[Dimension::Provider], &tz))
         .await?;
     let t = summary.totals;
-    let by_provider: serde_json::Map<String, Value> = summary
+    let by_provider = summary
         .groups
         .iter()
-        .map(|g| {
-            let name = g.keys[0].clone().unwrap_or_default();
-            (name, json!(g.totals.cost_usd))
-        })
+        .map(|g| (g.keys[0].clone().unwrap_or_default(), g.totals.cost_usd))
         .collect();
-    Ok(Json(json!({
-        "records": t.records,
-        "cost": {
-            "total_usd": t.cost_usd,
-            "by_provider": by_provider,
+    Ok(Json(query::json(&Overview {
+        records: t.records,
+        cost: OverviewCost {
+            total_usd: t.cost_usd,
+            by_provider,
         },
-        "tokens": {
-            "input": t.input_tokens,
-            "output": t.output_tokens,
-            "cache_read": t.cache_read_tokens,
-            "cache_write": t.cache_write_tokens,
-            "cache_write_1h": t.cache_write_1h_tokens,
-            "reasoning": t.reasoning_tokens,
-            "total": t.tokens(),
+        tokens: OverviewTokens {
+            input: t.input_tokens,
+            output: t.output_tokens,
+            cache_read: t.cache_read_tokens,
+            cache_write: t.cache_write_tokens,
+            cache_write_1h: t.cache_write_1h_tokens,
+            reasoning: t.reasoning_tokens,
+            total: t.tokens(),
         },
-        "period": Period::from(summary.range),
+        period: Bounds::from(summary.range),
     })))
 }
 
@@ -222,7 +203,133 @@ pub async fn budgets(
         .readers
         .run(move |conn| crate::budget::status(conn, jiff::Timestamp::now(), &tz))
         .await?;
-    Ok(Json(Value::from(
-        statuses.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
-    )))
+    let answers: Vec<_> = statuses.iter().map(crate::budget::Status::answer).collect();
+    Ok(Json(query::json(&answers)))
+}
+
+/// `GET /api/costs/summary`: the summary as every surface answers it, plus
+/// the zone it used and the hours with records (the dashboard's spend per
+/// active hour).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SummaryReport {
+    #[serde(flatten)]
+    pub report: CostReport,
+    /// The `tz` asked for, `UTC` when none was.
+    pub tz: String,
+    /// UTC hours of the range that hold at least one record.
+    pub active_hours: i64,
+}
+
+/// `GET /api/summary`: totals, and cost by provider.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Overview {
+    pub records: i64,
+    pub cost: OverviewCost,
+    pub tokens: OverviewTokens,
+    pub period: Bounds,
+}
+
+/// The cost of an [`Overview`], USD.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OverviewCost {
+    pub total_usd: f64,
+    /// Provider name ("" for none) to its cost.
+    pub by_provider: std::collections::BTreeMap<String, f64>,
+}
+
+/// The tokens of an [`Overview`].
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OverviewTokens {
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub cache_write_1h: i64,
+    pub reasoning: i64,
+    /// Input, output and cache tokens together.
+    pub total: i64,
+}
+
+/// `GET /api/costs/pricing`: the price table in force, and with `model`
+/// how that name is priced. The pricing types are described as open JSON
+/// objects: their shape is the pricing module's (`pricing list --json`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PriceTableAnswer<'a> {
+    /// The date the built-in prices were true.
+    pub as_of: &'a str,
+    pub user_file: Option<UserPriceFile<'a>>,
+    /// The entry a model no entry matches is priced as.
+    pub fallback: &'a str,
+    pub unit: &'a str,
+    #[schemars(with = "Vec<serde_json::Map<String, Value>>")]
+    pub models: Vec<&'a Entry>,
+    pub warnings: &'a [String],
+    /// Only with `?model=NAME`: absent otherwise.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub found: Option<PriceMatch<'a>>,
+}
+
+/// The user's `pricing.toml` merged into the table.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserPriceFile<'a> {
+    pub path: &'a str,
+    pub as_of: Option<&'a str>,
+    /// How many models it defines.
+    pub models: usize,
+}
+
+/// How one model name is priced (`hookmeter pricing check`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PriceMatch<'a> {
+    /// The name asked about.
+    pub model: &'a str,
+    pub normalized: &'a str,
+    /// exact, prefix, local or fallback.
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub provider: &'a str,
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    pub rates: &'a Rates,
+    /// embedded, user, env, local or fallback.
+    pub source: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::schema_check::assert_answer_fits_schema;
+    use crate::query::Range;
+
+    #[test]
+    fn the_api_only_answers_fit_their_schemas() {
+        let report = query::Summary {
+            dimensions: vec![Dimension::Model],
+            groups: vec![],
+            totals: query::Totals::default(),
+            range: Range::default(),
+        }
+        .answer();
+        assert_answer_fits_schema(&SummaryReport {
+            report,
+            tz: "UTC".into(),
+            active_hours: 0,
+        });
+        assert_answer_fits_schema(&Overview {
+            records: 1,
+            cost: OverviewCost {
+                total_usd: 0.5,
+                by_provider: [("anthropic".to_string(), 0.5)].into(),
+            },
+            tokens: OverviewTokens {
+                input: 1,
+                output: 2,
+                cache_read: 3,
+                cache_write: 4,
+                cache_write_1h: 0,
+                reasoning: 0,
+                total: 10,
+            },
+            period: Bounds::from(Range::default()),
+        });
+    }
 }

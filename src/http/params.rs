@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::ApiError;
 use crate::query::{
-    parse_bound, time_zone, Dimension, End, Filter, QueryError, Range, SessionSort,
+    time_zone, Dimension, Extent, Filter, FilterError, FilterSpec, Input, QueryError, SessionSort,
 };
 
 /// `page_size` when none is given.
@@ -39,33 +39,39 @@ impl Params {
     }
 
     /// The records to keep: `time_range` (`1h`, `24h`, `7d`, `30d`, `all`)
-    /// narrowed by `date_from` / `date_to`, and the equality filters.
+    /// narrowed by `date_from` / `date_to`, and the equality filters, read
+    /// by the one filter parser ([`FilterSpec`]).
     pub fn filter(&self, tz: &TimeZone, now: Timestamp) -> Result<Filter, ApiError> {
-        let window = self.get("time_range").unwrap_or("all");
-        let range = Range::last(window, now).map_err(|e| named("time_range", e))?;
-        let bound = |name: &str, end: End| -> Result<Option<Timestamp>, ApiError> {
-            self.get(name)
-                .map(|text| parse_bound(text, end, tz).map_err(|e| named(name, e)))
-                .transpose()
+        let spec = FilterSpec {
+            extent: Extent::Window(self.get("time_range").unwrap_or("all")),
+            from: self.get("date_from"),
+            to: self.get("date_to"),
+            agent: self.get("agent_id"),
+            model: self.get("model"),
+            provider: self.get("provider"),
+            project: self.get("project"),
+            session: self.get("session_id"),
+            task: self.get("task_id"),
         };
-        let from = bound("date_from", End::Start)?;
-        let to = bound("date_to", End::End)?;
-        if let (Some(from), Some(to)) = (from, to) {
-            if from >= to {
-                return Err(ApiError::bad(
-                    "date_from: must be before date_to (a date as date_to includes that day)",
-                ));
+        spec.resolve(tz, now).map_err(|e| match e {
+            FilterError::Unreadable { input, message } => {
+                let name = match input {
+                    Input::Extent => "time_range",
+                    Input::From => "date_from",
+                    Input::To => "date_to",
+                };
+                ApiError::bad(format!("{name}: {message}"))
             }
-        }
-        let text = |name: &str| self.get(name).map(str::to_string);
-        Ok(Filter {
-            range: range.narrowed(from, to),
-            agent: text("agent_id"),
-            model: text("model"),
-            provider: text("provider"),
-            project: text("project"),
-            session: text("session_id"),
-            task: text("task_id"),
+            FilterError::Empty {
+                bounds_reversed: true,
+                ..
+            } => ApiError::bad(
+                "date_from: must be before date_to (a date as date_to includes that day)",
+            ),
+            FilterError::Empty { from, .. } => ApiError::bad(format!(
+                "date_to: must be after the start of time_range ({})",
+                crate::record::format_timestamp(from)
+            )),
         })
     }
 
@@ -214,6 +220,19 @@ mod tests {
         assert!(error(params(&[("group_by", "color")]).group_by()).starts_with("group_by:"));
         assert!(
             error(params(&[("group_by", "day,model,agent")]).group_by()).starts_with("group_by:")
+        );
+    }
+
+    #[test]
+    fn an_empty_range_is_refused_naming_a_bound() {
+        let tz = TimeZone::UTC;
+        let bad_filter = |q: &[(&str, &str)]| error(params(q).filter(&tz, now()));
+        let t = "2026-09-20T10:00:00Z";
+        assert!(bad_filter(&[("date_from", t), ("date_to", t)]).starts_with("date_from:"));
+        let narrowed = bad_filter(&[("time_range", "1h"), ("date_to", "2026-09-22")]);
+        assert!(
+            narrowed.starts_with("date_to: must be after the start of time_range"),
+            "{narrowed}"
         );
     }
 

@@ -8,13 +8,23 @@
 //! interval of instants, built from a named period in a time zone
 //! ([`Range::period`]), from dates or RFC 3339 instants ([`parse_bound`]), or
 //! from a rolling window ending now ([`Range::last`]).
+//!
+//! What a reader typed becomes a [`Filter`] in one place, [`FilterSpec`],
+//! whatever the surface; what a query answers is one type per answer
+//! ([`CostReport`], [`SessionCost`], [`TaskCost`], [`Page`] of [`Records`]
+//! or [`Sessions`]), serialized by every surface through [`json`]. No
+//! surface builds an answer's JSON by hand.
 
 pub mod advice;
 pub mod budgets;
 pub mod counters;
+pub mod filter_spec;
 pub mod health;
 pub mod records;
+#[cfg(test)]
+pub(crate) mod schema_check;
 pub mod summary;
+pub mod task;
 #[cfg(test)]
 mod test_rows;
 pub mod tiers;
@@ -27,11 +37,22 @@ use jiff::{Span, Timestamp, ToSpan, Zoned};
 pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
+pub use filter_spec::{Extent, FilterError, FilterSpec, Input};
 pub use records::{
-    last_record_id, record_page, records_after, session_count, session_detail, sessions, Record,
-    SessionDetail, SessionRow, SessionSort,
+    last_record_id, record_page, records_after, session_count, session_detail, sessions, Page,
+    Record, Records, SessionCost, SessionDetail, SessionRow, SessionSort, Sessions, ToolCost,
 };
-pub use summary::{summary, Group, Summary, Totals};
+pub use summary::{summary, Bounds, CostReport, Group, ModelCost, ReportGroup, Summary, Totals};
+pub use task::{task_cost, TaskCost};
+
+/// An answer as JSON, the one way every surface (`--json`, the HTTP API,
+/// MCP) turns an answer type into its wire form. Through a
+/// `serde_json::Value`, whose objects keep their keys sorted: that order,
+/// not the fields' declaration order, is the wire's.
+pub fn json<T: serde::Serialize>(answer: &T) -> serde_json::Value {
+    serde_json::to_value(answer)
+        .expect("an answer type serializes to JSON: its fields and map keys are strings")
+}
 
 /// A read-only connection to the database at `path`. A database that does
 /// not exist is an error, never an empty answer: a mistyped path must not

@@ -4,13 +4,16 @@
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use rusqlite::{Connection, Row};
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use super::summary::{summary, Group, Totals};
+use super::summary::{rows, summary, Group, ModelCost, Totals};
 use super::tiers::{self, Piece, Tier};
 use super::{Dimension, Filter, QueryError, Range};
 
-/// One `cost_records` row as readers show it (the payload stays in the db).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// One `cost_records` row as readers show it (the payload stays in the db):
+/// also the answer of `tail --json`, one per line.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Record {
     pub id: i64,
     pub timestamp: String,
@@ -304,7 +307,7 @@ pub fn last_record_id(conn: &Connection) -> Result<i64, QueryError> {
 }
 
 /// One session in a list of sessions.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct SessionRow {
     pub session_id: String,
     pub first_at: String,
@@ -466,30 +469,69 @@ pub struct SessionDetail {
 }
 
 impl SessionDetail {
-    /// The shape of `GET /api/costs/sessions/{id}` and `sessions ID --json`:
-    /// the totals, then `by_model` (`model` + totals) and `by_tool` (`tool`,
-    /// the record's tools as stored, + totals).
-    pub fn to_json(&self) -> serde_json::Value {
-        let rows = |groups: &[Group], name: &str| -> Vec<serde_json::Value> {
-            groups
-                .iter()
-                .map(|g| {
-                    let mut row = serde_json::json!({ name: g.keys.first().cloned().flatten() });
-                    super::summary::merge_totals(&mut row, &g.totals);
-                    row
-                })
-                .collect()
-        };
-        let mut object = serde_json::json!({
-            "session_id": self.session_id,
-            "first_at": self.first_at,
-            "last_at": self.last_at,
-            "by_model": rows(&self.by_model, "model"),
-            "by_tool": rows(&self.by_tool, "tool"),
-        });
-        super::summary::merge_totals(&mut object, &self.totals);
-        object
+    /// The session as it is answered: `sessions ID --json`, `GET
+    /// /api/costs/sessions/{id}` and MCP's `get_session_cost`.
+    pub fn answer(&self) -> SessionCost {
+        SessionCost {
+            session_id: self.session_id.clone(),
+            first_at: self.first_at.clone(),
+            last_at: self.last_at.clone(),
+            totals: self.totals,
+            by_model: rows(&self.by_model, |model, totals| ModelCost { model, totals }),
+            by_tool: rows(&self.by_tool, |tool, totals| ToolCost { tool, totals }),
+        }
     }
+}
+
+/// One session's totals, by model and by tool, as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct SessionCost {
+    pub session_id: String,
+    /// RFC 3339; null for an unknown session.
+    pub first_at: Option<String>,
+    pub last_at: Option<String>,
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// Most expensive first.
+    pub by_model: Vec<ModelCost>,
+    /// Most expensive first.
+    pub by_tool: Vec<ToolCost>,
+}
+
+/// The cost of the messages that called one set of tools.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ToolCost {
+    /// The tools the message called, as stored (comma-joined when several).
+    pub tool: Option<String>,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// Records, as `GET /api/costs` pages them.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Records {
+    /// Newest first.
+    pub records: Vec<Record>,
+}
+
+/// Sessions, as `sessions --json` lists them and `GET /api/costs/sessions`
+/// pages them.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Sessions {
+    pub sessions: Vec<SessionRow>,
+}
+
+/// A page of a list, as every list endpoint answers: the list under its
+/// own name (`L`: [`Records`], [`Sessions`]), and where the page lies.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Page<L> {
+    #[serde(flatten)]
+    pub list: L,
+    /// Items the filter keeps in all, on every page.
+    pub total: i64,
+    /// From 1.
+    pub page: u32,
+    pub page_size: u32,
 }
 
 pub fn session_detail(conn: &Connection, session_id: &str) -> Result<SessionDetail, QueryError> {

@@ -18,12 +18,15 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use rusqlite::Connection;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::tiers::{self, Piece};
 use super::{Dimension, Filter, QueryError, Range};
 
-/// Sums over a set of cost records.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+// Sums over a set of cost records. (Not a doc comment: the answers
+// flatten it, and its description would become that of every row.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Totals {
     pub records: i64,
     pub cost_usd: f64,
@@ -31,7 +34,9 @@ pub struct Totals {
     pub output_tokens: i64,
     pub cache_read_tokens: i64,
     pub cache_write_tokens: i64,
+    /// Of the cache writes, those kept for an hour.
     pub cache_write_1h_tokens: i64,
+    /// Of the output tokens, those spent reasoning.
     pub reasoning_tokens: i64,
 }
 
@@ -89,57 +94,114 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The summary as JSON, in the shape of `GET /api/costs/summary` (the
-    /// `report --json` output too): one object per group with its `key`
-    /// (the keys joined by ` / ` at two levels: model names hold `/`) and
-    /// `keys`, then the totals.
-    pub fn to_json(&self) -> serde_json::Value {
-        let groups: Vec<serde_json::Value> = self
-            .groups
-            .iter()
-            .map(|g| {
-                let mut object = serde_json::json!({
-                    "key": joined_key(&g.keys),
-                    "keys": g.keys,
-                });
-                merge_totals(&mut object, &g.totals);
-                object
-            })
-            .collect();
-        let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
-        serde_json::json!({
-            "group_by": self.dimensions.iter().map(Dimension::name).collect::<Vec<_>>(),
-            "groups": groups,
-            "total_cost_usd": self.totals.cost_usd,
-            "total_input_tokens": self.totals.input_tokens,
-            "total_output_tokens": self.totals.output_tokens,
-            "total_cache_read_tokens": self.totals.cache_read_tokens,
-            "total_cache_write_tokens": self.totals.cache_write_tokens,
-            "total_records": self.totals.records,
-            "period": { "from": bound(self.range.from), "to": bound(self.range.to) },
-        })
+    /// The summary as it is answered: `report --json`, `GET
+    /// /api/costs/summary` and MCP's `get_cost_report`.
+    pub fn answer(&self) -> CostReport {
+        CostReport {
+            group_by: self.dimensions.iter().map(Dimension::name).collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| ReportGroup {
+                    key: joined_key(&g.keys),
+                    keys: g.keys.clone(),
+                    totals: g.totals,
+                })
+                .collect(),
+            total_cost_usd: self.totals.cost_usd,
+            total_input_tokens: self.totals.input_tokens,
+            total_output_tokens: self.totals.output_tokens,
+            total_cache_read_tokens: self.totals.cache_read_tokens,
+            total_cache_write_tokens: self.totals.cache_write_tokens,
+            total_records: self.totals.records,
+            period: Bounds::from(self.range),
+        }
     }
+
+    /// The one-level groups as rows of `T` (a key and its totals), in the
+    /// summary's order.
+    pub fn rows<T>(&self, row: impl Fn(Option<String>, Totals) -> T) -> Vec<T> {
+        rows(&self.groups, row)
+    }
+}
+
+/// One-level groups as rows of `T`, from their first key and totals.
+pub(crate) fn rows<T>(groups: &[Group], row: impl Fn(Option<String>, Totals) -> T) -> Vec<T> {
+    groups
+        .iter()
+        .map(|g| row(g.keys.first().cloned().flatten(), g.totals))
+        .collect()
+}
+
+/// A summary as it is answered. Its wire names are the contract
+/// (docs/http-api.md); a program reading `report --json` sees the same.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CostReport {
+    /// The dimensions grouped by, outer first.
+    pub group_by: Vec<String>,
+    /// Day and hour groups in time order, others most expensive first.
+    pub groups: Vec<ReportGroup>,
+    pub total_cost_usd: f64,
+    pub total_input_tokens: i64,
+    pub total_output_tokens: i64,
+    pub total_cache_read_tokens: i64,
+    pub total_cache_write_tokens: i64,
+    pub total_records: i64,
+    /// The instants the report covers, `[from, to)`; null is unbounded.
+    pub period: Bounds,
+}
+
+/// One group of a summary: its keys and its totals.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ReportGroup {
+    /// The keys joined by " / ", a missing one read "(none)"; at one level
+    /// the key itself (null where the records had none).
+    pub key: Option<String>,
+    /// One key per level; null where the records had no value.
+    pub keys: Vec<Option<String>>,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// The ends of a range as answers give them: RFC 3339 UTC, `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Bounds {
+    /// null: from the first record.
+    pub from: Option<String>,
+    /// null: up to now.
+    pub to: Option<String>,
+}
+
+impl From<Range> for Bounds {
+    fn from(range: Range) -> Self {
+        let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
+        Bounds {
+            from: bound(range.from),
+            to: bound(range.to),
+        }
+    }
+}
+
+/// One model's share of a session or a task.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ModelCost {
+    /// The model as the agent named it; null when the records had none.
+    pub model: Option<String>,
+    #[serde(flatten)]
+    pub totals: Totals,
 }
 
 /// A group's keys as one string: `None` levels read `(none)`.
-pub fn joined_key(keys: &[Option<String>]) -> serde_json::Value {
+fn joined_key(keys: &[Option<String>]) -> Option<String> {
     match keys {
-        [] => serde_json::Value::Null,
-        [one] => serde_json::json!(one),
-        many => serde_json::json!(many
-            .iter()
-            .map(|k| k.as_deref().unwrap_or("(none)"))
-            .collect::<Vec<_>>()
-            .join(" / ")),
-    }
-}
-
-/// Adds the fields of `totals` to a JSON object.
-pub fn merge_totals(object: &mut serde_json::Value, totals: &Totals) {
-    if let (Some(map), Ok(serde_json::Value::Object(fields))) =
-        (object.as_object_mut(), serde_json::to_value(totals))
-    {
-        map.extend(fields);
+        [] => None,
+        [one] => one.clone(),
+        many => Some(
+            many.iter()
+                .map(|k| k.as_deref().unwrap_or("(none)"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        ),
     }
 }
 

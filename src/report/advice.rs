@@ -24,6 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::Connection;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Format;
@@ -31,7 +32,7 @@ use crate::collect::Usage;
 use crate::present::{count, MoneySet, Table, View};
 use crate::pricing::{cost, Entry, Match, MatchKind, PriceTable, Rates};
 pub use crate::query::advice::{TaskRow, UsageRow};
-use crate::query::{advice, Filter, QueryError, Range};
+use crate::query::{advice, Bounds, Filter, QueryError, Range};
 
 /// A session reads "little" from cache below this share of its prompt. An
 /// agent loop re-sends its whole history every turn, so a cached session
@@ -76,7 +77,7 @@ pub const MIN_TASKS_OF_A_TYPE: usize = 3;
 pub const TASK_TYPE_LABEL: &str = "type";
 
 /// A session short of cache reads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct LowCacheRead {
     pub session_id: String,
     /// Every model the session used, sorted.
@@ -104,7 +105,7 @@ pub struct LowCacheRead {
 }
 
 /// A model used for many short outputs, and the cheaper model suggested.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CheaperModel {
     /// The model as stored.
     pub model: String,
@@ -133,7 +134,7 @@ pub struct CheaperModel {
 }
 
 /// A task costing more than [`COSTLY_TASK_FACTOR`] times its type's average.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CostlyTask {
     pub task_id: String,
     #[serde(rename = "type")]
@@ -149,7 +150,7 @@ pub struct CostlyTask {
 }
 
 /// One suggestion; serialized with its `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Suggestion {
     LowCacheRead(LowCacheRead),
@@ -171,9 +172,10 @@ pub struct Advice {
 }
 
 impl Advice {
-    /// `{"advice": [{"kind": ..., ...}], "period": {"from", "to"}}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        let suggestions: Vec<Suggestion> = self
+    /// The advice as `report --advice --json` answers it: every suggestion,
+    /// each with its `kind`, and the period read.
+    pub fn answer(&self) -> AdviceReport {
+        let advice = self
             .low_cache_reads
             .iter()
             .cloned()
@@ -191,12 +193,21 @@ impl Advice {
                     .map(Suggestion::CostlyTask),
             )
             .collect();
-        let bound = |ts: Option<jiff::Timestamp>| ts.map(crate::record::format_timestamp);
-        serde_json::json!({
-            "advice": suggestions,
-            "period": { "from": bound(self.range.from), "to": bound(self.range.to) },
-        })
+        AdviceReport {
+            advice,
+            period: Bounds::from(self.range),
+        }
     }
+}
+
+/// `{"advice": [{"kind": ..., ...}], "period": {"from", "to"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct AdviceReport {
+    /// Low cache reads, then cheaper models, then costly tasks, each kind
+    /// sorted by what it is worth.
+    pub advice: Vec<Suggestion>,
+    /// The instants the records were read from, `[from, to)`.
+    pub period: Bounds,
 }
 
 /// Model names resolved once each: a computation prices the same few names
@@ -514,11 +525,11 @@ pub fn advise(
 }
 
 /// The advice as `report --advice` prints it: text, or JSON (see
-/// [`Advice::to_json`]). There is no CSV form: the kinds have different
+/// [`Advice::answer`]). There is no CSV form: the kinds have different
 /// fields.
 pub fn render(advice: &Advice, period: &str, view: &View, format: Format) -> String {
     if format == Format::Json {
-        return format!("{:#}\n", advice.to_json());
+        return format!("{:#}\n", crate::query::json(&advice.answer()));
     }
     let mut out = format!("Advice for {period}, at the list prices in force\n");
 
@@ -907,6 +918,7 @@ mod tests {
         }
 
         let all = advise(&conn, &Filter::default(), &prices).unwrap();
+        crate::query::schema_check::assert_answer_fits_schema(&all.answer());
         assert_eq!(all.low_cache_reads.len(), 1);
         assert_eq!(all.cheaper_models.len(), 1);
         assert_eq!(all.costly_tasks.len(), 1, "{:#?}", all.costly_tasks);
@@ -930,7 +942,7 @@ mod tests {
             ..Filter::default()
         };
         let none = advise(&conn, &later, &prices).unwrap();
-        let json = none.to_json();
+        let json = crate::query::json(&none.answer());
         assert_eq!(json["advice"], serde_json::json!([]));
         assert_eq!(json["period"]["from"], "2026-09-21T00:00:00.000Z");
         assert_eq!(
@@ -940,7 +952,7 @@ mod tests {
             3
         );
 
-        let kinds: Vec<_> = all.to_json()["advice"]
+        let kinds: Vec<_> = crate::query::json(&all.answer())["advice"]
             .as_array()
             .unwrap()
             .iter()

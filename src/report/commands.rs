@@ -14,7 +14,7 @@ use super::{
 };
 use crate::present::{time, View};
 use crate::pricing::PriceTable;
-use crate::query::{self, Dimension, End, Filter, QueryError, Range};
+use crate::query::{self, Dimension, Extent, Filter, FilterError, FilterSpec, Input, QueryError};
 
 /// What `report` was asked, as the user typed it.
 #[derive(Debug, Clone, Default)]
@@ -41,39 +41,26 @@ struct Resolved {
 }
 
 impl ReportArgs {
-    /// The filter and grouping these arguments mean, as of `now`.
-    pub fn resolve(
-        &self,
-        now: Timestamp,
-    ) -> Result<(Filter, Vec<Dimension>, jiff::tz::TimeZone), QueryError> {
-        let r = self.resolved(now)?;
-        Ok((r.filter, r.dimensions, r.tz))
-    }
-
+    /// The filter, grouping, zone and period line these arguments mean,
+    /// as of `now`; the filter read by the one filter parser ([`FilterSpec`]).
     fn resolved(&self, now: Timestamp) -> Result<Resolved, QueryError> {
         let tz = query::time_zone(self.tz.as_deref())?;
         let name = self.period.as_deref().unwrap_or("all");
-        let period = Range::period(name, now, &tz)?;
-        let since = self
-            .since
-            .as_deref()
-            .map(|s| query::parse_bound(s, End::Start, &tz))
-            .transpose()?;
-        let until = self
-            .until
-            .as_deref()
-            .map(|s| query::parse_bound(s, End::End, &tz))
-            .transpose()?;
-        let range = period.narrowed(since, until);
-        if let (Some(from), Some(to)) = (range.from, range.to) {
-            if from > to {
-                return Err(QueryError::Invalid(format!(
-                    "the period ends ({}) before it starts ({})",
-                    time::instant(to, &tz),
-                    time::instant(from, &tz)
-                )));
-            }
-        }
+        let spec = FilterSpec {
+            extent: Extent::Period(name),
+            from: self.since.as_deref(),
+            to: self.until.as_deref(),
+            agent: self.agent.as_deref(),
+            model: self.model.as_deref(),
+            session: self.session.as_deref(),
+            task: self.task.as_deref(),
+            project: self.project.as_deref(),
+            provider: None,
+        };
+        let refuse = |e| refusal(e, &tz);
+        let filter = spec.resolve(&tz, now).map_err(refuse)?;
+        let range = filter.range;
+        let (since, until) = spec.bounds(&tz).map_err(refuse)?;
         if self.by.len() > 2 {
             return Err(QueryError::Invalid(
                 "--by takes at most two levels".to_string(),
@@ -94,15 +81,6 @@ impl ReportArgs {
             _ => range.to.map_or(Bound::Open, Bound::Named),
         };
         let named = (name != "all" && (from.is_named() || to.is_named())).then_some(name);
-        let filter = Filter {
-            range,
-            agent: self.agent.clone(),
-            model: self.model.clone(),
-            session: self.session.clone(),
-            task: self.task.clone(),
-            project: self.project.clone(),
-            provider: None,
-        };
         Ok(Resolved {
             filter,
             dimensions,
@@ -110,6 +88,30 @@ impl ReportArgs {
             tz,
         })
     }
+}
+
+/// A filter refused, in the words of the command line: the flag at fault,
+/// or the period as the user will see it, in their zone.
+fn refusal(e: FilterError, tz: &TimeZone) -> QueryError {
+    QueryError::Invalid(match e {
+        FilterError::Unreadable { input, message } => {
+            let flag = match input {
+                Input::Extent => "--period",
+                Input::From => "--since",
+                Input::To => "--until",
+            };
+            format!("{flag}: {message}")
+        }
+        FilterError::Empty { from, to, .. } if from == to => format!(
+            "the period is empty: it ends where it starts ({}); an --until date includes that day",
+            time::instant(from, tz)
+        ),
+        FilterError::Empty { from, to, .. } => format!(
+            "the period ends ({}) before it starts ({})",
+            time::instant(to, tz),
+            time::instant(from, tz)
+        ),
+    })
 }
 
 /// One end of a report's period, as the user gave it.

@@ -7,7 +7,9 @@ pub mod advice;
 pub mod commands;
 
 use crate::present::{count, time, MoneySet, Table, View};
-use crate::query::{Dimension, Group, Record, SessionDetail, SessionRow, Summary, Totals};
+use crate::query::{
+    self, Dimension, Group, Record, SessionDetail, SessionRow, Sessions, Summary, Totals,
+};
 
 /// How a command prints what it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +134,7 @@ fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
 /// period it covers.
 pub fn render_summary(summary: &Summary, period: &str, view: &View, format: Format) -> String {
     match format {
-        Format::Json => format!("{:#}\n", summary.to_json()),
+        Format::Json => format!("{:#}\n", query::json(&summary.answer())),
         Format::Csv => {
             let mut out = csv_line(
                 summary
@@ -202,7 +204,12 @@ fn local_start(key: &str, tz: &jiff::tz::TimeZone) -> Option<jiff::Timestamp> {
 /// `sessions`: one line per session, most recently active first.
 pub fn render_sessions(rows: &[SessionRow], view: &View, format: Format) -> String {
     match format {
-        Format::Json => format!("{:#}\n", serde_json::json!({ "sessions": rows })),
+        Format::Json => format!(
+            "{:#}\n",
+            query::json(&Sessions {
+                sessions: rows.to_vec()
+            })
+        ),
         Format::Csv => {
             let mut out = csv_line(
                 [
@@ -288,7 +295,7 @@ fn span(first: jiff::Timestamp, last: jiff::Timestamp) -> String {
 /// `sessions ID`: the session by model and by tool.
 pub fn render_session(detail: &SessionDetail, view: &View, format: Format) -> String {
     match format {
-        Format::Json => format!("{:#}\n", detail.to_json()),
+        Format::Json => format!("{:#}\n", query::json(&detail.answer())),
         Format::Csv => {
             let mut out = csv_line(
                 ["breakdown", "key"]
@@ -475,7 +482,7 @@ fn time_of(stored: &str, tz: &jiff::tz::TimeZone) -> String {
 
 /// `tail --json`: one JSON object per record.
 pub fn render_record_json(record: &Record) -> String {
-    format!("{}\n", serde_json::json!(record))
+    format!("{}\n", query::json(record))
 }
 
 #[cfg(test)]

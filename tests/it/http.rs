@@ -1420,3 +1420,36 @@ fn label_values_past_the_cap_are_other_and_the_totals_still_match() {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(info[0].labels["host"], host.trim());
 }
+
+/// The one range rule (query::FilterSpec), as the API words it: an equal
+/// or reversed pair of bounds names date_from; a date_to before the start
+/// of time_range names date_to. A date as date_to includes that day.
+#[test]
+fn an_empty_range_is_a_400_naming_the_bound() {
+    let (_home, _daemon, addr) = seeded();
+    let t = "2026-09-20T10:00:00Z";
+    let equal = format!("/api/costs?date_from={t}&date_to={t}");
+    let cases = [
+        (equal.as_str(), "date_from: must be before date_to"),
+        (
+            "/api/costs/summary?date_from=2025-03-11&date_to=2025-03-10",
+            "date_from: must be before date_to",
+        ),
+        (
+            "/api/costs/sessions?time_range=1h&date_to=2020-01-01",
+            "date_to: must be after the start of time_range",
+        ),
+        (
+            "/api/summary?time_range=24h&date_from=2020-01-01&date_to=2020-01-02",
+            "date_to: must be after the start of time_range",
+        ),
+    ];
+    for (path, says) in cases {
+        let response = http_get(addr, path);
+        assert_eq!(response.status, 400, "{path}: {}", response.text());
+        let error = response.json()["error"].as_str().unwrap().to_string();
+        assert!(error.starts_with(says), "{path}: {error}");
+    }
+    let one_day = http_get(addr, "/api/costs?date_from=2025-03-10&date_to=2025-03-10");
+    assert_eq!(one_day.status, 200, "{}", one_day.text());
+}

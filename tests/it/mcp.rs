@@ -554,3 +554,20 @@ async fn a_missing_database_is_a_tool_error_that_says_so() {
     );
     client.cancel().await.unwrap();
 }
+
+/// get_cost_report's period goes through the one filter parser
+/// (query::FilterSpec), and its refusal names the tool's argument, not a
+/// flag of the CLI. Arguments are read before the database is looked for.
+#[tokio::test]
+async fn a_bad_period_is_refused_naming_the_argument() {
+    let home = Home::new();
+    let client = connect(&home).await;
+    let message = tool_error(&client, "get_cost_report", json!({"period": "fortnight"})).await;
+    assert!(
+        message.starts_with("period: unknown period \"fortnight\""),
+        "{message}"
+    );
+    let message = tool_error(&client, "get_cost_report", json!({"group_by": "color"})).await;
+    assert!(message.starts_with("group_by: "), "{message}");
+    client.cancel().await.unwrap();
+}

@@ -584,3 +584,45 @@ fn from_and_to_point_to_since_and_until_and_a_bad_zone_is_one_line() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// The one range rule (query::FilterSpec): a period must start before it
+/// ends. An equal pair is refused as empty, a reversed one as ending
+/// before it starts, and a date as --until still includes that day.
+#[test]
+fn an_empty_or_reversed_period_is_refused() {
+    let home = seeded();
+    let t = "2026-09-20T10:00:00Z";
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["report", "--since", t, "--until", t],
+            "the period is empty",
+        ),
+        (
+            &["report", "--since", "2026-09-21", "--until", "2026-09-20"],
+            "the period is empty",
+        ),
+        (
+            &["report", "--since", "2026-09-22", "--until", "2026-09-20"],
+            "before it starts",
+        ),
+        (
+            &["report", "--json", "--since", t, "--until", t],
+            "the period is empty",
+        ),
+    ];
+    for (args, fragment) in cases {
+        let out = run(&home, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(fragment), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let one_day = run(
+        &home,
+        &["report", "--since", "2026-09-20", "--until", "2026-09-20"],
+    );
+    assert_eq!(one_day.status.code(), Some(0));
+    let bad_flag = run(&home, &["report", "--until", "someday"]);
+    assert!(String::from_utf8_lossy(&bad_flag.stderr).contains("--until: "));
+}
