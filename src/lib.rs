@@ -48,7 +48,6 @@
 //! - [`setup`]: `install-hooks` (hookmeter's entries merged into Claude
 //!   Code's `settings.json`) and `doctor` (read-only checks, with fixes).
 pub mod budget;
-pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod fs;
@@ -66,6 +65,9 @@ pub mod setup;
 pub mod store;
 pub mod systemd;
 pub mod user_files;
+
+/// The pure core's collector, named at its old path.
+pub use hookmeter_core::collect;
 
 #[cfg(test)]
 mod layering;

@@ -99,10 +99,10 @@ pub fn evaluate(
 ) -> Result<Evaluation, QueryError> {
     let mut found = Evaluation::default();
     for (budget, updated_at) in super::rows(conn)? {
-        let (current, end) = budget.period.current(now, tz)?;
+        let (current, end) = super::current_period(budget.period, now, tz)?;
         let mut periods = vec![(current, end)];
         if let Some(start) = current.from.filter(|&s| updated_at.is_some_and(|t| t < s)) {
-            let (before, _) = budget.period.current(start - 1.millisecond(), tz)?;
+            let (before, _) = super::current_period(budget.period, start - 1.millisecond(), tz)?;
             periods.push((before.narrowed(None, Some(start)), Some(start)));
         }
         for (i, (range, end)) in periods.into_iter().enumerate() {

@@ -71,6 +71,19 @@ pub enum QueryError {
     NoDatabase(std::path::PathBuf),
 }
 
+impl QueryError {
+    /// This error as the user should read it: a database that does not
+    /// exist also says what chose its path and what to check
+    /// ([`crate::config::Config::missing_database`]). Here rather than in
+    /// config, which reads no database and names no reader.
+    pub fn explained(&self, config: &crate::config::Config) -> String {
+        match (self, config.missing_database()) {
+            (QueryError::NoDatabase(_), Some(missing)) => missing.to_string(),
+            _ => self.to_string(),
+        }
+    }
+}
+
 /// `[from, to)`; an open end is unbounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Range {

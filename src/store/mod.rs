@@ -7,17 +7,20 @@
 //! For users: docs/schema.md.
 
 pub mod budgets;
-pub mod redact;
 pub mod reprice;
 pub mod rollup;
 pub mod writer;
+
+/// Payload redaction is the core's (pure); named here too so that older
+/// paths (`store::redact`, the fuzz targets') keep working.
+pub use hookmeter_core::redact;
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::config::Durability;
 use crate::fs::create_private_dir;
+use hookmeter_core::terms::Durability;
 
 /// The whole current schema. A new database gets it as is; an older one gets
 /// it after the shape changes of each newer [`Migration`] (every statement
