@@ -5,14 +5,20 @@
 //! this module holds no SQL); how much of each is spent is a summary over
 //! the same records every report reads.
 //!
+//! What a budget is ([`Budget`], [`Period`], [`Scope`]) is a value of the
+//! core (`hookmeter_core::terms`), so that the configuration can hold
+//! budgets without importing this module; named here too.
+//!
 //! [`alerts`] turns spend into threshold alerts and the verdicts the
-//! enforcement guard answers from; [`notify`] delivers alerts; [`commands`]
-//! is what `hookmeter budget` says.
+//! enforcement guard answers from; [`notify`] delivers alerts; both share
+//! a `Crossing` (its own module, so neither imports the other);
+//! [`commands`] is what `hookmeter budget` says.
 //!
 //! For users: docs/budgets.md.
 
 pub mod alerts;
 pub mod commands;
+mod crossing;
 pub mod notify;
 
 use jiff::tz::TimeZone;
