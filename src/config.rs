@@ -5,6 +5,12 @@
 //! [`Config::resolve`] is the only place precedence is decided. It records
 //! which source each setting came from ([`Config::origins`]), so `hookmeter
 //! config` can explain the result without deciding anything again.
+//!
+//! It must never read the database or import the modules it configures
+//! (store, query, budget): it sits below them. The value types it holds
+//! (budgets, payload policy, durability) are the core's
+//! (`hookmeter_core::terms`); what the database adds to `hookmeter config`
+//! is gathered by the caller ([`StoredBudgets`]).
 
 mod alerts;
 mod show;

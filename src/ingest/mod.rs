@@ -2,6 +2,9 @@
 //! `POST /hook`) and the one decoding step every source shares: bytes ->
 //! [`HookEvent`] or [`Rejection`]. Sources own framing, limits and acks;
 //! they never write to the database themselves, only through the writer.
+//! The envelope `hookmeter send` writes and Claude Code's deny answer
+//! ([`deny_decision`]) are defined here, where both the hook client and
+//! `POST /hook` find them without importing each other.
 //!
 //! For users: docs/ingest.md.
 

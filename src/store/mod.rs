@@ -1,8 +1,11 @@
 //! Store: the SQLite database. Owns the schema, the one write connection and
-//! its thread, the payload storage policy, and every statement that writes
+//! its thread, and every statement that writes
 //! ([`budgets`] holds those of the budgets and alerts tables); reads are
 //! [`crate::query`]'s. Nothing here parses events or decides prices; the
-//! writer only asks the pricing table for a number.
+//! writer only asks the pricing table for a number. What of a payload may be
+//! stored is decided by the core's redaction (`hookmeter_core::redact`),
+//! which the ingest edges apply before a row reaches the writer. It imports
+//! neither ingest nor http (the `layering` test holds it to that).
 //!
 //! For users: docs/schema.md.
 

@@ -48,8 +48,9 @@ fn the_manifest_names_no_io_crate() {
     );
 }
 
-/// The `crate::X` / `super::X` names used by non-test code of each file
-/// under `dir`, keyed by the module (relative to `root`) that the file is.
+/// The `crate::…` / `super::…` paths (`super` resolved) used by non-test
+/// code of each file under `dir`, keyed by the module (relative to `root`)
+/// that the file is.
 fn uses(root: &Path, dir: &Path, out: &mut BTreeMap<String, BTreeSet<String>>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -62,31 +63,111 @@ fn uses(root: &Path, dir: &Path, out: &mut BTreeMap<String, BTreeSet<String>>) {
         }
         let module = module_of(root, &path);
         let text = std::fs::read_to_string(&path).unwrap();
-        let names = out.entry(module.clone()).or_default();
-        for line in shipped(&text).lines() {
-            let code = line.split("//").next().unwrap_or_default();
-            for (prefix, base) in [("crate::", String::new()), ("super::", parent(&module))] {
-                let mut rest = code;
-                while let Some(at) = rest.find(prefix) {
-                    let before = rest[..at].chars().last();
-                    rest = &rest[at + prefix.len()..];
-                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-                        continue;
-                    }
-                    let name: String = rest
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-                        .collect();
-                    let path = if base.is_empty() {
-                        name
-                    } else {
-                        format!("{base}::{name}")
-                    };
-                    names.insert(path.trim_end_matches(':').to_string());
-                }
-            }
+        let segments: Vec<String> = module
+            .split("::")
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        let names = out.entry(module).or_default();
+        for used in crate_paths(&shipped(&text), &segments) {
+            names.insert(used.join("::"));
         }
     }
+}
+
+/// Every path of `code` (comments skipped) that starts at `crate::` or at
+/// `super::` (resolved against `module`), as absolute segments; a `use`
+/// group (`super::{a::x, b}`) gives one path per member.
+fn crate_paths(code: &str, module: &[String]) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    for line in code.lines() {
+        let chars: Vec<char> = line
+            .split("//")
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let at_word = i == 0
+                || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_' || chars[i - 1] == ':');
+            let starts =
+                |at: usize, word: &str| chars[at..].starts_with(&word.chars().collect::<Vec<_>>());
+            if at_word && (starts(i, "crate::") || starts(i, "super::")) {
+                let mut base = if starts(i, "crate::") {
+                    i += "crate::".len();
+                    Vec::new()
+                } else {
+                    let mut base = module.to_vec();
+                    while starts(i, "super::") {
+                        base.pop();
+                        i += "super::".len();
+                    }
+                    base
+                };
+                i = use_tree(&chars, i, &mut base, &mut found);
+                continue;
+            }
+            i += 1;
+        }
+    }
+    found
+}
+
+/// Reads one use tree at `chars[i..]` below `prefix` (`a::b`, `a::{b, c}`),
+/// pushes its paths to `out`, and returns where it ends.
+fn use_tree(
+    chars: &[char],
+    mut i: usize,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> usize {
+    let depth = prefix.len();
+    loop {
+        if chars.get(i) == Some(&'{') {
+            i += 1;
+            loop {
+                while chars.get(i).is_some_and(|c| c.is_whitespace() || *c == ',') {
+                    i += 1;
+                }
+                match chars.get(i) {
+                    None => break,
+                    Some('}') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => {
+                        let before = i;
+                        i = use_tree(chars, i, prefix, out);
+                        if i == before {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            prefix.truncate(depth);
+            return i;
+        }
+        let name: String = chars[i..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect();
+        if name.is_empty() {
+            break;
+        }
+        i += name.len();
+        prefix.push(name);
+        if chars[i..].starts_with(&[':', ':']) {
+            i += 2;
+            continue;
+        }
+        break;
+    }
+    if prefix.len() > depth {
+        out.push(prefix.clone());
+    }
+    prefix.truncate(depth);
+    i
 }
 
 /// `pricing::table` for `src/pricing/table.rs`, `pricing` for its `mod.rs`.
@@ -98,12 +179,6 @@ fn module_of(root: &Path, file: &Path) -> String {
         .filter(|part| *part != "mod")
         .collect();
     parts.join("::")
-}
-
-fn parent(module: &str) -> String {
-    module
-        .rsplit_once("::")
-        .map_or(String::new(), |(parent, _)| parent.to_string())
 }
 
 /// `text` without its inline `#[cfg(test)]` modules; a file that is a
@@ -226,4 +301,22 @@ fn pricing_and_collect_parts_form_no_circle() {
             panic!("an import circle inside {parent}: {found}");
         }
     }
+}
+
+#[test]
+fn use_groups_and_super_resolve_to_absolute_paths() {
+    let module = ["pricing".to_string(), "table".to_string()];
+    let paths = crate_paths(
+        "use super::{entry::Entry, overrides};\nuse crate::terms::Usage; // crate::collect",
+        &module,
+    );
+    let shown: Vec<String> = paths.iter().map(|p| p.join("::")).collect();
+    assert_eq!(
+        shown,
+        [
+            "pricing::entry::Entry",
+            "pricing::overrides",
+            "terms::Usage"
+        ]
+    );
 }

@@ -25,7 +25,7 @@ pub enum PricingSource {
     Env,
     /// A local provider: $0 by rule, tokens still counted.
     Local,
-    /// No entry matched; priced as [`FALLBACK_KEY`] so the cost is never
+    /// No entry matched; priced as [`super::FALLBACK_KEY`] so the cost is never
     /// silently $0.
     Fallback,
 }
