@@ -42,7 +42,7 @@ impl Params {
     /// narrowed by `date_from` / `date_to`, and the equality filters.
     pub fn filter(&self, tz: &TimeZone, now: Timestamp) -> Result<Filter, ApiError> {
         let window = self.get("time_range").unwrap_or("all");
-        let range = Range::last(window, now).map_err(|e| named("time_range", e))?;
+        let range = Range::last(window, now).map_err(|e| named("time_range", e.into()))?;
         let bound = |name: &str, end: End| -> Result<Option<Timestamp>, ApiError> {
             self.get(name)
                 .map(|text| parse_bound(text, end, tz).map_err(|e| named(name, e)))

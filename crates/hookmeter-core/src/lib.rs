@@ -3,7 +3,7 @@
 //!
 //! - [`terms`]: the value types every layer speaks ([`terms::Usage`],
 //!   budgets' [`terms::Period`] and [`terms::Scope`], [`terms::PayloadPolicy`],
-//!   [`terms::Durability`]); a leaf.
+//!   [`terms::Durability`], a reader's [`terms::Range`]); a leaf.
 //! - [`collect`]: pure and total: a payload's usage, model and attribution,
 //!   and a transcript line's usage.
 //! - [`pricing`]: model name -> rates -> cost, from the embedded table plus

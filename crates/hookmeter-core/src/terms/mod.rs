@@ -6,12 +6,15 @@
 //!
 //! - `usage`: [`Usage`], the one normalized shape of token counts.
 //! - `budget`: [`Budget`], its [`Period`] and [`Scope`].
+//! - `range`: [`Range`], a reader's half-open time range.
 //! - `storage`: [`PayloadPolicy`] (`store_payloads`) and [`Durability`].
 
 mod budget;
+mod range;
 mod storage;
 mod usage;
 
 pub use budget::{Budget, Period, Scope};
+pub use range::{Range, RangeError};
 pub use storage::{Durability, PayloadPolicy, UnknownPayloadPolicy};
 pub use usage::Usage;
