@@ -2,8 +2,9 @@
 //!
 //! The pure core is a crate of its own, `hookmeter_core`: the value types
 //! every layer speaks (`hookmeter_core::terms`: usage, budget period and
-//! scope, payload policy, durability, a reader's time range), the collector, pricing and payload
-//! redaction, with no tokio or rusqlite dependency. This crate is the shell
+//! scope, payload policy, durability, a reader's time range), the
+//! collector, pricing and payload redaction, with no tokio or rusqlite
+//! dependency. This crate is the shell
 //! around it: I/O at the edges, the database, the daemon and the CLI.
 //!
 //! The modules follow the data, which moves one way (a test, `layering`,
