@@ -5,12 +5,18 @@
 //! [`Config::resolve`] is the only place precedence is decided. It records
 //! which source each setting came from ([`Config::origins`]), so `hookmeter
 //! config` can explain the result without deciding anything again.
+//!
+//! It must never read the database or import the modules it configures
+//! (store, query, budget): it sits below them. The value types it holds
+//! (budgets, payload policy, durability) are the core's
+//! (`hookmeter_core::terms`); what the database adds to `hookmeter config`
+//! is gathered by the caller ([`StoredBudgets`]).
 
 mod alerts;
 mod show;
 
 pub use alerts::{AlertSettings, Webhook};
-pub use show::MissingDatabase;
+pub use show::{MissingDatabase, StoredBudgets};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,8 +25,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::collect::UsageLimits;
-use crate::store::redact::PayloadPolicy;
+use hookmeter_core::collect::UsageLimits;
+use hookmeter_core::terms::{Budget, PayloadPolicy};
+
+/// How hard a commit tries to reach the disk: a value of the core's, named
+/// here too because it is a setting resolved like the others.
+pub use hookmeter_core::terms::Durability;
 
 /// Longest path a Unix socket address can hold on Linux (sun_path, with its NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -171,17 +181,6 @@ struct FileLimits {
     max_output_tokens: Option<u64>,
 }
 
-/// How hard a commit tries to reach the disk before its ack is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    /// WAL + synchronous=NORMAL: an ack survives a daemon crash, not power loss.
-    #[default]
-    Normal,
-    /// synchronous=FULL: an ack survives power loss.
-    Full,
-}
-
 /// Protective limits of the ingest edges.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -258,7 +257,7 @@ pub struct Config {
     pub alerts: AlertSettings,
     /// Budgets the config file sets (`[[budgets]]`); the daemon writes them
     /// to the database at start and on SIGHUP.
-    pub budgets: Vec<crate::budget::Budget>,
+    pub budgets: Vec<Budget>,
     /// `[metrics] max_label_values`: distinct values per `/metrics` label
     /// before the rest are counted as `other`.
     pub max_label_values: usize,
@@ -274,7 +273,7 @@ impl Config {
     /// `reprice`, `pricing` and `report --advice` price with.
     pub fn load_prices(&self) -> anyhow::Result<crate::pricing::PriceTable> {
         use anyhow::Context as _;
-        let table = crate::pricing::PriceTable::load(Some(&self.pricing_file), std::env::vars())
+        let table = crate::pricing::load(Some(&self.pricing_file), std::env::vars())
             .context("cannot load prices")?;
         for warning in table.warnings() {
             tracing::warn!(warning = %warning, "Price override ignored.");
@@ -529,9 +528,7 @@ impl Config {
     /// The config file's `[alerts]` and `[[budgets]]` as the file says now,
     /// for SIGHUP. A file the user named must still exist; the default one
     /// may be gone (then there are none).
-    pub fn reload_alerts(
-        &self,
-    ) -> Result<(AlertSettings, Vec<crate::budget::Budget>), ConfigError> {
+    pub fn reload_alerts(&self) -> Result<(AlertSettings, Vec<Budget>), ConfigError> {
         let named = self.origins.get("config_file") != Some(&Origin::Default);
         let file = read_file_config(&self.config_file, named)?;
         let mut pick = Precedence {
@@ -1052,7 +1049,7 @@ pub(crate) mod tests {
                 ("task:T-1".into(), "total", 5.0, true)
             ]
         );
-        let described = c.describe();
+        let described = c.describe_with(&show::StoredBudgets::NoDatabase);
         assert!(!described.contains("secret"), "{described}");
         assert!(!format!("{c:?}").contains("secret"));
 

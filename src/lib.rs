@@ -1,19 +1,32 @@
 //! hookmeter: coding-agent hook events in, priced `cost_records` out.
 //!
-//! The modules follow the data, which moves one way:
+//! The pure core is a crate of its own, `hookmeter_core`: the value types
+//! every layer speaks (`hookmeter_core::terms`: usage, budget period and
+//! scope, payload policy, durability, a reader's time range), the
+//! collector, pricing and payload redaction, with no tokio or rusqlite
+//! dependency. This crate is the shell
+//! around it: I/O at the edges, the database, the daemon and the CLI.
+//!
+//! The modules follow the data, which moves one way (a test, `layering`,
+//! fails on an import circle or an import against the flow):
 //!
 //! - [`ingest`]: the edges events arrive at (Unix socket, spool directory,
 //!   `POST /hook`), the one decoder every source shares (bytes -> event or
 //!   rejection), the Claude Code transcript tail, and `import` of
 //!   transcripts on disk.
 //! - [`collect`]: pure and total: a payload's usage, model and attribution,
-//!   and a transcript line's usage.
-//! - [`pricing`]: pure: model name -> rates -> cost, from the embedded table
-//!   plus the user's `pricing.toml` and `COST_PRICING_*` overrides; LiteLLM's
-//!   price file converted to a `pricing.toml`.
+//!   and a transcript line's usage. It lives in the core crate,
+//!   `hookmeter_core` (`crates/hookmeter-core`), and is named here at its
+//!   old path.
+//! - [`pricing`]: model name -> rates -> cost. The table, the formula and
+//!   LiteLLM's price file converted to a `pricing.toml` are the core's
+//!   (re-exported here); this crate adds the edge: reading the user's
+//!   `pricing.toml` ([`pricing::load`]) and the text of `pricing list` /
+//!   `pricing check`.
 //! - [`store`]: SQLite: the schema, the single writer thread (batched
-//!   transactions, acks after commit), payload redaction, and every other
-//!   write (budgets, alerts). All SQL that writes lives here.
+//!   transactions, acks after commit), and every other write (budgets,
+//!   alerts). All SQL that writes lives here. Payload redaction is the
+//!   core's (`hookmeter_core::redact`, also at `store::redact`).
 //! - [`query`]: what readers ask (summaries, pages of records, sessions,
 //!   lifetime counters, advice's rows, budgets, transcript offsets, the
 //!   database's health), on read-only connections; summaries and pages read
@@ -45,13 +58,13 @@
 //! - [`fs`]: the owner-only directories hookmeter creates (a leaf, so the
 //!   hook client needs no store).
 //! - [`config`]: flags, environment and config file resolved once, with
-//!   where each setting came from (`hookmeter config`).
+//!   where each setting came from (`hookmeter config`); below the readers
+//!   and writers it configures, it imports none of them.
 //! - [`user_files`]: files written for the user (`pricing import` into
 //!   `pricing.toml`), backed up and replaced atomically.
 //! - [`setup`]: `install-hooks` (hookmeter's entries merged into Claude
 //!   Code's `settings.json`) and `doctor` (read-only checks, with fixes).
 pub mod budget;
-pub mod collect;
 pub mod config;
 pub mod daemon;
 pub mod fs;
@@ -69,6 +82,9 @@ pub mod setup;
 pub mod store;
 pub mod systemd;
 pub mod user_files;
+
+/// The pure core's collector, named at its old path.
+pub use hookmeter_core::collect;
 
 #[cfg(test)]
 mod layering;

@@ -474,9 +474,10 @@ fn main() -> ExitCode {
         Command::Pricing { command } => run_pricing(&config, command),
         Command::Budget { command } => run_budget(&config, command),
         Command::Config { json } => {
+            let stored = hookmeter::budget::stored_budgets(&config.db);
             print_out(&match json {
-                true => format!("{:#}\n", config.describe_json()),
-                false => config.describe(),
+                true => format!("{:#}\n", config.describe_json_with(&stored)),
+                false => config.describe_with(&stored),
             });
             ExitCode::SUCCESS
         }
@@ -578,7 +579,7 @@ fn main() -> ExitCode {
                 &mut std::io::stdout(),
             ) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&config.explain_read_error(&e)),
+                Err(e) => fail(&e.explained(&config)),
             }
         }
         Command::Send { .. } | Command::InstallHooks { .. } | Command::Doctor { .. } => {
@@ -775,7 +776,7 @@ fn print_or_fail(text: Result<String, hookmeter::query::QueryError>, config: &Co
             print_out(&text);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&config.explain_read_error(&e)),
+        Err(e) => fail(&e.explained(config)),
     }
 }
 

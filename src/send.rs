@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::ingest::ENVELOPE_VERSION;
+use crate::ingest::{deny_decision, ENVELOPE_VERSION};
 use crate::record::format_timestamp;
 
 /// Largest stdin read (8 MiB, docs/hook-protocol.md#hookmeter-send); more is
@@ -176,18 +176,6 @@ pub fn send(config: &Config, who: &Attribution, stdin: impl Read, budget: Durati
             config.spool.display()
         )),
     }
-}
-
-/// Claude Code's answer to a PreToolUse hook that refuses the tool use.
-pub fn deny_decision(reason: &str) -> String {
-    serde_json::json!({
-        "hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": "deny",
-            "permissionDecisionReason": reason,
-        }
-    })
-    .to_string()
 }
 
 /// The envelope as one NDJSON line, and whether the payload is a PreToolUse

@@ -19,7 +19,7 @@ now, UTC), ids in time order as the daemon assigns them:
     then, whose records share the session id;
   * 30 agents (claude-code, 14 `subagent:<type>`, codex, gemini-cli, opencode,
     aider and bots), 19 models of 5 providers (names from
-    src/pricing/prices.toml), 50 projects (1 % of sessions without one),
+    crates/hookmeter-core/src/pricing/prices.toml), 50 projects (1 % of sessions without one),
     popularity skewed;
   * token counts shaped like each provider's: Anthropic prompts are almost all
     cache reads of a context that grows turn by turn (and is compacted), with
@@ -65,7 +65,7 @@ from operator import itemgetter
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 SCHEMA = os.path.join(ROOT, "schema.sql")
-PRICES = os.path.join(ROOT, "src", "pricing", "prices.toml")
+PRICES = os.path.join(ROOT, "crates", "hookmeter-core", "src", "pricing", "prices.toml")
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 
@@ -179,7 +179,7 @@ def load_rates(models):
     for model in models:
         entry = names.get(model.lower().replace(".", "-"))
         if entry is None:
-            sys.exit("gen_db.py: model %r is not in src/pricing/prices.toml" % model)
+            sys.exit("gen_db.py: model %r is not in crates/hookmeter-core/src/pricing/prices.toml" % model)
         inp = entry["input"]
         cr = entry.get("cache_read", inp)
         cw5 = entry.get("cache_write_5m", entry.get("cache_write", inp))

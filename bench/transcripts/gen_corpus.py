@@ -43,7 +43,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 # ---------------------------------------------------------------------------
-# Prices per 1M tokens (list prices, as in src/pricing/prices.toml):
+# Prices per 1M tokens (list prices, as in crates/hookmeter-core/src/pricing/prices.toml):
 # (input, output, cache read, cache write 5m, cache write 1h, >200k tier|None)
 # tier = same five rates for requests whose prompt exceeds 200k tokens.
 PRICES = {

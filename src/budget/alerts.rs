@@ -16,58 +16,17 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use super::crossing::Crossing;
 use super::notify::Notifier;
 use super::{Budget, Scope};
 use crate::config::AlertSettings;
 use crate::present::MoneySet;
 use crate::query::QueryError;
-use crate::record::format_timestamp;
-use crate::store::budgets::AlertKey;
 use crate::store::writer::WriterHandle;
 
 /// Records landing in a burst are checked once: the first wakes the
 /// watcher, which waits this long for the rest before reading spend.
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// A threshold of a budget reached in one of its periods.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Crossing {
-    pub budget: Budget,
-    /// `None` for a total budget.
-    pub period_start: Option<Timestamp>,
-    pub period_end: Option<Timestamp>,
-    /// Percent of the limit: 80 is 80 %.
-    pub threshold_pct: f64,
-    pub spent_usd: f64,
-}
-
-impl Crossing {
-    /// The alert as one sentence, times in the budgets' zone.
-    pub fn text(&self, now: Timestamp, tz: &TimeZone) -> String {
-        let scope = match self.budget.scope.key() {
-            key if key.is_empty() => "everything".to_string(),
-            key => key,
-        };
-        let when = match self.period_end {
-            None => String::new(),
-            Some(end) => {
-                let shown = crate::present::time::instant(end, tz);
-                match end <= now {
-                    true => format!(" (period ended {shown})"),
-                    false => format!(" (period ends {shown})"),
-                }
-            }
-        };
-        let money = MoneySet::of([self.spent_usd, self.budget.limit_usd]);
-        format!(
-            "hookmeter: the {} budget of {scope} reached {}%: {} of {} spent{when}.",
-            self.budget.period.name(),
-            self.threshold_pct,
-            money.show(self.spent_usd),
-            money.show(self.budget.limit_usd)
-        )
-    }
-}
 
 /// An enforced budget whose current period is spent.
 #[derive(Debug, Clone)]
@@ -99,10 +58,10 @@ pub fn evaluate(
 ) -> Result<Evaluation, QueryError> {
     let mut found = Evaluation::default();
     for (budget, updated_at) in super::rows(conn)? {
-        let (current, end) = budget.period.current(now, tz)?;
+        let (current, end) = super::current_period(budget.period, now, tz)?;
         let mut periods = vec![(current, end)];
         if let Some(start) = current.from.filter(|&s| updated_at.is_some_and(|t| t < s)) {
-            let (before, _) = budget.period.current(start - 1.millisecond(), tz)?;
+            let (before, _) = super::current_period(budget.period, start - 1.millisecond(), tz)?;
             periods.push((before.narrowed(None, Some(start)), Some(start)));
         }
         for (i, (range, end)) in periods.into_iter().enumerate() {
@@ -147,20 +106,6 @@ fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZon
         money.show(spent),
         money.show(budget.limit_usd)
     )
-}
-
-impl Crossing {
-    /// What makes it the same alert: the `alerts` table's unique key
-    /// (scope, period, period start, limit, threshold).
-    fn key(&self) -> AlertKey {
-        AlertKey {
-            scope: self.budget.scope.key(),
-            period: self.budget.period.name(),
-            period_start: self.period_start.map(format_timestamp).unwrap_or_default(),
-            limit_usd: self.budget.limit_usd,
-            threshold_pct: self.threshold_pct,
-        }
-    }
 }
 
 /// The crossings the `alerts` table does not hold yet. Read on the checker's

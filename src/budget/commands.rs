@@ -51,7 +51,7 @@ pub fn set(
 
 /// `budget status`, seen in `view` (its zone decides the periods).
 pub fn status(config: &Config, view: &View, json: bool) -> Result<String, String> {
-    let conn = crate::query::open(&config.db).map_err(|e| config.explain_read_error(&e))?;
+    let conn = crate::query::open(&config.db).map_err(|e| e.explained(config))?;
     let statuses =
         budget::status(&conn, jiff::Timestamp::now(), &view.tz).map_err(|e| e.to_string())?;
     Ok(if json {

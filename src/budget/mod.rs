@@ -5,14 +5,20 @@
 //! this module holds no SQL); how much of each is spent is a summary over
 //! the same records every report reads.
 //!
+//! What a budget is ([`Budget`], [`Period`], [`Scope`]) is a value of the
+//! core (`hookmeter_core::terms`), so that the configuration can hold
+//! budgets without importing this module; named here too.
+//!
 //! [`alerts`] turns spend into threshold alerts and the verdicts the
-//! enforcement guard answers from; [`notify`] delivers alerts; [`commands`]
-//! is what `hookmeter budget` says.
+//! enforcement guard answers from; [`notify`] delivers alerts; both share
+//! a `Crossing` (its own module, so neither imports the other);
+//! [`commands`] is what `hookmeter budget` says.
 //!
 //! For users: docs/budgets.md.
 
 pub mod alerts;
 pub mod commands;
+mod crossing;
 pub mod notify;
 
 use jiff::tz::TimeZone;
@@ -21,182 +27,56 @@ use rusqlite::Connection;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::config::StoredBudgets;
 use crate::present::{time, MoneySet, Table, View};
 use crate::query::budgets::BudgetRow;
 use crate::query::{summary, Filter, QueryError, Range};
 use crate::store::budgets::BudgetLimit;
 
-/// The period a budget's limit applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Daily,
-    Weekly,
-    Monthly,
-    /// Everything ever spent: for a task, which has a beginning and an end.
-    Total,
+pub use hookmeter_core::terms::{Budget, Period, Scope};
+
+/// The current `period` as of `now` in `tz`: its range (open at the end)
+/// and when it ends (`None` for a total). Beside the spend it measures, not
+/// with [`Period`] in the core: it is a reader's [`Range`].
+pub fn current_period(
+    period: Period,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Result<(Range, Option<Timestamp>), QueryError> {
+    let calendar = match period {
+        Period::Daily => "today",
+        Period::Weekly => "week",
+        Period::Monthly => "month",
+        Period::Total => return Ok((Range::default(), None)),
+    };
+    let range = Range::period(calendar, now, tz)?;
+    let start = range
+        .from
+        .ok_or_else(|| QueryError::Invalid("a calendar period has a start".into()))?
+        .to_zoned(tz.clone());
+    let next = match period {
+        Period::Daily => start.checked_add(1.day()),
+        Period::Weekly => start.checked_add(1.week()),
+        _ => start.checked_add(1.month()),
+    }
+    .map_err(|e| QueryError::Invalid(e.to_string()))?;
+    let end = next.timestamp();
+    Ok((range.narrowed(None, Some(end)), Some(end)))
 }
 
-impl Period {
-    pub const ALL: [Period; 4] = [
-        Period::Daily,
-        Period::Weekly,
-        Period::Monthly,
-        Period::Total,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Period::Daily => "daily",
-            Period::Weekly => "weekly",
-            Period::Monthly => "monthly",
-            Period::Total => "total",
-        }
+/// The records `scope` covers within `range`.
+fn scope_filter(scope: &Scope, range: Range) -> Filter {
+    let mut filter = Filter {
+        range,
+        ..Filter::default()
+    };
+    match scope {
+        Scope::All => {}
+        Scope::Agent(v) => filter.agent = Some(v.clone()),
+        Scope::Task(v) => filter.task = Some(v.clone()),
+        Scope::Project(v) => filter.project = Some(v.clone()),
     }
-
-    pub fn parse(text: &str) -> Option<Period> {
-        Period::ALL.into_iter().find(|p| p.name() == text)
-    }
-
-    /// The current period as of `now` in `tz`: its range (open at the end)
-    /// and when it ends (`None` for a total).
-    pub fn current(
-        self,
-        now: Timestamp,
-        tz: &TimeZone,
-    ) -> Result<(Range, Option<Timestamp>), QueryError> {
-        let calendar = match self {
-            Period::Daily => "today",
-            Period::Weekly => "week",
-            Period::Monthly => "month",
-            Period::Total => return Ok((Range::default(), None)),
-        };
-        let range = Range::period(calendar, now, tz)?;
-        let start = range
-            .from
-            .ok_or_else(|| QueryError::Invalid("a calendar period has a start".into()))?
-            .to_zoned(tz.clone());
-        let next = match self {
-            Period::Daily => start.checked_add(1.day()),
-            Period::Weekly => start.checked_add(1.week()),
-            _ => start.checked_add(1.month()),
-        }
-        .map_err(|e| QueryError::Invalid(e.to_string()))?;
-        let end = next.timestamp();
-        Ok((range.narrowed(None, Some(end)), Some(end)))
-    }
-}
-
-/// What a budget covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    All,
-    Agent(String),
-    Task(String),
-    Project(String),
-}
-
-impl Scope {
-    /// `agent:NAME`, `task:ID`, `project:NAME`; `None` is everything.
-    pub fn parse(text: Option<&str>) -> Result<Scope, String> {
-        let Some(text) = text else {
-            return Ok(Scope::All);
-        };
-        let (kind, value) = text
-            .split_once(':')
-            .filter(|(_, v)| !v.is_empty())
-            .ok_or_else(|| {
-                format!("scope {text:?}: expected agent:NAME, task:ID or project:NAME")
-            })?;
-        let value = value.to_string();
-        match kind {
-            "agent" => Ok(Scope::Agent(value)),
-            "task" => Ok(Scope::Task(value)),
-            "project" => Ok(Scope::Project(value)),
-            _ => Err(format!(
-                "scope {text:?}: expected agent:NAME, task:ID or project:NAME"
-            )),
-        }
-    }
-
-    /// As stored and shown: `''` for everything.
-    pub fn key(&self) -> String {
-        match self {
-            Scope::All => String::new(),
-            Scope::Agent(v) => format!("agent:{v}"),
-            Scope::Task(v) => format!("task:{v}"),
-            Scope::Project(v) => format!("project:{v}"),
-        }
-    }
-
-    /// Whether this scope's budget covers an event of `agent`, `task`, `project`.
-    pub fn covers(&self, agent: &str, task: Option<&str>, project: Option<&str>) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Agent(v) => v == agent,
-            Scope::Task(v) => Some(v.as_str()) == task,
-            Scope::Project(v) => Some(v.as_str()) == project,
-        }
-    }
-
-    fn filter(&self, range: Range) -> Filter {
-        let mut filter = Filter {
-            range,
-            ..Filter::default()
-        };
-        match self {
-            Scope::All => {}
-            Scope::Agent(v) => filter.agent = Some(v.clone()),
-            Scope::Task(v) => filter.task = Some(v.clone()),
-            Scope::Project(v) => filter.project = Some(v.clone()),
-        }
-        filter
-    }
-}
-
-/// One stored budget.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Budget {
-    pub scope: Scope,
-    pub period: Period,
-    pub limit_usd: f64,
-    /// Once spent, `hookmeter send` denies the scope's PreToolUse events.
-    pub enforce: bool,
-}
-
-impl Budget {
-    /// One budget per limit given, `limits` in the order of [`Period::ALL`]
-    /// (daily, weekly, monthly, total): `budget set`'s flags and a
-    /// `[[budgets]]` entry's keys.
-    pub fn per_period(scope: &Scope, limits: [Option<f64>; 4], enforce: bool) -> Vec<Budget> {
-        Period::ALL
-            .into_iter()
-            .zip(limits)
-            .filter_map(|(period, limit)| {
-                limit.map(|limit_usd| Budget {
-                    scope: scope.clone(),
-                    period,
-                    limit_usd,
-                    enforce,
-                })
-            })
-            .collect()
-    }
-
-    /// Why this budget cannot be stored, if it cannot (the words name the
-    /// `budget set` flag, which the config file's keys mirror).
-    pub fn check(&self) -> Result<(), String> {
-        if !(self.limit_usd.is_finite() && self.limit_usd > 0.0) {
-            return Err(format!(
-                "--{}: the limit must be a positive number of dollars, got {}",
-                self.period.name(),
-                self.limit_usd
-            ));
-        }
-        if self.period == Period::Total && !matches!(self.scope, Scope::Task(_)) {
-            return Err("--total: a total budget is for a task (--scope task:ID)".into());
-        }
-        Ok(())
-    }
+    filter
 }
 
 /// Sets (or replaces) each budget's limit for its scope and period: all of
@@ -256,6 +136,18 @@ pub fn clear(
 /// Every budget, by scope then period (daily, weekly, monthly, total).
 pub fn list(conn: &Connection) -> Result<Vec<Budget>, QueryError> {
     Ok(rows(conn)?.into_iter().map(|(budget, _)| budget).collect())
+}
+
+/// How many budgets the database at `db` holds, for `hookmeter config`;
+/// read-only, and a database that is not there is not created.
+pub fn stored_budgets(db: &std::path::Path) -> StoredBudgets {
+    if matches!(std::fs::metadata(db), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+        return StoredBudgets::NoDatabase;
+    }
+    match crate::query::open(db).and_then(|conn| list(&conn)) {
+        Ok(budgets) => StoredBudgets::Count(budgets.len()),
+        Err(e) => StoredBudgets::Unreadable(e.to_string()),
+    }
 }
 
 /// Every usable budget with when its limit was last changed, by scope then period.
@@ -357,7 +249,7 @@ pub fn status(conn: &Connection, now: Timestamp, tz: &TimeZone) -> Result<Vec<St
     let budgets = list(conn)?;
     let mut out = Vec::with_capacity(budgets.len());
     for budget in budgets {
-        let (period, period_end) = budget.period.current(now, tz)?;
+        let (period, period_end) = current_period(budget.period, now, tz)?;
         out.push(Status {
             spent_usd: spent(conn, &budget.scope, period, tz)?,
             period,
@@ -370,7 +262,7 @@ pub fn status(conn: &Connection, now: Timestamp, tz: &TimeZone) -> Result<Vec<St
 
 /// What `scope` spent in `range`, read as every report reads it.
 fn spent(conn: &Connection, scope: &Scope, range: Range, tz: &TimeZone) -> Result<f64, QueryError> {
-    Ok(summary(conn, &scope.filter(range), &[], tz)?
+    Ok(summary(conn, &scope_filter(scope, range), &[], tz)?
         .totals
         .cost_usd)
 }
@@ -430,7 +322,7 @@ mod tests {
             (Scope::Agent("codex".into()), Period::Daily),
             (Scope::All, Period::Total),
         ] {
-            let (range, period_end) = period.current(now, &TimeZone::UTC).unwrap();
+            let (range, period_end) = current_period(period, now, &TimeZone::UTC).unwrap();
             let status = Status {
                 budget: Budget {
                     scope,
@@ -452,7 +344,7 @@ mod tests {
         let now: Timestamp = "2026-09-16T08:00:00Z".parse().unwrap();
         let paris = TimeZone::get("Europe/Paris").unwrap();
         let shown = |p: Period| {
-            let (range, end) = p.current(now, &paris).unwrap();
+            let (range, end) = current_period(p, now, &paris).unwrap();
             (
                 range.from.map(|t| t.to_string()),
                 end.map(|t| t.to_string()),

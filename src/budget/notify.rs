@@ -7,7 +7,7 @@
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
-use super::alerts::Crossing;
+use super::crossing::Crossing;
 use crate::config::{AlertSettings, Webhook};
 use crate::record::format_timestamp;
 

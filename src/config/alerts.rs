@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::{ConfigError, Precedence};
-use crate::budget::{Budget, Scope};
+use hookmeter_core::terms::{Budget, Scope};
 
 /// `[alerts]` as written.
 #[derive(Debug, Default, Deserialize)]

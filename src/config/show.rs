@@ -84,19 +84,6 @@ pub enum StoredBudgets {
     Unreadable(String),
 }
 
-impl StoredBudgets {
-    /// Reads the database at `db`, read-only; creates nothing.
-    pub fn read(db: &Path) -> StoredBudgets {
-        if matches!(std::fs::metadata(db), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
-            return StoredBudgets::NoDatabase;
-        }
-        match crate::query::open(db).and_then(|conn| crate::budget::list(&conn)) {
-            Ok(budgets) => StoredBudgets::Count(budgets.len()),
-            Err(e) => StoredBudgets::Unreadable(e.to_string()),
-        }
-    }
-}
-
 impl Config {
     /// `Some` when the database does not exist: a reading command then
     /// fails with this rather than print a $0.00 that looks like an answer.
@@ -110,15 +97,6 @@ impl Config {
             path: self.db.clone(),
             origin: self.origin_of("db").clone(),
         })
-    }
-
-    /// A reader's error as the user should read it: a database that does
-    /// not exist also says what chose its path and what to check.
-    pub fn explain_read_error(&self, error: &crate::query::QueryError) -> String {
-        match (error, self.missing_database()) {
-            (crate::query::QueryError::NoDatabase(_), Some(missing)) => missing.to_string(),
-            _ => error.to_string(),
-        }
     }
 
     /// Every setting in display order, by the name its config-file key has
@@ -235,11 +213,9 @@ impl Config {
     /// detail is the variable's name, the file's path, or null. `budgets`
     /// is `{"config_file": N, "database": M}`, M null when there is no
     /// database to count in (its origin is that of the config file's part).
-    pub fn describe_json(&self) -> Value {
-        self.describe_json_with(&StoredBudgets::read(&self.db))
-    }
-
-    fn describe_json_with(&self, stored: &StoredBudgets) -> Value {
+    /// `stored` is what the database holds besides (`budget::stored` reads
+    /// it: this module reads no database).
+    pub fn describe_json_with(&self, stored: &StoredBudgets) -> Value {
         let mut out = Map::new();
         for (name, value) in self.settings(stored) {
             let origin = self.origin_of(name);
@@ -255,11 +231,8 @@ impl Config {
     /// config or pricing file that does not exist (so a user can tell
     /// "defaults because the file says nothing" from "defaults because the
     /// file was never there").
-    pub fn describe(&self) -> String {
-        self.describe_with(&StoredBudgets::read(&self.db))
-    }
-
-    fn describe_with(&self, stored: &StoredBudgets) -> String {
+    /// `stored` as for [`Config::describe_json_with`].
+    pub fn describe_with(&self, stored: &StoredBudgets) -> String {
         let rows: Vec<[String; 3]> = self
             .settings(stored)
             .into_iter()
@@ -335,7 +308,7 @@ mod tests {
             ..Default::default()
         };
         let c = Config::resolve(&flags, &env).unwrap();
-        let json = c.describe_json();
+        let json = c.describe_json_with(&StoredBudgets::NoDatabase);
         assert_eq!(
             json["db"],
             json!({"value": "/env.db", "origin": "env", "detail": "TELEMETRY_DB_PATH"})
@@ -445,14 +418,17 @@ mod tests {
         );
         // Reading a database that is not there creates nothing.
         let db = dir.path().join("telemetry.db");
-        assert_eq!(StoredBudgets::read(&db), StoredBudgets::NoDatabase);
+        assert_eq!(
+            crate::budget::stored_budgets(&db),
+            StoredBudgets::NoDatabase
+        );
         assert!(!db.exists());
     }
 
     #[test]
     fn text_has_one_aligned_line_per_setting() {
         let c = Config::resolve(&Overrides::default(), &env_of(&[("HOME", "/h")])).unwrap();
-        let text = c.describe();
+        let text = c.describe_with(&StoredBudgets::NoDatabase);
         let table: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
         assert_eq!(
             table.len(),

@@ -4,7 +4,7 @@
 //! - 200 once the event is committed. Claude Code's `type: "http"` hooks
 //!   read the body as hook output: `{}` asks for nothing; a PreToolUse
 //!   event whose scope has spent an enforced budget gets the deny decision
-//!   `hookmeter send` prints ([`crate::send::deny_decision`]). Anything short
+//!   `hookmeter send` prints ([`crate::ingest::deny_decision`]). Anything short
 //!   of the guard's answer is `{}`: enforcement fails open;
 //! - 400 `{"error"}`: unusable, kept in `rejected_events`;
 //! - 413 `{"error"}`: over `limits.max_line_bytes`, its first bytes kept;
@@ -101,7 +101,7 @@ fn answer(delivery: Delivery, rejected_status: StatusCode) -> Response {
                         axum::http::header::CONTENT_TYPE,
                         HeaderValue::from_static("application/json"),
                     )],
-                    crate::send::deny_decision(&reason),
+                    crate::ingest::deny_decision(&reason),
                 )
                     .into_response(),
             };

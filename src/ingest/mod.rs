@@ -2,6 +2,9 @@
 //! `POST /hook`) and the one decoding step every source shares: bytes ->
 //! [`HookEvent`] or [`Rejection`]. Sources own framing, limits and acks;
 //! they never write to the database themselves, only through the writer.
+//! The envelope `hookmeter send` writes and Claude Code's deny answer
+//! ([`deny_decision`]) are defined here, where both the hook client and
+//! `POST /hook` find them without importing each other.
 //!
 //! For users: docs/ingest.md.
 
@@ -22,6 +25,21 @@ use crate::store::redact::{stored_payload, PayloadPolicy};
 
 /// The envelope version `hookmeter send` writes.
 pub const ENVELOPE_VERSION: u64 = 1;
+
+/// Claude Code's answer to a PreToolUse hook that refuses the tool use:
+/// what `hookmeter send` prints and `POST /hook` answers for a spent
+/// enforced budget. Here, beside the envelope both speak, so that neither
+/// edge imports the other.
+pub fn deny_decision(reason: &str) -> String {
+    serde_json::json!({
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason,
+        }
+    })
+    .to_string()
+}
 
 /// Turns received bytes into an event, the same way for every source.
 #[derive(Debug, Clone)]

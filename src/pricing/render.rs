@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::normalize::canonical;
-use super::rates::{LongContext, Rates};
-use super::table::{MatchKind, PriceTable, PricingSource, FALLBACK_KEY};
+use hookmeter_core::pricing::{
+    canonical, LongContext, MatchKind, PriceTable, PricingSource, Rates, FALLBACK_KEY,
+};
 
 /// The whole table: its date (and the user file's) at the top, one row per
 /// entry sorted by provider then key, then the rules for local and unknown

@@ -84,7 +84,7 @@ impl<'a> FilterSpec<'a> {
             Extent::Period(name) => Range::period(name, now, tz),
             Extent::Window(window) => Range::last(window, now),
         }
-        .map_err(unreadable(Input::Extent))?;
+        .map_err(|e| unreadable(Input::Extent)(e.into()))?;
         let (from, to) = self.bounds(tz)?;
         let range = extent.narrowed(from, to);
         if let (Some(start), Some(end)) = (range.from, range.to) {

@@ -5,7 +5,8 @@
 //! answers, so no other module writes SQL (writes are [`crate::store`]'s).
 //!
 //! The time vocabulary is shared by every reader: a [`Range`] is a half-open
-//! interval of instants, built from a named period in a time zone
+//! interval of instants (a value of the core, `hookmeter_core::terms`),
+//! built from a named period in a time zone
 //! ([`Range::period`]), from dates or RFC 3339 instants ([`parse_bound`]), or
 //! from a rolling window ending now ([`Range::last`]).
 //!
@@ -30,9 +31,12 @@ mod test_rows;
 pub mod tiers;
 pub mod transcripts;
 
-use jiff::civil::{Date, Weekday};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::{Span, Timestamp, ToSpan, Zoned};
+use jiff::{Timestamp, Zoned};
+
+/// A reader's time range: a value of the core, named here too.
+pub use hookmeter_core::terms::Range;
 
 pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
@@ -92,77 +96,22 @@ pub enum QueryError {
     NoDatabase(std::path::PathBuf),
 }
 
-/// `[from, to)`; an open end is unbounded.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Range {
-    pub from: Option<Timestamp>,
-    pub to: Option<Timestamp>,
+/// A range that could not be built is a parameter a user gave wrong.
+impl From<hookmeter_core::terms::RangeError> for QueryError {
+    fn from(error: hookmeter_core::terms::RangeError) -> Self {
+        QueryError::Invalid(error.to_string())
+    }
 }
 
-impl Range {
-    /// A named period of the calendar in `tz`, as of `now`: `today`,
-    /// `yesterday`, `week` (since Monday), `month` (since the 1st), `all`.
-    pub fn period(name: &str, now: Timestamp, tz: &TimeZone) -> Result<Range, QueryError> {
-        let here = now.to_zoned(tz.clone());
-        let today = here.date();
-        let since = |date: Date| -> Result<Range, QueryError> {
-            Ok(Range {
-                from: Some(midnight(date, tz)?),
-                to: None,
-            })
-        };
-        match name {
-            "today" => since(today),
-            "yesterday" => {
-                let yesterday = today.yesterday().map_err(invalid)?;
-                Ok(Range {
-                    from: Some(midnight(yesterday, tz)?),
-                    to: Some(midnight(today, tz)?),
-                })
-            }
-            "week" => {
-                let back = today.weekday().since(Weekday::Monday);
-                since(today.checked_sub(i64::from(back).days()).map_err(invalid)?)
-            }
-            "month" => since(today.first_of_month()),
-            "all" => Ok(Range::default()),
-            other => Err(QueryError::Invalid(format!(
-                "unknown period {other:?}: expected today, yesterday, week, month or all"
-            ))),
-        }
-    }
-
-    /// The last `window` before `now` (`1h`, `24h`, `7d`, `30d`), or `all`.
-    pub fn last(window: &str, now: Timestamp) -> Result<Range, QueryError> {
-        let span: Span = match window {
-            "all" => return Ok(Range::default()),
-            "1h" => 1.hour(),
-            "24h" => 24.hours(),
-            "7d" => (7 * 24).hours(),
-            "30d" => (30 * 24).hours(),
-            other => {
-                return Err(QueryError::Invalid(format!(
-                    "unknown time_range {other:?}: expected 1h, 24h, 7d, 30d or all"
-                )))
-            }
-        };
-        Ok(Range {
-            from: Some(now.checked_sub(span).map_err(invalid)?),
-            to: None,
-        })
-    }
-
-    /// This range narrowed by explicit bounds, where given.
-    pub fn narrowed(self, from: Option<Timestamp>, to: Option<Timestamp>) -> Range {
-        Range {
-            from: match (self.from, from) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            },
-            to: match (self.to, to) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+impl QueryError {
+    /// This error as the user should read it: a database that does not
+    /// exist also says what chose its path and what to check
+    /// ([`crate::config::Config::missing_database`]). Here rather than in
+    /// config, which reads no database and names no reader.
+    pub fn explained(&self, config: &crate::config::Config) -> String {
+        match (self, config.missing_database()) {
+            (QueryError::NoDatabase(_), Some(missing)) => missing.to_string(),
+            _ => self.to_string(),
         }
     }
 }
@@ -367,29 +316,6 @@ mod tests {
     }
 
     #[test]
-    fn periods_follow_the_calendar_of_the_zone() {
-        let tz = TimeZone::get("America/New_York").unwrap();
-        // A Wednesday, 01:30 in New York (05:30 UTC).
-        let now = ts("2026-09-23T05:30:00Z");
-        let today = Range::period("today", now, &tz).unwrap();
-        assert_eq!(today.from, Some(ts("2026-09-23T04:00:00Z")));
-        assert_eq!(today.to, None);
-        let yesterday = Range::period("yesterday", now, &tz).unwrap();
-        assert_eq!(yesterday.from, Some(ts("2026-09-22T04:00:00Z")));
-        assert_eq!(yesterday.to, Some(ts("2026-09-23T04:00:00Z")));
-        let week = Range::period("week", now, &tz).unwrap();
-        assert_eq!(week.from, Some(ts("2026-09-21T04:00:00Z")), "Monday");
-        let month = Range::period("month", now, &tz).unwrap();
-        assert_eq!(month.from, Some(ts("2026-09-01T04:00:00Z")));
-        assert_eq!(Range::period("all", now, &tz).unwrap(), Range::default());
-        // The same instant is still the 22nd in Los Angeles.
-        let la = TimeZone::get("America/Los_Angeles").unwrap();
-        let today = Range::period("today", now, &la).unwrap();
-        assert_eq!(today.from, Some(ts("2026-09-22T07:00:00Z")));
-        assert!(Range::period("fortnight", now, &tz).is_err());
-    }
-
-    #[test]
     fn a_date_as_an_end_includes_that_day() {
         let tz = TimeZone::UTC;
         let start = parse_bound("2026-09-20", End::Start, &tz).unwrap();
@@ -406,20 +332,6 @@ mod tests {
         assert!(parse_bound("2026-09-20 10:00", End::End, &tz).is_err());
         let err = parse_bound("20/09/2026", End::Start, &tz).unwrap_err();
         assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
-    }
-
-    #[test]
-    fn rolling_windows_end_now() {
-        let now = ts("2026-09-23T05:30:00Z");
-        let day = Range::last("24h", now).unwrap();
-        assert_eq!(day.from, Some(ts("2026-09-22T05:30:00Z")));
-        assert_eq!(
-            Range::last("30d", now).unwrap().from,
-            Some(ts("2026-08-24T05:30:00Z"))
-        );
-        assert!(Range::last("2w", now).is_err());
-        let narrowed = day.narrowed(None, Some(ts("2026-09-23T00:00:00Z")));
-        assert_eq!(narrowed.to, Some(ts("2026-09-23T00:00:00Z")));
     }
 
     #[test]

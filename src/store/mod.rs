@@ -1,23 +1,29 @@
 //! Store: the SQLite database. Owns the schema, the one write connection and
-//! its thread, the payload storage policy, and every statement that writes
+//! its thread, and every statement that writes
 //! ([`budgets`] holds those of the budgets and alerts tables); reads are
 //! [`crate::query`]'s. Nothing here parses events or decides prices; the
-//! writer only asks the pricing table for a number.
+//! writer only asks the pricing table for a number. What of a payload may be
+//! stored is decided by the core's redaction (`hookmeter_core::redact`),
+//! which the ingest edges apply before a row reaches the writer. It imports
+//! neither ingest nor http (the `layering` test holds it to that).
 //!
 //! For users: docs/schema.md.
 
 pub mod budgets;
-pub mod redact;
 pub mod reprice;
 pub mod rollup;
 pub mod writer;
+
+/// Payload redaction is the core's (pure); named here too so that older
+/// paths (`store::redact`, the fuzz targets') keep working.
+pub use hookmeter_core::redact;
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::config::Durability;
 use crate::fs::create_private_dir;
+use hookmeter_core::terms::Durability;
 
 /// The whole current schema. A new database gets it as is; an older one gets
 /// it after the shape changes of each newer [`Migration`] (every statement

@@ -17,12 +17,14 @@
 //! debugging; a leaked key is worse than a mangled line.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
-use std::str::FromStr;
+use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 use serde_json::Value;
+
+// Named here too: `redact::PayloadPolicy` is the path callers knew.
+pub use crate::terms::{PayloadPolicy, UnknownPayloadPolicy};
 
 /// What replaces a secret.
 pub const REDACTED: &str = "[REDACTED]";
@@ -30,72 +32,6 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Byte limit for a stored payload under [`PayloadPolicy::Truncated`] when
 /// the configuration names none: 4 KiB.
 pub const DEFAULT_PAYLOAD_LIMIT: usize = 4096;
-
-/// How much of each hook payload is kept on disk (`store_payloads`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PayloadPolicy {
-    /// Keep no payload: only the extracted fields are stored.
-    None,
-    /// Keep the redacted payload, cut to a byte limit.
-    #[default]
-    Truncated,
-    /// Keep the whole redacted payload.
-    Full,
-}
-
-impl PayloadPolicy {
-    /// The name used in configuration, flags and environment.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayloadPolicy::None => "none",
-            PayloadPolicy::Truncated => "truncated",
-            PayloadPolicy::Full => "full",
-        }
-    }
-}
-
-impl fmt::Display for PayloadPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A `store_payloads` value that names no policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownPayloadPolicy {
-    /// The value as given, so the message can quote it back.
-    given: String,
-}
-
-impl fmt::Display for UnknownPayloadPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown payload policy `{}`: expected one of none, truncated, full",
-            self.given
-        )
-    }
-}
-
-impl std::error::Error for UnknownPayloadPolicy {}
-
-impl FromStr for PayloadPolicy {
-    type Err = UnknownPayloadPolicy;
-
-    /// Parses exactly the names the config file accepts, so a flag, an
-    /// environment variable and `config.toml` agree on what is valid.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "none" => Ok(PayloadPolicy::None),
-            "truncated" => Ok(PayloadPolicy::Truncated),
-            "full" => Ok(PayloadPolicy::Full),
-            other => Err(UnknownPayloadPolicy {
-                given: other.to_owned(),
-            }),
-        }
-    }
-}
 
 /// The text to store for `payload` under `policy`, secrets redacted.
 ///
@@ -390,7 +326,7 @@ mod tests {
 
     fn fixture(name: &str) -> Value {
         let path = format!(
-            "{}/tests/fixtures/hooks/{name}.json",
+            "{}/../../tests/fixtures/hooks/{name}.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

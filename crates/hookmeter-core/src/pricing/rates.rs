@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::collect::Usage;
+use crate::terms::Usage;
 
 /// The largest rate accepted, in USD per 1M tokens ($1 per token). Far above
 /// any real price (the dearest listed is $600), low enough that no token

@@ -55,7 +55,7 @@ pub(crate) fn local_provider(name: &str) -> Option<&'static str> {
 ///
 /// Applied to table keys and model names alike; it never strips suffixes, so
 /// a dated key such as `gpt-4o-2024-05-13` keeps its date.
-pub(crate) fn canonical(name: &str) -> String {
+pub fn canonical(name: &str) -> String {
     display_name(name).replace('.', "-")
 }
 

@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 
-use super::{cost, PriceTable, Priced, PricingSource, Rates};
-use crate::collect::Usage;
+use super::entry::PricingSource;
+use super::rates::{cost, Rates};
+use super::table::{PriceTable, Priced};
+use crate::terms::Usage;
 
 /// Distinct names remembered before the memo starts over; model names come
 /// from payloads, so their number is not ours to bound.
@@ -106,7 +108,7 @@ mod tests {
                 }
             }
         }
-        let cheap = PriceTable::load(
+        let cheap = PriceTable::build(
             None,
             [("COST_PRICING_GPT_5_INPUT".to_string(), "0".to_string())],
         )

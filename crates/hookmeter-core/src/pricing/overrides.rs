@@ -11,9 +11,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::entry::Entry;
 use super::error::PricingError;
 use super::file::Rate;
-use super::table::Entry;
 
 /// Only variables with this prefix are read; every other one is ignored.
 const PREFIX: &str = "COST_PRICING_";

@@ -152,7 +152,7 @@ pub enum ImportError {
     },
     /// The user file that would be merged into does not load.
     #[error("{0}\nFix it or move it away, then import again.")]
-    Existing(super::PricingError),
+    Existing(super::error::PricingError),
     /// The merged file would not load: a bug here, not in the user's input.
     #[error("the imported prices do not form a loadable pricing file (a bug in hookmeter; please report it): {0}")]
     Invalid(String),
@@ -499,7 +499,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::collect::Usage;
+    use crate::terms::Usage;
 
     /// A LiteLLM-shaped file covering each rule once.
     const SAMPLE: &str = r#"{

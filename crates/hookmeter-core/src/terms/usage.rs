@@ -37,8 +37,9 @@ impl Usage {
         self.prompt_tokens() == 0 && self.output == 0
     }
 
-    /// A usage of these four counts, the rest zero: for tests.
-    #[cfg(test)]
+    /// A usage of these four counts, the rest zero. Public for the tests of
+    /// both crates (a `cfg(test)` item of this crate is invisible to the
+    /// hookmeter crate's tests).
     pub fn of(input: u64, cache_read: u64, cache_write: u64, output: u64) -> Usage {
         Usage {
             input,

@@ -540,7 +540,7 @@ mod tests {
     fn the_skeleton_reads_every_fixture_line_like_the_full_parse() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
+            "/../../tests/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
         );
         let text = std::fs::read(path).unwrap();
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -609,11 +609,11 @@ mod tests {
 
     const TRANSCRIPT: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
+        "/../../tests/fixtures/claude/projects/-home-dev-shop/s-session-1.jsonl"
     );
     const EXPECTED: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/transcript-expected.json"
+        "/../../tests/fixtures/transcript-expected.json"
     );
 
     fn parse(value: &Value) -> TranscriptLine {

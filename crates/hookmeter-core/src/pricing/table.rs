@@ -2,18 +2,16 @@
 //! environment, merged once at load; afterwards only looked up.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::path::Path;
 
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use super::entry::{Entry, Origin, PricingSource};
 use super::error::PricingError;
-use super::file::{ModelSpec, PriceFile};
+use super::file::PriceFile;
 use super::normalize::{candidates, canonical, display_name, extends, local_provider};
 use super::overrides;
 use super::rates::{cost, Rates};
-use crate::collect::Usage;
+use crate::terms::Usage;
 
 /// The built-in table, compiled in so the binary prices correctly with no
 /// file on disk.
@@ -41,43 +39,6 @@ const OPUS_LIST_PRICE: Rates = Rates {
     fast_multiplier: None,
 };
 
-/// Where the rates that priced a call came from; stored with every cost
-/// record as `pricing_source` so a report can say how trustworthy it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PricingSource {
-    /// The built-in table.
-    Embedded,
-    /// The user's `pricing.toml`.
-    User,
-    /// A `COST_PRICING_*` environment variable changed the entry.
-    Env,
-    /// A local provider: $0 by rule, tokens still counted.
-    Local,
-    /// No entry matched; priced as [`FALLBACK_KEY`] so the cost is never
-    /// silently $0.
-    Fallback,
-}
-
-impl PricingSource {
-    /// The name stored in the database and shown to users.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            PricingSource::Embedded => "embedded",
-            PricingSource::User => "user",
-            PricingSource::Env => "env",
-            PricingSource::Local => "local",
-            PricingSource::Fallback => "fallback",
-        }
-    }
-}
-
-impl fmt::Display for PricingSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How a model name found its rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,103 +64,6 @@ impl MatchKind {
             MatchKind::Local => "local",
             MatchKind::Fallback => "fallback",
         }
-    }
-}
-
-/// Which file an entry was last defined by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    Embedded,
-    User,
-}
-
-/// One priced model of the table.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The key as providers write it (`gpt-5.1`), route prefixes dropped:
-    /// what users see and what a cost record's `model_key` holds.
-    key: String,
-    /// `key` in canonical form (`gpt-5-1`): what names are matched against
-    /// and what two files' keys are compared by.
-    id: String,
-    /// Who bills the model.
-    provider: String,
-    /// Other names of exactly this model, in display form.
-    aliases: Vec<String>,
-    /// The prices as written, overrides applied; kept so an override of
-    /// `input` also moves the rates that default to it.
-    spec: ModelSpec,
-    /// `spec` with defaults resolved: what costs are computed from.
-    rates: Rates,
-    /// The file that defined the entry last.
-    origin: Origin,
-    /// The `COST_PRICING_*` variables that changed the entry, for `pricing
-    /// check` to show.
-    env_vars: Vec<String>,
-}
-
-impl Entry {
-    /// The key, as providers write it (`gpt-5.1`).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The key in canonical form (`gpt-5-1`): lowercase, `.` as `-`.
-    pub(crate) fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Who bills the model.
-    pub fn provider(&self) -> &str {
-        &self.provider
-    }
-
-    /// Other names of exactly this model.
-    pub fn aliases(&self) -> &[String] {
-        &self.aliases
-    }
-
-    /// The rates, defaults resolved.
-    pub fn rates(&self) -> &Rates {
-        &self.rates
-    }
-
-    /// Where the rates come from.
-    pub fn source(&self) -> PricingSource {
-        match (self.env_vars.is_empty(), self.origin) {
-            (false, _) => PricingSource::Env,
-            (true, Origin::User) => PricingSource::User,
-            (true, Origin::Embedded) => PricingSource::Embedded,
-        }
-    }
-
-    /// The environment variables that changed this entry.
-    pub fn env_vars(&self) -> &[String] {
-        &self.env_vars
-    }
-
-    pub(crate) fn spec_mut(&mut self) -> &mut ModelSpec {
-        &mut self.spec
-    }
-
-    pub(crate) fn note_env_var(&mut self, var: &str) {
-        if !self.env_vars.iter().any(|v| v == var) {
-            self.env_vars.push(var.to_string());
-        }
-    }
-}
-
-/// Serialized for `GET /api/costs/pricing`: key, provider, aliases, rates,
-/// source.
-impl Serialize for Entry {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Entry", 5)?;
-        s.serialize_field("key", &self.key)?;
-        s.serialize_field("provider", &self.provider)?;
-        s.serialize_field("aliases", &self.aliases)?;
-        s.serialize_field("rates", &self.rates)?;
-        s.serialize_field("source", &self.source())?;
-        s.end()
     }
 }
 
@@ -277,40 +141,17 @@ impl PriceTable {
         Self::build(None, Vec::new()).expect("the built-in prices.toml is valid")
     }
 
-    /// The built-in table, with the user's `pricing.toml` merged in (a
-    /// missing file is fine; an unreadable or invalid one is an error naming
-    /// the path) and then the `COST_PRICING_*` variables of `env` applied
-    /// (other variables are ignored).
+    /// The built-in table, with the user's `pricing.toml` merged in
+    /// (`user` is its origin, the path shown in errors, and its text; `None`
+    /// when there is no file) and then the `COST_PRICING_*` variables of
+    /// `env` applied (other variables are ignored). Reading the file is the
+    /// caller's (the hookmeter crate's `pricing::load`): this crate does no
+    /// I/O.
     ///
     /// A user entry replaces the built-in entry of the same normalized key
     /// (keeping its aliases, and its provider unless the user gives one) or
     /// adds a new one.
-    pub fn load(
-        user_file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<PriceTable, PricingError> {
-        let user = match user_file {
-            None => None,
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => Some((path.display().to_string(), text)),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-                Err(source) => {
-                    return Err(PricingError::Read {
-                        path: path.to_path_buf(),
-                        source,
-                    })
-                }
-            },
-        };
-        Self::build(
-            user.as_ref()
-                .map(|(origin, text)| (origin.as_str(), text.as_str())),
-            env,
-        )
-    }
-
-    /// The merge behind [`PriceTable::load`], on text instead of a path.
-    pub(crate) fn build(
+    pub fn build(
         user: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<PriceTable, PricingError> {

@@ -18,14 +18,13 @@ mod plausible;
 mod session;
 mod shapes;
 pub mod transcript;
-mod usage;
 
 use serde_json::Value;
 
+pub use crate::terms::Usage;
 pub use numbers::MAX_TOKENS;
 pub use plausible::UsageLimits;
 pub use session::SessionModels;
-pub use usage::Usage;
 
 /// Everything the collector reads out of one payload.
 ///
@@ -141,7 +140,7 @@ mod tests {
 
     fn fixture(name: &str) -> Value {
         let path = format!(
-            "{}/tests/fixtures/hooks/{name}.json",
+            "{}/../../tests/fixtures/hooks/{name}.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path)
