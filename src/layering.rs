@@ -15,7 +15,9 @@
 //! prints the circle or the edge it finds; [`budget_parts_form_no_circle`]
 //! does the same inside `budget`. The pure core is a crate of its own
 //! (`crates/hookmeter-core`), where the compiler keeps it from importing
-//! any of this; its own tests hold its parts to the same rule.
+//! any of this; the same graph, read from its sources, holds its parts to
+//! the same rule and its value types (`terms`) to being a leaf
+//! ([`the_core_forms_no_circle_and_terms_is_a_leaf`]).
 //!
 //! Test code is left out (`#[cfg(test)]` modules, inline or in their own
 //! file): fixtures build databases by hand on purpose, as an older
@@ -257,11 +259,30 @@ const FORBIDDEN: &[(&str, &str, &str)] = &[
 /// Only the binary (`main.rs`, not part of this library) wires the daemon.
 const WIRING: &str = "daemon";
 
+/// The crates of this workspace whose modules the graph tests read.
+#[derive(Clone, Copy)]
+enum Crate {
+    /// This one, `hookmeter`.
+    Hookmeter,
+    /// The pure core, `crates/hookmeter-core`.
+    Core,
+}
+
+impl Crate {
+    /// Its source folder, relative to this crate's manifest.
+    fn src(self) -> &'static str {
+        match self {
+            Crate::Hookmeter => "src",
+            Crate::Core => "crates/hookmeter-core/src",
+        }
+    }
+}
+
 /// `a -> b` for the children of `parent` (`[]` for the crate's top level):
 /// non-test code of `a`, or of a module below it, names a path in `b`.
 /// Each edge keeps the first file that makes it, for the message.
-fn module_graph(parent: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+fn module_graph(krate: Crate, parent: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(krate.src());
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let test_files: Vec<PathBuf> = files
@@ -299,7 +320,7 @@ fn module_graph(parent: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
                     .entry(from.clone())
                     .or_default()
                     .entry(to)
-                    .or_insert_with(|| format!("src/{}", relative.display()));
+                    .or_insert_with(|| format!("{}/{}", krate.src(), relative.display()));
             }
         }
     }
@@ -447,7 +468,7 @@ fn circle(edges: &BTreeMap<String, BTreeMap<String, String>>) -> Option<String> 
 
 #[test]
 fn modules_form_no_circle_and_data_flows_one_way() {
-    let edges = module_graph(&[]);
+    let edges = module_graph(Crate::Hookmeter, &[]);
     assert!(
         edges
             .get("daemon")
@@ -479,7 +500,7 @@ fn modules_form_no_circle_and_data_flows_one_way() {
 
 #[test]
 fn budget_parts_form_no_circle() {
-    let edges = module_graph(&["budget"]);
+    let edges = module_graph(Crate::Hookmeter, &["budget"]);
     assert!(
         edges
             .get("alerts")
@@ -488,6 +509,41 @@ fn budget_parts_form_no_circle() {
     );
     if let Some(found) = circle(&edges) {
         panic!("an import circle inside budget:\n{found}");
+    }
+}
+
+#[test]
+fn the_core_forms_no_circle_and_terms_is_a_leaf() {
+    let edges = module_graph(Crate::Core, &[]);
+    assert!(
+        edges
+            .get("pricing")
+            .is_some_and(|to| to.contains_key("terms")),
+        "the graph missed pricing -> terms: {edges:?}"
+    );
+    if let Some(found) = circle(&edges) {
+        panic!("an import circle between the core's modules:\n{found}");
+    }
+    assert_eq!(
+        edges.get("terms"),
+        None,
+        "terms holds the value types every layer names and imports nothing of the crate"
+    );
+    for (from, to) in [("collect", "pricing"), ("pricing", "collect")] {
+        if let Some(file) = edges.get(from).and_then(|e| e.get(to)) {
+            panic!("{from} -> {to} ({file}): they share only the value types of terms");
+        }
+    }
+}
+
+#[test]
+fn pricing_and_collect_parts_form_no_circle() {
+    for parent in ["pricing", "collect"] {
+        let edges = module_graph(Crate::Core, &[parent]);
+        assert!(edges.len() > 2, "{parent}: {edges:?}");
+        if let Some(found) = circle(&edges) {
+            panic!("an import circle inside {parent}:\n{found}");
+        }
     }
 }
 

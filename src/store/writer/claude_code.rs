@@ -1,20 +1,13 @@
-//! What the writer must know of Claude Code's transcripts, in one place:
-//! the name main-thread records are kept under and the prefix that marks a
-//! subagent's. Pure; the parser that reads those names off transcript lines
-//! is [`crate::collect::transcript`]'s.
+//! What the writer reads of Claude Code's agent names: whether a stored
+//! record is a sidechain's. The names themselves are the collector's
+//! ([`crate::collect::claude_code`]), which writes them.
 
 use super::reconcile::Lineage;
-
-/// The agent a main-thread transcript record is kept under (a transcript
-/// line names no agent of its own on the main thread).
-pub(super) const MAIN_AGENT: &str = "claude-code";
-
-/// Subagents' (sidechain) records are kept as `subagent:<id>`.
-const SUBAGENT_PREFIX: &str = "subagent:";
+pub(super) use crate::collect::claude_code::MAIN_AGENT;
 
 /// Whose a stored record of a Claude Code message is, by its agent.
 pub(super) fn lineage_of(agent_id: &str) -> Lineage {
-    if agent_id.starts_with(SUBAGENT_PREFIX) {
+    if crate::collect::claude_code::is_subagent(agent_id) {
         Lineage::Sidechain
     } else {
         Lineage::Main

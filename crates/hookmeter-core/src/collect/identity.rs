@@ -9,6 +9,7 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use super::claude_code;
 use super::shapes::object_at;
 
 /// Hook events Claude Code emits; with a `session_id` they mark its payloads.
@@ -96,13 +97,13 @@ pub(super) fn agent_id(
     event_name: Option<&str>,
     session_id: Option<&str>,
 ) -> Option<String> {
-    let claude_code = is_claude_code(payload, event_name, session_id);
+    let from_claude_code = is_claude_code(payload, event_name, session_id);
     match text(payload, &["agent_id", "agent"]) {
-        Some(agent) if claude_code && is_subagent_event(payload, event_name) => {
-            Some(format!("subagent:{agent}"))
+        Some(agent) if from_claude_code && is_subagent_event(payload, event_name) => {
+            Some(claude_code::subagent(agent))
         }
         Some(agent) => Some(agent.to_owned()),
-        None => claude_code.then(|| "claude-code".to_owned()),
+        None => from_claude_code.then(|| claude_code::MAIN_AGENT.to_owned()),
     }
 }
 

@@ -12,6 +12,7 @@
 //! refuses yields a reason, never an error, so one odd payload can never stop
 //! the pipeline. It only reads fixed paths, so a payload's depth costs nothing.
 
+pub mod claude_code;
 mod identity;
 mod numbers;
 mod plausible;

@@ -20,6 +20,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::claude_code;
 use super::identity::{model_name, reported_cost_usd, text, timestamp};
 use super::shapes::{anthropic, within_limits};
 use super::Usage;
@@ -399,7 +400,7 @@ fn subagent_id(line: &Map<String, Value>) -> String {
     let name = text(line, &["agentId"])
         .or_else(|| text(line, &["agentType", "agent_type"]))
         .unwrap_or("unknown");
-    format!("subagent:{name}")
+    claude_code::subagent(name)
 }
 
 /// The `tool_use` names of a message's content blocks, in order, each once.
