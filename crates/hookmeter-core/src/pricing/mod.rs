@@ -105,6 +105,7 @@
 mod entry;
 mod error;
 mod file;
+pub mod generate;
 pub mod import;
 mod memo;
 mod normalize;
@@ -112,6 +113,8 @@ mod overrides;
 mod rates;
 mod table;
 
+#[cfg(test)]
+mod facts_tests;
 #[cfg(test)]
 mod tests;
 
