@@ -14,9 +14,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let core = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let facts = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        core.join("../../tests/fixtures/litellm-model-prices-2026-08-01.json")
-    });
+    let facts = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| core.join("../../tests/fixtures/litellm-model-prices-2026-08-01.json"));
     let corrections = core.join("src/pricing/corrections.toml");
     let target = core.join("src/pricing/prices.toml");
     let read = |path: &PathBuf| {
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
         let corrections_text = read(&corrections)?;
         let table = hookmeter_core::pricing::generate::generate(&facts_text, &corrections_text)
             .map_err(|error| error.to_string())?;
-        std::fs::write(&target, &table).map_err(|error| format!("{}: {error}", target.display()))?;
+        std::fs::write(&target, &table)
+            .map_err(|error| format!("{}: {error}", target.display()))?;
         Ok(table.matches("\n[models.").count())
     });
     match result {

@@ -78,7 +78,10 @@ fn every_priced_facts_key_resolves_exactly_to_its_own_rates() {
     assert_eq!(differing, EXPECTED_CORRECTIONS);
     // Every chat and responses model with token prices, not a sample.
     assert!(checked > 2000, "only {checked} priced keys: {by_mode:?}");
-    assert!(by_mode["responses"] > 50 && by_mode["chat"] > 2000, "{by_mode:?}");
+    assert!(
+        by_mode["responses"] > 50 && by_mode["chat"] > 2000,
+        "{by_mode:?}"
+    );
 }
 
 #[test]
@@ -90,7 +93,10 @@ fn the_corrected_keys_carry_the_corrected_rates() {
     assert_eq!(rates("claude-4-opus-20250514").cache_write_1h, 30.0);
     for model in ["claude-sonnet-4-20250514", "claude-4-sonnet-20250514"] {
         let tier = rates(model).long_context.unwrap();
-        assert_eq!((rates(model).cache_write_1h, tier.cache_write_1h), (6.0, 12.0));
+        assert_eq!(
+            (rates(model).cache_write_1h, tier.cache_write_1h),
+            (6.0, 12.0)
+        );
     }
     // Dropped from the facts, kept for old records.
     assert_eq!(rates("claude-3-5-haiku-latest").input, 0.8);
@@ -107,7 +113,11 @@ fn routed_names_get_their_providers_price() {
         ("claude-sonnet-4-5", 3.0, 15.0),
         // Bedrock's regional endpoints charge 10% more.
         ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.3, 16.5),
-        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.0, 15.0),
+        (
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            3.0,
+            15.0,
+        ),
         ("moonshot/kimi-k2-0905-preview", 0.6, 2.5),
         ("kimi-k2-0905-preview", 0.6, 2.5),
         ("grok-code-fast-1", 0.2, 1.5),
@@ -197,7 +207,10 @@ fn dated_suffixes_still_normalize() {
         ("claude-opus-4-6-20260205", "claude-opus-4-6"),
         ("gpt-5-2025-08-07", "gpt-5"),
         ("gpt-4o-2024-05-13", "gpt-4o-2024-05-13"),
-        ("anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5"),
+        (
+            "anthropic.claude-haiku-4-5-20251001-v1:0",
+            "claude-haiku-4-5",
+        ),
     ] {
         let found = table.lookup(model);
         assert_eq!(found.kind, MatchKind::Exact, "{model}: {found:?}");

@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 
 use super::file::{ModelSpec, PriceFile};
 use super::import::candidate;
-use super::normalize::{canonical, candidates, key_id};
+use super::normalize::{candidates, canonical, key_id};
 use super::table::{MatchKind, PriceTable};
 
 /// The curated differences from the facts.

@@ -344,11 +344,7 @@ fn prefix_match(index: &HashMap<String, usize>, name: &str) -> Option<usize> {
 /// The length of the longest common start of `a` and `b` that ends at a
 /// word boundary of both (the end of the name or a boundary character).
 fn shared_words(a: &str, b: &str) -> usize {
-    let common = a
-        .bytes()
-        .zip(b.bytes())
-        .take_while(|(x, y)| x == y)
-        .count();
+    let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
     let at_boundary = |s: &str, n: usize| n == s.len() || b"-:_@/".contains(&s.as_bytes()[n]);
     (0..=common)
         .rev()
@@ -425,9 +421,30 @@ fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
             continue;
         }
         if added.provider.is_empty() {
+            // What the name would have matched, else its family: the bare
+            // key sharing the most words with it (`claude-opus-7` is
+            // Anthropic's even though no key prices it).
+            let family = || {
+                builtin_index
+                    .iter()
+                    .filter(|(id, _)| !id.contains('/'))
+                    .map(|(id, &i)| {
+                        (
+                            shared_words(&added.id, id),
+                            std::cmp::Reverse(id.as_str()),
+                            i,
+                        )
+                    })
+                    .filter(|(shared, _, _)| *shared > 0)
+                    .max()
+                    .map(|(_, _, i)| i)
+            };
             added.provider = match find(&builtin_index, &added.id).1 {
                 Some((i, _)) => entries[i].provider.clone(),
-                None => UNKNOWN_PROVIDER.to_string(),
+                None => family().map_or_else(
+                    || UNKNOWN_PROVIDER.to_string(),
+                    |i| entries[i].provider.clone(),
+                ),
             };
         }
         entries.push(added);

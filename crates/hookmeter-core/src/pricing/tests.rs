@@ -286,7 +286,11 @@ fn provider_region_and_suffix_spellings_find_their_entry() {
             "ibm",
         ),
         ("xai/grok-4.3", "grok-4.3", "xai"),
-        ("deepseek/deepseek-chat", "deepseek/deepseek-chat", "deepseek"),
+        (
+            "deepseek/deepseek-chat",
+            "deepseek/deepseek-chat",
+            "deepseek",
+        ),
         ("deepseek-chat", "deepseek-chat", "deepseek"),
         (
             "mistral/mistral-large-2512",
