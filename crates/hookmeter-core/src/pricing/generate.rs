@@ -45,6 +45,10 @@ use super::import::candidate;
 use super::normalize::{candidates, canonical, key_id};
 use super::table::{MatchKind, PriceTable};
 
+/// Which facts key speaks for a bare name: lowest first (see
+/// `import::Candidate::rank`).
+type Rank = (u8, bool, usize, String);
+
 /// The curated differences from the facts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,7 +138,7 @@ pub fn targets(facts_json: &str, corrections: &Corrections) -> Result<Vec<Target
 
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     // Stripped name → (rank, target) of the facts key that wins it.
-    let mut stripped: BTreeMap<String, ((u8, bool, usize, String), Target)> = BTreeMap::new();
+    let mut stripped: BTreeMap<String, (Rank, Target)> = BTreeMap::new();
     for (raw, value) in &root {
         let Ok(found) = candidate(raw, value) else {
             continue;
