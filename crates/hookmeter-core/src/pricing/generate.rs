@@ -55,6 +55,10 @@ type Rank = (u8, bool, usize, String);
 pub struct Corrections {
     /// The day the facts were published; the table's `as_of`.
     pub as_of: String,
+    /// Routes of clouds and hosts that resell other makers' models
+    /// (`azure_ai/grok-code-fast-1`): never the first party of a bare name.
+    #[serde(default)]
+    pub hosts: Vec<String>,
     /// Prices that replace (or add to) the facts.
     #[serde(default)]
     pub correction: Vec<Correction>,
@@ -164,7 +168,10 @@ pub fn targets(facts_json: &str, corrections: &Corrections) -> Result<Vec<Target
         // dated or not: a host's price for another maker's model
         // (`deepinfra/anthropic/…`, `groq/moonshotai/…`) is that host's.
         let (class, _, segments, _) = &found.rank;
-        if *class <= 1 && *segments <= 1 {
+        let hosted = key
+            .split_once('/')
+            .is_some_and(|(route, _)| corrections.hosts.iter().any(|h| h == route));
+        if *class <= 1 && *segments <= 1 && !hosted {
             let undated = candidates(&found.name).last().copied().unwrap_or_default();
             for name in [found.name.as_str(), undated] {
                 let id = key_id(name);
