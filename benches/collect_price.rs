@@ -28,5 +28,16 @@ fn core(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, core);
+/// The built-in table is parsed at every CLI command and daemon start.
+fn table(c: &mut Criterion) {
+    c.bench_function("PriceTable::embedded()", |b| {
+        b.iter(|| black_box(hookmeter::pricing::PriceTable::embedded().entries().count()))
+    });
+    let table = hookmeter::pricing::PriceTable::embedded();
+    c.bench_function("price lookup (unknown name, fallback)", |b| {
+        b.iter(|| black_box(table.lookup(black_box("acme-coder-9-turbo")).key.len()))
+    });
+}
+
+criterion_group!(benches, core, table);
 criterion_main!(benches);

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use hookmeter_core::pricing::{
-    canonical, LongContext, MatchKind, PriceTable, PricingSource, Rates, FALLBACK_KEY,
+    LongContext, MatchKind, PriceTable, PricingSource, Rates, FALLBACK_KEY,
 };
 
 /// The whole table: its date (and the user file's) at the top, one row per
@@ -87,7 +87,8 @@ pub fn render_check(table: &PriceTable, model: &str) -> String {
     let _ = writeln!(out, "model        {model}");
     let _ = writeln!(out, "normalized   {}", found.normalized);
     let how = match found.kind {
-        MatchKind::Exact if found.normalized != canonical(found.key) => {
+        // Keys keep their route and region; only `.` is written as `-`.
+        MatchKind::Exact if found.normalized != found.key.replace('.', "-") => {
             format!("exact: {} (alias {})", found.key, found.normalized)
         }
         MatchKind::Exact => format!("exact: {}", found.key),

@@ -757,10 +757,10 @@ mod tests {
         assert_eq!(m.model, "claude-opus-4-6");
         assert_eq!(m.provider, "anthropic");
         assert_eq!(m.short_output_records, 20);
-        // The Sonnet snapshots tie on price; the family key wins the tie.
-        assert_eq!(m.cheaper_model, "claude-sonnet");
+        // The Sonnet entries tie on price; the shortest key wins the tie.
+        assert_eq!(m.cheaper_model, "claude-4-sonnet");
 
-        let cheaper = prices.lookup("claude-sonnet").rates;
+        let cheaper = prices.lookup("claude-4-sonnet").rates;
         let own = prices.lookup("claude-opus-4-6").rates;
         let short = rows.iter().filter(|r| r.model == "claude-opus-4-6");
         let (mut list, mut want) = (0.0, 0.0);
@@ -807,7 +807,7 @@ mod tests {
         let prices = PriceTable::embedded();
         let found = cheaper_models(short_rows("claude-opus-4-5", 20), &prices);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].cheaper_model, "claude-sonnet");
+        assert_eq!(found[0].cheaper_model, "claude-4-sonnet");
     }
 
     #[test]

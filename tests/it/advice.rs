@@ -17,8 +17,9 @@ const CHATTY: &str = "s-chatty";
 const OPUS: &str = "claude-opus-4-6";
 const OPUS_CALLS: u64 = 25;
 /// The cheaper model the rule picks for Opus: the Sonnet price, one step
-/// down; its snapshots tie and the family key wins.
-const EXPECTED_CHEAPER: &str = "claude-sonnet";
+/// down; the Sonnet entries tie and the shortest key wins (LiteLLM's
+/// legacy name of Sonnet 4, undated).
+const EXPECTED_CHEAPER: &str = "claude-4-sonnet";
 
 /// A hook payload with usage, as an agent's hook sends it.
 fn payload(

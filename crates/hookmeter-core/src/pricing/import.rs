@@ -159,15 +159,16 @@ pub enum ImportError {
 }
 
 /// One usable entry of the LiteLLM file, before duplicates are settled.
-struct Candidate {
+/// The generator of the built-in table reads the facts through it too.
+pub(super) struct Candidate {
     /// The key as the table shows it (`gemini-2.5-pro`).
-    name: String,
+    pub(super) name: String,
     /// Which of several entries with one name wins: lowest first.
-    rank: (u8, bool, usize, String),
+    pub(super) rank: (u8, bool, usize, String),
     /// LiteLLM's `litellm_provider`.
-    provider: Option<String>,
+    pub(super) provider: Option<String>,
     /// The prices; `provider` is decided once the winner is known.
-    spec: ModelSpec,
+    pub(super) spec: ModelSpec,
     /// More than one long-context threshold was listed.
     extra_tiers: bool,
 }
@@ -234,7 +235,7 @@ pub fn from_litellm(json: &str, origin: &str) -> Result<Imported, ImportError> {
 }
 
 /// One entry converted, or why it cannot be.
-fn candidate(key: &str, value: &Value) -> Result<Candidate, Skip> {
+pub(super) fn candidate(key: &str, value: &Value) -> Result<Candidate, Skip> {
     let Value::Object(entry) = value else {
         return Err(Skip::NotAnObject);
     };

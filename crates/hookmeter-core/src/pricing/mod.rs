@@ -13,6 +13,8 @@
 //! - `file`: the TOML format shared by `prices.toml` and `pricing.toml`.
 //! - `entry`: [`Entry`], one model's rates, and [`PricingSource`].
 //! - `table`: [`PriceTable`]: merge, lookup, price.
+//! - [`generate`]: the built-in `prices.toml` from the facts and the
+//!   curated corrections.
 //! - `overrides`: `COST_PRICING_*` variables.
 //! - [`import`]: LiteLLM's `model_prices_and_context_window.json` to
 //!   `pricing.toml` text, for `hookmeter pricing import`.
@@ -39,20 +41,28 @@
 //! 1. Lowercase and trim. `ollama/…`, `ollama_chat/…`, `lmstudio/…`,
 //!    `lm_studio/…`, `local`, `cli`, `cli_bridge` (and `local/…`, `cli/…`,
 //!    `cli_bridge/…`) are local: $0, source `local`, tokens still counted.
-//! 2. Drop everything up to the last `/` (`anthropic/`, `bedrock/us-east-1/`,
-//!    `vertex_ai/`, `watsonx/ibm/`), then a region prefix (`us.`, `eu.`,
-//!    `apac.`, `jp.`, `au.`, `global.`, `us-gov.`) and a vendor prefix
-//!    (`anthropic.`), and write `.` as `-`. Regional uplifts are not applied:
-//!    a regional model id costs the first-party price.
-//! 3. Exact match on a key or alias; then again after dropping, one at a
-//!    time, an `@tag` (`@20251101`), a Bedrock version (`-v1:0`) and a
-//!    snapshot date (`-20250929`, `-2025-08-07`). Trying before each strip
-//!    keeps dated keys with their own price exact (`gpt-4o-2024-05-13`).
+//! 2. The spellings a key may have, most specific first (`.` as `-`): the
+//!    whole name with its route, then with each leading route segment
+//!    dropped in turn, then without region (`us.`, `eu.`, …) and vendor
+//!    (`anthropic.`) prefixes: the first-party name. Keys keep their route,
+//!    so `openrouter/…` or a Bedrock regional id finds its own price first.
+//! 3. Exact match on a key or alias, spelling by spelling, each also after
+//!    dropping, one at a time, an `@tag` (`@20251101`), a Bedrock version
+//!    (`-v1:0`) and a snapshot date (`-20250929`, `-2025-08-07`). Trying
+//!    before each strip keeps dated keys with their own price exact
+//!    (`gpt-4o-2024-05-13`).
 //! 4. The longest key or alias the name extends, i.e. followed by `-`, `:`,
-//!    `_` or `@` (`claude-opus-9-x` → `claude-opus`; `gpt-4o` never matches
-//!    `gpt-4`).
+//!    `_` or `@`, but never across a version number (`gpt-5` is no prefix
+//!    of `gpt-5-7`), never when another key shares more of the name
+//!    (`grok-4-fast` is not `grok-4` beside `grok-4-fast-reasoning`), never
+//!    onto the fallback's key.
 //! 5. Otherwise the `claude-opus` entry's rates, provider `unknown`, source
 //!    `fallback`: never silently $0.
+//!
+//! # The built-in table
+//!
+//! `prices.toml` is generated (see [`generate`]) from LiteLLM's price file
+//! and `corrections.toml`; a test fails when it is edited by hand.
 //!
 //! # The price file format
 //!
@@ -83,7 +93,8 @@
 //! a whole (rates it leaves out take the defaults above, not the built-in
 //! values), keeping the built-in aliases and provider unless it gives its
 //! own; an entry with a new key is added, with the provider of whatever its
-//! key would otherwise have matched (else `unknown`). A user key that is a
+//! key would otherwise have matched, else of the bare key sharing the most
+//! words with it (its family), else `unknown`. A user key that is a
 //! built-in alias takes that name over. Replacing `claude-opus` also moves
 //! the fallback.
 //!
@@ -105,6 +116,7 @@
 mod entry;
 mod error;
 mod file;
+pub mod generate;
 pub mod import;
 mod memo;
 mod normalize;
@@ -112,6 +124,8 @@ mod overrides;
 mod rates;
 mod table;
 
+#[cfg(test)]
+mod facts_tests;
 #[cfg(test)]
 mod tests;
 

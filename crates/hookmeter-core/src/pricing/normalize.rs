@@ -120,11 +120,57 @@ pub fn normalize(model: &str) -> String {
 }
 
 /// True when `name` is `key` followed by a boundary character, i.e. a longer
-/// spelling of the model `key` names.
+/// spelling of the model `key` names, and what follows does not continue a
+/// version number: `gpt-5` is not a prefix of `gpt-5-7` (`gpt-5.7`), nor
+/// `claude-opus-4` of `claude-opus-4-9`, nor `codestral` of `codestral-2501`.
+/// A name that only extends a key by a number is a version the table does
+/// not know, not the key's model.
 pub(crate) fn extends(name: &str, key: &str) -> bool {
     name.len() > key.len()
         && name.starts_with(key)
         && BOUNDARIES.contains(&name.as_bytes()[key.len()])
+        && !continues_version(&name[key.len()..])
+}
+
+/// True when a remainder after a key starts a new version component:
+/// `-7`, `-4-9`, `-2508` (canonical names write `.` as `-`).
+fn continues_version(rest: &str) -> bool {
+    let bytes = rest.as_bytes();
+    bytes.len() > 1 && bytes[0] == b'-' && bytes[1].is_ascii_digit()
+}
+
+/// The spellings of a lowercased, trimmed model name that a table key may
+/// have, most specific first, each in canonical form (`.` as `-`): the
+/// whole name with its route (`bedrock/us-east-1/moonshotai.kimi-k2.5`),
+/// then with one leading route segment dropped at a time
+/// (`us-east-1/moonshotai.kimi-k2.5`, `moonshotai.kimi-k2.5`), then without
+/// region and vendor prefixes (`kimi-k2-5`, as [`canonical`]). A provider's
+/// own price for a route is found before the first-party price.
+pub(crate) fn spellings(lower: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |spelling: String| {
+        if !spelling.is_empty() && !out.contains(&spelling) {
+            out.push(spelling);
+        }
+    };
+    let mut rest = lower.trim();
+    loop {
+        push(rest.replace('.', "-"));
+        match rest.split_once('/') {
+            Some((_, tail)) => rest = tail,
+            None => break,
+        }
+    }
+    push(canonical(lower));
+    out
+}
+
+/// The canonical form of a table key: lowercased and trimmed, `.` as `-`,
+/// its route kept (`openrouter/anthropic/claude-sonnet-4-5`). A key with a
+/// route prices that route only; a bare key is the first-party price that
+/// every spelling of the model falls back to.
+pub(crate) fn key_id(key: &str) -> String {
+    key.trim().to_lowercase().replace('.', "-")
 }
 
 fn strip_at_tag(name: &str) -> &str {
@@ -249,8 +295,15 @@ mod tests {
 
     #[test]
     fn extends_requires_a_boundary() {
-        assert!(extends("claude-opus-4-6", "claude-opus"));
+        assert!(extends("claude-opus-4-6-thinking", "claude-opus-4-6"));
         assert!(extends("gpt-4o:latest", "gpt-4o"));
+        assert!(extends("claude-opus-4-6-v1", "claude-opus-4-6"));
+        // Never inside a version number.
+        assert!(!extends("claude-opus-4-6", "claude-opus"));
+        assert!(!extends("claude-opus-4-9", "claude-opus-4"));
+        assert!(!extends("gpt-5-7", "gpt-5"));
+        assert!(!extends("grok-4-1-fast", "grok-4"));
+        assert!(!extends("mistral-medium-2508", "mistral-medium"));
         assert!(!extends("gpt-4o", "gpt-4"));
         assert!(!extends("gpt-4", "gpt-4"));
     }

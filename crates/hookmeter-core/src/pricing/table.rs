@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::entry::{Entry, Origin, PricingSource};
 use super::error::PricingError;
 use super::file::PriceFile;
-use super::normalize::{candidates, canonical, display_name, extends, local_provider};
+use super::normalize::{candidates, extends, key_id, local_provider, spellings};
 use super::overrides;
 use super::rates::{cost, Rates};
 use crate::terms::Usage;
@@ -156,6 +156,20 @@ impl PriceTable {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<PriceTable, PricingError> {
         let builtin = PriceFile::parse(EMBEDDED, EMBEDDED_ORIGIN)?;
+        Self::build_over(builtin, user, env)
+    }
+
+    /// A table of `file` alone, as if it were the built-in one: how the
+    /// generator of `prices.toml` checks what a candidate table resolves.
+    pub(crate) fn of_file(file: PriceFile) -> Result<PriceTable, PricingError> {
+        Self::build_over(file, None, Vec::new())
+    }
+
+    fn build_over(
+        builtin: PriceFile,
+        user: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<PriceTable, PricingError> {
         let mut entries = entries_of(&builtin, EMBEDDED_ORIGIN, Origin::Embedded)?;
         let mut warnings = Vec::new();
 
@@ -250,7 +264,7 @@ impl PriceTable {
                 source: PricingSource::Local,
             };
         }
-        let (normalized, found) = find(&self.index, &canonical(&lower));
+        let (normalized, found) = find(&self.index, &lower);
         match found {
             Some((i, kind)) => {
                 let entry = &self.entries[i];
@@ -286,28 +300,56 @@ impl PriceTable {
     }
 }
 
-/// Finds `canonical` (see [`canonical`]) in `index`: exact on each suffix
-/// candidate, then the longest name it extends. Returns the spelling that
-/// matched (or the fully stripped one) and the entry.
-fn find(index: &HashMap<String, usize>, canonical: &str) -> (String, Option<(usize, MatchKind)>) {
-    let tries = candidates(canonical);
-    if let Some((name, &i)) = tries
-        .iter()
-        .find_map(|name| index.get(*name).map(|i| (name, i)))
-    {
-        return (name.to_string(), Some((i, MatchKind::Exact)));
+/// Finds the lowercased name `lower` in `index`: exact on each of its
+/// spellings (route kept first, see [`spellings`]) and each spelling's
+/// suffix candidates, then by prefix (see [`prefix_match`]). Returns the
+/// spelling that matched (or the fully stripped one) and the entry.
+fn find(index: &HashMap<String, usize>, lower: &str) -> (String, Option<(usize, MatchKind)>) {
+    let spellings = spellings(lower);
+    for spelling in &spellings {
+        for name in candidates(spelling) {
+            if let Some(&i) = index.get(name) {
+                return (name.to_string(), Some((i, MatchKind::Exact)));
+            }
+        }
     }
-    // The stripped candidates are prefixes of `canonical`, so every name they
-    // extend, `canonical` extends too, and possibly a longer, dated one.
-    let prefix = index
-        .iter()
-        .filter(|(name, _)| extends(canonical, name))
-        .max_by_key(|(name, _)| name.len());
-    if let Some((_, &i)) = prefix {
-        return (canonical.to_string(), Some((i, MatchKind::Prefix)));
+    for spelling in &spellings {
+        if let Some(i) = prefix_match(index, spelling) {
+            return (spelling.clone(), Some((i, MatchKind::Prefix)));
+        }
     }
-    let stripped = tries.last().copied().unwrap_or(canonical);
-    (stripped.to_string(), None)
+    let stripped = spellings
+        .last()
+        .map(|last| candidates(last).last().copied().unwrap_or(last).to_string())
+        .unwrap_or_default();
+    (stripped, None)
+}
+
+/// The entry of the longest key `name` extends (see [`extends`]: never
+/// across a version number), unless another key shares a longer part of
+/// the name: then the name is a variant the table does not know
+/// (`grok-4-fast` is not `grok-4` when `grok-4-fast-reasoning` exists).
+/// The fallback's key is no prefix: a name it would price is unknown.
+fn prefix_match(index: &HashMap<String, usize>, name: &str) -> Option<usize> {
+    let (key, &i) = index
+        .iter()
+        .filter(|(key, _)| key.as_str() != FALLBACK_KEY && extends(name, key))
+        .max_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| b.0.cmp(a.0)))?;
+    let closer = index
+        .keys()
+        .any(|other| other != key && shared_words(name, other) > key.len());
+    (!closer).then_some(i)
+}
+
+/// The length of the longest common start of `a` and `b` that ends at a
+/// word boundary of both (the end of the name or a boundary character).
+fn shared_words(a: &str, b: &str) -> usize {
+    let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let at_boundary = |s: &str, n: usize| n == s.len() || b"-:_@/".contains(&s.as_bytes()[n]);
+    (0..=common)
+        .rev()
+        .find(|&n| at_boundary(a, n) && at_boundary(b, n))
+        .unwrap_or(0)
 }
 
 /// The entries one file defines, with keys checked for collisions once
@@ -328,12 +370,12 @@ fn entries_of(file: &PriceFile, origin: &str, from: Origin) -> Result<Vec<Entry>
         let mut aliases: Vec<String> = Vec::new();
         for raw_alias in &spec.aliases {
             let alias_id = checked_id(raw_alias, origin)?;
-            if alias_id != id && !aliases.iter().any(|a| canonical(a) == alias_id) {
-                aliases.push(display_name(raw_alias));
+            if alias_id != id && !aliases.iter().any(|a| key_id(a) == alias_id) {
+                aliases.push(raw_alias.trim().to_lowercase());
             }
         }
         entries.push(Entry {
-            key: display_name(raw_key),
+            key: raw_key.trim().to_lowercase(),
             id,
             provider: spec.provider.clone().unwrap_or_default(),
             aliases,
@@ -348,7 +390,7 @@ fn entries_of(file: &PriceFile, origin: &str, from: Origin) -> Result<Vec<Entry>
 
 /// The canonical form of a key or alias, refused when nothing is left of it.
 fn checked_id(raw: &str, origin: &str) -> Result<String, PricingError> {
-    let name = canonical(raw);
+    let name = key_id(raw);
     if name.is_empty() {
         return Err(PricingError::EmptyKey {
             origin: origin.to_string(),
@@ -370,8 +412,8 @@ fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
                 added.provider = std::mem::take(&mut existing.provider);
             }
             for alias in std::mem::take(&mut existing.aliases) {
-                let alias_id = canonical(&alias);
-                if alias_id != added.id && !added.aliases.iter().any(|a| canonical(a) == alias_id) {
+                let alias_id = key_id(&alias);
+                if alias_id != added.id && !added.aliases.iter().any(|a| key_id(a) == alias_id) {
                     added.aliases.push(alias);
                 }
             }
@@ -379,9 +421,30 @@ fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
             continue;
         }
         if added.provider.is_empty() {
+            // What the name would have matched, else its family: the bare
+            // key sharing the most words with it (`claude-opus-7` is
+            // Anthropic's even though no key prices it).
+            let family = || {
+                builtin_index
+                    .iter()
+                    .filter(|(id, _)| !id.contains('/'))
+                    .map(|(id, &i)| {
+                        (
+                            shared_words(&added.id, id),
+                            std::cmp::Reverse(id.as_str()),
+                            i,
+                        )
+                    })
+                    .filter(|(shared, _, _)| *shared > 0)
+                    .max()
+                    .map(|(_, _, i)| i)
+            };
             added.provider = match find(&builtin_index, &added.id).1 {
                 Some((i, _)) => entries[i].provider.clone(),
-                None => UNKNOWN_PROVIDER.to_string(),
+                None => family().map_or_else(
+                    || UNKNOWN_PROVIDER.to_string(),
+                    |i| entries[i].provider.clone(),
+                ),
             };
         }
         entries.push(added);
@@ -405,10 +468,10 @@ fn index_of(entries: &[Entry], warnings: &mut Vec<String>) -> HashMap<String, us
                 continue;
             }
             for alias in &entry.aliases {
-                let alias_id = canonical(alias);
+                let alias_id = key_id(alias);
                 if let Some(&owner) = index.get(&alias_id) {
                     if entries[owner].id == alias_id {
-                        let written = entry.spec.aliases.iter().any(|a| canonical(a) == alias_id);
+                        let written = entry.spec.aliases.iter().any(|a| key_id(a) == alias_id);
                         if pass == Origin::User && written {
                             warnings.push(format!(
                                 "alias {alias:?} of {:?} is ignored: it is the key of another model; rename the alias or drop it",
