@@ -583,16 +583,15 @@ impl Config {
                 "pricing.update_url {url:?} is not an http:// or https:// URL"
             )));
         }
-        let interval = match env("HOOKMETER_PRICING_UPDATE_SECS").map(|v| v.parse::<u64>()) {
-            None => DAILY,
-            Some(Ok(secs)) if secs > 0 => Duration::from_secs(secs),
-            Some(_) => {
-                return Err(ConfigError::Invalid(
+        let interval =
+            match env("HOOKMETER_PRICING_UPDATE_SECS").map(|v| v.parse::<u64>()) {
+                None => DAILY,
+                Some(Ok(secs)) if secs > 0 => Duration::from_secs(secs),
+                Some(_) => return Err(ConfigError::Invalid(
                     "HOOKMETER_PRICING_UPDATE_SECS must be a whole number of seconds, at least 1"
                         .into(),
-                ))
-            }
-        };
+                )),
+            };
         let price_updates = PriceUpdates {
             auto,
             url,

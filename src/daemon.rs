@@ -349,8 +349,7 @@ impl Reload<'_> {
             }
             Err(e) => tracing::error!(
                 error = format!("{e:#}"),
-                why,
-                "Prices not reloaded; the previous table stays in force."
+                "{why}: prices not reloaded; the previous table stays in force."
             ),
         }
     }

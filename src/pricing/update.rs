@@ -103,7 +103,8 @@ pub fn plan(
         return Err(implausible(format!("fewer than {MIN_MODELS}")));
     }
     // A previous layer that does not parse is replaced, not compared.
-    let previous_file = previous.and_then(|text| PriceFile::parse(text, "the previous update").ok());
+    let previous_file =
+        previous.and_then(|text| PriceFile::parse(text, "the previous update").ok());
     if let Some(before) = previous_file.as_ref().map(|file| file.models.len()) {
         if models * 2 < before {
             return Err(implausible(format!(
@@ -225,11 +226,7 @@ fn rate_changes(old: &Rates, new: &Rates) -> Vec<(&'static str, f64, f64)> {
 /// per dropped one.
 pub fn render(plan: &Plan, origin: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "LiteLLM prices from {origin}: {} models.",
-        plan.models
-    );
+    let _ = writeln!(out, "LiteLLM prices from {origin}: {} models.", plan.models);
     if plan.changed.is_empty() {
         let _ = writeln!(out, "No rate of a model priced before changes.");
     } else {
@@ -238,7 +235,12 @@ pub fn render(plan: &Plan, origin: &str) -> String {
             "{} models change (USD per 1M tokens):",
             plan.changed.len()
         );
-        let width = plan.changed.iter().map(|c| c.model.len()).max().unwrap_or(0);
+        let width = plan
+            .changed
+            .iter()
+            .map(|c| c.model.len())
+            .max()
+            .unwrap_or(0);
         for change in &plan.changed {
             let rates: Vec<String> = change
                 .rates
@@ -315,7 +317,10 @@ mod tests {
         assert_eq!(table.lookup("claude-sonnet-5").rates.input, 3.0);
         assert_eq!(table.lookup("acme-model-7").source.as_str(), "update");
         let text = render(&plan, "f.json");
-        assert!(text.contains("claude-sonnet-5  input 2 → 3, output 10 → 15"), "{text}");
+        assert!(
+            text.contains("claude-sonnet-5  input 2 → 3, output 10 → 15"),
+            "{text}"
+        );
         assert!(text.contains("and 100 more"), "{text}");
     }
 
@@ -332,17 +337,29 @@ mod tests {
             .unwrap();
         assert_eq!(sonnet.now, "claude-sonnet-5 (embedded)");
         let text = render(&second, "f.json");
-        assert!(text.contains("warning: acme-model-149 is no longer in LiteLLM's file"), "{text}");
+        assert!(
+            text.contains("warning: acme-model-149 is no longer in LiteLLM's file"),
+            "{text}"
+        );
     }
 
     #[test]
     fn small_or_shrunken_files_are_refused() {
         let error = plan(&litellm(10, ""), "f.json", None, "2026-12-06").unwrap_err();
-        assert!(matches!(error, PlanError::Implausible { models: 10, .. }), "{error}");
+        assert!(
+            matches!(error, PlanError::Implausible { models: 10, .. }),
+            "{error}"
+        );
         let big = plan(&litellm(300, ""), "f.json", None, "2026-12-01").unwrap();
         let error = plan(&litellm(140, ""), "f.json", Some(&big.text), "2026-12-06").unwrap_err();
-        assert!(error.to_string().contains("less than half of the 300"), "{error}");
+        assert!(
+            error.to_string().contains("less than half of the 300"),
+            "{error}"
+        );
         let error = plan("<html>", "f.json", None, "2026-12-06").unwrap_err();
-        assert!(error.to_string().contains("not a LiteLLM price file"), "{error}");
+        assert!(
+            error.to_string().contains("not a LiteLLM price file"),
+            "{error}"
+        );
     }
 }
