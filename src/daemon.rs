@@ -1,5 +1,7 @@
 //! `hookmeter serve`: wires the sources to the writer, and owns the process
-//! lifecycle: start-up checks, reload, and the drain (docs/systemd.md#signals).
+//! lifecycle: start-up checks, reload, and the drain (docs/systemd.md#signals);
+//! `prices` keeps the prices current while it runs (the update layer
+//! watched, `auto_update`).
 //!
 //! [`serve`] never listens to signals itself: its caller hands it a
 //! [`Control`] (mini-redis's `run(listener, shutdown)`). The binary passes
