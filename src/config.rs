@@ -147,6 +147,68 @@ struct FileConfig {
     budgets: Vec<alerts::FileBudget>,
     #[serde(default)]
     metrics: FileMetrics,
+    #[serde(default)]
+    pricing: FilePricing,
+}
+
+/// `[pricing]`: where `hookmeter pricing update` reads LiteLLM's price file,
+/// and whether the daemon does so by itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePricing {
+    auto_update: Option<AutoUpdate>,
+    update_url: Option<String>,
+}
+
+/// `[pricing] auto_update`: whether the daemon refreshes the price update
+/// layer by itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoUpdate {
+    /// Only `hookmeter pricing update` changes the layer.
+    #[default]
+    Off,
+    /// The daemon asks the update URL once a day (a conditional request).
+    Daily,
+}
+
+impl AutoUpdate {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoUpdate::Off => "off",
+            AutoUpdate::Daily => "daily",
+        }
+    }
+}
+
+/// LiteLLM's price file as its repository publishes it: the default of
+/// `[pricing] update_url`.
+pub const DEFAULT_UPDATE_URL: &str =
+    "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json";
+
+/// How often `auto_update = "daily"` asks.
+const DAILY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The price update layer (docs/pricing.md#hookmeter-pricing-update): where
+/// it lives, where it comes from, and whether the daemon refreshes it.
+#[derive(Debug, Clone)]
+pub struct PriceUpdates {
+    /// `[pricing] auto_update`.
+    pub auto: AutoUpdate,
+    /// `[pricing] update_url`: LiteLLM's raw price file unless set.
+    pub url: String,
+    /// The generated layer, `pricing-update.toml` beside the database: the
+    /// daemon must be able to write it, and under systemd only its state
+    /// directory is writable.
+    pub layer_file: PathBuf,
+    /// What the last download said of the file (ETag, Last-Modified) and
+    /// when it was last checked, for the next conditional request:
+    /// `pricing-update.json` beside the layer.
+    pub state_file: PathBuf,
+    /// Time between the daemon's checks: a day. Only tests shorten it
+    /// (`HOOKMETER_PRICING_UPDATE_SECS`, not a setting: see
+    /// docs/configuration.md).
+    pub interval: Duration,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,6 +299,8 @@ pub struct Config {
     pub config_file: PathBuf,
     /// The user's price overrides: `pricing.toml` beside the config file.
     pub pricing_file: PathBuf,
+    /// `[pricing]`: the update layer below `pricing.toml`.
+    pub price_updates: PriceUpdates,
     pub db: PathBuf,
     pub socket: PathBuf,
     pub spool: PathBuf,
@@ -267,14 +331,19 @@ pub struct Config {
 }
 
 impl Config {
-    /// The price table in force: the embedded one, the user's `pricing.toml`
+    /// The price table in force: the embedded one, the update layer at
+    /// [`PriceUpdates::layer_file`], the user's `pricing.toml`
     /// at [`Config::pricing_file`] and the `COST_PRICING_*` overrides; what
     /// the daemon starts with (and reloads on SIGHUP), and what `import`,
     /// `reprice`, `pricing` and `report --advice` price with.
     pub fn load_prices(&self) -> anyhow::Result<crate::pricing::PriceTable> {
         use anyhow::Context as _;
-        let table = crate::pricing::load(Some(&self.pricing_file), std::env::vars())
-            .context("cannot load prices")?;
+        let table = crate::pricing::load_layered(
+            Some(&self.price_updates.layer_file),
+            Some(&self.pricing_file),
+            std::env::vars(),
+        )
+        .context("cannot load prices")?;
         for warning in table.warnings() {
             tracing::warn!(warning = %warning, "Price override ignored.");
         }
@@ -499,6 +568,37 @@ impl Config {
             .parent()
             .map(|dir| dir.join("pricing.toml"))
             .unwrap_or_else(|| PathBuf::from("pricing.toml"));
+        let state_dir = match db.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let auto = pick
+            .file_only("pricing.auto_update", file.pricing.auto_update)
+            .unwrap_or_default();
+        let url = pick
+            .file_only("pricing.update_url", file.pricing.update_url)
+            .unwrap_or_else(|| DEFAULT_UPDATE_URL.to_string());
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "pricing.update_url {url:?} is not an http:// or https:// URL"
+            )));
+        }
+        let interval =
+            match env("HOOKMETER_PRICING_UPDATE_SECS").map(|v| v.parse::<u64>()) {
+                None => DAILY,
+                Some(Ok(secs)) if secs > 0 => Duration::from_secs(secs),
+                Some(_) => return Err(ConfigError::Invalid(
+                    "HOOKMETER_PRICING_UPDATE_SECS must be a whole number of seconds, at least 1"
+                        .into(),
+                )),
+            };
+        let price_updates = PriceUpdates {
+            auto,
+            url,
+            layer_file: state_dir.join("pricing-update.toml"),
+            state_file: state_dir.join("pricing-update.json"),
+            interval,
+        };
         // pricing.toml has no setting of its own: it lives beside the config
         // file, so whatever placed the config file placed it.
         let mut origins = pick.origins;
@@ -506,6 +606,7 @@ impl Config {
         Ok(Config {
             config_file,
             pricing_file,
+            price_updates,
             db,
             socket,
             spool,

@@ -1,5 +1,7 @@
 //! `hookmeter serve`: wires the sources to the writer, and owns the process
-//! lifecycle: start-up checks, reload, and the drain (docs/systemd.md#signals).
+//! lifecycle: start-up checks, reload, and the drain (docs/systemd.md#signals);
+//! `prices` keeps the prices current while it runs (the update layer
+//! watched, `auto_update`).
 //!
 //! [`serve`] never listens to signals itself: its caller hands it a
 //! [`Control`] (mini-redis's `run(listener, shutdown)`). The binary passes
@@ -31,6 +33,8 @@ use crate::internal_events::TranscriptCounters;
 use crate::record::Source;
 use crate::store::{self, writer};
 use crate::systemd::{self, Passed};
+
+mod prices;
 
 /// Operations queued for the writer before senders wait: a few batches' worth.
 const WRITER_QUEUE: usize = 8192;
@@ -249,6 +253,32 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         ));
     }
 
+    // The price update layer: a change (`pricing update`, auto_update)
+    // reloads the prices as SIGHUP does.
+    let (prices_changed, mut price_changes) = tokio::sync::mpsc::unbounded_channel();
+    let _layer_watch = match prices::watch_layer(
+        &config.price_updates.layer_file,
+        prices_changed.clone(),
+    ) {
+        Ok(watcher) => Some(watcher),
+        Err(e) => {
+            tracing::warn!(error = %e, layer = %config.price_updates.layer_file.display(), "Cannot watch the price update file; a new one is used after SIGHUP or a restart.");
+            None
+        }
+    };
+    let _auto_update = match config.price_updates.auto {
+        crate::config::AutoUpdate::Off => None,
+        crate::config::AutoUpdate::Daily => {
+            match prices::spawn_auto_update(config.price_updates.clone(), prices_changed) {
+                Ok(stop) => Some(stop),
+                Err(e) => {
+                    tracing::error!(error = %e, "Cannot start the price update thread; prices are not refreshed.");
+                    None
+                }
+            }
+        }
+    };
+
     let reload = Reload {
         config: &config,
         writer: &writer,
@@ -257,7 +287,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         notifier: &notifier,
         manager,
     };
-    wait_for_stop(control, &reload, own_socket.clone()).await;
+    wait_for_stop(control, &reload, &mut price_changes, own_socket.clone()).await;
     manager.stopping();
     drop(notifier);
     tracing::info!("Stopping: no new input; finishing what is in flight.");
@@ -303,17 +333,25 @@ struct Reload<'a> {
 }
 
 impl Reload<'_> {
-    async fn prices(&self) {
+    /// Loads the prices anew and hands them to the writer; `why` is the
+    /// cause, for the log (SIGHUP, or the update file changed).
+    async fn prices(&self, why: prices::Why) {
         match self.config.load_prices() {
             Ok(prices) => {
+                let update = prices.update_as_of().map(str::to_string);
                 if self.writer.reload_prices(prices.clone()).await.is_ok() {
                     let mut shown = self.prices.write().unwrap_or_else(|p| p.into_inner());
                     *shown = Arc::new(prices);
+                    tracing::info!(
+                        why,
+                        update_as_of = update.as_deref().unwrap_or("(none)"),
+                        "Prices reloaded."
+                    );
                 }
             }
             Err(e) => tracing::error!(
                 error = format!("{e:#}"),
-                "SIGHUP: prices not reloaded; the previous table stays in force."
+                "{why}: prices not reloaded; the previous table stays in force."
             ),
         }
     }
@@ -346,17 +384,38 @@ impl Reload<'_> {
 }
 
 /// Waits for a stop, reloading prices, budgets and alert settings on every
-/// reload meanwhile. A second stop during the drain exits at once, removing
+/// reload meanwhile, and the prices alone whenever `price_changes` says the
+/// update layer changed. A second stop during the drain exits at once, removing
 /// `own_socket` (the socket the daemon bound itself; one systemd passed
 /// stays systemd's); reloads during the drain are ignored.
 async fn wait_for_stop(
     mut control: impl Control,
     reload: &Reload<'_>,
+    price_changes: &mut tokio::sync::mpsc::UnboundedReceiver<prices::Why>,
     own_socket: Option<PathBuf>,
 ) {
-    while control.next().await == Order::Reload {
+    loop {
+        let order = {
+            // Kept across price reloads: an order half-received is not lost.
+            let next = control.next();
+            tokio::pin!(next);
+            loop {
+                tokio::select! {
+                    order = &mut next => break order,
+                    Some(why) = price_changes.recv() => {
+                        // One reload for a burst of events (a rename is several).
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        while price_changes.try_recv().is_ok() {}
+                        reload.prices(why).await;
+                    }
+                }
+            }
+        };
+        if order != Order::Reload {
+            break;
+        }
         reload.manager.reloading();
-        reload.prices().await;
+        reload.prices("SIGHUP").await;
         reload.budgets().await;
         reload.manager.ready(&format!(
             "ready: reloaded at {}",

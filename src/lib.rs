@@ -21,8 +21,9 @@
 //! - [`pricing`]: model name -> rates -> cost. The table, the formula and
 //!   LiteLLM's price file converted to a `pricing.toml` are the core's
 //!   (re-exported here); this crate adds the edge: reading the user's
-//!   `pricing.toml` ([`pricing::load`]) and the text of `pricing list` /
-//!   `pricing check`.
+//!   `pricing.toml` and the price update layer ([`pricing::load_layered`]),
+//!   the text of `pricing list` / `pricing check`, and `pricing update`'s
+//!   check and comparison of LiteLLM's file (`pricing::update`, no I/O).
 //! - [`store`]: SQLite: the schema, the single writer thread (batched
 //!   transactions, acks after commit), and every other write (budgets,
 //!   alerts). All SQL that writes lives here. Payload redaction is the
@@ -61,7 +62,8 @@
 //!   where each setting came from (`hookmeter config`); below the readers
 //!   and writers it configures, it imports none of them.
 //! - [`user_files`]: files written for the user (`pricing import` into
-//!   `pricing.toml`), backed up and replaced atomically.
+//!   `pricing.toml`; the price update layer, downloaded with conditional
+//!   requests), backed up and replaced atomically.
 //! - [`setup`]: `install-hooks` (hookmeter's entries merged into Claude
 //!   Code's `settings.json`) and `doctor` (read-only checks, with fixes).
 pub mod budget;

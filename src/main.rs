@@ -370,6 +370,18 @@ enum PricingCommand {
         /// The LiteLLM price file
         file: PathBuf,
     },
+    /// Replace the price update layer with LiteLLM's current prices (pricing.toml still wins)
+    Update {
+        /// Where to download LiteLLM's price file (default: [pricing] update_url)
+        #[arg(long, conflicts_with = "file")]
+        url: Option<String>,
+        /// Read LiteLLM's price file from disk instead of downloading it
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Print what would change; write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn parse_label(text: &str) -> Result<(String, String), String> {
@@ -603,6 +615,9 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
                 }
             }
         }
+        PricingCommand::Update { url, file, dry_run } => {
+            return run_pricing_update(config, url, file, dry_run)
+        }
         PricingCommand::List => None,
         PricingCommand::Check { model } => Some(model),
     };
@@ -615,6 +630,35 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
         Some(model) => hookmeter::pricing::render_check(&table, &model),
     });
     ExitCode::SUCCESS
+}
+
+fn run_pricing_update(
+    config: &Config,
+    url: Option<String>,
+    file: Option<PathBuf>,
+    dry_run: bool,
+) -> ExitCode {
+    use hookmeter::user_files::price_update::{summary, update_prices, UpdateSource};
+    let settings = &config.price_updates;
+    let source = match (file, url) {
+        (Some(file), _) => UpdateSource::File(file),
+        (None, url) => UpdateSource::Url(url.unwrap_or_else(|| settings.url.clone())),
+    };
+    let origin = match &source {
+        UpdateSource::Url(url) => url.clone(),
+        UpdateSource::File(path) => path.display().to_string(),
+    };
+    match update_prices(settings, &source, dry_run) {
+        Ok(outcome) => {
+            print_out(&summary(&outcome, &origin, &settings.layer_file));
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.is_bad_input() => fail(&e.to_string()),
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_send(

@@ -1,4 +1,7 @@
-//! Files hookmeter writes on the user's behalf: the user pricing file, for
+//! Files hookmeter writes on the user's behalf: the price update layer, for
+//! `hookmeter pricing update` and the daemon's `auto_update`
+//! ([`price_update`]: download, conditional requests, the layer written);
+//! the user pricing file, for
 //! `hookmeter pricing import` (the conversion is pure,
 //! [`crate::pricing::import`]; this is its edge, where files are read and
 //! written), and, through [`replace_atomically`], Claude Code's
@@ -17,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::pricing::import::{self, ImportError};
+
+pub mod price_update;
 
 /// Why a user file could not be updated; the file is then as it was.
 #[derive(thiserror::Error, Debug)]

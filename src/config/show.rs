@@ -186,6 +186,11 @@ impl Config {
                 }),
             ),
             ("pricing_file", path(&self.pricing_file)),
+            (
+                "pricing.auto_update",
+                json!(self.price_updates.auto.as_str()),
+            ),
+            ("pricing.update_url", json!(self.price_updates.url)),
         ]
     }
 

@@ -15,6 +15,7 @@ use std::path::Path;
 pub use hookmeter_core::pricing::*;
 
 mod render;
+pub mod update;
 
 #[cfg(test)]
 mod tests;
@@ -30,22 +31,36 @@ pub fn load(
     user_file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<PriceTable, PricingError> {
-    let user = match user_file {
-        None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => Some((path.display().to_string(), text)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(PricingError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        },
-    };
-    PriceTable::build(
-        user.as_ref()
-            .map(|(origin, text)| (origin.as_str(), text.as_str())),
+    load_layered(None, user_file, env)
+}
+
+/// [`load`] with the update layer `hookmeter pricing update` writes
+/// (`update_file`; a missing file is fine) merged between the built-in
+/// table and `pricing.toml`, by [`PriceTable::build_layered`].
+pub fn load_layered(
+    update_file: Option<&Path>,
+    user_file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<PriceTable, PricingError> {
+    let update = read_optional(update_file)?;
+    let user = read_optional(user_file)?;
+    PriceTable::build_layered(
+        update.as_ref().map(|(o, t)| (o.as_str(), t.as_str())),
+        user.as_ref().map(|(o, t)| (o.as_str(), t.as_str())),
         env,
     )
+}
+
+/// The path shown in errors and the text of `path`; `None` when there is no
+/// path or no file there.
+fn read_optional(path: Option<&Path>) -> Result<Option<(String, String)>, PricingError> {
+    let Some(path) = path else { return Ok(None) };
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some((path.display().to_string(), text))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(PricingError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }

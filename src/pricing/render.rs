@@ -18,6 +18,14 @@ pub fn render_list(table: &PriceTable, width: Option<usize>) -> String {
         "Prices in USD per 1M tokens; built-in table as of {}.",
         table.as_of()
     );
+    if let Some(path) = table.update_file() {
+        let _ = writeln!(
+            out,
+            "Price update: {path} ({} models, as of {}).",
+            table.update_models(),
+            table.update_as_of().unwrap_or("an unknown date")
+        );
+    }
     if let Some(path) = table.user_file() {
         let dated = table
             .user_as_of()
@@ -116,6 +124,11 @@ pub fn render_check(table: &PriceTable, model: &str) -> String {
         (PricingSource::User, _) => {
             format!("user ({})", table.user_file().unwrap_or("pricing.toml"))
         }
+        (PricingSource::Update, _) => format!(
+            "update ({}, as of {})",
+            table.update_file().unwrap_or("the price update"),
+            table.update_as_of().unwrap_or("an unknown date")
+        ),
         (PricingSource::Env, Some(entry)) => format!("env ({})", entry.env_vars().join(", ")),
         (other, _) => other.to_string(),
     };

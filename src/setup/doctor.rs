@@ -43,6 +43,8 @@ const SYSTEM_UNIT_DIRS: [&str; 4] = [
 ];
 /// The unit's file name in any of those directories.
 const UNIT_FILE: &str = "hookmeter.service";
+/// Prices older than this are worth refreshing (`hookmeter pricing update`).
+const PRICES_STALE_AFTER_DAYS: i64 = 60;
 /// Spool files older than this, with a daemon up, are not being taken.
 const SPOOL_STUCK_AFTER: Duration = Duration::from_secs(60);
 /// A WAL file this large means checkpoints are not keeping up.
@@ -120,6 +122,21 @@ pub struct Facts {
     /// How the daemon is meant to run here: the fixes say how to start it.
     pub unit: Unit,
     pub http: HttpFacts,
+    pub prices: PriceFacts,
+}
+
+/// How old the prices in force are.
+#[derive(Debug, Clone)]
+pub struct PriceFacts {
+    /// The date of the newest prices in force: the update layer's, else
+    /// the built-in table's; `Err` when the prices do not load.
+    pub as_of: Result<String, String>,
+    /// Where that date comes from (`the built-in table`, the layer's path).
+    pub from: String,
+    /// Days from `as_of` (or the last check that found them current) to today.
+    pub age_days: Option<i64>,
+    /// Whether `[pricing] auto_update` refreshes them.
+    pub auto_update: bool,
 }
 
 /// Who else could reach the HTTP API: with no token, any local account can.
@@ -346,6 +363,52 @@ pub fn gather(
         hooks: look_at_hooks(env, cwd),
         unit: look_at_units(env),
         http: look_at_http(config, passwd),
+        prices: look_at_prices(config),
+    }
+}
+
+/// The date of the prices in force, and how many days old they are: a
+/// 304 from the update URL since counts as found current.
+pub fn look_at_prices(config: &Config) -> PriceFacts {
+    let settings = &config.price_updates;
+    let auto_update = settings.auto != crate::config::AutoUpdate::Off;
+    let table = match crate::pricing::load_layered(
+        Some(&settings.layer_file),
+        Some(&config.pricing_file),
+        std::iter::empty(),
+    ) {
+        Ok(table) => table,
+        Err(e) => {
+            return PriceFacts {
+                as_of: Err(e.to_string()),
+                from: String::new(),
+                age_days: None,
+                auto_update,
+            }
+        }
+    };
+    let from = match table.update_file() {
+        Some(path) => path.to_string(),
+        None => "the built-in table".to_string(),
+    };
+    let as_of = table.prices_as_of().to_string();
+    let today = jiff::Zoned::now().date();
+    let dated = as_of.parse::<jiff::civil::Date>().ok();
+    let checked = table
+        .update_file()
+        .and_then(|_| {
+            crate::user_files::price_update::UpdateState::read(&settings.state_file).checked_at()
+        })
+        .map(|at| at.to_zoned(jiff::tz::TimeZone::UTC).date());
+    let newest = dated.max(checked);
+    let age_days = newest
+        .and_then(|date| date.until(today).ok())
+        .map(|span| span.get_days() as i64);
+    PriceFacts {
+        as_of: Ok(as_of),
+        from,
+        age_days,
+        auto_update,
     }
 }
 
@@ -679,7 +742,41 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.extend(assess_spool(&facts.spool, daemon_up, &facts.unit));
     findings.extend(assess_hooks(&facts.hooks));
     findings.push(assess_http(&facts.http));
+    findings.push(assess_prices(&facts.prices));
     findings
+}
+
+/// Prices older than [`PRICES_STALE_AFTER_DAYS`] miss new models and price
+/// changes.
+fn assess_prices(prices: &PriceFacts) -> Finding {
+    let as_of =
+        match &prices.as_of {
+            Ok(as_of) => as_of,
+            Err(error) => return not_ok(
+                "prices",
+                Status::Fail,
+                error.clone(),
+                "correct the file named; `hookmeter pricing list` shows the prices once they load"
+                    .into(),
+            ),
+        };
+    let from = &prices.from;
+    match prices.age_days {
+        Some(days) if days > PRICES_STALE_AFTER_DAYS => not_ok(
+            "prices",
+            Status::Warn,
+            format!(
+                "the prices in force ({from}) are as of {as_of}, {days} days old: newer models are priced as the fallback and price changes are missed"
+            ),
+            if prices.auto_update {
+                "`[pricing] auto_update` is on but has not succeeded: read the daemon's log, or run `hookmeter pricing update`".into()
+            } else {
+                "run `hookmeter pricing update` (or set `[pricing] auto_update = \"daily\"` in the config file)".into()
+            },
+        ),
+        Some(days) => ok("prices", format!("{from}, as of {as_of} ({days} days old)")),
+        None => ok("prices", format!("{from}, as of {as_of}")),
+    }
 }
 
 /// Without a token, the HTTP API answers every local process: on a machine
@@ -1218,7 +1315,31 @@ mod tests {
                     uid: 1000,
                 }]),
             },
+            prices: PriceFacts {
+                as_of: Ok("2026-08-01".into()),
+                from: "the built-in table".into(),
+                age_days: Some(10),
+                auto_update: false,
+            },
         }
+    }
+
+    #[test]
+    fn prices_older_than_sixty_days_warn_with_the_update_command() {
+        let mut facts = healthy();
+        assert_eq!(find(&assess(&facts), "prices").status, Status::Ok);
+        facts.prices.age_days = Some(61);
+        let findings = assess(&facts);
+        let prices = find(&findings, "prices");
+        assert_eq!(prices.status, Status::Warn);
+        assert!(prices.finding.contains("61 days old"), "{prices:?}");
+        assert!(prices
+            .fix
+            .as_ref()
+            .unwrap()
+            .contains("hookmeter pricing update"));
+        facts.prices.as_of = Err("pricing.toml: bad".into());
+        assert_eq!(find(&assess(&facts), "prices").status, Status::Fail);
     }
 
     fn find<'a>(findings: &'a [Finding], check: &str) -> &'a Finding {
@@ -1246,7 +1367,8 @@ mod tests {
                 "spool.rejected",
                 "hooks",
                 "hooks.command",
-                "http"
+                "http",
+                "prices"
             ]
         );
         assert!(

@@ -37,6 +37,7 @@ mod lifecycle;
 mod mcp;
 mod missing_db;
 mod pipeline;
+mod pricing_update;
 mod reports;
 mod security;
 mod setup;

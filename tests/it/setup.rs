@@ -603,6 +603,14 @@ fn doctor_is_all_ok_with_a_running_daemon_and_hooks_installed() {
     let home = Home::new();
     let _daemon = home.start();
     install_hooks_for_doctor(&home);
+    // Current prices: the built-in table alone ages past doctor's 60 days.
+    let prices = crate::common::fixtures().join("litellm-model-prices-2026-08-01.json");
+    let update = home
+        .command()
+        .args(["pricing", "update", "--file", prices.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(update.status.success(), "{update:?}");
     let out = home
         .command()
         .current_dir(home.path())
@@ -630,6 +638,7 @@ fn doctor_is_all_ok_with_a_running_daemon_and_hooks_installed() {
         "hooks",
         "hooks.command",
         "http",
+        "prices",
     ] {
         assert!(text.contains(&format!("  {check}: ")), "{check}: {text}");
     }

@@ -19,6 +19,9 @@ use super::rates::Rates;
 pub enum PricingSource {
     /// The built-in table.
     Embedded,
+    /// The update layer `hookmeter pricing update` writes (LiteLLM's
+    /// current prices), between the built-in table and `pricing.toml`.
+    Update,
     /// The user's `pricing.toml`.
     User,
     /// A `COST_PRICING_*` environment variable changed the entry.
@@ -35,6 +38,7 @@ impl PricingSource {
     pub fn as_str(&self) -> &'static str {
         match self {
             PricingSource::Embedded => "embedded",
+            PricingSource::Update => "update",
             PricingSource::User => "user",
             PricingSource::Env => "env",
             PricingSource::Local => "local",
@@ -53,6 +57,7 @@ impl fmt::Display for PricingSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Origin {
     Embedded,
+    Update,
     User,
 }
 
@@ -112,6 +117,7 @@ impl Entry {
         match (self.env_vars.is_empty(), self.origin) {
             (false, _) => PricingSource::Env,
             (true, Origin::User) => PricingSource::User,
+            (true, Origin::Update) => PricingSource::Update,
             (true, Origin::Embedded) => PricingSource::Embedded,
         }
     }

@@ -126,6 +126,9 @@ pub struct PriceTable {
     /// The rates of [`FALLBACK_KEY`] with overrides applied, so `OPUS`
     /// overrides reach unknown models too.
     fallback: Rates,
+    /// The update layer merged in (`hookmeter pricing update`), if one was
+    /// found and is not older than the built-in table.
+    update_file: Option<UserFile>,
     /// The user file merged in, if one was found.
     user_file: Option<UserFile>,
     /// Things worth telling the user that do not stop pricing: unknown
@@ -155,6 +158,20 @@ impl PriceTable {
         user: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<PriceTable, PricingError> {
+        Self::build_layered(None, user, env)
+    }
+
+    /// Like [`PriceTable::build`], with the update layer (`update`: its
+    /// origin and text, as `hookmeter pricing update` writes it) merged
+    /// between the built-in table and the user file: the update replaces
+    /// built-in entries, the user file replaces both. A layer whose `as_of`
+    /// is older than the built-in table's (a binary upgraded since the
+    /// update) is left out with a warning: it would bring back older prices.
+    pub fn build_layered(
+        update: Option<(&str, &str)>,
+        user: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<PriceTable, PricingError> {
         let builtin = PriceFile::parse(EMBEDDED, EMBEDDED_ORIGIN)?;
         Self::build_over(builtin, user, env)
     }
@@ -172,6 +189,31 @@ impl PriceTable {
     ) -> Result<PriceTable, PricingError> {
         let mut entries = entries_of(&builtin, EMBEDDED_ORIGIN, Origin::Embedded)?;
         let mut warnings = Vec::new();
+
+        let update_file = match update {
+            None => None,
+            Some((origin, text)) => {
+                let file = PriceFile::parse(text, origin)?;
+                let builtin_as_of = builtin.as_of.as_deref().unwrap_or_default();
+                match file.as_of.as_deref() {
+                    Some(as_of) if as_of < builtin_as_of => {
+                        warnings.push(format!(
+                            "the price update {origin} (as of {as_of}) is older than the built-in table (as of {builtin_as_of}) and is not used; run `hookmeter pricing update`"
+                        ));
+                        None
+                    }
+                    _ => {
+                        let added = entries_of(&file, origin, Origin::Update)?;
+                        merge(&mut entries, added);
+                        Some(UserFile {
+                            path: origin.to_string(),
+                            as_of: file.as_of,
+                            models: file.models.len(),
+                        })
+                    }
+                }
+            }
+        };
 
         let user_file = match user {
             None => None,
@@ -208,6 +250,7 @@ impl PriceTable {
             entries,
             index,
             fallback,
+            update_file,
             user_file,
             warnings,
         })
@@ -216,6 +259,29 @@ impl PriceTable {
     /// The date the built-in prices were true.
     pub fn as_of(&self) -> &str {
         &self.as_of
+    }
+
+    /// The update layer merged in, if one was found and used.
+    pub fn update_file(&self) -> Option<&str> {
+        self.update_file.as_ref().map(|file| file.path.as_str())
+    }
+
+    /// The update layer's `as_of`: the day `hookmeter pricing update` wrote it.
+    pub fn update_as_of(&self) -> Option<&str> {
+        self.update_file
+            .as_ref()
+            .and_then(|file| file.as_of.as_deref())
+    }
+
+    /// How many models the update layer defines (0 without one).
+    pub fn update_models(&self) -> usize {
+        self.update_file.as_ref().map_or(0, |file| file.models)
+    }
+
+    /// The date of the newest prices in force: the update layer's `as_of`
+    /// when one is used, else the built-in table's. What `doctor` ages.
+    pub fn prices_as_of(&self) -> &str {
+        self.update_as_of().unwrap_or(&self.as_of)
     }
 
     /// The user file merged in, if one was found.
@@ -462,7 +528,7 @@ fn index_of(entries: &[Entry], warnings: &mut Vec<String>) -> HashMap<String, us
         .enumerate()
         .map(|(i, entry)| (entry.id.clone(), i))
         .collect();
-    for pass in [Origin::Embedded, Origin::User] {
+    for pass in [Origin::Embedded, Origin::Update, Origin::User] {
         for (i, entry) in entries.iter().enumerate() {
             if entry.origin != pass {
                 continue;
