@@ -313,7 +313,7 @@ mod tests {
             totals: query::Totals::default(),
             range: Range::default(),
         }
-        .answer();
+        .answer(query::FallbackPriced::default());
         assert_answer_fits_schema(&SummaryReport {
             report,
             tz: "UTC".into(),

@@ -37,6 +37,8 @@ pub struct FallbackModel {
     pub model: String,
     pub records: i64,
     pub cost_usd: f64,
+    /// The oldest such record's timestamp (RFC 3339 UTC).
+    pub first_at: String,
     /// The newest such record's timestamp (RFC 3339 UTC).
     pub last_at: String,
 }
@@ -58,7 +60,8 @@ pub fn fallback_priced(conn: &Connection, filter: &Filter) -> Result<FallbackPri
                 model: row.get(0)?,
                 records: row.get(1)?,
                 cost_usd: row.get(2)?,
-                last_at: row.get(3)?,
+                first_at: row.get(3)?,
+                last_at: row.get(4)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -77,7 +80,7 @@ pub fn fallback_priced(conn: &Connection, filter: &Filter) -> Result<FallbackPri
 fn statement(filter: &Filter) -> (String, Vec<String>) {
     let (conditions, params) = filter.record_conditions();
     let sql = format!(
-        "SELECT model, count(*), total(estimated_cost_usd), max(timestamp)
+        "SELECT model, count(*), total(estimated_cost_usd), min(timestamp), max(timestamp)
          FROM cost_records INDEXED BY idx_cost_records_fallback
          WHERE pricing_source = 'fallback'{conditions}
          GROUP BY model ORDER BY 3 DESC, model"

@@ -148,6 +148,7 @@ mod tests {
                     model: "mystery".into(),
                     records: 1,
                     cost_usd: 1.0,
+                    first_at: "2026-09-20T10:00:00.000Z".into(),
                     last_at: "2026-09-20T10:00:00.000Z".into(),
                 }],
             };
