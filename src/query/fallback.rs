@@ -66,7 +66,8 @@ pub fn fallback_priced(conn: &Connection, filter: &Filter) -> Result<FallbackPri
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(FallbackPriced {
-        cost_usd: models.iter().map(|m| m.cost_usd).sum(),
+        // A fold from 0.0, not `sum`: an empty f64 sum is -0.0, which JSON shows.
+        cost_usd: models.iter().fold(0.0, |sum, m| sum + m.cost_usd),
         records: models.iter().map(|m| m.records).sum(),
         models,
     })
@@ -147,6 +148,7 @@ mod tests {
         let answer = fallback_priced(&conn, &nothing).unwrap();
         assert!(answer.is_empty());
         assert_eq!(answer, FallbackPriced::default());
+        assert!(answer.cost_usd.is_sign_positive(), "0, not -0");
         assert_answer_fits_schema(&answer);
     }
 

@@ -127,6 +127,8 @@ fn fallback_priced_records_show_in_today_report_the_api_and_metrics() {
         known["fallback_priced"],
         json!({"cost_usd": 0.0, "records": 0, "models": []})
     );
+    let zero = known["fallback_priced"]["cost_usd"].as_f64().unwrap();
+    assert!(zero.is_sign_positive(), "0, not -0: {known}");
 
     // JSON: the same numbers as SQL.
     assert_fallback(
