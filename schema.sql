@@ -1,4 +1,4 @@
--- hookmeter database schema, version 6. A new database gets this file; an
+-- hookmeter database schema, version 7. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -37,6 +37,9 @@ CREATE INDEX IF NOT EXISTS idx_cost_records_agent_id   ON cost_records(agent_id)
 CREATE INDEX IF NOT EXISTS idx_cost_records_model      ON cost_records(model);
 -- Partial: most records have no task, and `task_id = ?` implies NOT NULL.
 CREATE INDEX IF NOT EXISTS idx_cost_records_task_id    ON cost_records(task_id) WHERE task_id IS NOT NULL;
+-- Partial: the few records priced at the fallback rates (an unknown model),
+-- which every report shows apart; the writer touches it only for those.
+CREATE INDEX IF NOT EXISTS idx_cost_records_fallback   ON cost_records(timestamp) WHERE pricing_source = 'fallback';
 
 -- Every accepted event, with or without usage.
 CREATE TABLE IF NOT EXISTS hook_events (

@@ -382,6 +382,33 @@ enum PricingCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write one model's prices (USD per 1M tokens) into the user pricing.toml (backed up first)
+    #[command(
+        after_help = "Rates not given keep the entry's own values in pricing.toml; a new entry's cache rates default to --input and the 1-hour write to --cache-write.\nA running daemon uses the new prices after SIGHUP or a restart; stored records keep their cost until `hookmeter reprice`."
+    )]
+    Set {
+        /// The model as the agent names it, e.g. one `report` lists as fallback-priced
+        model: String,
+        /// USD per 1M non-cached prompt tokens
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        input: f64,
+        /// USD per 1M generated tokens
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        output: f64,
+        /// USD per 1M cache hits
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        cache_read: Option<f64>,
+        /// USD per 1M tokens written to the cache (5-minute lifetime)
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        cache_write: Option<f64>,
+        /// USD per 1M tokens written to the cache with a 1-hour lifetime
+        #[arg(
+            long = "cache-write-1h",
+            value_name = "USD",
+            allow_negative_numbers = true
+        )]
+        cache_write_1h: Option<f64>,
+    },
 }
 
 fn parse_label(text: &str) -> Result<(String, String), String> {
@@ -618,6 +645,21 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
         PricingCommand::Update { url, file, dry_run } => {
             return run_pricing_update(config, url, file, dry_run)
         }
+        PricingCommand::Set {
+            model,
+            input,
+            output,
+            cache_read,
+            cache_write,
+            cache_write_1h,
+        } => {
+            return run_pricing_set(
+                config,
+                &model,
+                [input, output],
+                [cache_read, cache_write, cache_write_1h],
+            )
+        }
         PricingCommand::List => None,
         PricingCommand::Check { model } => Some(model),
     };
@@ -630,6 +672,44 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
         Some(model) => hookmeter::pricing::render_check(&table, &model),
     });
     ExitCode::SUCCESS
+}
+
+/// `pricing set`: every rate checked (a number from 0 to the table's
+/// maximum, never NaN or infinite) before the file is touched.
+fn run_pricing_set(
+    config: &Config,
+    model: &str,
+    [input, output]: [f64; 2],
+    [cache_read, cache_write, cache_write_1h]: [Option<f64>; 3],
+) -> ExitCode {
+    use hookmeter::pricing::{set::GivenRates, Rate};
+    let rate = |flag: &str, value: f64| Rate::new(value).map_err(|e| format!("--{flag}: {e}"));
+    let optional = |flag: &str, value: Option<f64>| value.map(|v| rate(flag, v)).transpose();
+    let rates = (|| {
+        Ok::<_, String>(GivenRates {
+            input: rate("input", input)?,
+            output: rate("output", output)?,
+            cache_read: optional("cache-read", cache_read)?,
+            cache_write_5m: optional("cache-write", cache_write)?,
+            cache_write_1h: optional("cache-write-1h", cache_write_1h)?,
+        })
+    })();
+    let rates = match rates {
+        Ok(rates) => rates,
+        Err(e) => return fail(&e),
+    };
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    match hookmeter::user_files::set_price(config, model, &rates, &env) {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.is_bad_input() => fail(&e.to_string()),
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_pricing_update(

@@ -110,9 +110,12 @@ impl CostTools {
             .map(|name| Dimension::parse(name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| one_line(format!("group_by: {e}")))?;
-        self.read(move |conn| Ok(query::summary(conn, &filter, &dimensions, &tz)?.answer()))
-            .await
-            .map(Json)
+        self.read(move |conn| {
+            let fallback = query::fallback_priced(conn, &filter)?;
+            Ok(query::summary(conn, &filter, &dimensions, &tz)?.answer(fallback))
+        })
+        .await
+        .map(Json)
     }
 
     /// Every spending limit (`hookmeter budget set`) with what its current period has spent, the ratio, and when the period ends (the shape of GET /api/budgets).

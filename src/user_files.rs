@@ -1,9 +1,9 @@
 //! Files hookmeter writes on the user's behalf: the price update layer, for
 //! `hookmeter pricing update` and the daemon's `auto_update`
 //! ([`price_update`]: download, conditional requests, the layer written);
-//! the user pricing file, for
-//! `hookmeter pricing import` (the conversion is pure,
-//! [`crate::pricing::import`]; this is its edge, where files are read and
+//! the user pricing file, for `hookmeter pricing import` and `hookmeter
+//! pricing set` (the conversions are pure, [`crate::pricing::import`] and
+//! [`crate::pricing::set`]; this is their edge, where files are read and
 //! written), and, through [`replace_atomically`], Claude Code's
 //! `settings.json` for `hookmeter install-hooks` (which names its own backups).
 //!
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::pricing::import::{self, ImportError};
+use crate::pricing::set::{self as set_entry, GivenRates, SetError};
 
 pub mod price_update;
 
@@ -37,6 +38,10 @@ pub enum UserFileError {
     /// The input is not usable, or the current file does not load.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// `pricing set` cannot write the entry: the name, the current file or
+    /// the result is at fault.
+    #[error(transparent)]
+    Set(#[from] SetError),
     /// The new file cannot be written.
     #[error("cannot write {path}: {source}; the previous file is unchanged")]
     Write {
@@ -66,16 +71,7 @@ pub fn import_prices(config: &Config, source: &Path) -> Result<String, UserFileE
     let imported = import::from_litellm(&text, &shown_source)?;
 
     let target = &config.pricing_file;
-    let existing = match fs::read_to_string(target) {
-        Ok(text) => Some(text),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
-        Err(error) => {
-            return Err(UserFileError::Read {
-                path: target.clone(),
-                source: error,
-            })
-        }
-    };
+    let existing = read_if_present(target)?;
     let shown_target = target.display().to_string();
     let source_name = source.file_name().map_or_else(
         || shown_source.clone(),
@@ -96,6 +92,117 @@ pub fn import_prices(config: &Config, source: &Path) -> Result<String, UserFileE
         &shown_target,
         backup.map(|b| b.display().to_string()).as_deref(),
     ))
+}
+
+/// `hookmeter pricing set MODEL`: writes `rates` into the model's entry of
+/// `config.pricing_file` (backed up first) and returns what to print: the
+/// rates before and after, as the table in force (`COST_PRICING_*`
+/// variables included) prices the model.
+pub fn set_price(
+    config: &Config,
+    model: &str,
+    rates: &GivenRates,
+    env: &[(String, String)],
+) -> Result<String, UserFileError> {
+    let target = &config.pricing_file;
+    let existing = read_if_present(target)?;
+    let shown_target = target.display().to_string();
+    let written = set_entry::set(
+        existing
+            .as_deref()
+            .map(|text| (shown_target.as_str(), text)),
+        env,
+        model,
+        rates,
+    )?;
+    let backup = replace_with_backup(target, written.text.as_bytes())?;
+    Ok(render_set(
+        model,
+        &written,
+        &shown_target,
+        backup.map(|b| b.display().to_string()).as_deref(),
+    ))
+}
+
+/// What `pricing set` prints: the entry written where, each rate before and
+/// after (USD per 1M tokens), and when a daemon uses it.
+fn render_set(
+    model: &str,
+    written: &set_entry::Written,
+    target: &str,
+    backup: Option<&str>,
+) -> String {
+    use crate::pricing::PricingSource;
+    use std::fmt::Write as _;
+    let (before, after) = (&written.before, &written.after);
+    let mut out = format!(
+        "{} the entry {:?} in {target}.\n",
+        if written.added { "Added" } else { "Updated" },
+        written.key
+    );
+    let how = |p: &set_entry::Pricing| match p.source {
+        PricingSource::Fallback => format!("the fallback ({} rates)", p.key),
+        source => format!("the {source} entry {}", p.key),
+    };
+    let _ = writeln!(
+        out,
+        "{model} was priced by {}; it is now priced by {}.",
+        how(before),
+        how(after)
+    );
+    let rows = [
+        ("input", before.rates.input, after.rates.input),
+        ("output", before.rates.output, after.rates.output),
+        (
+            "cache read",
+            before.rates.cache_read,
+            after.rates.cache_read,
+        ),
+        (
+            "cache write 5m",
+            before.rates.cache_write_5m,
+            after.rates.cache_write_5m,
+        ),
+        (
+            "cache write 1h",
+            before.rates.cache_write_1h,
+            after.rates.cache_write_1h,
+        ),
+    ];
+    out.push_str("USD per 1M tokens:\n");
+    for (name, old, new) in rows {
+        let mark = if old == new { "  (unchanged)" } else { "" };
+        let _ = writeln!(out, "  {name:<15}{old:>10} → {new}{mark}");
+    }
+    if after.source != PricingSource::User {
+        let _ = writeln!(
+            out,
+            "Note: {model} is still priced by the {} entry {}, not by this file: a \
+             COST_PRICING_* variable or a local-model rule wins over pricing.toml.",
+            after.source, after.key
+        );
+    }
+    if let Some(backup) = backup {
+        let _ = writeln!(out, "The previous file is saved as {backup}.");
+    }
+    out.push_str(
+        "A running daemon prices new records with it after SIGHUP (systemctl --user kill -s HUP \
+         hookmeter) or a restart.\nRecords already stored keep their cost until \
+         `hookmeter reprice`.\n",
+    );
+    out
+}
+
+/// A file's text, `None` when it does not exist.
+fn read_if_present(path: &Path) -> Result<Option<String>, UserFileError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(UserFileError::Read {
+            path: path.to_path_buf(),
+            source: error,
+        }),
+    }
 }
 
 /// Replaces `path` with `contents` atomically, first copying an existing

@@ -61,15 +61,20 @@ pub async fn cost_summary(
     let tz_name = params.get("tz").unwrap_or("UTC").to_string();
     let filter = params.filter(&tz, jiff::Timestamp::now())?;
     let dimensions = params.group_by()?;
-    let (summary, active_hours) = state
+    let (summary, active_hours, fallback) = state
         .readers
         .run(move |conn| {
             let summary = query::summary(conn, &filter, &dimensions, &tz)?;
-            Ok((summary, query::summary::active_hours(conn, &filter)?))
+            let fallback = query::fallback_priced(conn, &filter)?;
+            Ok((
+                summary,
+                query::summary::active_hours(conn, &filter)?,
+                fallback,
+            ))
         })
         .await?;
     Ok(Json(query::json(&SummaryReport {
-        report: summary.answer(),
+        report: summary.answer(fallback),
         tz: tz_name,
         active_hours,
     })))
@@ -308,7 +313,7 @@ mod tests {
             totals: query::Totals::default(),
             range: Range::default(),
         }
-        .answer();
+        .answer(query::FallbackPriced::default());
         assert_answer_fits_schema(&SummaryReport {
             report,
             tz: "UTC".into(),

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
 use crate::internal_events::TranscriptCounts;
-use crate::query::{self, EventCounter, UsageCounter};
+use crate::query::{self, EventCounter, FallbackModel, UsageCounter};
 use crate::store::writer::HistogramSnapshot;
 
 /// The content type of text format 0.0.4.
@@ -47,12 +47,15 @@ pub struct Scrape {
     /// What the transcript tail read, refused and restarted, since the
     /// daemon started.
     pub transcripts: TranscriptCounts,
+    /// The records priced at the fallback rates, by model (capped like the
+    /// usage counters' labels).
+    pub fallback: Vec<FallbackModel>,
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let spool = state.spool.clone();
     let max_label_values = state.metrics.max_label_values;
-    let (usage, events, spool_files, budgets) = state
+    let (usage, events, spool_files, budgets, fallback) = state
         .readers
         .run(move |conn| {
             let budgets = crate::budget::status(conn, jiff::Timestamp::now(), &jiff::tz::TimeZone::UTC)
@@ -73,6 +76,10 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
                 query::event_counters(conn)?,
                 spool_files,
                 budgets,
+                capped_fallback(
+                    query::fallback_priced(conn, &query::Filter::default())?.models,
+                    max_label_values,
+                ),
             ))
         })
         .await?;
@@ -91,6 +98,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         budgets,
         refused: state.refusals.counts(),
         transcripts: state.transcripts.counts(),
+        fallback,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -167,6 +175,40 @@ pub fn render(scrape: &Scrape) -> String {
     );
     let records: i64 = scrape.usage.iter().map(|u| u.totals.records).sum();
     sample(&mut out, "hookmeter_records_total", &[], records as f64);
+
+    // Gauges, not counters: `pricing set` then `reprice` moves records out.
+    family(
+        &mut out,
+        "hookmeter_fallback_priced_cost_usd",
+        "gauge",
+        "Estimated cost of the records priced at the fallback (Opus) rates because no price table \
+         entry knows their model, in USD, by model (values past metrics.max_label_values are \
+         summed as 'other'). `hookmeter pricing set MODEL` prices one.",
+    );
+    for m in &scrape.fallback {
+        let labels = [("model", m.model.as_str())];
+        sample(
+            &mut out,
+            "hookmeter_fallback_priced_cost_usd",
+            &labels,
+            m.cost_usd,
+        );
+    }
+    family(
+        &mut out,
+        "hookmeter_fallback_priced_records",
+        "gauge",
+        "Records priced at the fallback rates, by model (capped like the cost's).",
+    );
+    for m in &scrape.fallback {
+        let labels = [("model", m.model.as_str())];
+        sample(
+            &mut out,
+            "hookmeter_fallback_priced_records",
+            &labels,
+            m.records as f64,
+        );
+    }
 
     family(
         &mut out,
@@ -269,6 +311,32 @@ pub fn render(scrape: &Scrape) -> String {
         }
     }
     out
+}
+
+/// The fallback-priced models as /metrics labels them: the first `max`
+/// models by first appearance keep their name (so a series never changes
+/// its label when another model shows up), the rest are summed under
+/// [`query::OTHER_LABEL`]. Ordered by first appearance.
+fn capped_fallback(mut models: Vec<FallbackModel>, max: usize) -> Vec<FallbackModel> {
+    models.sort_by(|a, b| a.first_at.cmp(&b.first_at).then(a.model.cmp(&b.model)));
+    if models.len() <= max {
+        return models;
+    }
+    let rest = models.split_off(max);
+    let mut other = FallbackModel {
+        model: query::OTHER_LABEL.to_string(),
+        records: 0,
+        cost_usd: 0.0,
+        first_at: rest[0].first_at.clone(),
+        last_at: String::new(),
+    };
+    for m in rest {
+        other.records += m.records;
+        other.cost_usd += m.cost_usd;
+        other.last_at = other.last_at.max(m.last_at);
+    }
+    models.push(other);
+    models
 }
 
 /// The transcript tail's counters, each its own series: they nest
@@ -443,7 +511,39 @@ mod tests {
                 truncations: 1,
                 ..TranscriptCounts::default()
             },
+            fallback: vec![fallback_model(
+                "mystery-9",
+                3,
+                1.5,
+                "2026-09-20T10:00:00.000Z",
+            )],
         }
+    }
+
+    fn fallback_model(model: &str, records: i64, cost_usd: f64, first_at: &str) -> FallbackModel {
+        FallbackModel {
+            model: model.into(),
+            records,
+            cost_usd,
+            first_at: first_at.into(),
+            last_at: first_at.into(),
+        }
+    }
+
+    #[test]
+    fn fallback_models_past_the_cap_are_summed_as_other_in_first_seen_order() {
+        let models = vec![
+            fallback_model("late", 1, 4.0, "2026-09-22T00:00:00.000Z"),
+            fallback_model("first", 2, 1.0, "2026-09-20T00:00:00.000Z"),
+            fallback_model("later", 3, 2.0, "2026-09-23T00:00:00.000Z"),
+        ];
+        let capped = capped_fallback(models.clone(), 3);
+        let names: Vec<_> = capped.iter().map(|m| m.model.as_str()).collect();
+        assert_eq!(names, ["first", "late", "later"]);
+        let capped = capped_fallback(models, 1);
+        let names: Vec<_> = capped.iter().map(|m| m.model.as_str()).collect();
+        assert_eq!(names, ["first", "other"]);
+        assert_eq!((capped[1].records, capped[1].cost_usd), (4, 6.0));
     }
 
     #[test]
@@ -458,6 +558,8 @@ mod tests {
             "hookmeter_events_total{outcome=\"accepted\",source=\"http\",reason=\"\"} 3\n"
         ));
         assert!(text.contains("hookmeter_spool_files 2\n"));
+        assert!(text.contains("hookmeter_fallback_priced_cost_usd{model=\"mystery-9\"} 1.5\n"));
+        assert!(text.contains("hookmeter_fallback_priced_records{model=\"mystery-9\"} 3\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"content_type\"} 4\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));

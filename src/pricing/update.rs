@@ -4,6 +4,12 @@
 //! file no longer lists). Fetching and writing are
 //! [`crate::user_files::price_update`]'s.
 //!
+//! The layer is made the way the built-in table is: the core's generator
+//! over the new facts with the same curated corrections
+//! ([`generate::CORRECTIONS`]), so an update brings new prices but never
+//! back a data error the table corrects, and routed and regional names keep
+//! their own provider's rates.
+//!
 //! The update layer is a price file of its own (`pricing-update.toml`
 //! beside the database), merged between the built-in table and the user's
 //! `pricing.toml` ([`PriceTable::build_layered`]): an update replaces the
@@ -15,6 +21,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
+use hookmeter_core::pricing::generate::{self, GenerateError};
 use hookmeter_core::pricing::import::{self, ImportError};
 use hookmeter_core::pricing::{canonical, MatchKind, PriceFile, PriceTable, Rates};
 
@@ -45,6 +52,9 @@ pub enum PlanError {
         /// The rule it breaks.
         why: String,
     },
+    /// The generator could not make a table of it.
+    #[error("{0}")]
+    NotGenerated(GenerateError),
     /// The layer written from it would not load: a bug here.
     #[error("the update does not form a loadable price file (a bug in hookmeter; please report it): {0}")]
     Invalid(String),
@@ -81,6 +91,10 @@ pub struct Plan {
     pub added: Vec<String>,
     /// Models of the previous layer missing from the new one.
     pub dropped: Vec<Dropped>,
+    /// Corrections of the built-in table the new file gives no footing
+    /// (it no longer lists their model), passed over: the built-in entry
+    /// still prices that model.
+    pub unmet: Vec<String>,
 }
 
 /// Checks `json` (LiteLLM's price file, read from `origin`) and plans the
@@ -113,9 +127,13 @@ pub fn plan(
         }
     }
 
+    let (generated, unmet) =
+        generate::generate_update(json, generate::CORRECTIONS).map_err(PlanError::NotGenerated)?;
+    let generated = PriceFile::parse(&generated, origin)
+        .map_err(|error| PlanError::Invalid(error.to_string()))?;
     let file = PriceFile {
         as_of: Some(today.to_string()),
-        models: imported.models,
+        models: generated.models,
     };
     let body = file
         .to_toml()
@@ -180,6 +198,7 @@ pub fn plan(
         changed,
         added,
         dropped,
+        unmet,
     })
 }
 
@@ -270,6 +289,9 @@ pub fn render(plan: &Plan, origin: &str) -> String {
             shown.join(", ")
         );
     }
+    for note in &plan.unmet {
+        let _ = writeln!(out, "note: a correction was passed over: {note}.");
+    }
     for dropped in &plan.dropped {
         let _ = writeln!(
             out,
@@ -344,6 +366,36 @@ mod tests {
     }
 
     #[test]
+    fn the_facts_the_built_in_table_was_made_from_change_no_rate() {
+        // The update of the same facts keeps every correction: nothing the
+        // built-in table prices changes (an update converted as `pricing
+        // import` does would undo the corrections).
+        let facts = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/litellm-model-prices-2026-08-01.json"
+        ))
+        .unwrap();
+        let plan = plan(&facts, "facts", None, "2026-12-06").unwrap();
+        let changed: Vec<&str> = plan.changed.iter().map(|c| c.model.as_str()).collect();
+        assert_eq!(changed, Vec::<&str>::new());
+        assert_eq!(plan.unmet, Vec::<String>::new());
+        let table = PriceTable::build_layered(Some(("u", &plan.text)), None, Vec::new()).unwrap();
+        let embedded = PriceTable::embedded();
+        for name in [
+            "claude-3-haiku-20240307",
+            "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "claude-opus-4-6@default",
+            "gemini-3-pro-preview",
+        ] {
+            assert_eq!(
+                table.lookup(name).rates,
+                embedded.lookup(name).rates,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn small_or_shrunken_files_are_refused() {
         let error = plan(&litellm(10, ""), "f.json", None, "2026-12-06").unwrap_err();
         assert!(
@@ -351,9 +403,14 @@ mod tests {
             "{error}"
         );
         let big = plan(&litellm(300, ""), "f.json", None, "2026-12-01").unwrap();
+        // The layer prices the file's 300 models and the corrections' own keys.
+        let before = PriceFile::parse(&big.text, "big").unwrap().models.len();
+        assert!(before >= 300, "{before}");
         let error = plan(&litellm(140, ""), "f.json", Some(&big.text), "2026-12-06").unwrap_err();
         assert!(
-            error.to_string().contains("less than half of the 300"),
+            error
+                .to_string()
+                .contains(&format!("less than half of the {before}")),
             "{error}"
         );
         let error = plan("<html>", "f.json", None, "2026-12-06").unwrap_err();

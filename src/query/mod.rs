@@ -19,6 +19,7 @@
 pub mod advice;
 pub mod budgets;
 pub mod counters;
+pub mod fallback;
 pub mod filter_spec;
 pub mod health;
 pub mod records;
@@ -41,6 +42,7 @@ pub use hookmeter_core::terms::Range;
 pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
+pub use fallback::{fallback_priced, FallbackModel, FallbackPriced};
 pub use filter_spec::{Extent, FilterError, FilterSpec, Input};
 pub use records::{
     last_record_id, record_page, records_after, session_count, session_detail, sessions, Page,

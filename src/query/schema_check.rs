@@ -141,7 +141,21 @@ mod tests {
             vec![Dimension::Model],
             vec![Dimension::Day, Dimension::Tool],
         ] {
-            assert_answer_fits_schema(&summary(&conn, &all, &dimensions, &tz).unwrap().answer());
+            let fallback = crate::query::FallbackPriced {
+                cost_usd: 1.0,
+                records: 1,
+                models: vec![crate::query::FallbackModel {
+                    model: "mystery".into(),
+                    records: 1,
+                    cost_usd: 1.0,
+                    first_at: "2026-09-20T10:00:00.000Z".into(),
+                    last_at: "2026-09-20T10:00:00.000Z".into(),
+                }],
+            };
+            let answer = summary(&conn, &all, &dimensions, &tz)
+                .unwrap()
+                .answer(fallback);
+            assert_answer_fits_schema(&answer);
         }
         for id in ["s1", "unknown"] {
             assert_answer_fits_schema(&session_detail(&conn, id).unwrap().answer());

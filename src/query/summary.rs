@@ -21,6 +21,7 @@ use rusqlite::Connection;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::fallback::FallbackPriced;
 use super::tiers::{self, Piece};
 use super::{Dimension, Filter, QueryError, Range};
 
@@ -95,8 +96,10 @@ pub struct Summary {
 
 impl Summary {
     /// The summary as it is answered: `report --json`, `GET
-    /// /api/costs/summary` and MCP's `get_cost_report`.
-    pub fn answer(&self) -> CostReport {
+    /// /api/costs/summary` and MCP's `get_cost_report`, with the
+    /// fallback-priced part of the same filter
+    /// ([`super::fallback_priced`]).
+    pub fn answer(&self, fallback_priced: FallbackPriced) -> CostReport {
         CostReport {
             group_by: self.dimensions.iter().map(Dimension::name).collect(),
             groups: self
@@ -115,6 +118,7 @@ impl Summary {
             total_cache_write_tokens: self.totals.cache_write_tokens,
             total_records: self.totals.records,
             period: Bounds::from(self.range),
+            fallback_priced,
         }
     }
 
@@ -149,6 +153,9 @@ pub struct CostReport {
     pub total_records: i64,
     /// The instants the report covers, `[from, to)`; null is unbounded.
     pub period: Bounds,
+    /// The part of the totals priced at the fallback rates because no
+    /// table entry knows the model, and which models those are.
+    pub fallback_priced: FallbackPriced,
 }
 
 /// One group of a summary: its keys and its totals.

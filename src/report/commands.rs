@@ -179,7 +179,8 @@ pub fn report(
     let r = args.resolved(Timestamp::now())?;
     let conn = query::open(db)?;
     let summary = query::summary(&conn, &r.filter, &r.dimensions, &r.tz)?;
-    Ok(render_summary(&summary, &r.period, view, format))
+    let fallback = query::fallback_priced(&conn, &r.filter)?;
+    Ok(render_summary(&summary, &fallback, &r.period, view, format))
 }
 
 /// `report --advice`: suggestions to spend less in the range and filters of

@@ -8,7 +8,8 @@ pub mod commands;
 
 use crate::present::{count, time, MoneySet, Table, View};
 use crate::query::{
-    self, Dimension, Group, Record, SessionDetail, SessionRow, Sessions, Summary, Totals,
+    self, Dimension, FallbackPriced, Group, Record, SessionDetail, SessionRow, Sessions, Summary,
+    Totals,
 };
 
 /// How a command prints what it found.
@@ -131,10 +132,16 @@ fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
 }
 
 /// A summary as `report` prints it, under the line `period` that says which
-/// period it covers.
-pub fn render_summary(summary: &Summary, period: &str, view: &View, format: Format) -> String {
+/// period it covers; a table is followed by what of it is fallback-priced.
+pub fn render_summary(
+    summary: &Summary,
+    fallback: &FallbackPriced,
+    period: &str,
+    view: &View,
+    format: Format,
+) -> String {
     match format {
-        Format::Json => format!("{:#}\n", query::json(&summary.answer())),
+        Format::Json => format!("{:#}\n", query::json(&summary.answer(fallback.clone()))),
         Format::Csv => {
             let mut out = csv_line(
                 summary
@@ -190,9 +197,58 @@ pub fn render_summary(summary: &Summary, period: &str, view: &View, format: Form
                 true => format!("{}\n", time::zone_note(&view.tz, &times)),
                 false => String::new(),
             };
-            format!("{period}\n{note}{}", table.render(view.width))
+            format!(
+                "{period}\n{note}{}{}",
+                table.render(view.width),
+                fallback_notice(fallback, summary.totals.cost_usd)
+            )
         }
     }
+}
+
+/// How many fallback-priced models a notice names; the rest are counted.
+const NOTICE_MODELS: usize = 5;
+
+/// The lines under a report that say how much of its total was priced at
+/// the fallback rates, for which models, and how to price them; nothing
+/// when every record was priced by a table entry.
+pub fn fallback_notice(fallback: &FallbackPriced, total_usd: f64) -> String {
+    if fallback.is_empty() {
+        return String::new();
+    }
+    let money = MoneySet::of(
+        fallback
+            .models
+            .iter()
+            .map(|m| m.cost_usd)
+            .chain([fallback.cost_usd, total_usd]),
+    );
+    let mut models: Vec<String> = fallback
+        .models
+        .iter()
+        .take(NOTICE_MODELS)
+        .map(|m| {
+            format!(
+                "{} ({}, {})",
+                m.model,
+                money.show(m.cost_usd).trim(),
+                crate::present::counted(u64::try_from(m.records).unwrap_or(0), "record", "records")
+            )
+        })
+        .collect();
+    let more = fallback.models.len().saturating_sub(NOTICE_MODELS);
+    if more > 0 {
+        models.push(format!("{more} more"));
+    }
+    format!(
+        "\nFallback-priced: {} of the {} total is priced at the fallback (Opus) rates, \
+         for models the price table does not know: {}.\n\
+         Price one with `hookmeter pricing set MODEL --input USD --output USD` \
+         (USD per 1M tokens; `hookmeter pricing check MODEL` shows how it is priced now).\n",
+        money.show(fallback.cost_usd).trim(),
+        money.show(total_usd).trim(),
+        models.join(", ")
+    )
 }
 
 /// The instant a local day or hour (`2026-09-20T10:00`) starts in `tz`.

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::EVENTS;
 use crate::config::{Config, Durability, Origin};
-use crate::query::health;
+use crate::query::{self, health};
 use crate::store::SCHEMA_VERSION;
 
 /// Where a per-user unit file can be, under the user's config directory
@@ -257,7 +257,16 @@ pub struct DbReport {
     pub user_version: Result<i64, String>,
     /// Size of the `-wal` file, when there is one.
     pub wal_bytes: Option<u64>,
+    /// The models priced at the fallback rates in the last
+    /// [`FALLBACK_WINDOW`], or why they could not be read; `None` when the
+    /// schema is not this hookmeter's (its index may be missing).
+    pub fallback_priced: Option<Result<query::FallbackPriced, String>>,
 }
+
+/// How far back doctor looks for fallback-priced records: recent enough
+/// that a model priced since no longer shows, long enough to catch a model
+/// used once a week.
+pub const FALLBACK_WINDOW: &str = "7d";
 
 /// The journal mode a database file's header records (bytes 18 and 19).
 /// Read from the header, not asked of SQLite: a connection that must not
@@ -482,14 +491,23 @@ fn look_at_db(path: &Path) -> DbState {
     let wal_bytes = std::fs::metadata(with_suffix(path, "-wal"))
         .ok()
         .map(|m| m.len());
-    let (integrity, user_version) = match open_quietly(path) {
+    let (integrity, user_version, fallback_priced) = match open_quietly(path) {
         Ok(conn) => {
             let user_version = health::schema_version(&conn).map_err(|e| e.to_string());
             let integrity =
                 health::integrity_problems(&conn, INTEGRITY_MESSAGES).map_err(|e| e.to_string());
-            (integrity, user_version)
+            let fallback_priced = matches!(user_version, Ok(SCHEMA_VERSION)).then(|| {
+                let range = query::Range::last(FALLBACK_WINDOW, jiff::Timestamp::now())
+                    .map_err(|e| e.to_string())?;
+                let filter = query::Filter {
+                    range,
+                    ..query::Filter::default()
+                };
+                query::fallback_priced(&conn, &filter).map_err(|e| e.to_string())
+            });
+            (integrity, user_version, fallback_priced)
         }
-        Err(e) => (Err(e.to_string()), Err(e.to_string())),
+        Err(e) => (Err(e.to_string()), Err(e.to_string()), None),
     };
     DbState::Present(DbReport {
         bytes: meta.len(),
@@ -498,6 +516,7 @@ fn look_at_db(path: &Path) -> DbState {
         journal: journal_of(path),
         user_version,
         wal_bytes,
+        fallback_priced,
     })
 }
 
@@ -972,7 +991,72 @@ fn assess_db(db: &DbFacts, unit: &Unit) -> Vec<Finding> {
             recover,
         ),
     });
+    findings.extend(report.fallback_priced.as_ref().map(assess_fallback));
     findings
+}
+
+/// How many fallback-priced models a finding names; the rest are counted.
+const FALLBACK_MODELS_NAMED: usize = 10;
+
+/// Records priced at the fallback (Opus) rates: a model the table does not
+/// know, whose cost is a guess. A warning, with the command that prices it.
+fn assess_fallback(fallback: &Result<query::FallbackPriced, String>) -> Finding {
+    let window = FALLBACK_WINDOW;
+    let part = match fallback {
+        Ok(part) if part.is_empty() => {
+            return ok(
+                "pricing.fallback",
+                format!("no record of the last {window} was priced at the fallback rates"),
+            )
+        }
+        Ok(part) => part,
+        Err(why) => {
+            return not_ok(
+                "pricing.fallback",
+                Status::Warn,
+                format!("the fallback-priced records could not be read: {why}"),
+                "run `hookmeter report --json` and look at fallback_priced".into(),
+            )
+        }
+    };
+    let mut models: Vec<String> = part
+        .models
+        .iter()
+        .take(FALLBACK_MODELS_NAMED)
+        .map(|m| {
+            format!(
+                "{} ({}, {}, last {})",
+                m.model,
+                crate::present::counted(u64::try_from(m.records).unwrap_or(0), "record", "records"),
+                crate::present::usd(m.cost_usd),
+                m.last_at
+            )
+        })
+        .collect();
+    let more = part.models.len().saturating_sub(FALLBACK_MODELS_NAMED);
+    if more > 0 {
+        models.push(format!("{more} more"));
+    }
+    not_ok(
+        "pricing.fallback",
+        Status::Warn,
+        format!(
+            "{} of the last {window} ({}) priced at the fallback (Opus) rates, models the price \
+             table does not know: {}",
+            crate::present::counted(
+                u64::try_from(part.records).unwrap_or(0),
+                "record",
+                "records"
+            ),
+            crate::present::usd(part.cost_usd),
+            models.join(", ")
+        ),
+        "price each with `hookmeter pricing set MODEL --input USD --output USD` (USD per 1M \
+         tokens; `hookmeter pricing check MODEL` shows how it is priced now), send the daemon \
+         SIGHUP, then `hookmeter reprice --since DATE --dry-run` shows what the stored records \
+         would cost"
+            .into(),
+    )
 }
 
 fn assess_durability((durability, origin): &(Durability, Origin)) -> Finding {
@@ -1283,6 +1367,7 @@ mod tests {
                     journal: Ok(Journal::Wal),
                     user_version: Ok(SCHEMA_VERSION),
                     wal_bytes: Some(32 * 1024),
+                    fallback_priced: Some(Ok(query::FallbackPriced::default())),
                 }),
             },
             socket: SocketFacts {
@@ -1361,6 +1446,7 @@ mod tests {
                 "db.integrity",
                 "db.journal",
                 "db.schema",
+                "pricing.fallback",
                 "durability",
                 "socket",
                 "spool",
@@ -1382,6 +1468,44 @@ mod tests {
             find(&findings, "db.journal").finding,
             "WAL, WAL file 32.0 KiB"
         );
+    }
+
+    #[test]
+    fn fallback_priced_models_warn_with_the_command_that_prices_them() {
+        let mut facts = healthy();
+        let DbState::Present(report) = &mut facts.db.state else {
+            unreachable!()
+        };
+        report.fallback_priced = Some(Ok(query::FallbackPriced {
+            cost_usd: 2.5,
+            records: 3,
+            models: vec![query::FallbackModel {
+                model: "acme-coder-9".into(),
+                records: 3,
+                cost_usd: 2.5,
+                first_at: "2026-09-19T10:00:00.000Z".into(),
+                last_at: "2026-09-20T10:00:00.000Z".into(),
+            }],
+        }));
+        let findings = assess(&facts);
+        let warned = find(&findings, "pricing.fallback");
+        assert_eq!(warned.status, Status::Warn);
+        assert!(
+            warned.finding.contains("acme-coder-9 (3 records, $2.50"),
+            "{warned:?}"
+        );
+        assert!(warned.finding.contains("last 7d"), "{warned:?}");
+        let fix = warned.fix.as_deref().unwrap();
+        assert!(fix.contains("hookmeter pricing set MODEL"), "{fix}");
+        assert!(passed(&findings), "a warning, not a failure");
+
+        // An older schema is not looked at: its index may be missing.
+        let DbState::Present(report) = &mut facts.db.state else {
+            unreachable!()
+        };
+        report.fallback_priced = None;
+        let findings = assess(&facts);
+        assert!(findings.iter().all(|f| f.check != "pricing.fallback"));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -76,6 +76,11 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "ALTER TABLE budgets ADD COLUMN enforce INTEGER NOT NULL DEFAULT 0;
                   ALTER TABLE budgets ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';",
         backfill: &[], // the alerts table is new: schema.sql creates it
+    },
+    Migration {
+        version: 7,
+        reshape: "",
+        backfill: &[], // the fallback records' partial index is new: schema.sql creates it
     },
 ];
 

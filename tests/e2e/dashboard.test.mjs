@@ -455,3 +455,46 @@ test("the served page is the embedded file", async () => {
   const served = await (await fetch(seeded.base + "/")).text();
   assert.equal(served, readFileSync(join(repo, "src/http/dashboard/index.html"), "utf8"));
 });
+
+// Unknown models never hide: a record priced at the fallback rates brings a
+// notice naming its model and amount; none shows before it. Last, as it adds
+// a record to the seeded daemon the earlier tests count.
+test("fallback-priced records show a notice with their models and amounts", async () => {
+  const before = await open(seeded);
+  assert.equal(await before.page.locator("#fallback").isVisible(), false, "no notice without fallback records");
+  await before.context.close();
+
+  const model = "acme-e2e-unknown-9";
+  await seeded.hook({
+    hook_event_name: "PostToolUse",
+    hook_event_id: "e2e-fallback",
+    session_id: "s-fallback",
+    agent_id: "codex",
+    model,
+    tool_name: "Bash",
+    timestamp: new Date(Date.now() - 5 * 60 * 1000).toISOString(),
+    usage: { input_tokens: 100000, output_tokens: 2000 },
+  });
+  const api = await seeded.json("/api/costs/summary?group_by=model&time_range=24h");
+  const part = api.fallback_priced;
+  assert.equal(part.records, 1, JSON.stringify(part));
+  assert.equal(part.models[0].model, model);
+
+  const { page, context, problems } = await open(seeded);
+  const notice = page.locator("#fallback");
+  assert.equal(await notice.isVisible(), true);
+  const text = (await notice.textContent()).replace(/\s+/g, " ");
+  assert.match(text, /hookmeter pricing set MODEL/);
+  const models = await texts(page, "#fallback-models .model");
+  assert.equal(models.length, 1, models.join(" | "));
+  assert.ok(models[0].startsWith(model + " $"), models[0]);
+  const shown = (await page.locator("#fallback-cost").textContent()).trim();
+  assert.ok(Math.abs(dollars(shown) - part.cost_usd) < 0.01, `${shown} vs ${part.cost_usd}`);
+  assert.ok(
+    Math.abs(dollars((await page.locator("#fallback-total").textContent()).trim()) - api.total_cost_usd) < 0.01,
+    "the total it is part of",
+  );
+  await page.screenshot({ path: join(OUT, "dashboard-fallback.png"), fullPage: true });
+  assert.deepEqual(problems, [], "console errors");
+  await context.close();
+});

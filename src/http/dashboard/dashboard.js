@@ -171,6 +171,7 @@
       const colors = modelColors(byModel.groups);
       renderPeriod(byModel.period);
       renderCards(byAgent, byModel);
+      renderFallback(byModel);
       renderOverTime(overTime, timed, colors);
       renderAgents(byAgent);
       renderModels(byModel, colors);
@@ -239,6 +240,23 @@
     $("card-tokens-note").replaceChildren(...items.flatMap((item, i) => (i ? [" · ", item] : [item])));
     $("card-tokens-box").title = exact(sum) + " tokens: " +
       TOKEN_PARTS.map(([, name], i) => exact(counts[i]) + " " + name).join(", ");
+  }
+
+  /** The part of the total priced at the fallback rates, and its models; hidden when none is. */
+  function renderFallback(byModel) {
+    const part = byModel.fallback_priced;
+    const box = $("fallback");
+    if (!part || !part.records) {
+      box.hidden = true;
+      return;
+    }
+    const shown = moneySet([part.cost_usd, byModel.total_cost_usd || 0, ...part.models.map((m) => m.cost_usd)]);
+    $("fallback-cost").textContent = shown[0] + " (" + plural(part.records, "record") + ")";
+    $("fallback-total").textContent = shown[1];
+    const items = part.models.map((m, i) =>
+      el("span", { class: "model", text: m.model + " " + shown[2 + i] }));
+    $("fallback-models").replaceChildren(...items.flatMap((item, i) => (i ? [", ", item] : [item])));
+    box.hidden = false;
   }
 
   // ---- colors by model -------------------------------------------------------

@@ -7,13 +7,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::generate::generate;
+use super::generate::{generate, CORRECTIONS};
 use super::import::candidate;
 use super::*;
 
 /// LiteLLM's price file of 2026-08-01, the facts the table is made from.
 const FACTS: &str = include_str!("../../../../tests/fixtures/litellm-model-prices-2026-08-01.json");
-const CORRECTIONS: &str = include_str!("corrections.toml");
 const PRICES: &str = include_str!("prices.toml");
 
 /// The facts keys whose resolved rates differ from the facts, on purpose:

@@ -110,6 +110,11 @@ pub struct Target {
     pub note: Option<String>,
 }
 
+/// The curated corrections the built-in table was generated with, which a
+/// price update (`hookmeter pricing update`) applies to a newer facts file
+/// too, so an update never brings back a data error the table fixed.
+pub const CORRECTIONS: &str = include_str!("corrections.toml");
+
 /// Why the table cannot be generated.
 #[derive(thiserror::Error, Debug)]
 pub enum GenerateError {
@@ -127,7 +132,17 @@ pub enum GenerateError {
 /// Every name the table must price: the facts' keys, with corrections
 /// applied, the names they become without route, region and vendor, and
 /// the corrections' added keys and aliases.
-pub fn targets(facts_json: &str, corrections: &Corrections) -> Result<Vec<Target>, GenerateError> {
+///
+/// `unmet` decides what a correction the facts give no footing is: an
+/// error (`None`, the built-in table: its corrections must all apply), or
+/// a note pushed there and the correction passed over (a price update: a
+/// newer facts file may no longer list a model a correction names, whose
+/// built-in entry then still prices it).
+pub fn targets(
+    facts_json: &str,
+    corrections: &Corrections,
+    mut unmet: Option<&mut Vec<String>>,
+) -> Result<Vec<Target>, GenerateError> {
     let root: Map<String, Value> = match serde_json::from_str(facts_json) {
         Ok(Value::Object(root)) => root,
         Ok(_) => return Err(GenerateError::Facts("not a JSON object".into())),
@@ -205,9 +220,16 @@ pub fn targets(facts_json: &str, corrections: &Corrections) -> Result<Vec<Target
                 continue;
             }
             let mut spec = c.price.clone();
-            let provider = spec.provider.clone().ok_or_else(|| {
-                GenerateError::Corrections(format!("the correction of {key:?} names no provider"))
-            })?;
+            let Some(provider) = spec.provider.clone() else {
+                let why = format!("the correction of {key:?} names no provider");
+                match unmet.as_deref_mut() {
+                    Some(notes) => {
+                        notes.push(format!("{why} and the facts do not list it"));
+                        continue;
+                    }
+                    None => return Err(GenerateError::Corrections(why)),
+                }
+            };
             spec.provider = Some(provider.clone());
             targets.insert(
                 id,
@@ -222,12 +244,19 @@ pub fn targets(facts_json: &str, corrections: &Corrections) -> Result<Vec<Target
         }
     }
     for alias in &corrections.alias {
-        let of = targets.get(&key_id(&alias.of)).cloned().ok_or_else(|| {
-            GenerateError::Corrections(format!(
+        let Some(of) = targets.get(&key_id(&alias.of)).cloned() else {
+            let why = format!(
                 "alias {:?} is of {:?}, which the table does not price",
                 alias.name, alias.of
-            ))
-        })?;
+            );
+            match unmet.as_deref_mut() {
+                Some(notes) => {
+                    notes.push(why);
+                    continue;
+                }
+                None => return Err(GenerateError::Corrections(why)),
+            }
+        };
         targets.insert(
             key_id(&alias.name),
             Target {
@@ -242,14 +271,36 @@ pub fn targets(facts_json: &str, corrections: &Corrections) -> Result<Vec<Target
 }
 
 /// The built-in table's text for `facts_json` (LiteLLM's price file) and
-/// `corrections_toml`.
+/// `corrections_toml`; every correction must apply.
 pub fn generate(facts_json: &str, corrections_toml: &str) -> Result<String, GenerateError> {
-    let corrections: Corrections = toml::from_str(corrections_toml)
-        .map_err(|error| GenerateError::Corrections(error.to_string()))?;
-    let targets = targets(facts_json, &corrections)?;
+    let corrections = parse_corrections(corrections_toml)?;
+    let targets = targets(facts_json, &corrections, None)?;
+    table_of(&targets, &corrections)
+}
+
+/// A price update's table: like [`generate`], except that a correction or
+/// alias the newer facts give no footing is passed over, with a note of it
+/// (the second value), instead of refusing the whole update.
+pub fn generate_update(
+    facts_json: &str,
+    corrections_toml: &str,
+) -> Result<(String, Vec<String>), GenerateError> {
+    let corrections = parse_corrections(corrections_toml)?;
+    let mut unmet = Vec::new();
+    let targets = targets(facts_json, &corrections, Some(&mut unmet))?;
+    Ok((table_of(&targets, &corrections)?, unmet))
+}
+
+fn parse_corrections(text: &str) -> Result<Corrections, GenerateError> {
+    toml::from_str(text).map_err(|error| GenerateError::Corrections(error.to_string()))
+}
+
+/// The table that prices every target at its rates, with as few entries
+/// as the lookup allows.
+fn table_of(targets: &[Target], corrections: &Corrections) -> Result<String, GenerateError> {
     let mut emitted: BTreeSet<usize> = BTreeSet::new();
     loop {
-        let table = PriceTable::of_file(file_of(&targets, &emitted, &corrections.as_of))
+        let table = PriceTable::of_file(file_of(targets, &emitted, &corrections.as_of))
             .map_err(|error| GenerateError::Table(error.to_string()))?;
         let wrong: Vec<usize> = (0..targets.len())
             .filter(|i| !emitted.contains(i))
@@ -267,7 +318,7 @@ pub fn generate(facts_json: &str, corrections_toml: &str) -> Result<String, Gene
                 .filter(|&i| specificity(&targets[i].key) == least),
         );
     }
-    render(&targets, &emitted, &corrections.as_of)
+    render(targets, &emitted, &corrections.as_of)
 }
 
 /// How specific a name is, least first: route segments, a region or vendor

@@ -18,6 +18,8 @@
 //! - `overrides`: `COST_PRICING_*` variables.
 //! - [`import`]: LiteLLM's `model_prices_and_context_window.json` to
 //!   `pricing.toml` text, for `hookmeter pricing import`.
+//! - [`set`]: one model's entry of `pricing.toml` written or updated, for
+//!   `hookmeter pricing set`.
 //!
 //! # Cost
 //!
@@ -122,6 +124,7 @@ mod memo;
 mod normalize;
 mod overrides;
 mod rates;
+pub mod set;
 mod table;
 
 #[cfg(test)]

@@ -173,17 +173,18 @@ impl PriceTable {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<PriceTable, PricingError> {
         let builtin = PriceFile::parse(EMBEDDED, EMBEDDED_ORIGIN)?;
-        Self::build_over(builtin, user, env)
+        Self::build_over(builtin, update, user, env)
     }
 
     /// A table of `file` alone, as if it were the built-in one: how the
     /// generator of `prices.toml` checks what a candidate table resolves.
     pub(crate) fn of_file(file: PriceFile) -> Result<PriceTable, PricingError> {
-        Self::build_over(file, None, Vec::new())
+        Self::build_over(file, None, None, Vec::new())
     }
 
     fn build_over(
         builtin: PriceFile,
+        update: Option<(&str, &str)>,
         user: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<PriceTable, PricingError> {
