@@ -5,9 +5,6 @@
 
 use crate::common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use common::*;
 use serde_json::{json, Value};
 
@@ -162,7 +159,7 @@ fn fallback_priced_records_show_in_today_report_the_api_and_metrics() {
         )),
         "a known model is not fallback-priced"
     );
-    promtool_check(&text);
+    common::promtool_check(&text);
 }
 
 #[test]
@@ -332,42 +329,5 @@ fn pricing_set_refuses_bad_values_and_leaves_the_file_alone() {
     assert_eq!(
         succeed(home.command().args(["pricing", "list"])),
         check_before
-    );
-}
-
-/// `promtool check metrics` accepts `text` (skipped outside CI when
-/// promtool is not installed, as tests/it/http.rs does).
-fn promtool_check(text: &str) {
-    let child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "promtool is not on PATH and CI is set: CI must install it (Debian package prometheus)"
-            );
-            println!("promtool not found: /metrics was not checked by promtool");
-            return;
-        }
-        Err(e) => panic!("cannot run promtool: {e}"),
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics: {:?}\n{}{}\n--- metrics:\n{text}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -7,7 +7,6 @@ use crate::common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::{json, Value};
@@ -932,38 +931,7 @@ fn promtool_accepts_the_metrics() {
         }
     }
     assert!(text.contains("hookmeter_budget_ratio{scope=\"task:T-1\",period=\"total\"}"));
-    let child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "promtool is not on PATH and CI is set: CI must install it (Debian package prometheus)"
-            );
-            println!("promtool not found: /metrics was not checked by promtool");
-            return;
-        }
-        Err(e) => panic!("cannot run promtool: {e}"),
-    };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
-        "promtool check metrics: {:?}\n{}{}\n--- metrics:\n{text}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::promtool_check(&text);
 }
 
 #[test]

@@ -793,3 +793,40 @@ pub fn fixture_hook(name: &str, transcript: &Path) -> String {
             .unwrap();
     value.to_string()
 }
+
+/// `promtool check metrics` accepts `text`. Outside CI a missing promtool
+/// skips the check, saying so; under CI it fails the test.
+pub fn promtool_check(text: &str) {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "promtool is not on PATH and CI is set: CI must install it (Debian package prometheus)"
+            );
+            println!("promtool not found: /metrics was not checked by promtool");
+            return;
+        }
+        Err(e) => panic!("cannot run promtool: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics: {:?}\n{}{}\n--- metrics:\n{text}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
