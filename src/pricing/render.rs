@@ -109,8 +109,8 @@ pub fn render_check(table: &PriceTable, model: &str) -> String {
             found.key
         ),
         MatchKind::Fallback => format!(
-            "none: priced as {FALLBACK_KEY} so the cost is not lost; to price it exactly, add [models.\"{}\"] to pricing.toml",
-            found.normalized
+            "none: priced as {FALLBACK_KEY} so the cost is not lost; to price it exactly: hookmeter pricing set {} --input USD --output USD",
+            model.trim()
         ),
     };
     let _ = writeln!(out, "match        {how}");

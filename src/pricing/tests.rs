@@ -257,6 +257,10 @@ fn check_explains_the_match() {
     );
     let check = render_check(&table, "mystery-model");
     assert!(check.contains("none: priced as claude-opus"), "{check}");
+    assert!(
+        check.contains("hookmeter pricing set mystery-model --input USD --output USD"),
+        "{check}"
+    );
     assert!(check.contains("fallback"), "{check}");
     let check = render_check(&table, "ollama/qwen3:4b");
     assert!(check.contains("local provider ollama"), "{check}");
