@@ -1,4 +1,4 @@
--- hookmeter database schema, version 7. A new database gets this file; an
+-- hookmeter database schema, version 8. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -29,7 +29,10 @@ CREATE TABLE IF NOT EXISTS cost_records (
     service               TEXT    NOT NULL DEFAULT 'llm',
     labels_json           TEXT,
     payload_json          TEXT,                         -- NULL today: a hook's payload is in hook_events, a transcript line stays in its file
-    fast                  INTEGER NOT NULL DEFAULT 0    -- 1: priced in fast mode (the model's fast multiplier); kept so reprice can apply it again
+    fast                  INTEGER NOT NULL DEFAULT 0,   -- 1: priced in fast mode (the model's fast multiplier); kept so reprice can apply it again
+    service_tier          TEXT,                         -- the service tier the usage reported (flex, priority, batch), NULL for standard; kept so reprice can apply it again
+    inference_geo         TEXT,                         -- where inference ran, when the usage says and it is not the standard (us), NULL otherwise
+    unpriced_modifiers    TEXT                          -- the modifiers the price table had no fact for, priced at the standard rates (service_tier=flex,inference_geo=us,speed=fast); NULL when none
 );
 CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp);
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);
@@ -40,6 +43,8 @@ CREATE INDEX IF NOT EXISTS idx_cost_records_task_id    ON cost_records(task_id) 
 -- Partial: the few records priced at the fallback rates (an unknown model),
 -- which every report shows apart; the writer touches it only for those.
 CREATE INDEX IF NOT EXISTS idx_cost_records_fallback   ON cost_records(timestamp) WHERE pricing_source = 'fallback';
+-- Partial: the few records whose billing modifier had no price (doctor counts them).
+CREATE INDEX IF NOT EXISTS idx_cost_records_unpriced   ON cost_records(timestamp) WHERE unpriced_modifiers IS NOT NULL;
 
 -- Every accepted event, with or without usage.
 CREATE TABLE IF NOT EXISTS hook_events (

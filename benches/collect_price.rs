@@ -12,7 +12,11 @@ fn core(c: &mut Criterion) {
             let value: serde_json::Value = serde_json::from_str(black_box(PAYLOAD)).unwrap();
             let found = hookmeter::collect::collect(&value);
             if let hookmeter::collect::UsageFinding::Found(usage) = found.usage {
-                black_box(table.price(found.model.as_deref().unwrap_or(""), &usage, found.fast));
+                black_box(table.price(
+                    found.model.as_deref().unwrap_or(""),
+                    &usage,
+                    &found.billing,
+                ));
             }
         })
     });

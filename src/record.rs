@@ -2,7 +2,7 @@
 //! collector's help); the store persists them. Neither side owns the other,
 //! so these types live here, upstream of both.
 
-use crate::collect::Usage;
+use crate::collect::{Billing, Usage};
 
 /// Where an event entered the daemon; becomes `source` of its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,8 +104,9 @@ pub struct TranscriptOffset {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Charge {
     pub usage: Usage,
-    /// Fast mode: the model's fast multiplier applies.
-    pub fast: bool,
+    /// The billing modifiers the usage reported (fast mode, service tier,
+    /// inference geography).
+    pub billing: Billing,
     /// A cost the source stated itself (`costUSD`, `cost_usd`).
     pub reported_cost_usd: Option<f64>,
     /// `llm` unless the payload says `tool` or `infra`.

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use hookmeter::collect::transcript::{
     merge_tool_names, parse_line, parse_line_full, TranscriptLine,
 };
-use hookmeter::collect::{Usage, UsageLimits, MAX_TOKENS};
+use hookmeter::collect::{Billing, Usage, UsageLimits, MAX_TOKENS};
 use hookmeter::ingest::Decoder;
 use hookmeter::pricing::PriceTable;
 use hookmeter::record::{HookEvent, Source};
@@ -41,8 +41,8 @@ fn decoder(policy: PayloadPolicy, payload_bytes: usize) -> Decoder {
 
 /// A priced call: finite, never negative, and never cheaper with one more
 /// output token (the tier is chosen by prompt tokens, so it cannot change).
-fn check_price(model: &str, usage: &Usage, fast: bool) {
-    let priced = prices().price(model, usage, fast);
+fn check_price(model: &str, usage: &Usage, billing: &Billing) {
+    let priced = prices().price(model, usage, billing);
     assert!(
         priced.cost_usd.is_finite() && priced.cost_usd >= 0.0,
         "cost {} for {model:?} {usage:?}",
@@ -52,7 +52,7 @@ fn check_price(model: &str, usage: &Usage, fast: bool) {
         output: usage.output + 1,
         ..*usage
     };
-    let more_cost = prices().price(model, &more, fast).cost_usd;
+    let more_cost = prices().price(model, &more, billing).cost_usd;
     assert!(
         more_cost >= priced.cost_usd,
         "one more output token made {model:?} cheaper: {more_cost} < {}",
@@ -96,7 +96,7 @@ fn check_event(event: &HookEvent) {
         // Nothing over the per-call limits is ever priced.
         assert_eq!(UsageLimits::default().refusal(&charge.usage), None);
         let model = event.model.as_deref().unwrap_or("unknown");
-        check_price(model, &charge.usage, charge.fast);
+        check_price(model, &charge.usage, &charge.billing);
         if let Some(cost) = charge.reported_cost_usd {
             assert!(cost.is_finite() && cost >= 0.0, "reported cost {cost}");
         }
@@ -178,7 +178,7 @@ fn check_transcript_line(line: &[u8]) {
     assert!(usage.key.starts_with("cc:"), "key {:?}", usage.key);
     assert!(!usage.session_id.is_empty() && !usage.message_id.is_empty());
     check_usage(&usage.usage);
-    check_price(&usage.model, &usage.usage, usage.fast);
+    check_price(&usage.model, &usage.usage, &usage.billing);
     if let Some(cost) = usage.reported_cost_usd {
         assert!(cost.is_finite() && cost >= 0.0, "reported cost {cost}");
     }

@@ -173,7 +173,7 @@ impl Decoder {
         });
         let charge = (usage.is_some() || found.reported_cost_usd.is_some()).then(|| Charge {
             usage: usage.unwrap_or_default(),
-            fast: found.fast,
+            billing: found.billing.clone(),
             reported_cost_usd: found.reported_cost_usd,
             service: found.service.clone().unwrap_or_else(|| "llm".to_string()),
         });
@@ -625,7 +625,7 @@ mod tests {
                         prop_assert!(!event.hook_event_id.is_empty());
                         if let Some(charge) = event.charge {
                             let model = event.model.as_deref().unwrap_or("unknown");
-                            let priced = prices.price(model, &charge.usage, charge.fast);
+                            let priced = prices.price(model, &charge.usage, &charge.billing);
                             prop_assert!(priced.cost_usd.is_finite() && priced.cost_usd >= 0.0);
                             prop_assert!(charge.reported_cost_usd.is_none_or(|c| c >= 0.0));
                         }

@@ -93,7 +93,7 @@ fn a_user_file_replaces_and_adds_entries() {
     let added = table.price(
         "acme/acme-coder-1.5",
         &usage(1_000_000, 1_000_000, 0, 0, 0),
-        false,
+        &crate::collect::Billing::standard(),
     );
     assert_eq!(
         (added.provider.as_str(), added.source),

@@ -73,6 +73,48 @@ pub fn fallback_priced(conn: &Connection, filter: &Filter) -> Result<FallbackPri
     })
 }
 
+/// Records whose call reported a billing modifier the price table had no
+/// rate for (`service_tier=flex` on a model without flex prices), priced
+/// at the standard rates: one row per model and modifiers.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UnpricedModifier {
+    /// The model as the agent named it.
+    pub model: String,
+    /// The modifiers, as stored (`service_tier=flex,inference_geo=us`).
+    pub modifiers: String,
+    pub records: i64,
+    /// What those records cost at the standard rates, USD.
+    pub cost_usd: f64,
+}
+
+/// The records of `filter` with an unpriced billing modifier, by model and
+/// modifiers, the most records first. Read through the partial index of
+/// such records, so it costs nothing when there are none.
+pub fn unpriced_modifiers(
+    conn: &Connection,
+    filter: &Filter,
+) -> Result<Vec<UnpricedModifier>, QueryError> {
+    let (conditions, params) = filter.record_conditions();
+    let sql = format!(
+        "SELECT model, unpriced_modifiers, count(*), total(estimated_cost_usd)
+         FROM cost_records INDEXED BY idx_cost_records_unpriced
+         WHERE unpriced_modifiers IS NOT NULL{conditions}
+         GROUP BY model, unpriced_modifiers ORDER BY 3 DESC, model, 2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(&params), |row| {
+            Ok(UnpricedModifier {
+                model: row.get(0)?,
+                modifiers: row.get(1)?,
+                records: row.get(2)?,
+                cost_usd: row.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// The statement [`fallback_priced`] runs, and its parameters. It names the
 /// partial index: left to itself SQLite scans the whole `model` index to
 /// group without sorting, which reads every record. The literal

@@ -42,7 +42,9 @@ pub use hookmeter_core::terms::Range;
 pub use counters::{
     capped_usage_counters, event_counters, usage_counters, EventCounter, UsageCounter, OTHER_LABEL,
 };
-pub use fallback::{fallback_priced, FallbackModel, FallbackPriced};
+pub use fallback::{
+    fallback_priced, unpriced_modifiers, FallbackModel, FallbackPriced, UnpricedModifier,
+};
 pub use filter_spec::{Extent, FilterError, FilterSpec, Input};
 pub use records::{
     last_record_id, record_page, records_after, session_count, session_detail, sessions, Page,

@@ -28,7 +28,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::Format;
-use crate::collect::Usage;
+use crate::collect::{Billing, Usage};
 use crate::present::{count, MoneySet, Table, View};
 use crate::pricing::{cost, Entry, Match, MatchKind, PriceTable, Rates};
 pub use crate::query::advice::{TaskRow, UsageRow};
@@ -282,9 +282,9 @@ pub fn low_cache_reads(
         tally.cache_read = tally.cache_read.saturating_add(row.usage.cache_read);
         tally.cache_write = tally.cache_write.saturating_add(row.usage.cache_write);
         tally.cost += row.cost_usd;
-        tally.list_cost += cost(rates, &row.usage, row.fast);
+        tally.list_cost += cost(rates, &row.usage, &Billing::fast(row.fast)).usd;
         let cached = with_cache_reads(&row.usage, TARGET_CACHE_READ_RATIO);
-        tally.cost_at_target += cost(rates, &cached, row.fast);
+        tally.cost_at_target += cost(rates, &cached, &Billing::fast(row.fast)).usd;
     }
     let mut found: Vec<LowCacheRead> = sessions
         .into_iter()
@@ -417,9 +417,9 @@ pub fn cheaper_models(
         t.usage.cache_read = t.usage.cache_read.saturating_add(row.usage.cache_read);
         t.usage.cache_write = t.usage.cache_write.saturating_add(row.usage.cache_write);
         t.cost += row.cost_usd;
-        t.list_cost += cost(t.found.rates, &row.usage, row.fast);
+        t.list_cost += cost(t.found.rates, &row.usage, &Billing::fast(row.fast)).usd;
         for (candidate, total) in t.candidates.iter().zip(&mut t.candidate_costs) {
-            *total += cost(candidate.rates(), &row.usage, row.fast);
+            *total += cost(candidate.rates(), &row.usage, &Billing::fast(row.fast)).usd;
         }
     }
     let mut found: Vec<CheaperModel> = models
@@ -658,7 +658,9 @@ mod tests {
         UsageRow {
             session_id: Some(session.to_string()),
             model: model.to_string(),
-            cost_usd: PriceTable::embedded().price(model, &usage, false).cost_usd,
+            cost_usd: PriceTable::embedded()
+                .price(model, &usage, &Billing::standard())
+                .cost_usd,
             usage,
             fast: false,
         }
@@ -707,9 +709,14 @@ mod tests {
         let sonnet = prices.lookup("claude-sonnet-4-5").rates;
         let haiku = prices.lookup("claude-haiku-4-5").rates;
         // 80% of each prompt as cache reads, taken from its input.
-        let want = cost(sonnet, &usage(13_000, 52_000, 0, 800), false)
-            + cost(sonnet, &usage(12_200, 52_800, 1_000, 800), false)
-            + cost(haiku, &usage(5_000, 20_000, 0, 100), false);
+        let want = cost(sonnet, &usage(13_000, 52_000, 0, 800), &Billing::standard()).usd
+            + cost(
+                sonnet,
+                &usage(12_200, 52_800, 1_000, 800),
+                &Billing::standard(),
+            )
+            .usd
+            + cost(haiku, &usage(5_000, 20_000, 0, 100), &Billing::standard()).usd;
         assert!((s.cost_at_target_usd - want).abs() < 1e-12, "{s:?}");
         assert!((s.saving_usd - (s.list_cost_usd - want)).abs() < 1e-12);
         assert!(s.saving_usd > 0.0);
@@ -765,8 +772,8 @@ mod tests {
         let short = rows.iter().filter(|r| r.model == "claude-opus-4-6");
         let (mut list, mut want) = (0.0, 0.0);
         for r in short.filter(|r| r.usage.output < SHORT_OUTPUT_TOKENS) {
-            list += cost(own, &r.usage, false);
-            want += cost(cheaper, &r.usage, false);
+            list += cost(own, &r.usage, &Billing::standard()).usd;
+            want += cost(cheaper, &r.usage, &Billing::standard()).usd;
         }
         assert!((m.cheaper_cost_usd - want).abs() < 1e-12);
         assert!((m.saving_usd - (list - want)).abs() < 1e-12);
@@ -822,7 +829,10 @@ mod tests {
         assert!(m.saving_usd >= MIN_SAVING_SHARE * m.list_cost_usd, "{m:?}");
         let twin = prices.lookup("gpt-5.5").rates;
         let rows = short_rows("gpt-5.6", 20);
-        let twin_cost: f64 = rows.iter().map(|r| cost(twin, &r.usage, false)).sum();
+        let twin_cost: f64 = rows
+            .iter()
+            .map(|r| cost(twin, &r.usage, &Billing::standard()).usd)
+            .sum();
         assert!(twin_cost < m.list_cost_usd, "the twin does save something");
         assert!(m.list_cost_usd - twin_cost < MIN_SAVING_SHARE * m.list_cost_usd);
     }

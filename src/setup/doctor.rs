@@ -261,6 +261,9 @@ pub struct DbReport {
     /// [`FALLBACK_WINDOW`], or why they could not be read; `None` when the
     /// schema is not this hookmeter's (its index may be missing).
     pub fallback_priced: Option<Result<query::FallbackPriced, String>>,
+    /// The records of the same window whose billing modifier had no rate,
+    /// or why they could not be read; `None` as for `fallback_priced`.
+    pub unpriced_modifiers: Option<Result<Vec<query::UnpricedModifier>, String>>,
 }
 
 /// How far back doctor looks for fallback-priced records: recent enough
@@ -491,23 +494,27 @@ fn look_at_db(path: &Path) -> DbState {
     let wal_bytes = std::fs::metadata(with_suffix(path, "-wal"))
         .ok()
         .map(|m| m.len());
-    let (integrity, user_version, fallback_priced) = match open_quietly(path) {
+    let (integrity, user_version, fallback_priced, unpriced_modifiers) = match open_quietly(path) {
         Ok(conn) => {
             let user_version = health::schema_version(&conn).map_err(|e| e.to_string());
             let integrity =
                 health::integrity_problems(&conn, INTEGRITY_MESSAGES).map_err(|e| e.to_string());
-            let fallback_priced = matches!(user_version, Ok(SCHEMA_VERSION)).then(|| {
+            let current = matches!(user_version, Ok(SCHEMA_VERSION));
+            let filter = || -> Result<query::Filter, String> {
                 let range = query::Range::last(FALLBACK_WINDOW, jiff::Timestamp::now())
                     .map_err(|e| e.to_string())?;
-                let filter = query::Filter {
+                Ok(query::Filter {
                     range,
                     ..query::Filter::default()
-                };
-                query::fallback_priced(&conn, &filter).map_err(|e| e.to_string())
-            });
-            (integrity, user_version, fallback_priced)
+                })
+            };
+            let fallback_priced = current
+                .then(|| query::fallback_priced(&conn, &filter()?).map_err(|e| e.to_string()));
+            let unpriced_modifiers = current
+                .then(|| query::unpriced_modifiers(&conn, &filter()?).map_err(|e| e.to_string()));
+            (integrity, user_version, fallback_priced, unpriced_modifiers)
         }
-        Err(e) => (Err(e.to_string()), Err(e.to_string()), None),
+        Err(e) => (Err(e.to_string()), Err(e.to_string()), None, None),
     };
     DbState::Present(DbReport {
         bytes: meta.len(),
@@ -517,6 +524,7 @@ fn look_at_db(path: &Path) -> DbState {
         user_version,
         wal_bytes,
         fallback_priced,
+        unpriced_modifiers,
     })
 }
 
@@ -992,7 +1000,63 @@ fn assess_db(db: &DbFacts, unit: &Unit) -> Vec<Finding> {
         ),
     });
     findings.extend(report.fallback_priced.as_ref().map(assess_fallback));
+    findings.extend(report.unpriced_modifiers.as_ref().map(assess_unpriced));
     findings
+}
+
+/// Records whose billing modifier (service tier, inference geography, fast
+/// mode) the table has no rate for: priced at the standard rates, so their
+/// cost may be off. A warning naming them, with the way to price them.
+fn assess_unpriced(unpriced: &Result<Vec<query::UnpricedModifier>, String>) -> Finding {
+    let window = FALLBACK_WINDOW;
+    let rows = match unpriced {
+        Ok(rows) if rows.is_empty() => {
+            return ok(
+                "pricing.modifiers",
+                format!("every billing modifier of the last {window} was priced by the table"),
+            )
+        }
+        Ok(rows) => rows,
+        Err(why) => return not_ok(
+            "pricing.modifiers",
+            Status::Warn,
+            format!("the records with unpriced billing modifiers could not be read: {why}"),
+            "run `hookmeter doctor` again; the records' `unpriced_modifiers` column names them \
+                 (docs/schema.md)"
+                .into(),
+        ),
+    };
+    let records: i64 = rows.iter().map(|r| r.records).sum();
+    let mut named: Vec<String> = rows
+        .iter()
+        .take(FALLBACK_MODELS_NAMED)
+        .map(|r| {
+            format!(
+                "{} {} ({})",
+                r.model,
+                r.modifiers,
+                crate::present::counted(u64::try_from(r.records).unwrap_or(0), "record", "records")
+            )
+        })
+        .collect();
+    let more = rows.len().saturating_sub(FALLBACK_MODELS_NAMED);
+    if more > 0 {
+        named.push(format!("{more} more"));
+    }
+    not_ok(
+        "pricing.modifiers",
+        Status::Warn,
+        format!(
+            "{} of the last {window} reported a billing modifier the price table has no rate \
+             for, and were priced at the standard rates: {}",
+            crate::present::counted(u64::try_from(records).unwrap_or(0), "record", "records"),
+            named.join(", ")
+        ),
+        "give the model the modifier's rates in pricing.toml (`service_tier.flex = { input = \
+         …, output = … }` or `inference_geo = { us = 1.1 }`, see docs/pricing.md), send the \
+         daemon SIGHUP, then `hookmeter reprice --dry-run`"
+            .into(),
+    )
 }
 
 /// How many fallback-priced models a finding names; the rest are counted.
@@ -1368,6 +1432,7 @@ mod tests {
                     user_version: Ok(SCHEMA_VERSION),
                     wal_bytes: Some(32 * 1024),
                     fallback_priced: Some(Ok(query::FallbackPriced::default())),
+                    unpriced_modifiers: Some(Ok(Vec::new())),
                 }),
             },
             socket: SocketFacts {
@@ -1447,6 +1512,7 @@ mod tests {
                 "db.journal",
                 "db.schema",
                 "pricing.fallback",
+                "pricing.modifiers",
                 "durability",
                 "socket",
                 "spool",

@@ -30,7 +30,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -81,6 +81,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         reshape: "",
         backfill: &[], // the fallback records' partial index is new: schema.sql creates it
+    },
+    Migration {
+        version: 8,
+        // Records stored before read no modifier but fast: standard, none unpriced.
+        reshape: "ALTER TABLE cost_records ADD COLUMN service_tier TEXT;
+                  ALTER TABLE cost_records ADD COLUMN inference_geo TEXT;
+                  ALTER TABLE cost_records ADD COLUMN unpriced_modifiers TEXT;",
+        backfill: &[], // the unpriced records' partial index is new: schema.sql creates it
     },
 ];
 
@@ -268,6 +276,10 @@ mod tests {
         fresh
             .execute_batch(
                 "DROP TABLE budgets; DROP TABLE alerts;
+                 DROP INDEX idx_cost_records_unpriced;
+                 ALTER TABLE cost_records DROP COLUMN service_tier;
+                 ALTER TABLE cost_records DROP COLUMN inference_geo;
+                 ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
                  CREATE TABLE budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
                      limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
                      PRIMARY KEY (scope, period)) WITHOUT ROWID;

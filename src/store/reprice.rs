@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
-use crate::collect::Usage;
+use crate::collect::{Billing, Usage};
 use crate::pricing::{PriceTable, Pricer};
 use crate::store::rollup::{Contribution, Tally};
 
@@ -87,11 +87,12 @@ pub fn reprice(
         for row in &rows {
             outcome.examined += 1;
             outcome.before_usd += row.cost;
-            let priced = pricer.price(&row.model, &row.usage, row.fast);
+            let priced = pricer.price(&row.model, &row.usage, &row.billing);
             outcome.after_usd += priced.cost_usd;
             let same = (priced.cost_usd - row.cost).abs() <= SAME_COST
                 && priced.source.as_str() == row.pricing_source
-                && priced.provider == row.provider;
+                && priced.provider == row.provider
+                && priced.unpriced_modifiers == row.unpriced;
             if same {
                 continue;
             }
@@ -103,13 +104,14 @@ pub fn reprice(
             if !dry_run {
                 tx.prepare_cached(
                     "UPDATE cost_records SET estimated_cost_usd = ?2, pricing_source = ?3,
-                         provider = ?4 WHERE id = ?1",
+                         provider = ?4, unpriced_modifiers = ?5 WHERE id = ?1",
                 )?
                 .execute(params![
                     row.id,
                     priced.cost_usd,
                     priced.source.as_str(),
-                    priced.provider
+                    priced.provider,
+                    priced.unpriced_modifiers,
                 ])?;
                 let old = Contribution {
                     timestamp: &row.timestamp,
@@ -145,7 +147,10 @@ struct StoredRow {
     model: String,
     provider: String,
     usage: Usage,
-    fast: bool,
+    /// The modifiers stored with the record, applied again.
+    billing: Billing,
+    /// What the record says was not priced, to tell a change.
+    unpriced: Option<String>,
     cost: f64,
     pricing_source: String,
 }
@@ -158,7 +163,8 @@ fn read_batch(
     let mut stmt = tx.prepare_cached(
         "SELECT id, model, provider, input_tokens, cache_read_tokens, cache_write_tokens,
                 cache_write_1h_tokens, output_tokens, reasoning_tokens, fast,
-                estimated_cost_usd, pricing_source, timestamp, agent_id, project
+                estimated_cost_usd, pricing_source, timestamp, agent_id, project,
+                service_tier, inference_geo, unpriced_modifiers
          FROM cost_records
          WHERE id > ?1 AND pricing_source <> 'reported' AND (?2 IS NULL OR timestamp >= ?2)
          ORDER BY id LIMIT ?3",
@@ -170,7 +176,12 @@ fn read_batch(
                 model: r.get(1)?,
                 provider: r.get(2)?,
                 usage: super::usage_at(r, 3)?,
-                fast: r.get(9)?,
+                billing: Billing {
+                    fast: r.get(9)?,
+                    service_tier: r.get(15)?,
+                    inference_geo: r.get(16)?,
+                },
+                unpriced: r.get(17)?,
                 cost: r.get(10)?,
                 pricing_source: r.get(11)?,
                 timestamp: r.get(12)?,

@@ -37,6 +37,7 @@ mod http;
 mod lifecycle;
 mod mcp;
 mod missing_db;
+mod modifiers;
 mod pipeline;
 mod pricing_update;
 mod reports;

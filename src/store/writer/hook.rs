@@ -45,6 +45,9 @@ struct Costed {
     /// where the table has nothing to say.
     cost_usd: f64,
     pricing_source: &'static str,
+    /// The reported modifiers the table had no fact for; `None` for a
+    /// reported cost, which no modifier changes.
+    unpriced: Option<String>,
 }
 
 /// Writes one event and its cost record; returns how many cost records it has.
@@ -116,7 +119,8 @@ fn redelivered(
         cost_usd: costed.cost_usd,
         pricing_source: costed.pricing_source,
         tools: tools.as_deref(),
-        fast: charge.fast,
+        billing: &charge.billing,
+        unpriced: costed.unpriced.as_deref(),
         timestamp: None,
     };
     update_snapshot(tx, old.id, &snapshot)?;
@@ -170,19 +174,24 @@ fn cost(
         },
     };
     let model = model.unwrap_or_else(|| "unknown".to_string());
-    let priced = prices.price(&model, &charge.usage, charge.fast);
+    let priced = prices.price(&model, &charge.usage, &charge.billing);
     // A non-LLM entry, or one with no tokens, costs what its source reported.
-    let (cost_usd, pricing_source) = match charge.reported_cost_usd {
+    let (cost_usd, pricing_source, unpriced) = match charge.reported_cost_usd {
         Some(reported) if charge.service != "llm" || charge.usage.is_empty() => {
-            (reported, "reported")
+            (reported, "reported", None)
         }
-        _ => (priced.cost_usd, priced.source.as_str()),
+        _ => (
+            priced.cost_usd,
+            priced.source.as_str(),
+            priced.unpriced_modifiers,
+        ),
     };
     Ok(Costed {
         provider: priced.provider,
         model,
         cost_usd,
         pricing_source,
+        unpriced,
     })
 }
 
@@ -199,9 +208,10 @@ fn insert_cost_record(
              provider, model, input_tokens, output_tokens, cache_read_tokens,
              cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
              estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
-             hook_event_id, source, service, labels_json, payload_json, fast)
+             hook_event_id, source, service, labels_json, payload_json, fast, service_tier,
+             inference_geo, unpriced_modifiers)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-             ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
          ON CONFLICT(hook_event_id) DO NOTHING",
     )?
     .execute(params![
@@ -229,7 +239,10 @@ fn insert_cost_record(
         // The payload is stored once, in hook_events, under the same
         // hook_event_id; this column is for records without a hook event.
         None::<&str>,
-        charge.fast,
+        charge.billing.fast,
+        charge.billing.service_tier,
+        charge.billing.inference_geo,
+        costed.unpriced,
     ])
 }
 

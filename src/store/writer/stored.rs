@@ -5,7 +5,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::collect::Usage;
+use crate::collect::{Billing, Usage};
 use crate::store::rollup::Contribution;
 
 /// A stored cost record: what the rollup holds of it, its tools, its id.
@@ -86,7 +86,10 @@ pub(super) struct Snapshot<'a> {
     pub cost_usd: f64,
     pub pricing_source: &'a str,
     pub tools: Option<&'a str>,
-    pub fast: bool,
+    /// The modifiers the call reported, stored so reprice can apply them.
+    pub billing: &'a Billing,
+    /// The modifiers the table had no fact for (`Priced::unpriced_modifiers`).
+    pub unpriced: Option<&'a str>,
     /// A new time for the record; `None` keeps the stored one.
     pub timestamp: Option<&'a str>,
 }
@@ -102,7 +105,8 @@ pub(super) fn update_snapshot(
         "UPDATE cost_records SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4,
              cache_write_tokens = ?5, cache_write_1h_tokens = ?6, reasoning_tokens = ?7,
              estimated_cost_usd = ?8, pricing_source = ?9, tool_name = ?10, fast = ?11,
-             timestamp = coalesce(?12, timestamp)
+             timestamp = coalesce(?12, timestamp), service_tier = ?13, inference_geo = ?14,
+             unpriced_modifiers = ?15
          WHERE id = ?1",
     )?
     .execute(params![
@@ -116,8 +120,11 @@ pub(super) fn update_snapshot(
         s.cost_usd,
         s.pricing_source,
         s.tools,
-        s.fast,
+        s.billing.fast,
         s.timestamp,
+        s.billing.service_tier,
+        s.billing.inference_geo,
+        s.unpriced,
     ])?;
     Ok(())
 }

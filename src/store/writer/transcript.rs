@@ -101,7 +101,7 @@ fn write_transcript_record(
     if let Action::GivesWay { .. } = plan.action {
         return Ok(Written::Replay);
     }
-    let priced = prices.price(&line.model, &line.usage, line.fast);
+    let priced = prices.price(&line.model, &line.usage, &line.billing);
     let timestamp = line
         .timestamp
         .map(crate::record::format_timestamp)
@@ -123,7 +123,8 @@ fn write_transcript_record(
                 cost_usd: priced.cost_usd,
                 pricing_source: priced.source.as_str(),
                 tools: tools.as_deref(),
-                fast: line.fast,
+                billing: &line.billing,
+                unpriced: priced.unpriced_modifiers.as_deref(),
                 timestamp: Some(&timestamp),
             };
             replace_snapshot(tx, tally, &old, &snapshot)?;
@@ -229,8 +230,10 @@ fn add_record(
         "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
              cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
-             pricing_source, tool_name, hook_event_id, source, service, fast)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19)",
+             pricing_source, tool_name, hook_event_id, source, service, fast, service_tier,
+             inference_geo, unpriced_modifiers)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19,
+             ?20, ?21, ?22)",
     )?
     .execute(params![
         timestamp,
@@ -251,7 +254,10 @@ fn add_record(
         tools,
         line.key,
         record.source.as_str(),
-        line.fast,
+        line.billing.fast,
+        line.billing.service_tier,
+        line.billing.inference_geo,
+        priced.unpriced_modifiers,
     ])?;
     tx.prepare_cached(
         "INSERT INTO api_messages (message_id, request_id, record_id) VALUES (?1, ?2, ?3)

@@ -22,7 +22,7 @@ pub mod transcript;
 
 use serde_json::Value;
 
-pub use crate::terms::Usage;
+pub use crate::terms::{Billing, Usage};
 pub use numbers::MAX_TOKENS;
 pub use plausible::UsageLimits;
 pub use session::SessionModels;
@@ -65,8 +65,9 @@ pub struct Collected {
     pub model: Option<String>,
     /// The call's token counts, or why there are none worth pricing.
     pub usage: UsageFinding,
-    /// Anthropic fast mode, billed at the model's fast multiplier.
-    pub fast: bool,
+    /// The billing modifiers the usage reports (fast mode, service tier,
+    /// inference geography), priced where the table has a fact for them.
+    pub billing: Billing,
     /// A cost the source computed itself, kept beside hookmeter's estimate.
     pub reported_cost_usd: Option<f64>,
     /// `llm`, `tool` or `infra`: what kind of cost a cost entry is.
@@ -124,7 +125,7 @@ pub fn collect(payload: &Value) -> Collected {
         transcript_path: text(&["transcript_path"]),
         agent_transcript_path: text(&["agent_transcript_path"]),
         usage: search.finding,
-        fast: search.fast,
+        billing: search.billing,
         reported_cost_usd: identity::reported_cost_usd(object),
         service: identity::service(object),
         event_name,
@@ -176,7 +177,7 @@ mod tests {
         assert_eq!(c.tool_name.as_deref(), Some("analyze"));
         // No tool_use_id: the caller hashes the bytes.
         assert_eq!(c.event_id, None);
-        assert!(!c.fast);
+        assert!(!c.billing.fast);
     }
 
     #[test]
@@ -390,7 +391,7 @@ mod tests {
                 "speed": "fast"
             }}
         }));
-        assert!(c.fast);
+        assert!(c.billing.fast);
         assert_eq!(c.session_id.as_deref(), Some("s1"));
         assert_eq!(c.model.as_deref(), Some("claude-opus-4-6"));
         assert_eq!(c.reported_cost_usd, Some(0.25));

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::numbers::{count, details, Field, MAX_TOKENS};
 use super::{Usage, UsageFinding};
+use crate::terms::Billing;
 
 /// Nested usage objects in the order they are looked for
 /// (docs/usage.md#where-usage-is-found).
@@ -40,8 +41,8 @@ const OTEL_LOCATIONS: &[(&[&str], &str)] = &[(&[], ""), (&["attributes"], "attri
 pub(super) struct UsageSearch {
     /// The verdict on the payload's token counts.
     pub(super) finding: UsageFinding,
-    /// Anthropic's fast mode, which only the usage object itself records.
-    pub(super) fast: bool,
+    /// The billing modifiers read beside the counts (see [`billing`]).
+    pub(super) billing: Billing,
 }
 
 /// Looks for token usage in every known location, first found wins.
@@ -58,10 +59,11 @@ pub(super) fn find_usage(payload: &Map<String, Value>) -> UsageSearch {
         match normalize(object, name) {
             Ok(None) => continue,
             Ok(Some(usage)) => {
+                let parent = object_at(payload, &path[..path.len() - 1]);
                 return UsageSearch {
                     finding: UsageFinding::Found(usage),
-                    fast: object.get("speed").and_then(Value::as_str) == Some("fast"),
-                }
+                    billing: billing(object, parent),
+                };
             }
             Err(reason) => return invalid(reason),
         }
@@ -75,7 +77,7 @@ pub(super) fn find_usage(payload: &Map<String, Value>) -> UsageSearch {
             Ok(Some(usage)) => {
                 return UsageSearch {
                     finding: UsageFinding::Found(usage),
-                    fast: false,
+                    billing: Billing::standard(),
                 }
             }
             Err(reason) => return invalid(reason),
@@ -83,15 +85,34 @@ pub(super) fn find_usage(payload: &Map<String, Value>) -> UsageSearch {
     }
     UsageSearch {
         finding: UsageFinding::Absent,
-        fast: false,
+        billing: Billing::standard(),
     }
 }
 
 fn invalid(reason: String) -> UsageSearch {
     UsageSearch {
         finding: UsageFinding::Invalid(reason),
-        fast: false,
+        billing: Billing::standard(),
     }
+}
+
+/// The billing modifiers of the call whose usage object is `usage`:
+/// Anthropic writes `speed`, `service_tier` and `inference_geo` in the usage
+/// object itself; OpenAI's Responses API writes `service_tier` on the
+/// response that holds the usage (`parent`). Fast mode is only believed in
+/// the usage object, where Anthropic puts it.
+pub(super) fn billing(usage: &Map<String, Value>, parent: Option<&Map<String, Value>>) -> Billing {
+    let text = |key: &str| {
+        usage
+            .get(key)
+            .or_else(|| parent.and_then(|p| p.get(key)))
+            .and_then(Value::as_str)
+    };
+    Billing::new(
+        usage.get("speed").and_then(Value::as_str) == Some("fast"),
+        text("service_tier"),
+        text("inference_geo"),
+    )
 }
 
 /// The object at `path`, when every step is an object.
@@ -703,10 +724,28 @@ mod tests {
     }
 
     #[test]
+    fn service_tier_and_geography_are_read_from_the_usage_or_the_response_holding_it() {
+        let anthropic = json!({"message": {"usage": {"input_tokens": 1,
+            "service_tier": "priority", "inference_geo": "us"}}});
+        let b = find_usage(anthropic.as_object().unwrap()).billing;
+        assert_eq!(b.service_tier.as_deref(), Some("priority"));
+        assert_eq!(b.inference_geo.as_deref(), Some("us"));
+        let openai = json!({"response": {"service_tier": "flex", "usage": {"input_tokens": 1}}});
+        let b = find_usage(openai.as_object().unwrap()).billing;
+        assert_eq!(b.service_tier.as_deref(), Some("flex"));
+        let standard = json!({"usage": {"input_tokens": 1, "service_tier": "standard",
+            "inference_geo": "not_available"}});
+        assert_eq!(
+            find_usage(standard.as_object().unwrap()).billing,
+            Billing::standard()
+        );
+    }
+
+    #[test]
     fn fast_mode_is_read_from_the_usage_object() {
         let payload = json!({"message": {"usage": {"input_tokens": 1, "speed": "fast"}}});
-        assert!(find_usage(payload.as_object().unwrap()).fast);
+        assert!(find_usage(payload.as_object().unwrap()).billing.fast);
         let payload = json!({"speed": "fast", "usage": {"input_tokens": 1}});
-        assert!(!find_usage(payload.as_object().unwrap()).fast);
+        assert!(!find_usage(payload.as_object().unwrap()).billing.fast);
     }
 }

@@ -22,8 +22,8 @@ use serde_json::{Map, Value};
 
 use super::claude_code;
 use super::identity::{model_name, reported_cost_usd, text, timestamp};
-use super::shapes::{anthropic, within_limits};
-use super::Usage;
+use super::shapes::{anthropic, billing, within_limits};
+use super::{Billing, Usage};
 
 /// The model Claude Code writes on messages it made up itself (API error
 /// notices, canned replies such as "No response requested."): no API call,
@@ -57,9 +57,9 @@ pub struct TranscriptUsage {
     /// The message's token counts, normalized and validated like any
     /// Anthropic usage, 1-hour cache writes included.
     pub usage: Usage,
-    /// Anthropic fast mode (`usage.speed == "fast"`), billed at the model's
-    /// fast multiplier.
-    pub fast: bool,
+    /// The billing modifiers of the usage object (`speed: "fast"`,
+    /// `service_tier`, `inference_geo`), priced where the table has a fact.
+    pub billing: Billing,
     /// Names of the `tool_use` blocks in this line's `message.content`, in
     /// order, each once; [`TranscriptUsage::merge`] gathers a message's
     /// tools across its lines.
@@ -378,7 +378,7 @@ fn read_value(value: &Value) -> Result<TranscriptUsage, SkipReason> {
         timestamp: timestamp(line),
         model,
         usage,
-        fast: usage_object.get("speed").and_then(Value::as_str) == Some("fast"),
+        billing: billing(usage_object, None),
         tool_names: tool_names(message),
         sidechain,
         agent_id: sidechain.then(|| subagent_id(line)),
@@ -453,9 +453,20 @@ impl TranscriptUsage {
         if theirs > ours {
             self.usage = later.usage;
         }
-        // Fast mode is a property of the request, not of a snapshot: once any
-        // snapshot records it, it holds, in whichever order they arrive.
-        self.fast |= later.fast;
+        // Billing is a property of the request, not of a snapshot: once any
+        // snapshot records fast mode or a modifier, it holds, in whichever
+        // order they arrive.
+        self.billing.fast |= later.billing.fast;
+        if self.billing.service_tier.is_none() {
+            self.billing
+                .service_tier
+                .clone_from(&later.billing.service_tier);
+        }
+        if self.billing.inference_geo.is_none() {
+            self.billing
+                .inference_geo
+                .clone_from(&later.billing.inference_geo);
+        }
         for name in &later.tool_names {
             if !self.tool_names.contains(name) {
                 self.tool_names.push(name.clone());
@@ -738,7 +749,7 @@ mod tests {
                 "{id}: {}",
                 record.model
             );
-            let priced = prices.price(&record.model, &record.usage, record.fast);
+            let priced = prices.price(&record.model, &record.usage, &record.billing);
             assert_eq!(priced.model_key, model_key, "{id}");
             let cost = want["cost_usd"].as_f64().expect("a cost");
             assert!(
@@ -768,11 +779,11 @@ mod tests {
         let c = by_id("msg_sC");
         assert_eq!(c.agent_id.as_deref(), Some("subagent:a1b2c3"));
         let e = by_id("msg_sE");
-        assert!(e.fast);
+        assert!(e.billing.fast);
         assert!(records
             .iter()
             .filter(|r| r.message_id != "msg_sE")
-            .all(|r| !r.fast));
+            .all(|r| !r.billing.fast));
         let g = by_id("msg_sG");
         assert_eq!(g.key, "cc:s-session-1:msg_sG");
         assert_eq!(g.request_id, None);
@@ -786,7 +797,7 @@ mod tests {
         let counts = |records: &[TranscriptUsage]| -> Vec<(String, Usage, bool)> {
             records
                 .iter()
-                .map(|r| (r.key.clone(), r.usage, r.fast))
+                .map(|r| (r.key.clone(), r.usage, r.billing.fast))
                 .collect()
         };
         assert_eq!(counts(&forward), counts(&backward));
@@ -880,7 +891,7 @@ mod tests {
                     output: 340,
                     reasoning: 0,
                 },
-                fast: false,
+                billing: Billing::standard(),
                 tool_names: vec!["Read".to_owned(), "Edit".to_owned()],
                 sidechain: false,
                 agent_id: None,
@@ -948,15 +959,15 @@ mod tests {
             "speed": "fast"
         }));
         let u = usage_line(&line);
-        assert!(u.fast);
+        assert!(u.billing.fast);
         assert_eq!((u.usage.cache_write, u.usage.cache_write_1h), (8837, 8837));
         let mut standard = line.clone();
         standard["message"]["usage"]["speed"] = json!("standard");
-        assert!(!usage_line(&standard).fast);
+        assert!(!usage_line(&standard).billing.fast);
         // Only the usage object records the speed.
         let mut elsewhere = assistant(small_usage());
         elsewhere["speed"] = json!("fast");
-        assert!(!usage_line(&elsewhere).fast);
+        assert!(!usage_line(&elsewhere).billing.fast);
     }
 
     #[test]
@@ -1154,7 +1165,7 @@ mod tests {
         second.usage.output = 3;
         second.tool_names = vec!["Read".to_owned(), "Edit".to_owned()];
         second.timestamp = Some("2026-09-20T09:59:59Z".parse().unwrap());
-        second.fast = true;
+        second.billing.fast = true;
         second.reported_cost_usd = Some(0.01);
         let mut merged = first.clone();
         merged.merge(&second);
@@ -1164,7 +1175,7 @@ mod tests {
             merged.timestamp, first.timestamp,
             "the larger snapshot's time"
         );
-        assert!(merged.fast);
+        assert!(merged.billing.fast);
         assert_eq!(merged.reported_cost_usd, Some(0.02));
         // Equal output: the larger prompt wins.
         let mut bigger_prompt = first.clone();
@@ -1245,7 +1256,7 @@ mod tests {
                     timestamp: seconds.map(|s| jiff::Timestamp::from_second(s).unwrap()),
                     model: "claude-sonnet-4-5".to_owned(),
                     usage,
-                    fast,
+                    billing: Billing::fast(fast),
                     tool_names,
                     sidechain: false,
                     agent_id: None,
@@ -1420,7 +1431,7 @@ mod tests {
             let mut ba = b.clone();
             ba.merge(&a);
             prop_assert_eq!(ab.usage, ba.usage);
-            prop_assert_eq!(ab.fast, ba.fast);
+            prop_assert_eq!(ab.billing.fast, ba.billing.fast);
             prop_assert_eq!(ab.timestamp, ba.timestamp);
             prop_assert_eq!(ab.reported_cost_usd, ba.reported_cost_usd);
             let tools = |u: &TranscriptUsage| u.tool_names.iter().cloned().collect::<HashSet<_>>();

@@ -221,3 +221,34 @@ fn dated_suffixes_still_normalize() {
         );
     }
 }
+
+#[test]
+fn the_facts_modifiers_reach_the_table() {
+    let table = PriceTable::embedded();
+    let gpt_5 = table.lookup("gpt-5").rates;
+    assert_eq!(gpt_5.service_tiers["flex"].input, 0.625);
+    assert_eq!(gpt_5.service_tiers["priority"].output, 20.0);
+    assert!(!table
+        .lookup("gpt-5.1")
+        .rates
+        .service_tiers
+        .contains_key("flex"));
+    assert_eq!(
+        table.lookup("gpt-4o").rates.service_tiers["batch"].input,
+        1.25
+    );
+    assert_eq!(
+        table.lookup("claude-opus-4-7").rates.inference_geo["us"],
+        1.1
+    );
+    assert!(table
+        .lookup("claude-sonnet-4-5")
+        .rates
+        .inference_geo
+        .is_empty());
+    let marked = facts()
+        .values()
+        .filter(|v| v["provider_specific_entry"].get("us").is_some())
+        .count();
+    assert_eq!(marked, 8, "the facts mark 8 models with a US factor");
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{de::Error as _, Deserialize, Deserializer, Serialize};
 
 use super::error::PricingError;
-use super::rates::{LongContext, Rates, MAX_FAST_MULTIPLIER, MAX_RATE};
+use super::rates::{LongContext, Rates, TierRates, MAX_FAST_MULTIPLIER, MAX_RATE};
 
 /// A whole price file: an optional date and the models it prices.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -67,6 +67,32 @@ pub struct ModelSpec {
     /// Factor on the whole cost in fast mode, if the model has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fast_multiplier: Option<Multiplier>,
+    /// The rates of the service tiers the model is sold at besides the
+    /// standard one (`flex`, `priority`, `batch`), by tier name as the
+    /// provider reports it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_tier: BTreeMap<String, ServiceTierSpec>,
+    /// Factor on the whole cost by inference geography (`us = 1.1`), as the
+    /// provider reports the geography.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inference_geo: BTreeMap<String, Multiplier>,
+}
+
+/// A service tier's rates as written; a cache rate left out defaults to
+/// the tier's input, as in [`ModelSpec`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTierSpec {
+    /// USD per 1M non-cached prompt tokens in the tier.
+    pub input: Rate,
+    /// USD per 1M generated tokens in the tier.
+    pub output: Rate,
+    /// Defaults to this tier's `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<Rate>,
+    /// Defaults to this tier's `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<Rate>,
 }
 
 /// A long-context tier as written; missing cache rates default from the
@@ -200,6 +226,8 @@ impl ModelSpec {
             cache_write_1h: None,
             long_context: None,
             fast_multiplier: None,
+            service_tier: BTreeMap::new(),
+            inference_geo: BTreeMap::new(),
         }
     }
 
@@ -221,6 +249,28 @@ impl ModelSpec {
             cache_write_1h,
             long_context: self.long_context.as_ref().map(TierSpec::rates),
             fast_multiplier: self.fast_multiplier.map(Multiplier::get),
+            service_tiers: self
+                .service_tier
+                .iter()
+                .map(|(name, tier)| (name.trim().to_lowercase(), tier.rates()))
+                .collect(),
+            inference_geo: self
+                .inference_geo
+                .iter()
+                .map(|(geo, factor)| (geo.trim().to_lowercase(), factor.get()))
+                .collect(),
+        }
+    }
+}
+
+impl ServiceTierSpec {
+    fn rates(&self) -> TierRates {
+        let input = self.input.get();
+        TierRates {
+            input,
+            output: self.output.get(),
+            cache_read: self.cache_read.map_or(input, Rate::get),
+            cache_write: self.cache_write.map_or(input, Rate::get),
         }
     }
 }

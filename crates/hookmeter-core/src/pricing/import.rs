@@ -14,8 +14,10 @@
 //!   `input_cost_per_token_cache_hit`), `cache_write_5m` ←
 //!   `cache_creation_input_token_cost`, `cache_write_1h` ←
 //!   `cache_creation_input_token_cost_above_1hr`, `fast_multiplier` ←
-//!   `provider_specific_entry.fast`. Rates LiteLLM leaves out take the
-//!   loader's defaults.
+//!   `provider_specific_entry.fast`, `inference_geo` ← the other entries of
+//!   `provider_specific_entry` (`us`), `service_tier.flex` / `.priority` /
+//!   `.batch` ← the `…_flex`, `…_priority`, `…_batches` input, output and
+//!   cache rates. Rates LiteLLM leaves out take the loader's defaults.
 //! - `long_context` ← the `…_above_<N>k_tokens` rates. A rate the tier does
 //!   not list is the base rate (what LiteLLM itself charges above the
 //!   threshold), except the 1-hour write, which follows the tier's own
@@ -54,7 +56,7 @@ use std::fmt::{self, Write as _};
 
 use serde_json::{Map, Value};
 
-use super::file::{ModelSpec, Multiplier, PriceFile, Rate, TierSpec};
+use super::file::{ModelSpec, Multiplier, PriceFile, Rate, ServiceTierSpec, TierSpec};
 use super::normalize::{canonical, display_name, has_region_prefix, local_provider};
 use super::table::{MatchKind, PriceTable};
 
@@ -277,6 +279,8 @@ pub(super) fn candidate(key: &str, value: &Value) -> Result<Candidate, Skip> {
         .and_then(|specific| specific.get("fast"))
         .and_then(Value::as_f64)
         .and_then(|factor| Multiplier::new(factor).ok());
+    spec.inference_geo = inference_geo(entry);
+    spec.service_tier = service_tiers(entry)?;
     let (long_context, extra_tiers) = long_context(entry, &spec)?;
     spec.long_context = long_context;
 
@@ -304,6 +308,56 @@ pub(super) fn candidate(key: &str, value: &Value) -> Result<Candidate, Skip> {
         spec,
         extra_tiers,
     })
+}
+
+/// The service tiers LiteLLM lists by suffix (`input_cost_per_token_flex`,
+/// `…_priority`, `…_batches`), under the name the provider reports
+/// (`flex`, `priority`, `batch`). A tier needs its input and output rates;
+/// its cache rates follow the tier's input when not listed. The tiers'
+/// long-context rates (`…_above_272k_tokens_priority`) are not carried: a
+/// long request in a tier is priced at the standard long-context rates and
+/// flagged.
+fn service_tiers(entry: &Map<String, Value>) -> Result<BTreeMap<String, ServiceTierSpec>, Skip> {
+    let mut tiers = BTreeMap::new();
+    for (suffix, name) in [
+        ("flex", "flex"),
+        ("priority", "priority"),
+        ("batches", "batch"),
+    ] {
+        let field = |base: &str| rate(entry, &format!("{base}_{suffix}"));
+        let (Some(input), Some(output)) = (
+            field("input_cost_per_token")?,
+            field("output_cost_per_token")?,
+        ) else {
+            continue;
+        };
+        tiers.insert(
+            name.to_string(),
+            ServiceTierSpec {
+                input,
+                output,
+                cache_read: field("cache_read_input_token_cost")?,
+                cache_write: field("cache_creation_input_token_cost")?,
+            },
+        );
+    }
+    Ok(tiers)
+}
+
+/// The geographies `provider_specific_entry` prices apart (`{"us": 1.1}`):
+/// every entry of it but `fast`, which is the fast multiplier.
+fn inference_geo(entry: &Map<String, Value>) -> BTreeMap<String, Multiplier> {
+    let Some(Value::Object(specific)) = entry.get("provider_specific_entry") else {
+        return BTreeMap::new();
+    };
+    specific
+        .iter()
+        .filter(|(name, _)| name.as_str() != "fast")
+        .filter_map(|(name, factor)| {
+            let factor = Multiplier::new(factor.as_f64()?).ok()?;
+            Some((name.trim().to_lowercase(), factor))
+        })
+        .collect()
 }
 
 /// The lowest long-context tier the entry lists (see the module docs for
@@ -656,7 +710,9 @@ mod tests {
                 output: tokens,
                 ..Usage::default()
             };
-            table.price("acme-coder-7", &usage, false).cost_usd
+            table
+                .price("acme-coder-7", &usage, &crate::terms::Billing::standard())
+                .cost_usd
         };
         assert!((cost(100_000) - (0.3 + 1.5)).abs() < 1e-9);
         // Over the 200k threshold the whole request takes the tier's rates.

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use super::entry::PricingSource;
-use super::rates::{cost, Rates};
-use super::table::{PriceTable, Priced};
-use crate::terms::Usage;
+use super::rates::Rates;
+use super::table::{priced, PriceTable, Priced};
+use crate::terms::{Billing, Usage};
 
 /// Distinct names remembered before the memo starts over; model names come
 /// from payloads, so their number is not ours to bound.
@@ -49,7 +49,7 @@ impl Pricer {
         self.memo.clear();
     }
 
-    pub fn price(&mut self, model: &str, usage: &Usage, fast: bool) -> Priced {
+    pub fn price(&mut self, model: &str, usage: &Usage, billing: &Billing) -> Priced {
         if !self.memo.contains_key(model) {
             if self.memo.len() >= MEMO_LIMIT {
                 self.memo.clear();
@@ -64,12 +64,14 @@ impl Pricer {
             self.memo.insert(model.to_string(), resolved);
         }
         let resolved = &self.memo[model];
-        Priced {
-            cost_usd: cost(&resolved.rates, usage, fast),
-            provider: resolved.provider.clone(),
-            model_key: resolved.model_key.clone(),
-            source: resolved.source,
-        }
+        priced(
+            &resolved.rates,
+            usage,
+            billing,
+            &resolved.provider,
+            &resolved.model_key,
+            resolved.source,
+        )
     }
 }
 
@@ -98,8 +100,8 @@ mod tests {
         ] {
             for fast in [false, true] {
                 for _ in 0..2 {
-                    let a = pricer.price(model, &usage, fast);
-                    let b = table.price(model, &usage, fast);
+                    let a = pricer.price(model, &usage, &Billing::fast(fast));
+                    let b = table.price(model, &usage, &Billing::fast(fast));
                     assert_eq!(a.cost_usd, b.cost_usd, "{model}");
                     assert_eq!(
                         (a.provider, a.model_key, a.source),
@@ -118,6 +120,11 @@ mod tests {
             input: 1000,
             ..Usage::default()
         };
-        assert_eq!(pricer.price("gpt-5", &only_input, false).cost_usd, 0.0);
+        assert_eq!(
+            pricer
+                .price("gpt-5", &only_input, &Billing::fast(false))
+                .cost_usd,
+            0.0
+        );
     }
 }

@@ -134,8 +134,8 @@ mod tests;
 
 pub use entry::{Entry, PricingSource};
 pub use error::PricingError;
-pub use file::{ModelSpec, Multiplier, PriceFile, Rate, TierSpec};
+pub use file::{ModelSpec, Multiplier, PriceFile, Rate, ServiceTierSpec, TierSpec};
 pub use memo::Pricer;
 pub use normalize::{canonical, normalize};
-pub use rates::{cost, LongContext, Rates, MAX_FAST_MULTIPLIER, MAX_RATE};
+pub use rates::{cost, Cost, LongContext, Rates, TierRates, MAX_FAST_MULTIPLIER, MAX_RATE};
 pub use table::{Match, MatchKind, PriceTable, Priced, FALLBACK_KEY, UNKNOWN_PROVIDER};

@@ -1,8 +1,10 @@
 //! Rates and the cost formula: the only arithmetic pricing does.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
-use crate::terms::Usage;
+use crate::terms::{Billing, Usage};
 
 /// The largest rate accepted, in USD per 1M tokens ($1 per token). Far above
 /// any real price (the dearest listed is $600), low enough that no token
@@ -32,6 +34,43 @@ pub struct Rates {
     /// Factor on the whole cost of a request made in fast mode; `None` means
     /// the model has no fast mode and a fast flag changes nothing.
     pub fast_multiplier: Option<f64>,
+    /// Rates of the service tiers the model is sold at besides the standard
+    /// one (OpenAI's `flex`, `priority`, `batch`), by tier name; a tier not
+    /// listed has no fact and is priced at the standard rates, flagged.
+    pub service_tiers: BTreeMap<String, TierRates>,
+    /// Factor on the whole cost by inference geography (Anthropic's `us`:
+    /// 1.1); a geography not listed is priced at 1×, flagged.
+    pub inference_geo: BTreeMap<String, f64>,
+}
+
+/// A service tier's rates. They replace the standard rates for a request
+/// below the long-context threshold; the facts give few tiers a
+/// long-context price, so a long request in a tier is priced at the
+/// standard long-context rates and flagged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierRates {
+    /// Input rate in the tier.
+    pub input: f64,
+    /// Output rate in the tier.
+    pub output: f64,
+    /// Cache read rate in the tier.
+    pub cache_read: f64,
+    /// Cache write rate in the tier (both lifetimes: providers that sell
+    /// tiers have no lifetime split).
+    pub cache_write: f64,
+}
+
+/// The cost of one call and the modifiers it reported that the rates have
+/// no fact for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cost {
+    /// USD, finite and never negative.
+    pub usd: f64,
+    /// The reported modifiers priced at the standard rates because the
+    /// model's rates say nothing about them, as `service_tier=flex`,
+    /// `inference_geo=us` or `speed=fast`, comma-separated; `None` when
+    /// every modifier was priced by a fact.
+    pub unpriced: Option<String>,
 }
 
 /// A long-context tier: when a request's prompt (input + cache read + cache
@@ -64,35 +103,58 @@ impl Rates {
         cache_write_1h: 0.0,
         long_context: None,
         fast_multiplier: None,
+        service_tiers: BTreeMap::new(),
+        inference_geo: BTreeMap::new(),
     };
 }
 
-/// The cost in USD of one call with `usage`, priced at `rates`.
+/// The cost in USD of one call with `usage` and `billing`, priced at
+/// `rates`.
 ///
 /// `cost = (input·in + cache_read·cr + (cache_write − 1h)·cw5m + 1h·cw1h +
 /// output·out) / 1e6`, with every rate taken from the long-context tier when
-/// the prompt exceeds its threshold, and the total multiplied by the fast
-/// multiplier when `fast` is set and the model has one.
+/// the prompt exceeds its threshold, else from the call's service tier when
+/// the model lists it; the total multiplied by the fast multiplier when the
+/// call is fast and the model has one, and by the geography's factor when
+/// the model lists the call's geography. A modifier without such a fact
+/// changes nothing and is named in [`Cost::unpriced`].
 ///
 /// Pure and total: the result is always finite and never negative, even for
 /// hand-built `Rates` holding NaN, negative or infinite values (a NaN or
 /// negative rate counts as 0, an infinite one as [`MAX_RATE`]). 1-hour
 /// writes beyond `cache_write` (inconsistent usage) are capped at
 /// `cache_write`, so no token is billed twice.
-pub fn cost(rates: &Rates, usage: &Usage, fast: bool) -> f64 {
-    let tier = rates
+pub fn cost(rates: &Rates, usage: &Usage, billing: &Billing) -> Cost {
+    let mut unpriced: Vec<String> = Vec::new();
+    let long = rates
         .long_context
         .as_ref()
         .filter(|tier| usage.prompt_tokens() > tier.threshold);
-    let (input, output, cache_read, write_5m, write_1h) = match tier {
-        Some(t) => (
+    let service = billing.service_tier.as_deref().and_then(|name| {
+        match (long, rates.service_tiers.get(name)) {
+            (None, Some(tier)) => Some(tier),
+            _ => {
+                unpriced.push(format!("service_tier={name}"));
+                None
+            }
+        }
+    });
+    let (input, output, cache_read, write_5m, write_1h) = match (long, service) {
+        (Some(t), _) => (
             t.input,
             t.output,
             t.cache_read,
             t.cache_write_5m,
             t.cache_write_1h,
         ),
-        None => (
+        (None, Some(t)) => (
+            t.input,
+            t.output,
+            t.cache_read,
+            t.cache_write,
+            t.cache_write,
+        ),
+        (None, None) => (
             rates.input,
             rates.output,
             rates.cache_read,
@@ -108,10 +170,22 @@ pub fn cost(rates: &Rates, usage: &Usage, fast: bool) -> f64 {
         + tokens(written_5m) * sane(write_5m, MAX_RATE)
         + tokens(written_1h) * sane(write_1h, MAX_RATE)
         + tokens(usage.output) * sane(output, MAX_RATE);
-    let usd = micro_usd / 1e6;
-    match rates.fast_multiplier {
-        Some(multiplier) if fast => usd * sane(multiplier, MAX_FAST_MULTIPLIER),
-        _ => usd,
+    let mut usd = micro_usd / 1e6;
+    if billing.fast {
+        match rates.fast_multiplier {
+            Some(multiplier) => usd *= sane(multiplier, MAX_FAST_MULTIPLIER),
+            None => unpriced.push("speed=fast".to_string()),
+        }
+    }
+    if let Some(geo) = billing.inference_geo.as_deref() {
+        match rates.inference_geo.get(geo) {
+            Some(&factor) => usd *= sane(factor, MAX_FAST_MULTIPLIER),
+            None => unpriced.push(format!("inference_geo={geo}")),
+        }
+    }
+    Cost {
+        usd,
+        unpriced: (!unpriced.is_empty()).then(|| unpriced.join(",")),
     }
 }
 
@@ -150,6 +224,8 @@ mod tests {
                 cache_write_1h: 12.0,
             }),
             fast_multiplier: None,
+            service_tiers: BTreeMap::new(),
+            inference_geo: BTreeMap::new(),
         }
     }
 
@@ -166,15 +242,30 @@ mod tests {
 
     #[test]
     fn splits_cache_writes_by_lifetime() {
-        let cost = cost(&sonnet_4_5(), &usage(0, 0, 100_000, 40_000, 0), false);
+        let cost = cost(
+            &sonnet_4_5(),
+            &usage(0, 0, 100_000, 40_000, 0),
+            &Billing::fast(false),
+        )
+        .usd;
         assert!((cost - (0.06 * 3.75 + 0.04 * 6.0)).abs() < 1e-9);
     }
 
     #[test]
     fn the_tier_prices_the_whole_request_only_strictly_above_the_threshold() {
-        let at = cost(&sonnet_4_5(), &usage(200_000, 0, 0, 0, 0), false);
+        let at = cost(
+            &sonnet_4_5(),
+            &usage(200_000, 0, 0, 0, 0),
+            &Billing::fast(false),
+        )
+        .usd;
         assert!((at - 0.6).abs() < 1e-9);
-        let above = cost(&sonnet_4_5(), &usage(200_001, 0, 0, 0, 1_000), false);
+        let above = cost(
+            &sonnet_4_5(),
+            &usage(200_001, 0, 0, 0, 1_000),
+            &Billing::fast(false),
+        )
+        .usd;
         assert!((above - (200_001.0 * 6.0 + 1_000.0 * 22.5) / 1e6).abs() < 1e-9);
     }
 
@@ -182,14 +273,19 @@ mod tests {
     fn fast_without_a_multiplier_changes_nothing() {
         let u = usage(1_000, 0, 0, 0, 1_000);
         assert_eq!(
-            cost(&sonnet_4_5(), &u, true),
-            cost(&sonnet_4_5(), &u, false)
+            cost(&sonnet_4_5(), &u, &Billing::fast(true)).usd,
+            cost(&sonnet_4_5(), &u, &Billing::fast(false)).usd
         );
         let fast = Rates {
             fast_multiplier: Some(6.0),
             ..sonnet_4_5()
         };
-        assert!((cost(&fast, &u, true) - 6.0 * cost(&fast, &u, false)).abs() < 1e-12);
+        assert!(
+            (cost(&fast, &u, &Billing::fast(true)).usd
+                - 6.0 * cost(&fast, &u, &Billing::fast(false)).usd)
+                .abs()
+                < 1e-12
+        );
     }
 
     #[test]
@@ -202,18 +298,131 @@ mod tests {
             cache_write_1h: 1.0,
             long_context: None,
             fast_multiplier: Some(f64::NAN),
+            service_tiers: BTreeMap::from([(
+                "flex".to_string(),
+                TierRates {
+                    input: f64::NAN,
+                    output: f64::INFINITY,
+                    cache_read: -1.0,
+                    cache_write: 1.0,
+                },
+            )]),
+            inference_geo: BTreeMap::from([("us".to_string(), f64::INFINITY)]),
         };
         let c = cost(
             &hostile,
             &usage(u64::MAX, u64::MAX, u64::MAX, 3, u64::MAX),
-            true,
-        );
+            &Billing::new(true, Some("flex"), Some("us")),
+        )
+        .usd;
         assert!(c.is_finite() && c >= 0.0, "{c}");
     }
 
     #[test]
     fn one_hour_writes_beyond_the_total_are_capped() {
-        let c = cost(&sonnet_4_5(), &usage(0, 0, 100, 1_000_000, 0), false);
+        let c = cost(
+            &sonnet_4_5(),
+            &usage(0, 0, 100, 1_000_000, 0),
+            &Billing::fast(false),
+        )
+        .usd;
         assert!((c - 100.0 * 6.0 / 1e6).abs() < 1e-12);
+    }
+
+    /// GPT-5's standard, flex and priority rates (the facts' values).
+    fn gpt_5() -> Rates {
+        let tier = |input: f64, output: f64, cache_read: f64| TierRates {
+            input,
+            output,
+            cache_read,
+            cache_write: input,
+        };
+        Rates {
+            input: 1.25,
+            output: 10.0,
+            cache_read: 0.125,
+            cache_write_5m: 1.25,
+            cache_write_1h: 1.25,
+            long_context: None,
+            fast_multiplier: None,
+            service_tiers: BTreeMap::from([
+                ("flex".to_string(), tier(0.625, 5.0, 0.0625)),
+                ("priority".to_string(), tier(2.5, 20.0, 0.25)),
+            ]),
+            inference_geo: BTreeMap::new(),
+        }
+    }
+
+    fn tier(name: &str) -> Billing {
+        Billing::new(false, Some(name), None)
+    }
+
+    #[test]
+    fn a_listed_service_tier_prices_at_its_own_rates() {
+        let u = usage(1_000_000, 1_000_000, 0, 0, 1_000_000);
+        let flex = cost(&gpt_5(), &u, &tier("flex"));
+        assert_eq!(flex.unpriced, None);
+        assert!((flex.usd - (0.625 + 0.0625 + 5.0)).abs() < 1e-9, "{flex:?}");
+        let priority = cost(&gpt_5(), &u, &tier("priority"));
+        assert!((priority.usd - (2.5 + 0.25 + 20.0)).abs() < 1e-9);
+        let standard = cost(&gpt_5(), &u, &Billing::standard());
+        assert!((standard.usd - (1.25 + 0.125 + 10.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_tier_without_a_fact_is_standard_and_flagged() {
+        let u = usage(1_000_000, 0, 0, 0, 1_000_000);
+        let standard = cost(&gpt_5(), &u, &Billing::standard()).usd;
+        let batch = cost(&gpt_5(), &u, &tier("batch"));
+        assert_eq!(batch.usd, standard);
+        assert_eq!(batch.unpriced.as_deref(), Some("service_tier=batch"));
+        let scale = cost(&sonnet_4_5(), &u, &tier("scale"));
+        assert_eq!(scale.unpriced.as_deref(), Some("service_tier=scale"));
+    }
+
+    #[test]
+    fn a_long_request_in_a_tier_is_priced_at_the_long_context_rates_and_flagged() {
+        let rates = Rates {
+            service_tiers: gpt_5().service_tiers,
+            ..sonnet_4_5()
+        };
+        let long = usage(200_001, 0, 0, 0, 0);
+        let priced = cost(&rates, &long, &tier("flex"));
+        assert_eq!(priced.usd, cost(&rates, &long, &Billing::standard()).usd);
+        assert_eq!(priced.unpriced.as_deref(), Some("service_tier=flex"));
+        let short = usage(1_000_000 / 10, 0, 0, 0, 0);
+        assert_eq!(cost(&rates, &short, &tier("flex")).unpriced, None);
+    }
+
+    #[test]
+    fn a_listed_geography_multiplies_the_whole_cost_fast_included() {
+        let opus = Rates {
+            fast_multiplier: Some(6.0),
+            inference_geo: BTreeMap::from([("us".to_string(), 1.1)]),
+            ..sonnet_4_5()
+        };
+        let u = usage(1_000, 0, 2_000, 500, 3_000);
+        let base = cost(&opus, &u, &Billing::standard()).usd;
+        let us = cost(&opus, &u, &Billing::new(false, None, Some("us")));
+        assert_eq!(us.unpriced, None);
+        assert!((us.usd - 1.1 * base).abs() < 1e-12);
+        let both = cost(&opus, &u, &Billing::new(true, None, Some("us"))).usd;
+        assert!((both - 6.6 * base).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_geography_or_fast_mode_without_a_fact_is_standard_and_flagged() {
+        let u = usage(1_000, 0, 0, 0, 1_000);
+        let base = cost(&sonnet_4_5(), &u, &Billing::standard()).usd;
+        let eu = cost(
+            &sonnet_4_5(),
+            &u,
+            &Billing::new(true, Some("flex"), Some("eu")),
+        );
+        assert_eq!(eu.usd, base);
+        assert_eq!(
+            eu.unpriced.as_deref(),
+            Some("service_tier=flex,speed=fast,inference_geo=eu")
+        );
     }
 }

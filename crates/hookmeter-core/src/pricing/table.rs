@@ -1,7 +1,7 @@
 //! The price table in force: built-in prices, then the user's file, then the
 //! environment, merged once at load; afterwards only looked up.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -11,7 +11,7 @@ use super::file::PriceFile;
 use super::normalize::{candidates, extends, key_id, local_provider, spellings};
 use super::overrides;
 use super::rates::{cost, Rates};
-use crate::terms::Usage;
+use crate::terms::{Billing, Usage};
 
 /// The built-in table, compiled in so the binary prices correctly with no
 /// file on disk.
@@ -37,7 +37,12 @@ const OPUS_LIST_PRICE: Rates = Rates {
     cache_write_1h: 10.0,
     long_context: None,
     fast_multiplier: None,
+    service_tiers: BTreeMap::new(),
+    inference_geo: BTreeMap::new(),
 };
+
+/// The rates of local models, as a static so a [`Match`] can borrow them.
+static FREE: Rates = Rates::FREE;
 
 /// How a model name found its rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -99,6 +104,11 @@ pub struct Priced {
     pub model_key: String,
     /// Where those rates come from.
     pub source: PricingSource,
+    /// The billing modifiers the call reported that the rates have no fact
+    /// for (`service_tier=flex`, `inference_geo=us`, `speed=fast`): priced
+    /// at the standard rates and stored with the record so that a report can
+    /// say so. Never set for a local model, which is free whatever it says.
+    pub unpriced_modifiers: Option<String>,
 }
 
 /// What is known about the user file that was merged, for `pricing list` and
@@ -327,7 +337,7 @@ impl PriceTable {
                 kind: MatchKind::Local,
                 key: provider,
                 provider,
-                rates: &Rates::FREE,
+                rates: &FREE,
                 source: PricingSource::Local,
             };
         }
@@ -355,15 +365,38 @@ impl PriceTable {
         }
     }
 
-    /// Prices one call of `model`; `fast` is the call's fast-mode flag.
-    pub fn price(&self, model: &str, usage: &Usage, fast: bool) -> Priced {
+    /// Prices one call of `model` with its token counts and the billing
+    /// modifiers it reported.
+    pub fn price(&self, model: &str, usage: &Usage, billing: &Billing) -> Priced {
         let found = self.lookup(model);
-        Priced {
-            cost_usd: cost(found.rates, usage, fast),
-            provider: found.provider.to_string(),
-            model_key: found.key.to_string(),
-            source: found.source,
-        }
+        priced(
+            found.rates,
+            usage,
+            billing,
+            found.provider,
+            found.key,
+            found.source,
+        )
+    }
+}
+
+/// The [`Priced`] answer of a call priced at `rates`, found as `key` of
+/// `provider` from `source`: the one place that decides what a record says.
+pub(super) fn priced(
+    rates: &Rates,
+    usage: &Usage,
+    billing: &Billing,
+    provider: &str,
+    key: &str,
+    source: PricingSource,
+) -> Priced {
+    let cost = cost(rates, usage, billing);
+    Priced {
+        cost_usd: cost.usd,
+        provider: provider.to_string(),
+        model_key: key.to_string(),
+        source,
+        unpriced_modifiers: cost.unpriced.filter(|_| source != PricingSource::Local),
     }
 }
 

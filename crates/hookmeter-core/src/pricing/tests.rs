@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::terms::Usage;
+use crate::terms::{Billing, Usage};
 
 const TOLERANCE: f64 = 1e-9;
 
@@ -33,7 +33,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 fn assert_cost(table: &PriceTable, model: &str, u: Usage, fast: bool, expected: f64) {
-    let priced = table.price(model, &u, fast);
+    let priced = table.price(model, &u, &Billing::fast(fast));
     assert!(
         (priced.cost_usd - expected).abs() < TOLERANCE,
         "{model}: got {} want {expected}",
@@ -177,7 +177,11 @@ fn hook_fixture_costs() {
         0.00168,
     );
     // local-ollama.json
-    let local = table.price("ollama/qwen3:4b", &usage(5000, 0, 0, 0, 3000), false);
+    let local = table.price(
+        "ollama/qwen3:4b",
+        &usage(5000, 0, 0, 0, 3000),
+        &Billing::fast(false),
+    );
     assert_eq!(local.cost_usd, 0.0);
     assert_eq!(local.source, PricingSource::Local);
     assert_eq!(local.source.as_str(), "local");
@@ -230,7 +234,7 @@ fn transcript_fixture_costs() {
     let mut total = 0.0;
     for (model, u, fast, expected) in records {
         assert_cost(&table, model, u, fast, expected);
-        total += table.price(model, &u, fast).cost_usd;
+        total += table.price(model, &u, &Billing::fast(fast)).cost_usd;
     }
     assert!((total - 0.90188075).abs() < TOLERANCE, "{total}");
 }
@@ -275,7 +279,8 @@ fn provider_region_and_suffix_spellings_find_their_entry() {
         ("gemini/gemini-2.5-flash", "gemini-2.5-flash", "google"),
         ("gemini-2-5-flash", "gemini-2.5-flash", "google"),
         ("openai/gpt-4o", "gpt-4o", "openai"),
-        ("gpt-4o-2024-08-06", "gpt-4o", "openai"),
+        // Its own entry: the facts give the snapshot no priority tier.
+        ("gpt-4o-2024-08-06", "gpt-4o-2024-08-06", "openai"),
         ("gpt-5-2025-08-07", "gpt-5", "openai"),
         ("gpt-5.1-codex", "gpt-5.1-codex", "openai"),
         ("gpt-5.1-codex-mini", "gpt-5.1-codex-mini", "openai"),
@@ -306,8 +311,12 @@ fn provider_region_and_suffix_spellings_find_their_entry() {
     }
     // A regional endpoint costs what Bedrock charges for it: 1.1x.
     let u = usage(1000, 0, 0, 0, 1000);
-    let regional = table.price("us.anthropic.claude-sonnet-4-5-20250929-v1:0", &u, false);
-    let first_party = table.price("claude-sonnet-4-5", &u, false);
+    let regional = table.price(
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        &u,
+        &Billing::fast(false),
+    );
+    let first_party = table.price("claude-sonnet-4-5", &u, &Billing::fast(false));
     assert!((regional.cost_usd - first_party.cost_usd * 1.1).abs() < TOLERANCE);
 }
 
@@ -375,7 +384,7 @@ fn unknown_and_empty_names_fall_back_to_opus_never_zero() {
             ),
             (5.0, 25.0, 0.5, 6.25, 10.0)
         );
-        let priced = table.price(model, &usage(1_000_000, 0, 0, 0, 0), false);
+        let priced = table.price(model, &usage(1_000_000, 0, 0, 0, 0), &Billing::fast(false));
         assert_eq!(priced.cost_usd, 5.0);
         assert_eq!(priced.source.as_str(), "fallback");
     }
@@ -402,7 +411,7 @@ fn local_providers_are_free_but_named() {
         let found = table.lookup(model);
         assert_eq!(found.kind, MatchKind::Local, "{model}");
         assert_eq!(found.provider, provider, "{model}");
-        let priced = table.price(model, &usage(10, 10, 10, 10, 10), true);
+        let priced = table.price(model, &usage(10, 10, 10, 10, 10), &Billing::fast(true));
         assert_eq!(priced.cost_usd, 0.0);
         assert_eq!(priced.source, PricingSource::Local);
     }
@@ -574,7 +583,7 @@ proptest! {
         fast in any::<bool>(),
     ) {
         let table = PriceTable::embedded();
-        let priced = table.price(&model, &u, fast);
+        let priced = table.price(&model, &u, &Billing::fast(fast));
         prop_assert!(priced.cost_usd.is_finite());
         prop_assert!(priced.cost_usd >= 0.0);
         prop_assert!(!priced.provider.is_empty());
@@ -600,8 +609,8 @@ proptest! {
             }
             _ => more.output += extra,
         }
-        let before = table.price(&model, &u, fast).cost_usd;
-        let after = table.price(&model, &more, fast).cost_usd;
+        let before = table.price(&model, &u, &Billing::fast(fast)).cost_usd;
+        let after = table.price(&model, &more, &Billing::fast(fast)).cost_usd;
         // Moving tokens between two equal rates may round differently.
         prop_assert!(after >= before * (1.0 - 1e-12), "{before} -> {after}");
     }

@@ -5,15 +5,19 @@
 //! naming each other.
 //!
 //! - `usage`: [`Usage`], the one normalized shape of token counts.
+//! - `billing`: [`Billing`], the modifiers a call reports (fast, service
+//!   tier, inference geography).
 //! - `budget`: [`Budget`], its [`Period`] and [`Scope`].
 //! - `range`: [`Range`], a reader's half-open time range.
 //! - `storage`: [`PayloadPolicy`] (`store_payloads`) and [`Durability`].
 
+mod billing;
 mod budget;
 mod range;
 mod storage;
 mod usage;
 
+pub use billing::Billing;
 pub use budget::{Budget, Period, Scope};
 pub use range::{Range, RangeError};
 pub use storage::{Durability, PayloadPolicy, UnknownPayloadPolicy};
