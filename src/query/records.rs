@@ -575,7 +575,7 @@ mod tests {
             from_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
             len_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
             agent in prop::option::of(prop::sample::select(vec!["claude-code", "codex"])),
-            model in prop::option::of(prop::sample::select(vec!["m-a", "m-b"])),
+            model in prop::option::of(prop::sample::select(vec!["m-a", "m-b", "m-a-20260101"])),
             project in prop::option::of(prop::sample::select(vec!["shop", ""])),
             session in prop::option::of(prop::sample::select(vec!["s1", "s2"])),
             page_size in 1u32..40,
@@ -599,7 +599,7 @@ mod tests {
                     from.is_none_or(|f| r.ts >= f)
                         && to.is_none_or(|t| r.ts < t)
                         && filter.agent.as_deref().is_none_or(|a| a == r.agent)
-                        && filter.model.as_deref().is_none_or(|m| m == r.model)
+                        && filter.model.as_deref().is_none_or(|m| r.has_model(m))
                         && filter.session.as_deref().is_none_or(|s| s == r.session)
                         && filter.project.as_deref().is_none_or(|p| p == r.project.unwrap_or(""))
                 })

@@ -41,6 +41,8 @@ struct Costed {
     provider: String,
     /// The model priced: the event's, else the session's last, else `unknown`.
     model: String,
+    /// The name reports group it under ([`crate::pricing::Priced::report_name`]).
+    model_key: String,
     /// `estimated_cost_usd`: the table's price, or the source's own figure
     /// where the table has nothing to say.
     cost_usd: f64,
@@ -72,6 +74,7 @@ pub(super) fn write_event(
             timestamp: &event.timestamp,
             provider: &costed.provider,
             model: &costed.model,
+            model_key: &costed.model_key,
             agent_id: &event.agent_id,
             project: event.project.as_deref(),
             cost_usd: costed.cost_usd,
@@ -179,6 +182,7 @@ fn cost(
         _ => (priced.cost_usd, priced.source.as_str()),
     };
     Ok(Costed {
+        model_key: priced.report_name(&model).to_string(),
         provider: priced.provider,
         model,
         cost_usd,
@@ -199,9 +203,9 @@ fn insert_cost_record(
              provider, model, input_tokens, output_tokens, cache_read_tokens,
              cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
              estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
-             hook_event_id, source, service, labels_json, payload_json, fast)
+             hook_event_id, source, service, labels_json, payload_json, fast, model_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-             ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
          ON CONFLICT(hook_event_id) DO NOTHING",
     )?
     .execute(params![
@@ -230,6 +234,7 @@ fn insert_cost_record(
         // hook_event_id; this column is for records without a hook event.
         None::<&str>,
         charge.fast,
+        costed.model_key,
     ])
 }
 
