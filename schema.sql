@@ -1,4 +1,4 @@
--- hookmeter database schema, version 8. A new database gets this file; an
+-- hookmeter database schema, version 9. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS cost_records (
     fast                  INTEGER NOT NULL DEFAULT 0,   -- 1: priced in fast mode (the model's fast multiplier); kept so reprice can apply it again
     service_tier          TEXT,                         -- the service tier the usage reported (flex, priority, batch), NULL for standard; kept so reprice can apply it again
     inference_geo         TEXT,                         -- where inference ran, when the usage says and it is not the standard (us), NULL otherwise
-    unpriced_modifiers    TEXT                          -- the modifiers the price table had no fact for, priced at the standard rates (service_tier=flex,inference_geo=us,speed=fast); NULL when none
+    unpriced_modifiers    TEXT,                         -- the modifiers the price table had no fact for, priced at the standard rates (service_tier=flex,inference_geo=us,speed=fast); NULL when none
+    model_key             TEXT                          -- the name reports group by: the price entry that priced it (`model` itself for the fallback and local models); NULL (a row written by hand) reads as `model`
 );
 CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp);
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);
@@ -104,7 +105,8 @@ CREATE TABLE IF NOT EXISTS api_messages (
 CREATE TABLE IF NOT EXISTS cost_rollup_hourly (
     hour                  TEXT    NOT NULL,             -- 'YYYY-MM-DDTHH', UTC: substr(timestamp, 1, 13)
     provider              TEXT    NOT NULL,
-    model                 TEXT    NOT NULL,
+    model                 TEXT    NOT NULL,             -- as the records name it
+    model_key             TEXT    NOT NULL,             -- the records' coalesce(model_key, model): what reports group by
     agent_id              TEXT    NOT NULL,
     project               TEXT    NOT NULL,             -- '' for records without a project
     records               INTEGER NOT NULL,
@@ -115,7 +117,7 @@ CREATE TABLE IF NOT EXISTS cost_rollup_hourly (
     cache_write_tokens    INTEGER NOT NULL,
     cache_write_1h_tokens INTEGER NOT NULL,
     reasoning_tokens      INTEGER NOT NULL,
-    PRIMARY KEY (hour, provider, model, agent_id, project)
+    PRIMARY KEY (hour, provider, model, model_key, agent_id, project)
 ) WITHOUT ROWID;
 
 -- The same totals per UTC day, kept the same way: a summary or a page count
@@ -123,7 +125,8 @@ CREATE TABLE IF NOT EXISTS cost_rollup_hourly (
 CREATE TABLE IF NOT EXISTS cost_rollup_daily (
     day                   TEXT    NOT NULL,             -- 'YYYY-MM-DD', UTC: substr(timestamp, 1, 10)
     provider              TEXT    NOT NULL,
-    model                 TEXT    NOT NULL,
+    model                 TEXT    NOT NULL,             -- as the records name it
+    model_key             TEXT    NOT NULL,             -- the records' coalesce(model_key, model): what reports group by
     agent_id              TEXT    NOT NULL,
     project               TEXT    NOT NULL,
     records               INTEGER NOT NULL,
@@ -134,13 +137,14 @@ CREATE TABLE IF NOT EXISTS cost_rollup_daily (
     cache_write_tokens    INTEGER NOT NULL,
     cache_write_1h_tokens INTEGER NOT NULL,
     reasoning_tokens      INTEGER NOT NULL,
-    PRIMARY KEY (day, provider, model, agent_id, project)
+    PRIMARY KEY (day, provider, model, model_key, agent_id, project)
 ) WITHOUT ROWID;
 
 -- An agent's or a model's days without reading the other groups' rows
 -- (covering: a page counts records from the index alone).
 CREATE INDEX IF NOT EXISTS idx_cost_rollup_daily_agent ON cost_rollup_daily(agent_id, day, records);
 CREATE INDEX IF NOT EXISTS idx_cost_rollup_daily_model ON cost_rollup_daily(model, day, records);
+CREATE INDEX IF NOT EXISTS idx_cost_rollup_daily_model_key ON cost_rollup_daily(model_key, day, records);
 
 -- All records of a UTC day, whatever their group: what an unfiltered total
 -- or page reads, a row a day.
@@ -167,9 +171,11 @@ CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records 
         cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
         reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
     WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
+      AND model_key = coalesce(OLD.model_key, OLD.model)
       AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '');
     DELETE FROM cost_rollup_hourly
     WHERE hour = substr(OLD.timestamp, 1, 13) AND provider = OLD.provider AND model = OLD.model
+      AND model_key = coalesce(OLD.model_key, OLD.model)
       AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '') AND records <= 0;
     UPDATE cost_rollup_daily SET
         records = records - 1,
@@ -181,9 +187,11 @@ CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records 
         cache_write_1h_tokens = cache_write_1h_tokens - OLD.cache_write_1h_tokens,
         reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
     WHERE day = substr(OLD.timestamp, 1, 10) AND provider = OLD.provider AND model = OLD.model
+      AND model_key = coalesce(OLD.model_key, OLD.model)
       AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '');
     DELETE FROM cost_rollup_daily
     WHERE day = substr(OLD.timestamp, 1, 10) AND provider = OLD.provider AND model = OLD.model
+      AND model_key = coalesce(OLD.model_key, OLD.model)
       AND agent_id = OLD.agent_id AND project = coalesce(OLD.project, '') AND records <= 0;
     UPDATE cost_totals_daily SET
         records = records - 1,

@@ -222,7 +222,6 @@ impl Filter {
         let mut params = Vec::new();
         let columns = [
             ("agent_id", &self.agent),
-            ("model", &self.model),
             ("provider", &self.provider),
             ("session_id", &self.session),
             ("task_id", &self.task),
@@ -232,6 +231,15 @@ impl Filter {
                 params.push(value.clone());
                 sql.push_str(&format!(" AND {column} = ?{}", params.len()));
             }
+        }
+        if let Some(model) = &self.model {
+            // The name as the records give it, or the name reports group
+            // them under: `claude-sonnet-4-5` keeps its dated spellings. On
+            // a record, a NULL model_key reads as its model, which the
+            // first half already matches.
+            params.push(model.clone());
+            let n = params.len();
+            sql.push_str(&format!(" AND (model = ?{n} OR model_key = ?{n})"));
         }
         if let Some(project) = &self.project {
             params.push(project.clone());

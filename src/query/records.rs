@@ -22,7 +22,11 @@ pub struct Record {
     pub task_id: Option<String>,
     pub project: Option<String>,
     pub provider: String,
+    /// The model as the event named it.
     pub model: String,
+    /// The name reports group the record under: the key of the price entry
+    /// that priced it, or `model` itself for an unknown or local model.
+    pub model_key: String,
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cache_read_tokens: i64,
@@ -43,7 +47,8 @@ pub struct Record {
 const RECORD_COLUMNS: &str = "id, timestamp, session_id, agent_id, task_id, project, provider, \
      model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, \
      cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd, \
-     pricing_source, tool_name, hook_event_id, source, service, labels_json";
+     pricing_source, tool_name, hook_event_id, source, service, labels_json, \
+     coalesce(model_key, model)";
 
 fn record(row: &Row<'_>) -> rusqlite::Result<Record> {
     let labels: Option<String> = row.get(21)?;
@@ -56,6 +61,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<Record> {
         project: row.get(5)?,
         provider: row.get(6)?,
         model: row.get(7)?,
+        model_key: row.get(22)?,
         input_tokens: row.get(8)?,
         output_tokens: row.get(9)?,
         cache_read_tokens: row.get(10)?,
@@ -422,8 +428,8 @@ pub fn sessions(
     // Models and agents per session: one indexed query each, on a page of
     // sessions only.
     let mut names = conn.prepare_cached(
-        "SELECT model, agent_id, total(estimated_cost_usd) AS cost FROM cost_records
-         WHERE session_id = ?1 GROUP BY model, agent_id ORDER BY cost DESC",
+        "SELECT coalesce(model_key, model), agent_id, total(estimated_cost_usd) AS cost
+         FROM cost_records WHERE session_id = ?1 GROUP BY 1, 2 ORDER BY cost DESC",
     )?;
     for row in &mut rows {
         let pairs = names
@@ -575,7 +581,7 @@ mod tests {
             from_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
             len_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
             agent in prop::option::of(prop::sample::select(vec!["claude-code", "codex"])),
-            model in prop::option::of(prop::sample::select(vec!["m-a", "m-b"])),
+            model in prop::option::of(prop::sample::select(vec!["m-a", "m-b", "m-a-20260101"])),
             project in prop::option::of(prop::sample::select(vec!["shop", ""])),
             session in prop::option::of(prop::sample::select(vec!["s1", "s2"])),
             page_size in 1u32..40,
@@ -599,7 +605,7 @@ mod tests {
                     from.is_none_or(|f| r.ts >= f)
                         && to.is_none_or(|t| r.ts < t)
                         && filter.agent.as_deref().is_none_or(|a| a == r.agent)
-                        && filter.model.as_deref().is_none_or(|m| m == r.model)
+                        && filter.model.as_deref().is_none_or(|m| r.has_model(m))
                         && filter.session.as_deref().is_none_or(|s| s == r.session)
                         && filter.project.as_deref().is_none_or(|p| p == r.project.unwrap_or(""))
                 })

@@ -118,6 +118,7 @@ mod tests {
             ts: at(h),
             agent,
             model: "m-a",
+            model_key: None,
             project: Some("shop"),
             session: "s1",
             tool,

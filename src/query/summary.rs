@@ -457,7 +457,7 @@ impl Plan<'_> {
 fn rollup_column(d: &Dimension) -> &'static str {
     match d {
         Dimension::Agent => "agent_id",
-        Dimension::Model => "model",
+        Dimension::Model => "model_key",
         Dimension::Provider => "provider",
         Dimension::Project => "NULLIF(project, '')",
         _ => unreachable!("only rollup dimensions reach the rollup"),
@@ -467,7 +467,7 @@ fn rollup_column(d: &Dimension) -> &'static str {
 fn record_column(d: &Dimension) -> &'static str {
     match d {
         Dimension::Agent => "agent_id",
-        Dimension::Model => "model",
+        Dimension::Model => "coalesce(model_key, model)",
         Dimension::Provider => "provider",
         Dimension::Project => "project",
         Dimension::Session => "session_id",
@@ -628,7 +628,7 @@ mod tests {
             let keep = filter.range.from.is_none_or(|f| r.ts >= f)
                 && filter.range.to.is_none_or(|t| r.ts < t)
                 && filter.agent.as_deref().is_none_or(|a| a == r.agent)
-                && filter.model.as_deref().is_none_or(|m| m == r.model)
+                && filter.model.as_deref().is_none_or(|m| r.has_model(m))
                 && filter.session.as_deref().is_none_or(|s| s == r.session)
                 && filter
                     .project
@@ -642,7 +642,7 @@ mod tests {
                 .iter()
                 .map(|d| match d {
                     Dimension::Agent => Some(r.agent.to_string()),
-                    Dimension::Model => Some(r.model.to_string()),
+                    Dimension::Model => Some(r.name().to_string()),
                     Dimension::Provider => Some("p".to_string()),
                     Dimension::Project => r.project.map(str::to_string),
                     Dimension::Session => Some(r.session.to_string()),
@@ -690,6 +690,7 @@ mod tests {
             agent in prop::option::of(prop::sample::select(vec!["claude-code", "codex"])),
             project in prop::option::of(prop::sample::select(vec!["shop", ""])),
             session in prop::option::of(prop::sample::select(vec!["s1", "s2"])),
+            model in prop::option::of(prop::sample::select(vec!["m-a", "m-b", "m-a-20260101"])),
             zone in prop::sample::select(vec!["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"]),
         ) {
             let conn = database(&rows);
@@ -699,6 +700,7 @@ mod tests {
                 agent: agent.map(str::to_string),
                 project: project.map(str::to_string),
                 session: session.map(str::to_string),
+                model: model.map(str::to_string),
                 ..Filter::default()
             };
             let got = summary(&conn, &filter, &dims, &tz).unwrap();
@@ -757,6 +759,7 @@ mod tests {
                 ts: at(30),
                 agent: "codex",
                 model: "m-a",
+                model_key: None,
                 project: None,
                 session: "s1",
                 tool: None,
@@ -768,6 +771,7 @@ mod tests {
                 ts: at(1),
                 agent: "claude-code",
                 model: "m-b",
+                model_key: None,
                 project: None,
                 session: "s1",
                 tool: None,

@@ -12,6 +12,9 @@ pub struct Row {
     pub ts: Timestamp,
     pub agent: &'static str,
     pub model: &'static str,
+    /// The name reports group it under; `None` as a row written by hand,
+    /// which reads as `model`.
+    pub model_key: Option<&'static str>,
     pub project: Option<&'static str>,
     pub session: &'static str,
     pub tool: Option<&'static str>,
@@ -20,13 +23,35 @@ pub struct Row {
     pub input: i64,
 }
 
+impl Row {
+    /// The name a summary groups the record under.
+    pub fn name(&self) -> &'static str {
+        self.model_key.unwrap_or(self.model)
+    }
+
+    /// True when a model filter `m` keeps the record: its own name or the
+    /// one it is grouped under.
+    pub fn has_model(&self, m: &str) -> bool {
+        self.model == m || self.name() == m
+    }
+}
+
 pub const START: i64 = 1_789_000_000; // 2026-09-10T00:26:40Z
 
 pub fn row() -> impl Strategy<Value = Row> {
     (
         0..(3 * 86_400 * 1000i64),
         prop::sample::select(vec!["claude-code", "codex", "subagent:x"]),
-        prop::sample::select(vec!["m-a", "m-b"]),
+        // Spellings of one entry (`m-a`), a model whose raw name is another
+        // entry's (`m-b` grouped as `m-a`: a filter on `m-b` keeps it,
+        // one on `m-a` too), and rows without a key.
+        prop::sample::select(vec![
+            ("m-a", Some("m-a")),
+            ("m-a-20260101", Some("m-a")),
+            ("m-b", Some("m-a")),
+            ("m-b", None),
+            ("m-c", Some("m-c")),
+        ]),
         prop::option::of(prop::sample::select(vec!["shop", "api"])),
         prop::sample::select(vec!["s1", "s2", "s3"]),
         prop::option::of(prop::sample::select(vec!["Read", "Bash,Edit"])),
@@ -35,10 +60,11 @@ pub fn row() -> impl Strategy<Value = Row> {
         0..10_000i64,
     )
         .prop_map(
-            |(ms, agent, model, project, session, tool, team, c, input)| Row {
+            |(ms, agent, (model, model_key), project, session, tool, team, c, input)| Row {
                 ts: Timestamp::from_millisecond(START * 1000 + ms).unwrap(),
                 agent,
                 model,
+                model_key,
                 project,
                 session,
                 tool,
@@ -56,8 +82,8 @@ pub fn database(rows: &[Row]) -> Connection {
         .prepare(
             "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
                  input_tokens, estimated_cost_usd, pricing_source, tool_name, hook_event_id,
-                 source, labels_json)
-             VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?6, ?7, 'embedded', ?8, ?9, 'hook', ?10)",
+                 source, labels_json, model_key)
+             VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?6, ?7, 'embedded', ?8, ?9, 'hook', ?10, ?11)",
         )
         .unwrap();
     for (i, r) in rows.iter().enumerate() {
@@ -73,7 +99,8 @@ pub fn database(rows: &[Row]) -> Connection {
                 r.cost,
                 r.tool,
                 format!("e{i}"),
-                labels
+                labels,
+                r.model_key
             ])
             .unwrap();
     }

@@ -30,13 +30,16 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
     version: i64,
     /// Changes to existing tables, run before `SCHEMA_SQL`.
     reshape: &'static str,
+    /// Computes, before `backfill`, what SQL alone cannot from the rows
+    /// already stored.
+    derive: Option<fn(&Connection) -> rusqlite::Result<()>>,
     /// Fills what `SCHEMA_SQL` just created from the rows already stored.
     backfill: &'static [&'static str],
 }
@@ -45,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         reshape: include_str!("migrations/0002_api_messages_record_id.sql"),
+        derive: None,
         backfill: &[],
     },
     Migration {
@@ -52,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "ALTER TABLE rejected_events ADD COLUMN reason_code TEXT NOT NULL DEFAULT 'other';
                   DROP VIEW IF EXISTS v_daily_cost; -- now read from the rollup
                   ALTER TABLE cost_records ADD COLUMN fast INTEGER NOT NULL DEFAULT 0;",
+        derive: None,
         backfill: &[
             rollup::FILL_SQL,
             include_str!("migrations/0003_rollups.sql"),
@@ -61,6 +66,7 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         reshape: "DROP TRIGGER IF EXISTS cost_rollup_on_delete; -- now keeps the daily rollup too
                   DROP VIEW IF EXISTS v_daily_cost; -- now read from the daily rollup",
+        derive: None,
         backfill: &[rollup::DAILY_FILL_SQL],
     },
     Migration {
@@ -69,17 +75,20 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "CREATE TABLE IF NOT EXISTS budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
                       limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
                       PRIMARY KEY (scope, period)) WITHOUT ROWID;",
+        derive: None,
         backfill: &[],
     },
     Migration {
         version: 6,
         reshape: "ALTER TABLE budgets ADD COLUMN enforce INTEGER NOT NULL DEFAULT 0;
                   ALTER TABLE budgets ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';",
+        derive: None,
         backfill: &[], // the alerts table is new: schema.sql creates it
     },
     Migration {
         version: 7,
         reshape: "",
+        derive: None,
         backfill: &[], // the fallback records' partial index is new: schema.sql creates it
     },
     Migration {
@@ -88,9 +97,57 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "ALTER TABLE cost_records ADD COLUMN service_tier TEXT;
                   ALTER TABLE cost_records ADD COLUMN inference_geo TEXT;
                   ALTER TABLE cost_records ADD COLUMN unpriced_modifiers TEXT;",
+        derive: None,
         backfill: &[], // the unpriced records' partial index is new: schema.sql creates it
     },
+    Migration {
+        version: 9,
+        // The rollups gain `model_key` in their key: rebuilt from the records.
+        reshape: "ALTER TABLE cost_records ADD COLUMN model_key TEXT;
+                  DROP TRIGGER IF EXISTS cost_rollup_on_delete;
+                  DROP TABLE IF EXISTS cost_rollup_hourly;
+                  DROP TABLE IF EXISTS cost_rollup_daily;",
+        derive: Some(name_records),
+        backfill: &[
+            "DELETE FROM cost_rollup_hourly; DELETE FROM cost_rollup_daily;
+             DELETE FROM cost_totals_daily;",
+            rollup::FILL_SQL,
+            rollup::DAILY_FILL_SQL,
+        ],
+    },
 ];
+
+/// Version 9: the name each stored record is reported under, as the
+/// built-in price table names it now. The migration runs wherever the
+/// database is opened to write, before any `pricing.toml` or price update
+/// is read, so the built-in table is the one every hookmeter has; a record
+/// it does not know (priced by the user's own entry, the fallback or a
+/// local rule) keeps its own name. `hookmeter reprice` names records by the
+/// prices in force.
+fn name_records(conn: &Connection) -> rusqlite::Result<()> {
+    let table = crate::pricing::PriceTable::embedded();
+    let groups: Vec<(String, String)> = conn
+        .prepare("SELECT DISTINCT model, pricing_source FROM cost_records WHERE model_key IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut name = conn.prepare(
+        "UPDATE cost_records SET model_key = ?3
+         WHERE model = ?1 AND pricing_source = ?2 AND model_key IS NULL",
+    )?;
+    for (model, source) in &groups {
+        let priced = table.price(
+            model,
+            &crate::collect::Usage::default(),
+            &hookmeter_core::terms::Billing::default(),
+        );
+        let key = match source.as_str() {
+            "fallback" | "local" => model.as_str(),
+            _ => priced.report_name(model),
+        };
+        name.execute(rusqlite::params![model, source, key])?;
+    }
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -194,15 +251,19 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         sql.push('\n');
     }
     sql.push_str(SCHEMA_SQL);
-    sql.push('\n');
-    for step in pending() {
-        for part in step.backfill {
-            sql.push_str(part);
-            sql.push('\n');
+    let upgrade = || -> rusqlite::Result<()> {
+        conn.execute_batch(&sql)?;
+        for step in pending() {
+            if let Some(derive) = step.derive {
+                derive(conn)?;
+            }
+            for part in step.backfill {
+                conn.execute_batch(part)?;
+            }
         }
-    }
-    sql.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"));
-    if let Err(e) = conn.execute_batch(&sql) {
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"))
+    };
+    if let Err(e) = upgrade() {
         // Leave the connection usable for the error report; nothing was kept.
         let _ = conn.execute_batch("ROLLBACK");
         return Err(e.into());
@@ -272,7 +333,8 @@ mod tests {
         let path = dir.path().join("v5.db");
         let fresh = open_writer(&path, Durability::Normal).unwrap();
         let want = shape(&fresh);
-        // Back to version 5's shape: budgets without the two columns, no alerts.
+        // Back to version 5's shape: budgets without the two columns, no
+        // alerts, records without a model key.
         fresh
             .execute_batch(
                 "DROP TABLE budgets; DROP TABLE alerts;
@@ -280,6 +342,8 @@ mod tests {
                  ALTER TABLE cost_records DROP COLUMN service_tier;
                  ALTER TABLE cost_records DROP COLUMN inference_geo;
                  ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
+                 DROP TRIGGER cost_rollup_on_delete;
+                 ALTER TABLE cost_records DROP COLUMN model_key;
                  CREATE TABLE budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
                      limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
                      PRIMARY KEY (scope, period)) WITHOUT ROWID;
@@ -419,6 +483,110 @@ mod tests {
             ["2026-09-20  1 1.0 1", "2026-09-20 shop 1 0.25 20"]
         );
         assert_eq!(rows(totals), ["2026-09-20 2 1.25"]);
+    }
+
+    #[test]
+    fn records_of_version_7_get_the_name_that_priced_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v7.db");
+        let fresh = open_writer(&path, Durability::Normal).unwrap();
+        let want = shape(&fresh);
+        // Back to version 7's shape: no billing modifiers (version 8) and no
+        // model key (version 9) on the records, rollups keyed by the raw model.
+        let v7_rollup = |table: &str, bucket: &str| {
+            format!(
+                "DROP TABLE {table};
+                 CREATE TABLE {table} ({bucket} TEXT NOT NULL, provider TEXT NOT NULL,
+                     model TEXT NOT NULL, agent_id TEXT NOT NULL, project TEXT NOT NULL,
+                     records INTEGER NOT NULL, cost_usd REAL NOT NULL,
+                     input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                     cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+                     cache_write_1h_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+                     PRIMARY KEY ({bucket}, provider, model, agent_id, project)) WITHOUT ROWID;"
+            )
+        };
+        fresh
+            .execute_batch(&format!(
+                "DROP TRIGGER cost_rollup_on_delete;
+                 DROP INDEX idx_cost_records_unpriced;
+                 ALTER TABLE cost_records DROP COLUMN service_tier;
+                 ALTER TABLE cost_records DROP COLUMN inference_geo;
+                 ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
+                 ALTER TABLE cost_records DROP COLUMN model_key;
+                 {}
+                 {}
+                 CREATE INDEX idx_cost_rollup_daily_agent ON cost_rollup_daily(agent_id, day, records);
+                 CREATE INDEX idx_cost_rollup_daily_model ON cost_rollup_daily(model, day, records);",
+                v7_rollup("cost_rollup_hourly", "hour"),
+                v7_rollup("cost_rollup_daily", "day"),
+            ))
+            .unwrap();
+        let models = [
+            ("claude-sonnet-4-5", "embedded"),
+            ("claude-sonnet-4-5-20250929", "embedded"),
+            ("anthropic.claude-sonnet-4-5-20250929-v1:0", "user"),
+            ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "embedded"),
+            ("acme-coder-9000", "fallback"),
+            ("ollama/qwen3-coder", "local"),
+            ("acme-coder-9000", "user"),
+        ];
+        for (i, (model, source)) in models.iter().enumerate() {
+            fresh
+                .execute(
+                    "INSERT INTO cost_records (timestamp, agent_id, provider, model, input_tokens,
+                         estimated_cost_usd, pricing_source, hook_event_id, source)
+                     VALUES ('2026-09-20T10:00:00.000Z', 'a', 'p', ?1, 10, 1.0, ?2, ?3, 'hook')",
+                    rusqlite::params![model, source, format!("e{i}")],
+                )
+                .unwrap();
+        }
+        fresh.execute_batch("PRAGMA user_version = 7;").unwrap();
+        drop(fresh);
+
+        let conn = open_writer(&path, Durability::Normal).unwrap();
+        assert_eq!(shape(&conn), want);
+        assert_eq!(
+            strings(&conn, "SELECT model || ' ' || model_key FROM cost_records ORDER BY id"),
+            [
+                "claude-sonnet-4-5 claude-sonnet-4-5",
+                "claude-sonnet-4-5-20250929 claude-sonnet-4-5",
+                "anthropic.claude-sonnet-4-5-20250929-v1:0 claude-sonnet-4-5",
+                // Bedrock's regional endpoint is its own entry (1.1×).
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0 us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "acme-coder-9000 acme-coder-9000",
+                "ollama/qwen3-coder ollama/qwen3-coder",
+                // Priced by the user's own entry: the built-in table does
+                // not know it, so it keeps its name.
+                "acme-coder-9000 acme-coder-9000",
+            ]
+        );
+        assert_eq!(
+            strings(
+                &conn,
+                "SELECT model_key || ' ' || sum(records) FROM cost_rollup_daily
+                 GROUP BY model_key ORDER BY model_key"
+            ),
+            [
+                "acme-coder-9000 2",
+                "claude-sonnet-4-5 3",
+                "ollama/qwen3-coder 1",
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0 1",
+            ]
+        );
+        assert_eq!(
+            strings(&conn, "SELECT CAST(records AS TEXT) FROM cost_totals_daily"),
+            ["7"]
+        );
+        // The delete trigger finds the record's group by its key.
+        conn.execute_batch("DELETE FROM cost_records WHERE model = 'claude-sonnet-4-5'")
+            .unwrap();
+        assert_eq!(
+            strings(
+                &conn,
+                "SELECT CAST(sum(records) AS TEXT) FROM cost_rollup_hourly WHERE model_key = 'claude-sonnet-4-5'"
+            ),
+            ["2"]
+        );
     }
 
     #[test]

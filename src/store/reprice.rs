@@ -89,22 +89,28 @@ pub fn reprice(
             outcome.before_usd += row.cost;
             let priced = pricer.price(&row.model, &row.usage, &row.billing);
             outcome.after_usd += priced.cost_usd;
+            let model_key = priced.report_name(&row.model);
             let same = (priced.cost_usd - row.cost).abs() <= SAME_COST
                 && priced.source.as_str() == row.pricing_source
                 && priced.provider == row.provider
                 && priced.unpriced_modifiers == row.unpriced;
-            if same {
+            if same && model_key == row.model_key {
                 continue;
             }
-            outcome.changed += 1;
-            let model = outcome.by_model.entry(row.model.clone()).or_default();
-            model.0 += 1;
-            model.1 += row.cost;
-            model.2 += priced.cost_usd;
+            // A record whose only change is the name it is grouped under
+            // (the table's entries moved) is kept in step without counting
+            // as a changed cost.
+            if !same {
+                outcome.changed += 1;
+                let model = outcome.by_model.entry(row.model.clone()).or_default();
+                model.0 += 1;
+                model.1 += row.cost;
+                model.2 += priced.cost_usd;
+            }
             if !dry_run {
                 tx.prepare_cached(
                     "UPDATE cost_records SET estimated_cost_usd = ?2, pricing_source = ?3,
-                         provider = ?4, unpriced_modifiers = ?5 WHERE id = ?1",
+                         provider = ?4, unpriced_modifiers = ?5, model_key = ?6 WHERE id = ?1",
                 )?
                 .execute(params![
                     row.id,
@@ -112,11 +118,13 @@ pub fn reprice(
                     priced.source.as_str(),
                     priced.provider,
                     priced.unpriced_modifiers,
+                    model_key,
                 ])?;
                 let old = Contribution {
                     timestamp: &row.timestamp,
                     provider: &row.provider,
                     model: &row.model,
+                    model_key: &row.model_key,
                     agent_id: &row.agent_id,
                     project: row.project.as_deref(),
                     cost_usd: row.cost,
@@ -125,6 +133,7 @@ pub fn reprice(
                 tally.remove(&old);
                 tally.add(&Contribution {
                     provider: &priced.provider,
+                    model_key,
                     cost_usd: priced.cost_usd,
                     ..old
                 });
@@ -145,6 +154,8 @@ struct StoredRow {
     agent_id: String,
     project: Option<String>,
     model: String,
+    /// The name it is grouped under now (`coalesce(model_key, model)`).
+    model_key: String,
     provider: String,
     usage: Usage,
     /// The modifiers stored with the record, applied again.
@@ -164,7 +175,7 @@ fn read_batch(
         "SELECT id, model, provider, input_tokens, cache_read_tokens, cache_write_tokens,
                 cache_write_1h_tokens, output_tokens, reasoning_tokens, fast,
                 estimated_cost_usd, pricing_source, timestamp, agent_id, project,
-                service_tier, inference_geo, unpriced_modifiers
+                service_tier, inference_geo, unpriced_modifiers, coalesce(model_key, model)
          FROM cost_records
          WHERE id > ?1 AND pricing_source <> 'reported' AND (?2 IS NULL OR timestamp >= ?2)
          ORDER BY id LIMIT ?3",
@@ -187,6 +198,7 @@ fn read_batch(
                 timestamp: r.get(12)?,
                 agent_id: r.get(13)?,
                 project: r.get(14)?,
+                model_key: r.get(18)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -24,14 +24,17 @@ pub struct Contribution<'a> {
     pub timestamp: &'a str,
     pub provider: &'a str,
     pub model: &'a str,
+    /// The name reports group the record under (`cost_records.model_key`).
+    pub model_key: &'a str,
     pub agent_id: &'a str,
     pub project: Option<&'a str>,
     pub cost_usd: f64,
     pub usage: &'a Usage,
 }
 
-/// The rollup's key: UTC hour, provider, model, agent, project ('' for none).
-type Key = (String, String, String, String, String);
+/// The rollup's key: UTC hour, provider, model, model key, agent, project
+/// ('' for none).
+type Key = (String, String, String, String, String, String);
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Sums {
@@ -64,10 +67,10 @@ macro_rules! upsert_sql {
             $table,
             " (",
             $bucket,
-            ", provider, model, agent_id, project, records,
+            ", provider, model, model_key, agent_id, project, records,
                  cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
                  cache_write_1h_tokens, reasoning_tokens)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             sums_on_conflict!()
         )
     };
@@ -94,7 +97,7 @@ macro_rules! drop_empty_sql {
             " WHERE ",
             $bucket,
             " = ?1 AND provider = ?2 AND model = ?3
-                 AND agent_id = ?4 AND project = ?5 AND records <= 0"
+                 AND model_key = ?4 AND agent_id = ?5 AND project = ?6 AND records <= 0"
         )
     };
 }
@@ -126,14 +129,16 @@ impl Tally {
             k.0 == hour
                 && k.1 == c.provider
                 && k.2 == c.model
-                && k.3 == c.agent_id
-                && k.4 == project
+                && k.3 == c.model_key
+                && k.4 == c.agent_id
+                && k.5 == project
         });
         let at = found.unwrap_or_else(|| {
             let key = (
                 hour.to_string(),
                 c.provider.to_string(),
                 c.model.to_string(),
+                c.model_key.to_string(),
                 c.agent_id.to_string(),
                 project.to_string(),
             );
@@ -175,15 +180,21 @@ impl Tally {
             }
             let day = key.0.get(..10).unwrap_or(&key.0);
             match days.iter_mut().find(|(k, _)| {
-                k.0 == day && k.1 == key.1 && k.2 == key.2 && k.3 == key.3 && k.4 == key.4
+                k.0 == day
+                    && k.1 == key.1
+                    && k.2 == key.2
+                    && k.3 == key.3
+                    && k.4 == key.4
+                    && k.5 == key.5
             }) {
                 Some((_, sums)) => sums.merge(&s),
                 None => {
-                    let (_, provider, model, agent, project) = &key;
+                    let (_, provider, model, model_key, agent, project) = &key;
                     let day_key = (
                         day.to_string(),
                         provider.clone(),
                         model.clone(),
+                        model_key.clone(),
                         agent.clone(),
                         project.clone(),
                     );
@@ -252,16 +263,16 @@ fn upsert(conn: &Connection, table: Table, key: &Key, s: &Sums) -> rusqlite::Res
             drop_empty_sql!("cost_rollup_daily", "day"),
         ),
     };
-    let (bucket, provider, model, agent, project) = key;
+    let (bucket, provider, model, model_key, agent, project) = key;
     let t = s.tokens;
     conn.prepare_cached(add)?.execute(params![
-        bucket, provider, model, agent, project, s.records, s.cost_usd, t[0], t[1], t[2], t[3],
-        t[4], t[5]
+        bucket, provider, model, model_key, agent, project, s.records, s.cost_usd, t[0], t[1],
+        t[2], t[3], t[4], t[5]
     ])?;
     if s.records < 0 {
         // A group this change may have emptied: by its key, not a scan.
         conn.prepare_cached(drop_empty)?
-            .execute(params![bucket, provider, model, agent, project])?;
+            .execute(params![bucket, provider, model, model_key, agent, project])?;
     }
     Ok(())
 }
@@ -300,6 +311,7 @@ mod tests {
             timestamp: "2026-09-20T10:59:59.999Z",
             provider: "anthropic",
             model: "m",
+            model_key: "m",
             agent_id: "a",
             project: None,
             cost_usd: 0.5,

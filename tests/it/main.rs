@@ -12,7 +12,7 @@
 //!
 //! - `common`: the harness (temp home, daemon, socket client, HTTP) and the
 //!   turns: a fault test runs alone, every other test beside any but a fault test.
-//! - `advice`, `alerts`, `budgets`, `reports`, `cli_output`: what people read.
+//! - `advice`, `alerts`, `budgets`, `reports`, `names`, `cli_output`: what people read.
 //! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `missing_db`:
 //!   data in, rows out.
 //! - `cli_config`, `setup`, `systemd`, `lifecycle`, `startup_log`: running it.
@@ -38,6 +38,7 @@ mod lifecycle;
 mod mcp;
 mod missing_db;
 mod modifiers;
+mod names;
 mod pipeline;
 mod pricing_update;
 mod reports;

@@ -41,6 +41,8 @@ struct Costed {
     provider: String,
     /// The model priced: the event's, else the session's last, else `unknown`.
     model: String,
+    /// The name reports group it under ([`crate::pricing::Priced::report_name`]).
+    model_key: String,
     /// `estimated_cost_usd`: the table's price, or the source's own figure
     /// where the table has nothing to say.
     cost_usd: f64,
@@ -75,6 +77,7 @@ pub(super) fn write_event(
             timestamp: &event.timestamp,
             provider: &costed.provider,
             model: &costed.model,
+            model_key: &costed.model_key,
             agent_id: &event.agent_id,
             project: event.project.as_deref(),
             cost_usd: costed.cost_usd,
@@ -175,6 +178,7 @@ fn cost(
     };
     let model = model.unwrap_or_else(|| "unknown".to_string());
     let priced = prices.price(&model, &charge.usage, &charge.billing);
+    let model_key = priced.report_name(&model).to_string();
     // A non-LLM entry, or one with no tokens, costs what its source reported.
     let (cost_usd, pricing_source, unpriced) = match charge.reported_cost_usd {
         Some(reported) if charge.service != "llm" || charge.usage.is_empty() => {
@@ -187,6 +191,7 @@ fn cost(
         ),
     };
     Ok(Costed {
+        model_key,
         provider: priced.provider,
         model,
         cost_usd,
@@ -209,9 +214,9 @@ fn insert_cost_record(
              cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
              estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
              hook_event_id, source, service, labels_json, payload_json, fast, service_tier,
-             inference_geo, unpriced_modifiers)
+             inference_geo, unpriced_modifiers, model_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)
          ON CONFLICT(hook_event_id) DO NOTHING",
     )?
     .execute(params![
@@ -243,6 +248,7 @@ fn insert_cost_record(
         charge.billing.service_tier,
         charge.billing.inference_geo,
         costed.unpriced,
+        costed.model_key,
     ])
 }
 

@@ -14,6 +14,7 @@ pub(super) struct StoredRecord {
     pub timestamp: String,
     pub provider: String,
     pub model: String,
+    pub model_key: String,
     pub agent_id: String,
     pub project: Option<String>,
     pub cost_usd: f64,
@@ -28,6 +29,7 @@ impl StoredRecord {
             timestamp: &self.timestamp,
             provider: &self.provider,
             model: &self.model,
+            model_key: &self.model_key,
             agent_id: &self.agent_id,
             project: self.project.as_deref(),
             cost_usd: self.cost_usd,
@@ -53,7 +55,8 @@ pub(super) fn stored_record(
             concat!(
                 "SELECT input_tokens, cache_read_tokens, cache_write_tokens,
                         cache_write_1h_tokens, output_tokens, reasoning_tokens, id, timestamp,
-                        provider, model, agent_id, project, estimated_cost_usd, tool_name
+                        provider, model, agent_id, project, estimated_cost_usd, tool_name,
+                        coalesce(model_key, model)
                  FROM cost_records WHERE ",
                 $column,
                 " = ?1"
@@ -75,6 +78,7 @@ pub(super) fn stored_record(
             project: r.get(11)?,
             cost_usd: r.get(12)?,
             tool_name: r.get(13)?,
+            model_key: r.get(14)?,
         })
     })
     .optional()

@@ -226,14 +226,15 @@ fn add_record(
         .unwrap_or(claude_code::MAIN_AGENT);
     let line = &record.line;
     let u = &line.usage;
+    let model_key = priced.report_name(&line.model);
     tx.prepare_cached(
         "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
              cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
              pricing_source, tool_name, hook_event_id, source, service, fast, service_tier,
-             inference_geo, unpriced_modifiers)
+             inference_geo, unpriced_modifiers, model_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19,
-             ?20, ?21, ?22)",
+             ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
         timestamp,
@@ -258,6 +259,7 @@ fn add_record(
         line.billing.service_tier,
         line.billing.inference_geo,
         priced.unpriced_modifiers,
+        model_key,
     ])?;
     tx.prepare_cached(
         "INSERT INTO api_messages (message_id, request_id, record_id) VALUES (?1, ?2, ?3)
@@ -268,6 +270,7 @@ fn add_record(
         timestamp,
         provider: &priced.provider,
         model: &line.model,
+        model_key,
         agent_id: agent,
         project: record.project.as_deref(),
         cost_usd: priced.cost_usd,

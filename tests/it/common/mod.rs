@@ -632,9 +632,10 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 /// The hourly and daily rollups and the daily totals hold exactly the sums
 /// of `cost_records`, group by group.
 pub fn assert_rollup_matches(home: &Home) {
-    let groups = "'|' || provider || '|' || model || '|' || agent_id || '|' || project";
-    let record_groups =
-        "'|' || provider || '|' || model || '|' || agent_id || '|' || coalesce(project, '')";
+    let groups =
+        "'|' || provider || '|' || model || '|' || model_key || '|' || agent_id || '|' || project";
+    let record_groups = "'|' || provider || '|' || model || '|' || coalesce(model_key, model)
+                         || '|' || agent_id || '|' || coalesce(project, '')";
     for (table, key, record_key) in [
         (
             "cost_rollup_hourly",

@@ -111,6 +111,21 @@ pub struct Priced {
     pub unpriced_modifiers: Option<String>,
 }
 
+impl Priced {
+    /// The name reports group `model`'s record under: the key of the entry
+    /// that priced it, so the spellings of one entry (`claude-sonnet-4-5`,
+    /// `claude-sonnet-4-5-20250929`, `anthropic.claude-sonnet-4-5-…-v1:0`)
+    /// are one row. A record no entry priced (the fallback, a local model)
+    /// keeps its own name: the fallback's key names rates, not a model, and
+    /// two unknown models are not one.
+    pub fn report_name<'a>(&'a self, model: &'a str) -> &'a str {
+        match self.source {
+            PricingSource::Fallback | PricingSource::Local => model,
+            _ => &self.model_key,
+        }
+    }
+}
+
 /// What is known about the user file that was merged, for `pricing list` and
 /// `config` to show.
 #[derive(Debug, Clone)]

@@ -615,3 +615,34 @@ proptest! {
         prop_assert!(after >= before * (1.0 - 1e-12), "{before} -> {after}");
     }
 }
+
+#[test]
+fn spellings_of_one_entry_are_reported_under_its_key() {
+    let table = PriceTable::embedded();
+    let name = |model: &str| {
+        table
+            .price(model, &Usage::default(), &Billing::default())
+            .report_name(model)
+            .to_string()
+    };
+    for spelling in [
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-5-20250929",
+        "Claude-Sonnet-4.5",
+        "claude-sonnet-4-5@20250929",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ] {
+        assert_eq!(name(spelling), "claude-sonnet-4-5", "{spelling}");
+    }
+    // A route with a price of its own is its own entry, so its own row.
+    assert_eq!(
+        name("bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    assert_eq!(name("gpt-5-2025-08-07"), "gpt-5");
+    // Unknown and local models keep their own names, never the fallback's key.
+    assert_eq!(name("acme-coder-9000"), "acme-coder-9000");
+    assert_eq!(name("claude-opus-4-9"), "claude-opus-4-9");
+    assert_eq!(name("ollama/qwen3-coder"), "ollama/qwen3-coder");
+}
