@@ -148,8 +148,8 @@ impl<'de> Deserialize<'de> for Rate {
     }
 }
 
-/// A fast-mode factor, checked to be a number from 0 to
-/// [`MAX_FAST_MULTIPLIER`].
+/// A factor on a call's whole cost (fast mode, an inference geography),
+/// checked to be a number from 0 to [`MAX_FAST_MULTIPLIER`].
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
 #[serde(transparent)]
 pub struct Multiplier(f64);
@@ -157,7 +157,7 @@ pub struct Multiplier(f64);
 impl Multiplier {
     /// A checked multiplier; the error says what is wrong.
     pub fn new(factor: f64) -> Result<Multiplier, String> {
-        checked(factor, MAX_FAST_MULTIPLIER, "a fast multiplier").map(Multiplier)
+        checked(factor, MAX_FAST_MULTIPLIER, "a price multiplier").map(Multiplier)
     }
 
     /// The factor.
@@ -350,6 +350,16 @@ mod tests {
             assert!(message.contains("/some/pricing.toml"), "{message}");
             assert!(message.contains("line 3"), "{message}");
             assert!(message.contains(needle), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_bad_multiplier_names_no_mode_it_is_not_for() {
+        for bad in ["fast_multiplier = -1", "inference_geo = { us = -1 }"] {
+            let text = format!("[models.m]\ninput = 1\noutput = 1\n{bad}\n");
+            let message = PriceFile::parse(&text, "f").unwrap_err().to_string();
+            assert!(message.contains("a price multiplier"), "{message}");
+            assert!(message.contains("cannot be negative"), "{message}");
         }
     }
 
