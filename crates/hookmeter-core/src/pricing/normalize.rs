@@ -23,9 +23,10 @@ const LOCAL_PREFIXES: &[(&str, &str)] = &[
 /// drive a local CLI or bridge rather than an API).
 const LOCAL_NAMES: &[&str] = &["local", "cli", "cli_bridge", "ollama", "lmstudio"];
 
-/// Cloud region prefixes of cross-region inference profiles (Bedrock). They
-/// are dropped, which prices a regional call at the first-party price: the
-/// regional uplift (1.1x, 1.2x for `us-gov`) is deliberately not modelled.
+/// Cloud region prefixes of cross-region inference profiles (Bedrock). A
+/// regional id the table lists is priced by its own entry (the facts'
+/// regional uplift, 1.1x); one it does not list is tried again without the
+/// prefix, at the first-party price.
 const REGION_PREFIXES: &[&str] = &["us-gov.", "us.", "eu.", "apac.", "jp.", "au.", "global."];
 
 /// Vendor prefixes of Bedrock model ids (`anthropic.claude-...`).
@@ -75,8 +76,8 @@ pub(crate) fn display_name(name: &str) -> String {
 }
 
 /// True when the name, after its route (`bedrock/`), starts with a cloud
-/// region prefix (`us.`, `eu.`, ...): a regional spelling of a model whose
-/// price may carry an uplift the table does not model.
+/// region prefix (`us.`, `eu.`, ...): a regional spelling, whose price may
+/// carry an uplift, so never the one that speaks for the bare name.
 pub(crate) fn has_region_prefix(name: &str) -> bool {
     let lower = name.trim().to_lowercase();
     let last = lower.rsplit('/').next().unwrap_or_default().trim();
