@@ -16,6 +16,7 @@ fn core(c: &mut Criterion) {
                     found.model.as_deref().unwrap_or(""),
                     &usage,
                     &found.billing,
+                    None,
                 ));
             }
         })

@@ -161,6 +161,12 @@ impl RejectCode {
     }
 }
 
+/// The instant a stored timestamp names, for pricing a record at its own
+/// time; one that does not parse (never written by hookmeter) is now.
+pub fn instant(timestamp: &str) -> jiff::Timestamp {
+    timestamp.parse().unwrap_or_else(|_| jiff::Timestamp::now())
+}
+
 /// The one timestamp format of the database: RFC 3339, UTC, milliseconds, `Z`.
 /// Fixed width, so text order is time order and `substr(timestamp,1,10)` is the day.
 pub fn format_timestamp(ts: jiff::Timestamp) -> String {

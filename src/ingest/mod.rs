@@ -625,7 +625,7 @@ mod tests {
                         prop_assert!(!event.hook_event_id.is_empty());
                         if let Some(charge) = event.charge {
                             let model = event.model.as_deref().unwrap_or("unknown");
-                            let priced = prices.price(model, &charge.usage, &charge.billing);
+                            let priced = prices.price(model, &charge.usage, &charge.billing, None);
                             prop_assert!(priced.cost_usd.is_finite() && priced.cost_usd >= 0.0);
                             prop_assert!(charge.reported_cost_usd.is_none_or(|c| c >= 0.0));
                         }

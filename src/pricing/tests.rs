@@ -94,6 +94,7 @@ fn a_user_file_replaces_and_adds_entries() {
         "acme/acme-coder-1.5",
         &usage(1_000_000, 1_000_000, 0, 0, 0),
         &crate::collect::Billing::standard(),
+        None,
     );
     assert_eq!(
         (added.provider.as_str(), added.source),

@@ -321,26 +321,26 @@ mod tests {
         format!("{{{}}}", entries.join(",\n"))
     }
 
-    const SONNET_5: &str = r#""claude-sonnet-5": {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05}"#;
+    const HAIKU_4_5: &str = r#""claude-haiku-4-5": {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05}"#;
 
     #[test]
     fn a_first_update_adds_its_models_and_changes_built_in_rates() {
-        let plan = plan(&litellm(120, SONNET_5), "f.json", None, "2026-12-06").unwrap();
+        let plan = plan(&litellm(120, HAIKU_4_5), "f.json", None, "2026-12-06").unwrap();
         assert_eq!(plan.models, 121);
         assert_eq!(plan.added.len(), 120);
         let sonnet = plan
             .changed
             .iter()
-            .find(|c| c.model == "claude-sonnet-5")
+            .find(|c| c.model == "claude-haiku-4-5")
             .unwrap();
-        assert!(sonnet.rates.contains(&("input", 2.0, 3.0)), "{sonnet:?}");
+        assert!(sonnet.rates.contains(&("input", 1.0, 3.0)), "{sonnet:?}");
         let table = PriceTable::build_layered(Some(("u", &plan.text)), None, Vec::new()).unwrap();
         assert_eq!(table.update_as_of(), Some("2026-12-06"));
-        assert_eq!(table.lookup("claude-sonnet-5").rates.input, 3.0);
+        assert_eq!(table.lookup("claude-haiku-4-5").rates.input, 3.0);
         assert_eq!(table.lookup("acme-model-7").source.as_str(), "update");
         let text = render(&plan, "f.json");
         assert!(
-            text.contains("claude-sonnet-5  input 2 → 3, output 10 → 15"),
+            text.contains("claude-haiku-4-5  input 1 → 3, output 5 → 15"),
             "{text}"
         );
         assert!(text.contains("and 100 more"), "{text}");
@@ -348,16 +348,16 @@ mod tests {
 
     #[test]
     fn against_the_previous_layer_only_differences_show_and_dropped_models_warn() {
-        let first = plan(&litellm(150, SONNET_5), "f.json", None, "2026-12-01").unwrap();
+        let first = plan(&litellm(150, HAIKU_4_5), "f.json", None, "2026-12-01").unwrap();
         let second = plan(&litellm(120, ""), "f.json", Some(&first.text), "2026-12-06").unwrap();
         assert!(second.added.is_empty() && second.changed.is_empty());
         assert_eq!(second.dropped.len(), 31);
         let sonnet = second
             .dropped
             .iter()
-            .find(|d| d.model == "claude-sonnet-5")
+            .find(|d| d.model == "claude-haiku-4-5")
             .unwrap();
-        assert_eq!(sonnet.now, "claude-sonnet-5 (embedded)");
+        assert_eq!(sonnet.now, "claude-haiku-4-5 (embedded)");
         let text = render(&second, "f.json");
         assert!(
             text.contains("warning: acme-model-149 is no longer in LiteLLM's file"),

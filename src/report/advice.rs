@@ -659,7 +659,7 @@ mod tests {
             session_id: Some(session.to_string()),
             model: model.to_string(),
             cost_usd: PriceTable::embedded()
-                .price(model, &usage, &Billing::standard())
+                .price(model, &usage, &Billing::standard(), None)
                 .cost_usd,
             usage,
             fast: false,

@@ -139,6 +139,7 @@ fn name_records(conn: &Connection) -> rusqlite::Result<()> {
             model,
             &crate::collect::Usage::default(),
             &hookmeter_core::terms::Billing::default(),
+            None,
         );
         let key = match source.as_str() {
             "fallback" | "local" => model.as_str(),

@@ -87,7 +87,10 @@ pub fn reprice(
         for row in &rows {
             outcome.examined += 1;
             outcome.before_usd += row.cost;
-            let priced = pricer.price(&row.model, &row.usage, &row.billing);
+            // Each record at the rates of its own time: a dated price
+            // never moves records of another day.
+            let at = crate::record::instant(&row.timestamp);
+            let priced = pricer.price(&row.model, &row.usage, &row.billing, Some(at));
             outcome.after_usd += priced.cost_usd;
             let model_key = priced.report_name(&row.model);
             let same = (priced.cost_usd - row.cost).abs() <= SAME_COST

@@ -31,6 +31,7 @@ mod bad_input;
 mod budgets;
 mod cli_config;
 mod cli_output;
+mod dated;
 mod fallback;
 mod faults;
 mod http;

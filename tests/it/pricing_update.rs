@@ -23,10 +23,10 @@ fn litellm(edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String {
     json.to_string()
 }
 
-/// The facts file with `claude-sonnet-5` at $3/$15.
-fn sonnet_at_3() -> String {
+/// The facts file with `claude-haiku-4-5` at $3/$15 (built in: $1/$5).
+fn haiku_at_3() -> String {
     litellm(|models| {
-        let sonnet = models["claude-sonnet-5"].as_object_mut().unwrap();
+        let sonnet = models["claude-haiku-4-5"].as_object_mut().unwrap();
         sonnet.insert("input_cost_per_token".into(), 3e-06.into());
         sonnet.insert("output_cost_per_token".into(), 1.5e-05.into());
     })
@@ -133,8 +133,8 @@ fn check(home: &Home, model: &str) -> (f64, String) {
 #[test]
 fn an_update_from_a_file_shows_the_changes_and_dry_run_writes_nothing() {
     let home = Home::new();
-    let file = write(&home, "prices.json", &sonnet_at_3());
-    let (before, source) = check(&home, "claude-sonnet-5");
+    let file = write(&home, "prices.json", &haiku_at_3());
+    let (before, source) = check(&home, "claude-haiku-4-5");
     assert!(source.starts_with("embedded"), "{source}");
 
     let dry = update(&home, &["--file", file.to_str().unwrap(), "--dry-run"]);
@@ -142,13 +142,13 @@ fn an_update_from_a_file_shows_the_changes_and_dry_run_writes_nothing() {
     let said = text(&dry.stdout);
     assert!(
         said.lines()
-            .any(|l| l.starts_with("  claude-sonnet-5 ")
+            .any(|l| l.starts_with("  claude-haiku-4-5 ")
                 && l.contains(&format!("input {before} → 3,"))),
         "{said}"
     );
     assert!(said.contains("nothing was written (--dry-run)"), "{said}");
     assert!(!layer(&home).exists());
-    assert_eq!(check(&home, "claude-sonnet-5").0, before);
+    assert_eq!(check(&home, "claude-haiku-4-5").0, before);
 
     let out = update(&home, &["--file", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -157,7 +157,7 @@ fn an_update_from_a_file_shows_the_changes_and_dry_run_writes_nothing() {
         "{}",
         text(&out.stdout)
     );
-    let (after, source) = check(&home, "claude-sonnet-5");
+    let (after, source) = check(&home, "claude-haiku-4-5");
     assert_eq!(after, 3.0);
     assert!(source.starts_with("update ("), "{source}");
 }
@@ -168,14 +168,14 @@ fn the_users_pricing_toml_still_wins_over_an_update() {
     home.write_config("");
     std::fs::write(
         home.config_file().parent().unwrap().join("pricing.toml"),
-        "[models.\"claude-sonnet-5\"]\ninput = 7\noutput = 9\n",
+        "[models.\"claude-haiku-4-5\"]\ninput = 7\noutput = 9\n",
     )
     .unwrap();
-    let file = write(&home, "prices.json", &sonnet_at_3());
+    let file = write(&home, "prices.json", &haiku_at_3());
     assert!(update(&home, &["--file", file.to_str().unwrap()])
         .status
         .success());
-    let (input, source) = check(&home, "claude-sonnet-5");
+    let (input, source) = check(&home, "claude-haiku-4-5");
     assert_eq!(input, 7.0);
     assert!(source.starts_with("user"), "{source}");
 }
@@ -183,7 +183,7 @@ fn the_users_pricing_toml_still_wins_over_an_update() {
 #[test]
 fn a_second_download_sends_the_etag_and_a_304_rewrites_nothing() {
     let home = Home::new();
-    let server = PriceServer::start(sonnet_at_3());
+    let server = PriceServer::start(haiku_at_3());
     let first = update(&home, &["--url", &server.url]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     let written = std::fs::read(layer(&home)).unwrap();
@@ -236,7 +236,7 @@ fn a_broken_or_implausible_file_is_refused_and_nothing_is_written() {
     assert!(!layer(&home).exists());
 
     // With a layer in force, a refused file leaves it byte for byte.
-    let good = write(&home, "good.json", &sonnet_at_3());
+    let good = write(&home, "good.json", &haiku_at_3());
     assert!(update(&home, &["--file", good.to_str().unwrap()])
         .status
         .success());
@@ -259,7 +259,7 @@ fn a_broken_or_implausible_file_is_refused_and_nothing_is_written() {
 #[test]
 fn a_model_the_new_file_drops_is_warned_about() {
     let home = Home::new();
-    let full = write(&home, "full.json", &sonnet_at_3());
+    let full = write(&home, "full.json", &haiku_at_3());
     assert!(update(&home, &["--file", full.to_str().unwrap()])
         .status
         .success());
@@ -302,13 +302,13 @@ fn a_running_daemon_prices_with_an_update_at_once_and_keeps_earlier_costs() {
     let home = Home::new();
     let daemon = home.start();
     let mut client = daemon.connect();
-    let line = million_tokens("before", "claude-sonnet-5");
+    let line = million_tokens("before", "claude-haiku-4-5");
     assert_eq!(client.roundtrip(line.as_bytes())["records"], 1);
     let (before, source) = cost_of(&home, "before");
     assert_eq!(source, "embedded");
     assert_ne!(before, 3.0);
 
-    let file = write(&home, "prices.json", &sonnet_at_3());
+    let file = write(&home, "prices.json", &haiku_at_3());
     assert!(update(&home, &["--file", file.to_str().unwrap()])
         .status
         .success());
@@ -317,7 +317,7 @@ fn a_running_daemon_prices_with_an_update_at_once_and_keeps_earlier_costs() {
         || daemon.run_log().contains("Prices reloaded"),
         || daemon.log_text(),
     );
-    let line = million_tokens("after", "claude-sonnet-5");
+    let line = million_tokens("after", "claude-haiku-4-5");
     assert_eq!(client.roundtrip(line.as_bytes())["records"], 1);
     assert_eq!(cost_of(&home, "after"), (3.0, "update".to_string()));
     assert_eq!(cost_of(&home, "before").0, before);
@@ -329,7 +329,7 @@ fn a_running_daemon_prices_with_an_update_at_once_and_keeps_earlier_costs() {
         || daemon.run_log().contains("prices not reloaded"),
         || daemon.log_text(),
     );
-    let line = million_tokens("still", "claude-sonnet-5");
+    let line = million_tokens("still", "claude-haiku-4-5");
     assert_eq!(client.roundtrip(line.as_bytes())["records"], 1);
     assert_eq!(cost_of(&home, "still").0, 3.0);
     drop(daemon);
@@ -338,7 +338,7 @@ fn a_running_daemon_prices_with_an_update_at_once_and_keeps_earlier_costs() {
 #[test]
 fn auto_update_daily_downloads_then_asks_conditionally() {
     let home = Home::new();
-    let server = PriceServer::start(sonnet_at_3());
+    let server = PriceServer::start(haiku_at_3());
     home.write_config(&format!(
         "[pricing]\nauto_update = \"daily\"\nupdate_url = \"{}\"\n",
         server.url
@@ -364,7 +364,7 @@ fn auto_update_daily_downloads_then_asks_conditionally() {
         || daemon.log_text(),
     );
     let mut client = daemon.connect();
-    let line = million_tokens("auto", "claude-sonnet-5");
+    let line = million_tokens("auto", "claude-haiku-4-5");
     assert_eq!(client.roundtrip(line.as_bytes())["records"], 1);
     assert_eq!(cost_of(&home, "auto"), (3.0, "update".to_string()));
 
@@ -375,7 +375,7 @@ fn auto_update_daily_downloads_then_asks_conditionally() {
         || daemon.run_log().contains("Price update failed"),
         || daemon.log_text(),
     );
-    let line = million_tokens("after-failure", "claude-sonnet-5");
+    let line = million_tokens("after-failure", "claude-haiku-4-5");
     assert_eq!(client.roundtrip(line.as_bytes())["records"], 1);
     assert_eq!(cost_of(&home, "after-failure").0, 3.0);
     drop(daemon);
@@ -426,7 +426,7 @@ fn doctor_warns_about_prices_older_than_sixty_days_and_not_after_an_update() {
         assert_eq!(finding["status"], "ok", "{finding}");
     }
 
-    let file = write(&home, "prices.json", &sonnet_at_3());
+    let file = write(&home, "prices.json", &haiku_at_3());
     assert!(update(&home, &["--file", file.to_str().unwrap()])
         .status
         .success());

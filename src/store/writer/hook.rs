@@ -177,7 +177,10 @@ fn cost(
         },
     };
     let model = model.unwrap_or_else(|| "unknown".to_string());
-    let priced = prices.price(&model, &charge.usage, &charge.billing);
+    // At the event's own time, so a dated price holds for the records of
+    // its days whenever they arrive.
+    let at = crate::record::instant(&event.timestamp);
+    let priced = prices.price(&model, &charge.usage, &charge.billing, Some(at));
     let model_key = priced.report_name(&model).to_string();
     // A non-LLM entry, or one with no tokens, costs what its source reported.
     let (cost_usd, pricing_source, unpriced) = match charge.reported_cost_usd {

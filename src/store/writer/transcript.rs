@@ -101,11 +101,9 @@ fn write_transcript_record(
     if let Action::GivesWay { .. } = plan.action {
         return Ok(Written::Replay);
     }
-    let priced = prices.price(&line.model, &line.usage, &line.billing);
-    let timestamp = line
-        .timestamp
-        .map(crate::record::format_timestamp)
-        .unwrap_or_else(|| crate::record::format_timestamp(jiff::Timestamp::now()));
+    let at = line.timestamp.unwrap_or_else(jiff::Timestamp::now);
+    let priced = prices.price(&line.model, &line.usage, &line.billing, Some(at));
+    let timestamp = crate::record::format_timestamp(at);
     match (plan.action, existing) {
         (Action::Insert { tools }, _) => {
             let added = Added {

@@ -749,7 +749,7 @@ mod tests {
                 "{id}: {}",
                 record.model
             );
-            let priced = prices.price(&record.model, &record.usage, &record.billing);
+            let priced = prices.price(&record.model, &record.usage, &record.billing, None);
             assert_eq!(priced.model_key, model_key, "{id}");
             let cost = want["cost_usd"].as_f64().expect("a cost");
             assert!(

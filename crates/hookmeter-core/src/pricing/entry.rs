@@ -9,6 +9,7 @@ use std::fmt;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
+use super::dated::DatedRates;
 use super::file::ModelSpec;
 use super::rates::Rates;
 
@@ -79,6 +80,9 @@ pub struct Entry {
     pub(super) spec: ModelSpec,
     /// `spec` with defaults resolved: what costs are computed from.
     pub(super) rates: Rates,
+    /// Rates of the spans of days the spec's history gives, which win over
+    /// `rates` for a call made on one of those days.
+    pub(super) history: Vec<DatedRates>,
     /// The file that defined the entry last.
     pub(super) origin: Origin,
     /// The `COST_PRICING_*` variables that changed the entry, for `pricing
@@ -112,6 +116,11 @@ impl Entry {
         &self.rates
     }
 
+    /// The dated rates that win over [`Entry::rates`] on their days.
+    pub fn history(&self) -> &[DatedRates] {
+        &self.history
+    }
+
     /// Where the rates come from.
     pub fn source(&self) -> PricingSource {
         match (self.env_vars.is_empty(), self.origin) {
@@ -139,14 +148,19 @@ impl Entry {
 }
 
 /// Serialized for `GET /api/costs/pricing`: key, provider, aliases, rates,
-/// source.
+/// history (only when there is one), source.
 impl Serialize for Entry {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Entry", 5)?;
+        let mut s = serializer.serialize_struct("Entry", 6)?;
         s.serialize_field("key", &self.key)?;
         s.serialize_field("provider", &self.provider)?;
         s.serialize_field("aliases", &self.aliases)?;
         s.serialize_field("rates", &self.rates)?;
+        if self.history.is_empty() {
+            s.skip_field("history")?;
+        } else {
+            s.serialize_field("history", &self.history)?;
+        }
         s.serialize_field("source", &self.source())?;
         s.end()
     }

@@ -23,6 +23,7 @@ const EXPECTED_CORRECTIONS: &[&str] = &[
     "claude-4-opus-20250514",
     "claude-4-sonnet-20250514",
     "claude-sonnet-4-20250514",
+    "claude-sonnet-5",
     "gemini-2.5-pro",
     "gemini-3-pro-preview",
     "gemini-3.1-pro-preview",
@@ -101,6 +102,38 @@ fn the_corrected_keys_carry_the_corrected_rates() {
     assert_eq!(rates("claude-3-5-haiku-latest").input, 0.8);
     assert_eq!(rates("claude-3-5-sonnet-20241022").output, 15.0);
     assert_eq!(rates("gemini-1.5-pro").long_context.unwrap().input, 2.5);
+}
+
+/// `claude-sonnet-5`'s promotional $2/$10 (the facts' price) holds through
+/// 2026-08-31; from the next day the Sonnet list price.
+#[test]
+fn the_promotional_price_holds_on_its_days_only() {
+    let table = PriceTable::embedded();
+    let found = table.lookup("claude-sonnet-5");
+    let facts = facts();
+    let promo = candidate("claude-sonnet-5", &facts["claude-sonnet-5"])
+        .unwrap()
+        .spec
+        .rates();
+    let at = |text: &str| Some(text.parse::<jiff::Timestamp>().unwrap());
+    assert_eq!(found.rates_at(at("2026-08-01T09:00:00Z")), &promo);
+    assert_eq!(found.rates_at(at("2026-08-31T23:59:59Z")), &promo);
+    let list = found.rates_at(at("2026-09-01T00:00:00Z"));
+    assert_eq!(
+        (
+            list.input,
+            list.output,
+            list.cache_read,
+            list.cache_write_5m,
+            list.cache_write_1h
+        ),
+        (3.0, 15.0, 0.3, 3.75, 6.0)
+    );
+    assert_eq!(list.inference_geo, promo.inference_geo);
+    assert_eq!(found.rates, list);
+    // The dated spelling is the same model, with the same history.
+    let dated = table.lookup("claude-sonnet-5-20260601");
+    assert_eq!(dated.rates_at(at("2026-08-02T00:00:00Z")), &promo);
 }
 
 /// A provider-routed name is priced at what that route charges, not the

@@ -76,6 +76,123 @@ pub struct ModelSpec {
     /// provider reports the geography.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inference_geo: BTreeMap<String, Multiplier>,
+    /// Other rates the model had (or will have) for a span of days: a call
+    /// made on one of those days is priced at the span's rates, any other
+    /// call at the rates above. Written `[[models."x".history]]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<PriceSpan>,
+}
+
+/// Rates in force for a span of UTC days, both ends included: `from` (the
+/// first day; open to the past when left out) to `until` (the last day;
+/// open to the future when left out). The rate fields are a model's, with
+/// the same defaults; a span says nothing of provider or aliases, which
+/// belong to the model at every date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSpan {
+    /// The first day the rates hold (`"2026-06-01"`).
+    #[serde(
+        default,
+        deserialize_with = "day",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub from: Option<Day>,
+    /// The last day the rates hold (`"2026-08-31"`).
+    #[serde(
+        default,
+        deserialize_with = "day",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub until: Option<Day>,
+    /// USD per 1M non-cached prompt tokens in the span.
+    pub input: Rate,
+    /// USD per 1M generated tokens in the span.
+    pub output: Rate,
+    /// Defaults to the span's `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<Rate>,
+    /// Defaults to the span's `input`.
+    #[serde(
+        default,
+        alias = "cache_write",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_write_5m: Option<Rate>,
+    /// Defaults to the span's `cache_write_5m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<Rate>,
+    /// The long-context tier in the span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<TierSpec>,
+    /// The fast multiplier in the span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fast_multiplier: Option<Multiplier>,
+    /// The service tiers' rates in the span.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_tier: BTreeMap<String, ServiceTierSpec>,
+    /// The geographies' factors in the span.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inference_geo: BTreeMap<String, Multiplier>,
+}
+
+/// A calendar day (UTC) of a price span, checked when the file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day(jiff::civil::Date);
+
+impl Day {
+    /// The day as a date.
+    pub fn date(self) -> jiff::civil::Date {
+        self.0
+    }
+
+    /// The first instant of the day, UTC.
+    pub fn start(self) -> jiff::Timestamp {
+        self.0
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_or(jiff::Timestamp::MAX, |zoned| zoned.timestamp())
+    }
+
+    /// The first instant of the next day, UTC: where a span ending on this
+    /// day stops.
+    pub fn end(self) -> jiff::Timestamp {
+        self.0
+            .tomorrow()
+            .map_or(jiff::Timestamp::MAX, |next| Day(next).start())
+    }
+}
+
+impl std::str::FromStr for Day {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Day, String> {
+        text.trim()
+            .parse::<jiff::civil::Date>()
+            .map(Day)
+            .map_err(|_| format!("{text:?} is not a day such as \"2026-08-31\""))
+    }
+}
+
+impl Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// Accepts a span's day as a string or a bare TOML date.
+fn day<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Day>, D::Error> {
+    let text = match toml::Value::deserialize(deserializer)? {
+        toml::Value::String(text) => text,
+        toml::Value::Datetime(date) if date.time.is_none() && date.offset.is_none() => {
+            date.to_string()
+        }
+        other => {
+            return Err(D::Error::custom(format!(
+                "a price span's from and until are days such as \"2026-08-31\"; found {other}"
+            )))
+        }
+    };
+    text.parse().map(Some).map_err(D::Error::custom)
 }
 
 /// A service tier's rates as written; a cache rate left out defaults to
@@ -228,6 +345,7 @@ impl ModelSpec {
             fast_multiplier: None,
             service_tier: BTreeMap::new(),
             inference_geo: BTreeMap::new(),
+            history: Vec::new(),
         }
     }
 

@@ -306,7 +306,10 @@ fn table_of(targets: &[Target], corrections: &Corrections) -> Result<String, Gen
             .filter(|i| !emitted.contains(i))
             .filter(|&i| {
                 let found = table.lookup(&targets[i].key);
-                found.kind != MatchKind::Exact || found.rates != &targets[i].spec.rates()
+                let spec = &targets[i].spec;
+                found.kind != MatchKind::Exact
+                    || found.rates != &spec.rates()
+                    || found.history != spec.dated_rates().unwrap_or_default()
             })
             .collect();
         let Some(least) = wrong.iter().map(|&i| specificity(&targets[i].key)).min() else {

@@ -711,7 +711,12 @@ mod tests {
                 ..Usage::default()
             };
             table
-                .price("acme-coder-7", &usage, &crate::terms::Billing::standard())
+                .price(
+                    "acme-coder-7",
+                    &usage,
+                    &crate::terms::Billing::standard(),
+                    None,
+                )
                 .cost_usd
         };
         assert!((cost(100_000) - (0.3 + 1.5)).abs() < 1e-9);

@@ -2,9 +2,14 @@
 //! the hot path (the writer), which prices the same handful of names for
 //! every event. Resolving a name normalizes it and may scan every key for a
 //! prefix; the memo makes that a single hash lookup after the first time.
+//! The entry's dated rates are remembered with it and picked per call by
+//! the call's time: a few comparisons.
 
 use std::collections::HashMap;
 
+use jiff::Timestamp;
+
+use super::dated::{in_force, DatedRates};
 use super::entry::PricingSource;
 use super::rates::Rates;
 use super::table::{priced, PriceTable, Priced};
@@ -18,6 +23,7 @@ const MEMO_LIMIT: usize = 4096;
 #[derive(Debug, Clone)]
 struct Resolved {
     rates: Rates,
+    history: Vec<DatedRates>,
     provider: String,
     model_key: String,
     source: PricingSource,
@@ -49,7 +55,14 @@ impl Pricer {
         self.memo.clear();
     }
 
-    pub fn price(&mut self, model: &str, usage: &Usage, billing: &Billing) -> Priced {
+    /// Prices one call of `model` made at `at` (see [`PriceTable::price`]).
+    pub fn price(
+        &mut self,
+        model: &str,
+        usage: &Usage,
+        billing: &Billing,
+        at: Option<Timestamp>,
+    ) -> Priced {
         if !self.memo.contains_key(model) {
             if self.memo.len() >= MEMO_LIMIT {
                 self.memo.clear();
@@ -57,6 +70,7 @@ impl Pricer {
             let found = self.table.lookup(model);
             let resolved = Resolved {
                 rates: found.rates.clone(),
+                history: found.history.to_vec(),
                 provider: found.provider.to_string(),
                 model_key: found.key.to_string(),
                 source: found.source,
@@ -65,7 +79,7 @@ impl Pricer {
         }
         let resolved = &self.memo[model];
         priced(
-            &resolved.rates,
+            in_force(&resolved.rates, &resolved.history, at),
             usage,
             billing,
             &resolved.provider,
@@ -100,8 +114,8 @@ mod tests {
         ] {
             for fast in [false, true] {
                 for _ in 0..2 {
-                    let a = pricer.price(model, &usage, &Billing::fast(fast));
-                    let b = table.price(model, &usage, &Billing::fast(fast));
+                    let a = pricer.price(model, &usage, &Billing::fast(fast), None);
+                    let b = table.price(model, &usage, &Billing::fast(fast), None);
                     assert_eq!(a.cost_usd, b.cost_usd, "{model}");
                     assert_eq!(
                         (a.provider, a.model_key, a.source),
@@ -122,7 +136,7 @@ mod tests {
         };
         assert_eq!(
             pricer
-                .price("gpt-5", &only_input, &Billing::fast(false))
+                .price("gpt-5", &only_input, &Billing::fast(false), None)
                 .cost_usd,
             0.0
         );

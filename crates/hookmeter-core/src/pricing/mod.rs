@@ -115,6 +115,7 @@
 //!
 //! For users: docs/pricing.md.
 
+mod dated;
 mod entry;
 mod error;
 mod file;
@@ -132,9 +133,10 @@ mod facts_tests;
 #[cfg(test)]
 mod tests;
 
+pub use dated::{in_force, DatedRates};
 pub use entry::{Entry, PricingSource};
 pub use error::PricingError;
-pub use file::{ModelSpec, Multiplier, PriceFile, Rate, ServiceTierSpec, TierSpec};
+pub use file::{Day, ModelSpec, Multiplier, PriceFile, PriceSpan, Rate, ServiceTierSpec, TierSpec};
 pub use memo::Pricer;
 pub use normalize::{canonical, normalize};
 pub use rates::{cost, Cost, LongContext, Rates, TierRates, MAX_FAST_MULTIPLIER, MAX_RATE};

@@ -3,8 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use jiff::Timestamp;
 use serde::Serialize;
 
+use super::dated::{in_force, DatedRates};
 use super::entry::{Entry, Origin, PricingSource};
 use super::error::PricingError;
 use super::file::PriceFile;
@@ -87,10 +89,22 @@ pub struct Match<'a> {
     pub key: &'a str,
     /// Who bills the model; [`UNKNOWN_PROVIDER`] for the fallback.
     pub provider: &'a str,
-    /// The rates that apply.
+    /// The rates that apply at no particular time: the entry's undated
+    /// rates (see [`Match::rates_at`]).
     pub rates: &'a Rates,
+    /// The entry's dated rates, which win over `rates` on their days.
+    pub history: &'a [DatedRates],
     /// Where the rates come from.
     pub source: PricingSource,
+}
+
+impl<'a> Match<'a> {
+    /// The rates in force at `at` (a call's own time): the span of the
+    /// history holding then, else [`Match::rates`]. `None` gives
+    /// [`Match::rates`].
+    pub fn rates_at(&self, at: Option<Timestamp>) -> &'a Rates {
+        in_force(self.rates, self.history, at)
+    }
 }
 
 /// One call priced: what the writer stores with a cost record.
@@ -151,6 +165,8 @@ pub struct PriceTable {
     /// The rates of [`FALLBACK_KEY`] with overrides applied, so `OPUS`
     /// overrides reach unknown models too.
     fallback: Rates,
+    /// The history of [`FALLBACK_KEY`], if it has one.
+    fallback_history: Vec<DatedRates>,
     /// The update layer merged in (`hookmeter pricing update`), if one was
     /// found and is not older than the built-in table.
     update_file: Option<UserFile>,
@@ -266,16 +282,16 @@ impl PriceTable {
         }
         entries.sort_by(|a, b| (&a.provider, &a.key).cmp(&(&b.provider, &b.key)));
         let index = index_of(&entries, &mut warnings);
-        let fallback = entries
-            .iter()
-            .find(|entry| entry.id == FALLBACK_KEY)
-            .map_or(OPUS_LIST_PRICE, |entry| entry.rates.clone());
+        let fallback_entry = entries.iter().find(|entry| entry.id == FALLBACK_KEY);
+        let fallback = fallback_entry.map_or(OPUS_LIST_PRICE, |entry| entry.rates.clone());
+        let fallback_history = fallback_entry.map_or_else(Vec::new, |entry| entry.history.clone());
 
         Ok(PriceTable {
             as_of: builtin.as_of.unwrap_or_default(),
             entries,
             index,
             fallback,
+            fallback_history,
             update_file,
             user_file,
             warnings,
@@ -353,6 +369,7 @@ impl PriceTable {
                 key: provider,
                 provider,
                 rates: &FREE,
+                history: &[],
                 source: PricingSource::Local,
             };
         }
@@ -366,6 +383,7 @@ impl PriceTable {
                     key: &entry.key,
                     provider: &entry.provider,
                     rates: &entry.rates,
+                    history: &entry.history,
                     source: entry.source(),
                 }
             }
@@ -375,17 +393,25 @@ impl PriceTable {
                 key: FALLBACK_KEY,
                 provider: UNKNOWN_PROVIDER,
                 rates: &self.fallback,
+                history: &self.fallback_history,
                 source: PricingSource::Fallback,
             },
         }
     }
 
-    /// Prices one call of `model` with its token counts and the billing
+    /// Prices one call of `model` made at `at` (the record's own time;
+    /// `None` for the undated rates) with its token counts and the billing
     /// modifiers it reported.
-    pub fn price(&self, model: &str, usage: &Usage, billing: &Billing) -> Priced {
+    pub fn price(
+        &self,
+        model: &str,
+        usage: &Usage,
+        billing: &Billing,
+        at: Option<Timestamp>,
+    ) -> Priced {
         let found = self.lookup(model);
         priced(
-            found.rates,
+            found.rates_at(at),
             usage,
             billing,
             found.provider,
@@ -489,12 +515,17 @@ fn entries_of(file: &PriceFile, origin: &str, from: Origin) -> Result<Vec<Entry>
                 aliases.push(raw_alias.trim().to_lowercase());
             }
         }
+        let history = spec.dated_rates().map_err(|message| PricingError::Parse {
+            origin: origin.to_string(),
+            message: format!("model {raw_key:?}: {message}"),
+        })?;
         entries.push(Entry {
             key: raw_key.trim().to_lowercase(),
             id,
             provider: spec.provider.clone().unwrap_or_default(),
             aliases,
             rates: spec.rates(),
+            history,
             spec: spec.clone(),
             origin: from,
             env_vars: Vec::new(),

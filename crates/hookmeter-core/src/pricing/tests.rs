@@ -33,7 +33,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 fn assert_cost(table: &PriceTable, model: &str, u: Usage, fast: bool, expected: f64) {
-    let priced = table.price(model, &u, &Billing::fast(fast));
+    let priced = table.price(model, &u, &Billing::fast(fast), None);
     assert!(
         (priced.cost_usd - expected).abs() < TOLERANCE,
         "{model}: got {} want {expected}",
@@ -181,6 +181,7 @@ fn hook_fixture_costs() {
         "ollama/qwen3:4b",
         &usage(5000, 0, 0, 0, 3000),
         &Billing::fast(false),
+        None,
     );
     assert_eq!(local.cost_usd, 0.0);
     assert_eq!(local.source, PricingSource::Local);
@@ -234,7 +235,7 @@ fn transcript_fixture_costs() {
     let mut total = 0.0;
     for (model, u, fast, expected) in records {
         assert_cost(&table, model, u, fast, expected);
-        total += table.price(model, &u, &Billing::fast(fast)).cost_usd;
+        total += table.price(model, &u, &Billing::fast(fast), None).cost_usd;
     }
     assert!((total - 0.90188075).abs() < TOLERANCE, "{total}");
 }
@@ -315,8 +316,9 @@ fn provider_region_and_suffix_spellings_find_their_entry() {
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
         &u,
         &Billing::fast(false),
+        None,
     );
-    let first_party = table.price("claude-sonnet-4-5", &u, &Billing::fast(false));
+    let first_party = table.price("claude-sonnet-4-5", &u, &Billing::fast(false), None);
     assert!((regional.cost_usd - first_party.cost_usd * 1.1).abs() < TOLERANCE);
 }
 
@@ -384,7 +386,12 @@ fn unknown_and_empty_names_fall_back_to_opus_never_zero() {
             ),
             (5.0, 25.0, 0.5, 6.25, 10.0)
         );
-        let priced = table.price(model, &usage(1_000_000, 0, 0, 0, 0), &Billing::fast(false));
+        let priced = table.price(
+            model,
+            &usage(1_000_000, 0, 0, 0, 0),
+            &Billing::fast(false),
+            None,
+        );
         assert_eq!(priced.cost_usd, 5.0);
         assert_eq!(priced.source.as_str(), "fallback");
     }
@@ -411,7 +418,12 @@ fn local_providers_are_free_but_named() {
         let found = table.lookup(model);
         assert_eq!(found.kind, MatchKind::Local, "{model}");
         assert_eq!(found.provider, provider, "{model}");
-        let priced = table.price(model, &usage(10, 10, 10, 10, 10), &Billing::fast(true));
+        let priced = table.price(
+            model,
+            &usage(10, 10, 10, 10, 10),
+            &Billing::fast(true),
+            None,
+        );
         assert_eq!(priced.cost_usd, 0.0);
         assert_eq!(priced.source, PricingSource::Local);
     }
@@ -583,7 +595,7 @@ proptest! {
         fast in any::<bool>(),
     ) {
         let table = PriceTable::embedded();
-        let priced = table.price(&model, &u, &Billing::fast(fast));
+        let priced = table.price(&model, &u, &Billing::fast(fast), None);
         prop_assert!(priced.cost_usd.is_finite());
         prop_assert!(priced.cost_usd >= 0.0);
         prop_assert!(!priced.provider.is_empty());
@@ -609,8 +621,8 @@ proptest! {
             }
             _ => more.output += extra,
         }
-        let before = table.price(&model, &u, &Billing::fast(fast)).cost_usd;
-        let after = table.price(&model, &more, &Billing::fast(fast)).cost_usd;
+        let before = table.price(&model, &u, &Billing::fast(fast), None).cost_usd;
+        let after = table.price(&model, &more, &Billing::fast(fast), None).cost_usd;
         // Moving tokens between two equal rates may round differently.
         prop_assert!(after >= before * (1.0 - 1e-12), "{before} -> {after}");
     }
@@ -621,7 +633,7 @@ fn spellings_of_one_entry_are_reported_under_its_key() {
     let table = PriceTable::embedded();
     let name = |model: &str| {
         table
-            .price(model, &Usage::default(), &Billing::default())
+            .price(model, &Usage::default(), &Billing::default(), None)
             .report_name(model)
             .to_string()
     };
