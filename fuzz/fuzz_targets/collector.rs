@@ -41,8 +41,9 @@ fn decoder(policy: PayloadPolicy, payload_bytes: usize) -> Decoder {
 
 /// A priced call: finite, never negative, and never cheaper with one more
 /// output token (the tier is chosen by prompt tokens, so it cannot change).
+/// Priced at the entries' undated rates (no time given).
 fn check_price(model: &str, usage: &Usage, billing: &Billing) {
-    let priced = prices().price(model, usage, billing);
+    let priced = prices().price(model, usage, billing, None);
     assert!(
         priced.cost_usd.is_finite() && priced.cost_usd >= 0.0,
         "cost {} for {model:?} {usage:?}",
@@ -52,7 +53,7 @@ fn check_price(model: &str, usage: &Usage, billing: &Billing) {
         output: usage.output + 1,
         ..*usage
     };
-    let more_cost = prices().price(model, &more, billing).cost_usd;
+    let more_cost = prices().price(model, &more, billing, None).cost_usd;
     assert!(
         more_cost >= priced.cost_usd,
         "one more output token made {model:?} cheaper: {more_cost} < {}",
