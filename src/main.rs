@@ -144,7 +144,7 @@ enum Command {
         #[command(subcommand)]
         command: BudgetCommand,
     },
-    /// Show the price table and how a model name is priced; import LiteLLM's prices
+    /// Show the price table and how a model name is priced; set, import or update prices
     Pricing {
         #[command(subcommand)]
         command: PricingCommand,
