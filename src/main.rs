@@ -364,6 +364,9 @@ enum PricingCommand {
     Check {
         /// A model name as an agent reports it, e.g. claude-sonnet-4-5-20250929
         model: String,
+        /// Show the rates in force at TIME (RFC 3339, or a date: that UTC day's start), history spans included
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
     },
     /// Merge a LiteLLM model_prices_and_context_window.json into the user pricing.toml (backed up first)
     Import {
@@ -661,7 +664,22 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
             )
         }
         PricingCommand::List => None,
-        PricingCommand::Check { model } => Some(model),
+        PricingCommand::Check { model, at } => {
+            // A date is a UTC day, as price history spans are written.
+            let at = at
+                .map(|text| {
+                    hookmeter::query::parse_bound(
+                        &text,
+                        hookmeter::query::End::Start,
+                        &jiff::tz::TimeZone::UTC,
+                    )
+                })
+                .transpose();
+            match at {
+                Ok(at) => Some((model, at)),
+                Err(e) => return fail(&format!("--at: {e}")),
+            }
+        }
     };
     let table = match config.load_prices() {
         Ok(table) => table,
@@ -669,7 +687,7 @@ fn run_pricing(config: &Config, command: PricingCommand) -> ExitCode {
     };
     print_out(&match model {
         None => hookmeter::pricing::render_list(&table, hookmeter::present::table::output_width()),
-        Some(model) => hookmeter::pricing::render_check(&table, &model),
+        Some((model, at)) => hookmeter::pricing::render_check(&table, &model, at),
     });
     ExitCode::SUCCESS
 }

@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 
 use hookmeter_core::pricing::{
-    LongContext, MatchKind, PriceTable, PricingSource, Rates, FALLBACK_KEY,
+    DatedRates, LongContext, MatchKind, PriceTable, PricingSource, Rates, FALLBACK_KEY,
 };
+use jiff::Timestamp;
 
 /// The whole table: its date (and the user file's) at the top, one row per
 /// entry sorted by provider then key, then the rules for local and unknown
@@ -76,6 +77,19 @@ pub fn render_list(table: &PriceTable, width: Option<usize>) -> String {
     }
     out.push_str(&t.render(width));
 
+    let dated: Vec<_> = table
+        .entries()
+        .filter(|entry| !entry.history().is_empty())
+        .collect();
+    if !dated.is_empty() {
+        out.push_str("\nDated prices (the rates above hold outside these spans of UTC days):\n");
+        for entry in dated {
+            for span in entry.history() {
+                let _ = writeln!(out, "  {}  {}", entry.key(), span_line(span));
+            }
+        }
+    }
+
     let _ = write!(
         out,
         "\nLocal models (ollama/..., lmstudio/..., local, cli, cli_bridge) cost $0; their tokens are still counted.\n\
@@ -88,8 +102,9 @@ pub fn render_list(table: &PriceTable, width: Option<usize>) -> String {
 }
 
 /// What `model` resolves to: the normalized name, the entry matched and
-/// how, its provider, source and every rate.
-pub fn render_check(table: &PriceTable, model: &str) -> String {
+/// how, its provider, source, every rate in force at `at` (the undated
+/// rates when `None`) and the entry's history spans.
+pub fn render_check(table: &PriceTable, model: &str, at: Option<Timestamp>) -> String {
     let found = table.lookup(model);
     let mut out = String::new();
     let _ = writeln!(out, "model        {model}");
@@ -138,8 +153,42 @@ pub fn render_check(table: &PriceTable, model: &str) -> String {
             let _ = writeln!(out, "aliases      {}", entry.aliases().join(", "));
         }
     }
-    write_rates(&mut out, found.rates);
+    if let Some(at) = at {
+        let held = found.history.iter().find(|span| span.holds_at(at));
+        let which = match held {
+            Some(span) => format!("the history span {}", span.days()),
+            None if found.history.is_empty() => "the entry's only rates".to_string(),
+            None => "the undated rates (no history span holds then)".to_string(),
+        };
+        let _ = writeln!(out, "at           {at}: {which}");
+    }
+    write_rates(&mut out, found.rates_at(at));
+    for (i, span) in found.history.iter().enumerate() {
+        let label = if i == 0 { "history" } else { "" };
+        let _ = writeln!(out, "{label:<13}{}", span_line(span));
+    }
     out
+}
+
+/// One history span as a line: its days and its rates.
+fn span_line(span: &DatedRates) -> String {
+    let rates = &span.rates;
+    let mut line = format!(
+        "{}: input {}, output {}, cache read {}, cache write 5m {}, cache write 1h {}",
+        span.days(),
+        usd(rates.input),
+        usd(rates.output),
+        usd(rates.cache_read),
+        usd(rates.cache_write_5m),
+        usd(rates.cache_write_1h)
+    );
+    if let Some(tier) = &rates.long_context {
+        let _ = write!(line, ", long context {}", tier_cell(tier));
+    }
+    if let Some(m) = rates.fast_multiplier {
+        let _ = write!(line, ", fast x{}", usd(m));
+    }
+    line
 }
 
 fn write_rates(out: &mut String, rates: &Rates) {
@@ -180,6 +229,45 @@ fn write_rates(out: &mut String, rates: &Rates) {
         |m| format!("x{} on the whole cost", usd(m)),
     );
     let _ = writeln!(out, "  {:<16}{fast}", "fast mode");
+    for (name, tier) in &rates.service_tiers {
+        let mut line = format!(
+            "{name}: input {}, output {}, cache read {}, cache write {}",
+            usd(tier.input),
+            usd(tier.output),
+            usd(tier.cache_read),
+            usd(tier.cache_write)
+        );
+        match (&tier.long_context, &rates.long_context) {
+            (Some(long), Some(threshold)) => {
+                let _ = write!(
+                    line,
+                    "; over {}: input {}, output {}, cache read {}, cache write {}",
+                    tokens(threshold.threshold),
+                    usd(long.input),
+                    usd(long.output),
+                    usd(long.cache_read),
+                    usd(long.cache_write)
+                );
+            }
+            (None, Some(threshold)) => {
+                let _ = write!(
+                    line,
+                    "; over {}: the long-context rates, flagged",
+                    tokens(threshold.threshold)
+                );
+            }
+            _ => {}
+        }
+        let _ = writeln!(out, "  {:<16}{line}", "service tier");
+    }
+    for (geo, factor) in &rates.inference_geo {
+        let _ = writeln!(
+            out,
+            "  {:<16}{geo}: x{} on the whole cost",
+            "inference geo",
+            usd(*factor)
+        );
+    }
 }
 
 fn tier_cell(tier: &LongContext) -> String {

@@ -205,7 +205,7 @@ fn env_overrides_by_model_key_and_by_family() {
     let codex = table.lookup("gpt-5.1").rates;
     assert_eq!((codex.cache_write_5m, codex.cache_write_1h), (1.0, 1.0));
 
-    let check = render_check(&table, "claude-sonnet-4-5");
+    let check = render_check(&table, "claude-sonnet-4-5", None);
     assert!(
         check.contains("COST_PRICING_CLAUDE_SONNET_4_5_INPUT"),
         "{check}"
@@ -240,7 +240,7 @@ fn the_list_is_dated_and_shows_every_entry() {
 #[test]
 fn check_explains_the_match() {
     let table = PriceTable::embedded();
-    let check = render_check(&table, "anthropic/claude-sonnet-4-5-20250929");
+    let check = render_check(&table, "anthropic/claude-sonnet-4-5-20250929", None);
     assert!(
         check.contains("normalized   claude-sonnet-4-5\n"),
         "{check}"
@@ -249,22 +249,107 @@ fn check_explains_the_match() {
     assert!(check.contains("embedded"), "{check}");
     assert!(check.contains("over 200k prompt tokens"), "{check}");
 
-    let check = render_check(&table, "claude-opus-4-6-thinking");
+    let check = render_check(&table, "claude-opus-4-6-thinking", None);
     assert!(check.contains("prefix: claude-opus-4-6"), "{check}");
-    let check = render_check(&table, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    let check = render_check(&table, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", None);
     assert!(
         check.contains("exact: us.anthropic.claude-sonnet-4-5-20250929-v1:0\n"),
         "{check}"
     );
-    let check = render_check(&table, "mystery-model");
+    let check = render_check(&table, "mystery-model", None);
     assert!(check.contains("none: priced as claude-opus"), "{check}");
     assert!(
         check.contains("hookmeter pricing set mystery-model --input USD --output USD"),
         "{check}"
     );
     assert!(check.contains("fallback"), "{check}");
-    let check = render_check(&table, "ollama/qwen3:4b");
+    let check = render_check(&table, "ollama/qwen3:4b", None);
     assert!(check.contains("local provider ollama"), "{check}");
+}
+
+fn at(text: &str) -> Option<jiff::Timestamp> {
+    Some(text.parse().unwrap())
+}
+
+/// `--at` picks the rates in force then; the history spans are listed
+/// whatever the time.
+#[test]
+fn check_shows_the_rates_in_force_at_a_time_and_the_history() {
+    let table = PriceTable::embedded();
+    let promo = render_check(&table, "claude-sonnet-5", at("2026-08-15T12:00:00Z"));
+    assert!(
+        promo.contains("at           2026-08-15T12:00:00Z: the history span until 2026-08-31\n"),
+        "{promo}"
+    );
+    assert!(promo.contains("  input           2\n"), "{promo}");
+    assert!(promo.contains("  output          10\n"), "{promo}");
+    let after = render_check(&table, "claude-sonnet-5", at("2026-09-01T00:00:00Z"));
+    assert!(after.contains("no history span holds then"), "{after}");
+    assert!(after.contains("  input           3\n"), "{after}");
+    assert!(after.contains("  output          15\n"), "{after}");
+    for text in [
+        &promo,
+        &after,
+        &render_check(&table, "claude-sonnet-5", None),
+    ] {
+        assert!(
+            text.contains(
+                "history      until 2026-08-31: input 2, output 10, cache read 0.2, \
+                 cache write 5m 2.5, cache write 1h 4\n"
+            ),
+            "{text}"
+        );
+    }
+    // Without `--at`: the undated rates, and no `at` line.
+    let undated = render_check(&table, "claude-sonnet-5", None);
+    assert!(!undated.contains("\nat "), "{undated}");
+    assert!(undated.contains("  input           3\n"), "{undated}");
+    // A model without history has one price at every time.
+    let gpt = render_check(&table, "gpt-5", at("2020-01-01T00:00:00Z"));
+    assert!(gpt.contains("the entry's only rates"), "{gpt}");
+    assert!(!gpt.contains("history "), "{gpt}");
+}
+
+#[test]
+fn check_shows_service_tiers_with_their_long_context_rates() {
+    let table = PriceTable::embedded();
+    let azure = render_check(&table, "azure/gpt-5.4", None);
+    assert!(
+        azure.contains(
+            "  service tier    priority: input 5, output 30, cache read 0.5, cache write 5; \
+             over 272k: input 10, output 45, cache read 1, cache write 10\n"
+        ),
+        "{azure}"
+    );
+    let no_long = render_check(&table, "gpt-5.6", None);
+    assert!(
+        no_long.contains("over 272k: the long-context rates, flagged"),
+        "{no_long}"
+    );
+    let opus = render_check(&table, "claude-opus-4-7", None);
+    assert!(
+        opus.contains("  inference geo   us: x1.1 on the whole cost\n"),
+        "{opus}"
+    );
+}
+
+#[test]
+fn the_list_shows_every_history_span() {
+    let table = PriceTable::embedded();
+    let list = render_list(&table, None);
+    let (_, dated) = list
+        .split_once("Dated prices")
+        .unwrap_or_else(|| panic!("no dated prices in the list:\n{list}"));
+    assert!(
+        dated.contains("  claude-sonnet-5  until 2026-08-31: input 2, output 10,"),
+        "{dated}"
+    );
+    let spans: usize = table.entries().map(|e| e.history().len()).sum();
+    let lines = dated
+        .lines()
+        .filter(|line| line.contains(": input "))
+        .count();
+    assert_eq!(lines, spans, "{dated}");
 }
 
 /// Any text, and names built on the table's own keys (the ones that reach
@@ -290,6 +375,6 @@ fn any_model() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn check_explains_any_name_without_panicking(model in any_model()) {
-        let _ = render_check(&PriceTable::embedded(), &model);
+        let _ = render_check(&PriceTable::embedded(), &model, None);
     }
 }

@@ -70,3 +70,66 @@ fn records_before_and_after_a_price_change_keep_their_own_rates() {
     assert_cost(cost(&home, "before"), 2.0, "the corrected history");
     assert_cost(cost(&home, "after"), 4.0, "the undated rate, untouched");
 }
+
+/// `pricing check --at` shows the rates of the user file's history span
+/// holding then, the undated ones outside it; `check` and `list` show the
+/// span itself; a time that is not one is refused with exit status 2.
+#[test]
+fn pricing_check_at_a_time_shows_the_rates_in_force_then() {
+    let home = Home::new();
+    home.write_config("");
+    let pricing = home.config_file().with_file_name("pricing.toml");
+    std::fs::write(&pricing, PRICING).unwrap();
+    let run = |args: &[&str]| {
+        let out = home.command().args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let input_line = |text: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with("input "))
+            .unwrap_or_else(|| panic!("no input rate:\n{text}"))
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let span = "history      until 2026-05-31: input 1, output 2,";
+
+    let (code, text, _) = run(&["pricing", "check", "acme-dated-1", "--at", "2026-05-31"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(input_line(&text), "1", "{text}");
+    assert!(text.contains("the history span until 2026-05-31"), "{text}");
+    assert!(text.contains(span), "{text}");
+
+    let (code, text, _) = run(&[
+        "pricing",
+        "check",
+        "acme-dated-1",
+        "--at",
+        "2026-06-01T00:30:00Z",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(input_line(&text), "4", "{text}");
+    assert!(text.contains("no history span holds then"), "{text}");
+    assert!(text.contains(span), "{text}");
+
+    // Without --at: the undated rates, the span still listed.
+    let (_, text, _) = run(&["pricing", "check", "acme-dated-1"]);
+    assert_eq!(input_line(&text), "4", "{text}");
+    assert!(text.contains(span), "{text}");
+
+    let (code, list, _) = run(&["pricing", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        list.contains("  acme-dated-1  until 2026-05-31: input 1, output 2,"),
+        "{list}"
+    );
+
+    let (code, _, err) = run(&["pricing", "check", "acme-dated-1", "--at", "last june"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--at") && err.contains("RFC 3339"), "{err}");
+}

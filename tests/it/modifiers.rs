@@ -109,3 +109,40 @@ fn reported_modifiers_are_priced_by_their_facts_and_flagged_without_one() {
         Some("inference_geo=us")
     );
 }
+
+/// A request over the long-context threshold in a service tier: priced at
+/// the tier's own long-context rates where the facts give them, else at the
+/// standard long-context rates and flagged.
+#[test]
+fn a_long_request_in_a_tier_takes_the_tiers_long_context_rates() {
+    let home = Home::new();
+    let daemon = home.start();
+    let mut client = daemon.connect();
+    // 300k input tokens: over GPT-5.6's and GPT-5.4's 272k threshold.
+    let long = json!({"input_tokens": 300_000, "output_tokens": 0});
+    let events = [
+        // GPT-5.6 flex above 272k: $5 per 1M input (standard long: $10).
+        json!({"session_id": "flex-long", "model": "gpt-5.6",
+               "response": {"service_tier": "flex", "usage": long}}),
+        // Azure's GPT-5.4 priority above 272k: $10 per 1M (standard long: $5).
+        json!({"session_id": "priority-long", "model": "azure/gpt-5.4",
+               "response": {"service_tier": "priority", "usage": long}}),
+        // GPT-5.6 has priority rates, but none above 272k in the facts.
+        json!({"session_id": "priority-none", "model": "gpt-5.6",
+               "response": {"service_tier": "priority", "usage": long}}),
+    ];
+    for event in &events {
+        assert_eq!(client.roundtrip(event.to_string().as_bytes())["ok"], true);
+    }
+    assert!(daemon.stop().success());
+
+    let (cost, flag) = record(&home, "flex-long");
+    assert_cost(cost, 1.5, "gpt-5.6 flex over 272k");
+    assert_eq!(flag, None);
+    let (cost, flag) = record(&home, "priority-long");
+    assert_cost(cost, 3.0, "azure gpt-5.4 priority over 272k");
+    assert_eq!(flag, None);
+    let (cost, flag) = record(&home, "priority-none");
+    assert_cost(cost, 3.0, "gpt-5.6 priority over 272k without a fact");
+    assert_eq!(flag.as_deref(), Some("service_tier=priority"));
+}

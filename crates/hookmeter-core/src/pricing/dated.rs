@@ -36,6 +36,12 @@ fn day_text<S: serde::Serializer>(day: &Option<Day>, serializer: S) -> Result<S:
 }
 
 impl DatedRates {
+    /// The span's days as `2026-06-01 to 2026-08-31`, `until 2026-08-31`
+    /// or `from 2026-09-01` (UTC days, both ends included).
+    pub fn days(&self) -> String {
+        describe(self)
+    }
+
     /// Whether the span holds at `at`.
     pub fn holds_at(&self, at: Timestamp) -> bool {
         self.start.is_none_or(|start| at >= start) && self.end.is_none_or(|end| at < end)

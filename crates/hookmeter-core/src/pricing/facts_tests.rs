@@ -285,3 +285,67 @@ fn the_facts_modifiers_reach_the_table() {
         .count();
     assert_eq!(marked, 8, "the facts mark 8 models with a US factor");
 }
+
+/// Every facts key that prices a service tier above its long-context
+/// threshold (`input_cost_per_token_above_272k_tokens_priority` and the
+/// like) resolves to those rates, read straight from the facts, corrected
+/// keys included: a long request in that tier is priced, not flagged.
+#[test]
+fn every_tier_long_context_rate_of_the_facts_reaches_the_table() {
+    let table = PriceTable::embedded();
+    let per_million = |value: &Value| value.as_f64().map(|per_token| per_token * 1e6);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    let mut keys = 0;
+    let mut rates_checked = 0;
+    for (key, value) in &facts() {
+        let Value::Object(fields) = value else {
+            continue;
+        };
+        let mut found_any = false;
+        for (field, price) in fields {
+            let Some((base, rest)) = field.split_once("_above_") else {
+                continue;
+            };
+            let Some((tag, suffix)) = rest.split_once("_tokens_") else {
+                continue;
+            };
+            let tier = match suffix {
+                "priority" => "priority",
+                "flex" => "flex",
+                "batches" => "batch",
+                _ => continue,
+            };
+            let expected = per_million(price).unwrap_or_else(|| panic!("{key}.{field}"));
+            let found = table.lookup(key);
+            let threshold = found
+                .rates
+                .long_context
+                .as_ref()
+                .unwrap_or_else(|| panic!("{key} has no long-context tier"))
+                .threshold;
+            assert_eq!(threshold.to_string(), tag.replace('k', "000"), "{key}");
+            let long = found
+                .rates
+                .service_tiers
+                .get(tier)
+                .and_then(|t| t.long_context.as_ref())
+                .unwrap_or_else(|| panic!("{key}: no {tier} rates above {tag}: {found:?}"));
+            let actual = match base {
+                "input_cost_per_token" => long.input,
+                "output_cost_per_token" => long.output,
+                "cache_read_input_token_cost" => long.cache_read,
+                "cache_creation_input_token_cost" => long.cache_write,
+                other => panic!("{key}: an unexpected tier field {other}"),
+            };
+            assert!(
+                close(actual, expected),
+                "{key}.{field}: {actual} ≠ {expected}"
+            );
+            rates_checked += 1;
+            found_any = true;
+        }
+        keys += usize::from(found_any);
+    }
+    // The facts of 2026-08-01: 27 keys, 84 such rates.
+    assert_eq!((keys, rates_checked), (27, 84));
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{de::Error as _, Deserialize, Deserializer, Serialize};
 
 use super::error::PricingError;
-use super::rates::{LongContext, Rates, TierRates, MAX_FAST_MULTIPLIER, MAX_RATE};
+use super::rates::{LongContext, Rates, TierLongContext, TierRates, MAX_FAST_MULTIPLIER, MAX_RATE};
 
 /// A whole price file: an optional date and the models it prices.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -210,6 +210,28 @@ pub struct ServiceTierSpec {
     /// Defaults to this tier's `input`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write: Option<Rate>,
+    /// The tier's rates over the model's long-context threshold (the
+    /// model's `long_context.threshold`); without them a long request in
+    /// the tier is priced at the model's long-context rates, flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<ServiceTierLongSpec>,
+}
+
+/// A service tier's rates over the model's long-context threshold, as
+/// written; a cache rate left out defaults to their own `input`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTierLongSpec {
+    /// USD per 1M non-cached prompt tokens in the tier over the threshold.
+    pub input: Rate,
+    /// USD per 1M generated tokens in the tier over the threshold.
+    pub output: Rate,
+    /// Defaults to `input` just above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<Rate>,
+    /// Defaults to `input` just above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<Rate>,
 }
 
 /// A long-context tier as written; missing cache rates default from the
@@ -389,6 +411,15 @@ impl ServiceTierSpec {
             output: self.output.get(),
             cache_read: self.cache_read.map_or(input, Rate::get),
             cache_write: self.cache_write.map_or(input, Rate::get),
+            long_context: self.long_context.as_ref().map(|long| {
+                let input = long.input.get();
+                TierLongContext {
+                    input,
+                    output: long.output.get(),
+                    cache_read: long.cache_read.map_or(input, Rate::get),
+                    cache_write: long.cache_write.map_or(input, Rate::get),
+                }
+            }),
         }
     }
 }
@@ -452,6 +483,32 @@ mod tests {
             (tier.cache_read, tier.cache_write_5m, tier.cache_write_1h),
             (4.0, 5.0, 5.0)
         );
+    }
+
+    #[test]
+    fn a_service_tier_may_carry_long_context_rates_with_their_own_defaults() {
+        let file = PriceFile::parse(
+            r#"
+            [models.m]
+            input = 2.5
+            output = 15
+            long_context = { threshold = 272_000, input = 5, output = 22.5 }
+            service_tier = { priority = { input = 5, output = 30, long_context = { input = 10, output = 45, cache_read = 1 } } }
+            "#,
+            "test",
+        )
+        .unwrap();
+        let rates = file.models["m"].rates();
+        let long = rates.service_tiers["priority"]
+            .long_context
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (long.input, long.output, long.cache_read, long.cache_write),
+            (10.0, 45.0, 1.0, 10.0)
+        );
+        let again = PriceFile::parse(&file.to_toml().unwrap(), "test").unwrap();
+        assert_eq!(again, file);
     }
 
     #[test]

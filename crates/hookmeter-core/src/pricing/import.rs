@@ -17,7 +17,9 @@
 //!   `provider_specific_entry.fast`, `inference_geo` ← the other entries of
 //!   `provider_specific_entry` (`us`), `service_tier.flex` / `.priority` /
 //!   `.batch` ← the `…_flex`, `…_priority`, `…_batches` input, output and
-//!   cache rates. Rates LiteLLM leaves out take the loader's defaults.
+//!   cache rates, and a tier's `long_context` ← its rates above the
+//!   long-context threshold kept (`…_above_272k_tokens_priority`). Rates
+//!   LiteLLM leaves out take the loader's defaults.
 //! - `long_context` ← the `…_above_<N>k_tokens` rates. A rate the tier does
 //!   not list is the base rate (what LiteLLM itself charges above the
 //!   threshold), except the 1-hour write, which follows the tier's own
@@ -56,7 +58,9 @@ use std::fmt::{self, Write as _};
 
 use serde_json::{Map, Value};
 
-use super::file::{ModelSpec, Multiplier, PriceFile, Rate, ServiceTierSpec, TierSpec};
+use super::file::{
+    ModelSpec, Multiplier, PriceFile, Rate, ServiceTierLongSpec, ServiceTierSpec, TierSpec,
+};
 use super::normalize::{canonical, display_name, has_region_prefix, local_provider};
 use super::table::{MatchKind, PriceTable};
 
@@ -280,9 +284,9 @@ pub(super) fn candidate(key: &str, value: &Value) -> Result<Candidate, Skip> {
         .and_then(Value::as_f64)
         .and_then(|factor| Multiplier::new(factor).ok());
     spec.inference_geo = inference_geo(entry);
-    spec.service_tier = service_tiers(entry)?;
-    let (long_context, extra_tiers) = long_context(entry, &spec)?;
+    let (long_context, tag, extra_tiers) = long_context(entry, &spec)?;
     spec.long_context = long_context;
+    spec.service_tier = service_tiers(entry, tag)?;
 
     let provider = entry
         .get("litellm_provider")
@@ -313,11 +317,16 @@ pub(super) fn candidate(key: &str, value: &Value) -> Result<Candidate, Skip> {
 /// The service tiers LiteLLM lists by suffix (`input_cost_per_token_flex`,
 /// `…_priority`, `…_batches`), under the name the provider reports
 /// (`flex`, `priority`, `batch`). A tier needs its input and output rates;
-/// its cache rates follow the tier's input when not listed. The tiers'
-/// long-context rates (`…_above_272k_tokens_priority`) are not carried: a
-/// long request in a tier is priced at the standard long-context rates and
+/// its cache rates follow the tier's input when not listed. The tier's
+/// rates over the long-context threshold kept (`tag`, as `272k`) come from
+/// `…_above_272k_tokens_priority` when both input and output are listed,
+/// their cache rates again following their own input; without them a long
+/// request in the tier is priced at the standard long-context rates and
 /// flagged.
-fn service_tiers(entry: &Map<String, Value>) -> Result<BTreeMap<String, ServiceTierSpec>, Skip> {
+fn service_tiers(
+    entry: &Map<String, Value>,
+    tag: Option<&str>,
+) -> Result<BTreeMap<String, ServiceTierSpec>, Skip> {
     let mut tiers = BTreeMap::new();
     for (suffix, name) in [
         ("flex", "flex"),
@@ -338,10 +347,37 @@ fn service_tiers(entry: &Map<String, Value>) -> Result<BTreeMap<String, ServiceT
                 output,
                 cache_read: field("cache_read_input_token_cost")?,
                 cache_write: field("cache_creation_input_token_cost")?,
+                long_context: match tag {
+                    Some(tag) => tier_long_context(entry, tag, suffix)?,
+                    None => None,
+                },
             },
         );
     }
     Ok(tiers)
+}
+
+/// A service tier's rates above the long-context threshold `tag`
+/// (`input_cost_per_token_above_272k_tokens_priority`), when the entry
+/// lists both its input and output.
+fn tier_long_context(
+    entry: &Map<String, Value>,
+    tag: &str,
+    suffix: &str,
+) -> Result<Option<ServiceTierLongSpec>, Skip> {
+    let field = |base: &str| rate(entry, &format!("{base}_above_{tag}_tokens_{suffix}"));
+    let (Some(input), Some(output)) = (
+        field("input_cost_per_token")?,
+        field("output_cost_per_token")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(ServiceTierLongSpec {
+        input,
+        output,
+        cache_read: field("cache_read_input_token_cost")?,
+        cache_write: field("cache_creation_input_token_cost")?,
+    }))
 }
 
 /// The geographies `provider_specific_entry` prices apart (`{"us": 1.1}`):
@@ -361,11 +397,12 @@ fn inference_geo(entry: &Map<String, Value>) -> BTreeMap<String, Multiplier> {
 }
 
 /// The lowest long-context tier the entry lists (see the module docs for
-/// the rates it does not list), and whether it lists more than one.
-fn long_context(
-    entry: &Map<String, Value>,
+/// the rates it does not list), the threshold as the field names write it
+/// (`272k`), and whether it lists more than one.
+fn long_context<'e>(
+    entry: &'e Map<String, Value>,
     base: &ModelSpec,
-) -> Result<(Option<TierSpec>, bool), Skip> {
+) -> Result<(Option<TierSpec>, Option<&'e str>, bool), Skip> {
     let mut thresholds: Vec<(u64, &str)> = entry
         .keys()
         .filter_map(|field| {
@@ -379,7 +416,7 @@ fn long_context(
     thresholds.sort_unstable();
     thresholds.dedup_by_key(|(tokens, _)| *tokens);
     let Some(&(threshold, tag)) = thresholds.first() else {
-        return Ok((None, false));
+        return Ok((None, None, false));
     };
     let above = |field: &str| rate(entry, &format!("{field}_above_{tag}_tokens"));
     let own_write_5m = above("cache_creation_input_token_cost")?;
@@ -396,7 +433,7 @@ fn long_context(
             None => base.cache_write_1h,
         },
     };
-    Ok((Some(tier), thresholds.len() > 1))
+    Ok((Some(tier), Some(tag), thresholds.len() > 1))
 }
 
 /// `200k` → 200,000; `1m` → 1,000,000; `5000` → 5,000.

@@ -136,8 +136,13 @@ mod tests;
 pub use dated::{in_force, DatedRates};
 pub use entry::{Entry, PricingSource};
 pub use error::PricingError;
-pub use file::{Day, ModelSpec, Multiplier, PriceFile, PriceSpan, Rate, ServiceTierSpec, TierSpec};
+pub use file::{
+    Day, ModelSpec, Multiplier, PriceFile, PriceSpan, Rate, ServiceTierLongSpec, ServiceTierSpec,
+    TierSpec,
+};
 pub use memo::Pricer;
 pub use normalize::{canonical, normalize};
-pub use rates::{cost, Cost, LongContext, Rates, TierRates, MAX_FAST_MULTIPLIER, MAX_RATE};
+pub use rates::{
+    cost, Cost, LongContext, Rates, TierLongContext, TierRates, MAX_FAST_MULTIPLIER, MAX_RATE,
+};
 pub use table::{Match, MatchKind, PriceTable, Priced, FALLBACK_KEY, UNKNOWN_PROVIDER};

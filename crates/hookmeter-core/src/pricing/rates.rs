@@ -44,9 +44,9 @@ pub struct Rates {
 }
 
 /// A service tier's rates. They replace the standard rates for a request
-/// below the long-context threshold; the facts give few tiers a
-/// long-context price, so a long request in a tier is priced at the
-/// standard long-context rates and flagged.
+/// below the long-context threshold, and above it when the tier has rates
+/// of its own there (`long_context`); a long request in a tier without
+/// them is priced at the standard long-context rates and flagged.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TierRates {
     /// Input rate in the tier.
@@ -57,6 +57,25 @@ pub struct TierRates {
     pub cache_read: f64,
     /// Cache write rate in the tier (both lifetimes: providers that sell
     /// tiers have no lifetime split).
+    pub cache_write: f64,
+    /// The tier's rates for a request over the model's long-context
+    /// threshold (OpenAI's priority above 272k, Gemini's above 200k), when
+    /// the facts give them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<TierLongContext>,
+}
+
+/// A service tier's rates over the model's long-context threshold: every
+/// token of such a request in the tier is billed at them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierLongContext {
+    /// Input rate in the tier over the threshold.
+    pub input: f64,
+    /// Output rate in the tier over the threshold.
+    pub output: f64,
+    /// Cache read rate in the tier over the threshold.
+    pub cache_read: f64,
+    /// Cache write rate in the tier over the threshold (both lifetimes).
     pub cache_write: f64,
 }
 
@@ -113,8 +132,9 @@ impl Rates {
 ///
 /// `cost = (input·in + cache_read·cr + (cache_write − 1h)·cw5m + 1h·cw1h +
 /// output·out) / 1e6`, with every rate taken from the long-context tier when
-/// the prompt exceeds its threshold, else from the call's service tier when
-/// the model lists it; the total multiplied by the fast multiplier when the
+/// the prompt exceeds its threshold (the call's service tier's own
+/// long-context rates when the model lists them), else from the call's
+/// service tier when the model lists it; the total multiplied by the fast multiplier when the
 /// call is fast and the model has one, and by the geography's factor when
 /// the model lists the call's geography. A modifier without such a fact
 /// changes nothing and is named in [`Cost::unpriced`].
@@ -131,8 +151,10 @@ pub fn cost(rates: &Rates, usage: &Usage, billing: &Billing) -> Cost {
         .as_ref()
         .filter(|tier| usage.prompt_tokens() > tier.threshold);
     let service = billing.service_tier.as_deref().and_then(|name| {
-        match (long, rates.service_tiers.get(name)) {
-            (None, Some(tier)) => Some(tier),
+        let tier = rates.service_tiers.get(name);
+        match (long, tier.map(|t| (t, t.long_context.as_ref()))) {
+            (None, Some((tier, _))) => Some(Tier::Short(tier)),
+            (Some(_), Some((_, Some(tier_long)))) => Some(Tier::Long(tier_long)),
             _ => {
                 unpriced.push(format!("service_tier={name}"));
                 None
@@ -140,19 +162,26 @@ pub fn cost(rates: &Rates, usage: &Usage, billing: &Billing) -> Cost {
         }
     });
     let (input, output, cache_read, write_5m, write_1h) = match (long, service) {
+        (_, Some(Tier::Long(t))) => (
+            t.input,
+            t.output,
+            t.cache_read,
+            t.cache_write,
+            t.cache_write,
+        ),
+        (None, Some(Tier::Short(t))) => (
+            t.input,
+            t.output,
+            t.cache_read,
+            t.cache_write,
+            t.cache_write,
+        ),
         (Some(t), _) => (
             t.input,
             t.output,
             t.cache_read,
             t.cache_write_5m,
             t.cache_write_1h,
-        ),
-        (None, Some(t)) => (
-            t.input,
-            t.output,
-            t.cache_read,
-            t.cache_write,
-            t.cache_write,
         ),
         (None, None) => (
             rates.input,
@@ -187,6 +216,13 @@ pub fn cost(rates: &Rates, usage: &Usage, billing: &Billing) -> Cost {
         usd,
         unpriced: (!unpriced.is_empty()).then(|| unpriced.join(",")),
     }
+}
+
+/// The service tier rates that price a call: the tier's own, or its
+/// long-context ones for a request over the threshold.
+enum Tier<'a> {
+    Short(&'a TierRates),
+    Long(&'a TierLongContext),
 }
 
 /// Token counts as f64: exact up to 2^53 tokens, which no real call reaches.
@@ -305,6 +341,12 @@ mod tests {
                     output: f64::INFINITY,
                     cache_read: -1.0,
                     cache_write: 1.0,
+                    long_context: Some(TierLongContext {
+                        input: f64::INFINITY,
+                        output: f64::NAN,
+                        cache_read: -1.0,
+                        cache_write: f64::INFINITY,
+                    }),
                 },
             )]),
             inference_geo: BTreeMap::from([("us".to_string(), f64::INFINITY)]),
@@ -336,6 +378,7 @@ mod tests {
             output,
             cache_read,
             cache_write: input,
+            long_context: None,
         };
         Rates {
             input: 1.25,
@@ -392,6 +435,76 @@ mod tests {
         assert_eq!(priced.unpriced.as_deref(), Some("service_tier=flex"));
         let short = usage(1_000_000 / 10, 0, 0, 0, 0);
         assert_eq!(cost(&rates, &short, &tier("flex")).unpriced, None);
+    }
+
+    /// GPT-5.4 as Azure sells it (the facts' `azure/gpt-5.4`): a 272k
+    /// long-context tier, and priority rates both below and above it.
+    fn gpt_5_4() -> Rates {
+        Rates {
+            input: 2.5,
+            output: 15.0,
+            cache_read: 0.25,
+            cache_write_5m: 2.5,
+            cache_write_1h: 2.5,
+            long_context: Some(LongContext {
+                threshold: 272_000,
+                input: 5.0,
+                output: 22.5,
+                cache_read: 0.5,
+                cache_write_5m: 5.0,
+                cache_write_1h: 5.0,
+            }),
+            fast_multiplier: None,
+            service_tiers: BTreeMap::from([(
+                "priority".to_string(),
+                TierRates {
+                    input: 5.0,
+                    output: 30.0,
+                    cache_read: 0.5,
+                    cache_write: 5.0,
+                    long_context: Some(TierLongContext {
+                        input: 10.0,
+                        output: 45.0,
+                        cache_read: 1.0,
+                        cache_write: 10.0,
+                    }),
+                },
+            )]),
+            inference_geo: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_long_request_in_a_tier_with_long_context_rates_is_priced_at_them() {
+        let long = usage(300_000, 100_000, 0, 0, 10_000);
+        let priority = cost(&gpt_5_4(), &long, &tier("priority"));
+        assert_eq!(priority.unpriced, None);
+        let expected = (300_000.0 * 10.0 + 100_000.0 * 1.0 + 10_000.0 * 45.0) / 1e6;
+        assert!((priority.usd - expected).abs() < 1e-9, "{priority:?}");
+        // Below the threshold the tier's own rates, as before.
+        let short = usage(200_000, 0, 0, 0, 10_000);
+        let below = cost(&gpt_5_4(), &short, &tier("priority"));
+        assert_eq!(below.unpriced, None);
+        assert!((below.usd - (200_000.0 * 5.0 + 10_000.0 * 30.0) / 1e6).abs() < 1e-9);
+        // A tier the model does not list stays standard long-context, flagged.
+        let flex = cost(&gpt_5_4(), &long, &tier("flex"));
+        assert_eq!(flex.unpriced.as_deref(), Some("service_tier=flex"));
+        assert_eq!(flex.usd, cost(&gpt_5_4(), &long, &Billing::standard()).usd);
+    }
+
+    #[test]
+    fn a_long_request_in_a_tier_without_long_context_rates_is_standard_long_and_flagged() {
+        let mut rates = gpt_5_4();
+        rates
+            .service_tiers
+            .get_mut("priority")
+            .expect("the fixture has a priority tier")
+            .long_context = None;
+        let long = usage(300_000, 0, 0, 0, 10_000);
+        let priced = cost(&rates, &long, &tier("priority"));
+        assert_eq!(priced.unpriced.as_deref(), Some("service_tier=priority"));
+        let standard_long = (300_000.0 * 5.0 + 10_000.0 * 22.5) / 1e6;
+        assert!((priced.usd - standard_long).abs() < 1e-9, "{priced:?}");
     }
 
     #[test]
