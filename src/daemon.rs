@@ -262,7 +262,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     ) {
         Ok(watcher) => Some(watcher),
         Err(e) => {
-            tracing::warn!(error = %e, layer = %config.price_updates.layer_file.display(), "Cannot watch the price update file; a new one is used after SIGHUP or a restart.");
+            tracing::warn!(error = %e, layer = %config.price_updates.layer_file.display(), "Cannot start watching the price update file; a new one is used after SIGHUP or a restart.");
             None
         }
     };

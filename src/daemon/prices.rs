@@ -1,6 +1,7 @@
-//! Keeping a running daemon's prices current without a restart: a watch on
-//! the price update layer (`hookmeter pricing update` writes it; a change
-//! reloads the prices through the same path as SIGHUP), and, with
+//! Keeping a running daemon's prices current without a restart: a look at
+//! the price update layer every two seconds (`hookmeter pricing update`
+//! writes it; a change reloads the prices through the same path as
+//! SIGHUP), and, with
 //! `[pricing] auto_update = "daily"`, a thread of its own that refreshes the
 //! layer with conditional requests. Neither ever blocks ingestion: a
 //! download runs on its own thread, a reload swaps the writer's table
@@ -22,35 +23,49 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60 * 60);
 /// Why the prices are reloaded, for the log.
 pub(super) type Why = &'static str;
 
+/// How often the update layer's file is looked at.
+const LAYER_POLL: Duration = Duration::from_secs(2);
+
 /// Sends on `changed` whenever the update layer at `layer` is created,
-/// replaced or removed. The watch lasts as long as the returned watcher.
+/// replaced or removed, seen within [`LAYER_POLL`]. It stops when the
+/// returned sender is dropped.
+///
+/// Polled, not watched: the layer sits beside the database, and an inotify
+/// watch on that directory wakes on every commit (the WAL and its index
+/// change with each one), which cost the ingest path measurably. One
+/// `stat` every two seconds costs nothing.
 pub(super) fn watch_layer(
     layer: &Path,
     changed: UnboundedSender<Why>,
-) -> notify::Result<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let dir = match layer.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = layer.file_name().map(|n| n.to_os_string());
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if event.kind.is_access() {
-            return;
-        }
-        // An atomic replace is a rename onto the name: watch the directory,
-        // keep the events that name the layer.
-        if event
-            .paths
-            .iter()
-            .any(|path| path.file_name().map(|n| n.to_os_string()) == name)
-        {
-            let _ = changed.send("the price update file changed");
-        }
-    })?;
-    watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
-    Ok(watcher)
+) -> std::io::Result<mpsc::Sender<()>> {
+    let layer = layer.to_path_buf();
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("price-layer".into())
+        .spawn(move || {
+            let mut seen = stamp(&layer);
+            loop {
+                match stopped.recv_timeout(LAYER_POLL) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+                let now = stamp(&layer);
+                if now != seen {
+                    seen = now;
+                    let _ = changed.send("the price update file changed");
+                }
+            }
+        })?;
+    Ok(stop)
+}
+
+/// What tells one version of the layer's file from another: its inode (an
+/// atomic replace is a new file), size and modification time; `None` when
+/// there is no file.
+fn stamp(path: &Path) -> Option<(u64, u64, Option<std::time::SystemTime>)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.ino(), meta.len(), meta.modified().ok()))
 }
 
 /// Starts the `auto_update` thread: it asks `settings.url` when the last
