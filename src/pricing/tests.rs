@@ -11,17 +11,6 @@ use hookmeter_core::terms::Usage;
 
 const TOLERANCE: f64 = 1e-9;
 
-fn usage(input: u64, cache_read: u64, cache_write: u64, write_1h: u64, output: u64) -> Usage {
-    Usage {
-        input,
-        cache_read,
-        cache_write,
-        cache_write_1h: write_1h,
-        output,
-        reasoning: 0,
-    }
-}
-
 fn no_env() -> Vec<(String, String)> {
     Vec::new()
 }
@@ -92,7 +81,7 @@ fn a_user_file_replaces_and_adds_entries() {
     // A key with a route prices that route.
     let added = table.price(
         "acme/acme-coder-1.5",
-        &usage(1_000_000, 1_000_000, 0, 0, 0),
+        &Usage::of(1_000_000, 1_000_000, 0, 0),
         &crate::collect::Billing::standard(),
         None,
     );
