@@ -116,8 +116,9 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     let passed = Passed::of_this_process();
     let manager = systemd::Notifier;
     let http_listen = http::plan(&config)?;
-    let prices = config.load_prices()?;
-    let prices_in_force: PricesInForce = Arc::new(RwLock::new(Arc::new(prices.clone())));
+    // One table, shared by the writer and the HTTP API.
+    let prices = Arc::new(config.load_prices()?);
+    let prices_in_force: PricesInForce = Arc::new(RwLock::new(prices.clone()));
     let conn = store::open_writer(&config.db, config.durability)?;
     // Before any check reads them: the file's budgets as the file says now.
     crate::budget::sync_config(&conn, &config.budgets)
@@ -339,9 +340,10 @@ impl Reload<'_> {
         match self.config.load_prices() {
             Ok(prices) => {
                 let update = prices.update_as_of().map(str::to_string);
+                let prices = Arc::new(prices);
                 if self.writer.reload_prices(prices.clone()).await.is_ok() {
                     let mut shown = self.prices.write().unwrap_or_else(|p| p.into_inner());
-                    *shown = Arc::new(prices);
+                    *shown = prices;
                     tracing::info!(
                         why,
                         update_as_of = update.as_deref().unwrap_or("(none)"),

@@ -128,7 +128,7 @@ impl Batch {
             }
             WriteOp::Reload(table) => {
                 tracing::info!(as_of = table.as_of(), "Price table reloaded.");
-                prices.replace(*table);
+                prices.replace(table);
             }
             WriteOp::Ping(ack) => self.pending.push(Pending::Ping(ack)),
             WriteOp::Run(write) => self.after_commit.push(write),
@@ -137,7 +137,7 @@ impl Batch {
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection, prices: PriceTable, stats: Arc<WriterStats>) -> Self {
+    pub(super) fn new(conn: Connection, prices: Arc<PriceTable>, stats: Arc<WriterStats>) -> Self {
         Writer {
             conn,
             prices: Pricer::new(prices),

@@ -75,7 +75,7 @@ enum WriteOp {
         TranscriptBatch,
         oneshot::Sender<Result<TranscriptAck, WriteError>>,
     ),
-    Reload(Box<PriceTable>),
+    Reload(Arc<PriceTable>),
     /// Answered with the batch it rides in: proof the thread is alive and
     /// its transactions commit.
     Ping(oneshot::Sender<Result<(), WriteError>>),
@@ -149,8 +149,11 @@ impl WriterHandle {
     }
 
     /// Swaps the price table; events queued after this are priced with it.
-    pub async fn reload_prices(&self, prices: PriceTable) -> Result<(), WriteError> {
-        self.submit(WriteOp::Reload(Box::new(prices))).await
+    pub async fn reload_prices(
+        &self,
+        prices: impl Into<Arc<PriceTable>>,
+    ) -> Result<(), WriteError> {
+        self.submit(WriteOp::Reload(prices.into())).await
     }
 
     /// A round trip through the writer's queue and a (possibly empty)
@@ -187,12 +190,12 @@ impl WriterHandle {
 /// after committing everything queued, once every handle is dropped.
 pub fn spawn(
     conn: Connection,
-    prices: PriceTable,
+    prices: impl Into<Arc<PriceTable>>,
     queue: usize,
 ) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(queue.max(1));
     let stats = Arc::new(WriterStats::default());
-    let writer = Writer::new(conn, prices, stats.clone());
+    let writer = Writer::new(conn, prices.into(), stats.clone());
     let join = std::thread::Builder::new()
         .name("hookmeter-writer".into())
         .spawn(move || writer.run(rx))?;

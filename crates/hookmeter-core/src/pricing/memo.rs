@@ -6,6 +6,7 @@
 //! the call's time: a few comparisons.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -32,14 +33,16 @@ struct Resolved {
 /// Prices usage like [`PriceTable::price`], remembering each name's entry.
 #[derive(Debug, Clone)]
 pub struct Pricer {
-    table: PriceTable,
+    /// Shared with whoever else reads the table in force (the daemon's
+    /// HTTP API), so a process holds one copy of it.
+    table: Arc<PriceTable>,
     memo: HashMap<String, Resolved>,
 }
 
 impl Pricer {
-    pub fn new(table: PriceTable) -> Pricer {
+    pub fn new(table: impl Into<Arc<PriceTable>>) -> Pricer {
         Pricer {
-            table,
+            table: table.into(),
             memo: HashMap::new(),
         }
     }
@@ -50,8 +53,8 @@ impl Pricer {
     }
 
     /// Swaps the table (SIGHUP); what the old one resolved is forgotten.
-    pub fn replace(&mut self, table: PriceTable) {
-        self.table = table;
+    pub fn replace(&mut self, table: impl Into<Arc<PriceTable>>) {
+        self.table = table.into();
         self.memo.clear();
     }
 
