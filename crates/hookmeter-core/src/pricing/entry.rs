@@ -62,6 +62,38 @@ pub(super) enum Origin {
     User,
 }
 
+/// An entry while the table is built: with its prices as written, which
+/// the `COST_PRICING_*` overrides edit so that an override of `input` also
+/// moves the rates that default to it. The written form is dropped once
+/// the rates are resolved: the table keeps only what lookups need.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    pub(crate) entry: Entry,
+    pub(crate) spec: ModelSpec,
+}
+
+impl Draft {
+    /// The finished entry, its rates resolved from the spec.
+    pub(super) fn finish(self) -> Entry {
+        Entry {
+            rates: self.spec.rates(),
+            ..self.entry
+        }
+    }
+}
+
+impl AsRef<Entry> for Draft {
+    fn as_ref(&self) -> &Entry {
+        &self.entry
+    }
+}
+
+impl AsRef<Entry> for Entry {
+    fn as_ref(&self) -> &Entry {
+        self
+    }
+}
+
 /// One priced model of the table.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -75,12 +107,12 @@ pub struct Entry {
     pub(super) provider: String,
     /// Other names of exactly this model, in display form.
     pub(super) aliases: Vec<String>,
-    /// The prices as written, overrides applied; kept so an override of
-    /// `input` also moves the rates that default to it.
-    pub(super) spec: ModelSpec,
-    /// `spec` with defaults resolved: what costs are computed from.
+    /// How many of `aliases`, from the front, the entry's own file wrote;
+    /// the rest were carried over from the entry it replaced.
+    pub(super) written_aliases: usize,
+    /// The prices with defaults resolved: what costs are computed from.
     pub(super) rates: Rates,
-    /// Rates of the spans of days the spec's history gives, which win over
+    /// Rates of the spans of days the prices' history gives, which win over
     /// `rates` for a call made on one of those days.
     pub(super) history: Vec<DatedRates>,
     /// The file that defined the entry last.
@@ -134,10 +166,6 @@ impl Entry {
     /// The environment variables that changed this entry.
     pub fn env_vars(&self) -> &[String] {
         &self.env_vars
-    }
-
-    pub(crate) fn spec_mut(&mut self) -> &mut ModelSpec {
-        &mut self.spec
     }
 
     pub(crate) fn note_env_var(&mut self, var: &str) {

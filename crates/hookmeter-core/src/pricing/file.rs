@@ -345,6 +345,15 @@ impl PriceFile {
         })
     }
 
+    /// Parses and validates a price file written as JSON with the same
+    /// fields: the built-in table as the binary carries it.
+    pub(crate) fn parse_json(text: &str, origin: &str) -> Result<PriceFile, PricingError> {
+        serde_json::from_str(text).map_err(|error| PricingError::Parse {
+            origin: origin.to_string(),
+            message: error.to_string(),
+        })
+    }
+
     /// The file as TOML in the same format, e.g. for `pricing import` to
     /// write a user `pricing.toml`.
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::entry::Entry;
+use super::entry::Draft;
 use super::error::PricingError;
 use super::file::Rate;
 
@@ -53,7 +53,7 @@ struct Override {
 /// that names no rate, model or family only earns a warning, so an unrelated
 /// tool's variable cannot stop the daemon.
 pub(crate) fn apply(
-    entries: &mut [Entry],
+    entries: &mut [Draft],
     env: impl IntoIterator<Item = (String, String)>,
     warnings: &mut Vec<String>,
 ) -> Result<(), PricingError> {
@@ -95,9 +95,9 @@ pub(crate) fn apply(
         let models: Vec<usize> = entries
             .iter()
             .enumerate()
-            .filter(|(_, entry)| {
-                env_name(entry.key()) == o.key
-                    || entry.aliases().iter().any(|alias| env_name(alias) == o.key)
+            .filter(|(_, draft)| {
+                env_name(draft.entry.key()) == o.key
+                    || (draft.entry.aliases().iter()).any(|alias| env_name(alias) == o.key)
             })
             .map(|(i, _)| i)
             .collect();
@@ -109,7 +109,7 @@ pub(crate) fn apply(
         let family: Vec<usize> = entries
             .iter()
             .enumerate()
-            .filter(|(_, entry)| entry.id().split('-').any(|part| part == token))
+            .filter(|(_, draft)| draft.entry.id().split('-').any(|part| part == token))
             .map(|(i, _)| i)
             .collect();
         if family.is_empty() {
@@ -133,13 +133,13 @@ pub(crate) fn apply(
                 }
             }
             set_by.insert((i, o.field), (o.var.clone(), o.rate.get()));
-            set(entries[i].spec_mut(), o.field, o.rate);
+            set(&mut entries[i].spec, o.field, o.rate);
         }
     }
     for (o, targets) in &by_model {
         for &i in targets {
             set_by.insert((i, o.field), (o.var.clone(), o.rate.get()));
-            set(entries[i].spec_mut(), o.field, o.rate);
+            set(&mut entries[i].spec, o.field, o.rate);
         }
     }
     for (earlier, later) in conflicts {
@@ -151,7 +151,7 @@ pub(crate) fn apply(
     let mut applied: Vec<_> = set_by.into_iter().collect();
     applied.sort_by_key(|(entry_field, _)| *entry_field);
     for ((i, _), (var, _)) in applied {
-        entries[i].note_env_var(&var);
+        entries[i].entry.note_env_var(&var);
     }
     Ok(())
 }

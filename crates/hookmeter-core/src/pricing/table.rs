@@ -7,20 +7,21 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::dated::{in_force, DatedRates};
-use super::entry::{Entry, Origin, PricingSource};
+use super::entry::{Draft, Entry, Origin, PricingSource};
 use super::error::PricingError;
-use super::file::PriceFile;
+use super::file::{ModelSpec, PriceFile};
 use super::normalize::{candidates, extends, key_id, local_provider, spellings};
 use super::overrides;
 use super::rates::{cost, Rates};
 use crate::terms::{Billing, Usage};
 
 /// The built-in table, compiled in so the binary prices correctly with no
-/// file on disk.
-const EMBEDDED: &str = include_str!("prices.toml");
+/// file on disk: `prices.toml` as JSON, which the build script writes
+/// (`build.rs` says why not the TOML itself).
+pub(super) const EMBEDDED_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/prices.json"));
 
 /// How the built-in table is named in error messages.
-const EMBEDDED_ORIGIN: &str = "built-in prices.toml";
+pub(super) const EMBEDDED_ORIGIN: &str = "built-in prices.toml";
 
 /// The entry whose rates price a model no entry matches. Opus is the dearest
 /// current family, so an unknown model is over- rather than under-counted.
@@ -213,7 +214,7 @@ impl PriceTable {
         user: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<PriceTable, PricingError> {
-        let builtin = PriceFile::parse(EMBEDDED, EMBEDDED_ORIGIN)?;
+        let builtin = PriceFile::parse_json(EMBEDDED_JSON, EMBEDDED_ORIGIN)?;
         Self::build_over(builtin, update, user, env)
     }
 
@@ -229,28 +230,29 @@ impl PriceTable {
         user: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<PriceTable, PricingError> {
-        let mut entries = entries_of(&builtin, EMBEDDED_ORIGIN, Origin::Embedded)?;
+        let builtin_as_of = builtin.as_of.unwrap_or_default();
+        let mut drafts = entries_of(builtin.models, EMBEDDED_ORIGIN, Origin::Embedded)?;
         let mut warnings = Vec::new();
 
         let update_file = match update {
             None => None,
             Some((origin, text)) => {
                 let file = PriceFile::parse(text, origin)?;
-                let builtin_as_of = builtin.as_of.as_deref().unwrap_or_default();
                 match file.as_of.as_deref() {
-                    Some(as_of) if as_of < builtin_as_of => {
+                    Some(as_of) if as_of < builtin_as_of.as_str() => {
                         warnings.push(format!(
                             "the price update {origin} (as of {as_of}) is older than the built-in table (as of {builtin_as_of}) and is not used; run `hookmeter pricing update`"
                         ));
                         None
                     }
                     _ => {
-                        let added = entries_of(&file, origin, Origin::Update)?;
-                        merge(&mut entries, added);
+                        let models = file.models.len();
+                        let added = entries_of(file.models, origin, Origin::Update)?;
+                        merge(&mut drafts, added);
                         Some(UserFile {
                             path: origin.to_string(),
                             as_of: file.as_of,
-                            models: file.models.len(),
+                            models,
                         })
                     }
                 }
@@ -261,25 +263,27 @@ impl PriceTable {
             None => None,
             Some((origin, text)) => {
                 let file = PriceFile::parse(text, origin)?;
-                let added = entries_of(&file, origin, Origin::User)?;
-                merge(&mut entries, added);
+                let models = file.models.len();
+                let added = entries_of(file.models, origin, Origin::User)?;
+                merge(&mut drafts, added);
                 Some(UserFile {
                     path: origin.to_string(),
                     as_of: file.as_of,
-                    models: file.models.len(),
+                    models,
                 })
             }
         };
 
-        for entry in &mut entries {
-            if entry.provider.is_empty() {
-                entry.provider = UNKNOWN_PROVIDER.to_string();
+        for draft in &mut drafts {
+            if draft.entry.provider.is_empty() {
+                draft.entry.provider = UNKNOWN_PROVIDER.to_string();
             }
         }
-        overrides::apply(&mut entries, env, &mut warnings)?;
-        for entry in &mut entries {
-            entry.rates = entry.spec.rates();
-        }
+        overrides::apply(&mut drafts, env, &mut warnings)?;
+        // Into a new vector, not collected in place: that would keep the
+        // drafts' allocation, nearly twice the entries' size, for good.
+        let mut entries = Vec::with_capacity(drafts.len());
+        entries.extend(drafts.into_iter().map(Draft::finish));
         entries.sort_by(|a, b| (&a.provider, &a.key).cmp(&(&b.provider, &b.key)));
         let index = index_of(&entries, &mut warnings);
         let fallback_entry = entries.iter().find(|entry| entry.id == FALLBACK_KEY);
@@ -287,7 +291,7 @@ impl PriceTable {
         let fallback_history = fallback_entry.map_or_else(Vec::new, |entry| entry.history.clone());
 
         Ok(PriceTable {
-            as_of: builtin.as_of.unwrap_or_default(),
+            as_of: builtin_as_of,
             entries,
             index,
             fallback,
@@ -495,16 +499,22 @@ fn shared_words(a: &str, b: &str) -> usize {
 
 /// The entries one file defines, with keys checked for collisions once
 /// normalized.
-fn entries_of(file: &PriceFile, origin: &str, from: Origin) -> Result<Vec<Entry>, PricingError> {
-    let mut written: HashMap<String, &str> = HashMap::new();
-    let mut entries = Vec::with_capacity(file.models.len());
-    for (raw_key, spec) in &file.models {
-        let id = checked_id(raw_key, origin)?;
-        if let Some(first) = written.insert(id.clone(), raw_key) {
+fn entries_of(
+    models: BTreeMap<String, ModelSpec>,
+    origin: &str,
+    from: Origin,
+) -> Result<Vec<Draft>, PricingError> {
+    // The file is consumed: each spec moves into its entry rather than being
+    // copied, so loading the 2,000-entry built-in table never holds it twice.
+    let mut written: HashMap<String, String> = HashMap::with_capacity(models.len());
+    let mut entries = Vec::with_capacity(models.len());
+    for (raw_key, spec) in models {
+        let id = checked_id(&raw_key, origin)?;
+        if let Some(first) = written.insert(id.clone(), raw_key.clone()) {
             return Err(PricingError::DuplicateKey {
                 origin: origin.to_string(),
-                first: first.to_string(),
-                second: raw_key.clone(),
+                first,
+                second: raw_key,
                 normalized: id,
             });
         }
@@ -519,16 +529,19 @@ fn entries_of(file: &PriceFile, origin: &str, from: Origin) -> Result<Vec<Entry>
             origin: origin.to_string(),
             message: format!("model {raw_key:?}: {message}"),
         })?;
-        entries.push(Entry {
-            key: raw_key.trim().to_lowercase(),
-            id,
-            provider: spec.provider.clone().unwrap_or_default(),
-            aliases,
-            rates: spec.rates(),
-            history,
-            spec: spec.clone(),
-            origin: from,
-            env_vars: Vec::new(),
+        entries.push(Draft {
+            entry: Entry {
+                key: raw_key.trim().to_lowercase(),
+                id,
+                provider: spec.provider.clone().unwrap_or_default(),
+                written_aliases: aliases.len(),
+                aliases,
+                rates: spec.rates(),
+                history,
+                origin: from,
+                env_vars: Vec::new(),
+            },
+            spec,
         });
     }
     Ok(entries)
@@ -550,20 +563,22 @@ fn checked_id(raw: &str, origin: &str) -> Result<String, PricingError> {
 /// (the built-in aliases and provider carry over unless the user says
 /// otherwise), a new key is added with the provider its name would have
 /// matched.
-fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
+fn merge(entries: &mut Vec<Draft>, user: Vec<Draft>) {
     let builtin_index = index_of(entries, &mut Vec::new());
-    for mut added in user {
-        if let Some(existing) = entries.iter_mut().find(|e| e.id == added.id) {
+    for mut draft in user {
+        let added = &mut draft.entry;
+        if let Some(existing) = entries.iter_mut().find(|e| e.entry.id == added.id) {
             if added.provider.is_empty() {
-                added.provider = std::mem::take(&mut existing.provider);
+                added.provider = std::mem::take(&mut existing.entry.provider);
             }
-            for alias in std::mem::take(&mut existing.aliases) {
+            for alias in std::mem::take(&mut existing.entry.aliases) {
                 let alias_id = key_id(&alias);
                 if alias_id != added.id && !added.aliases.iter().any(|a| key_id(a) == alias_id) {
                     added.aliases.push(alias);
                 }
             }
-            *existing = added;
+            // The whole draft: the replaced entry's spec goes with it.
+            *existing = draft;
             continue;
         }
         if added.provider.is_empty() {
@@ -586,14 +601,14 @@ fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
                     .map(|(_, _, i)| i)
             };
             added.provider = match find(&builtin_index, &added.id).1 {
-                Some((i, _)) => entries[i].provider.clone(),
+                Some((i, _)) => entries[i].entry.provider.clone(),
                 None => family().map_or_else(
                     || UNKNOWN_PROVIDER.to_string(),
-                    |i| entries[i].provider.clone(),
+                    |i| entries[i].entry.provider.clone(),
                 ),
             };
         }
-        entries.push(added);
+        entries.push(draft);
     }
 }
 
@@ -602,7 +617,8 @@ fn merge(entries: &mut Vec<Entry>, user: Vec<Entry>) {
 /// the user's win. Only an alias the user file wrote is worth a warning when
 /// a key shadows it: one a replaced entry carried over from the built-in
 /// table is shadowed exactly as it would be on the built-in entry.
-fn index_of(entries: &[Entry], warnings: &mut Vec<String>) -> HashMap<String, usize> {
+fn index_of(entries: &[impl AsRef<Entry>], warnings: &mut Vec<String>) -> HashMap<String, usize> {
+    let entries: Vec<&Entry> = entries.iter().map(AsRef::as_ref).collect();
     let mut index: HashMap<String, usize> = entries
         .iter()
         .enumerate()
@@ -613,11 +629,11 @@ fn index_of(entries: &[Entry], warnings: &mut Vec<String>) -> HashMap<String, us
             if entry.origin != pass {
                 continue;
             }
-            for alias in &entry.aliases {
+            for (position, alias) in entry.aliases.iter().enumerate() {
                 let alias_id = key_id(alias);
                 if let Some(&owner) = index.get(&alias_id) {
                     if entries[owner].id == alias_id {
-                        let written = entry.spec.aliases.iter().any(|a| key_id(a) == alias_id);
+                        let written = position < entry.written_aliases;
                         if pass == Origin::User && written {
                             warnings.push(format!(
                                 "alias {alias:?} of {:?} is ignored: it is the key of another model; rename the alias or drop it",

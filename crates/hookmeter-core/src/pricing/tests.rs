@@ -52,6 +52,22 @@ fn the_built_in_table_parses_and_is_dated() {
     assert!(table.user_file().is_none());
 }
 
+/// The binary carries `prices.toml` as JSON (build.rs); both must read as
+/// the same file, to the last bit of every rate (a float parsed a shade off
+/// would move costs without anyone changing a price).
+#[test]
+fn embedded_json_is_the_toml() {
+    let from_json = file::PriceFile::parse_json(table::EMBEDDED_JSON, table::EMBEDDED_ORIGIN)
+        .expect("the embedded JSON parses");
+    let from_toml = file::PriceFile::parse(include_str!("prices.toml"), "prices.toml")
+        .expect("prices.toml parses");
+    assert_eq!(from_json.models.len(), from_toml.models.len());
+    for (key, spec) in &from_toml.models {
+        assert_eq!(from_json.models.get(key), Some(spec), "{key}");
+    }
+    assert_eq!(from_json, from_toml);
+}
+
 #[test]
 fn every_built_in_entry_has_a_known_provider_and_coherent_rates() {
     for entry in PriceTable::embedded().entries() {
