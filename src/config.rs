@@ -285,6 +285,9 @@ impl Default for Limits {
 pub struct Transcripts {
     /// Only files under these directories are read (after canonicalization).
     pub roots: Vec<PathBuf>,
+    /// Where Codex keeps its rollouts: `$CODEX_HOME/sessions` and
+    /// `$CODEX_HOME/archived_sessions` (`CODEX_HOME` defaults to `~/.codex`).
+    pub codex_roots: Vec<PathBuf>,
     /// A watched transcript with no activity this long gets a last read and is dropped.
     pub idle_timeout: Duration,
     /// After Stop/SubagentStop/SessionEnd, keep watching this long: the last
@@ -542,6 +545,7 @@ impl Config {
                 Some(roots) => roots,
                 None => default_transcript_roots(env),
             },
+            codex_roots: default_codex_roots(env),
             idle_timeout: Duration::from_secs(
                 pick.file_only("transcripts.idle_timeout_secs", t.idle_timeout_secs)
                     .unwrap_or(300),
@@ -818,6 +822,18 @@ fn default_transcript_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf
     roots
 }
 
+/// Where Codex keeps rollouts: `sessions` and `archived_sessions` under
+/// `CODEX_HOME`, which defaults to `~/.codex`.
+fn default_codex_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let home = path_env(env, "CODEX_HOME").or_else(|| {
+        env("HOME")
+            .filter(|h| h.starts_with('/'))
+            .map(|h| PathBuf::from(h).join(".codex"))
+    });
+    home.map(|home| vec![home.join("sessions"), home.join("archived_sessions")])
+        .unwrap_or_default()
+}
+
 fn path_env(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<PathBuf> {
     env(var).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
@@ -921,6 +937,28 @@ pub(crate) mod tests {
         );
         assert_eq!(c.http.as_deref(), Some("127.0.0.1:7717"));
         assert!(c.origins.values().all(|o| *o == Origin::Default));
+    }
+
+    #[test]
+    fn codex_roots_are_under_codex_home_else_home() {
+        let roots = |pairs: &[(&str, &str)]| {
+            let c = Config::resolve(&Overrides::default(), &env_of(pairs)).unwrap();
+            c.transcripts.codex_roots
+        };
+        assert_eq!(
+            roots(&[("HOME", "/home/u")]),
+            [
+                PathBuf::from("/home/u/.codex/sessions"),
+                PathBuf::from("/home/u/.codex/archived_sessions")
+            ]
+        );
+        assert_eq!(
+            roots(&[("HOME", "/home/u"), ("CODEX_HOME", "/c")]),
+            [
+                PathBuf::from("/c/sessions"),
+                PathBuf::from("/c/archived_sessions")
+            ]
+        );
     }
 
     #[test]

@@ -79,10 +79,13 @@ enum Command {
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(String, String)>,
     },
-    /// Load Claude Code transcripts into the database (default: every transcript root); safe to repeat
+    /// Load Claude Code transcripts and Codex rollouts into the database (default: every root); safe to repeat
     Import {
-        /// Transcript files or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated)]
+        /// Transcript or rollout files, or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated), $CODEX_HOME/sessions, $CODEX_HOME/archived_sessions (CODEX_HOME: ~/.codex)]
         paths: Vec<PathBuf>,
+        /// Read only this agent's default roots (repeatable) [default: all]
+        #[arg(long, value_enum, conflicts_with = "paths")]
+        agent: Vec<ImportAgent>,
     },
     /// Cost report: totals grouped by one or two dimensions
     Report {
@@ -523,7 +526,7 @@ fn main() -> ExitCode {
             });
             ExitCode::SUCCESS
         }
-        Command::Import { paths } => run_import(config, paths),
+        Command::Import { paths, agent } => run_import(config, paths, agent),
         Command::Reprice {
             since,
             dry_run,
@@ -835,10 +838,25 @@ fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
     }
 }
 
-fn run_import(config: Config, paths: Vec<PathBuf>) -> ExitCode {
+/// An agent whose logs `import` reads.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ImportAgent {
+    ClaudeCode,
+    Codex,
+}
+
+fn run_import(config: Config, paths: Vec<PathBuf>, agents: Vec<ImportAgent>) -> ExitCode {
     init_logging(LogFormat::Text);
     let sources = if paths.is_empty() {
-        Sources::Roots(config.transcripts.roots.clone())
+        let wants = |agent| agents.is_empty() || agents.contains(&agent);
+        let mut roots = Vec::new();
+        if wants(ImportAgent::ClaudeCode) {
+            roots.extend(config.transcripts.roots.iter().cloned());
+        }
+        if wants(ImportAgent::Codex) {
+            roots.extend(config.transcripts.codex_roots.iter().cloned());
+        }
+        Sources::Roots(roots)
     } else {
         Sources::Named(paths)
     };

@@ -78,6 +78,17 @@ pub struct TranscriptRecord {
     pub project: Option<String>,
     /// `transcript` (live) or `import`.
     pub source: Source,
+    /// Whose log the line came from, which decides how its repeats reconcile.
+    pub log: AgentLog,
+}
+
+/// The agent log a [`TranscriptRecord`] was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentLog {
+    /// A Claude Code transcript: one API message over several lines.
+    ClaudeCode,
+    /// A Codex rollout: one line per billed response, final as written.
+    Codex,
 }
 
 /// Records read from one transcript file, committed together with the

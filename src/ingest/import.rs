@@ -1,6 +1,7 @@
-//! `hookmeter import`: loads Claude Code transcripts already on disk through
-//! the same chunk reader, parser and keys as the live tail, so an import
-//! after live capture, or a second import, adds nothing. Files stream in
+//! `hookmeter import`: loads Claude Code transcripts and Codex rollouts
+//! already on disk through the same readers, parsers and keys as live
+//! capture, so an import after live capture, or a second import, adds
+//! nothing. Files stream in
 //! bounded chunks: memory does not grow with a file's size.
 //!
 //! Import keeps no read offsets: it always reads whole files, and the
@@ -15,8 +16,9 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::collect::UsageLimits;
+use crate::ingest::codex::{is_rollout, read_rollout, RolloutSkips};
 use crate::ingest::transcript::{read_chunk_into, to_record, Chunk, CHUNK_BYTES};
-use crate::record::{Source, TranscriptBatch};
+use crate::record::{AgentLog, Source, TranscriptBatch};
 use crate::store::writer::{outcome, Receipt, TranscriptAck, WriterHandle};
 
 /// What an import did, printed at the end.
@@ -29,6 +31,9 @@ pub struct ImportSummary {
     pub skipped_lines: u64,
     /// Of those, lines whose usage is over the per-call limits: not priced.
     pub implausible_lines: u64,
+    /// Of those, Codex rollout lines worth naming (unknown types, `info:
+    /// null`, repeated totals).
+    pub rollout_skips: RolloutSkips,
     pub written: TranscriptAck,
     /// Files that could not be read, with the reason.
     pub failed: Vec<(PathBuf, String)>,
@@ -68,6 +73,14 @@ impl std::fmt::Display for ImportSummary {
             )?;
         }
         writeln!(f, "lines without usage: {}", self.skipped_lines)?;
+        let r = &self.rollout_skips;
+        if *r != RolloutSkips::default() {
+            writeln!(
+                f,
+                "of those, Codex lines: {} of an unknown type, {} token_count without info, {} repeating the total before",
+                r.unknown_type, r.null_info, r.repeated_total
+            )?;
+        }
         if self.implausible_lines > 0 {
             writeln!(
                 f,
@@ -188,8 +201,9 @@ pub async fn import(
     let mut reads = read_in_order(files.iter().map(|(path, _)| path.clone()).collect(), limits);
     while let Some(read) = reads.recv().await {
         match read {
-            Read::Chunk(chunk, bytes) => {
-                if let Err(reason) = run.chunk(chunk, bytes).await {
+            Read::Chunk(chunk, bytes, log, skips) => {
+                run.summary.rollout_skips += skips;
+                if let Err(reason) = run.chunk(chunk, bytes, log).await {
                     failed.push((PathBuf::from("(batch)"), reason));
                 }
             }
@@ -217,8 +231,9 @@ const READ_AHEAD_CHUNKS: usize = 4;
 
 /// What the reader thread produces, in file order.
 enum Read {
-    /// A chunk of the current file, with the bytes it consumed.
-    Chunk(Chunk, u64),
+    /// A chunk of the current file, with the bytes it consumed, whose log
+    /// it is, and (for a rollout) the lines it skipped worth naming.
+    Chunk(Chunk, u64, AgentLog, RolloutSkips),
     /// The file is read to its end.
     Done,
     Failed(PathBuf, String),
@@ -232,6 +247,23 @@ fn read_in_order(files: Vec<PathBuf>, limits: UsageLimits) -> tokio::sync::mpsc:
         .spawn(move || {
             let mut buf = Vec::new();
             for path in files {
+                if is_rollout(&path) {
+                    let mut stopped = false;
+                    let read = read_rollout(&path, limits, |chunk, bytes, skips| {
+                        let sent =
+                            tx.blocking_send(Read::Chunk(chunk, bytes, AgentLog::Codex, skips));
+                        stopped = sent.is_err();
+                        !stopped
+                    });
+                    let outcome = match read {
+                        Ok(()) => Read::Done,
+                        Err(e) => Read::Failed(path, e.to_string()),
+                    };
+                    if stopped || tx.blocking_send(outcome).is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 let mut offset = 0;
                 let outcome = loop {
                     match read_chunk_into(&mut buf, &path, offset, 0, CHUNK_BYTES, limits) {
@@ -239,7 +271,13 @@ fn read_in_order(files: Vec<PathBuf>, limits: UsageLimits) -> tokio::sync::mpsc:
                             let done = chunk.at_end || chunk.end == offset;
                             let bytes = chunk.end - offset;
                             offset = chunk.end;
-                            if tx.blocking_send(Read::Chunk(chunk, bytes)).is_err() {
+                            let read = Read::Chunk(
+                                chunk,
+                                bytes,
+                                AgentLog::ClaudeCode,
+                                RolloutSkips::default(),
+                            );
+                            if tx.blocking_send(read).is_err() {
                                 return;
                             }
                             if done {
@@ -281,17 +319,21 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Adds one chunk's records to the batch, sending it when full.
-    async fn chunk(&mut self, chunk: Chunk, bytes: u64) -> Result<(), String> {
+    async fn chunk(&mut self, chunk: Chunk, bytes: u64, log: AgentLog) -> Result<(), String> {
         self.progress.advance(bytes);
         self.summary.bytes += bytes;
         self.summary.lines += chunk.lines;
         self.summary.skipped_lines += chunk.skipped;
         self.summary.implausible_lines += chunk.implausible;
+        let record = match log {
+            AgentLog::ClaudeCode => to_record,
+            AgentLog::Codex => crate::ingest::codex::to_record,
+        };
         self.batch.extend(
             chunk
                 .records
                 .into_iter()
-                .map(|line| to_record(line, Source::Import)),
+                .map(|line| record(line, Source::Import)),
         );
         if self.batch.len() >= BATCH_RECORDS {
             self.flush().await?;

@@ -8,6 +8,7 @@
 //!
 //! For users: docs/ingest.md.
 
+pub mod codex;
 pub mod http;
 pub mod import;
 pub mod socket;

@@ -439,6 +439,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let transcripts = crate::config::Transcripts {
             roots: Vec::new(),
+            codex_roots: Vec::new(),
             idle_timeout: std::time::Duration::from_secs(60),
             stop_linger: std::time::Duration::from_secs(1),
         };

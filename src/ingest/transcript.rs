@@ -366,6 +366,7 @@ pub fn to_record(line: TranscriptUsage, source: Source) -> TranscriptRecord {
         line,
         project,
         source,
+        log: crate::record::AgentLog::ClaudeCode,
     }
 }
 

@@ -13,7 +13,7 @@
 //! - `common`: the harness (temp home, daemon, socket client, HTTP) and the
 //!   turns: a fault test runs alone, every other test beside any but a fault test.
 //! - `advice`, `alerts`, `budgets`, `reports`, `names`, `cli_output`: what people read.
-//! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `missing_db`:
+//! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `codex`, `missing_db`:
 //!   data in, rows out.
 //! - `cli_config`, `setup`, `systemd`, `lifecycle`, `startup_log`: running it.
 //! - `http`, `mcp`: the read surfaces other programs use.
@@ -31,6 +31,7 @@ mod bad_input;
 mod budgets;
 mod cli_config;
 mod cli_output;
+mod codex;
 mod dated;
 mod fallback;
 mod faults;

@@ -30,6 +30,10 @@ pub(super) enum Rule {
     /// [`snapshot_rank`], the order the parser merges a message's lines by,
     /// so the two cannot disagree; tool names gather across the lines.
     ClaudeCodeTranscript,
+    /// A Codex rollout record, one billed response: its usage is final as
+    /// written, so a copy (a re-read, an import after capture, a fork's
+    /// replay of its parent) is never larger; the first stored stands.
+    CodexRollout,
 }
 
 impl Rule {
@@ -41,6 +45,7 @@ impl Rule {
                 new.output > old.output || (new.output == old.output && prompt(new) > prompt(old))
             }
             Rule::ClaudeCodeTranscript => snapshot_rank(new) > snapshot_rank(old),
+            Rule::CodexRollout => false,
         }
     }
 
@@ -48,6 +53,10 @@ impl Rule {
     fn tools(self, kept: Option<&str>, incoming: &[String]) -> Option<String> {
         match self {
             Rule::HookEvent => (!incoming.is_empty()).then(|| incoming.join(",")),
+            Rule::CodexRollout => match kept {
+                Some(kept) => Some(kept.to_owned()),
+                None => (!incoming.is_empty()).then(|| incoming.join(",")),
+            },
             Rule::ClaudeCodeTranscript => {
                 let merged = merge_tool_names(kept.unwrap_or(""), incoming);
                 (!merged.is_empty()).then_some(merged)
@@ -59,7 +68,7 @@ impl Rule {
     /// tools still count when the source spreads them over lines).
     fn gathers_tools(self) -> bool {
         match self {
-            Rule::HookEvent => false,
+            Rule::HookEvent | Rule::CodexRollout => false,
             Rule::ClaudeCodeTranscript => true,
         }
     }
@@ -380,6 +389,40 @@ mod tests {
         assert_eq!(plan_for(&old, &read), Action::Unchanged);
         // A larger prompt with less output is not larger.
         assert_eq!(plan_for(&usage(9, 1000), &read), Action::Unchanged);
+    }
+
+    #[test]
+    fn a_codex_response_stored_once_stands_against_any_copy() {
+        let first = usage(40, 1200);
+        let kept = Kept {
+            usage: &first,
+            tools: Some("shell"),
+        };
+        for copy in [first, usage(41, 1200), usage(40, 1300)] {
+            let tools = names(&["exec_command"]);
+            let event = Incoming {
+                rule: Rule::CodexRollout,
+                request_id: "",
+                lineage: Lineage::Main,
+                usage: &copy,
+                tools: &tools,
+            };
+            assert_eq!(reconcile(&[], Some(kept), &event).action, Action::Unchanged);
+        }
+        let tools = names(&["shell"]);
+        let event = Incoming {
+            rule: Rule::CodexRollout,
+            request_id: "",
+            lineage: Lineage::Main,
+            usage: &first,
+            tools: &tools,
+        };
+        assert_eq!(
+            reconcile(&[], None, &event).action,
+            Action::Insert {
+                tools: Some("shell".into())
+            }
+        );
     }
 
     /// What the store holds of one message, as the writer's SQL would leave it.

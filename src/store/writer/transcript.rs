@@ -12,7 +12,7 @@ use super::stored::{
     stored_record, update_snapshot, update_tools, RecordKey, Snapshot, StoredRecord,
 };
 use crate::pricing::{Priced, Pricer};
-use crate::record::{TranscriptBatch, TranscriptOffset, TranscriptRecord};
+use crate::record::{AgentLog, TranscriptBatch, TranscriptOffset, TranscriptRecord};
 use crate::store::rollup::{Contribution, Tally};
 
 /// What a transcript batch changed.
@@ -83,7 +83,10 @@ fn write_transcript_record(
         tools: old.tool_name.as_deref(),
     });
     let incoming = Incoming {
-        rule: Rule::ClaudeCodeTranscript,
+        rule: match record.log {
+            AgentLog::ClaudeCode => Rule::ClaudeCodeTranscript,
+            AgentLog::Codex => Rule::CodexRollout,
+        },
         request_id: request,
         lineage: if line.sidechain {
             Lineage::Sidechain

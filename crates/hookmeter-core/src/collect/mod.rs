@@ -13,6 +13,7 @@
 //! the pipeline. It only reads fixed paths, so a payload's depth costs nothing.
 
 pub mod claude_code;
+pub mod codex;
 mod identity;
 mod numbers;
 mod plausible;

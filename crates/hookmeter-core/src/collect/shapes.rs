@@ -274,7 +274,7 @@ fn openai(
 /// Codex `token_count` (`last_token_usage`) and `codex exec --json` usage:
 /// OpenAI Responses semantics with flat names, so `input_tokens` includes
 /// `cached_input_tokens` and `output_tokens` includes `reasoning_output_tokens`.
-fn codex(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>, String> {
+pub(super) fn codex(object: &Map<String, Value>, within: &str) -> Result<Option<Usage>, String> {
     let f = |key| Field::new(within, key);
     let input_total = count(object, f("input_tokens"))?;
     let cached = count(object, f("cached_input_tokens"))?;

@@ -1,0 +1,346 @@
+//! Codex CLI rollouts: the JSONL files Codex writes under
+//! `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl`, one line in, the usage
+//! of one billed model response out (docs/ingest.md#codex-rollouts).
+//!
+//! Unlike a Claude Code transcript line, a rollout line does not say whose it
+//! is or which model served it: the session and its working directory come
+//! from the `session_meta` line, the model from the latest `turn_context`.
+//! So a rollout is read in order through a [`Rollout`], which keeps that
+//! little state. A caller reading from an offset (a tail) keeps its
+//! `Rollout` beside the offset, or feeds the lines before the offset again
+//! and throws their answers away.
+//!
+//! Where the usage is, newest format first:
+//! - `token_usage_record` (Codex 0.171): one line per model response, with
+//!   its `response_id` and that response's `usage`. The response id is the
+//!   record's key, whatever file shows it, so a fork or a resume that copies
+//!   its parent's lines counts nothing again.
+//! - `event_msg` `token_count` (every version): `info.last_token_usage` (the
+//!   latest response) and `info.total_token_usage` (the thread's running
+//!   total, which a fork carries over from its parent). Once a rollout has
+//!   shown a `token_usage_record`, its `token_count` lines repeat what the
+//!   records said and are skipped. Before that (older rollouts), each
+//!   `token_count` whose total moved is one response, billed at its
+//!   `last_token_usage`; a line repeating the previous total is skipped.
+//!
+//! Counts follow OpenAI's semantics (`input_tokens` includes
+//! `cached_input_tokens`, `output_tokens` includes `reasoning_output_tokens`)
+//! and are read and refused by the collector's own Codex shape, so a rollout
+//! and a Codex hook payload agree. Pure and total: no I/O, no clock, never a
+//! panic; an unknown line type is skipped and counted, never fatal.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::identity::{model_name, text, timestamp};
+use super::shapes::{codex as codex_usage, within_limits};
+use super::Usage;
+
+/// The agent every Codex record is kept under.
+pub const AGENT: &str = "codex";
+
+/// The prefix of every Codex record key.
+const KEY_PREFIX: &str = "codex:";
+
+/// One billed model response, as a rollout shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodexUsage {
+    /// The record's idempotency key: `codex:<response_id>` from a
+    /// `token_usage_record`; for a rollout without those,
+    /// `codex:tc:<line timestamp>:<thread total_tokens>`, which a copy of the
+    /// line in another file keeps too. The same from a live read and an
+    /// import.
+    pub key: String,
+    /// The Codex session (thread) the response belongs to.
+    pub session_id: String,
+    /// When the line was written; `None` when absent or unreadable.
+    pub timestamp: Option<jiff::Timestamp>,
+    /// The model of the latest `turn_context` (empty before any): the model
+    /// the turn asked for, which Codex does not write per response.
+    pub model: String,
+    /// The response's token counts: `input` without the cached part.
+    pub usage: Usage,
+    /// Tools the response called (`function_call` and the like, by name),
+    /// in order, each once.
+    pub tool_names: Vec<String>,
+    /// The session's working directory, from which the project is named.
+    pub cwd: Option<String>,
+}
+
+/// What one rollout line is to the cost pipeline.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodexLine {
+    Usage(CodexUsage),
+    Skip(CodexSkip),
+}
+
+/// Why a line yields no usage. Most lines are prompts, items and events:
+/// only [`CodexSkip::InvalidUsage`] and [`CodexSkip::NoSession`] lose a
+/// response's cost, and [`CodexSkip::UnknownType`] says the format moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodexSkip {
+    /// Not JSON: garbage, or a line cut short.
+    NotJson,
+    /// JSON, but not an object.
+    NotObject,
+    /// A line type this parser does not know; skipped and counted.
+    UnknownType,
+    /// A known line that carries no usage (messages, tool calls, settings).
+    NoUsage,
+    /// A `token_count` with `info: null` (rate limits only).
+    NullInfo,
+    /// A `token_count` repeating the thread total of the one before it.
+    RepeatedTotal,
+    /// A `token_count` of a rollout whose `token_usage_record` lines already
+    /// counted its responses.
+    CountedByRecord,
+    /// Usage before any `session_meta`: no session to key it by.
+    NoSession,
+    /// Token counts the collector refuses, with the field and its value.
+    InvalidUsage(String),
+}
+
+impl CodexSkip {
+    /// A short fixed label, fit for a counter key.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CodexSkip::NotJson => "not json",
+            CodexSkip::NotObject => "not an object",
+            CodexSkip::UnknownType => "unknown line type",
+            CodexSkip::NoUsage => "no usage",
+            CodexSkip::NullInfo => "token_count without info",
+            CodexSkip::RepeatedTotal => "repeated total",
+            CodexSkip::CountedByRecord => "counted by token_usage_record",
+            CodexSkip::NoSession => "no session",
+            CodexSkip::InvalidUsage(_) => "invalid usage",
+        }
+    }
+}
+
+impl fmt::Display for CodexSkip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodexSkip::InvalidUsage(detail) => write!(f, "{}: {detail}", self.label()),
+            other => f.write_str(other.label()),
+        }
+    }
+}
+
+/// Line types Codex writes that carry no usage of their own.
+const KNOWN_TYPES: &[&str] = &[
+    "session_meta",
+    "turn_context",
+    "response_item",
+    "event_msg",
+    "token_usage_record",
+    "world_state",
+    "compacted",
+];
+
+/// What a rollout has said so far that later lines need.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rollout {
+    /// `session_meta.payload.id`.
+    session_id: Option<String>,
+    /// `session_meta.payload.cwd`, then each `turn_context`'s.
+    cwd: Option<String>,
+    /// The latest `turn_context.payload.model`.
+    model: Option<String>,
+    /// The thread total of the latest `token_count` with info, to tell a
+    /// repeated line from a new response.
+    last_total: Option<Usage>,
+    /// A `token_usage_record` was seen: `token_count` lines only repeat it.
+    has_records: bool,
+    /// Tools called since the last usage, for the next one.
+    pending_tools: Vec<String>,
+}
+
+impl Rollout {
+    pub fn new() -> Rollout {
+        Rollout::default()
+    }
+
+    /// Reads the next line (without its newline). Pure and total.
+    pub fn read_line(&mut self, line: &[u8]) -> CodexLine {
+        match self.read(line) {
+            Ok(usage) => CodexLine::Usage(usage),
+            Err(skip) => CodexLine::Skip(skip),
+        }
+    }
+
+    fn read(&mut self, bytes: &[u8]) -> Result<CodexUsage, CodexSkip> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|_| CodexSkip::NotJson)?;
+        let line = value.as_object().ok_or(CodexSkip::NotObject)?;
+        let kind = line.get("type").and_then(Value::as_str).unwrap_or("");
+        let empty = Map::new();
+        let payload = line
+            .get("payload")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        match kind {
+            "session_meta" => {
+                self.session_meta(payload);
+                Err(CodexSkip::NoUsage)
+            }
+            "turn_context" => {
+                if let Some(model) = payload.get("model").and_then(model_name) {
+                    self.model = Some(model.to_owned());
+                }
+                if let Some(cwd) = text(payload, &["cwd"]) {
+                    self.cwd = Some(cwd.to_owned());
+                }
+                Err(CodexSkip::NoUsage)
+            }
+            "response_item" => {
+                self.tool_call(payload);
+                Err(CodexSkip::NoUsage)
+            }
+            "token_usage_record" => self.usage_record(line, payload),
+            "event_msg" if text(payload, &["type"]) == Some("token_count") => {
+                self.token_count(line, payload)
+            }
+            known if KNOWN_TYPES.contains(&known) => Err(CodexSkip::NoUsage),
+            _ => Err(CodexSkip::UnknownType),
+        }
+    }
+
+    fn session_meta(&mut self, payload: &Map<String, Value>) {
+        // A rollout has one; a second (a copied parent's) names another
+        // session and must not take this one's place.
+        if self.session_id.is_none() {
+            self.session_id = text(payload, &["id", "session_id"]).map(str::to_owned);
+            self.cwd = text(payload, &["cwd"]).map(str::to_owned);
+            if let Some(model) = payload.get("model").and_then(model_name) {
+                self.model = Some(model.to_owned());
+            }
+        }
+    }
+
+    /// A tool call item: its name goes on the next usage.
+    fn tool_call(&mut self, payload: &Map<String, Value>) {
+        let kind = text(payload, &["type"]).unwrap_or("");
+        let name = match kind {
+            "function_call" | "custom_tool_call" => text(payload, &["name"]),
+            "local_shell_call" => Some("local_shell"),
+            "web_search_call" => Some("web_search"),
+            _ => None,
+        };
+        if let Some(name) = name {
+            if !self.pending_tools.iter().any(|t| t == name) {
+                self.pending_tools.push(name.to_owned());
+            }
+        }
+    }
+
+    fn usage_record(
+        &mut self,
+        line: &Map<String, Value>,
+        payload: &Map<String, Value>,
+    ) -> Result<CodexUsage, CodexSkip> {
+        self.has_records = true;
+        let usage = read_usage(payload, "usage", "payload.usage")?;
+        let Some(response) = text(payload, &["response_id"]) else {
+            return Err(CodexSkip::NoUsage);
+        };
+        let session = text(payload, &["thread_id", "session_id"])
+            .map(str::to_owned)
+            .or_else(|| self.session_id.clone())
+            .ok_or(CodexSkip::NoSession)?;
+        Ok(self.emit(format!("{KEY_PREFIX}{response}"), session, line, usage))
+    }
+
+    fn token_count(
+        &mut self,
+        line: &Map<String, Value>,
+        payload: &Map<String, Value>,
+    ) -> Result<CodexUsage, CodexSkip> {
+        let info = match payload.get("info") {
+            Some(Value::Object(info)) => info,
+            _ => return Err(CodexSkip::NullInfo),
+        };
+        let total = read_usage(info, "total_token_usage", "payload.info.total_token_usage")?;
+        let previous = self.last_total.replace(total);
+        if self.has_records {
+            return Err(CodexSkip::CountedByRecord);
+        }
+        if previous == Some(total) {
+            return Err(CodexSkip::RepeatedTotal);
+        }
+        let last = match info.get("last_token_usage") {
+            Some(Value::Object(_)) => {
+                read_usage(info, "last_token_usage", "payload.info.last_token_usage")?
+            }
+            // Without the latest response's own counts, the total's growth
+            // is that response; only the first line of a rollout has no
+            // growth to measure and stands for itself.
+            _ => match previous {
+                Some(before) => growth(&total, &before).ok_or_else(|| {
+                    CodexSkip::InvalidUsage(
+                        "payload.info.total_token_usage shrank since the line before".into(),
+                    )
+                })?,
+                None => total,
+            },
+        };
+        let session = self.session_id.clone().ok_or(CodexSkip::NoSession)?;
+        let stamp = text(line, &["timestamp"]).unwrap_or("");
+        let key = format!(
+            "{KEY_PREFIX}tc:{stamp}:{}",
+            total.prompt_tokens() + total.output
+        );
+        Ok(self.emit(key, session, line, last))
+    }
+
+    fn emit(
+        &mut self,
+        key: String,
+        session_id: String,
+        line: &Map<String, Value>,
+        usage: Usage,
+    ) -> CodexUsage {
+        CodexUsage {
+            key,
+            session_id,
+            timestamp: timestamp(line),
+            model: self.model.clone().unwrap_or_default(),
+            usage,
+            tool_names: std::mem::take(&mut self.pending_tools),
+            cwd: self.cwd.clone(),
+        }
+    }
+}
+
+/// The Codex usage object `key` of `object`, read by the collector's Codex
+/// shape; `within` names it in a refusal.
+fn read_usage(object: &Map<String, Value>, key: &str, within: &str) -> Result<Usage, CodexSkip> {
+    let usage = match object.get(key) {
+        Some(Value::Object(usage)) => usage,
+        None | Some(Value::Null) => return Err(CodexSkip::NoUsage),
+        Some(_) => {
+            return Err(CodexSkip::InvalidUsage(format!(
+                "{within} is not an object"
+            )));
+        }
+    };
+    codex_usage(usage, within)
+        .and_then(|u| u.map(|u| within_limits(u, within)).transpose())
+        .map_err(CodexSkip::InvalidUsage)?
+        .ok_or(CodexSkip::NoUsage)
+}
+
+/// `total − before`, field by field; `None` when any count went down.
+fn growth(total: &Usage, before: &Usage) -> Option<Usage> {
+    Some(Usage {
+        input: total.input.checked_sub(before.input)?,
+        cache_read: total.cache_read.checked_sub(before.cache_read)?,
+        cache_write: total.cache_write.checked_sub(before.cache_write)?,
+        cache_write_1h: total.cache_write_1h.checked_sub(before.cache_write_1h)?,
+        output: total.output.checked_sub(before.output)?,
+        reasoning: total.reasoning.checked_sub(before.reasoning)?,
+    })
+}
+
+#[cfg(test)]
+mod tests;

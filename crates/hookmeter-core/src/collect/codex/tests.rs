@@ -1,0 +1,243 @@
+use super::*;
+
+/// The lines of a rollout fixture of the repository (tests/fixtures/codex).
+fn fixture(path: &str) -> Vec<Vec<u8>> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/codex/");
+    let bytes = std::fs::read(format!("{root}{path}")).expect("fixture");
+    bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect()
+}
+
+/// Every answer of a fresh `Rollout` over `lines`.
+fn read_all(rollout: &mut Rollout, lines: &[Vec<u8>]) -> (Vec<CodexUsage>, Vec<CodexSkip>) {
+    let mut usages = Vec::new();
+    let mut skips = Vec::new();
+    for line in lines.iter().filter(|l| !l.is_empty()) {
+        match rollout.read_line(line) {
+            CodexLine::Usage(u) => usages.push(u),
+            CodexLine::Skip(s) => skips.push(s),
+        }
+    }
+    (usages, skips)
+}
+
+fn count(skips: &[CodexSkip], which: &CodexSkip) -> usize {
+    skips.iter().filter(|s| *s == which).count()
+}
+
+const TEXT: &str = "real/text/sessions/2026/12/06/rollout-2026-12-06T13-14-47-01a24b7e-248e-7de1-a4a7-51c7b3f9c28f.jsonl";
+const SHELL: &str = "real/shell/sessions/2026/12/06/rollout-2026-12-06T13-14-48-01a24b7e-260d-7442-aadc-91bcafe20ba0.jsonl";
+const RESUMED: &str = "real/resume/sessions/2026/12/06/rollout-2026-12-06T13-14-48-01a24b7e-2794-7e72-ae24-2df9645b327b.jsonl";
+const FORK: &str = "real/resume/sessions/2026/12/06/rollout-2026-12-06T13-14-49-01a24b7e-2acf-7590-ad95-c87df5b66520.jsonl";
+const LEGACY: &str = "bad/sessions/2026/11/30/rollout-2026-11-30T09-00-00-0190a000-0000-7000-8000-000000000001.jsonl";
+
+#[test]
+fn a_text_turn_with_reasoning_is_one_response_with_openai_semantics() {
+    let (usages, skips) = read_all(&mut Rollout::new(), &fixture(TEXT));
+    assert_eq!(usages.len(), 1, "{usages:?}");
+    let u = &usages[0];
+    // The mock billed input 1200 (none cached), output 40 of which 16 reasoning.
+    assert_eq!(
+        u.usage,
+        Usage {
+            input: 1200,
+            output: 40,
+            reasoning: 16,
+            ..Usage::default()
+        }
+    );
+    assert_eq!(u.key, "codex:resp_mock_16585_1");
+    assert_eq!(u.session_id, "01a24b7e-248e-7de1-a4a7-51c7b3f9c28f");
+    assert_eq!(u.model, "gpt-5.1-codex");
+    assert_eq!(u.cwd.as_deref(), Some("/home/dev/project"));
+    assert_eq!(
+        u.timestamp.map(|t| t.to_string()).as_deref(),
+        Some("2026-12-06T13:14:47.889Z")
+    );
+    // Its token_count repeats the record and is not counted again.
+    assert_eq!(count(&skips, &CodexSkip::CountedByRecord), 1);
+    assert_eq!(count(&skips, &CodexSkip::UnknownType), 0);
+}
+
+#[test]
+fn a_shell_call_and_its_follow_up_are_two_responses_the_first_with_the_tool() {
+    let (usages, _) = read_all(&mut Rollout::new(), &fixture(SHELL));
+    assert_eq!(usages.len(), 2);
+    assert_eq!(usages[0].tool_names, vec!["shell".to_owned()]);
+    assert!(usages[1].tool_names.is_empty());
+    // Billed input = input − cached: 2300 − 1920.
+    assert_eq!(
+        usages[1].usage,
+        Usage {
+            input: 380,
+            cache_read: 1920,
+            output: 25,
+            ..Usage::default()
+        }
+    );
+}
+
+#[test]
+fn a_resumed_session_appends_responses_each_counted_once() {
+    let (usages, skips) = read_all(&mut Rollout::new(), &fixture(RESUMED));
+    let keys: Vec<&str> = usages.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "codex:resp_mock_16880_1",
+            "codex:resp_mock_16880_2",
+            "codex:resp_mock_16880_3",
+            "codex:resp_mock_16880_4"
+        ]
+    );
+    assert_eq!(count(&skips, &CodexSkip::CountedByRecord), 4);
+}
+
+#[test]
+fn a_fork_counts_only_its_own_response_not_the_parents_carried_total() {
+    let (usages, _) = read_all(&mut Rollout::new(), &fixture(FORK));
+    assert_eq!(usages.len(), 1);
+    // The fork's token_count total (9600 input) carries the parent's 7200;
+    // the response itself billed 2400 input, 2048 of them cached.
+    assert_eq!(
+        usages[0].usage,
+        Usage {
+            input: 352,
+            cache_read: 2048,
+            output: 45,
+            reasoning: 12,
+            ..Usage::default()
+        }
+    );
+    assert_eq!(usages[0].session_id, "01a24b7e-2acf-7590-ad95-c87df5b66520");
+    // The same response copied into another file keeps its key.
+    let mut copy = fixture(FORK);
+    copy.extend(fixture(FORK));
+    let (again, _) = read_all(&mut Rollout::new(), &copy);
+    assert!(again.iter().all(|u| u.key == usages[0].key));
+}
+
+#[test]
+fn legacy_token_counts_count_each_new_total_once_and_skip_the_rest() {
+    let lines = fixture(LEGACY);
+    let (usages, skips) = read_all(&mut Rollout::new(), &lines);
+    assert_eq!(usages.len(), 2, "{usages:?}");
+    assert_eq!(
+        usages[0].usage,
+        Usage {
+            input: 2000,
+            cache_read: 1000,
+            output: 200,
+            reasoning: 50,
+            ..Usage::default()
+        }
+    );
+    assert_eq!(usages[0].tool_names, vec!["shell".to_owned()]);
+    assert_eq!(usages[0].key, "codex:tc:2026-11-30T09:00:01.500Z:3200");
+    assert_eq!(
+        usages[1].usage,
+        Usage {
+            input: 1200,
+            cache_read: 2800,
+            output: 120,
+            ..Usage::default()
+        }
+    );
+    assert_eq!(usages[1].model, "gpt-5");
+    assert_eq!(usages[1].cwd.as_deref(), Some("/home/dev/legacy-shop"));
+    assert_eq!(count(&skips, &CodexSkip::NullInfo), 1);
+    assert_eq!(count(&skips, &CodexSkip::RepeatedTotal), 2);
+    assert_eq!(count(&skips, &CodexSkip::UnknownType), 1);
+    // The line cut mid-way, and the last line (half-written, no newline).
+    assert_eq!(count(&skips, &CodexSkip::NotJson), 2);
+}
+
+#[test]
+fn reading_a_rollout_twice_gives_the_same_keys() {
+    for path in [TEXT, SHELL, RESUMED, FORK, LEGACY] {
+        let lines = fixture(path);
+        let (first, _) = read_all(&mut Rollout::new(), &lines);
+        let (second, _) = read_all(&mut Rollout::new(), &lines);
+        assert_eq!(first, second, "{path}");
+    }
+}
+
+#[test]
+fn a_token_count_without_last_usage_bills_the_totals_growth() {
+    let meta = br#"{"type":"session_meta","payload":{"id":"s1","cwd":"/p"}}"#;
+    let t1 = br#"{"timestamp":"2026-01-01T00:00:00Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":100,"cached_input_tokens":0,"output_tokens":10}}}}"#;
+    let t2 = br#"{"timestamp":"2026-01-01T00:00:01Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":250,"cached_input_tokens":100,"output_tokens":30}}}}"#;
+    let shrunk = br#"{"timestamp":"2026-01-01T00:00:02Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"cached_input_tokens":0,"output_tokens":1}}}}"#;
+    let mut r = Rollout::new();
+    r.read_line(meta);
+    let CodexLine::Usage(first) = r.read_line(t1) else {
+        panic!()
+    };
+    assert_eq!(
+        first.usage,
+        Usage {
+            input: 100,
+            output: 10,
+            ..Usage::default()
+        }
+    );
+    let CodexLine::Usage(second) = r.read_line(t2) else {
+        panic!()
+    };
+    assert_eq!(
+        second.usage,
+        Usage {
+            input: 50,
+            cache_read: 100,
+            output: 20,
+            ..Usage::default()
+        }
+    );
+    assert!(matches!(
+        r.read_line(shrunk),
+        CodexLine::Skip(CodexSkip::InvalidUsage(_))
+    ));
+}
+
+#[test]
+fn bad_lines_are_skipped_with_a_reason_never_fatal() {
+    let mut r = Rollout::new();
+    assert_eq!(r.read_line(b"[1,2]"), CodexLine::Skip(CodexSkip::NotObject));
+    assert_eq!(
+        r.read_line(b"\xff\xfe"),
+        CodexLine::Skip(CodexSkip::NotJson)
+    );
+    assert_eq!(
+        r.read_line(br#"{"type":"nope"}"#),
+        CodexLine::Skip(CodexSkip::UnknownType)
+    );
+    assert_eq!(
+        r.read_line(br#"{"no":"type"}"#),
+        CodexLine::Skip(CodexSkip::UnknownType)
+    );
+    // Usage before any session_meta has no session to key it by.
+    let early = br#"{"timestamp":"2026-01-01T00:00:00Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":1,"output_tokens":1}}}}"#;
+    assert_eq!(r.read_line(early), CodexLine::Skip(CodexSkip::NoSession));
+    let negative = br#"{"type":"token_usage_record","payload":{"thread_id":"t","response_id":"r","usage":{"input_tokens":-5,"output_tokens":1}}}"#;
+    assert!(matches!(
+        r.read_line(negative),
+        CodexLine::Skip(CodexSkip::InvalidUsage(_))
+    ));
+    let cached_over_input = br#"{"type":"token_usage_record","payload":{"thread_id":"t","response_id":"r","usage":{"input_tokens":5,"cached_input_tokens":9,"output_tokens":1}}}"#;
+    assert!(matches!(
+        r.read_line(cached_over_input),
+        CodexLine::Skip(CodexSkip::InvalidUsage(_))
+    ));
+    let no_usage = br#"{"type":"token_usage_record","payload":{"thread_id":"t","response_id":"r","usage":null}}"#;
+    assert_eq!(r.read_line(no_usage), CodexLine::Skip(CodexSkip::NoUsage));
+}
+
+proptest::proptest! {
+    /// Any bytes in: an answer out, never a panic.
+    #[test]
+    fn any_line_is_answered(lines in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..200), 0..20)) {
+        let mut r = Rollout::new();
+        for line in &lines {
+            let _ = r.read_line(line);
+        }
+    }
+}

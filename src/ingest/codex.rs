@@ -1,0 +1,165 @@
+//! Codex rollout files → transcript records: reads a rollout's complete
+//! lines in order through the collector's [`Rollout`], so `import` (and a
+//! tail, given the `Rollout` kept with its offset) turn the same lines into
+//! the same records and keys (docs/ingest.md#codex-rollouts).
+//!
+//! A half-written last line is left for later, as with Claude Code
+//! transcripts; an unknown line type, a `token_count` without info and a
+//! repeated total are skipped and counted, never fatal.
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::collect::codex::{CodexLine, CodexSkip, CodexUsage, Rollout, AGENT};
+use crate::collect::transcript::TranscriptUsage;
+use crate::collect::{Billing, UsageLimits};
+use crate::ingest::transcript::{Chunk, MAX_LINE_BYTES};
+use crate::record::{AgentLog, Source, TranscriptRecord};
+
+/// Lines of a rollout skipped for reasons worth telling a user about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RolloutSkips {
+    /// Lines of a type this version does not know.
+    pub unknown_type: u64,
+    /// `token_count` lines with `info: null`.
+    pub null_info: u64,
+    /// `token_count` lines repeating the thread total before them.
+    pub repeated_total: u64,
+}
+
+impl std::ops::AddAssign for RolloutSkips {
+    fn add_assign(&mut self, other: RolloutSkips) {
+        self.unknown_type += other.unknown_type;
+        self.null_info += other.null_info;
+        self.repeated_total += other.repeated_total;
+    }
+}
+
+/// Records sent on at once while a rollout is read.
+const RECORDS_PER_CHUNK: usize = 1_000;
+
+/// Reads the rollout at `path` from its start, handing `emit` a chunk (with
+/// the bytes it consumed and its skips) every [`RECORDS_PER_CHUNK`] records
+/// and at the end; `emit` returns false to stop. A line over the per-call
+/// `limits` is skipped and counted, never priced; a line longer than
+/// [`MAX_LINE_BYTES`] is skipped.
+pub fn read_rollout(
+    path: &Path,
+    limits: UsageLimits,
+    mut emit: impl FnMut(Chunk, u64, RolloutSkips) -> bool,
+) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut rollout = Rollout::new();
+    let mut chunk = Chunk::default();
+    let mut skips = RolloutSkips::default();
+    let mut bytes = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            if n > MAX_LINE_BYTES {
+                // Past the cap without a newline: skip to the next one.
+                let mut rest = Vec::new();
+                let more = reader.read_until(b'\n', &mut rest)?;
+                if rest.last() == Some(&b'\n') {
+                    tracing::warn!(path = %path.display(), "Skipped a rollout line longer than {MAX_LINE_BYTES} bytes.");
+                    bytes += (n + more) as u64;
+                    chunk.lines += 1;
+                    chunk.skipped += 1;
+                    continue;
+                }
+            }
+            // The end, or a half-written last line: it counts once finished.
+            break;
+        }
+        bytes += n as u64;
+        let text = &line[..n - 1];
+        if text.is_empty() {
+            continue;
+        }
+        chunk.lines += 1;
+        match rollout.read_line(text) {
+            CodexLine::Usage(usage) => {
+                if let Some(reason) = limits.refusal(&usage.usage) {
+                    chunk.skipped += 1;
+                    chunk.implausible += 1;
+                    tracing::warn!(path = %path.display(), key = %usage.key, %reason, "Rollout usage refused.");
+                    continue;
+                }
+                chunk.records.push(as_transcript_usage(usage));
+                if chunk.records.len() >= RECORDS_PER_CHUNK {
+                    let full = std::mem::take(&mut chunk);
+                    if !emit(full, std::mem::take(&mut bytes), std::mem::take(&mut skips)) {
+                        return Ok(());
+                    }
+                }
+            }
+            CodexLine::Skip(skip) => {
+                chunk.skipped += 1;
+                match skip {
+                    CodexSkip::NotJson => chunk.not_json += 1,
+                    CodexSkip::UnknownType => skips.unknown_type += 1,
+                    CodexSkip::NullInfo => skips.null_info += 1,
+                    CodexSkip::RepeatedTotal => skips.repeated_total += 1,
+                    CodexSkip::InvalidUsage(detail) => {
+                        tracing::warn!(path = %path.display(), reason = %detail, "Rollout usage refused.");
+                    }
+                    CodexSkip::NoSession => {
+                        tracing::warn!(path = %path.display(), "Rollout usage before its session_meta: not counted.");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    chunk.at_end = true;
+    emit(chunk, bytes, skips);
+    Ok(())
+}
+
+/// A Codex response in the shape the writer takes transcript records in:
+/// its key is its message id, it has no request id and no sidechain, and it
+/// belongs to the agent `codex`.
+pub fn as_transcript_usage(usage: CodexUsage) -> TranscriptUsage {
+    TranscriptUsage {
+        message_id: usage.key.clone(),
+        key: usage.key,
+        session_id: usage.session_id,
+        request_id: None,
+        timestamp: usage.timestamp,
+        model: usage.model,
+        usage: usage.usage,
+        billing: Billing::default(),
+        tool_names: usage.tool_names,
+        sidechain: false,
+        agent_id: Some(AGENT.to_owned()),
+        cwd: usage.cwd,
+        reported_cost_usd: None,
+    }
+}
+
+/// The record of a Codex response read from a rollout.
+pub fn to_record(line: TranscriptUsage, source: Source) -> TranscriptRecord {
+    let project = line.cwd.as_deref().and_then(crate::ingest::project_of);
+    TranscriptRecord {
+        line,
+        project,
+        source,
+        log: AgentLog::Codex,
+    }
+}
+
+/// Whether `path` is named like a Codex rollout (`rollout-*.jsonl`).
+pub fn is_rollout(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(".jsonl"))
+}
