@@ -298,6 +298,39 @@ mod tests {
         assert_eq!(c.session_id.as_deref(), Some("s-session-1"));
     }
 
+    /// The PostToolUse of Claude Code's Agent tool, keys as 2.1.197 sends
+    /// them: `tool_response.usage` is the subagent's last API call, which its
+    /// transcript already holds, so the event carries no usage of its own.
+    #[test]
+    fn the_agent_tools_usage_is_the_subagents_transcript_not_a_new_call() {
+        let payload = json!({
+            "hook_event_name": "PostToolUse",
+            "session_id": "s-1",
+            "transcript_path": "/home/dev/.claude/projects/-home-dev-shop/s-1.jsonl",
+            "cwd": "/home/dev/shop",
+            "tool_name": "Agent",
+            "tool_use_id": "toolu_01",
+            "tool_input": {"description": "look around", "prompt": "list files"},
+            "tool_response": {
+                "agentId": "a1b2c3",
+                "agentType": "general-purpose",
+                "status": "completed",
+                "resolvedModel": "claude-haiku-4-5",
+                "totalTokens": 5732,
+                "usage": {
+                    "input_tokens": 20,
+                    "output_tokens": 12,
+                    "cache_read_input_tokens": 5700,
+                    "cache_creation_input_tokens": 0
+                }
+            }
+        });
+        let c = collect(&payload);
+        assert_eq!(c.usage, UsageFinding::Absent);
+        assert_eq!(c.tool_name.as_deref(), Some("Agent"));
+        assert_eq!(c.agent_id.as_deref(), Some("claude-code"));
+    }
+
     #[test]
     fn fixture_no_usage() {
         let c = collect(&fixture("no-usage"));

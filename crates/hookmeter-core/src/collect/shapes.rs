@@ -17,11 +17,16 @@ use crate::terms::Billing;
 ///
 /// The first that holds any count wins, so a hook that wraps a provider
 /// response is read at its own `usage` before the wrapped one.
+///
+/// Not `tool_response.usage`: Claude Code's Agent tool reports there the
+/// usage of the subagent's last API call, which the subagent's transcript
+/// holds too (under its message and request id); read from the hook as
+/// well, that call was counted twice (seen with Claude Code 2.1.197 in the
+/// real-agent harness, tests/agents).
 const NESTED_LOCATIONS: &[(&[&str], &str)] = &[
     (&["usage"], "usage"),
     (&["response", "usage"], "response.usage"),
     (&["message", "usage"], "message.usage"),
-    (&["tool_response", "usage"], "tool_response.usage"),
     (
         &["llm_response", "usageMetadata"],
         "llm_response.usageMetadata",
