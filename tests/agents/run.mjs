@@ -10,6 +10,8 @@
 //                        nohooks: no hooks at all; needs the daemon to watch
 //                                 ~/.claude/projects on its own
 //   HARNESS_NO_HOOKS=1 same as HARNESS_MODES=nohooks
+//   HARNESS_STRICT=1   no allowance for hooks Claude Code never delivered:
+//                      every record must be captured live
 //   KEEP=1             keep each scenario's temp dir and print its path
 //
 // hookmeter's side is read from telemetry.db, read-only, with python3's
@@ -33,6 +35,7 @@ const repo = path.resolve(here, '../..');
 const claudeBin = path.join(here, 'node_modules/.bin/claude');
 const bin = process.env.HOOKMETER_BIN;
 const keep = process.env.KEEP === '1';
+const strict = process.env.HARNESS_STRICT === '1';
 // Generous: a condition is waited for, never a fixed time.
 const DEADLINE_MS = 60_000;
 
@@ -150,6 +153,16 @@ function claudeEnv(w, mock) {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     CI: 'true',
   };
+}
+
+/** The main-thread transcripts Claude Code wrote, any session. */
+function sessionTranscripts(world) {
+  const projects = path.join(world.home, '.claude/projects');
+  const found = [];
+  for (const dir of fs.existsSync(projects) ? fs.readdirSync(projects) : []) {
+    for (const f of fs.readdirSync(path.join(projects, dir))) if (f.endsWith('.jsonl')) found.push(path.join(projects, dir, f));
+  }
+  return found;
 }
 
 /** The subagent transcripts Claude Code wrote for a session. */
@@ -274,7 +287,7 @@ async function stopProcess(child) {
 async function runScenario(scenario, mode) {
   const world = makeWorld(scenario.name);
   const sessionId = crypto.randomUUID();
-  const ctx = { world, sessionId };
+  const ctx = { world, sessionId, notes: [] };
   if (scenario.setup) scenario.setup(world);
   const mock = await startAnthropicMock({ script: scenario.script(ctx) });
   const henv = hookmeterEnv(world);
@@ -301,8 +314,21 @@ async function runScenario(scenario, mode) {
       const args = ['-p', step.prompt, '--model', scenario.model, '--allowedTools', 'Bash,Read,Agent,Task'];
       if (i === 0) args.push('--session-id', sessionId);
       if (step.resume) args.push('--resume', sessionId);
+      if (step.fork) args.push('--resume', sessionId, '--fork-session');
+      if (step.continue) args.push('--continue');
+      const before = mock.ledger.length;
       const r = await run(claudeBin, args, { env: claudeEnv(world, mock), cwd: world.project });
       if (r.code !== 0) throw new Error(`claude run ${i + 1} exited ${r.code ?? r.signal}: ${r.stderr || r.stdout}`);
+      for (const e of mock.ledger.slice(before)) e.run = step;
+    }
+    // A forked session gets a new id from Claude Code: the one transcript
+    // of the project that is not the first session's.
+    if (scenario.runs.some((s) => s.fork)) {
+      const others = sessionTranscripts(world).filter((f) => path.basename(f, '.jsonl') !== sessionId);
+      if (others.length !== 1) throw new Error(`expected one forked session transcript, found ${others.length}`);
+      const forked = path.basename(others[0], '.jsonl');
+      ctx.notes.push(`forked session: ${forked} (from ${sessionId})`);
+      for (const e of mock.ledger) if (e.run?.fork) e.session = forked;
     }
     if (mock.remaining() > 0) problems.push(`${mock.remaining()} scripted responses were never asked for`);
 
@@ -332,7 +358,7 @@ async function runScenario(scenario, mode) {
     await waitFor('records', async () => {
       records = await readTable(world.db, 'cost_records');
       if (records.length === expected.length && compare(mock.ledger, records, ctx).length === 0) return true;
-      if (mode === 'hooks' && Date.now() - started > 15_000) {
+      if (mode === 'hooks' && !strict && Date.now() - started > 15_000) {
         hooks = await readTable(world.db, 'hook_events');
         const stops = hooks.filter((h) => h.event_name === 'Stop' && h.session_id !== null).length;
         if (stops < scenario.runs.length) {
@@ -344,6 +370,7 @@ async function runScenario(scenario, mode) {
     });
     hooks = await readTable(world.db, 'hook_events');
     console.log(`${scenario.name} [${mode}]: ${scenario.about}`);
+    for (const n of ctx.notes) console.log(`  ${n}`);
     console.log(`  hooks delivered: ${hooks.map((h) => h.event_name + (h.tool_name ? `(${h.tool_name})` : '')).join(' ') || 'none'}`);
     sideBySide(scenario.name, mode, mock.ledger, records);
     const liveProblems = compare(mock.ledger, records, ctx);

@@ -15,11 +15,12 @@ const bash = (command) => tool('Bash', { command, description: `Run ${command}` 
 export const scenarios = [
   {
     name: 'text',
-    about: 'two text turns in one session (-p, then --resume)',
+    about: 'two text turns: -p, then -p --continue in the same project',
     model: 'claude-haiku-4-5',
-    runs: [{ prompt: 'Say hello.' }],
+    runs: [{ prompt: 'Say hello.' }, { prompt: 'Say goodbye.', continue: true }],
     script: () => [
       { label: 'hello', blocks: [text('Hello from the mock.')], usage: { input: 1200, output: 9, cache_write_5m: 3100 } },
+      { label: 'goodbye', blocks: [text('Goodbye from the mock.')], usage: { input: 14, output: 8, cache_read: 4300, cache_write_1h: 30 } },
     ],
   },
   {
@@ -53,7 +54,7 @@ export const scenarios = [
   },
   {
     name: 'subagent',
-    about: 'an Agent (Task) tool call: the subagent runs Bash, answers, and the main thread follows up',
+    about: 'an Agent (Task) tool call: the subagent runs Bash and answers; the main thread runs Bash and answers',
     model: 'claude-sonnet-4-5',
     runs: [{ prompt: 'Ask a subagent what day it is.' }],
     script: () => [
@@ -64,7 +65,10 @@ export const scenarios = [
       },
       { label: 'subagent: bash', subagent: true, blocks: [bash('date +%A')], usage: { input: 1500, output: 30, cache_write_5m: 4200 } },
       { label: 'subagent: answer', subagent: true, blocks: [text('It is a weekday.')], usage: { input: 20, output: 12, cache_read: 5700 } },
-      { label: 'main: answer', blocks: [text('The subagent says it is a weekday.')], usage: { input: 25, output: 14, cache_read: 9000 } },
+      // One more main-thread tool call after the subagent's result, so that
+      // the Agent tool's PostToolUse hook is surely delivered before -p exits.
+      { label: 'main: bash', blocks: [bash('echo checked')], usage: { input: 25, output: 14, cache_read: 9000 } },
+      { label: 'main: answer', blocks: [text('The subagent says it is a weekday.')], usage: { input: 30, output: 10, cache_read: 9100 } },
     ],
   },
   {
@@ -75,6 +79,16 @@ export const scenarios = [
     script: () => [
       { label: 'first', blocks: [text('Remembered: apricot.')], usage: { input: 900, output: 11, cache_write_5m: 4000 } },
       { label: 'resumed', blocks: [text('apricot')], usage: { input: 60, output: 5, cache_read: 4900 } },
+    ],
+  },
+  {
+    name: 'fork',
+    about: 'a session resumed with --fork-session: a new session id that starts from a copy of the old one',
+    model: 'claude-sonnet-4-5',
+    runs: [{ prompt: 'Pick a colour.' }, { prompt: 'Which colour did you pick?', fork: true }],
+    script: () => [
+      { label: 'first', blocks: [text('Teal.')], usage: { input: 880, output: 4, cache_write_5m: 3900 } },
+      { label: 'forked', blocks: [text('I picked teal.')], usage: { input: 45, output: 7, cache_read: 4780 } },
     ],
   },
   {
