@@ -31,4 +31,6 @@ export HOOKMETER_BIN
 
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 cd "$here"
+# The ledger's own arithmetic first: a wrong expectation would prove nothing.
+node --test --test-reporter=dot ledger.test.mjs </dev/null
 exec node run.mjs "$@" </dev/null
