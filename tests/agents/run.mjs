@@ -7,6 +7,8 @@
 //   HARNESS_MODES      comma-separated: hooks (default), nohooks
 //                        hooks:   `hookmeter install-hooks` into the temp HOME,
 //                                 `hookmeter serve`, then `hookmeter import` adds 0
+//                                 (or exactly what a Stop hook Claude Code never
+//                                 delivered left out: LOST HOOK)
 //                        nohooks: no hooks at all; needs the daemon to watch
 //                                 ~/.claude/projects on its own
 //   HARNESS_NO_HOOKS=1 same as HARNESS_MODES=nohooks
