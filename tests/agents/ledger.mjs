@@ -1,0 +1,88 @@
+// What each billed request should cost, computed by the harness itself.
+//
+// The rates are stated here, in USD per token, as the facts file
+// tests/fixtures/litellm-model-prices-2026-08-01.json gives them for the few
+// models the scenarios use; hookmeter's own price table is never read, so a
+// mistake in it cannot hide behind the expectation. `checkRatesAgainstFacts`
+// only guards against a typo here: it compares these numbers with that file.
+
+import fs from 'node:fs';
+
+// Anthropic's long-context tier: a request whose whole prompt (input +
+// cache read + cache write) is over this many tokens is billed, every token,
+// at the tier's rates, on the models that have one.
+const LONG_CONTEXT_THRESHOLD = 200_000;
+
+export const RATES = {
+  'claude-sonnet-4-5': {
+    input: 3e-6,
+    output: 1.5e-5,
+    cache_read: 3e-7,
+    cache_write_5m: 3.75e-6,
+    cache_write_1h: 6e-6,
+    long: { input: 6e-6, output: 2.25e-5, cache_read: 6e-7, cache_write_5m: 7.5e-6, cache_write_1h: 1.2e-5 },
+  },
+  'claude-haiku-4-5': {
+    input: 1e-6,
+    output: 5e-6,
+    cache_read: 1e-7,
+    cache_write_5m: 1.25e-6,
+    cache_write_1h: 2e-6,
+    long: null,
+  },
+};
+
+// The facts' key for each rate.
+const FACT_KEYS = {
+  input: 'input_cost_per_token',
+  output: 'output_cost_per_token',
+  cache_read: 'cache_read_input_token_cost',
+  cache_write_5m: 'cache_creation_input_token_cost',
+  cache_write_1h: 'cache_creation_input_token_cost_above_1hr',
+};
+
+/** Throws when a stated rate is not the facts file's. */
+export function checkRatesAgainstFacts(factsPath) {
+  const facts = JSON.parse(fs.readFileSync(factsPath, 'utf8'));
+  for (const [model, rates] of Object.entries(RATES)) {
+    const entry = facts[model];
+    if (!entry) throw new Error(`ledger rates: ${model} is not in ${factsPath}`);
+    for (const [rate, key] of Object.entries(FACT_KEYS)) {
+      if (entry[key] !== rates[rate]) {
+        throw new Error(`ledger rates: ${model} ${rate} is ${rates[rate]} here, ${entry[key]} (${key}) in the facts`);
+      }
+      const longKey = rate === 'cache_write_1h'
+        ? 'cache_creation_input_token_cost_above_1hr_above_200k_tokens'
+        : `${key}_above_200k_tokens`;
+      const longFact = entry[longKey];
+      const longHere = rates.long ? rates.long[rate] : undefined;
+      if (longFact !== longHere) {
+        throw new Error(`ledger rates: ${model} long-context ${rate} is ${longHere} here, ${longFact} (${longKey}) in the facts`);
+      }
+    }
+  }
+}
+
+/**
+ * The cost of one billed request: `usage` has input, output, cache_read,
+ * cache_write_5m and cache_write_1h (the API's input_tokens excludes the
+ * cache, so nothing is subtracted).
+ */
+export function expectedCost(model, usage) {
+  const base = RATES[model];
+  if (!base) throw new Error(`ledger: no stated rates for model ${model}; add them from the facts file`);
+  const prompt = usage.input + usage.cache_read + usage.cache_write_5m + usage.cache_write_1h;
+  const r = base.long && prompt > LONG_CONTEXT_THRESHOLD ? base.long : base;
+  return (
+    usage.input * r.input
+    + usage.output * r.output
+    + usage.cache_read * r.cache_read
+    + usage.cache_write_5m * r.cache_write_5m
+    + usage.cache_write_1h * r.cache_write_1h
+  );
+}
+
+export function isLongContext(model, usage) {
+  const prompt = usage.input + usage.cache_read + usage.cache_write_5m + usage.cache_write_1h;
+  return Boolean(RATES[model]?.long) && prompt > LONG_CONTEXT_THRESHOLD;
+}

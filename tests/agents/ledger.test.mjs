@@ -1,0 +1,35 @@
+// The harness's own arithmetic, checked by hand-computed numbers (node --test).
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkRatesAgainstFacts, expectedCost } from './ledger.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const usage = (u) => ({ input: 0, output: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, ...u });
+
+test('the stated rates are the facts file\'s', () => {
+  checkRatesAgainstFacts(path.join(here, '../fixtures/litellm-model-prices-2026-08-01.json'));
+});
+
+test('a prompt of exactly 200,000 tokens is billed at the standard rates', () => {
+  // 100000 × 3 + 99000 × 3.75 + 1000 × 6 + 100 × 15, per million
+  const cost = expectedCost('claude-sonnet-4-5', usage({ input: 100_000, output: 100, cache_write_5m: 99_000, cache_write_1h: 1_000 }));
+  assert.ok(Math.abs(cost - 0.678_75) < 1e-12, String(cost));
+});
+
+test('over 200,000 every token is billed at the long-context rates', () => {
+  // 1200 × 6 + 350 × 22.5 + 200000 × 0.6 + 5000 × 7.5 + 2000 × 12, per million
+  const cost = expectedCost('claude-sonnet-4-5', usage({ input: 1_200, output: 350, cache_read: 200_000, cache_write_5m: 5_000, cache_write_1h: 2_000 }));
+  assert.ok(Math.abs(cost - 0.196_575) < 1e-12, String(cost));
+});
+
+test('a model without a long-context tier keeps its rates', () => {
+  // 300000 × 1 + 10 × 5, per million
+  const cost = expectedCost('claude-haiku-4-5', usage({ input: 300_000, output: 10 }));
+  assert.ok(Math.abs(cost - 0.300_05) < 1e-12, String(cost));
+});
+
+test('a model without stated rates is an error, not $0', () => {
+  assert.throws(() => expectedCost('claude-opus-9', usage({ input: 1 })), /no stated rates/);
+});

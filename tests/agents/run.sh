@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Real-agent harness (docs/agents-harness.md): the pinned Claude Code runs
+# scripted conversations against a mock Messages API on loopback, hookmeter
+# captures them, and its cost records must equal the mock's ledger.
+#
+# Usage: tests/agents/run.sh [SCENARIO...]
+#   HOOKMETER_BIN      the binary (default: build it with cargo into
+#                      $CARGO_TARGET_DIR, or target/, and use debug/hookmeter)
+#   HARNESS_MODES      hooks (default), nohooks, or hooks,nohooks
+#   HARNESS_NO_HOOKS=1 the same as HARNESS_MODES=nohooks
+#   KEEP=1             keep each scenario's temp dir
+# Needs node (20+), npm (installs the pinned agents from the registry with
+# npm ci) and python3 (reads telemetry.db read-only).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+for tool in node npm python3; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "agents harness: FAIL: $tool is not on PATH" >&2; exit 1; }
+done
+
+if [ -z "${HOOKMETER_BIN:-}" ]; then
+    target_dir=${CARGO_TARGET_DIR:-target}
+    case $target_dir in /*) ;; *) target_dir=$repo/$target_dir ;; esac
+    (cd "$repo" && cargo build --quiet --bin hookmeter)
+    HOOKMETER_BIN=$target_dir/debug/hookmeter
+fi
+[ -x "$HOOKMETER_BIN" ] || { echo "agents harness: FAIL: no hookmeter binary at $HOOKMETER_BIN" >&2; exit 1; }
+export HOOKMETER_BIN
+
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+cd "$here"
+# The ledger's own arithmetic first: a wrong expectation would prove nothing.
+node --test --test-reporter=dot ledger.test.mjs </dev/null
+exec node run.mjs "$@" </dev/null
