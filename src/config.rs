@@ -227,6 +227,15 @@ struct FileTranscripts {
     roots: Option<Vec<PathBuf>>,
     idle_timeout_secs: Option<u64>,
     stop_linger_secs: Option<u64>,
+    watch: Option<FileWatch>,
+}
+
+/// `watch = true`, `false` or `"scan"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileWatch {
+    On(bool),
+    Named(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -290,6 +299,34 @@ pub struct Transcripts {
     /// After Stop/SubagentStop/SessionEnd, keep watching this long: the last
     /// message of a turn can reach the file just after the hook fires.
     pub stop_linger: Duration,
+    /// Whether the daemon finds the agents' log files under the roots by
+    /// itself, so capture needs no hooks (`transcripts.watch`).
+    pub watch: Watch,
+}
+
+/// How the daemon finds new and growing agent log files under the roots
+/// without a hook naming them (docs/ingest.md#capture-without-hooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Watch {
+    /// Only files a hook event names are read.
+    Off,
+    /// File system notifications, a rescan now and then for missed ones;
+    /// a root notifications cannot cover is scanned instead.
+    Notify,
+    /// Periodic scans only: for file systems without notifications (NFS).
+    Scan,
+}
+
+impl Watch {
+    /// The name `hookmeter config` shows and the config file takes.
+    pub fn as_config(self) -> serde_json::Value {
+        match self {
+            Watch::Off => serde_json::Value::Bool(false),
+            Watch::Notify => serde_json::Value::Bool(true),
+            Watch::Scan => serde_json::Value::from("scan"),
+        }
+    }
 }
 
 /// Everything the daemon and its clients need, fully resolved.
@@ -550,6 +587,16 @@ impl Config {
                 pick.file_only("transcripts.stop_linger_secs", t.stop_linger_secs)
                     .unwrap_or(5),
             ),
+            watch: match pick.file_only("transcripts.watch", t.watch) {
+                None | Some(FileWatch::On(true)) => Watch::Notify,
+                Some(FileWatch::On(false)) => Watch::Off,
+                Some(FileWatch::Named(name)) if name == "scan" => Watch::Scan,
+                Some(FileWatch::Named(name)) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "transcripts.watch = {name:?}: expected true, false or \"scan\""
+                    )))
+                }
+            },
         };
         let store_payloads = pick
             .file_only("store_payloads", file.store_payloads)

@@ -145,6 +145,7 @@ impl Config {
                 "transcripts.stop_linger_secs",
                 json!(t.stop_linger.as_secs()),
             ),
+            ("transcripts.watch", t.watch.as_config()),
             ("metrics.max_label_values", json!(self.max_label_values)),
             ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
             (
