@@ -405,16 +405,17 @@ fn notifier(tx: mpsc::UnboundedSender<Notice>) -> Option<notify::RecommendedWatc
 
 /// What a walk of a directory found.
 #[derive(Debug, Default)]
-struct Walked {
+pub struct Walked {
     /// Log files, with (length, inode).
-    files: Vec<(PathBuf, (u64, u64))>,
+    pub files: Vec<(PathBuf, (u64, u64))>,
     /// Symlinks met on the way: not followed.
-    symlinks: Vec<PathBuf>,
+    pub symlinks: Vec<PathBuf>,
 }
 
 /// Walks `dir` without following symlinks, collecting the log files of
 /// `kind`. Unreadable directories are passed over (found again next walk).
-fn walk(dir: &Path, kind: LogKind) -> Walked {
+/// Doctor walks the roots with it too, so it reports what the daemon sees.
+pub fn walk(dir: &Path, kind: LogKind) -> Walked {
     let mut walked = Walked::default();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -438,3 +438,55 @@ fn assert_offsets_only(home: &Home, path: &Path) {
     let want = std::fs::canonicalize(path).unwrap();
     assert_eq!(paths, [want.display().to_string()]);
 }
+
+#[test]
+fn doctor_lists_the_watched_roots_their_files_and_the_symlinks_it_will_not_follow() {
+    let home = Home::new();
+    let transcript = transcript_in_root(&home);
+    let doctor = || {
+        let out = home.command().args(["doctor", "--json"]).output().unwrap();
+        let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "watch")
+            .cloned()
+            .unwrap_or_else(|| panic!("no watch check: {findings}"))
+    };
+    let watch = doctor();
+    assert_eq!(watch["status"], "ok", "{watch}");
+    let finding = watch["finding"].as_str().unwrap();
+    let root = projects(&home);
+    // The fixture is 8,055 bytes.
+    assert!(
+        finding.contains(&format!("{} (1 file, 8.1 KB)", root.display())),
+        "{finding}"
+    );
+    assert!(
+        finding.contains(&format!(
+            "{} (not there yet)",
+            home.path().join(".config/claude/projects").display()
+        )),
+        "{finding}"
+    );
+
+    std::os::unix::fs::symlink(&transcript, root.join("link.jsonl")).unwrap();
+    let watch = doctor();
+    assert_eq!(watch["status"], "warn", "{watch}");
+    assert!(
+        watch["finding"]
+            .as_str()
+            .unwrap()
+            .contains("1 symlink under"),
+        "{watch}"
+    );
+
+    home.write_config(HOOKS_ONLY);
+    let watch = doctor();
+    assert_eq!(watch["status"], "ok", "{watch}");
+    assert!(
+        watch["finding"].as_str().unwrap().starts_with("off"),
+        "{watch}"
+    );
+}
