@@ -304,7 +304,7 @@ impl Tail {
         };
         let step = match next.kind {
             LogKind::ClaudeTranscript => {
-                if !next.started && self.unchanged(&next.path) {
+                if !next.started && (self.unchanged(&next.path) || self.read_to_end(&next.path)) {
                     Step::Done
                 } else {
                     self.read_step(&next.path).await
@@ -331,6 +331,16 @@ impl Tail {
             self.seen.insert(path.to_path_buf(), now);
         }
         false
+    }
+
+    /// Whether `path` was read to its end already (its length and inode are
+    /// its saved offset's): at start the watch offers every file under the
+    /// roots, and most were read before.
+    fn read_to_end(&mut self, path: &Path) -> bool {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        self.offset_of(path) == (meta.len(), meta.ino())
     }
 
     /// Reads everything new in `path`, a chunk at a time, each chunk

@@ -75,15 +75,20 @@ pub struct LogRoot {
 
 /// Every root the watch follows: for now the transcript roots
 /// (`transcripts.roots`), all Claude Code's.
+/// A directory named twice (`CLAUDE_CONFIG_DIR=~/.claude` adds
+/// `~/.claude/projects` again) is one root.
 pub fn log_roots(transcripts: &Transcripts) -> Vec<LogRoot> {
-    transcripts
-        .roots
-        .iter()
-        .map(|dir| LogRoot {
-            kind: LogKind::ClaudeTranscript,
-            dir: dir.clone(),
-        })
-        .collect()
+    let mut roots: Vec<LogRoot> = Vec::new();
+    for dir in &transcripts.roots {
+        let dir: PathBuf = dir.components().collect();
+        if !roots.iter().any(|root| root.dir == dir) {
+            roots.push(LogRoot {
+                kind: LogKind::ClaudeTranscript,
+                dir,
+            });
+        }
+    }
+    roots
 }
 
 /// A log file that is new or grew: the tail reads it from its offset.
@@ -453,6 +458,28 @@ fn file_type_behind(link: &Path) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_root_named_twice_is_watched_once() {
+        let transcripts = Transcripts {
+            roots: vec![
+                "/h/.claude/projects".into(),
+                "/h/.config/claude/projects".into(),
+                "/h/.claude/projects/".into(),
+            ],
+            idle_timeout: Duration::from_secs(1),
+            stop_linger: Duration::from_secs(1),
+            watch: Watch::Notify,
+        };
+        let dirs: Vec<PathBuf> = log_roots(&transcripts).into_iter().map(|r| r.dir).collect();
+        assert_eq!(
+            dirs,
+            [
+                PathBuf::from("/h/.claude/projects"),
+                PathBuf::from("/h/.config/claude/projects")
+            ]
+        );
+    }
 
     #[test]
     fn a_walk_finds_logs_in_projects_and_subagent_dirs_and_follows_no_symlink() {
