@@ -306,8 +306,7 @@ pub struct Transcripts {
 
 /// How the daemon finds new and growing agent log files under the roots
 /// without a hook naming them (docs/ingest.md#capture-without-hooks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Watch {
     /// Only files a hook event names are read.
     Off,
@@ -1159,6 +1158,38 @@ pub(crate) mod tests {
             ..Default::default()
         };
         assert!(Config::resolve(&missing, &env_of(&[("HOME", "/h")])).is_err());
+    }
+
+    #[test]
+    fn the_watch_is_on_by_default_and_takes_false_or_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let cfg_str = cfg.to_str().unwrap().to_string();
+        let resolve = |text: &str| {
+            std::fs::write(&cfg, text).unwrap();
+            let env = env_of(&[("HOME", "/h"), ("HOOKMETER_CONFIG", cfg_str.as_str())]);
+            Config::resolve(&Overrides::default(), &env)
+        };
+        let watch = |text: &str| resolve(text).map(|c| c.transcripts.watch);
+        assert_eq!(watch("").unwrap(), Watch::Notify);
+        assert_eq!(
+            watch("[transcripts]\nwatch = true\n").unwrap(),
+            Watch::Notify
+        );
+        assert_eq!(watch("[transcripts]\nwatch = false\n").unwrap(), Watch::Off);
+        assert_eq!(
+            watch("[transcripts]\nwatch = \"scan\"\n").unwrap(),
+            Watch::Scan
+        );
+        let err = watch("[transcripts]\nwatch = \"poll\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("transcripts.watch") && err.contains("\"scan\""),
+            "{err}"
+        );
+        let c = resolve("[transcripts]\nwatch = false\n").unwrap();
+        assert_eq!(c.origins["transcripts.watch"], Origin::File(cfg.clone()));
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //!
 //! Files the watch ([`crate::ingest::watch`]) finds without a hook come
 //! in as [`Found`] and wait in a queue read one chunk at a time, a hook's
-//! hint always first: a large backlog found at start never keeps a live
-//! session waiting longer than one chunk.
+//! hint always first, then the files a notification says are being written
+//! now: a large backlog found at start never keeps a live session waiting
+//! longer than one chunk.
 //!
 //! What happens to lines and files is reported to
 //! [`crate::internal_events::transcript`], which logs and counts it for
@@ -93,6 +94,9 @@ pub struct Tail {
     /// path once, whatever the number of notifications.
     pending: VecDeque<Pending>,
     pending_paths: HashSet<PathBuf>,
+    /// Queued files a notification says are being written now: read before
+    /// the rest, so a live session never waits behind a start's backlog.
+    live: VecDeque<Pending>,
     /// Files whose records the writer could not store: queued again by the
     /// poll, as a followed file is read again.
     retry: HashSet<PathBuf>,
@@ -137,6 +141,7 @@ impl Tail {
             reader: None,
             pending: VecDeque::new(),
             pending_paths: HashSet::new(),
+            live: VecDeque::new(),
             retry: HashSet::new(),
             found: None,
         }
@@ -195,7 +200,7 @@ impl Tail {
                 }
                 _ = poll.tick() => self.poll(watcher.as_mut()).await,
                 Some(file) = next_found(&mut found) => self.queue(file),
-                _ = std::future::ready(()), if !self.pending.is_empty() => {
+                _ = std::future::ready(()), if !self.pending.is_empty() || !self.live.is_empty() => {
                     self.read_pending().await;
                 }
             }
@@ -251,6 +256,7 @@ impl Tail {
                 self.queue(Found {
                     kind: LogKind::ClaudeTranscript,
                     path,
+                    live: true,
                 });
             }
         }
@@ -287,8 +293,21 @@ impl Tail {
 
     /// Queues a file the watch found, once however often it is found.
     fn queue(&mut self, found: Found) {
+        if found.live {
+            // Already waiting in the backlog: it moves ahead, keeping its place in the file.
+            if let Some(at) = self.pending.iter().position(|p| p.path == found.path) {
+                if let Some(waiting) = self.pending.remove(at) {
+                    self.live.push_back(waiting);
+                }
+                return;
+            }
+        }
         if self.pending_paths.insert(found.path.clone()) {
-            self.pending.push_back(Pending {
+            let queue = match found.live {
+                true => &mut self.live,
+                false => &mut self.pending,
+            };
+            queue.push_back(Pending {
                 path: found.path,
                 kind: found.kind,
                 started: false,
@@ -296,11 +315,16 @@ impl Tail {
         }
     }
 
-    /// Reads one chunk of the first queued file; a file with more to read
-    /// goes to the back of the queue, so many files share the reads.
+    /// Reads one chunk of the first queued file, a live one first; a file
+    /// with more to read goes to the back of its queue, so many files share
+    /// the reads.
     async fn read_pending(&mut self) {
-        let Some(mut next) = self.pending.pop_front() else {
-            return;
+        let (mut next, live) = match self.live.pop_front() {
+            Some(next) => (next, true),
+            None => match self.pending.pop_front() {
+                Some(next) => (next, false),
+                None => return,
+            },
         };
         let step = match next.kind {
             LogKind::ClaudeTranscript => {
@@ -313,7 +337,10 @@ impl Tail {
         };
         if step == Step::More {
             next.started = true;
-            self.pending.push_back(next);
+            match live {
+                true => self.live.push_back(next),
+                false => self.pending.push_back(next),
+            }
         } else {
             self.pending_paths.remove(&next.path);
         }

@@ -98,6 +98,9 @@ pub struct Found {
     /// Canonical: the resolved root joined with names that are no symlinks,
     /// so the same key as a hook naming the file gets after canonicalizing.
     pub path: PathBuf,
+    /// A notification named it: it is being written now, and goes before
+    /// the files a walk found (a start's backlog).
+    pub live: bool,
 }
 
 /// How a root is followed now.
@@ -325,7 +328,7 @@ impl LogWatch {
             self.refuse(link);
         }
         for (path, seen) in walked.files {
-            self.offer(kind, path, seen).await;
+            self.offer(kind, path, seen, false).await;
         }
         self.counters().files(self.known.len() as u64);
     }
@@ -349,11 +352,11 @@ impl LogWatch {
                     self.refuse(link);
                 }
                 for (path, seen) in walked.files {
-                    self.offer(kind, path, seen).await;
+                    self.offer(kind, path, seen, true).await;
                 }
             }
         } else if meta.is_file() && kind.is_log(&path) {
-            self.offer(kind, path, (meta.len(), meta.ino())).await;
+            self.offer(kind, path, (meta.len(), meta.ino()), true).await;
         }
         self.counters().files(self.known.len() as u64);
     }
@@ -369,7 +372,7 @@ impl LogWatch {
     }
 
     /// Hands `path` to the tail when it is new or changed since last seen.
-    async fn offer(&mut self, kind: LogKind, path: PathBuf, seen: (u64, u64)) {
+    async fn offer(&mut self, kind: LogKind, path: PathBuf, seen: (u64, u64), live: bool) {
         if self.known.get(&path) == Some(&seen) {
             return;
         }
@@ -378,7 +381,7 @@ impl LogWatch {
             self.counters().file_found(&path);
         }
         // Waits while the tail is busy: backpressure, never a lost file.
-        let _ = self.found.send(Found { kind, path }).await;
+        let _ = self.found.send(Found { kind, path, live }).await;
     }
 
     fn refuse(&mut self, link: PathBuf) {
