@@ -145,6 +145,13 @@ pub struct LogWatch {
     handed: HashSet<PathBuf>,
     /// Symlinks already refused, so a rescan neither logs nor counts them again.
     refused: HashSet<PathBuf>,
+    /// Directories created since the last tick: walked again then, because
+    /// notify adds the watch of a new directory only after passing on its
+    /// creation, and a file written in between raises no event.
+    fresh_dirs: HashMap<PathBuf, LogKind>,
+    /// Cancelled when the daemon stops: a hand-off waiting for a busy tail
+    /// gives up then (the next start finds the file again).
+    stop: CancellationToken,
 }
 
 impl LogWatch {
@@ -163,6 +170,8 @@ impl LogWatch {
             known: HashMap::new(),
             handed: HashSet::new(),
             refused: HashSet::new(),
+            fresh_dirs: HashMap::new(),
+            stop: CancellationToken::new(),
         }
     }
 
@@ -174,6 +183,7 @@ impl LogWatch {
     /// are read from the start, the others from their offsets), then
     /// notifications and ticks.
     pub async fn run(mut self, shutdown: CancellationToken) {
+        self.stop = shutdown.clone();
         let (tx, mut notices) = mpsc::unbounded_channel::<Notice>();
         let mut watcher = match self.mode {
             Watch::Notify => notifier(tx),
@@ -211,6 +221,9 @@ impl LogWatch {
                 _ = tick.tick() => {
                     ticks = ticks.wrapping_add(1);
                     self.look_for_roots(&mut watcher).await;
+                    for (dir, kind) in std::mem::take(&mut self.fresh_dirs) {
+                        self.walk_dir(dir, kind).await;
+                    }
                     let rescan_all = ticks.is_multiple_of(RESCAN_TICKS);
                     for i in 0..self.roots.len() {
                         let due = match &self.roots[i].1 {
@@ -346,17 +359,25 @@ impl LogWatch {
         if meta.file_type().is_symlink() {
             self.refuse(path);
         } else if meta.is_dir() {
-            let walked = tokio::task::spawn_blocking(move || walk(&path, kind)).await;
-            if let Ok(walked) = walked {
-                for link in walked.symlinks {
-                    self.refuse(link);
-                }
-                for (path, seen) in walked.files {
-                    self.offer(kind, path, seen, true).await;
-                }
-            }
+            self.fresh_dirs.insert(path.clone(), kind);
+            self.walk_dir(path, kind).await;
         } else if meta.is_file() && kind.is_log(&path) {
             self.offer(kind, path, (meta.len(), meta.ino()), true).await;
+        }
+        self.counters().files(self.known.len() as u64);
+    }
+
+    /// Walks a directory a notification named (new, most likely): what is
+    /// in it is being written now.
+    async fn walk_dir(&mut self, dir: PathBuf, kind: LogKind) {
+        let walked = tokio::task::spawn_blocking(move || walk(&dir, kind)).await;
+        if let Ok(walked) = walked {
+            for link in walked.symlinks {
+                self.refuse(link);
+            }
+            for (path, seen) in walked.files {
+                self.offer(kind, path, seen, true).await;
+            }
         }
         self.counters().files(self.known.len() as u64);
     }
@@ -381,7 +402,10 @@ impl LogWatch {
             self.counters().file_found(&path);
         }
         // Waits while the tail is busy: backpressure, never a lost file.
-        let _ = self.found.send(Found { kind, path, live }).await;
+        tokio::select! {
+            _ = self.stop.cancelled() => {}
+            _ = self.found.send(Found { kind, path, live }) => {}
+        }
     }
 
     fn refuse(&mut self, link: PathBuf) {
