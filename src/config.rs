@@ -227,6 +227,15 @@ struct FileTranscripts {
     roots: Option<Vec<PathBuf>>,
     idle_timeout_secs: Option<u64>,
     stop_linger_secs: Option<u64>,
+    watch: Option<FileWatch>,
+}
+
+/// `watch = true`, `false` or `"scan"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileWatch {
+    On(bool),
+    Named(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +302,33 @@ pub struct Transcripts {
     /// After Stop/SubagentStop/SessionEnd, keep watching this long: the last
     /// message of a turn can reach the file just after the hook fires.
     pub stop_linger: Duration,
+    /// Whether the daemon finds the agents' log files under the roots by
+    /// itself, so capture needs no hooks (`transcripts.watch`).
+    pub watch: Watch,
+}
+
+/// How the daemon finds new and growing agent log files under the roots
+/// without a hook naming them (docs/ingest.md#capture-without-hooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// Only files a hook event names are read.
+    Off,
+    /// File system notifications, a rescan now and then for missed ones;
+    /// a root notifications cannot cover is scanned instead.
+    Notify,
+    /// Periodic scans only: for file systems without notifications (NFS).
+    Scan,
+}
+
+impl Watch {
+    /// The name `hookmeter config` shows and the config file takes.
+    pub fn as_config(self) -> serde_json::Value {
+        match self {
+            Watch::Off => serde_json::Value::Bool(false),
+            Watch::Notify => serde_json::Value::Bool(true),
+            Watch::Scan => serde_json::Value::from("scan"),
+        }
+    }
 }
 
 /// Everything the daemon and its clients need, fully resolved.
@@ -554,6 +590,16 @@ impl Config {
                 pick.file_only("transcripts.stop_linger_secs", t.stop_linger_secs)
                     .unwrap_or(5),
             ),
+            watch: match pick.file_only("transcripts.watch", t.watch) {
+                None | Some(FileWatch::On(true)) => Watch::Notify,
+                Some(FileWatch::On(false)) => Watch::Off,
+                Some(FileWatch::Named(name)) if name == "scan" => Watch::Scan,
+                Some(FileWatch::Named(name)) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "transcripts.watch = {name:?}: expected true, false or \"scan\""
+                    )))
+                }
+            },
         };
         let store_payloads = pick
             .file_only("store_payloads", file.store_payloads)
@@ -1150,6 +1196,38 @@ pub(crate) mod tests {
             ..Default::default()
         };
         assert!(Config::resolve(&missing, &env_of(&[("HOME", "/h")])).is_err());
+    }
+
+    #[test]
+    fn the_watch_is_on_by_default_and_takes_false_or_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let cfg_str = cfg.to_str().unwrap().to_string();
+        let resolve = |text: &str| {
+            std::fs::write(&cfg, text).unwrap();
+            let env = env_of(&[("HOME", "/h"), ("HOOKMETER_CONFIG", cfg_str.as_str())]);
+            Config::resolve(&Overrides::default(), &env)
+        };
+        let watch = |text: &str| resolve(text).map(|c| c.transcripts.watch);
+        assert_eq!(watch("").unwrap(), Watch::Notify);
+        assert_eq!(
+            watch("[transcripts]\nwatch = true\n").unwrap(),
+            Watch::Notify
+        );
+        assert_eq!(watch("[transcripts]\nwatch = false\n").unwrap(), Watch::Off);
+        assert_eq!(
+            watch("[transcripts]\nwatch = \"scan\"\n").unwrap(),
+            Watch::Scan
+        );
+        let err = watch("[transcripts]\nwatch = \"poll\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("transcripts.watch") && err.contains("\"scan\""),
+            "{err}"
+        );
+        let c = resolve("[transcripts]\nwatch = false\n").unwrap();
+        assert_eq!(c.origins["transcripts.watch"], Origin::File(cfg.clone()));
     }
 
     #[test]

@@ -24,10 +24,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::budget::alerts::{Guard, Watcher};
 use crate::budget::notify::Notifier;
-use crate::config::{AlertSettings, Config};
+use crate::config::{AlertSettings, Config, Watch};
 use crate::http::{self, PricesInForce};
 use crate::ingest::http::HookEdge;
 use crate::ingest::transcript::Tail;
+use crate::ingest::watch::{log_roots, LogWatch};
 use crate::ingest::{socket, spool, Decoder};
 use crate::internal_events::TranscriptCounters;
 use crate::record::Source;
@@ -152,14 +153,29 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     // draining from connections may name transcripts to read.
     let tail_stop = CancellationToken::new();
     let counters = Arc::new(TranscriptCounters::default());
-    let (tail, tail_task) = Tail::new(
+    let mut tail = Tail::new(
         config.transcripts.clone(),
         config.limits.usage,
         writer.clone(),
         config.db.clone(),
         counters.clone(),
-    )
-    .spawn(tail_stop.clone());
+    );
+    // The watch finds the agents' log files with no hook naming them, and
+    // hands them to the tail: one reader, one offset per file.
+    if config.transcripts.watch != Watch::Off {
+        let (found_tx, found_rx) = tokio::sync::mpsc::channel(1024);
+        tail = tail.with_watch(found_rx);
+        let watch = LogWatch::new(
+            config.transcripts.watch,
+            log_roots(&config.transcripts),
+            found_tx,
+            counters.clone(),
+        );
+        tokio::spawn(watch.run(tail_stop.clone()));
+    } else {
+        tracing::info!("The watch of the log roots is off (transcripts.watch = false): only transcripts hook events name are read.");
+    }
+    let (tail, tail_task) = tail.spawn(tail_stop.clone());
     let decoder = |edge| Decoder {
         policy: config.store_payloads,
         payload_bytes: config.limits.payload_bytes,

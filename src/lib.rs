@@ -12,7 +12,8 @@
 //!
 //! - [`ingest`]: the edges events arrive at (Unix socket, spool directory,
 //!   `POST /hook`), the one decoder every source shares (bytes -> event or
-//!   rejection), the Claude Code transcript tail, and `import` of
+//!   rejection), the Claude Code transcript tail, the watch that finds the
+//!   agents' log files under their roots without hooks, and `import` of
 //!   transcripts on disk.
 //! - [`collect`]: pure and total: a payload's usage, model and attribution,
 //!   and a transcript line's usage. It lives in the core crate,

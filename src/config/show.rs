@@ -145,6 +145,7 @@ impl Config {
                 "transcripts.stop_linger_secs",
                 json!(t.stop_linger.as_secs()),
             ),
+            ("transcripts.watch", t.watch.as_config()),
             ("metrics.max_label_values", json!(self.max_label_values)),
             ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
             (
@@ -325,6 +326,7 @@ mod tests {
         assert_eq!(json["limits.max_connections"]["origin"], "default");
         assert!(json["limits.max_connections"]["value"].is_u64());
         assert!(json["transcripts.roots"]["value"].is_array());
+        assert_eq!(json["transcripts.watch"]["value"], true);
         for (_, setting) in json.as_object().unwrap() {
             let keys: Vec<&str> = setting
                 .as_object()

@@ -18,7 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
-use crate::internal_events::TranscriptCounts;
+use crate::internal_events::{TranscriptCounts, WatchCounts};
 use crate::query::{self, EventCounter, FallbackModel, UsageCounter};
 use crate::store::writer::HistogramSnapshot;
 
@@ -47,6 +47,8 @@ pub struct Scrape {
     /// What the transcript tail read, refused and restarted, since the
     /// daemon started.
     pub transcripts: TranscriptCounts,
+    /// The roots watched for agent log files and what the watch found.
+    pub watch: WatchCounts,
     /// The records priced at the fallback rates, by model (capped like the
     /// usage counters' labels).
     pub fallback: Vec<FallbackModel>,
@@ -98,6 +100,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         budgets,
         refused: state.refusals.counts(),
         transcripts: state.transcripts.counts(),
+        watch: state.transcripts.watch.counts(),
         fallback,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
@@ -269,6 +272,7 @@ pub fn render(scrape: &Scrape) -> String {
     }
 
     transcripts(&mut out, &scrape.transcripts);
+    watch(&mut out, &scrape.watch);
 
     family(
         &mut out,
@@ -397,6 +401,56 @@ fn transcripts(out: &mut String, t: &TranscriptCounts) {
     }
 }
 
+/// The watch of the agents' log roots: how each root is followed now, the
+/// files it knows, and what it found and refused.
+fn watch(out: &mut String, w: &WatchCounts) {
+    let name = "hookmeter_watch_roots";
+    family(
+        out,
+        name,
+        "gauge",
+        "Log roots the daemon watches for agent log files, by how (notify: file system \
+         notifications; scan: a periodic walk; missing: not there yet, looked for periodically).",
+    );
+    for (how, n) in [
+        ("notify", w.roots_notified),
+        ("scan", w.roots_scanned),
+        ("missing", w.roots_missing),
+    ] {
+        sample(out, name, &[("state", how)], n as f64);
+    }
+    family(
+        out,
+        "hookmeter_watch_files",
+        "gauge",
+        "Agent log files under the watched roots.",
+    );
+    sample(out, "hookmeter_watch_files", &[], w.files as f64);
+    let counters = [
+        (
+            "hookmeter_watch_files_found_total",
+            "Agent log files the watch handed to the transcript tail (each file once), since the \
+             daemon started.",
+            w.files_found,
+        ),
+        (
+            "hookmeter_watch_refused_paths_total",
+            "Symlinks under a watched root, not followed and nothing read through them (each \
+             once), since the daemon started.",
+            w.refused_paths,
+        ),
+        (
+            "hookmeter_watch_scans_total",
+            "Walks of a whole watched root, since the daemon started.",
+            w.scans,
+        ),
+    ];
+    for (name, help, value) in counters {
+        family(out, name, "counter", help);
+        sample(out, name, &[], value as f64);
+    }
+}
+
 fn usage_labels(u: &UsageCounter) -> Vec<(&'static str, &str)> {
     vec![
         ("provider", u.provider.as_str()),
@@ -511,6 +565,7 @@ mod tests {
                 truncations: 1,
                 ..TranscriptCounts::default()
             },
+            watch: WatchCounts::default(),
             fallback: vec![fallback_model(
                 "mystery-9",
                 3,

@@ -14,6 +14,7 @@ pub mod import;
 pub mod socket;
 pub mod spool;
 pub mod transcript;
+pub mod watch;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

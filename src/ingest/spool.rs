@@ -442,6 +442,7 @@ mod tests {
             codex_roots: Vec::new(),
             idle_timeout: std::time::Duration::from_secs(60),
             stop_linger: std::time::Duration::from_secs(1),
+            watch: crate::config::Watch::Off,
         };
         let counters = Arc::new(TranscriptCounters::default());
         let (tail, _tail_task) = Tail::new(

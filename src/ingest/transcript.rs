@@ -10,11 +10,17 @@
 //! under the allowed roots are read, after canonicalization, and never
 //! through a symlink: a path a hook names is untrusted input.
 //!
+//! Files the watch ([`crate::ingest::watch`]) finds without a hook come
+//! in as [`Found`] and wait in a queue read one chunk at a time, a hook's
+//! hint always first, then the files a notification says are being written
+//! now: a large backlog found at start never keeps a live session waiting
+//! longer than one chunk.
+//!
 //! What happens to lines and files is reported to
 //! [`crate::internal_events::transcript`], which logs and counts it for
 //! `/metrics`; this module never bumps a counter or writes those lines itself.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -27,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::collect::transcript::{parse_line, SkipReason, TranscriptLine, TranscriptUsage};
 use crate::collect::UsageLimits;
 use crate::config::Transcripts;
+use crate::ingest::watch::{Found, LogKind};
 use crate::internal_events::transcript::{ChunkRead, TranscriptCounters};
 use crate::record::{Source, TranscriptBatch, TranscriptHint, TranscriptOffset, TranscriptRecord};
 use crate::store::writer::WriterHandle;
@@ -83,6 +90,34 @@ pub struct Tail {
     /// Paths already reported as refused, so a bad hook does not flood the log.
     refused: HashSet<String>,
     reader: Option<rusqlite::Connection>,
+    /// Files the watch found new or grown, waiting for a chunk read; each
+    /// path once, whatever the number of notifications.
+    pending: VecDeque<Pending>,
+    pending_paths: HashSet<PathBuf>,
+    /// Queued files a notification says are being written now: read before
+    /// the rest, so a live session never waits behind a start's backlog.
+    live: VecDeque<Pending>,
+    /// Files whose records the writer could not store: queued again by the
+    /// poll, as a followed file is read again.
+    retry: HashSet<PathBuf>,
+    /// Where the watch sends what it finds; `None` when it is off.
+    found: Option<mpsc::Receiver<Found>>,
+}
+
+/// A file the watch found, waiting in the queue.
+struct Pending {
+    path: PathBuf,
+    /// Which reader the file needs: one kind today, Claude Code transcripts.
+    kind: LogKind,
+    /// Part of it was read already this round: read on, whatever `seen` says.
+    started: bool,
+}
+
+/// Whether a read left something for the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Done,
+    More,
 }
 
 impl Tail {
@@ -104,7 +139,18 @@ impl Tail {
             seen: HashMap::new(),
             refused: HashSet::new(),
             reader: None,
+            pending: VecDeque::new(),
+            pending_paths: HashSet::new(),
+            live: VecDeque::new(),
+            retry: HashSet::new(),
+            found: None,
         }
+    }
+
+    /// Reads, besides the files hooks name, the files the watch finds.
+    pub fn with_watch(mut self, found: mpsc::Receiver<Found>) -> Tail {
+        self.found = Some(found);
+        self
     }
 
     /// Starts the task; hints arrive through the returned handle.
@@ -135,8 +181,12 @@ impl Tail {
             self.touch(&path, false, watcher.as_mut()).await;
         }
         let mut poll = tokio::time::interval(POLL);
+        let mut found = self.found.take();
         loop {
+            // Biased: a hook's hint and a followed file's change go before
+            // the watch's queue, which is read a chunk per turn.
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
                 Some(hint) = hints.recv() => {
                     for path in &hint.paths {
@@ -149,8 +199,14 @@ impl Tail {
                     }
                 }
                 _ = poll.tick() => self.poll(watcher.as_mut()).await,
+                Some(file) = next_found(&mut found) => self.queue(file),
+                _ = std::future::ready(()), if !self.pending.is_empty() || !self.live.is_empty() => {
+                    self.read_pending().await;
+                }
             }
         }
+        // The watch's queue is left: its files resume from their offsets
+        // at the next start.
         // Hints already queued were acked events: honour them before exiting,
         // and read every followed file a last time.
         while let Ok(hint) = hints.try_recv() {
@@ -195,6 +251,15 @@ impl Tail {
     /// watches whose session went quiet or ended.
     async fn poll(&mut self, mut watcher: Option<&mut notify::RecommendedWatcher>) {
         let now = Instant::now();
+        for path in std::mem::take(&mut self.retry) {
+            if !self.watched.contains_key(&path) {
+                self.queue(Found {
+                    kind: LogKind::ClaudeTranscript,
+                    path,
+                    live: true,
+                });
+            }
+        }
         let paths: Vec<PathBuf> = self.watched.keys().cloned().collect();
         for path in paths {
             self.read(&path).await;
@@ -226,91 +291,172 @@ impl Tail {
         }
     }
 
-    /// Reads everything new in `path`, a chunk at a time, each chunk
-    /// committed with its offset before the next is read.
-    async fn read(&mut self, path: &Path) {
-        // Polling stats every followed file each second; reading only when it changed.
+    /// Queues a file the watch found, once however often it is found.
+    fn queue(&mut self, found: Found) {
+        if found.live {
+            // Already waiting in the backlog: it moves ahead, keeping its place in the file.
+            if let Some(at) = self.pending.iter().position(|p| p.path == found.path) {
+                if let Some(waiting) = self.pending.remove(at) {
+                    self.live.push_back(waiting);
+                }
+                return;
+            }
+        }
+        if self.pending_paths.insert(found.path.clone()) {
+            let queue = match found.live {
+                true => &mut self.live,
+                false => &mut self.pending,
+            };
+            queue.push_back(Pending {
+                path: found.path,
+                kind: found.kind,
+                started: false,
+            });
+        }
+    }
+
+    /// Reads one chunk of the first queued file, a live one first; a file
+    /// with more to read goes to the back of its queue, so many files share
+    /// the reads.
+    async fn read_pending(&mut self) {
+        let (mut next, live) = match self.live.pop_front() {
+            Some(next) => (next, true),
+            None => match self.pending.pop_front() {
+                Some(next) => (next, false),
+                None => return,
+            },
+        };
+        let step = match next.kind {
+            LogKind::ClaudeTranscript => {
+                if !next.started && (self.unchanged(&next.path) || self.read_to_end(&next.path)) {
+                    Step::Done
+                } else {
+                    self.read_step(&next.path).await
+                }
+            }
+        };
+        if step == Step::More {
+            next.started = true;
+            match live {
+                true => self.live.push_back(next),
+                false => self.pending.push_back(next),
+            }
+        } else {
+            self.pending_paths.remove(&next.path);
+        }
+    }
+
+    /// Whether `path` has the length and inode it had at its last read
+    /// (remembering them otherwise): polling stats every followed file each
+    /// second, reading only when it changed.
+    fn unchanged(&mut self, path: &Path) -> bool {
         if let Ok(meta) = std::fs::metadata(path) {
             let now = (meta.len(), meta.ino());
             if self.seen.get(path) == Some(&now) {
-                return;
+                return true;
             }
             self.seen.insert(path.to_path_buf(), now);
         }
-        loop {
-            let (offset, inode) = self.offset_of(path);
-            let task_path = path.to_path_buf();
-            let limits = self.usage_limits;
-            let read = tokio::task::spawn_blocking(move || {
-                read_chunk(&task_path, offset, inode, CHUNK_BYTES, limits)
-            })
-            .await;
-            let chunk = match read {
-                Ok(Ok(chunk)) => chunk,
-                Ok(Err(e)) => {
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        self.counters.gone(path);
-                        self.watched.remove(path);
-                        self.seen.remove(path);
-                    } else {
-                        tracing::warn!(error = %e, path = %path.display(), "Cannot read a transcript.");
-                    }
-                    return;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "Transcript read task failed.");
-                    return;
-                }
-            };
-            if chunk.restarted == Some(Restart::Truncated) {
-                self.counters.truncated(path);
-            }
-            if chunk.restarted == Some(Restart::Rotated) {
-                self.counters.rotated(path);
-            }
-            if chunk.end == offset && chunk.restarted.is_none() {
-                return; // nothing new
-            }
-            let records = chunk.records.len() as u64;
-            self.counters.chunk_read(
-                path,
-                ChunkRead {
-                    lines: chunk.lines,
-                    skipped: chunk.skipped,
-                    implausible: chunk.implausible,
-                    not_json: chunk.not_json,
-                    records,
-                },
-            );
-            let batch = TranscriptBatch {
-                records: chunk
-                    .records
-                    .into_iter()
-                    .map(|line| to_record(line, Source::Transcript))
-                    .collect(),
-                offset: Some(TranscriptOffset {
-                    path: path.to_string_lossy().into_owned(),
-                    offset: chunk.end,
-                    inode: chunk.inode,
-                }),
-            };
-            match self.writer.write_transcript(batch).await {
-                Ok(_) => {
-                    self.counters.records_stored(records);
-                    self.offsets
-                        .insert(path.to_path_buf(), (chunk.end, chunk.inode));
-                }
-                Err(e) => {
-                    // Not committed: the offset stays, and forgetting the
-                    // size seen makes the next poll read it again.
+        false
+    }
+
+    /// Whether `path` was read to its end already (its length and inode are
+    /// its saved offset's): at start the watch offers every file under the
+    /// roots, and most were read before.
+    fn read_to_end(&mut self, path: &Path) -> bool {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        self.offset_of(path) == (meta.len(), meta.ino())
+    }
+
+    /// Reads everything new in `path`, a chunk at a time, each chunk
+    /// committed with its offset before the next is read.
+    async fn read(&mut self, path: &Path) {
+        if self.unchanged(path) {
+            return;
+        }
+        while self.read_step(path).await == Step::More {}
+    }
+
+    /// Reads and commits one chunk of `path` from its offset.
+    async fn read_step(&mut self, path: &Path) -> Step {
+        let (offset, inode) = self.offset_of(path);
+        let task_path = path.to_path_buf();
+        let limits = self.usage_limits;
+        let read = tokio::task::spawn_blocking(move || {
+            read_chunk(&task_path, offset, inode, CHUNK_BYTES, limits)
+        })
+        .await;
+        let chunk = match read {
+            Ok(Ok(chunk)) => chunk,
+            Ok(Err(e)) => {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    self.counters.gone(path);
+                    self.watched.remove(path);
                     self.seen.remove(path);
-                    tracing::warn!(error = %e, path = %path.display(), "Transcript records not stored; will retry.");
-                    return;
+                } else {
+                    tracing::warn!(error = %e, path = %path.display(), "Cannot read a transcript.");
                 }
+                return Step::Done;
             }
-            if chunk.at_end {
-                return;
+            Err(e) => {
+                tracing::error!(error = %e, "Transcript read task failed.");
+                return Step::Done;
             }
+        };
+        if chunk.restarted == Some(Restart::Truncated) {
+            self.counters.truncated(path);
+        }
+        if chunk.restarted == Some(Restart::Rotated) {
+            self.counters.rotated(path);
+        }
+        if chunk.end == offset && chunk.restarted.is_none() {
+            return Step::Done; // nothing new
+        }
+        let records = chunk.records.len() as u64;
+        self.counters.chunk_read(
+            path,
+            ChunkRead {
+                lines: chunk.lines,
+                skipped: chunk.skipped,
+                implausible: chunk.implausible,
+                not_json: chunk.not_json,
+                records,
+            },
+        );
+        let batch = TranscriptBatch {
+            records: chunk
+                .records
+                .into_iter()
+                .map(|line| to_record(line, Source::Transcript))
+                .collect(),
+            offset: Some(TranscriptOffset {
+                path: path.to_string_lossy().into_owned(),
+                offset: chunk.end,
+                inode: chunk.inode,
+            }),
+        };
+        match self.writer.write_transcript(batch).await {
+            Ok(_) => {
+                self.counters.records_stored(records);
+                self.offsets
+                    .insert(path.to_path_buf(), (chunk.end, chunk.inode));
+            }
+            Err(e) => {
+                // Not committed: the offset stays, and forgetting the
+                // size seen makes the next poll read it again (a file
+                // only the watch found is queued again by the poll).
+                self.seen.remove(path);
+                self.retry.insert(path.to_path_buf());
+                tracing::warn!(error = %e, path = %path.display(), "Transcript records not stored; will retry.");
+                return Step::Done;
+            }
+        }
+        if chunk.at_end {
+            Step::Done
+        } else {
+            Step::More
         }
     }
 
@@ -356,6 +502,20 @@ impl Tail {
         let found = stored.unwrap_or((0, 0));
         self.offsets.insert(path.to_path_buf(), found);
         found
+    }
+}
+
+/// The next file from the watch, or never when it is off (or gone).
+async fn next_found(found: &mut Option<mpsc::Receiver<Found>>) -> Option<Found> {
+    match found {
+        Some(rx) => match rx.recv().await {
+            Some(file) => Some(file),
+            None => {
+                *found = None;
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! - [`transcript`]: the transcript tail's lines, records, refused paths,
 //!   restarts and vanished files ([`TranscriptCounters`]).
+//! - [`watch`]: the roots the daemon watches for agent log files, the
+//!   files it found and the symlinks it refused ([`WatchCounters`]).
 //! - [`writer`]: a writer transaction that failed ([`CommitFailed`]).
 //! - [`http`]: a request the guard refused before any route saw it
 //!   ([`Refusals`]).
@@ -20,10 +22,12 @@
 
 pub mod http;
 pub mod transcript;
+pub mod watch;
 pub mod writer;
 
 pub use http::{Refusal, Refusals};
 pub use transcript::{ChunkRead, TranscriptCounters, TranscriptCounts};
+pub use watch::{RootStates, WatchCounters, WatchCounts};
 pub use writer::CommitFailed;
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub struct TranscriptCounters {
     rotations: AtomicU64,
     /// Watched files that disappeared.
     missing: AtomicU64,
+    /// The watch of the log roots, which hands the tail files no hook named.
+    pub watch: super::watch::WatchCounters,
 }
 
 /// The counters at one moment, as plain numbers.

@@ -123,6 +123,39 @@ pub struct Facts {
     pub unit: Unit,
     pub http: HttpFacts,
     pub prices: PriceFacts,
+    pub watch: WatchFacts,
+}
+
+/// What the daemon's watch of the log roots would see
+/// (docs/ingest.md#capture-without-hooks).
+#[derive(Debug, Clone)]
+pub struct WatchFacts {
+    pub mode: crate::config::Watch,
+    pub roots: Vec<RootFacts>,
+}
+
+/// One log root and what is under it.
+#[derive(Debug, Clone)]
+pub struct RootFacts {
+    pub dir: PathBuf,
+    /// The kind of log watched there (`Claude Code transcripts`).
+    pub kind: &'static str,
+    pub state: RootState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootState {
+    /// Not there (yet): watched once it appears.
+    Missing,
+    /// A directory; its log files, their bytes, and the symlinks under it,
+    /// which the watch does not follow.
+    Present {
+        files: usize,
+        bytes: u64,
+        symlinks: Vec<PathBuf>,
+    },
+    /// There but not a directory that can be read.
+    Unusable(String),
 }
 
 /// How old the prices in force are.
@@ -376,6 +409,42 @@ pub fn gather(
         unit: look_at_units(env),
         http: look_at_http(config, passwd),
         prices: look_at_prices(config),
+        watch: look_at_watch(config),
+    }
+}
+
+/// Walks the log roots as the daemon's watch does.
+pub fn look_at_watch(config: &Config) -> WatchFacts {
+    use crate::ingest::watch;
+    let roots = watch::log_roots(&config.transcripts)
+        .into_iter()
+        .map(|root| {
+            let state = match std::fs::metadata(&root.dir) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => RootState::Missing,
+                Err(e) => RootState::Unusable(e.to_string()),
+                Ok(meta) if !meta.is_dir() => RootState::Unusable("not a directory".into()),
+                Ok(_) => match std::fs::read_dir(&root.dir) {
+                    Err(e) => RootState::Unusable(e.to_string()),
+                    Ok(_) => {
+                        let walked = watch::walk(&root.dir, root.kind);
+                        RootState::Present {
+                            files: walked.files.len(),
+                            bytes: walked.files.iter().map(|(_, (len, _))| len).sum(),
+                            symlinks: walked.symlinks,
+                        }
+                    }
+                },
+            };
+            RootFacts {
+                dir: root.dir,
+                kind: root.kind.name(),
+                state,
+            }
+        })
+        .collect();
+    WatchFacts {
+        mode: config.transcripts.watch,
+        roots,
     }
 }
 
@@ -770,7 +839,68 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.extend(assess_hooks(&facts.hooks));
     findings.push(assess_http(&facts.http));
     findings.push(assess_prices(&facts.prices));
+    findings.push(assess_watch(&facts.watch));
     findings
+}
+
+/// What the daemon watches without hooks: each root and its files.
+fn assess_watch(watch: &WatchFacts) -> Finding {
+    use crate::config::Watch;
+    let how =
+        match watch.mode {
+            Watch::Off => return ok(
+                "watch",
+                "off (transcripts.watch = false): only transcripts that hook events name are read"
+                    .into(),
+            ),
+            Watch::Notify => "by file system notifications",
+            Watch::Scan => "by a walk every 5 s",
+        };
+    let mut parts = Vec::new();
+    let mut trouble = Vec::new();
+    for root in &watch.roots {
+        let dir = root.dir.display();
+        match &root.state {
+            RootState::Missing => parts.push(format!("{dir} (not there yet)")),
+            RootState::Present {
+                files,
+                bytes,
+                symlinks,
+            } => {
+                parts.push(format!(
+                    "{dir} ({}, {})",
+                    crate::present::counted(*files as u64, "file", "files"),
+                    crate::present::size(*bytes)
+                ));
+                if let Some(first) = symlinks.first() {
+                    trouble.push(format!(
+                        "{} under {dir} not followed ({}{})",
+                        crate::present::counted(symlinks.len() as u64, "symlink", "symlinks"),
+                        first.display(),
+                        if symlinks.len() > 1 { ", ..." } else { "" }
+                    ));
+                }
+            }
+            RootState::Unusable(why) => trouble.push(format!("{dir}: {why}")),
+        }
+    }
+    let kind = watch.roots.first().map_or("agent logs", |r| r.kind);
+    let finding = if parts.is_empty() {
+        format!("no root to watch for {kind} (transcripts.roots is empty)")
+    } else {
+        format!("{kind} watched {how}: {}", parts.join("; "))
+    };
+    if trouble.is_empty() {
+        return ok("watch", finding);
+    }
+    not_ok(
+        "watch",
+        Status::Warn,
+        format!("{finding}; {}", trouble.join("; ")),
+        "nothing is read through a symlink under a root: move the files there, or add \
+         their real directory to transcripts.roots"
+            .into(),
+    )
 }
 
 /// Prices older than [`PRICES_STALE_AFTER_DAYS`] miss new models and price
@@ -1471,7 +1601,55 @@ mod tests {
                 age_days: Some(10),
                 auto_update: false,
             },
+            watch: WatchFacts {
+                mode: crate::config::Watch::Notify,
+                roots: vec![
+                    RootFacts {
+                        dir: "/h/.claude/projects".into(),
+                        kind: "Claude Code transcripts",
+                        state: RootState::Present {
+                            files: 3,
+                            bytes: 2_500_000,
+                            symlinks: Vec::new(),
+                        },
+                    },
+                    RootFacts {
+                        dir: "/h/.config/claude/projects".into(),
+                        kind: "Claude Code transcripts",
+                        state: RootState::Missing,
+                    },
+                ],
+            },
         }
+    }
+
+    #[test]
+    fn the_watch_lists_its_roots_and_warns_of_symlinks_it_will_not_follow() {
+        let mut facts = healthy();
+        let watch = find(&assess(&facts), "watch").clone();
+        assert_eq!(watch.status, Status::Ok);
+        assert_eq!(
+            watch.finding,
+            "Claude Code transcripts watched by file system notifications: \
+             /h/.claude/projects (3 files, 2.5 MB); /h/.config/claude/projects (not there yet)"
+        );
+        facts.watch.roots[0].state = RootState::Present {
+            files: 1,
+            bytes: 10,
+            symlinks: vec!["/h/.claude/projects/p/l.jsonl".into()],
+        };
+        let watch = find(&assess(&facts), "watch").clone();
+        assert_eq!(watch.status, Status::Warn);
+        assert!(
+            watch
+                .finding
+                .contains("1 symlink under /h/.claude/projects not followed"),
+            "{watch:?}"
+        );
+        facts.watch.mode = crate::config::Watch::Off;
+        let watch = find(&assess(&facts), "watch").clone();
+        assert_eq!(watch.status, Status::Ok);
+        assert!(watch.finding.starts_with("off"), "{watch:?}");
     }
 
     #[test]
@@ -1520,7 +1698,8 @@ mod tests {
                 "hooks",
                 "hooks.command",
                 "http",
-                "prices"
+                "prices",
+                "watch"
             ]
         );
         assert!(

@@ -637,6 +637,7 @@ fn a_bad_hook_body_is_kept_in_rejected_events_and_answered_400() {
 #[test]
 fn post_hook_starts_following_the_transcript_it_names() {
     let home = Home::new();
+    home.write_config(HOOKS_ONLY);
     let dir = home.path().join(".claude/projects/-home-dev-shop");
     std::fs::create_dir_all(&dir).unwrap();
     let transcript = dir.join("s-session-1.jsonl");

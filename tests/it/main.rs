@@ -13,8 +13,8 @@
 //! - `common`: the harness (temp home, daemon, socket client, HTTP) and the
 //!   turns: a fault test runs alone, every other test beside any but a fault test.
 //! - `advice`, `alerts`, `budgets`, `reports`, `names`, `cli_output`: what people read.
-//! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `codex`, `missing_db`:
-//!   data in, rows out.
+//! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `watch`, `codex`,
+//!   `missing_db`: data in, rows out.
 //! - `cli_config`, `setup`, `systemd`, `lifecycle`, `startup_log`: running it.
 //! - `http`, `mcp`: the read surfaces other programs use.
 //! - `security`: what hookmeter refuses.
@@ -50,3 +50,4 @@ mod startup_log;
 mod systemd;
 mod transcript_metrics;
 mod transcripts;
+mod watch;

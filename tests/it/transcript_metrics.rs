@@ -34,6 +34,7 @@ fn wait_for(daemon: &Daemon, addr: SocketAddr, series: &str, want: impl Fn(f64) 
 #[test]
 fn tailing_a_transcript_moves_its_counters_in_metrics() {
     let home = Home::new();
+    home.write_config(HOOKS_ONLY);
     let transcript = transcript_in_root(&home);
     let daemon = home.start();
     let addr = daemon.http();

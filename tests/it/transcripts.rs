@@ -9,7 +9,7 @@ use common::*;
 use serde_json::Value;
 
 /// The rest of the fixture's half-written last line, as Claude Code would finish it.
-const HALF_LINE_REST: &str = r#","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"done"}],"usage":{"input_tokens":100,"output_tokens":10,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}},"requestId":"req_half","cwd":"/home/dev/shop","timestamp":"2026-09-20T10:07:00.000Z"}"#;
+pub const HALF_LINE_REST: &str = r#","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"done"}],"usage":{"input_tokens":100,"output_tokens":10,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}},"requestId":"req_half","cwd":"/home/dev/shop","timestamp":"2026-09-20T10:07:00.000Z"}"#;
 
 /// A daemon that has read the fixture transcript once a hook named it.
 fn capturing(home: &Home, transcript: &Path, hook_name: &str) -> Daemon {
@@ -26,18 +26,18 @@ fn capturing(home: &Home, transcript: &Path, hook_name: &str) -> Daemon {
     daemon
 }
 
-fn append(path: &Path, text: &str) {
+pub fn append(path: &Path, text: &str) {
     let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     file.write_all(text.as_bytes()).unwrap();
 }
 
-fn records(home: &Home) -> i64 {
+pub fn records(home: &Home) -> i64 {
     home.count("SELECT count(*) FROM cost_records")
 }
 
 /// The stored records equal transcript-expected.json exactly, besides the
 /// `extra` messages a test appended itself.
-fn assert_expected_records(home: &Home, extra: &[&str]) {
+pub fn assert_expected_records(home: &Home, extra: &[&str]) {
     let expected: Value = serde_json::from_slice(
         &std::fs::read(fixtures().join("transcript-expected.json")).unwrap(),
     )
@@ -133,6 +133,7 @@ fn assert_expected_records(home: &Home, extra: &[&str]) {
 #[test]
 fn a_hook_event_captures_the_transcript_then_appends_arrive_live_and_import_adds_nothing() {
     let home = Home::new();
+    home.write_config(HOOKS_ONLY);
     let transcript = transcript_in_root(&home);
     let daemon = home.start();
     let ack = daemon
@@ -395,7 +396,7 @@ fn import_is_idempotent_with_itself_and_honors_claude_config_dir() {
 fn the_last_message_of_a_turn_written_after_stop_is_captured() {
     let home = Home::new();
     // A generous linger so a slow machine cannot make this flaky.
-    home.write_config("[transcripts]\nstop_linger_secs = 120\n");
+    home.write_config("[transcripts]\nstop_linger_secs = 120\nwatch = false\n");
     let transcript = transcript_in_root(&home);
     let daemon = capturing(&home, &transcript, "claude-stop");
     // Claude Code may write the turn's final text-only message after Stop fires.
@@ -477,6 +478,7 @@ fn a_larger_snapshot_read_later_updates_the_record_and_its_tools() {
 #[test]
 fn after_a_restart_recently_followed_transcripts_are_read_without_a_new_hook_event() {
     let home = Home::new();
+    home.write_config(HOOKS_ONLY);
     let transcript = transcript_in_root(&home);
     let daemon = capturing(&home, &transcript, "claude-posttooluse");
     assert_eq!(daemon.stop().code(), Some(0));

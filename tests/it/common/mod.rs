@@ -771,6 +771,10 @@ pub fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// A config with the watch of the log roots off: for tests of what hook
+/// events make the daemon read, which the watch would otherwise read anyway.
+pub const HOOKS_ONLY: &str = "[transcripts]\nwatch = false\n";
+
 /// The fixture transcript, copied into the daemon's default root under
 /// `home` (`~/.claude/projects/-home-dev-shop/s-session-1.jsonl`).
 pub fn transcript_in_root(home: &Home) -> PathBuf {

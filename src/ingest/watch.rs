@@ -1,0 +1,544 @@
+//! The watch (docs/ingest.md#capture-without-hooks): finds the agents' own
+//! log files under their roots, new and growing, so a user who only runs
+//! `hookmeter serve` is captured without any hook.
+//!
+//! It only finds files; it never reads one. Each new or grown file goes to
+//! the transcript tail ([`crate::ingest::transcript`]), which reads it from
+//! its saved offset with the same parser and commits records and offset
+//! together: a line is counted once whether a hook named the file, the
+//! watch found it, or both.
+//!
+//! Every root has a [`LogKind`], which says which files under it are logs
+//! and which reader the tail uses. Claude Code transcripts are the only
+//! kind today; another agent's logs (Codex's
+//! `$CODEX_HOME/sessions/**/rollout-*.jsonl`) become a kind with its roots
+//! in [`log_roots`], its file rule in [`LogKind::is_log`] and its reader in
+//! the tail.
+//!
+//! Roots are followed by file system notifications (inotify), with a full
+//! walk every [`RESCAN_TICKS`] ticks for events the kernel dropped; a root
+//! notifications cannot cover (watches used up, `watch = "scan"`) is walked
+//! every [`TICK`]. A root that does not exist yet is looked for at every
+//! tick. Nothing under a root is followed through a symlink: a symlinked
+//! file or directory is refused and counted once. An idle daemon wakes
+//! once per tick for a `stat` of each missing root, nothing more.
+
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Transcripts, Watch};
+use crate::internal_events::{RootStates, TranscriptCounters, WatchCounters};
+
+/// How often missing roots are looked for and scanned roots walked.
+pub const TICK: Duration = Duration::from_secs(5);
+/// A root followed by notifications is walked anyway every this many
+/// ticks: inotify drops events when its queue overflows.
+pub const RESCAN_TICKS: u32 = 12;
+
+/// What an agent writes under a root, and so which files are its logs and
+/// which parser reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogKind {
+    /// Claude Code's session transcripts, `<project>/<session>.jsonl`, and
+    /// its subagents', `<project>/<session>/subagents/agent-<id>.jsonl`.
+    ClaudeTranscript,
+}
+
+impl LogKind {
+    /// Whether `path`, a regular file under a root of this kind, is a log.
+    pub fn is_log(self, path: &Path) -> bool {
+        match self {
+            LogKind::ClaudeTranscript => path.extension().is_some_and(|e| e == "jsonl"),
+        }
+    }
+
+    /// The name doctor and the logs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogKind::ClaudeTranscript => "Claude Code transcripts",
+        }
+    }
+}
+
+/// A directory an agent writes its logs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRoot {
+    pub kind: LogKind,
+    pub dir: PathBuf,
+}
+
+/// Every root the watch follows: for now the transcript roots
+/// (`transcripts.roots`), all Claude Code's.
+/// A directory named twice (`CLAUDE_CONFIG_DIR=~/.claude` adds
+/// `~/.claude/projects` again) is one root.
+pub fn log_roots(transcripts: &Transcripts) -> Vec<LogRoot> {
+    let mut roots: Vec<LogRoot> = Vec::new();
+    for dir in &transcripts.roots {
+        let dir: PathBuf = dir.components().collect();
+        if !roots.iter().any(|root| root.dir == dir) {
+            roots.push(LogRoot {
+                kind: LogKind::ClaudeTranscript,
+                dir,
+            });
+        }
+    }
+    roots
+}
+
+/// A log file that is new or grew: the tail reads it from its offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub kind: LogKind,
+    /// Canonical: the resolved root joined with names that are no symlinks,
+    /// so the same key as a hook naming the file gets after canonicalizing.
+    pub path: PathBuf,
+    /// A notification named it: it is being written now, and goes before
+    /// the files a walk found (a start's backlog).
+    pub live: bool,
+}
+
+/// How a root is followed now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Followed {
+    /// Not there (yet).
+    Missing,
+    /// By notifications, at this canonical path.
+    Notified(PathBuf),
+    /// By a walk every tick, at this canonical path.
+    Scanned(PathBuf),
+}
+
+impl Followed {
+    fn dir(&self) -> Option<&Path> {
+        match self {
+            Followed::Missing => None,
+            Followed::Notified(dir) | Followed::Scanned(dir) => Some(dir),
+        }
+    }
+}
+
+/// What the notification thread passes on.
+enum Notice {
+    /// Something under a root was created or modified.
+    Changed(Vec<PathBuf>),
+    /// Notifications failed (a watch could not be added for a new directory,
+    /// the queue overflowed): every notified root is scanned from now on.
+    Trouble(String),
+}
+
+/// The watch task's state.
+pub struct LogWatch {
+    mode: Watch,
+    roots: Vec<(LogRoot, Followed)>,
+    found: mpsc::Sender<Found>,
+    counters: Arc<TranscriptCounters>,
+    /// (length, inode) of every log file under a root when last seen:
+    /// unchanged means nothing to hand the tail.
+    known: HashMap<PathBuf, (u64, u64)>,
+    /// Files already handed to the tail once (for the `files_found` count).
+    handed: HashSet<PathBuf>,
+    /// Symlinks already refused, so a rescan neither logs nor counts them again.
+    refused: HashSet<PathBuf>,
+    /// Directories created since the last tick: walked again then, because
+    /// notify adds the watch of a new directory only after passing on its
+    /// creation, and a file written in between raises no event.
+    fresh_dirs: HashMap<PathBuf, LogKind>,
+    /// Cancelled when the daemon stops: a hand-off waiting for a busy tail
+    /// gives up then (the next start finds the file again).
+    stop: CancellationToken,
+}
+
+impl LogWatch {
+    /// A watch of `roots` that hands what it finds to `found` (the tail).
+    pub fn new(
+        mode: Watch,
+        roots: Vec<LogRoot>,
+        found: mpsc::Sender<Found>,
+        counters: Arc<TranscriptCounters>,
+    ) -> LogWatch {
+        LogWatch {
+            mode,
+            roots: roots.into_iter().map(|r| (r, Followed::Missing)).collect(),
+            found,
+            counters,
+            known: HashMap::new(),
+            handed: HashSet::new(),
+            refused: HashSet::new(),
+            fresh_dirs: HashMap::new(),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    fn counters(&self) -> &WatchCounters {
+        &self.counters.watch
+    }
+
+    /// Runs until `shutdown`: a first walk of every root (files never seen
+    /// are read from the start, the others from their offsets), then
+    /// notifications and ticks.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        self.stop = shutdown.clone();
+        let (tx, mut notices) = mpsc::unbounded_channel::<Notice>();
+        let mut watcher = match self.mode {
+            Watch::Notify => notifier(tx),
+            Watch::Scan | Watch::Off => None,
+        };
+        self.look_for_roots(&mut watcher).await;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is now: the walk above was it
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(notice) = notices.recv() => {
+                    let mut changed = HashSet::new();
+                    let mut trouble = None;
+                    let mut take = |notice| match notice {
+                        Notice::Changed(paths) => changed.extend(paths),
+                        Notice::Trouble(e) => trouble = Some(e),
+                    };
+                    take(notice);
+                    while let Ok(more) = notices.try_recv() {
+                        take(more);
+                    }
+                    if let Some(error) = trouble {
+                        self.fall_back_to_scans(&mut watcher, &error).await;
+                    }
+                    for path in changed {
+                        if shutdown.is_cancelled() {
+                            break;
+                        }
+                        self.changed(path).await;
+                    }
+                }
+                _ = tick.tick() => {
+                    ticks = ticks.wrapping_add(1);
+                    self.look_for_roots(&mut watcher).await;
+                    for (dir, kind) in std::mem::take(&mut self.fresh_dirs) {
+                        self.walk_dir(dir, kind).await;
+                    }
+                    let rescan_all = ticks.is_multiple_of(RESCAN_TICKS);
+                    for i in 0..self.roots.len() {
+                        let due = match &self.roots[i].1 {
+                            Followed::Scanned(_) => true,
+                            Followed::Notified(_) => rescan_all,
+                            Followed::Missing => false,
+                        };
+                        if due {
+                            self.walk_root(i).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Notices roots that appeared or vanished since the last look, and
+    /// walks each new one whole.
+    async fn look_for_roots(&mut self, watcher: &mut Option<notify::RecommendedWatcher>) {
+        for i in 0..self.roots.len() {
+            let (root, followed) = &self.roots[i];
+            let exists = std::fs::metadata(&root.dir).is_ok_and(|m| m.is_dir());
+            match (followed, exists) {
+                (Followed::Missing, true) => {
+                    let Ok(dir) = std::fs::canonicalize(&root.dir) else {
+                        continue;
+                    };
+                    let followed = match watcher.as_mut() {
+                        Some(w) => {
+                            use notify::Watcher;
+                            match w.watch(&dir, notify::RecursiveMode::Recursive) {
+                                Ok(()) => Followed::Notified(dir),
+                                Err(e) => {
+                                    // A half-added recursive watch is of no use.
+                                    let _ = w.unwatch(&dir);
+                                    self.counters().notify_unavailable(&dir, &e);
+                                    Followed::Scanned(dir)
+                                }
+                            }
+                        }
+                        None => Followed::Scanned(dir),
+                    };
+                    self.counters().root_appeared(&root.dir);
+                    self.roots[i].1 = followed;
+                    self.publish_roots();
+                    self.walk_root(i).await;
+                }
+                (Followed::Notified(dir) | Followed::Scanned(dir), false) => {
+                    if let (Followed::Notified(_), Some(w)) = (followed, watcher.as_mut()) {
+                        use notify::Watcher;
+                        let _ = w.unwatch(dir);
+                    }
+                    let dir = dir.clone();
+                    self.known.retain(|path, _| !path.starts_with(&dir));
+                    self.roots[i].1 = Followed::Missing;
+                    self.publish_roots();
+                    self.counters().files(self.known.len() as u64);
+                }
+                _ => {}
+            }
+        }
+        self.publish_roots();
+    }
+
+    /// Notifications failed: every notified root is scanned from now on.
+    async fn fall_back_to_scans(
+        &mut self,
+        watcher: &mut Option<notify::RecommendedWatcher>,
+        error: &str,
+    ) {
+        for i in 0..self.roots.len() {
+            if let Followed::Notified(dir) = &self.roots[i].1 {
+                let dir = dir.clone();
+                if let Some(w) = watcher.as_mut() {
+                    use notify::Watcher;
+                    let _ = w.unwatch(&dir);
+                }
+                self.counters().notify_unavailable(&dir, &error);
+                self.roots[i].1 = Followed::Scanned(dir);
+                self.walk_root(i).await;
+            }
+        }
+        self.publish_roots();
+    }
+
+    fn publish_roots(&self) {
+        let mut states = RootStates::default();
+        for (_, followed) in &self.roots {
+            match followed {
+                Followed::Missing => states.missing += 1,
+                Followed::Notified(_) => states.notified += 1,
+                Followed::Scanned(_) => states.scanned += 1,
+            }
+        }
+        self.counters().roots(states);
+    }
+
+    /// Walks root `i` whole: every log file new or changed goes to the tail,
+    /// every file gone is forgotten.
+    async fn walk_root(&mut self, i: usize) {
+        let (root, followed) = &self.roots[i];
+        let Some(dir) = followed.dir().map(Path::to_path_buf) else {
+            return;
+        };
+        let kind = root.kind;
+        let walk_dir = dir.clone();
+        let Ok(walked) = tokio::task::spawn_blocking(move || walk(&walk_dir, kind)).await else {
+            return;
+        };
+        self.counters().scanned();
+        let present: HashSet<&PathBuf> = walked.files.iter().map(|(p, _)| p).collect();
+        self.known
+            .retain(|path, _| !path.starts_with(&dir) || present.contains(path));
+        for link in walked.symlinks {
+            self.refuse(link);
+        }
+        for (path, seen) in walked.files {
+            self.offer(kind, path, seen, false).await;
+        }
+        self.counters().files(self.known.len() as u64);
+    }
+
+    /// A notification named `path`: a file to offer, a directory to walk
+    /// (files written into a new directory before its watch was added
+    /// raised no event), or a symlink to refuse.
+    async fn changed(&mut self, path: PathBuf) {
+        let Some((kind, _)) = self.root_of(&path) else {
+            return;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return; // gone already
+        };
+        if meta.file_type().is_symlink() {
+            self.refuse(path);
+        } else if meta.is_dir() {
+            self.fresh_dirs.insert(path.clone(), kind);
+            self.walk_dir(path, kind).await;
+        } else if meta.is_file() && kind.is_log(&path) {
+            self.offer(kind, path, (meta.len(), meta.ino()), true).await;
+        }
+        self.counters().files(self.known.len() as u64);
+    }
+
+    /// Walks a directory a notification named (new, most likely): what is
+    /// in it is being written now.
+    async fn walk_dir(&mut self, dir: PathBuf, kind: LogKind) {
+        let walked = tokio::task::spawn_blocking(move || walk(&dir, kind)).await;
+        if let Ok(walked) = walked {
+            for link in walked.symlinks {
+                self.refuse(link);
+            }
+            for (path, seen) in walked.files {
+                self.offer(kind, path, seen, true).await;
+            }
+        }
+        self.counters().files(self.known.len() as u64);
+    }
+
+    /// The kind and canonical directory of the followed root `path` is under.
+    fn root_of(&self, path: &Path) -> Option<(LogKind, &Path)> {
+        self.roots.iter().find_map(|(root, followed)| {
+            followed
+                .dir()
+                .filter(|dir| path.starts_with(dir))
+                .map(|dir| (root.kind, dir))
+        })
+    }
+
+    /// Hands `path` to the tail when it is new or changed since last seen.
+    async fn offer(&mut self, kind: LogKind, path: PathBuf, seen: (u64, u64), live: bool) {
+        if self.known.get(&path) == Some(&seen) {
+            return;
+        }
+        self.known.insert(path.clone(), seen);
+        if self.handed.insert(path.clone()) {
+            self.counters().file_found(&path);
+        }
+        // Waits while the tail is busy: backpressure, never a lost file.
+        tokio::select! {
+            _ = self.stop.cancelled() => {}
+            _ = self.found.send(Found { kind, path, live }) => {}
+        }
+    }
+
+    fn refuse(&mut self, link: PathBuf) {
+        if self.refused.len() < 4096 && self.refused.insert(link.clone()) {
+            self.counters().symlink_refused(&link);
+        }
+    }
+}
+
+/// A notifier that never follows symlinks, or `None` (logged) when the
+/// system has none to give: the roots are scanned then.
+fn notifier(tx: mpsc::UnboundedSender<Notice>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let handler = move |event: notify::Result<notify::Event>| {
+        let notice = match event {
+            Ok(event) if event.kind.is_modify() || event.kind.is_create() => {
+                Notice::Changed(event.paths)
+            }
+            Ok(_) => return,
+            Err(e) => Notice::Trouble(e.to_string()),
+        };
+        let _ = tx.send(notice);
+    };
+    let config = notify::Config::default().with_follow_symlinks(false);
+    notify::RecommendedWatcher::new(handler, config)
+        .map_err(|e| tracing::warn!(error = %e, "Cannot use file system notifications; scanning the log roots periodically instead."))
+        .ok()
+}
+
+/// What a walk of a directory found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Log files, with (length, inode).
+    pub files: Vec<(PathBuf, (u64, u64))>,
+    /// Symlinks met on the way: not followed.
+    pub symlinks: Vec<PathBuf>,
+}
+
+/// Walks `dir` without following symlinks, collecting the log files of
+/// `kind`. Unreadable directories are passed over (found again next walk).
+/// Doctor walks the roots with it too, so it reports what the daemon sees.
+pub fn walk(dir: &Path, kind: LogKind) -> Walked {
+    let mut walked = Walked::default();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if file_type.is_symlink() {
+                if file_type_behind(&path).is_some_and(|dir| dir) || kind.is_log(&path) {
+                    walked.symlinks.push(path);
+                }
+            } else if file_type.is_dir() {
+                stack.push(path);
+            } else if file_type.is_file() && kind.is_log(&path) {
+                if let Ok(meta) = entry.metadata() {
+                    walked.files.push((path, (meta.len(), meta.ino())));
+                }
+            }
+        }
+    }
+    walked
+}
+
+/// Whether a symlink leads to a directory (`Some(true)`), to something
+/// else, or nowhere (`None`): a symlinked directory is refused whatever its
+/// name, a symlinked file only when it looks like a log.
+fn file_type_behind(link: &Path) -> Option<bool> {
+    std::fs::metadata(link).ok().map(|m| m.is_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_root_named_twice_is_watched_once() {
+        let transcripts = Transcripts {
+            roots: vec![
+                "/h/.claude/projects".into(),
+                "/h/.config/claude/projects".into(),
+                "/h/.claude/projects/".into(),
+            ],
+            idle_timeout: Duration::from_secs(1),
+            stop_linger: Duration::from_secs(1),
+            watch: Watch::Notify,
+        };
+        let dirs: Vec<PathBuf> = log_roots(&transcripts).into_iter().map(|r| r.dir).collect();
+        assert_eq!(
+            dirs,
+            [
+                PathBuf::from("/h/.claude/projects"),
+                PathBuf::from("/h/.config/claude/projects")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_walk_finds_logs_in_projects_and_subagent_dirs_and_follows_no_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("projects");
+        let project = root.join("-home-me-shop");
+        std::fs::create_dir_all(project.join("s1/subagents")).unwrap();
+        std::fs::write(project.join("s1.jsonl"), "{}\n").unwrap();
+        std::fs::write(project.join("s1/subagents/agent-a1.jsonl"), "{}\n").unwrap();
+        std::fs::write(project.join("notes.txt"), "x").unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("o.jsonl"), "{}\n").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("linked-dir")).unwrap();
+        std::os::unix::fs::symlink(outside.join("o.jsonl"), project.join("l.jsonl")).unwrap();
+
+        let walked = walk(&root, LogKind::ClaudeTranscript);
+        let mut files: Vec<String> = walked
+            .files
+            .iter()
+            .map(|(p, _)| p.strip_prefix(&root).unwrap().display().to_string())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "-home-me-shop/s1.jsonl",
+                "-home-me-shop/s1/subagents/agent-a1.jsonl",
+            ]
+        );
+        let mut links = walked.symlinks.clone();
+        links.sort();
+        assert_eq!(links, [project.join("l.jsonl"), root.join("linked-dir")]);
+    }
+}
