@@ -494,6 +494,7 @@ mod tests {
                 "/h/.config/claude/projects".into(),
                 "/h/.claude/projects/".into(),
             ],
+            codex_roots: Vec::new(),
             idle_timeout: Duration::from_secs(1),
             stop_linger: Duration::from_secs(1),
             watch: Watch::Notify,
