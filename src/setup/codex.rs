@@ -510,6 +510,179 @@ pub fn run(
     Ok(out)
 }
 
+/// What `doctor` found of Codex's hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorFacts {
+    /// Codex's home, as [`codex_home`] works it out (`None`: it cannot).
+    pub home: Option<PathBuf>,
+    pub state: DoctorState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DoctorState {
+    /// No Codex home: Codex is not used here, nothing to check.
+    NoCodex,
+    /// `hooks.json` or `config.toml` cannot be read or parsed: why.
+    Unreadable(String),
+    Read {
+        /// The events (of [`EVENTS`]) with a hookmeter hook.
+        events: Vec<&'static str>,
+        /// Of those, the events whose hookmeter hook Codex does not trust
+        /// (no `trusted_hash`, or one of an earlier definition).
+        untrusted: Vec<&'static str>,
+        /// The feature flag that turns hooks off, if one does.
+        disabled_by: Option<&'static str>,
+        /// Programs hookmeter's hooks run that cannot be found.
+        lost_programs: Vec<String>,
+    },
+}
+
+/// Looks (only) at Codex's hooks for `doctor`.
+pub fn look(env: &dyn Fn(&str) -> Option<String>) -> DoctorFacts {
+    let Ok(home) = codex_home(env) else {
+        return DoctorFacts {
+            home: None,
+            state: DoctorState::NoCodex,
+        };
+    };
+    let home = std::path::absolute(&home).unwrap_or(home);
+    let state = look_in(&home, env);
+    DoctorFacts {
+        home: Some(home),
+        state,
+    }
+}
+
+fn look_in(home: &Path, env: &dyn Fn(&str) -> Option<String>) -> DoctorState {
+    if !home.is_dir() {
+        return DoctorState::NoCodex;
+    }
+    let hooks_file = home.join(HOOKS_FILE);
+    let config_file = home.join(CONFIG_FILE);
+    let read_both = || -> Result<(Value, toml_edit::DocumentMut), InstallError> {
+        let hooks = parse_hooks(&hooks_file, read(&hooks_file)?.as_deref())?;
+        let config = parse_config(&config_file, read(&config_file)?.as_deref())?;
+        Ok((hooks, config))
+    };
+    let (hooks, config) = match read_both() {
+        Ok(both) => both,
+        Err(e) => return DoctorState::Unreadable(e.to_string()),
+    };
+    let trusts = hookmeter_trusts(&hooks, &hooks_file, None);
+    let mut events: Vec<&'static str> = Vec::new();
+    let mut untrusted = Vec::new();
+    let mut lost_programs = Vec::new();
+    for trust in &trusts {
+        if !events.contains(&trust.event) {
+            events.push(trust.event);
+        }
+        let trusted = trust
+            .hash
+            .as_deref()
+            .is_some_and(|hash| trusted_hash(&config, &trust.key) == Some(hash));
+        if !trusted && !untrusted.contains(&trust.event) {
+            untrusted.push(trust.event);
+        }
+        if let Some((program, _)) = super::program_and_args(&trust.command) {
+            if super::find_program(&program, env).is_none() && !lost_programs.contains(&program) {
+                lost_programs.push(program);
+            }
+        }
+    }
+    DoctorState::Read {
+        events,
+        untrusted,
+        disabled_by: hooks_disabled_by(&config),
+        lost_programs,
+    }
+}
+
+/// The `codex.hooks` finding: (status, finding, fix), judged from `facts`
+/// alone. Codex not being used is fine; hooks that would not run fail.
+pub fn assess(facts: &DoctorFacts) -> (super::doctor::Status, String, Option<String>) {
+    use super::doctor::Status;
+    let home = facts
+        .home
+        .as_deref()
+        .map_or("$CODEX_HOME".into(), |h| h.display().to_string());
+    let install = "`hookmeter install-hooks --agent codex`".to_string();
+    match &facts.state {
+        DoctorState::NoCodex => (
+            Status::Ok,
+            format!("no Codex home at {home}: Codex is not used here"),
+            None,
+        ),
+        DoctorState::Unreadable(why) => (
+            Status::Fail,
+            format!("Codex's hooks cannot be checked: {why}"),
+            Some("fix the file by hand, then run doctor again".into()),
+        ),
+        DoctorState::Read {
+            events,
+            untrusted,
+            disabled_by,
+            lost_programs,
+        } => {
+            if events.is_empty() {
+                return (
+                    Status::Warn,
+                    format!(
+                        "no hook in {home}/{HOOKS_FILE} runs hookmeter: Codex's hook events are not recorded"
+                    ),
+                    Some(install),
+                );
+            }
+            if let Some(flag) = disabled_by {
+                return (
+                    Status::Fail,
+                    format!(
+                        "Codex's hooks are turned off (`[features] {flag} = false` in {home}/{CONFIG_FILE}): none runs"
+                    ),
+                    Some(format!("remove `{flag} = false` from [features]")),
+                );
+            }
+            if !lost_programs.is_empty() {
+                return (
+                    Status::Fail,
+                    format!(
+                        "{} (run by Codex's hooks) cannot be found: the hooks would fail without a word",
+                        lost_programs.join(", ")
+                    ),
+                    Some(format!(
+                        "put hookmeter on the PATH Codex runs with, or run {install} again (it writes this binary's absolute path)"
+                    )),
+                );
+            }
+            if !untrusted.is_empty() {
+                return (
+                    Status::Fail,
+                    format!(
+                        "Codex does not trust hookmeter's hook on {}: it skips an untrusted hook without a word",
+                        untrusted.join(", ")
+                    ),
+                    Some(format!("{install} (it trusts the hooks it writes), or trust them in Codex's /hooks")),
+                );
+            }
+            let missing: Vec<&str> = EVENTS.into_iter().filter(|e| !events.contains(e)).collect();
+            if !missing.is_empty() {
+                return (
+                    Status::Warn,
+                    format!("Codex's hooks miss {}", missing.join(", ")),
+                    Some(format!("{install} adds the missing ones")),
+                );
+            }
+            (
+                Status::Ok,
+                format!(
+                    "{home}/{HOOKS_FILE} runs hookmeter on {}, trusted",
+                    events.join(", ")
+                ),
+                None,
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,6 +887,68 @@ mod tests {
                 "no backup left"
             );
         }
+    }
+
+    #[test]
+    fn doctor_sees_installed_untrusted_disabled_and_lost_hooks() {
+        use crate::setup::doctor::Status;
+        let dir = home();
+        let env_path = std::env::var("PATH").unwrap_or_default();
+        let env = |name: &str| match name {
+            "PATH" => Some(env_path.clone()),
+            _ => None,
+        };
+        let status = |dir: &Path| {
+            assess(&DoctorFacts {
+                home: Some(dir.to_path_buf()),
+                state: look_in(dir, &env),
+            })
+        };
+        assert_eq!(
+            status(&dir.path().join("absent")).0,
+            Status::Ok,
+            "no Codex here"
+        );
+        assert_eq!(
+            status(dir.path()).0,
+            Status::Warn,
+            "Codex without hookmeter's hooks"
+        );
+        // A program that exists, named hookmeter: `sh` stands in for it.
+        let sh = super::super::find_program("sh", &env).unwrap();
+        let sh_hookmeter = dir.path().join("hookmeter");
+        std::os::unix::fs::symlink(&sh, &sh_hookmeter).unwrap();
+        let hook = Hook::CodexCommand(format!("{} send", sh_hookmeter.display()));
+        install(dir.path(), &hook, false, now()).unwrap();
+        let (ok, finding, _) = status(dir.path());
+        assert_eq!(ok, Status::Ok, "{finding}");
+        // A hand edit of the hook: no longer the definition Codex trusted.
+        let file = dir.path().join(HOOKS_FILE);
+        let edited = fs::read_to_string(&file)
+            .unwrap()
+            .replacen(" send\"", " send --agent x\"", 1);
+        fs::write(&file, edited).unwrap();
+        let (fail, finding, fix) = status(dir.path());
+        assert_eq!(fail, Status::Fail);
+        assert!(finding.contains("does not trust"), "{finding}");
+        assert!(fix.unwrap().contains("install-hooks --agent codex"));
+        // The binary is gone.
+        install(dir.path(), &hook, false, now()).unwrap();
+        fs::remove_file(&sh_hookmeter).unwrap();
+        let (fail, finding, _) = status(dir.path());
+        assert_eq!(fail, Status::Fail);
+        assert!(finding.contains("cannot be found"), "{finding}");
+        // Hooks turned off.
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[features]\ncodex_hooks = false\n",
+        )
+        .unwrap();
+        let (fail, finding, _) = status(dir.path());
+        assert_eq!(fail, Status::Fail);
+        assert!(finding.contains("codex_hooks = false"), "{finding}");
+        fs::write(&file, "{oops").unwrap();
+        assert_eq!(status(dir.path()).0, Status::Fail);
     }
 
     #[test]
