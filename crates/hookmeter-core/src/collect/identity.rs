@@ -85,9 +85,9 @@ pub(super) fn event_id(
 }
 
 /// Who the event belongs to: the payload's own `agent_id`/`agent`, else
-/// `codex` for a Codex payload (`from_codex`, [`super::codex::is_hook_payload`]),
 /// `claude-code` for a Claude Code payload, else `None`
-/// (docs/hook-protocol.md#identity-and-attribution).
+/// (docs/hook-protocol.md#identity-and-attribution). A Codex payload
+/// (`from_codex`) is never Claude Code's; the caller names its agent.
 ///
 /// Claude Code puts the subagent's id in `agent_id` on subagent events; that
 /// id becomes `subagent:<id>`, the name its transcript lines are recorded
@@ -105,7 +105,6 @@ pub(super) fn agent_id(
             Some(claude_code::subagent(agent))
         }
         Some(agent) => Some(agent.to_owned()),
-        None if from_codex => Some(super::codex::AGENT.to_owned()),
         None => from_claude_code.then(|| claude_code::MAIN_AGENT.to_owned()),
     }
 }

@@ -138,7 +138,8 @@ pub fn collect(payload: &Value) -> Collected {
             event_name.as_deref(),
             session_id.as_deref(),
             from_codex,
-        ),
+        )
+        .or_else(|| from_codex.then(|| codex::AGENT.to_owned())),
         timestamp: identity::timestamp(object),
         model: identity::model(object),
         tool_name: text(&["tool_name"]),
