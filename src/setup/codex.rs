@@ -62,6 +62,28 @@ pub fn codex_home(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, Strin
     }
 }
 
+/// `home` as Codex names it in trust keys: with symbolic links resolved
+/// (Codex canonicalizes its home: a key through a link would not match). A
+/// home that does not exist yet is resolved through its nearest existing
+/// ancestor.
+pub fn resolved_home(home: &Path) -> PathBuf {
+    let absolute = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |path, part| path.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
 /// An event's name as Codex writes it in a trust key: `PostToolUse` →
 /// `post_tool_use`.
 fn snake_case(event: &str) -> String {
@@ -490,7 +512,7 @@ pub fn run(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, InstallError> {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let home = absolute(&codex_home(env).map_err(InstallError::Target)?);
+    let home = resolved_home(&codex_home(env).map_err(InstallError::Target)?);
     let path_var = env("PATH").unwrap_or_default();
     let settled = hooks::settle_program(
         request.command.as_deref(),
@@ -545,7 +567,7 @@ pub fn look(env: &dyn Fn(&str) -> Option<String>) -> DoctorFacts {
             state: DoctorState::NoCodex,
         };
     };
-    let home = std::path::absolute(&home).unwrap_or(home);
+    let home = resolved_home(&home);
     let state = look_in(&home, env);
     DoctorFacts {
         home: Some(home),
@@ -949,6 +971,19 @@ mod tests {
         assert!(finding.contains("codex_hooks = false"), "{finding}");
         fs::write(&file, "{oops").unwrap();
         assert_eq!(status(dir.path()).0, Status::Fail);
+    }
+
+    #[test]
+    fn a_home_through_a_link_is_named_as_codex_names_it() {
+        let dir = home();
+        let real = fs::canonicalize(dir.path()).unwrap().join("real");
+        fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+        assert_eq!(resolved_home(&dir.path().join("link")), real);
+        assert_eq!(
+            resolved_home(&dir.path().join("link/not/yet")),
+            real.join("not/yet")
+        );
     }
 
     #[test]

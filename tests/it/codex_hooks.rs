@@ -110,9 +110,11 @@ fn install_trusts_the_hooks_keeps_the_users_config_and_doctor_follows() {
         "{config}"
     );
     assert!(config.contains("name = \"mock\" # kept"), "{config}");
+    // Codex names its home with links resolved; so do the keys.
+    let real = std::fs::canonicalize(&dir).unwrap();
     let key = format!(
         "[hooks.state.\"{}:stop:0:0\"]",
-        dir.join("hooks.json").display()
+        real.join("hooks.json").display()
     );
     assert!(config.contains(&key), "{key} in {config}");
     assert_eq!(config.matches("trusted_hash = \"sha256:").count(), 5);
