@@ -154,7 +154,7 @@ enum Command {
     },
     /// MCP server on stdio: tools get_task_cost, get_session_cost, get_cost_report, get_budget_status
     Mcp,
-    /// Add hookmeter's hooks to Claude Code's settings.json (yours by default); keeps everything else, backs up first
+    /// Add hookmeter's hooks to Claude Code's settings.json (yours by default), or with --agent codex to Codex's hooks.json; keeps everything else, backs up first
     #[command(
         after_help = "The hooks run `hookmeter send` on PostToolUse, Stop, SubagentStop, SessionStart and SessionEnd, \
 as in hooks/claude-settings.example.json. The command's program must be on PATH: without --command and with \
@@ -163,7 +163,10 @@ program is a bare name not found on PATH is refused (exit 1, nothing written). h
 a second run changes nothing. --socket and --spool, when given, are added to the hooks' command so they reach that daemon.\n\n\
 --http (after install-hooks; --http ADDR for another address) installs type \"http\" hooks posting to the daemon's POST /hook \
 at the HTTP address in force instead; with [http] token set they send `Authorization: Bearer $HOOKMETER_HTTP_TOKEN`, \
-filled by Claude Code from its environment (the token is never written into the file). Switching kinds replaces hookmeter's hooks."
+filled by Claude Code from its environment (the token is never written into the file). Switching kinds replaces hookmeter's hooks.\n\n\
+--agent codex puts the same command hooks (not async) in Codex's $CODEX_HOME/hooks.json (default ~/.codex) and trusts exactly \
+those in its config.toml ([hooks.state.\"<key>\"] trusted_hash, what Codex's /hooks records; Codex skips an untrusted hook \
+without a word), keeping the user's comments and layout; both files are backed up when changed."
     )]
     InstallHooks {
         /// A project's .claude/settings.json, in DIR [default DIR: the current directory]
@@ -178,6 +181,9 @@ filled by Claude Code from its environment (the token is never written into the 
         /// Print the change as a unified diff; write nothing
         #[arg(long)]
         dry_run: bool,
+        /// The agent whose hooks to install: claude-code or codex ($CODEX_HOME/hooks.json, trusted in its config.toml)
+        #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code", "codex"])]
+        agent: String,
     },
     /// Check config, database, socket, spool and installed hooks, and say what to fix (exit 1 if a check fails)
     Doctor {
@@ -462,7 +468,17 @@ fn main() -> ExitCode {
             settings,
             hook_command,
             dry_run,
+            agent,
         } => {
+            if agent == "codex" {
+                if project.is_some() || settings.is_some() || http_hooks {
+                    return fail(
+                        "--project, --settings and --http are Claude Code's; --agent codex installs \
+                         command hooks in $CODEX_HOME/hooks.json",
+                    );
+                }
+                return run_install_codex_hooks(&flags, hook_command, dry_run);
+            }
             let how = match http_hooks {
                 false => HookKind::Command(hook_command),
                 true if hook_command.is_some() => {
@@ -813,6 +829,26 @@ fn run_install_hooks(
         http,
     };
     match hooks::run(&request, &|name| std::env::var(name).ok()) {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_install_codex_hooks(flags: &Overrides, command: Option<String>, dry_run: bool) -> ExitCode {
+    use hookmeter::setup::codex::{self, Request};
+    let request = Request {
+        command,
+        socket: flags.socket.clone(),
+        spool: flags.spool.clone(),
+        dry_run,
+    };
+    match codex::run(&request, &|name| std::env::var(name).ok()) {
         Ok(text) => {
             print_out(&text);
             ExitCode::SUCCESS

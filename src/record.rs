@@ -67,6 +67,9 @@ pub struct TranscriptHint {
     /// The event ends the session's activity for now (Stop, SubagentStop,
     /// SessionEnd): read a last time, then stop watching.
     pub ends_watch: bool,
+    /// Whose log the paths are: a Claude Code payload names transcripts, a
+    /// Codex payload its rollout, which only the rollout reader can read.
+    pub log: AgentLog,
 }
 
 /// Usage of one API message read from a transcript, ready to be priced.

@@ -172,6 +172,10 @@ impl Decoder {
                 found.event_name.as_deref(),
                 Some("Stop" | "SubagentStop" | "SessionEnd")
             ),
+            log: match found.from_codex {
+                true => crate::record::AgentLog::Codex,
+                false => crate::record::AgentLog::ClaudeCode,
+            },
         });
         let charge = (usage.is_some() || found.reported_cost_usd.is_some()).then(|| Charge {
             usage: usage.unwrap_or_default(),
@@ -380,6 +384,34 @@ mod tests {
 
     fn now() -> jiff::Timestamp {
         "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
+    /// Codex's PostModelRequest carries the response's usage; the event is
+    /// kept (agent `codex`, its session and project) but never charged, and
+    /// its rollout is handed on marked as a rollout.
+    #[test]
+    fn a_codex_payload_is_codex_s_uncharged_and_names_its_rollout() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/codex/hooks/04-PostModelRequest.json"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let event = decoder().decode(&bytes, None, now()).unwrap();
+        assert_eq!(event.agent_id, "codex");
+        assert_eq!(event.event_name.as_deref(), Some("PostModelRequest"));
+        assert_eq!(event.project.as_deref(), Some("project"));
+        assert!(event.session_id.is_some());
+        assert!(event.charge.is_none(), "{:?}", event.charge);
+        let hint = event.transcripts.expect("the rollout is named");
+        assert_eq!(hint.log, crate::record::AgentLog::Codex);
+        assert!(hint.paths[0].contains("/sessions/"));
+        let claude = br#"{"hook_event_name":"Stop","session_id":"s","transcript_path":"/h/.claude/projects/p/s.jsonl"}"#;
+        let hint = decoder()
+            .decode(claude, None, now())
+            .unwrap()
+            .transcripts
+            .unwrap();
+        assert_eq!(hint.log, crate::record::AgentLog::ClaudeCode);
     }
 
     #[test]

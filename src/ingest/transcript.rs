@@ -61,7 +61,10 @@ impl TailHandle {
 
     /// Touches the transcripts `event` names, if any.
     pub async fn follow(&self, event: &crate::record::HookEvent) {
-        if let Some(hint) = &event.transcripts {
+        // This tail reads Claude Code transcripts only; a Codex rollout's
+        // hint is for the rollout reader.
+        let claude_code = |h: &&TranscriptHint| h.log == crate::record::AgentLog::ClaudeCode;
+        if let Some(hint) = event.transcripts.as_ref().filter(claude_code) {
             self.touch(hint.clone()).await;
         }
     }

@@ -119,6 +119,8 @@ pub struct Facts {
     pub socket: SocketFacts,
     pub spool: SpoolFacts,
     pub hooks: HooksFacts,
+    /// Codex's hooks (`$CODEX_HOME/hooks.json` and their trust).
+    pub codex: super::codex::DoctorFacts,
     /// How the daemon is meant to run here: the fixes say how to start it.
     pub unit: Unit,
     pub http: HttpFacts,
@@ -406,6 +408,7 @@ pub fn gather(
         },
         spool: look_at_spool(&config.spool),
         hooks: look_at_hooks(env, cwd),
+        codex: super::codex::look(env),
         unit: look_at_units(env),
         http: look_at_http(config, passwd),
         prices: look_at_prices(config),
@@ -837,6 +840,10 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     let daemon_up = facts.socket.state == SocketState::Listening;
     findings.extend(assess_spool(&facts.spool, daemon_up, &facts.unit));
     findings.extend(assess_hooks(&facts.hooks));
+    findings.push(match super::codex::assess(&facts.codex) {
+        (Status::Ok, finding, _) => ok("codex.hooks", finding),
+        (status, finding, fix) => not_ok("codex.hooks", status, finding, fix.unwrap_or_default()),
+    });
     findings.push(assess_http(&facts.http));
     findings.push(assess_prices(&facts.prices));
     findings.push(assess_watch(&facts.watch));
@@ -1585,6 +1592,10 @@ mod tests {
                 }],
                 programs: vec![("hookmeter".into(), Some("/usr/bin/hookmeter".into()))],
             },
+            codex: super::super::codex::DoctorFacts {
+                home: Some("/h/.codex".into()),
+                state: super::super::codex::DoctorState::NoCodex,
+            },
             unit: Unit::User("/h/.config/systemd/user/hookmeter.service".into()),
             http: HttpFacts {
                 listen: Some("127.0.0.1:7717".into()),
@@ -1697,6 +1708,7 @@ mod tests {
                 "spool.rejected",
                 "hooks",
                 "hooks.command",
+                "codex.hooks",
                 "http",
                 "prices",
                 "watch"

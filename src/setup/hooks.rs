@@ -100,6 +100,10 @@ const HTTP_TIMEOUT_SECS: u64 = 5;
 pub enum Hook {
     /// `type: "command"` running this, `async`.
     Command(String),
+    /// A Codex `type: "command"` hook running this, not `async`: Codex
+    /// 0.171.0 runs an async SessionEnd hook synchronously anyway (with a
+    /// warning), and `hookmeter send` is bounded by its own time budget.
+    CodexCommand(String),
     /// `type: "http"` posting the payload to `url`; with `token`, its
     /// `Authorization` header is filled from [`TOKEN_VAR`] by Claude Code.
     Http { url: String, token: bool },
@@ -115,6 +119,10 @@ impl Hook {
                 fields.insert("type".into(), "command".into());
                 fields.insert("command".into(), command.as_str().into());
                 fields.insert("async".into(), true.into());
+            }
+            Hook::CodexCommand(command) => {
+                fields.insert("type".into(), "command".into());
+                fields.insert("command".into(), command.as_str().into());
             }
             Hook::Http { url, token } => {
                 fields.insert("type".into(), "http".into());
@@ -166,15 +174,17 @@ impl Hook {
 
     fn kind(&self) -> &'static str {
         match self {
-            Hook::Command(_) => "command",
+            Hook::Command(_) | Hook::CodexCommand(_) => "command",
             Hook::Http { .. } => "http",
         }
     }
 
     /// What the user is told the hooks do.
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
-            Hook::Command(command) => format!("The hooks run `{command}`.\n"),
+            Hook::Command(command) | Hook::CodexCommand(command) => {
+                format!("The hooks run `{command}`.\n")
+            }
             Hook::Http { url, token: false } => format!("The hooks post to {url}.\n"),
             Hook::Http { url, token: true } => format!(
                 "The hooks post to {url} with `Authorization: Bearer ${TOKEN_VAR}`; the token is not \
@@ -213,6 +223,8 @@ pub enum InstallError {
     },
     #[error("{path}: {source}; hookmeter will not guess, fix it by hand (nothing was changed)")]
     Shape { path: PathBuf, source: ShapeError },
+    #[error("{path} is not valid TOML ({reason}); nothing was changed")]
+    Toml { path: PathBuf, reason: String },
     #[error("cannot back up {path} to {backup}: {source}; nothing was changed")]
     Backup {
         path: PathBuf,
@@ -365,10 +377,11 @@ pub fn hook_command(base: Option<&str>, socket: Option<&Path>, spool: Option<&Pa
     command
 }
 
-/// A new matcher group for `event`: tool events match every tool.
+/// A new matcher group for `event`: tool events match every tool (in
+/// Codex, a group without a matcher does; its matchers are patterns).
 fn group(event: &str, hook: &Hook) -> Value {
     let mut group = Map::new();
-    if event == "PostToolUse" {
+    if event == "PostToolUse" && !matches!(hook, Hook::CodexCommand(_)) {
         group.insert("matcher".into(), "*".into());
     }
     group.insert("hooks".into(), Value::Array(vec![hook.handler()]));
@@ -414,7 +427,7 @@ fn is_hookmeter_url(url: &str) -> bool {
 fn is_ours(handler: &Value, hook: &Hook) -> bool {
     let field = |name| handler.get(name).and_then(Value::as_str);
     let same = match hook {
-        Hook::Command(command) => {
+        Hook::Command(command) | Hook::CodexCommand(command) => {
             field("type") == Some("command") && field("command").map(str::trim) == Some(command)
         }
         Hook::Http { url, .. } => field("type") == Some("http") && field("url") == Some(url),
@@ -670,7 +683,11 @@ pub fn install(
 /// Saves `bytes` (the file as read) beside `path` as
 /// `NAME.hookmeter-backup-<UTC time>`, never over an earlier backup, with
 /// the file's permissions (settings can hold secrets in `env`).
-fn back_up(path: &Path, bytes: &[u8], now: jiff::Timestamp) -> Result<PathBuf, InstallError> {
+pub(super) fn back_up(
+    path: &Path,
+    bytes: &[u8],
+    now: jiff::Timestamp,
+) -> Result<PathBuf, InstallError> {
     let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
     let mut attempt = 0;
     loop {

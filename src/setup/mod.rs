@@ -3,6 +3,8 @@
 //! - [`hooks`]: `hookmeter install-hooks`, hookmeter's hook entries merged
 //!   into a Claude Code `settings.json` (pure merge, then a backed-up,
 //!   atomic write).
+//! - [`codex`]: `hookmeter install-hooks --agent codex`, the same hooks
+//!   merged into Codex's `hooks.json` and trusted in its `config.toml`.
 //! - [`doctor`]: `hookmeter doctor`, facts about the config, database,
 //!   socket, spool and installed hooks gathered read-only, judged by a pure
 //!   function, printed as lines or JSON.
@@ -11,6 +13,7 @@
 //! keeps its settings, and how a hook command is recognized as hookmeter's.
 //! Nothing here touches the database's contents or the daemon's state.
 
+pub mod codex;
 pub mod doctor;
 pub mod hooks;
 

@@ -6,9 +6,12 @@
 //   SCRIPT.json: {"responses": [ {...}, ... ]}, served in order, one per
 //   request; each response is
 //     {"reasoning": "summary text"?, "text": "answer"?, "shell": "echo hi"?,
+//      "exec": "echo hi"?,
 //      "usage": {"input": N, "cached": N, "output": N, "reasoning": N}}
-//   (`shell` makes a function call of Codex's shell tool; the next request
-//   carries its output). A request past the end of the script gets a plain
+//   (`shell` makes a function call of the tool `shell`, which 0.171.0 no
+//   longer offers and answers as unsupported; `exec` calls `exec_command`,
+//   the shell tool 0.171.0 offers, so the command runs and its tool hooks
+//   fire; the next request carries the output). A request past the end of the script gets a plain
 //   text answer with the last response's usage shape, billed like any other.
 // Prints `listening PORT` on stdout once ready. The ledger gets one JSON line
 // per response: {"n", "id", "model", "input_tokens", "cached_tokens",
@@ -81,6 +84,17 @@ function stream(res, model, step, n) {
   if (step.shell) {
     const args = JSON.stringify({ command: ["bash", "-lc", step.shell] });
     const item = { id: `fc_${n}`, type: "function_call", status: "in_progress", name: "shell", call_id: `call_${n}`, arguments: "" };
+    send("response.output_item.added", { output_index: index, item });
+    send("response.function_call_arguments.delta", { item_id: item.id, output_index: index, delta: args });
+    send("response.function_call_arguments.done", { item_id: item.id, output_index: index, arguments: args });
+    const done = { ...item, status: "completed", arguments: args };
+    send("response.output_item.done", { output_index: index, item: done });
+    output.push(done);
+    index += 1;
+  }
+  if (step.exec) {
+    const args = JSON.stringify({ cmd: step.exec });
+    const item = { id: `fc_${n}`, type: "function_call", status: "in_progress", name: "exec_command", call_id: `call_${n}`, arguments: "" };
     send("response.output_item.added", { output_index: index, item });
     send("response.function_call_arguments.delta", { item_id: item.id, output_index: index, delta: args });
     send("response.function_call_arguments.done", { item_id: item.id, output_index: index, arguments: args });

@@ -40,6 +40,30 @@ use super::Usage;
 /// The agent every Codex record is kept under.
 pub const AGENT: &str = "codex";
 
+/// Hook events only Codex emits: it brackets each model request with them.
+const CODEX_ONLY_EVENTS: &[&str] = &["PreModelRequest", "PostModelRequest"];
+
+/// Whether a file name is a Codex rollout's (`rollout-*.jsonl`); Claude
+/// Code names its transcripts `<session id>.jsonl`.
+pub fn is_rollout_name(name: &str) -> bool {
+    name.starts_with("rollout-") && name.ends_with(".jsonl")
+}
+
+/// Whether a hook payload is Codex's (docs/hook-protocol.md#codex-payloads).
+/// Codex's payloads look like Claude Code's (`session_id`,
+/// `transcript_path`, `permission_mode`, the same event names), so the tell
+/// is what only Codex writes: a `transcript_path` that is a rollout, a
+/// model-request event, or a `turn_id` on an event other than Claude Code's
+/// `MessageDisplay` (its one event with a `turn_id`).
+pub fn is_hook_payload(payload: &Map<String, Value>, event_name: Option<&str>) -> bool {
+    let rollout = text(payload, &["transcript_path"])
+        .and_then(|path| path.rsplit('/').next())
+        .is_some_and(is_rollout_name);
+    rollout
+        || event_name.is_some_and(|e| CODEX_ONLY_EVENTS.contains(&e))
+        || (text(payload, &["turn_id"]).is_some() && event_name != Some("MessageDisplay"))
+}
+
 /// The prefix of every Codex record key.
 const KEY_PREFIX: &str = "codex:";
 

@@ -86,7 +86,8 @@ pub(super) fn event_id(
 
 /// Who the event belongs to: the payload's own `agent_id`/`agent`, else
 /// `claude-code` for a Claude Code payload, else `None`
-/// (docs/hook-protocol.md#identity-and-attribution).
+/// (docs/hook-protocol.md#identity-and-attribution). A Codex payload
+/// (`from_codex`) is never Claude Code's; the caller names its agent.
 ///
 /// Claude Code puts the subagent's id in `agent_id` on subagent events; that
 /// id becomes `subagent:<id>`, the name its transcript lines are recorded
@@ -96,8 +97,9 @@ pub(super) fn agent_id(
     payload: &Map<String, Value>,
     event_name: Option<&str>,
     session_id: Option<&str>,
+    from_codex: bool,
 ) -> Option<String> {
-    let from_claude_code = is_claude_code(payload, event_name, session_id);
+    let from_claude_code = !from_codex && is_claude_code(payload, event_name, session_id);
     match text(payload, &["agent_id", "agent"]) {
         Some(agent) if from_claude_code && is_subagent_event(payload, event_name) => {
             Some(claude_code::subagent(agent))
@@ -347,7 +349,7 @@ mod tests {
             let p = obj(v);
             let event = text(&p, &["hook_event_name"]);
             let session = text(&p, &["session_id"]);
-            agent_id(&p, event, session)
+            agent_id(&p, event, session, false)
         };
         let cc = Some("claude-code".to_owned());
         assert_eq!(agent(json!({"transcript_path": "/t.jsonl"})), cc);

@@ -52,6 +52,10 @@ pub struct Collected {
     pub transcript_path: Option<String>,
     /// A subagent's own transcript, named on SubagentStop, read like the main one.
     pub agent_transcript_path: Option<String>,
+    /// The payload is Codex's: its `transcript_path` is a rollout (read by
+    /// the rollout reader, not as a Claude Code transcript), and it is never
+    /// priced itself (docs/hook-protocol.md#codex-payloads).
+    pub from_codex: bool,
     /// The payload's own event id, or one built for a tool event; `None` tells
     /// the caller to hash the payload's bytes, so redelivery is still harmless.
     pub event_id: Option<String>,
@@ -110,7 +114,18 @@ pub fn collect(payload: &Value) -> Collected {
     let event_name = text(&["hook_event_name", "hookEventName", "event", "type"]);
     let session_id = text(&["session_id", "sessionId"]);
     let tool_use_id = text(&["tool_use_id"]);
-    let search = shapes::find_usage(object);
+    let from_codex = codex::is_hook_payload(object, event_name.as_deref());
+    // A Codex payload's usage (PostModelRequest's `token_usage`) is the
+    // same response its rollout records: priced from the rollout only, so
+    // the hook can never add a second record of it.
+    let search = match from_codex {
+        true => shapes::UsageSearch::default(),
+        false => shapes::find_usage(object),
+    };
+    let reported_cost_usd = match from_codex {
+        true => None,
+        false => identity::reported_cost_usd(object),
+    };
     Collected {
         event_id: identity::event_id(
             object,
@@ -118,16 +133,23 @@ pub fn collect(payload: &Value) -> Collected {
             tool_use_id.as_deref(),
             event_name.as_deref(),
         ),
-        agent_id: identity::agent_id(object, event_name.as_deref(), session_id.as_deref()),
+        agent_id: identity::agent_id(
+            object,
+            event_name.as_deref(),
+            session_id.as_deref(),
+            from_codex,
+        )
+        .or_else(|| from_codex.then(|| codex::AGENT.to_owned())),
         timestamp: identity::timestamp(object),
         model: identity::model(object),
         tool_name: text(&["tool_name"]),
         cwd: text(&["cwd"]),
         transcript_path: text(&["transcript_path"]),
         agent_transcript_path: text(&["agent_transcript_path"]),
+        from_codex,
         usage: search.finding,
         billing: search.billing,
-        reported_cost_usd: identity::reported_cost_usd(object),
+        reported_cost_usd,
         service: identity::service(object),
         event_name,
         session_id,
@@ -354,6 +376,86 @@ mod tests {
                 c.usage
             );
         }
+    }
+
+    /// Every payload the real Codex 0.171.0 gave its hooks in one run
+    /// (tests/fixtures/codex/hooks): Codex's, agent `codex`, its rollout as
+    /// the transcript, and no usage, PostModelRequest's `token_usage`
+    /// included: the rollout's record of that response is the only one.
+    #[test]
+    fn real_codex_hook_payloads() {
+        let dir = format!(
+            "{}/../../tests/fixtures/codex/hooks",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the fixtures directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a fixture");
+            let payload: Value = serde_json::from_str(&text).expect("fixture JSON");
+            let c = collect(&payload);
+            let name = c.event_name.clone().expect("an event name");
+            assert!(c.from_codex, "{name}");
+            assert_eq!(c.agent_id.as_deref(), Some("codex"), "{name}");
+            assert_eq!(c.usage, UsageFinding::Absent, "{name}");
+            assert_eq!(c.reported_cost_usd, None, "{name}");
+            assert_eq!(c.cwd.as_deref(), Some("/home/dev/project"), "{name}");
+            assert!(c
+                .transcript_path
+                .as_deref()
+                .is_some_and(|p| p.contains("/.codex/sessions/") && p.ends_with(".jsonl")));
+            if name.ends_with("ToolUse") {
+                assert_eq!(c.tool_name.as_deref(), Some("Bash"));
+                assert!(c.event_id.is_some(), "a tool event's id is built");
+            }
+            if name == "PostModelRequest" {
+                assert!(payload["token_usage"]["input_tokens"].as_u64().unwrap() > 0);
+            }
+            names.push(name);
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(
+            names,
+            [
+                "PostModelRequest",
+                "PostToolUse",
+                "PreModelRequest",
+                "PreToolUse",
+                "SessionStart",
+                "Stop",
+                "UserPromptSubmit"
+            ]
+        );
+    }
+
+    #[test]
+    fn codex_is_told_from_claude_code_by_what_only_codex_writes() {
+        let claude = json!({"session_id": "s", "hook_event_name": "Stop", "permission_mode": "default",
+            "transcript_path": "/home/u/.claude/projects/-p/0b6f.jsonl", "cwd": "/p"});
+        assert!(!collect(&claude).from_codex);
+        assert_eq!(collect(&claude).agent_id.as_deref(), Some("claude-code"));
+        let display =
+            json!({"session_id": "s", "hook_event_name": "MessageDisplay", "turn_id": "t"});
+        assert!(!collect(&display).from_codex);
+        for codex in [
+            json!({"session_id": "s", "hook_event_name": "Stop",
+                   "transcript_path": "/h/.codex/archived_sessions/rollout-2026-01-01T00-00-00-s.jsonl"}),
+            json!({"session_id": "s", "hook_event_name": "Stop", "turn_id": "t"}),
+            json!({"session_id": "s", "hook_event_name": "PostModelRequest",
+                   "token_usage": {"input_tokens": 10, "output_tokens": 2}, "usage": {"input_tokens": 10}}),
+        ] {
+            let c = collect(&codex);
+            assert!(c.from_codex, "{codex}");
+            assert_eq!(c.agent_id.as_deref(), Some("codex"));
+            assert_eq!(c.usage, UsageFinding::Absent, "never priced: {codex}");
+        }
+        // An agent the payload names itself is kept.
+        let named = json!({"hook_event_name": "Stop", "turn_id": "t", "agent_id": "reviewer"});
+        assert_eq!(collect(&named).agent_id.as_deref(), Some("reviewer"));
     }
 
     #[test]

@@ -43,6 +43,8 @@ const NESTED_LOCATIONS: &[(&[&str], &str)] = &[
 const OTEL_LOCATIONS: &[(&[&str], &str)] = &[(&[], ""), (&["attributes"], "attributes")];
 
 /// What the usage search found, with the facts read from the same object.
+/// The default is no usage at all.
+#[derive(Default)]
 pub(super) struct UsageSearch {
     /// The verdict on the payload's token counts.
     pub(super) finding: UsageFinding,
