@@ -140,7 +140,7 @@ print("- **Repeated `token_count` totals**: %s lines repeat the line before them
 print("- **Forks that carry the parent's total**: %d forks start their running total at the parent's "
       "(together %s input, %s output tokens). Both tools bill each response's own usage, not the total, so "
       "nothing of the parent is counted again." % (
-          c["forks"] - c["replaying_forks_older_format"] + c["replaying_forks_older_format"],
+          c["forks"],
           format(c["fork_carried_parent_totals"]["input"], ","), format(c["fork_carried_parent_totals"]["output"], ",")))
 print("- **Forks that replay the parent's lines** (older format): %d forks copy %s lines holding %s responses "
       "($%.4f) of their parent. hookmeter keys an older-format response by its line's timestamp and thread "
