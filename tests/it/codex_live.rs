@@ -72,7 +72,7 @@ fn wait_for_sample(daemon: &Daemon, series: &str, want: impl Fn(f64) -> bool) {
     );
 }
 
-/// The shell scenario's parent rollout in the resume scenario: a session,
+/// The resume scenario's parent rollout (not its fork): a session,
 /// resumed twice, the second time with a shell call.
 fn resumed_session() -> (PathBuf, String) {
     rollouts("resume")
