@@ -399,6 +399,25 @@ fn transcripts(out: &mut String, t: &TranscriptCounts) {
     for (reason, n) in [("truncated", t.truncations), ("rotated", t.rotations)] {
         sample(out, name, &[("reason", reason)], n as f64);
     }
+    let name = "hookmeter_transcript_codex_skipped_lines_total";
+    family(
+        out,
+        name,
+        "counter",
+        "Codex rollout lines skipped (counted in the skipped lines too), by reason \
+         (unknown_type: a line type this version does not know; null_info: a token_count \
+         with info null; repeated_total: a token_count repeating the thread total before it; \
+         invalid_usage: token counts refused, a response's cost lost), since the daemon started.",
+    );
+    let c = &t.codex;
+    for (reason, n) in [
+        ("unknown_type", c.unknown_type),
+        ("null_info", c.null_info),
+        ("repeated_total", c.repeated_total),
+        ("invalid_usage", c.invalid_usage),
+    ] {
+        sample(out, name, &[("reason", reason)], n as f64);
+    }
 }
 
 /// The watch of the agents' log roots: how each root is followed now, the

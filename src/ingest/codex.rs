@@ -26,6 +26,8 @@ pub struct RolloutSkips {
     pub null_info: u64,
     /// `token_count` lines repeating the thread total before them.
     pub repeated_total: u64,
+    /// Lines whose token counts the collector refuses: a response's cost lost.
+    pub invalid_usage: u64,
 }
 
 impl std::ops::AddAssign for RolloutSkips {
@@ -33,6 +35,7 @@ impl std::ops::AddAssign for RolloutSkips {
         self.unknown_type += other.unknown_type;
         self.null_info += other.null_info;
         self.repeated_total += other.repeated_total;
+        self.invalid_usage += other.invalid_usage;
     }
 }
 
@@ -85,44 +88,181 @@ pub fn read_rollout(
         if text.is_empty() {
             continue;
         }
-        chunk.lines += 1;
-        match rollout.read_line(text) {
-            CodexLine::Usage(usage) => {
-                if let Some(reason) = limits.refusal(&usage.usage) {
-                    chunk.skipped += 1;
-                    chunk.implausible += 1;
-                    tracing::warn!(path = %path.display(), key = %usage.key, %reason, "Rollout usage refused.");
-                    continue;
-                }
-                chunk.records.push(as_transcript_usage(usage));
-                if chunk.records.len() >= RECORDS_PER_CHUNK {
-                    let full = std::mem::take(&mut chunk);
-                    if !emit(full, std::mem::take(&mut bytes), std::mem::take(&mut skips)) {
-                        return Ok(());
-                    }
-                }
-            }
-            CodexLine::Skip(skip) => {
-                chunk.skipped += 1;
-                match skip {
-                    CodexSkip::NotJson => chunk.not_json += 1,
-                    CodexSkip::UnknownType => skips.unknown_type += 1,
-                    CodexSkip::NullInfo => skips.null_info += 1,
-                    CodexSkip::RepeatedTotal => skips.repeated_total += 1,
-                    CodexSkip::InvalidUsage(detail) => {
-                        tracing::warn!(path = %path.display(), reason = %detail, "Rollout usage refused.");
-                    }
-                    CodexSkip::NoSession => {
-                        tracing::warn!(path = %path.display(), "Rollout usage before its session_meta: not counted.");
-                    }
-                    _ => {}
-                }
+        if feed(&mut rollout, text, limits, path, &mut chunk, &mut skips)
+            && chunk.records.len() >= RECORDS_PER_CHUNK
+        {
+            let full = std::mem::take(&mut chunk);
+            if !emit(full, std::mem::take(&mut bytes), std::mem::take(&mut skips)) {
+                return Ok(());
             }
         }
     }
     chunk.at_end = true;
     emit(chunk, bytes, skips);
     Ok(())
+}
+
+/// Reads one complete, non-empty line through `rollout`, into `chunk` and
+/// `skips`; true when it became a record.
+fn feed(
+    rollout: &mut Rollout,
+    text: &[u8],
+    limits: UsageLimits,
+    path: &Path,
+    chunk: &mut Chunk,
+    skips: &mut RolloutSkips,
+) -> bool {
+    chunk.lines += 1;
+    match rollout.read_line(text) {
+        CodexLine::Usage(usage) => {
+            if let Some(reason) = limits.refusal(&usage.usage) {
+                chunk.skipped += 1;
+                chunk.implausible += 1;
+                tracing::warn!(path = %path.display(), key = %usage.key, %reason, "Rollout usage refused.");
+                return false;
+            }
+            chunk.records.push(as_transcript_usage(usage));
+            true
+        }
+        CodexLine::Skip(skip) => {
+            chunk.skipped += 1;
+            match skip {
+                CodexSkip::NotJson => chunk.not_json += 1,
+                CodexSkip::UnknownType => skips.unknown_type += 1,
+                CodexSkip::NullInfo => skips.null_info += 1,
+                CodexSkip::RepeatedTotal => skips.repeated_total += 1,
+                CodexSkip::InvalidUsage(detail) => {
+                    skips.invalid_usage += 1;
+                    tracing::warn!(path = %path.display(), reason = %detail, "Rollout usage refused.");
+                }
+                CodexSkip::NoSession => {
+                    tracing::warn!(path = %path.display(), "Rollout usage before its session_meta: not counted.");
+                }
+                _ => {}
+            }
+            false
+        }
+    }
+}
+
+/// One read of a rollout from its offset, for the tail.
+#[derive(Debug)]
+pub struct RolloutChunk {
+    /// Records and line counts, as for a transcript chunk.
+    pub chunk: Chunk,
+    /// The rollout's state after `chunk.end`: kept beside the offset, so the
+    /// next chunk reads on with the session, model and totals it needs.
+    pub state: Rollout,
+    /// Lines skipped for reasons worth counting apart.
+    pub skips: RolloutSkips,
+}
+
+/// Reads complete lines of the rollout at `path` from `offset`, about `max`
+/// bytes of them, never through a symlink, going on from `state` (what the
+/// lines before `offset` said). Without a state (a restart: it is not
+/// stored) the lines before `offset` are read again first, their answers
+/// thrown away. Starts over at 0, with a fresh state, when the file is
+/// another inode or shorter than the offset.
+pub fn read_rollout_chunk(
+    path: &Path,
+    offset: u64,
+    inode: u64,
+    state: Option<Rollout>,
+    max: usize,
+    limits: UsageLimits,
+) -> std::io::Result<RolloutChunk> {
+    use crate::ingest::transcript::Restart;
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::MetadataExt;
+
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let mut chunk = Chunk {
+        inode: meta.ino(),
+        ..Chunk::default()
+    };
+    let mut start = offset;
+    if inode != 0 && meta.ino() != inode {
+        chunk.restarted = Some(Restart::Rotated);
+        start = 0;
+    } else if meta.len() < offset {
+        chunk.restarted = Some(Restart::Truncated);
+        start = 0;
+    }
+    let mut rollout = match (start, state) {
+        (0, _) => Rollout::new(),
+        (_, Some(state)) => state,
+        (_, None) => {
+            let mut primed = Rollout::new();
+            let mut reader = BufReader::with_capacity(1 << 20, &mut file);
+            let mut consumed = 0u64;
+            let mut line = Vec::new();
+            while consumed < start {
+                line.clear();
+                let n = (&mut reader)
+                    .take(start - consumed)
+                    .read_until(b'\n', &mut line)?;
+                if n == 0 {
+                    break;
+                }
+                consumed += n as u64;
+                if line.last() == Some(&b'\n') && n > 1 && n <= MAX_LINE_BYTES {
+                    let _ = primed.read_line(&line[..n - 1]);
+                }
+            }
+            primed
+        }
+    };
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut skips = RolloutSkips::default();
+    let mut end = start;
+    let mut line = Vec::new();
+    chunk.at_end = true;
+    while end - start < max as u64 {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            if n > MAX_LINE_BYTES {
+                let mut rest = Vec::new();
+                let more = reader.read_until(b'\n', &mut rest)?;
+                if rest.last() == Some(&b'\n') {
+                    tracing::warn!(path = %path.display(), "Skipped a rollout line longer than {MAX_LINE_BYTES} bytes.");
+                    end += (n + more) as u64;
+                    chunk.lines += 1;
+                    chunk.skipped += 1;
+                    continue;
+                }
+            }
+            // The end, or a half-written last line: it counts once finished.
+            break;
+        }
+        end += n as u64;
+        if n > 1 {
+            feed(
+                &mut rollout,
+                &line[..n - 1],
+                limits,
+                path,
+                &mut chunk,
+                &mut skips,
+            );
+        }
+        if end - start >= max as u64 {
+            chunk.at_end = false;
+        }
+    }
+    chunk.end = end;
+    Ok(RolloutChunk {
+        chunk,
+        state: rollout,
+        skips,
+    })
 }
 
 /// A Codex response in the shape the writer takes transcript records in:

@@ -74,7 +74,7 @@ impl std::fmt::Display for ImportSummary {
         }
         writeln!(f, "lines without usage: {}", self.skipped_lines)?;
         let r = &self.rollout_skips;
-        if *r != RolloutSkips::default() {
+        if r.unknown_type + r.null_info + r.repeated_total > 0 {
             writeln!(
                 f,
                 "of those, Codex lines: {} of an unknown type, {} token_count without info, {} repeating the total before",

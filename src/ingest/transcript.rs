@@ -10,6 +10,17 @@
 //! under the allowed roots are read, after canonicalization, and never
 //! through a symlink: a path a hook names is untrusted input.
 //!
+//! A file is read by the reader of its [`LogKind`]: a Claude Code
+//! transcript line by line on its own, a Codex rollout through a
+//! [`Rollout`], whose state (session, cwd, model, totals) is kept in memory
+//! beside the offset. It is not stored: after a restart, the first read of a
+//! rollout that grew reads its lines before the offset again without
+//! emitting them. That costs one pass over a grown file once per run, while
+//! the common restart (thousands of files read to their end) stays one
+//! `stat` per file, and the state can never disagree with the file. A
+//! rollout Codex moved to `archived_sessions/` keeps its inode: the offset
+//! saved under its old path is taken over, so it is not read again.
+//!
 //! Files the watch ([`crate::ingest::watch`]) finds without a hook come
 //! in as [`Found`] and wait in a queue read one chunk at a time, a hook's
 //! hint always first, then the files a notification says are being written
@@ -30,11 +41,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::collect::codex::Rollout;
 use crate::collect::transcript::{parse_line, SkipReason, TranscriptLine, TranscriptUsage};
 use crate::collect::UsageLimits;
 use crate::config::Transcripts;
 use crate::ingest::watch::{Found, LogKind};
-use crate::internal_events::transcript::{ChunkRead, TranscriptCounters};
+use crate::internal_events::transcript::{ChunkRead, CodexSkips, TranscriptCounters};
 use crate::record::{Source, TranscriptBatch, TranscriptHint, TranscriptOffset, TranscriptRecord};
 use crate::store::writer::WriterHandle;
 
@@ -59,12 +71,9 @@ impl TailHandle {
         let _ = self.tx.send(hint).await;
     }
 
-    /// Touches the transcripts `event` names, if any.
+    /// Touches the transcripts (or the Codex rollout) `event` names, if any.
     pub async fn follow(&self, event: &crate::record::HookEvent) {
-        // This tail reads Claude Code transcripts only; a Codex rollout's
-        // hint is for the rollout reader.
-        let claude_code = |h: &&TranscriptHint| h.log == crate::record::AgentLog::ClaudeCode;
-        if let Some(hint) = event.transcripts.as_ref().filter(claude_code) {
+        if let Some(hint) = &event.transcripts {
             self.touch(hint.clone()).await;
         }
     }
@@ -92,6 +101,12 @@ pub struct Tail {
     seen: HashMap<PathBuf, (u64, u64)>,
     /// Paths already reported as refused, so a bad hook does not flood the log.
     refused: HashSet<String>,
+    /// The kind of each file met, so it is read by its own reader.
+    kinds: HashMap<PathBuf, LogKind>,
+    /// Each Codex rollout's reader state at its offset and inode: what its
+    /// lines before the offset said. Not stored; rebuilt by a re-read when
+    /// missing (see the module doc).
+    rollouts: HashMap<PathBuf, (u64, u64, Rollout)>,
     reader: Option<rusqlite::Connection>,
     /// Files the watch found new or grown, waiting for a chunk read; each
     /// path once, whatever the number of notifications.
@@ -110,8 +125,6 @@ pub struct Tail {
 /// A file the watch found, waiting in the queue.
 struct Pending {
     path: PathBuf,
-    /// Which reader the file needs: one kind today, Claude Code transcripts.
-    kind: LogKind,
     /// Part of it was read already this round: read on, whatever `seen` says.
     started: bool,
 }
@@ -141,6 +154,8 @@ impl Tail {
             offsets: HashMap::new(),
             seen: HashMap::new(),
             refused: HashSet::new(),
+            kinds: HashMap::new(),
+            rollouts: HashMap::new(),
             reader: None,
             pending: VecDeque::new(),
             pending_paths: HashSet::new(),
@@ -181,7 +196,8 @@ impl Tail {
         // Files followed recently before a restart may have grown while the
         // daemon was down; their sessions may send no further hook event.
         for path in self.recently_followed() {
-            self.touch(&path, false, watcher.as_mut()).await;
+            let kind = self.kind_by_name(Path::new(&path));
+            self.touch(&path, false, kind, watcher.as_mut()).await;
         }
         let mut poll = tokio::time::interval(POLL);
         let mut found = self.found.take();
@@ -192,8 +208,9 @@ impl Tail {
                 biased;
                 _ = shutdown.cancelled() => break,
                 Some(hint) = hints.recv() => {
+                    let kind = hint_kind(&hint);
                     for path in &hint.paths {
-                        self.touch(path, hint.ends_watch, watcher.as_mut()).await;
+                        self.touch(path, hint.ends_watch, kind, watcher.as_mut()).await;
                     }
                 }
                 Some(path) = changed.recv() => {
@@ -213,8 +230,9 @@ impl Tail {
         // Hints already queued were acked events: honour them before exiting,
         // and read every followed file a last time.
         while let Ok(hint) = hints.try_recv() {
+            let kind = hint_kind(&hint);
             for path in &hint.paths {
-                self.touch(path, hint.ends_watch, None).await;
+                self.touch(path, hint.ends_watch, kind, None).await;
             }
         }
         let followed: Vec<PathBuf> = self.watched.keys().cloned().collect();
@@ -229,11 +247,13 @@ impl Tail {
         &mut self,
         path: &str,
         ends: bool,
+        kind: LogKind,
         watcher: Option<&mut notify::RecommendedWatcher>,
     ) {
-        let Some(path) = self.admit(path) else {
+        let Some(path) = self.admit(path, kind) else {
             return;
         };
+        self.kinds.insert(path.clone(), kind);
         let now = Instant::now();
         let entry = self.watched.entry(path.clone()).or_insert_with(|| Watched {
             last_activity: now,
@@ -256,8 +276,9 @@ impl Tail {
         let now = Instant::now();
         for path in std::mem::take(&mut self.retry) {
             if !self.watched.contains_key(&path) {
+                let kind = self.kind_of(&path);
                 self.queue(Found {
-                    kind: LogKind::ClaudeTranscript,
+                    kind,
                     path,
                     live: true,
                 });
@@ -282,9 +303,14 @@ impl Tail {
         }
     }
 
-    /// The canonical path, when it is a regular file under an allowed root.
-    fn admit(&mut self, path: &str) -> Option<PathBuf> {
-        match admit(path, &self.config.roots) {
+    /// The canonical path, when it is a regular file under an allowed root
+    /// of its kind.
+    fn admit(&mut self, path: &str, kind: LogKind) -> Option<PathBuf> {
+        let roots = match kind {
+            LogKind::ClaudeTranscript => &self.config.roots,
+            LogKind::CodexRollout => &self.config.codex_roots,
+        };
+        match admit(path, roots) {
             Ok(path) => Some(path),
             Err(reason) => {
                 let first = self.refused.len() < 1024 && self.refused.insert(path.to_string());
@@ -305,6 +331,7 @@ impl Tail {
                 return;
             }
         }
+        self.kinds.insert(found.path.clone(), found.kind);
         if self.pending_paths.insert(found.path.clone()) {
             let queue = match found.live {
                 true => &mut self.live,
@@ -312,7 +339,6 @@ impl Tail {
             };
             queue.push_back(Pending {
                 path: found.path,
-                kind: found.kind,
                 started: false,
             });
         }
@@ -329,14 +355,12 @@ impl Tail {
                 None => return,
             },
         };
-        let step = match next.kind {
-            LogKind::ClaudeTranscript => {
-                if !next.started && (self.unchanged(&next.path) || self.read_to_end(&next.path)) {
-                    Step::Done
-                } else {
-                    self.read_step(&next.path).await
-                }
-            }
+        // Either kind: a file read to its end costs one stat.
+        let step = if !next.started && (self.unchanged(&next.path) || self.read_to_end(&next.path))
+        {
+            Step::Done
+        } else {
+            self.read_step(&next.path).await
         };
         if step == Step::More {
             next.started = true;
@@ -382,17 +406,44 @@ impl Tail {
         while self.read_step(path).await == Step::More {}
     }
 
-    /// Reads and commits one chunk of `path` from its offset.
+    /// Reads and commits one chunk of `path` from its offset, with the
+    /// reader of its kind.
     async fn read_step(&mut self, path: &Path) -> Step {
         let (offset, inode) = self.offset_of(path);
         let task_path = path.to_path_buf();
         let limits = self.usage_limits;
-        let read = tokio::task::spawn_blocking(move || {
-            read_chunk(&task_path, offset, inode, CHUNK_BYTES, limits)
-        })
-        .await;
-        let chunk = match read {
-            Ok(Ok(chunk)) => chunk,
+        let kind = self.kind_of(path);
+        let read = match kind {
+            LogKind::ClaudeTranscript => {
+                tokio::task::spawn_blocking(move || {
+                    read_chunk(&task_path, offset, inode, CHUNK_BYTES, limits)
+                        .map(|chunk| (chunk, None))
+                })
+                .await
+            }
+            LogKind::CodexRollout => {
+                // The state kept is good only for the offset it was left at.
+                let state = self
+                    .rollouts
+                    .remove(path)
+                    .filter(|(at, ino, _)| (*at, *ino) == (offset, inode))
+                    .map(|(_, _, state)| state);
+                tokio::task::spawn_blocking(move || {
+                    crate::ingest::codex::read_rollout_chunk(
+                        &task_path,
+                        offset,
+                        inode,
+                        state,
+                        CHUNK_BYTES,
+                        limits,
+                    )
+                    .map(|read| (read.chunk, Some((read.state, read.skips))))
+                })
+                .await
+            }
+        };
+        let (chunk, rollout) = match read {
+            Ok(Ok(read)) => read,
             Ok(Err(e)) => {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     self.counters.gone(path);
@@ -414,7 +465,15 @@ impl Tail {
         if chunk.restarted == Some(Restart::Rotated) {
             self.counters.rotated(path);
         }
+        let (state, skips) = match rollout {
+            Some((state, skips)) => (Some(state), skips),
+            None => (None, Default::default()),
+        };
         if chunk.end == offset && chunk.restarted.is_none() {
+            if let Some(state) = state {
+                self.rollouts
+                    .insert(path.to_path_buf(), (offset, inode, state));
+            }
             return Step::Done; // nothing new
         }
         let records = chunk.records.len() as u64;
@@ -428,6 +487,16 @@ impl Tail {
                 records,
             },
         );
+        self.counters.codex_lines_skipped(CodexSkips {
+            unknown_type: skips.unknown_type,
+            null_info: skips.null_info,
+            repeated_total: skips.repeated_total,
+            invalid_usage: skips.invalid_usage,
+        });
+        let to_record = match kind {
+            LogKind::ClaudeTranscript => to_record,
+            LogKind::CodexRollout => crate::ingest::codex::to_record,
+        };
         let batch = TranscriptBatch {
             records: chunk
                 .records
@@ -445,11 +514,16 @@ impl Tail {
                 self.counters.records_stored(records);
                 self.offsets
                     .insert(path.to_path_buf(), (chunk.end, chunk.inode));
+                if let Some(state) = state {
+                    self.rollouts
+                        .insert(path.to_path_buf(), (chunk.end, chunk.inode, state));
+                }
             }
             Err(e) => {
                 // Not committed: the offset stays, and forgetting the
                 // size seen makes the next poll read it again (a file
-                // only the watch found is queued again by the poll).
+                // only the watch found is queued again by the poll). The
+                // rollout state read past the offset is dropped with it.
                 self.seen.remove(path);
                 self.retry.insert(path.to_path_buf());
                 tracing::warn!(error = %e, path = %path.display(), "Transcript records not stored; will retry.");
@@ -460,6 +534,28 @@ impl Tail {
             Step::Done
         } else {
             Step::More
+        }
+    }
+
+    /// The kind of a file met before, else the one its name and place say.
+    fn kind_of(&self, path: &Path) -> LogKind {
+        match self.kinds.get(path) {
+            Some(&kind) => kind,
+            None => self.kind_by_name(path),
+        }
+    }
+
+    /// A `rollout-*.jsonl` under a Codex root is a rollout; anything else a
+    /// Claude Code transcript (for paths read back from the database).
+    fn kind_by_name(&self, path: &Path) -> LogKind {
+        let rollout =
+            LogKind::CodexRollout.is_log(path)
+                && self.config.codex_roots.iter().any(|root| {
+                    std::fs::canonicalize(root).is_ok_and(|root| path.starts_with(root))
+                });
+        match rollout {
+            true => LogKind::CodexRollout,
+            false => LogKind::ClaudeTranscript,
         }
     }
 
@@ -502,9 +598,43 @@ impl Tail {
                 .flatten()
                 .map(|saved| (saved.offset, saved.inode))
         });
-        let found = stored.unwrap_or((0, 0));
+        let found = match stored {
+            Some(found) => found,
+            None if self.kind_of(path) == LogKind::CodexRollout => {
+                self.moved_rollout_offset(path).unwrap_or((0, 0))
+            }
+            None => (0, 0),
+        };
         self.offsets.insert(path.to_path_buf(), found);
         found
+    }
+
+    /// The offset of a rollout Codex moved here (`sessions/` to
+    /// `archived_sessions/`): a rename keeps the file's inode and name, so an
+    /// offset saved under another path with both, whose file is no longer
+    /// there, is this file's. Reading it again would add nothing (the keys
+    /// are the responses'), but a large file would be read for nothing.
+    fn moved_rollout_offset(&mut self, path: &Path) -> Option<(u64, u64)> {
+        let inode = std::fs::metadata(path).ok()?.ino();
+        let name = path.file_name()?.to_str()?.to_owned();
+        let conn = self.reader()?;
+        let saved = crate::query::transcripts::offsets_of_inode(conn, inode, &name)
+            .map_err(|e| tracing::warn!(error = %e, "Cannot look up a moved rollout's offset."))
+            .ok()?;
+        let before = saved.into_iter().find(|saved| {
+            let old = Path::new(&saved.path);
+            old != path && std::fs::metadata(old).map_or(true, |meta| meta.ino() != inode)
+        })?;
+        tracing::debug!(from = %before.path, to = %path.display(), "A rollout was moved; reading on from its offset.");
+        Some((before.offset, before.inode))
+    }
+}
+
+/// The reader a hook's hint asks for: a Codex payload names its rollout.
+fn hint_kind(hint: &TranscriptHint) -> LogKind {
+    match hint.log {
+        crate::record::AgentLog::ClaudeCode => LogKind::ClaudeTranscript,
+        crate::record::AgentLog::Codex => LogKind::CodexRollout,
     }
 }
 

@@ -9,11 +9,11 @@
 //! watch found it, or both.
 //!
 //! Every root has a [`LogKind`], which says which files under it are logs
-//! and which reader the tail uses. Claude Code transcripts are the only
-//! kind today; another agent's logs (Codex's
-//! `$CODEX_HOME/sessions/**/rollout-*.jsonl`) become a kind with its roots
-//! in [`log_roots`], its file rule in [`LogKind::is_log`] and its reader in
-//! the tail.
+//! and which reader the tail uses: Claude Code transcripts under
+//! `transcripts.roots`, Codex rollouts (`rollout-*.jsonl` at any depth)
+//! under `transcripts.codex_roots`. Another agent's logs become a kind with
+//! its roots in [`log_roots`], its file rule in [`LogKind::is_log`] and its
+//! reader in the tail.
 //!
 //! Roots are followed by file system notifications (inotify), with a full
 //! walk every [`RESCAN_TICKS`] ticks for events the kernel dropped; a root
@@ -48,6 +48,9 @@ pub enum LogKind {
     /// Claude Code's session transcripts, `<project>/<session>.jsonl`, and
     /// its subagents', `<project>/<session>/subagents/agent-<id>.jsonl`.
     ClaudeTranscript,
+    /// Codex's session rollouts, `sessions/YYYY/MM/DD/rollout-*.jsonl` and
+    /// the same under `archived_sessions/`.
+    CodexRollout,
 }
 
 impl LogKind {
@@ -55,6 +58,10 @@ impl LogKind {
     pub fn is_log(self, path: &Path) -> bool {
         match self {
             LogKind::ClaudeTranscript => path.extension().is_some_and(|e| e == "jsonl"),
+            LogKind::CodexRollout => path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(crate::collect::codex::is_rollout_name),
         }
     }
 
@@ -62,6 +69,7 @@ impl LogKind {
     pub fn name(self) -> &'static str {
         match self {
             LogKind::ClaudeTranscript => "Claude Code transcripts",
+            LogKind::CodexRollout => "Codex rollouts",
         }
     }
 }
@@ -73,19 +81,22 @@ pub struct LogRoot {
     pub dir: PathBuf,
 }
 
-/// Every root the watch follows: for now the transcript roots
-/// (`transcripts.roots`), all Claude Code's.
+/// Every root the watch follows: Claude Code's transcript roots
+/// (`transcripts.roots`), then Codex's (`transcripts.codex_roots`).
 /// A directory named twice (`CLAUDE_CONFIG_DIR=~/.claude` adds
 /// `~/.claude/projects` again) is one root.
 pub fn log_roots(transcripts: &Transcripts) -> Vec<LogRoot> {
     let mut roots: Vec<LogRoot> = Vec::new();
-    for dir in &transcripts.roots {
-        let dir: PathBuf = dir.components().collect();
-        if !roots.iter().any(|root| root.dir == dir) {
-            roots.push(LogRoot {
-                kind: LogKind::ClaudeTranscript,
-                dir,
-            });
+    let kinds = [
+        (LogKind::ClaudeTranscript, &transcripts.roots),
+        (LogKind::CodexRollout, &transcripts.codex_roots),
+    ];
+    for (kind, dirs) in kinds {
+        for dir in dirs {
+            let dir: PathBuf = dir.components().collect();
+            if !roots.iter().any(|root| root.dir == dir) {
+                roots.push(LogRoot { kind, dir });
+            }
         }
     }
     roots
@@ -541,5 +552,56 @@ mod tests {
         let mut links = walked.symlinks.clone();
         links.sort();
         assert_eq!(links, [project.join("l.jsonl"), root.join("linked-dir")]);
+    }
+
+    #[test]
+    fn codex_roots_are_watched_for_rollouts_at_any_depth_and_nothing_else() {
+        let transcripts = Transcripts {
+            roots: vec!["/h/.claude/projects".into()],
+            codex_roots: vec![
+                "/h/.codex/sessions".into(),
+                "/h/.codex/archived_sessions".into(),
+            ],
+            idle_timeout: Duration::from_secs(1),
+            stop_linger: Duration::from_secs(1),
+            watch: Watch::Notify,
+        };
+        let kinds: Vec<(LogKind, PathBuf)> = log_roots(&transcripts)
+            .into_iter()
+            .map(|r| (r.kind, r.dir))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (LogKind::ClaudeTranscript, "/h/.claude/projects".into()),
+                (LogKind::CodexRollout, "/h/.codex/sessions".into()),
+                (LogKind::CodexRollout, "/h/.codex/archived_sessions".into()),
+            ]
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("2026/12/06");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::write(day.join("rollout-2026-12-06T13-14-47-a.jsonl"), "{}\n").unwrap();
+        std::fs::write(
+            dir.path().join("rollout-2026-12-01T09-00-00-b.jsonl"),
+            "{}\n",
+        )
+        .unwrap();
+        std::fs::write(day.join("history.jsonl"), "{}\n").unwrap();
+        std::fs::write(day.join("rollout-notes.txt"), "x").unwrap();
+        let mut files: Vec<PathBuf> = walk(dir.path(), LogKind::CodexRollout)
+            .files
+            .into_iter()
+            .map(|(p, _)| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                PathBuf::from("2026/12/06/rollout-2026-12-06T13-14-47-a.jsonl"),
+                PathBuf::from("rollout-2026-12-01T09-00-00-b.jsonl"),
+            ]
+        );
     }
 }

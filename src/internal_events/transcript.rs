@@ -26,6 +26,12 @@ pub struct TranscriptCounters {
     rotations: AtomicU64,
     /// Watched files that disappeared.
     missing: AtomicU64,
+    /// Codex rollout lines skipped for a reason worth telling apart (they
+    /// are skipped lines too).
+    codex_unknown_type: AtomicU64,
+    codex_null_info: AtomicU64,
+    codex_repeated_total: AtomicU64,
+    codex_invalid_usage: AtomicU64,
     /// The watch of the log roots, which hands the tail files no hook named.
     pub watch: super::watch::WatchCounters,
 }
@@ -41,6 +47,20 @@ pub struct TranscriptCounts {
     pub truncations: u64,
     pub rotations: u64,
     pub missing: u64,
+    pub codex: CodexSkips,
+}
+
+/// Codex rollout lines skipped, by why (docs/ingest.md#codex-rollouts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodexSkips {
+    /// A line type this version does not know: the format moved.
+    pub unknown_type: u64,
+    /// A `token_count` with `info: null` (rate limits only).
+    pub null_info: u64,
+    /// A `token_count` repeating the thread total before it.
+    pub repeated_total: u64,
+    /// Token counts the collector refuses: a response's cost lost.
+    pub invalid_usage: u64,
 }
 
 /// One chunk of a transcript read: its complete lines and what became of
@@ -97,6 +117,18 @@ impl TranscriptCounters {
         }
     }
 
+    /// Codex rollout lines of a chunk were skipped for these reasons.
+    pub fn codex_lines_skipped(&self, skips: CodexSkips) {
+        self.codex_unknown_type
+            .fetch_add(skips.unknown_type, Ordering::Relaxed);
+        self.codex_null_info
+            .fetch_add(skips.null_info, Ordering::Relaxed);
+        self.codex_repeated_total
+            .fetch_add(skips.repeated_total, Ordering::Relaxed);
+        self.codex_invalid_usage
+            .fetch_add(skips.invalid_usage, Ordering::Relaxed);
+    }
+
     /// The writer committed `records` records with their offset.
     pub fn records_stored(&self, records: u64) {
         self.records.fetch_add(records, Ordering::Relaxed);
@@ -130,6 +162,12 @@ impl TranscriptCounters {
             truncations: get(&self.truncations),
             rotations: get(&self.rotations),
             missing: get(&self.missing),
+            codex: CodexSkips {
+                unknown_type: get(&self.codex_unknown_type),
+                null_info: get(&self.codex_null_info),
+                repeated_total: get(&self.codex_repeated_total),
+                invalid_usage: get(&self.codex_invalid_usage),
+            },
         }
     }
 }
@@ -159,6 +197,12 @@ mod tests {
             },
         );
         c.records_stored(2);
+        c.codex_lines_skipped(CodexSkips {
+            unknown_type: 1,
+            null_info: 2,
+            repeated_total: 3,
+            invalid_usage: 4,
+        });
         assert_eq!(
             c.counts(),
             TranscriptCounts {
@@ -170,6 +214,12 @@ mod tests {
                 truncations: 1,
                 rotations: 2,
                 missing: 1,
+                codex: CodexSkips {
+                    unknown_type: 1,
+                    null_info: 2,
+                    repeated_total: 3,
+                    invalid_usage: 4,
+                },
             }
         );
     }

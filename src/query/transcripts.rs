@@ -35,3 +35,27 @@ pub fn transcripts_read_since(conn: &Connection, since: &str) -> rusqlite::Resul
         .collect::<Result<Vec<String>, _>>()?;
     Ok(paths)
 }
+
+/// The saved offsets of files with inode `inode` whose name is `name`: where
+/// a file renamed into another directory (Codex archiving a rollout) was
+/// read up to under its old path.
+pub fn offsets_of_inode(
+    conn: &Connection,
+    inode: u64,
+    name: &str,
+) -> rusqlite::Result<Vec<TranscriptOffset>> {
+    let mut stmt = conn.prepare(
+        "SELECT path, offset, inode FROM transcript_offsets
+         WHERE inode = ?1 AND substr(path, -length(?2) - 1) = '/' || ?2",
+    )?;
+    let offsets = stmt
+        .query_map(rusqlite::params![inode as i64, name], |row| {
+            Ok(TranscriptOffset {
+                path: row.get(0)?,
+                offset: row.get::<_, i64>(1)? as u64,
+                inode: row.get::<_, i64>(2)? as u64,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(offsets)
+}

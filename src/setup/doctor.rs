@@ -863,39 +863,49 @@ fn assess_watch(watch: &WatchFacts) -> Finding {
             Watch::Notify => "by file system notifications",
             Watch::Scan => "by a walk every 5 s",
         };
-    let mut parts = Vec::new();
-    let mut trouble = Vec::new();
+    // One sentence per kind of log, in the order of the roots.
+    let mut kinds: Vec<&str> = Vec::new();
     for root in &watch.roots {
-        let dir = root.dir.display();
-        match &root.state {
-            RootState::Missing => parts.push(format!("{dir} (not there yet)")),
-            RootState::Present {
-                files,
-                bytes,
-                symlinks,
-            } => {
-                parts.push(format!(
-                    "{dir} ({}, {})",
-                    crate::present::counted(*files as u64, "file", "files"),
-                    crate::present::size(*bytes)
-                ));
-                if let Some(first) = symlinks.first() {
-                    trouble.push(format!(
-                        "{} under {dir} not followed ({}{})",
-                        crate::present::counted(symlinks.len() as u64, "symlink", "symlinks"),
-                        first.display(),
-                        if symlinks.len() > 1 { ", ..." } else { "" }
-                    ));
-                }
-            }
-            RootState::Unusable(why) => trouble.push(format!("{dir}: {why}")),
+        if !kinds.contains(&root.kind) {
+            kinds.push(root.kind);
         }
     }
-    let kind = watch.roots.first().map_or("agent logs", |r| r.kind);
-    let finding = if parts.is_empty() {
-        format!("no root to watch for {kind} (transcripts.roots is empty)")
+    let mut sentences = Vec::new();
+    let mut trouble = Vec::new();
+    for kind in kinds {
+        let mut parts = Vec::new();
+        for root in watch.roots.iter().filter(|r| r.kind == kind) {
+            let dir = root.dir.display();
+            match &root.state {
+                RootState::Missing => parts.push(format!("{dir} (not there yet)")),
+                RootState::Present {
+                    files,
+                    bytes,
+                    symlinks,
+                } => {
+                    parts.push(format!(
+                        "{dir} ({}, {})",
+                        crate::present::counted(*files as u64, "file", "files"),
+                        crate::present::size(*bytes)
+                    ));
+                    if let Some(first) = symlinks.first() {
+                        trouble.push(format!(
+                            "{} under {dir} not followed ({}{})",
+                            crate::present::counted(symlinks.len() as u64, "symlink", "symlinks"),
+                            first.display(),
+                            if symlinks.len() > 1 { ", ..." } else { "" }
+                        ));
+                    }
+                }
+                RootState::Unusable(why) => trouble.push(format!("{dir}: {why}")),
+            }
+        }
+        sentences.push(format!("{kind} watched {how}: {}", parts.join("; ")));
+    }
+    let finding = if sentences.is_empty() {
+        "no root to watch for agent logs (transcripts.roots and the Codex roots are empty)".into()
     } else {
-        format!("{kind} watched {how}: {}", parts.join("; "))
+        sentences.join(". ")
     };
     if trouble.is_empty() {
         return ok("watch", finding);
@@ -1655,6 +1665,23 @@ mod tests {
             watch
                 .finding
                 .contains("1 symlink under /h/.claude/projects not followed"),
+            "{watch:?}"
+        );
+        facts.watch.roots.push(RootFacts {
+            dir: "/h/.codex/sessions".into(),
+            kind: "Codex rollouts",
+            state: RootState::Present {
+                files: 2,
+                bytes: 40_000,
+                symlinks: Vec::new(),
+            },
+        });
+        let watch = find(&assess(&facts), "watch").clone();
+        assert!(
+            watch.finding.contains(
+                "not there yet). Codex rollouts watched by file system notifications: \
+                 /h/.codex/sessions (2 files, 40 KB)"
+            ),
             "{watch:?}"
         );
         facts.watch.mode = crate::config::Watch::Off;

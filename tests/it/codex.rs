@@ -10,7 +10,7 @@ use crate::common::{assert_cost, fixtures, Home};
 
 /// A response as the mock billed it, priced at the facts' rates.
 #[derive(Debug)]
-struct Billed {
+pub(crate) struct Billed {
     key: String,
     model: String,
     input: i64,
@@ -45,10 +45,18 @@ impl Billed {
     }
 }
 
+/// The captured scenarios of real Codex runs (tests/fixtures/codex/real).
+pub(crate) const SCENARIOS: [&str; 3] = ["text", "shell", "resume"];
+
 /// Every response the mock billed in the captured scenarios.
 fn ledger() -> Vec<Billed> {
+    ledger_of(&SCENARIOS)
+}
+
+/// The responses the mock billed in `scenarios`.
+pub(crate) fn ledger_of(scenarios: &[&str]) -> Vec<Billed> {
     let mut billed = Vec::new();
-    for scenario in ["text", "shell", "resume"] {
+    for scenario in scenarios {
         let text =
             std::fs::read_to_string(fixtures().join(format!("codex/real/{scenario}/ledger.jsonl")))
                 .unwrap();
@@ -68,7 +76,7 @@ fn ledger() -> Vec<Billed> {
     billed
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
@@ -93,6 +101,49 @@ fn codex_home(home: &Home) -> PathBuf {
         );
     }
     codex
+}
+
+/// Each billed response is one cost record of agent `codex`, project
+/// `project`, with the mock's model, token counts and cost.
+pub(crate) fn assert_ledger(home: &Home, ledger: &[Billed]) {
+    let db = home.db();
+    for billed in ledger {
+        let row: (String, String, String, i64, i64, i64, i64, f64) = db
+            .query_row(
+                "SELECT agent_id, project, model, input_tokens, cache_read_tokens, output_tokens,
+                        reasoning_tokens, estimated_cost_usd
+                 FROM cost_records WHERE hook_event_id = ?1",
+                [&billed.key],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                },
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", billed.key));
+        assert_eq!(row.0, "codex");
+        assert_eq!(row.1, "project");
+        assert_eq!(row.2, billed.model);
+        assert_eq!(
+            (row.3, row.4, row.5, row.6),
+            (
+                billed.input - billed.cached,
+                billed.cached,
+                billed.output,
+                billed.reasoning
+            ),
+            "{}",
+            billed.key
+        );
+        assert_cost(row.7, billed.cost(), &billed.key);
+    }
 }
 
 fn import(home: &Home, codex: &Path, args: &[&str]) -> (bool, String) {
@@ -133,44 +184,7 @@ fn imported_rollouts_equal_the_mock_ledger_and_a_second_import_adds_nothing() {
         home.count("SELECT COUNT(*) FROM cost_records"),
         ledger.len() as i64
     );
-    let db = home.db();
-    for billed in &ledger {
-        let row: (String, String, String, i64, i64, i64, i64, f64) = db
-            .query_row(
-                "SELECT agent_id, project, model, input_tokens, cache_read_tokens, output_tokens,
-                        reasoning_tokens, estimated_cost_usd
-                 FROM cost_records WHERE hook_event_id = ?1",
-                [&billed.key],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                },
-            )
-            .unwrap_or_else(|e| panic!("{}: {e}", billed.key));
-        assert_eq!(row.0, "codex");
-        assert_eq!(row.1, "project");
-        assert_eq!(row.2, billed.model);
-        assert_eq!(
-            (row.3, row.4, row.5, row.6),
-            (
-                billed.input - billed.cached,
-                billed.cached,
-                billed.output,
-                billed.reasoning
-            ),
-            "{}",
-            billed.key
-        );
-        assert_cost(row.7, billed.cost(), &billed.key);
-    }
+    assert_ledger(&home, &ledger);
     // The fork's one response is its own session's, not the parent's.
     let sessions = home.count("SELECT COUNT(DISTINCT session_id) FROM cost_records");
     assert_eq!(sessions, 4);

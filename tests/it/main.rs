@@ -33,6 +33,7 @@ mod cli_config;
 mod cli_output;
 mod codex;
 mod codex_hooks;
+mod codex_live;
 mod dated;
 mod fallback;
 mod faults;
