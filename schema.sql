@@ -1,4 +1,4 @@
--- hookmeter database schema, version 9. A new database gets this file; an
+-- hookmeter database schema, version 10. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -86,12 +86,16 @@ CREATE TABLE IF NOT EXISTS transcript_offsets (
 );
 
 -- Each API call counted once: (message.id, requestId) -> the cost record that
--- counts it. A resumed session copies earlier messages under a new sessionId;
--- those copies merge into the first record.
+-- counts it. A resumed or forked session copies earlier messages under a new
+-- sessionId; those copies merge into one record, which is the original
+-- session's whichever file was read first (docs/ingest.md#forked-sessions).
 CREATE TABLE IF NOT EXISTS api_messages (
     message_id TEXT    NOT NULL,
     request_id TEXT    NOT NULL,                        -- '' when the line has none
     record_id  INTEGER NOT NULL,                        -- cost_records.id
+    -- 1 while the record is attributed from a fork's copy of the line: the
+    -- original, read later, takes it over.
+    copied     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (message_id, request_id)
 ) WITHOUT ROWID;
 

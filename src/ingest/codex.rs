@@ -283,6 +283,8 @@ pub fn as_transcript_usage(usage: CodexUsage) -> TranscriptUsage {
         agent_id: Some(AGENT.to_owned()),
         cwd: usage.cwd,
         reported_cost_usd: None,
+        // A fork's replay of its parent is the rollout reader's to drop.
+        copied: false,
     }
 }
 

@@ -9,6 +9,7 @@
 //! For users: docs/ingest.md.
 
 pub mod codex;
+pub mod fork;
 pub mod http;
 pub mod import;
 pub mod socket;

@@ -827,6 +827,7 @@ pub fn read_chunk_into(
             }
         }
     }
+    super::fork::mark_copies(&file, &mut chunk.records);
     Ok(chunk)
 }
 

@@ -30,7 +30,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -114,6 +114,14 @@ const MIGRATIONS: &[Migration] = &[
             rollup::FILL_SQL,
             rollup::DAILY_FILL_SQL,
         ],
+    },
+    Migration {
+        version: 10,
+        // Records stored before were attributed first come, first served:
+        // none is known to be a copy, so none is given up.
+        reshape: "ALTER TABLE api_messages ADD COLUMN copied INTEGER NOT NULL DEFAULT 0;",
+        derive: None,
+        backfill: &[],
     },
 ];
 
@@ -345,6 +353,7 @@ mod tests {
                  ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
                  DROP TRIGGER cost_rollup_on_delete;
                  ALTER TABLE cost_records DROP COLUMN model_key;
+                 ALTER TABLE api_messages DROP COLUMN copied;
                  CREATE TABLE budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
                      limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
                      PRIMARY KEY (scope, period)) WITHOUT ROWID;
@@ -514,6 +523,7 @@ mod tests {
                  ALTER TABLE cost_records DROP COLUMN inference_geo;
                  ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
                  ALTER TABLE cost_records DROP COLUMN model_key;
+                 ALTER TABLE api_messages DROP COLUMN copied;
                  {}
                  {}
                  CREATE INDEX idx_cost_rollup_daily_agent ON cost_rollup_daily(agent_id, day, records);

@@ -13,7 +13,7 @@
 //! - `common`: the harness (temp home, daemon, socket client, HTTP) and the
 //!   turns: a fault test runs alone, every other test beside any but a fault test.
 //! - `advice`, `alerts`, `budgets`, `reports`, `names`, `cli_output`: what people read.
-//! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `watch`, `codex`,
+//! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `watch`, `fork`, `codex`,
 //!   `missing_db`: data in, rows out.
 //! - `cli_config`, `setup`, `codex_hooks`, `systemd`, `lifecycle`, `startup_log`: running it.
 //! - `http`, `mcp`: the read surfaces other programs use.
@@ -37,6 +37,7 @@ mod codex_live;
 mod dated;
 mod fallback;
 mod faults;
+mod fork;
 mod http;
 mod lifecycle;
 mod mcp;

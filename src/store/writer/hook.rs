@@ -105,6 +105,8 @@ fn redelivered(
     let kept = Kept {
         usage: &old.usage,
         tools: old.tool_name.as_deref(),
+        // A hook event is its own, never a copy of another session's.
+        copied: false,
     };
     let incoming = Incoming {
         rule: Rule::HookEvent,
@@ -112,6 +114,7 @@ fn redelivered(
         lineage: Lineage::Main,
         usage: &charge.usage,
         tools: event.tool_name.as_slice(),
+        copied: false,
     };
     // A hook event's rule only ever replaces or leaves the record be.
     let Action::Replace { tools } = reconcile(&[], Some(kept), &incoming).action else {

@@ -11,7 +11,10 @@
 //! largest snapshot wins (each source says what "larger" means, see
 //! [`Rule`]), tool names gather where the source spreads them over lines,
 //! and a message counts once, on the main thread, whichever copy arrived
-//! first. A new source adds a [`Rule`] variant, not a branch in the writer.
+//! first. Whose it is does depend on which copy: a forked session's copy of
+//! its parent's message gives the record up to the original, the parent's
+//! line, when that arrives later (docs/ingest.md#forked-sessions). A new
+//! source adds a [`Rule`] variant, not a branch in the writer.
 //!
 //! Pure: no SQL, no I/O, no clock. Which agent names mean a sidechain is
 //! Claude Code's and lives in `claude_code`.
@@ -92,6 +95,8 @@ pub(super) struct Seen {
     /// The record's thread; `None` when the record is gone (deleted by
     /// hand): nothing counts it, and it neither wins nor gives way.
     pub lineage: Option<Lineage>,
+    /// The record was stored from a fork's copy of this request.
+    pub copied: bool,
 }
 
 /// The stored snapshot of the incoming request's own record.
@@ -99,6 +104,8 @@ pub(super) struct Seen {
 pub(super) struct Kept<'a> {
     pub usage: &'a Usage,
     pub tools: Option<&'a str>,
+    /// The record was made from a forked session's copy of the request.
+    pub copied: bool,
 }
 
 /// A snapshot that just arrived.
@@ -111,6 +118,8 @@ pub(super) struct Incoming<'a> {
     pub usage: &'a Usage,
     /// Tool names this snapshot shows.
     pub tools: &'a [String],
+    /// The snapshot is a forked session's copy of another session's line.
+    pub copied: bool,
 }
 
 /// What to do with an incoming snapshot, in order: remove `remove`, then
@@ -120,6 +129,11 @@ pub(super) struct Plan<'a> {
     /// Sidechain replays stored before their main-thread message arrived:
     /// the main thread's record is the one that counts.
     pub remove: Vec<&'a Seen>,
+    /// The kept record was made from a fork's copy and the incoming
+    /// snapshot is the original: the record becomes the original's (its
+    /// session, key, project and agent) before `action`, so that it is the
+    /// same whichever file was read first.
+    pub claim: bool,
     pub action: Action,
 }
 
@@ -169,6 +183,7 @@ pub(super) fn reconcile<'a>(
                 let action = Action::GivesWay { to: main.record_id };
                 return Plan {
                     remove: Vec::new(),
+                    claim: false,
                     action,
                 };
             }
@@ -179,8 +194,13 @@ pub(super) fn reconcile<'a>(
             .map(|(s, _)| s)
             .collect(),
     };
+    let claim = kept.is_some_and(|kept| kept.copied && !incoming.copied);
     let action = settle(kept, incoming);
-    Plan { remove, action }
+    Plan {
+        remove,
+        claim,
+        action,
+    }
 }
 
 /// Which snapshot of one request wins.
@@ -220,6 +240,7 @@ mod tests {
             request_id: request_id.into(),
             record_id,
             lineage,
+            copied: false,
         }
     }
 
@@ -230,6 +251,7 @@ mod tests {
         tools: &'a [String],
     ) -> Incoming<'a> {
         Incoming {
+            copied: false,
             rule: TRANSCRIPT,
             request_id,
             lineage,
@@ -256,6 +278,73 @@ mod tests {
         );
         let plan = reconcile(&[], None, &incoming("r1", Lineage::Main, &u, &[]));
         assert_eq!(plan.action, Action::Insert { tools: None });
+    }
+
+    #[test]
+    fn the_original_claims_a_record_made_from_a_forks_copy() {
+        let u = usage(10, 5);
+        let kept = |copied| Kept {
+            usage: &u,
+            tools: None,
+            copied,
+        };
+        let arriving = |copied| Incoming {
+            copied,
+            ..incoming("r", Lineage::Main, &u, &[])
+        };
+        let plan = reconcile(&[], Some(kept(true)), &arriving(false));
+        assert!(plan.claim);
+        assert_eq!(plan.action, Action::Unchanged);
+        // A copy after the original, another copy, the original again: the
+        // record stays whose it is.
+        for (stored, copied) in [(false, true), (true, true), (false, false)] {
+            let plan = reconcile(&[], Some(kept(stored)), &arriving(copied));
+            assert!(!plan.claim, "stored copy {stored}, incoming copy {copied}");
+        }
+        // Nothing stored: nothing to claim, the copy is inserted as one.
+        assert!(!reconcile(&[], None, &arriving(true)).claim);
+    }
+
+    proptest! {
+        /// One request read from a parent's file and any number of forks'
+        /// copies, in any order, in any snapshots: the record ends up the
+        /// parent's once the parent's line has arrived, a copy's before.
+        #[test]
+        fn the_original_session_wins_in_any_order(
+            arrivals in prop::collection::vec((any::<bool>(), 0u64..4), 1..8),
+        ) {
+            // (copied, output) → the record's (copied, session index).
+            let mut record: Option<(bool, Usage, usize)> = None;
+            for (i, (copied, output)) in arrivals.iter().enumerate() {
+                let u = usage(*output, 1);
+                let kept = record.as_ref().map(|(c, kept_usage, _)| Kept {
+                    usage: kept_usage,
+                    tools: None,
+                    copied: *c,
+                });
+                let event = Incoming {
+                    copied: *copied,
+                    ..incoming("r", Lineage::Main, &u, &[])
+                };
+                let plan = reconcile(&[], kept, &event);
+                record = match (record, plan.action) {
+                    (None, Action::Insert { .. }) => Some((*copied, u, i)),
+                    (Some((c, kept_usage, owner)), action) => {
+                        let (c, owner) = if plan.claim { (false, i) } else { (c, owner) };
+                        let usage = if let Action::Replace { .. } = action { u } else { kept_usage };
+                        Some((c, usage, owner))
+                    }
+                    (None, other) => panic!("nothing stored, yet {other:?}"),
+                };
+            }
+            let (copied, _, owner) = record.unwrap();
+            let first_original = arrivals.iter().position(|(c, _)| !c);
+            prop_assert_eq!(copied, first_original.is_none());
+            match first_original {
+                Some(i) => prop_assert_eq!(owner, i),
+                None => prop_assert_eq!(owner, 0),
+            }
+        }
     }
 
     #[test]
@@ -316,6 +405,7 @@ mod tests {
     fn a_larger_snapshot_replaces_a_smaller_or_equal_one_does_not() {
         let old = usage(10, 5);
         let kept = Kept {
+            copied: false,
             usage: &old,
             tools: Some("Read"),
         };
@@ -341,6 +431,7 @@ mod tests {
     fn new_tools_merge_into_a_record_whose_snapshot_stays() {
         let old = usage(10, 5);
         let kept = Kept {
+            copied: false,
             usage: &old,
             tools: Some("Edit"),
         };
@@ -361,11 +452,13 @@ mod tests {
     fn a_hook_event_grows_by_output_then_prompt_and_brings_its_own_tool() {
         let old = usage(10, 5);
         let kept = Kept {
+            copied: false,
             usage: &old,
             tools: Some("Bash"),
         };
         let plan_for = |usage: &Usage, tools: &[String]| {
             let event = Incoming {
+                copied: false,
                 rule: Rule::HookEvent,
                 request_id: "evt",
                 lineage: Lineage::Main,
@@ -395,12 +488,14 @@ mod tests {
     fn a_codex_response_stored_once_stands_against_any_copy() {
         let first = usage(40, 1200);
         let kept = Kept {
+            copied: false,
             usage: &first,
             tools: Some("shell"),
         };
         for copy in [first, usage(41, 1200), usage(40, 1300)] {
             let tools = names(&["exec_command"]);
             let event = Incoming {
+                copied: false,
                 rule: Rule::CodexRollout,
                 request_id: "",
                 lineage: Lineage::Main,
@@ -411,6 +506,7 @@ mod tests {
         }
         let tools = names(&["shell"]);
         let event = Incoming {
+            copied: false,
             rule: Rule::CodexRollout,
             request_id: "",
             lineage: Lineage::Main,
@@ -460,10 +556,12 @@ mod tests {
             let own_record =
                 own_id.and_then(|id| self.rows.iter().find(|r| r.seen.record_id == id));
             let kept = own_record.map(|r| Kept {
+                copied: false,
                 usage: &r.usage,
                 tools: r.tools.as_deref(),
             });
             let incoming = Incoming {
+                copied: false,
                 rule,
                 request_id: &arrival.request_id,
                 lineage: arrival.lineage,

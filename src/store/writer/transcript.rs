@@ -74,13 +74,15 @@ fn write_transcript_record(
     let line = &record.line;
     let request = line.request_id.as_deref().unwrap_or("");
     let seen = seen_rows(tx, &line.message_id)?;
-    let existing = match own_row(&seen, request) {
+    let own = own_row(&seen, request);
+    let mut existing = match own {
         Some(own) => stored_record(tx, RecordKey::Id(own.record_id))?,
         None => None,
     };
     let kept = existing.as_ref().map(|old| Kept {
         usage: &old.usage,
         tools: old.tool_name.as_deref(),
+        copied: own.is_some_and(|own| own.copied),
     });
     let incoming = Incoming {
         rule: match record.log {
@@ -95,8 +97,17 @@ fn write_transcript_record(
         },
         usage: &line.usage,
         tools: &line.tool_names,
+        copied: line.copied,
     };
     let plan = reconcile(&seen, kept, &incoming);
+    let mut claimed = false;
+    if plan.claim {
+        if let Some(old) = &existing {
+            claim(tx, tally, record, request, old)?;
+            existing = stored_record(tx, RecordKey::Id(old.id))?;
+            claimed = true;
+        }
+    }
     for replay in plan.remove {
         remove_replay(tx, tally, &line.message_id, replay)?;
         *replaced += 1;
@@ -104,6 +115,11 @@ fn write_transcript_record(
     if let Action::GivesWay { .. } = plan.action {
         return Ok(Written::Replay);
     }
+    let unchanged = if claimed {
+        Written::Updated
+    } else {
+        Written::Unchanged
+    };
     let at = line.timestamp.unwrap_or_else(jiff::Timestamp::now);
     let priced = prices.price(&line.model, &line.usage, &line.billing, Some(at));
     let timestamp = crate::record::format_timestamp(at);
@@ -137,8 +153,45 @@ fn write_transcript_record(
         }
         // Replace and MergeTools are planned only against a kept snapshot,
         // which is `existing`.
-        (Action::Unchanged | Action::GivesWay { .. }, _) | (_, None) => Ok(Written::Unchanged),
+        (Action::Unchanged | Action::GivesWay { .. }, _) | (_, None) => Ok(unchanged),
     }
+}
+
+/// Makes `old`, stored from a fork's copy, the record of `record`'s own
+/// session: the original line's session, key, project and agent, in the
+/// table and in the rollups; its counts are settled after, as for any
+/// snapshot.
+fn claim(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    record: &TranscriptRecord,
+    request: &str,
+    old: &StoredRecord,
+) -> rusqlite::Result<()> {
+    let line = &record.line;
+    let agent = line.agent_id.as_deref().unwrap_or(claude_code::MAIN_AGENT);
+    tx.prepare_cached(
+        "UPDATE cost_records SET session_id = ?2, hook_event_id = ?3, project = ?4, agent_id = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        old.id,
+        line.session_id,
+        line.key,
+        record.project,
+        agent
+    ])?;
+    tx.prepare_cached(
+        "UPDATE api_messages SET copied = 0 WHERE message_id = ?1 AND request_id = ?2",
+    )?
+    .execute([&line.message_id, request])?;
+    tally.remove(&old.contribution());
+    tally.add(&Contribution {
+        agent_id: agent,
+        project: record.project.as_deref(),
+        ..old.contribution()
+    });
+    Ok(())
 }
 
 /// Gives `old` a larger snapshot, in the table and in the rollups.
@@ -164,7 +217,7 @@ fn replace_snapshot(
 /// record has a row here.
 fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<Seen>> {
     tx.prepare_cached(
-        "SELECT a.request_id, a.record_id, c.agent_id FROM api_messages a
+        "SELECT a.request_id, a.record_id, c.agent_id, a.copied FROM api_messages a
          LEFT JOIN cost_records c ON c.id = a.record_id WHERE a.message_id = ?1",
     )?
     .query_map([message_id], |r| {
@@ -174,6 +227,7 @@ fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<See
             lineage: r
                 .get::<_, Option<String>>(2)?
                 .map(|agent| claude_code::lineage_of(&agent)),
+            copied: r.get(3)?,
         })
     })?
     .collect()
@@ -263,10 +317,16 @@ fn add_record(
         model_key,
     ])?;
     tx.prepare_cached(
-        "INSERT INTO api_messages (message_id, request_id, record_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id",
+        "INSERT INTO api_messages (message_id, request_id, record_id, copied) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id,
+             copied = excluded.copied",
     )?
-    .execute(params![line.message_id, request, tx.last_insert_rowid()])?;
+    .execute(params![
+        line.message_id,
+        request,
+        tx.last_insert_rowid(),
+        line.copied
+    ])?;
     tally.add(&Contribution {
         timestamp,
         provider: &priced.provider,

@@ -75,6 +75,13 @@ pub struct TranscriptUsage {
     /// The legacy `costUSD` old Claude Code versions wrote, finite and ≥ 0,
     /// kept beside hookmeter's own estimate.
     pub reported_cost_usd: Option<f64>,
+    /// The line is a forked session's copy of a message its parent made
+    /// (docs/ingest.md#forked-sessions): it says so (`forkedFrom`, written
+    /// by `/branch` and the SDK's `forkSession`), or [`TranscriptUsage::mark_copy`]
+    /// found it dated before its file began (`--fork-session`, which copies
+    /// lines unmarked). The original's session wins over a copy's whichever
+    /// is read first.
+    pub copied: bool,
 }
 
 /// What one transcript line is to the cost pipeline.
@@ -206,6 +213,8 @@ struct Skeleton {
     #[serde(rename = "costUSD")]
     cost_usd_camel: Option<Value>,
     cost_usd: Option<Value>,
+    #[serde(rename = "forkedFrom")]
+    forked_from: Option<Value>,
 }
 
 /// A skeleton struct read from a JSON object only. A derived struct also
@@ -298,6 +307,7 @@ impl Skeleton {
         put(&mut line, "cwd", self.cwd);
         put(&mut line, "costUSD", self.cost_usd_camel);
         put(&mut line, "cost_usd", self.cost_usd);
+        put(&mut line, "forkedFrom", self.forked_from);
         if let Some(Object(message)) = self.message {
             let mut m = Map::new();
             put(&mut m, "id", message.id);
@@ -384,7 +394,25 @@ fn read_value(value: &Value) -> Result<TranscriptUsage, SkipReason> {
         agent_id: sidechain.then(|| subagent_id(line)),
         cwd: text(line, &["cwd"]).map(str::to_owned),
         reported_cost_usd: reported_cost_usd(line),
+        // Any value: Claude Code writes an object naming the parent session
+        // and message, and a copy is a copy whatever it names.
+        copied: line.get("forkedFrom").is_some_and(|v| !v.is_null()),
     })
+}
+
+/// When a transcript line says it was written (`timestamp`), whatever its
+/// type; `None` for a line without one or not JSON. The caller reads a
+/// file's first dated line with it: when the session that writes the file
+/// began, for [`TranscriptUsage::mark_copy`].
+pub fn line_timestamp(line: &[u8]) -> Option<jiff::Timestamp> {
+    #[derive(serde::Deserialize)]
+    struct Dated {
+        timestamp: Option<Value>,
+    }
+    let Object(Dated { timestamp: stamp }) = serde_json::from_slice(line).ok()?;
+    let mut map = Map::new();
+    map.insert("timestamp".to_owned(), stamp?);
+    timestamp(&map)
 }
 
 /// Only a JSON `true` counts: a flag that decides whether money is counted
@@ -429,6 +457,17 @@ fn tool_names(message: &Map<String, Value>) -> Vec<String> {
 }
 
 impl TranscriptUsage {
+    /// Marks the line a copy when it is dated before `began`, the timestamp
+    /// of its file's first dated line. A session writes its own lines as it
+    /// goes, so none of them is older than the file's first; a fork made
+    /// with `--fork-session` writes its own first line (the queued prompt),
+    /// then its parent's lines as they were, dates included.
+    pub fn mark_copy(&mut self, began: Option<jiff::Timestamp>) {
+        if let (Some(at), Some(began)) = (self.timestamp, began) {
+            self.copied |= at < began;
+        }
+    }
+
     /// Folds a later snapshot of the same message into this one.
     ///
     /// Token counts come from the larger snapshot (more output, then a
@@ -453,6 +492,8 @@ impl TranscriptUsage {
         if theirs > ours {
             self.usage = later.usage;
         }
+        // A message one snapshot shows as its own is the session's own.
+        self.copied &= later.copied;
         // Billing is a property of the request, not of a snapshot: once any
         // snapshot records fast mode or a modifier, it holds, in whichever
         // order they arrive.
@@ -844,6 +885,85 @@ mod tests {
     }
 
     #[test]
+    fn a_line_marked_forked_from_another_session_is_a_copy() {
+        let mut line = assistant(small_usage());
+        assert!(!usage_line(&line).copied);
+        // As `/branch` and the SDK's forkSession write it.
+        line["forkedFrom"] = json!({"sessionId": "parent", "messageUuid": "u1"});
+        assert!(usage_line(&line).copied);
+        line["forkedFrom"] = json!(null);
+        assert!(!usage_line(&line).copied);
+    }
+
+    #[test]
+    fn a_line_dated_before_its_file_began_is_a_copy() {
+        let line = assistant(small_usage()); // dated 2026-09-20T10:00:00Z
+        let at = |s: &str| Some(s.parse::<jiff::Timestamp>().unwrap());
+        for (began, copied) in [
+            (at("2026-09-20T10:00:00.001Z"), true),
+            (at("2026-09-20T10:00:00Z"), false),
+            (at("2026-09-20T09:00:00Z"), false),
+            (None, false),
+        ] {
+            let mut u = usage_line(&line);
+            u.mark_copy(began);
+            assert_eq!(u.copied, copied, "{began:?}");
+        }
+        // Undated, it cannot be told: it stays the file's own.
+        let mut undated = line.clone();
+        undated.as_object_mut().unwrap().remove("timestamp");
+        let mut u = usage_line(&undated);
+        u.mark_copy(at("2030-01-01T00:00:00Z"));
+        assert!(!u.copied);
+        // Marked once, a later date never unmarks it.
+        let mut forked = line.clone();
+        forked["forkedFrom"] = json!({"sessionId": "parent"});
+        let mut u = usage_line(&forked);
+        u.mark_copy(at("2020-01-01T00:00:00Z"));
+        assert!(u.copied);
+    }
+
+    #[test]
+    fn a_message_is_a_copy_only_when_every_snapshot_is() {
+        let line = usage_line(&assistant(small_usage()));
+        let copy = TranscriptUsage {
+            copied: true,
+            ..line.clone()
+        };
+        let mut merged = copy.clone();
+        merged.merge(&copy);
+        assert!(merged.copied);
+        merged.merge(&line);
+        assert!(!merged.copied);
+        let mut own = line.clone();
+        own.merge(&copy);
+        assert!(!own.copied);
+    }
+
+    #[test]
+    fn the_date_of_any_line_is_read_for_where_its_file_began() {
+        let dated = br#"{"type":"queue-operation","operation":"enqueue","timestamp":"2026-12-06T13:59:33.256Z","sessionId":"f"}"#;
+        assert_eq!(
+            line_timestamp(dated),
+            Some("2026-12-06T13:59:33.256Z".parse().unwrap())
+        );
+        for undated in [
+            &br#"{"type":"mode","mode":"normal","sessionId":"f"}"#[..],
+            br#"{"timestamp":"yesterday"}"#,
+            br#"[1,2]"#,
+            b"not json",
+            br#"{"timestamp":"2026-12-06T13:59:33.2"#,
+        ] {
+            assert_eq!(
+                line_timestamp(undated),
+                None,
+                "{}",
+                String::from_utf8_lossy(undated)
+            );
+        }
+    }
+
+    #[test]
     fn a_line_without_request_id_is_keyed_by_message() {
         let mut line = assistant(small_usage());
         line.as_object_mut().unwrap().remove("requestId");
@@ -897,6 +1017,7 @@ mod tests {
                 agent_id: None,
                 cwd: Some("/home/dev/shop".to_owned()),
                 reported_cost_usd: None,
+                copied: false,
             }
         );
     }
@@ -1262,6 +1383,7 @@ mod tests {
                     agent_id: None,
                     cwd: None,
                     reported_cost_usd: cost,
+                    copied: false,
                 }
             })
     }
@@ -1287,6 +1409,7 @@ mod tests {
                 "costUSD",
                 "cwd",
                 "timestamp",
+                "forkedFrom",
                 "speed",
                 "input_tokens",
                 "output_tokens",
