@@ -82,6 +82,63 @@ export function expectedCost(model, usage) {
   );
 }
 
+// OpenAI's models, for Codex. Their usage counts differently: `input`
+// includes `cached` (billed input = input − cached, at the input rate; cached
+// at the cache-read rate) and `output` includes `reasoning` (not billed
+// twice). There are no cache writes. The gpt-5.x models that have a
+// long-context tier bill a request whose prompt (`input`, cached included)
+// is over 272,000 tokens, every token, at the `_above_272k_tokens` rates.
+const OPENAI_LONG_CONTEXT_THRESHOLD = 272_000;
+
+export const OPENAI_RATES = {
+  'gpt-5.1-codex': { input: 1.25e-6, output: 1e-5, cache_read: 1.25e-7, long: null },
+  'gpt-5.4': {
+    input: 2.5e-6,
+    output: 1.5e-5,
+    cache_read: 2.5e-7,
+    long: { input: 5e-6, output: 2.25e-5, cache_read: 5e-7 },
+  },
+};
+
+/** Throws when a stated OpenAI rate is not the facts file's. */
+export function checkOpenAIRatesAgainstFacts(factsPath) {
+  const facts = JSON.parse(fs.readFileSync(factsPath, 'utf8'));
+  for (const [model, rates] of Object.entries(OPENAI_RATES)) {
+    const entry = facts[model];
+    if (!entry) throw new Error(`ledger rates: ${model} is not in ${factsPath}`);
+    for (const rate of ['input', 'output', 'cache_read']) {
+      const key = FACT_KEYS[rate];
+      if (entry[key] !== rates[rate]) {
+        throw new Error(`ledger rates: ${model} ${rate} is ${rates[rate]} here, ${entry[key]} (${key}) in the facts`);
+      }
+      const longKey = `${key}_above_272k_tokens`;
+      const longHere = rates.long ? rates.long[rate] : undefined;
+      if (entry[longKey] !== longHere) {
+        throw new Error(`ledger rates: ${model} long-context ${rate} is ${longHere} here, ${entry[longKey]} (${longKey}) in the facts`);
+      }
+    }
+    if (entry.cache_creation_input_token_cost !== undefined) {
+      throw new Error(`ledger rates: ${model} has a cache-write rate in the facts, which the Codex ledger does not bill`);
+    }
+  }
+}
+
+/**
+ * The cost of one billed OpenAI response: `usage` has input (cached
+ * included), cached, output (reasoning included) and reasoning, as the
+ * Responses API reports them.
+ */
+export function expectedOpenAICost(model, usage) {
+  const base = OPENAI_RATES[model];
+  if (!base) throw new Error(`ledger: no stated rates for model ${model}; add them from the facts file`);
+  const r = base.long && usage.input > OPENAI_LONG_CONTEXT_THRESHOLD ? base.long : base;
+  return (usage.input - usage.cached) * r.input + usage.cached * r.cache_read + usage.output * r.output;
+}
+
+export function isOpenAILongContext(model, usage) {
+  return Boolean(OPENAI_RATES[model]?.long) && usage.input > OPENAI_LONG_CONTEXT_THRESHOLD;
+}
+
 export function isLongContext(model, usage) {
   const prompt = usage.input + usage.cache_read + usage.cache_write_5m + usage.cache_write_1h;
   return Boolean(RATES[model]?.long) && prompt > LONG_CONTEXT_THRESHOLD;

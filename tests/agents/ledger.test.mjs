@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkRatesAgainstFacts, expectedCost } from './ledger.mjs';
+import { checkOpenAIRatesAgainstFacts, checkRatesAgainstFacts, expectedCost, expectedOpenAICost } from './ledger.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const usage = (u) => ({ input: 0, output: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, ...u });
@@ -32,4 +32,34 @@ test('a model without a long-context tier keeps its rates', () => {
 
 test('a model without stated rates is an error, not $0', () => {
   assert.throws(() => expectedCost('claude-opus-9', usage({ input: 1 })), /no stated rates/);
+});
+
+const openai = (u) => ({ input: 0, cached: 0, output: 0, reasoning: 0, ...u });
+
+test('the stated OpenAI rates are the facts file\'s', () => {
+  checkOpenAIRatesAgainstFacts(path.join(here, '../fixtures/litellm-model-prices-2026-08-01.json'));
+});
+
+test('OpenAI: billed input is input minus cached; reasoning is inside output', () => {
+  // (2300 − 1920) × 1.25 + 1920 × 0.125 + 25 × 10, per million
+  const cost = expectedOpenAICost('gpt-5.1-codex', openai({ input: 2300, cached: 1920, output: 25, reasoning: 20 }));
+  assert.ok(Math.abs(cost - 0.000_965) < 1e-12, String(cost));
+});
+
+test('OpenAI: a prompt of exactly 272,000 tokens is billed at the standard rates', () => {
+  // 72000 × 2.5 + 200000 × 0.25 + 100 × 15, per million
+  const cost = expectedOpenAICost('gpt-5.4', openai({ input: 272_000, cached: 200_000, output: 100 }));
+  assert.ok(Math.abs(cost - 0.2315) < 1e-12, String(cost));
+});
+
+test('OpenAI: over 272,000 every token is billed at the long-context rates', () => {
+  // 101000 × 5 + 199000 × 0.5 + 350 × 22.5, per million
+  const cost = expectedOpenAICost('gpt-5.4', openai({ input: 300_000, cached: 199_000, output: 350, reasoning: 100 }));
+  assert.ok(Math.abs(cost - 0.612_375) < 1e-12, String(cost));
+});
+
+test('OpenAI: a model without a long-context tier keeps its rates over 272,000', () => {
+  // 300000 × 1.25 + 10 × 10, per million
+  const cost = expectedOpenAICost('gpt-5.1-codex', openai({ input: 300_000, output: 10 }));
+  assert.ok(Math.abs(cost - 0.3751) < 1e-12, String(cost));
 });

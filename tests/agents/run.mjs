@@ -1,10 +1,13 @@
 // The real-agent harness: runs the pinned Claude Code against the mock
 // Messages API (mock/anthropic.mjs), with hookmeter capturing, and checks
-// that hookmeter's cost records equal the mock's ledger exactly.
+// that hookmeter's cost records equal the mock's ledger exactly; then Codex
+// the same way (codex.mjs, against mock/openai.mjs).
 //
 // Usage: node run.mjs [SCENARIO...]   (tests/agents/run.sh installs and calls it)
+//   HARNESS_AGENTS     claude, codex, or claude,codex (default)
+//   HARNESS_CODEX_MODES  Codex: import (default), watch (codex.mjs)
 //   HOOKMETER_BIN      the hookmeter binary (required)
-//   HARNESS_MODES      comma-separated: hooks (default), nohooks
+//   HARNESS_MODES      Claude Code, comma-separated: hooks (default), nohooks
 //                        hooks:   `hookmeter install-hooks` into the temp HOME,
 //                                 `hookmeter serve`, then `hookmeter import` adds 0
 //                                 (or exactly what a Stop hook Claude Code never
@@ -24,13 +27,15 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAnthropicMock } from './mock/anthropic.mjs';
-import { checkRatesAgainstFacts, expectedCost, isLongContext } from './ledger.mjs';
+import { checkOpenAIRatesAgainstFacts, checkRatesAgainstFacts, expectedCost, isLongContext } from './ledger.mjs';
+import { CODEX_MODES, codexBin, runCodexScenario } from './codex.mjs';
+import { codexScenarios } from './codex-scenarios.mjs';
 import { scenarios } from './scenarios.mjs';
+import { fail, fmtCost, hookmeterEnv, readTable, run, socketAnswers, stopProcess, waitFor } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -38,80 +43,25 @@ const claudeBin = path.join(here, 'node_modules/.bin/claude');
 const bin = process.env.HOOKMETER_BIN;
 const keep = process.env.KEEP === '1';
 const strict = process.env.HARNESS_STRICT === '1';
-// Generous: a condition is waited for, never a fixed time.
-const DEADLINE_MS = 60_000;
 
-function fail(message) {
-  console.error(`agents harness: ${message}`);
-  process.exit(2);
-}
+// Which agents run: claude (Claude Code), codex, or both (the default).
+const agents = (process.env.HARNESS_AGENTS ?? 'claude,codex').split(',').map((a) => a.trim()).filter(Boolean);
+for (const a of agents) if (!['claude', 'codex'].includes(a)) fail(`unknown agent ${a} in HARNESS_AGENTS (claude, codex)`);
 
 if (!bin || !fs.existsSync(bin)) fail(`no hookmeter binary (HOOKMETER_BIN=${bin ?? ''})`);
-if (!fs.existsSync(claudeBin)) fail(`no Claude Code at ${claudeBin}: run npm ci in tests/agents`);
-checkRatesAgainstFacts(path.join(repo, 'tests/fixtures/litellm-model-prices-2026-08-01.json'));
+if (agents.includes('claude') && !fs.existsSync(claudeBin)) fail(`no Claude Code at ${claudeBin}: run npm ci in tests/agents`);
+if (agents.includes('codex') && !fs.existsSync(codexBin)) fail(`no Codex at ${codexBin}: run npm ci in tests/agents`);
+const facts = path.join(repo, 'tests/fixtures/litellm-model-prices-2026-08-01.json');
+checkRatesAgainstFacts(facts);
+checkOpenAIRatesAgainstFacts(facts);
 
 const modes = (process.env.HARNESS_NO_HOOKS === '1' ? 'nohooks' : (process.env.HARNESS_MODES ?? 'hooks'))
   .split(',')
   .map((m) => m.trim())
   .filter(Boolean);
 for (const m of modes) if (!['hooks', 'nohooks'].includes(m)) fail(`unknown mode ${m} (hooks, nohooks)`);
-
-/** Runs a program to its end; resolves with its exit code and output. */
-function run(cmd, args, { env, cwd, timeoutMs = 180_000 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-async function waitFor(what, check, deadlineMs = DEADLINE_MS) {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) return null;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function socketAnswers(socket) {
-  return new Promise((resolve) => {
-    const c = net.connect(socket);
-    c.on('connect', () => { c.destroy(); resolve(true); });
-    c.on('error', () => resolve(false));
-  });
-}
-
-const QUERY = `
-import json, sqlite3, sys
-db, table = sys.argv[1], sys.argv[2]
-try:
-    c = sqlite3.connect('file:' + db + '?mode=ro', uri=True)
-except sqlite3.OperationalError:
-    print('[]'); sys.exit(0)
-c.row_factory = sqlite3.Row
-try:
-    rows = [dict(r) for r in c.execute('SELECT * FROM ' + table + ' ORDER BY id')]
-except sqlite3.OperationalError:
-    rows = []
-print(json.dumps(rows))
-`;
-
-/** hookmeter's rows of `table` (cost_records, hook_events), read-only. */
-async function readTable(db, table) {
-  if (!fs.existsSync(db)) return [];
-  const r = await run('python3', ['-c', QUERY, db, table]);
-  if (r.code !== 0) throw new Error(`reading ${table}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
+const codexModes = (process.env.HARNESS_CODEX_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
+for (const m of codexModes) if (!CODEX_MODES.includes(m)) fail(`unknown Codex mode ${m} (${CODEX_MODES.join(', ')})`);
 
 /** One scenario's temp dir: the agent's HOME, its project, hookmeter's files. */
 function makeWorld(name) {
@@ -130,19 +80,6 @@ function makeWorld(name) {
   // Full payloads, so the report can show exactly what the hooks sent.
   fs.writeFileSync(w.config, 'store_payloads = "full"\n');
   return w;
-}
-
-function hookmeterEnv(w) {
-  return {
-    PATH: process.env.PATH,
-    HOME: w.home,
-    HOOKMETER_CONFIG: w.config,
-    TELEMETRY_DB_PATH: w.db,
-    HOOKMETER_SOCKET: w.socket,
-    HOOKMETER_SPOOL: w.spool,
-    HOOKMETER_HTTP: '127.0.0.1:0',
-    RUST_LOG: 'hookmeter=debug,info',
-  };
 }
 
 function claudeEnv(w, mock) {
@@ -177,10 +114,6 @@ function subagentTranscripts(world, sessionId) {
     for (const f of fs.readdirSync(sub)) if (/^agent-.+\.jsonl$/.test(f)) found.push(path.join(sub, f));
   }
   return found;
-}
-
-function fmtCost(x) {
-  return `$${x.toFixed(9)}`;
 }
 
 /** The record a ledger line should have become, in cost_records' terms. */
@@ -275,15 +208,6 @@ function sideBySide(name, mode, ledger, records) {
     console.log(`  side requests billed by the mock, not in Claude Code's transcript (so not in hookmeter): ${side.length}`);
   }
   return { l, h };
-}
-
-async function stopProcess(child) {
-  if (!child || child.exitCode !== null) return;
-  const closed = new Promise((r) => child.on('close', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await closed;
-  clearTimeout(timer);
 }
 
 async function runScenario(scenario, mode) {
@@ -419,14 +343,30 @@ async function runScenario(scenario, mode) {
   return problems.length === 0;
 }
 
+// Scenarios by name: `text` is every selected agent's `text`,
+// `codex:text` or `claude:text` one agent's.
 const only = process.argv.slice(2);
-const chosen = only.length ? scenarios.filter((s) => only.includes(s.name)) : scenarios;
-if (only.length && chosen.length !== only.length) fail(`unknown scenario in ${only.join(' ')}`);
+const picked = (agent, list) => list.filter((s) => !only.length || only.includes(s.name) || only.includes(`${agent}:${s.name}`));
+const claudeChosen = agents.includes('claude') ? picked('claude', scenarios) : [];
+const codexChosen = agents.includes('codex') ? picked('codex', codexScenarios) : [];
+for (const name of only) {
+  const [agent, bare] = name.includes(':') ? name.split(':') : [null, name];
+  const known = [...claudeChosen.map((s) => `claude:${s.name}`), ...codexChosen.map((s) => `codex:${s.name}`)];
+  if (!known.some((k) => (agent ? k === name : k.endsWith(`:${bare}`)))) fail(`unknown scenario ${name} for agents ${agents.join(',')}`);
+}
 let failed = 0;
+let total = 0;
 for (const mode of modes) {
-  for (const s of chosen) {
+  for (const s of claudeChosen) {
+    total += 1;
     if (!(await runScenario(s, mode))) failed += 1;
   }
 }
-console.log(`agents harness: ${chosen.length * modes.length - failed} of ${chosen.length * modes.length} scenario runs match the ledger`);
+for (const mode of codexModes) {
+  for (const s of codexChosen) {
+    total += 1;
+    if (!(await runCodexScenario(s, mode, { bin, keep }))) failed += 1;
+  }
+}
+console.log(`agents harness: ${total - failed} of ${total} scenario runs match the ledger`);
 process.exit(failed ? 1 : 0);

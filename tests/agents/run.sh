@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Real-agent harness (docs/agents-harness.md): the pinned Claude Code runs
-# scripted conversations against a mock Messages API on loopback, hookmeter
-# captures them, and its cost records must equal the mock's ledger.
+# Real-agent harness (docs/agents-harness.md): the pinned Claude Code and
+# Codex run scripted conversations against mock Messages / Responses APIs on
+# loopback, hookmeter captures them, and its cost records must equal the
+# mocks' ledger.
 #
-# Usage: tests/agents/run.sh [SCENARIO...]
+# Usage: tests/agents/run.sh [SCENARIO...]   (NAME: every selected agent's;
+#                                            claude:NAME or codex:NAME: one's)
+#   HARNESS_AGENTS     claude, codex, or claude,codex (default)
 #   HOOKMETER_BIN      the binary (default: build it with cargo into
 #                      $CARGO_TARGET_DIR, or target/, and use debug/hookmeter)
-#   HARNESS_MODES      hooks (default), nohooks, or hooks,nohooks
+#   HARNESS_MODES      Claude Code: hooks (default), nohooks, or hooks,nohooks
 #   HARNESS_NO_HOOKS=1 the same as HARNESS_MODES=nohooks
+#   HARNESS_CODEX_MODES  Codex: import (default), watch, or import,watch
 #   KEEP=1             keep each scenario's temp dir
 # Needs node (20+), npm (installs the pinned agents from the registry with
 # npm ci) and python3 (reads telemetry.db read-only).
