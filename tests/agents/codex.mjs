@@ -23,7 +23,7 @@ import { fmtCost, hookmeterEnv, importSummary, readTable, run, socketAnswers, st
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const codexBin = path.join(here, 'node_modules/.bin/codex');
-export const CODEX_MODES = ['import', 'watch'];
+export const CODEX_MODES = ['import', 'watch', 'hooks'];
 
 /** One scenario's temp dir: HOME, CODEX_HOME, the project, hookmeter's files. */
 function makeWorld(name) {
@@ -166,8 +166,17 @@ export async function runCodexScenario(scenario, mode, { bin, keep }) {
   const henv = { ...hookmeterEnv(world), CODEX_HOME: world.codexHome };
   const problems = [];
   let daemon;
+  const live = mode === 'watch' || mode === 'hooks';
   try {
-    if (mode === 'watch') {
+    if (mode === 'hooks') {
+      // The hooks alone: the daemon's watch is off, so a record can only come
+      // from a rollout a Codex hook names. After Codex's own config is
+      // written: install-hooks merges into it (the hooks' trust).
+      fs.writeFileSync(world.config, '[transcripts]\nwatch = false\n');
+      const r = await run(bin, ['install-hooks', '--agent', 'codex', '--socket', world.socket, '--spool', world.spool], { env: henv });
+      if (r.code !== 0) throw new Error(`install-hooks --agent codex failed: ${r.stderr}`);
+    }
+    if (live) {
       daemon = spawn(bin, ['serve'], {
         env: henv,
         stdio: ['ignore', 'ignore', fs.openSync(path.join(world.root, 'daemon.log'), 'a')],
@@ -210,7 +219,7 @@ export async function runCodexScenario(scenario, mode, { bin, keep }) {
     ctx.notes.push(`rollout files: ${rollouts(world).length}`);
 
     let records = [];
-    if (mode === 'watch') {
+    if (live) {
       // Live: wait until the daemon's records equal the ledger.
       await waitFor('records', async () => {
         records = await readTable(world.db, 'cost_records');
@@ -238,6 +247,14 @@ export async function runCodexScenario(scenario, mode, { bin, keep }) {
       problems.push(`hookmeter import afterwards: expected 0 added, 0 updated: ${(again.stdout + again.stderr).trim()}`);
     }
     await stopProcess(daemon);
+    if (mode === 'hooks') {
+      const events = await readTable(world.db, 'hook_events');
+      const names = [...new Set(events.map((e) => e.event_name))].sort();
+      console.log(`  hook events: ${events.length} (${names.join(' ')})`);
+      const notCodex = events.filter((e) => e.agent_id !== 'codex');
+      if (!events.length) problems.push('no hook event reached the daemon: the records came from elsewhere');
+      if (notCodex.length) problems.push(`${notCodex.length} hook events not of agent codex`);
+    }
     const final = await readTable(world.db, 'cost_records');
     problems.push(...compare(mock.ledger, final, ctx).map((p) => `at the end: ${p}`));
     if (mock.unknown.length) console.log(`  unknown requests to the mock: ${JSON.stringify(mock.unknown)}`);

@@ -5,7 +5,7 @@
 //
 // Usage: node run.mjs [SCENARIO...]   (tests/agents/run.sh installs and calls it)
 //   HARNESS_AGENTS     claude, codex, or claude,codex (default)
-//   HARNESS_CODEX_MODES  Codex: import (default), watch (codex.mjs)
+//   HARNESS_CODEX_MODES  Codex: import (default), watch, hooks (codex.mjs)
 //   HOOKMETER_BIN      the hookmeter binary (required)
 //   HARNESS_MODES      Claude Code, comma-separated: hooks (default), nohooks
 //                        hooks:   `hookmeter install-hooks` into the temp HOME,

@@ -11,7 +11,7 @@
 #                      $CARGO_TARGET_DIR, or target/, and use debug/hookmeter)
 #   HARNESS_MODES      Claude Code: hooks (default), nohooks, or hooks,nohooks
 #   HARNESS_NO_HOOKS=1 the same as HARNESS_MODES=nohooks
-#   HARNESS_CODEX_MODES  Codex: import (default), watch, or import,watch
+#   HARNESS_CODEX_MODES  Codex: import (default), watch, hooks, or a comma list
 #   KEEP=1             keep each scenario's temp dir
 # Needs node (20+), npm (installs the pinned agents from the registry with
 # npm ci) and python3 (reads telemetry.db read-only).
