@@ -453,6 +453,12 @@ fn watch(out: &mut String, w: &WatchCounts) {
             w.files_found,
         ),
         (
+            "hookmeter_watch_files_gone_total",
+            "Agent log files the watch knew that disappeared (deleted, or moved out of the \
+             roots), since the daemon started; what they gave stays stored.",
+            w.files_gone,
+        ),
+        (
             "hookmeter_watch_refused_paths_total",
             "Symlinks under a watched root, not followed and nothing read through them (each \
              once), since the daemon started.",

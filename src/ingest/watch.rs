@@ -346,8 +346,13 @@ impl LogWatch {
         };
         self.counters().scanned();
         let present: HashSet<&PathBuf> = walked.files.iter().map(|(p, _)| p).collect();
-        self.known
-            .retain(|path, _| !path.starts_with(&dir) || present.contains(path));
+        let gone: Vec<PathBuf> = (self.known.keys())
+            .filter(|path| path.starts_with(&dir) && !present.contains(path))
+            .cloned()
+            .collect();
+        for path in gone {
+            self.forget(&path);
+        }
         for link in walked.symlinks {
             self.refuse(link);
         }
@@ -365,7 +370,10 @@ impl LogWatch {
             return;
         };
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            return; // gone already
+            // Deleted, or moved away (a move's new path has its own event).
+            self.forget(&path);
+            self.counters().files(self.known.len() as u64);
+            return;
         };
         if meta.file_type().is_symlink() {
             self.refuse(path);
@@ -403,6 +411,14 @@ impl LogWatch {
         })
     }
 
+    /// A known log file is no longer there: counted once, and found anew if
+    /// a file appears at its path again.
+    fn forget(&mut self, path: &Path) {
+        if self.known.remove(path).is_some() {
+            self.counters().file_gone(path);
+        }
+    }
+
     /// Hands `path` to the tail when it is new or changed since last seen.
     async fn offer(&mut self, kind: LogKind, path: PathBuf, seen: (u64, u64), live: bool) {
         if self.known.get(&path) == Some(&seen) {
@@ -432,7 +448,10 @@ fn notifier(tx: mpsc::UnboundedSender<Notice>) -> Option<notify::RecommendedWatc
     use notify::Watcher;
     let handler = move |event: notify::Result<notify::Event>| {
         let notice = match event {
-            Ok(event) if event.kind.is_modify() || event.kind.is_create() => {
+            // A removal too: `changed` finds the path gone and forgets it.
+            Ok(event)
+                if event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove() =>
+            {
                 Notice::Changed(event.paths)
             }
             Ok(_) => return,

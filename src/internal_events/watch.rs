@@ -19,6 +19,8 @@ pub struct WatchCounters {
     files: AtomicU64,
     /// Distinct log files the watch handed to the tail.
     files_found: AtomicU64,
+    /// Known log files that disappeared (deleted, or moved out of the roots).
+    files_gone: AtomicU64,
     /// Symlinks under a root, never followed: each counted once.
     refused_paths: AtomicU64,
     /// Full walks of a root.
@@ -33,6 +35,7 @@ pub struct WatchCounts {
     pub roots_missing: u64,
     pub files: u64,
     pub files_found: u64,
+    pub files_gone: u64,
     pub refused_paths: u64,
     pub scans: u64,
 }
@@ -78,6 +81,14 @@ impl WatchCounters {
         tracing::debug!(path = %path.display(), "The watch found a log file.");
     }
 
+    /// A log file the watch knew is gone: deleted, or moved out of the
+    /// roots (a move within them shows up as a new file). What it gave
+    /// stays stored; nothing more is read from it.
+    pub fn file_gone(&self, path: &Path) {
+        self.files_gone.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(path = %path.display(), "A watched log file is gone; what it gave stays stored.");
+    }
+
     /// The watch knows `files` log files now.
     pub fn files(&self, files: u64) {
         self.files.store(files, Ordering::Relaxed);
@@ -97,6 +108,7 @@ impl WatchCounters {
             roots_missing: get(&self.roots_missing),
             files: get(&self.files),
             files_found: get(&self.files_found),
+            files_gone: get(&self.files_gone),
             refused_paths: get(&self.refused_paths),
             scans: get(&self.scans),
         }
@@ -119,6 +131,7 @@ mod tests {
         c.symlink_refused(path);
         c.file_found(path);
         c.file_found(path);
+        c.file_gone(path);
         c.files(5);
         c.scanned();
         assert_eq!(
@@ -129,6 +142,7 @@ mod tests {
                 roots_missing: 3,
                 files: 5,
                 files_found: 2,
+                files_gone: 1,
                 refused_paths: 1,
                 scans: 1,
             }

@@ -349,3 +349,49 @@ fn with_the_watch_off_only_the_rollout_a_codex_hook_names_is_read() {
     );
     drop(daemon);
 }
+
+#[test]
+fn a_rollout_deleted_while_followed_is_counted_gone_and_nothing_else_moves() {
+    let home = Home::new();
+    let sessions = codex_home(&home).join("sessions");
+    let (relative, text) = resumed_session();
+    let path = sessions.join(&relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    // The session's first half: some of its responses, then the file is
+    // deleted (a user cleaning up, or Codex's own cleanup) mid-session.
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let half: String = lines[..lines.len() / 2].concat();
+    std::fs::write(&path, &half).unwrap();
+    let daemon = home.start();
+    let expected_first = half.matches("\"type\":\"token_usage_record\"").count() as i64;
+    assert!(expected_first > 0, "the first half holds a billed response");
+    wait_until(
+        "the first half's records",
+        || records(&home) == expected_first,
+        || daemon.log_text(),
+    );
+    std::fs::remove_file(&path).unwrap();
+    wait_for_sample(&daemon, "hookmeter_watch_files_gone_total", |n| n == 1.0);
+
+    // The daemon goes on: another session's rollout is read in full, and
+    // what the deleted file gave stays as it was.
+    let (other, other_text) = rollouts("text").into_iter().next().unwrap();
+    let other_path = sessions.join(&other);
+    std::fs::create_dir_all(other_path.parent().unwrap()).unwrap();
+    std::fs::write(&other_path, &other_text).unwrap();
+    let other_count = other_text
+        .matches("\"type\":\"token_usage_record\"")
+        .count() as i64;
+    wait_until(
+        "the other session's records",
+        || records(&home) == expected_first + other_count,
+        || daemon.log_text(),
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+    assert_eq!(records(&home), expected_first + other_count);
+    assert_eq!(
+        home.count("SELECT count(*) FROM rejected_events"),
+        0,
+        "a vanished file is not bad input"
+    );
+}
