@@ -1,6 +1,7 @@
 //! Arbitrary bytes through the decoding every source shares
 //! (`Decoder::decode`: bytes -> JSON -> envelope -> collector), the pricing
-//! of what it accepts, and the Claude Code transcript line parser.
+//! of what it accepts, the Claude Code transcript line parser and the Codex
+//! rollout reader.
 //!
 //! Property: nothing panics, and the invariants the product documents hold
 //! (see README.md for the list).
@@ -9,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+use hookmeter::collect::codex::Rollout;
 use hookmeter::collect::transcript::{
     merge_tool_names, parse_line, parse_line_full, TranscriptLine,
 };
@@ -201,6 +203,22 @@ fn check_transcript_line(line: &[u8]) {
     assert_eq!(merged, usage);
 }
 
+/// The same lines as a Codex rollout: the skeleton fast path and the full
+/// parse give the same answers and leave the same state, line after line.
+fn check_rollout(bytes: &[u8]) {
+    let mut fast = Rollout::new();
+    let mut full = Rollout::new();
+    for line in bytes.split(|&b| b == b'\n') {
+        assert_eq!(
+            fast.read_line(line),
+            full.read_line_full(line),
+            "skeleton and full parse disagree on rollout line {:?}",
+            String::from_utf8_lossy(line)
+        );
+        assert_eq!(fast, full);
+    }
+}
+
 fuzz_target!(|bytes: &[u8]| {
     check_decode(bytes);
     // The same bytes as transcript lines: whole, and split on newlines as the
@@ -211,4 +229,5 @@ fuzz_target!(|bytes: &[u8]| {
             check_transcript_line(line);
         }
     }
+    check_rollout(bytes);
 });

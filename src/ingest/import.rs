@@ -11,6 +11,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -195,9 +196,9 @@ pub async fn import(
         batch: Vec::new(),
         in_flight: std::collections::VecDeque::new(),
     };
-    // One reader thread reads and parses the files in order, a few chunks
-    // ahead, while this task hands records to the writer: two cores busy,
-    // one buffer, bounded memory.
+    // A few reader threads read and parse the files, a few chunks ahead,
+    // delivered in file order, while this task hands records to the
+    // writer: every core busy, bounded memory.
     let mut reads = read_in_order(files.iter().map(|(path, _)| path.clone()).collect(), limits);
     while let Some(read) = reads.recv().await {
         match read {
@@ -229,7 +230,7 @@ pub async fn import(
 /// Chunks read ahead of the one being written.
 const READ_AHEAD_CHUNKS: usize = 4;
 
-/// What the reader thread produces, in file order.
+/// What the readers produce, delivered in file order.
 enum Read {
     /// A chunk of the current file, with the bytes it consumed, whose log
     /// it is, and (for a rollout) the lines it skipped worth naming.
@@ -239,63 +240,122 @@ enum Read {
     Failed(PathBuf, String),
 }
 
-/// Reads `files` one after another, chunk by chunk, on one thread.
+/// Reader threads at most, whatever the core count: past a few, they only
+/// take cores from the writer, which is one thread.
+const MAX_READERS: usize = 4;
+
+/// Files handed to the readers ahead of the one being delivered: bounds how
+/// far reading runs ahead, and so memory.
+fn files_ahead(readers: usize) -> usize {
+    readers + 1
+}
+
+/// Reads `files` on a few threads, a file per thread at a time, and
+/// delivers their chunks strictly in file order: records reach the writer
+/// in the order one thread would give them, so which copy of a replayed
+/// line is stored first does not depend on thread timing.
 fn read_in_order(files: Vec<PathBuf>, limits: UsageLimits) -> tokio::sync::mpsc::Receiver<Read> {
-    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
+    let (out, rx) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
+    let readers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_READERS)
+        .min(files.len().max(1));
+    let (work, queue) = std::sync::mpsc::channel::<(PathBuf, SyncSender<Read>)>();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+    for n in 0..readers {
+        let queue = queue.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("hookmeter-import-read-{n}"))
+            .spawn(move || {
+                let mut buf = Vec::new();
+                loop {
+                    // The lock is held only to take the next file.
+                    let next = queue.lock().map(|q| q.recv());
+                    let Ok(Ok((path, tx))) = next else { return };
+                    read_file(path, limits, &mut buf, &tx);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "Cannot start an import reader thread.");
+        }
+    }
     let spawned = std::thread::Builder::new()
-        .name("hookmeter-import-read".into())
+        .name("hookmeter-import-order".into())
         .spawn(move || {
-            let mut buf = Vec::new();
-            for path in files {
-                if is_rollout(&path) {
-                    let mut stopped = false;
-                    let read = read_rollout(&path, limits, |chunk, bytes, skips| {
-                        let sent =
-                            tx.blocking_send(Read::Chunk(chunk, bytes, AgentLog::Codex, skips));
-                        stopped = sent.is_err();
-                        !stopped
-                    });
-                    let outcome = match read {
-                        Ok(()) => Read::Done,
-                        Err(e) => Read::Failed(path, e.to_string()),
-                    };
-                    if stopped || tx.blocking_send(outcome).is_err() {
+            let mut files = files.into_iter();
+            let mut pending = std::collections::VecDeque::new();
+            loop {
+                while pending.len() < files_ahead(readers) {
+                    let Some(path) = files.next() else { break };
+                    let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
+                    if work.send((path.clone(), tx)).is_err() {
+                        let _ = out.blocking_send(Read::Failed(path, "no reader thread".into()));
                         return;
                     }
-                    continue;
+                    pending.push_back((path, rx));
                 }
-                let mut offset = 0;
-                let outcome = loop {
-                    match read_chunk_into(&mut buf, &path, offset, 0, CHUNK_BYTES, limits) {
-                        Ok(chunk) => {
-                            let done = chunk.at_end || chunk.end == offset;
-                            let bytes = chunk.end - offset;
-                            offset = chunk.end;
-                            let read = Read::Chunk(
-                                chunk,
-                                bytes,
-                                AgentLog::ClaudeCode,
-                                RolloutSkips::default(),
-                            );
-                            if tx.blocking_send(read).is_err() {
-                                return;
-                            }
-                            if done {
-                                break Read::Done;
-                            }
-                        }
-                        Err(e) => break Read::Failed(path, e.to_string()),
-                    }
-                };
-                if tx.blocking_send(outcome).is_err() {
+                let Some((path, file)) = pending.pop_front() else {
                     return;
+                };
+                loop {
+                    // A reader that died mid-file closes its channel.
+                    let read = file
+                        .recv()
+                        .unwrap_or_else(|_| Read::Failed(path.clone(), "reader stopped".into()));
+                    let last = !matches!(read, Read::Chunk(..));
+                    if out.blocking_send(read).is_err() {
+                        return;
+                    }
+                    if last {
+                        break;
+                    }
                 }
             }
         });
     if let Err(e) = spawned {
-        tracing::error!(error = %e, "Cannot start the import reader thread.");
+        tracing::error!(error = %e, "Cannot start the import ordering thread.");
     }
     rx
+}
+
+/// Reads one file to its end into `tx`, a chunk at a time, then `Done` or
+/// `Failed`; stops early when the receiver is gone.
+fn read_file(path: PathBuf, limits: UsageLimits, buf: &mut Vec<u8>, tx: &SyncSender<Read>) {
+    if is_rollout(&path) {
+        let mut stopped = false;
+        let read = read_rollout(&path, limits, |chunk, bytes, skips| {
+            stopped = tx
+                .send(Read::Chunk(chunk, bytes, AgentLog::Codex, skips))
+                .is_err();
+            !stopped
+        });
+        if !stopped {
+            let _ = tx.send(match read {
+                Ok(()) => Read::Done,
+                Err(e) => Read::Failed(path, e.to_string()),
+            });
+        }
+        return;
+    }
+    let mut offset = 0;
+    let outcome = loop {
+        match read_chunk_into(buf, &path, offset, 0, CHUNK_BYTES, limits) {
+            Ok(chunk) => {
+                let done = chunk.at_end || chunk.end == offset;
+                let bytes = chunk.end - offset;
+                offset = chunk.end;
+                let read = Read::Chunk(chunk, bytes, AgentLog::ClaudeCode, RolloutSkips::default());
+                if tx.send(read).is_err() {
+                    return;
+                }
+                if done {
+                    break Read::Done;
+                }
+            }
+            Err(e) => break Read::Failed(path, e.to_string()),
+        }
+    };
+    let _ = tx.send(outcome);
 }
 
 /// Batches queued at the writer before reading waits: bounds memory.
@@ -450,5 +510,66 @@ impl Progress {
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rollout of `responses` billed responses, each keyed
+    /// `codex:<file>-<n>`, padded with skipped lines of `pad` bytes so the
+    /// files take the readers unequal times.
+    fn rollout(file: usize, responses: usize, pad: usize) -> String {
+        let mut text = format!(
+            "{{\"type\":\"session_meta\",\"payload\":{{\"id\":\"s{file}\",\"cwd\":\"/p\"}}}}\n"
+        );
+        for n in 0..responses {
+            text += &format!(
+                "{{\"type\":\"response_item\",\"payload\":{{\"type\":\"message\",\"content\":\"{}\"}}}}\n",
+                "x".repeat(pad)
+            );
+            text += &format!(
+                "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"token_usage_record\",\"payload\":{{\"response_id\":\"{file}-{n}\",\"usage\":{{\"input_tokens\":3,\"output_tokens\":1}}}}}}\n"
+            );
+        }
+        text
+    }
+
+    /// Large and small files alternate, so a reader thread finishes a later
+    /// file before another finishes an earlier one: the delivery must still
+    /// be in file order, every chunk of a file before its `Done`.
+    #[test]
+    fn files_read_in_parallel_are_delivered_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        let mut expected = Vec::new();
+        for file in 0..24 {
+            let (responses, pad) = if file % 3 == 0 { (2_500, 300) } else { (3, 10) };
+            let path = dir.path().join(format!("rollout-{file:02}.jsonl"));
+            std::fs::write(&path, rollout(file, responses, pad)).unwrap();
+            files.push(path);
+            expected.extend((0..responses).map(|n| format!("codex:{file}-{n}")));
+            expected.push("done".to_owned());
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let delivered = runtime.block_on(async {
+            let mut reads = read_in_order(files, UsageLimits::default());
+            let mut delivered = Vec::new();
+            while let Some(read) = reads.recv().await {
+                match read {
+                    Read::Chunk(chunk, ..) => {
+                        delivered.extend(chunk.records.into_iter().map(|r| r.key));
+                    }
+                    Read::Done => delivered.push("done".to_owned()),
+                    Read::Failed(path, reason) => panic!("{}: {reason}", path.display()),
+                }
+            }
+            delivered
+        });
+        assert_eq!(delivered.len(), expected.len());
+        assert!(delivered == expected, "records out of file order");
     }
 }

@@ -35,6 +35,7 @@ use serde_json::{Map, Value};
 
 use super::identity::{model_name, text, timestamp};
 use super::shapes::{codex as codex_usage, within_limits};
+use super::transcript::Object;
 use super::Usage;
 
 /// The agent every Codex record is kept under.
@@ -194,8 +195,37 @@ impl Rollout {
         }
     }
 
+    /// [`Rollout::read_line`] without the skeleton fast path: the full
+    /// parse alone. For the tests and the `collector` fuzz target, which
+    /// check that both read any line alike.
+    #[doc(hidden)]
+    pub fn read_line_full(&mut self, line: &[u8]) -> CodexLine {
+        let value = serde_json::from_slice::<Value>(line).map_err(|_| CodexSkip::NotJson);
+        match value.and_then(|value| self.read_value(&value)) {
+            Ok(usage) => CodexLine::Usage(usage),
+            Err(skip) => CodexLine::Skip(skip),
+        }
+    }
+
     fn read(&mut self, bytes: &[u8]) -> Result<CodexUsage, CodexSkip> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|_| CodexSkip::NotJson)?;
+        // Most of a rollout's bytes are tool output, reasoning and the
+        // session's instructions, which no rule reads: the skeleton skips
+        // them without building values. serde_json checks UTF-8 only in the
+        // strings it keeps, so the whole line is checked first: a bad byte
+        // anywhere makes a line not JSON on both paths. Any line the
+        // skeleton cannot take (a payload that is no object, a repeated
+        // key) is read in full by the same rules, so the two paths differ
+        // in speed alone.
+        let text = std::str::from_utf8(bytes).map_err(|_| CodexSkip::NotJson)?;
+        let value = match serde_json::from_str::<Object<LineSkeleton>>(text) {
+            Ok(Object(skeleton)) => skeleton.into_value(),
+            Err(_) => serde_json::from_str(text).map_err(|_| CodexSkip::NotJson)?,
+        };
+        self.read_value(&value)
+    }
+
+    /// The rules, on a line parsed in full or as a skeleton.
+    fn read_value(&mut self, value: &Value) -> Result<CodexUsage, CodexSkip> {
         let line = value.as_object().ok_or(CodexSkip::NotObject)?;
         let kind = line.get("type").and_then(Value::as_str).unwrap_or("");
         let empty = Map::new();
@@ -352,6 +382,79 @@ fn read_usage(object: &Map<String, Value>, key: &str, within: &str) -> Result<Us
         .and_then(|u| u.map(|u| within_limits(u, within)).transpose())
         .map_err(CodexSkip::InvalidUsage)?
         .ok_or(CodexSkip::NoUsage)
+}
+
+/// The fields of a rollout line the rules read; deserializing into it
+/// skips the rest (most of the bytes) without building values for it.
+#[derive(serde::Deserialize)]
+struct LineSkeleton {
+    #[serde(rename = "type", default, deserialize_with = "kept")]
+    kind: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    timestamp: Option<Value>,
+    #[serde(default)]
+    payload: Option<Object<PayloadSkeleton>>,
+}
+
+/// The union of what the rules read in any line type's payload.
+#[derive(serde::Deserialize)]
+struct PayloadSkeleton {
+    #[serde(rename = "type", default, deserialize_with = "kept")]
+    kind: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    session_id: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    thread_id: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    response_id: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    cwd: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    model: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    name: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    usage: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    info: Option<Value>,
+}
+
+/// A field present in the line, `null` included: `Option<Value>` alone
+/// would read `null` as absent, and the full parse keeps it.
+fn kept<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+impl LineSkeleton {
+    /// The line again, as a JSON object holding only the fields read.
+    fn into_value(self) -> Value {
+        let mut line = Map::new();
+        put(&mut line, "type", self.kind);
+        put(&mut line, "timestamp", self.timestamp);
+        if let Some(Object(p)) = self.payload {
+            let mut payload = Map::new();
+            put(&mut payload, "type", p.kind);
+            put(&mut payload, "id", p.id);
+            put(&mut payload, "session_id", p.session_id);
+            put(&mut payload, "thread_id", p.thread_id);
+            put(&mut payload, "response_id", p.response_id);
+            put(&mut payload, "cwd", p.cwd);
+            put(&mut payload, "model", p.model);
+            put(&mut payload, "name", p.name);
+            put(&mut payload, "usage", p.usage);
+            put(&mut payload, "info", p.info);
+            line.insert("payload".to_owned(), Value::Object(payload));
+        }
+        Value::Object(line)
+    }
+}
+
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(value) = value {
+        map.insert(key.to_owned(), value);
+    }
 }
 
 /// `total − before`, field by field; `None` when any count went down.

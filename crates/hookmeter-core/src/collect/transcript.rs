@@ -220,7 +220,7 @@ struct Skeleton {
 /// A skeleton struct read from a JSON object only. A derived struct also
 /// takes its fields in order from an array, which the full parse reads as
 /// no object at all; refusing one sends the line to the full parse.
-struct Object<T>(T);
+pub(super) struct Object<T>(pub(super) T);
 
 impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -231,6 +231,138 @@ fn bad_lines_are_skipped_with_a_reason_never_fatal() {
     assert_eq!(r.read_line(no_usage), CodexLine::Skip(CodexSkip::NoUsage));
 }
 
+/// Feeds `lines` to two fresh rollouts, one through the skeleton fast path
+/// and one through the full parse, and asserts every answer and the state
+/// left behind are the same.
+fn assert_both_paths_agree(lines: &[Vec<u8>]) {
+    let mut fast = Rollout::new();
+    let mut full = Rollout::new();
+    for line in lines {
+        let (a, b) = (fast.read_line(line), full.read_line_full(line));
+        assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
+        assert_eq!(fast, full, "state after {}", String::from_utf8_lossy(line));
+    }
+}
+
+#[test]
+fn the_skeleton_reads_every_fixture_line_like_the_full_parse() {
+    for path in [TEXT, SHELL, RESUMED, FORK, LEGACY] {
+        let lines: Vec<_> = fixture(path)
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(lines.len() > 3, "{path}");
+        assert_both_paths_agree(&lines);
+    }
+    // The agreement is worth something only if the fast path is taken: on
+    // every line that is JSON (the legacy fixture has lines cut short).
+    for path in [TEXT, SHELL, RESUMED, FORK, LEGACY] {
+        for line in fixture(path).iter().filter(|l| !l.is_empty()) {
+            let text = std::str::from_utf8(line).unwrap();
+            if serde_json::from_str::<Value>(text).is_err() {
+                continue;
+            }
+            assert!(
+                serde_json::from_str::<Object<LineSkeleton>>(text).is_ok(),
+                "the skeleton refused {text}"
+            );
+        }
+    }
+    // A fork after its parent, in one reader: the second session_meta and
+    // the parent's records go through the rules twice.
+    let mut both = fixture(RESUMED);
+    both.extend(fixture(FORK));
+    both.retain(|l| !l.is_empty());
+    assert_both_paths_agree(&both);
+}
+
+#[test]
+fn odd_shapes_are_read_alike_on_both_paths() {
+    let meta = br#"{"type":"session_meta","payload":{"id":"s1","cwd":"/p","base_instructions":{"text":"long"}}}"#;
+    let odd: &[&[u8]] = &[
+        br#"{"type":"event_msg","payload":"not an object"}"#,
+        br#"{"type":"event_msg","payload":null}"#,
+        br#"{"type":"turn_context","payload":{"model":null,"cwd":null}}"#,
+        br#"{"type":"turn_context","payload":{"model":{"id":"gpt-5.1-codex"}}}"#,
+        br#"{"type":"turn_context","type":"world_state"}"#,
+        br#"{"type":"response_item","payload":{"type":"function_call","name":"shell","name":"exec"}}"#,
+        br#"{"type":"event_msg","payload":{"type":"token_count","info":null}}"#,
+        br#"{"timestamp":5,"type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":3,"output_tokens":1}}}}"#,
+        br#"{"timestamp":"2026-01-01T00:00:00Z","type":"token_usage_record","payload":{"response_id":"r","usage":{"input_tokens":3,"output_tokens":1},"extra":[1,{"a":"\u00e9"}]}}"#,
+        b"{\"type\":\"response_item\",\"payload\":{\"type\":\"message\",\"content\":\"\xff\"}}",
+        br#"{"type":"response_item","payload":{"type":"message","content":"cut short"#,
+        br#"{"type":"world_state"} trailing"#,
+        br#"[{"type":"session_meta"}]"#,
+        br#"{"type":"response_item","payload":{"type":"message","content":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}"#,
+    ];
+    for line in odd {
+        assert_both_paths_agree(&[meta.to_vec(), line.to_vec()]);
+    }
+}
+
+/// JSON biased towards the keys and values a rollout line is read at, so
+/// random lines reach the session, model, tool and usage rules.
+fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let key = prop_oneof![
+        prop::sample::select(vec![
+            "type",
+            "payload",
+            "timestamp",
+            "id",
+            "session_id",
+            "thread_id",
+            "response_id",
+            "cwd",
+            "model",
+            "name",
+            "usage",
+            "info",
+            "total_token_usage",
+            "last_token_usage",
+            "input_tokens",
+            "cached_input_tokens",
+            "output_tokens",
+            "reasoning_output_tokens",
+            "cache_write_input_tokens",
+            "base_instructions",
+        ])
+        .prop_map(str::to_owned),
+        ".{0,8}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        (0u64..5000).prop_map(Value::from),
+        prop::sample::select(vec![
+            "session_meta",
+            "turn_context",
+            "response_item",
+            "event_msg",
+            "token_usage_record",
+            "world_state",
+            "token_count",
+            "function_call",
+            "local_shell_call",
+            "gpt-5.1-codex",
+            "s1",
+            "r1",
+            "2026-09-20T10:00:00Z",
+        ])
+        .prop_map(Value::from),
+        ".{0,16}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 64, 8, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..8)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
 proptest::proptest! {
     /// Any bytes in: an answer out, never a panic.
     #[test]
@@ -239,5 +371,45 @@ proptest::proptest! {
         for line in &lines {
             let _ = r.read_line(line);
         }
+    }
+
+    /// The skeleton and the full parse agree on any sequence of bytes.
+    #[test]
+    fn both_paths_agree_on_any_bytes(lines in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..200), 0..20)) {
+        assert_both_paths_agree(&lines);
+    }
+
+    /// ... and on any sequence of JSON lines shaped like a rollout's, whole
+    /// or cut short.
+    #[test]
+    fn both_paths_agree_on_any_json(
+        values in proptest::collection::vec((arbitrary_json(), proptest::num::usize::ANY, proptest::bool::ANY), 0..12)
+    ) {
+        let lines: Vec<Vec<u8>> = values
+            .iter()
+            .map(|(value, cut, whole)| {
+                let mut bytes = serde_json::to_vec(value).unwrap();
+                if !whole {
+                    bytes.truncate(cut % (bytes.len() + 1));
+                }
+                bytes
+            })
+            .collect();
+        assert_both_paths_agree(&lines);
+    }
+
+    /// ... and on lines built like a rollout's: a `type` and a `payload`
+    /// object of arbitrary fields.
+    #[test]
+    fn both_paths_agree_on_rollout_shaped_lines(
+        values in proptest::collection::vec((arbitrary_json(), arbitrary_json(), arbitrary_json()), 1..12)
+    ) {
+        let lines: Vec<Vec<u8>> = values
+            .into_iter()
+            .map(|(kind, payload, stamp)| {
+                serde_json::to_vec(&serde_json::json!({"timestamp": stamp, "type": kind, "payload": payload})).unwrap()
+            })
+            .collect();
+        assert_both_paths_agree(&lines);
     }
 }
