@@ -3,7 +3,6 @@
 //! Codex CLI writes them (tests/fixtures/codex/real), and the tail reads
 //! them through the rollout reader (docs/ingest.md#codex-rollouts).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::codex::{assert_ledger, copy_tree, ledger_of, SCENARIOS};
@@ -47,29 +46,6 @@ fn append(path: &Path, text: &str) {
 
 fn records(home: &Home) -> i64 {
     home.count("SELECT count(*) FROM cost_records")
-}
-
-/// The value of the sample `series` (name and labels, as printed), if shown.
-fn sample(addr: SocketAddr, series: &str) -> Option<f64> {
-    let text = http_get(addr, "/metrics").text();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.parse().unwrap())
-}
-
-fn wait_for_sample(daemon: &Daemon, series: &str, want: impl Fn(f64) -> bool) {
-    let addr = daemon.http();
-    wait_until(
-        series,
-        || sample(addr, series).is_some_and(&want),
-        || {
-            format!(
-                "{}\n{}",
-                http_get(addr, "/metrics").text(),
-                daemon.log_text()
-            )
-        },
-    );
 }
 
 /// The resume scenario's parent rollout (not its fork): a session,
@@ -126,7 +102,7 @@ fn rollouts_written_line_by_line_are_followed_live_and_equal_the_ledger() {
         0,
         "no hook was involved"
     );
-    wait_for_sample(&daemon, "hookmeter_watch_files_found_total", |n| n == 4.0);
+    wait_for_metric(&daemon, "hookmeter_watch_files_found_total", |n| n == 4.0);
     // Import afterwards: the same keys, nothing added.
     let summary = succeed(home.command().args(["import", "--agent", "codex"]));
     assert!(
@@ -185,7 +161,7 @@ fn a_restart_mid_file_resumes_with_the_state_of_the_lines_before_the_offset() {
     );
     // Only the lines after the offset were counted by the second run: the
     // ones before it were read again for their state, not counted.
-    wait_for_sample(&daemon, "hookmeter_transcript_lines_total", |n| {
+    wait_for_metric(&daemon, "hookmeter_transcript_lines_total", |n| {
         n == (lines.len() - split) as f64
     });
     drop(daemon);
@@ -204,7 +180,7 @@ fn a_rollout_moved_to_archived_sessions_is_not_read_or_counted_again() {
         || records(&home) == 4,
         || daemon.log_text(),
     );
-    wait_for_sample(&daemon, "hookmeter_transcript_lines_total", |n| {
+    wait_for_metric(&daemon, "hookmeter_transcript_lines_total", |n| {
         n == text.lines().count() as f64
     });
 
@@ -237,7 +213,7 @@ fn a_rollout_moved_to_archived_sessions_is_not_read_or_counted_again() {
         ),
         1
     );
-    wait_for_sample(&daemon, "hookmeter_transcript_lines_total", |n| {
+    wait_for_metric(&daemon, "hookmeter_transcript_lines_total", |n| {
         n == text.lines().count() as f64 + 1.0
     });
     assert_eq!(records(&home), 5);
@@ -262,7 +238,7 @@ fn bad_rollout_lines_are_skipped_and_counted_by_reason() {
         ("repeated_total", 2.0),
         ("invalid_usage", 0.0),
     ] {
-        wait_for_sample(
+        wait_for_metric(
             &daemon,
             &format!("hookmeter_transcript_codex_skipped_lines_total{{reason=\"{reason}\"}}"),
             |got| got == n,
@@ -292,7 +268,7 @@ fn a_codex_home_created_after_the_daemon_started_is_picked_up() {
     let home = Home::new();
     let daemon = home.start();
     // Codex is not installed yet: its roots are missing with Claude Code's.
-    wait_for_sample(&daemon, "hookmeter_watch_roots{state=\"missing\"}", |n| {
+    wait_for_metric(&daemon, "hookmeter_watch_roots{state=\"missing\"}", |n| {
         n >= 4.0
     });
     let sessions = codex_home(&home).join("sessions");
@@ -371,7 +347,7 @@ fn a_rollout_deleted_while_followed_is_counted_gone_and_nothing_else_moves() {
         || daemon.log_text(),
     );
     std::fs::remove_file(&path).unwrap();
-    wait_for_sample(&daemon, "hookmeter_watch_files_gone_total", |n| n == 1.0);
+    wait_for_metric(&daemon, "hookmeter_watch_files_gone_total", |n| n == 1.0);
 
     // The daemon goes on: another session's rollout is read in full, and
     // what the deleted file gave stays as it was.

@@ -4,32 +4,9 @@
 
 use crate::common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use common::*;
-
-/// The value of the sample `series` (name and labels, as printed), if shown.
-fn sample(addr: SocketAddr, series: &str) -> Option<f64> {
-    let text = http_get(addr, "/metrics").text();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.parse().unwrap())
-}
-
-fn wait_for(daemon: &Daemon, addr: SocketAddr, series: &str, want: impl Fn(f64) -> bool) {
-    wait_until(
-        series,
-        || sample(addr, series).is_some_and(&want),
-        || {
-            format!(
-                "{}\n{}",
-                http_get(addr, "/metrics").text(),
-                daemon.log_text()
-            )
-        },
-    );
-}
 
 #[test]
 fn tailing_a_transcript_moves_its_counters_in_metrics() {
@@ -48,7 +25,7 @@ fn tailing_a_transcript_moves_its_counters_in_metrics() {
         "hookmeter_transcript_restarts_total{reason=\"truncated\"}",
         "hookmeter_transcript_restarts_total{reason=\"rotated\"}",
     ] {
-        assert_eq!(sample(addr, series), Some(0.0), "{series} before any hook");
+        assert_eq!(metric(addr, series), Some(0.0), "{series} before any hook");
     }
 
     let mut client = daemon.connect();
@@ -58,16 +35,14 @@ fn tailing_a_transcript_moves_its_counters_in_metrics() {
     );
     // The fixture's usage lines become six stored records; a message's
     // snapshots read together count once, so at least six.
-    wait_for(&daemon, addr, "hookmeter_transcript_records_total", |n| {
-        n >= 6.0
-    });
+    wait_for_metric(&daemon, "hookmeter_transcript_records_total", |n| n >= 6.0);
     let complete_lines = std::fs::read_to_string(&transcript)
         .unwrap()
         .split_inclusive('\n')
         .filter(|line| line.ends_with('\n') && line.trim() != "")
         .count();
-    let lines = sample(addr, "hookmeter_transcript_lines_total").unwrap();
-    let skipped = sample(addr, "hookmeter_transcript_skipped_lines_total").unwrap();
+    let lines = metric(addr, "hookmeter_transcript_lines_total").unwrap();
+    let skipped = metric(addr, "hookmeter_transcript_skipped_lines_total").unwrap();
     assert_eq!(lines, complete_lines as f64, "every complete line counted");
     assert!(
         skipped > 0.0 && skipped < lines,
@@ -80,12 +55,9 @@ fn tailing_a_transcript_moves_its_counters_in_metrics() {
             ["ok"],
         true
     );
-    wait_for(
-        &daemon,
-        addr,
-        "hookmeter_transcript_refused_paths_total",
-        |n| n == 1.0,
-    );
+    wait_for_metric(&daemon, "hookmeter_transcript_refused_paths_total", |n| {
+        n == 1.0
+    });
 
     // Shorter than its offset: read again from the start.
     let original = std::fs::read(&transcript).unwrap();
@@ -94,14 +66,13 @@ fn tailing_a_transcript_moves_its_counters_in_metrics() {
         client.roundtrip(fixture_hook("claude-posttooluse", &transcript).as_bytes())["ok"],
         true
     );
-    wait_for(
+    wait_for_metric(
         &daemon,
-        addr,
         "hookmeter_transcript_restarts_total{reason=\"truncated\"}",
         |n| n == 1.0,
     );
     assert_eq!(
-        sample(
+        metric(
             addr,
             "hookmeter_transcript_restarts_total{reason=\"rotated\"}"
         ),

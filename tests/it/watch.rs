@@ -4,33 +4,9 @@
 use crate::common;
 use crate::transcripts::{append, assert_expected_records, records, HALF_LINE_REST};
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use common::*;
-
-/// The value of the sample `series` (name and labels, as printed), if shown.
-fn sample(addr: SocketAddr, series: &str) -> Option<f64> {
-    let text = http_get(addr, "/metrics").text();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.parse().unwrap())
-}
-
-fn wait_for_sample(daemon: &Daemon, series: &str, want: impl Fn(f64) -> bool) {
-    let addr = daemon.http();
-    wait_until(
-        series,
-        || sample(addr, series).is_some_and(&want),
-        || {
-            format!(
-                "{}\n{}",
-                http_get(addr, "/metrics").text(),
-                daemon.log_text()
-            )
-        },
-    );
-}
 
 fn projects(home: &Home) -> PathBuf {
     home.path().join(".claude/projects")
@@ -104,8 +80,8 @@ fn a_transcript_written_line_by_line_is_captured_without_any_hook() {
         || daemon.log_text(),
     );
     assert_expected_records(&home, &["msg_half"]);
-    wait_for_sample(&daemon, "hookmeter_watch_files_found_total", |n| n == 1.0);
-    wait_for_sample(&daemon, "hookmeter_watch_roots{state=\"notify\"}", |n| {
+    wait_for_metric(&daemon, "hookmeter_watch_files_found_total", |n| n == 1.0);
+    wait_for_metric(&daemon, "hookmeter_watch_roots{state=\"notify\"}", |n| {
         n == 1.0
     });
     assert_eq!(
@@ -188,7 +164,7 @@ fn a_new_project_and_a_subagent_transcript_are_picked_up_and_attributed() {
         assert_eq!(row.2.as_deref(), Some("api"));
         assert_eq!(row.6, "Read");
     }
-    wait_for_sample(&daemon, "hookmeter_watch_files_found_total", |n| n == 2.0);
+    wait_for_metric(&daemon, "hookmeter_watch_files_found_total", |n| n == 2.0);
     drop(daemon);
 }
 
@@ -228,7 +204,7 @@ fn a_restart_in_the_middle_of_a_file_neither_loses_nor_doubles() {
         .iter()
         .filter(|line| line.ends_with('\n'))
         .count() as f64;
-    wait_for_sample(&daemon, "hookmeter_transcript_lines_total", |n| {
+    wait_for_metric(&daemon, "hookmeter_transcript_lines_total", |n| {
         n == lines - first_run
     });
     drop(daemon);
@@ -254,10 +230,10 @@ fn a_file_named_by_a_hook_and_found_by_the_watch_is_read_once() {
         .unwrap()
         .lines()
         .count() as f64;
-    wait_for_sample(&daemon, "hookmeter_transcript_lines_total", |n| n == lines);
+    wait_for_metric(&daemon, "hookmeter_transcript_lines_total", |n| n == lines);
     let addr = daemon.http();
     assert_eq!(
-        sample(addr, "hookmeter_transcript_lines_total"),
+        metric(addr, "hookmeter_transcript_lines_total"),
         Some(lines),
         "a line read twice"
     );
@@ -300,11 +276,11 @@ fn symlinked_files_and_directories_under_a_root_are_refused_and_counted() {
         || home.count("SELECT count(*) FROM cost_records WHERE session_id = 's-api'") == 1,
         || daemon.log_text(),
     );
-    wait_for_sample(&daemon, "hookmeter_watch_refused_paths_total", |n| n == 2.0);
+    wait_for_metric(&daemon, "hookmeter_watch_refused_paths_total", |n| n == 2.0);
 
     // One more made while the daemon runs: the notification is refused too.
     std::os::unix::fs::symlink(&outside_file, project.join("late.jsonl")).unwrap();
-    wait_for_sample(&daemon, "hookmeter_watch_refused_paths_total", |n| n == 3.0);
+    wait_for_metric(&daemon, "hookmeter_watch_refused_paths_total", |n| n == 3.0);
     // Then a real line, read after the refusal: nothing came through a link.
     append(
         &project.join("s-api.jsonl"),
@@ -338,7 +314,7 @@ fn a_root_created_after_the_daemon_started_is_picked_up() {
     let home = Home::new();
     let daemon = home.start();
     // Claude Code is not installed yet: every default root is missing.
-    wait_for_sample(&daemon, "hookmeter_watch_roots{state=\"missing\"}", |n| {
+    wait_for_metric(&daemon, "hookmeter_watch_roots{state=\"missing\"}", |n| {
         n >= 2.0
     });
     let transcript = transcript_in_root(&home);
@@ -364,11 +340,11 @@ fn scanning_instead_of_notifications_finds_new_and_grown_files() {
     home.write_config("[transcripts]\nwatch = \"scan\"\n");
     std::fs::create_dir_all(projects(&home)).unwrap();
     let daemon = home.start();
-    wait_for_sample(&daemon, "hookmeter_watch_roots{state=\"scan\"}", |n| {
+    wait_for_metric(&daemon, "hookmeter_watch_roots{state=\"scan\"}", |n| {
         n == 1.0
     });
     assert_eq!(
-        sample(daemon.http(), "hookmeter_watch_roots{state=\"notify\"}"),
+        metric(daemon.http(), "hookmeter_watch_roots{state=\"notify\"}"),
         Some(0.0)
     );
     let transcript = transcript_in_root(&home);
@@ -419,7 +395,7 @@ fn with_the_watch_off_only_files_a_hook_names_are_read() {
         "hookmeter_watch_roots{state=\"missing\"}",
         "hookmeter_watch_files_found_total",
     ] {
-        assert_eq!(sample(addr, series), Some(0.0), "{series}");
+        assert_eq!(metric(addr, series), Some(0.0), "{series}");
     }
     assert_eq!(records(&home), 1, "{} was read", unnamed.display());
     assert_offsets_only(&home, &named);

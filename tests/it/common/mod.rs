@@ -481,6 +481,32 @@ impl Client {
     }
 }
 
+/// The value of the `/metrics` sample `series` (its name and labels, as
+/// printed), if shown.
+pub fn metric(addr: SocketAddr, series: &str) -> Option<f64> {
+    let text = http_get(addr, "/metrics").text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.parse().unwrap())
+}
+
+/// Waits until the daemon's `/metrics` sample `series` satisfies `want`;
+/// on time-out shows the whole scrape and the daemon's log.
+pub fn wait_for_metric(daemon: &Daemon, series: &str, want: impl Fn(f64) -> bool) {
+    let addr = daemon.http();
+    wait_until(
+        series,
+        || metric(addr, series).is_some_and(&want),
+        || {
+            format!(
+                "{}\n{}",
+                http_get(addr, "/metrics").text(),
+                daemon.log_text()
+            )
+        },
+    );
+}
+
 /// Polls `done` until it holds; panics with `context()` after PATIENCE.
 pub fn wait_until(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
     let deadline = Instant::now() + PATIENCE;
