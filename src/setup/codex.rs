@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
-use super::hooks::{self, Change, Hook, InstallError, Merge};
+use super::hooks::{self, Hook, InstallError, Merge};
 use super::EVENTS;
 
 /// Codex's hooks file, in its home.
@@ -429,28 +429,7 @@ pub fn install(
 pub fn render(installed: &Installed, hook: &Hook) -> String {
     let hooks_file = installed.hooks_file.display();
     let config_file = installed.config_file.display();
-    let events = |wanted: Change| -> Vec<&str> {
-        installed
-            .merge
-            .events
-            .iter()
-            .filter(|(_, change)| *change == wanted)
-            .map(|(event, _)| *event)
-            .collect()
-    };
-    let mut what = Vec::new();
-    for (verb, change) in [("added", Change::Added), ("updated", Change::Updated)] {
-        let named = events(change);
-        if !named.is_empty() {
-            what.push(format!("{verb} {}", named.join(", ")));
-        }
-    }
-    if installed.merge.duplicates_removed > 0 {
-        what.push(format!(
-            "removed {} duplicate hookmeter hook(s)",
-            installed.merge.duplicates_removed
-        ));
-    }
+    let mut what = installed.merge.changes();
     if installed.trusted > 0 {
         what.push(format!(
             "trusted {} in {config_file} ([hooks.state])",

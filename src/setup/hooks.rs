@@ -359,6 +359,34 @@ pub struct Merge {
     pub duplicates_removed: usize,
 }
 
+impl Merge {
+    /// What the merge does, in a few words each (`added Stop, SessionEnd`,
+    /// `removed 1 duplicate hookmeter hook`), for the installers' messages.
+    pub fn changes(&self) -> Vec<String> {
+        let named = |wanted: Change| -> Vec<&str> {
+            (self.events.iter())
+                .filter(|(_, change)| *change == wanted)
+                .map(|(event, _)| *event)
+                .collect()
+        };
+        let mut what = Vec::new();
+        for (verb, change) in [("added", Change::Added), ("updated", Change::Updated)] {
+            let events = named(change);
+            if !events.is_empty() {
+                what.push(format!("{verb} {}", events.join(", ")));
+            }
+        }
+        let removed = self.duplicates_removed;
+        if removed > 0 {
+            what.push(format!(
+                "removed {removed} duplicate hookmeter hook{}",
+                if removed == 1 { "" } else { "s" }
+            ));
+        }
+        what
+    }
+}
+
 /// The hook command to install: `base` (default `hookmeter send`), then
 /// `--socket` and `--spool` when given, so hooks reach a daemon that does
 /// not use the default locations. The paths must be absolute: hooks run in
@@ -772,29 +800,7 @@ pub fn run(
 /// What to tell the user about `installed`.
 pub fn render(installed: &Installed, hook: &Hook) -> String {
     let path = installed.path.display();
-    let named = |wanted: Change| -> Vec<&str> {
-        installed
-            .merge
-            .events
-            .iter()
-            .filter(|(_, change)| *change == wanted)
-            .map(|(event, _)| *event)
-            .collect()
-    };
-    let mut what = Vec::new();
-    for (verb, change) in [("added", Change::Added), ("updated", Change::Updated)] {
-        let events = named(change);
-        if !events.is_empty() {
-            what.push(format!("{verb} {}", events.join(", ")));
-        }
-    }
-    let removed = installed.merge.duplicates_removed;
-    if removed > 0 {
-        what.push(format!(
-            "removed {removed} duplicate hookmeter hook{}",
-            if removed == 1 { "" } else { "s" }
-        ));
-    }
+    let what = installed.merge.changes();
     let what = what.join("; ");
     match &installed.outcome {
         Outcome::AlreadyInstalled => {
