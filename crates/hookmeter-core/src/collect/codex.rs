@@ -293,9 +293,10 @@ impl Rollout {
         }
     }
 
-    /// [`Rollout::read_line`] without the skeleton fast path: the full
-    /// parse alone. For the tests and the `collector` fuzz target, which
-    /// check that both read any line alike.
+    /// [`Rollout::read_line`] without its fast paths (the kind told from
+    /// the first bytes, the skeleton): the full parse alone. For the tests
+    /// and the `collector` fuzz target, which check that both read any line
+    /// alike but where [`no_usage_kind`] says they may not.
     #[doc(hidden)]
     pub fn read_line_full(&mut self, line: &[u8]) -> CodexLine {
         let value = serde_json::from_slice::<Value>(line).map_err(|_| CodexSkip::NotJson);
@@ -314,14 +315,14 @@ impl Rollout {
         if no_usage_kind(bytes).is_some() {
             return Err(CodexSkip::NoUsage);
         }
-        // Most of a rollout's bytes are tool output, reasoning and the
-        // session's instructions, which no rule reads: the skeleton skips
-        // them without building values. serde_json checks UTF-8 only in the
+        // The lines left still hold bytes no rule reads (the session's
+        // instructions, tool arguments): the skeleton skips them without
+        // building values. serde_json checks UTF-8 only in the
         // strings it keeps, so the whole line is checked first: a bad byte
         // anywhere makes a line not JSON on both paths. Any line the
         // skeleton cannot take (a payload that is no object, a repeated
-        // key) is read in full by the same rules, so the two paths differ
-        // in speed alone.
+        // key) is read in full by the same rules, so the skeleton and the
+        // full parse differ in speed alone.
         let text = std::str::from_utf8(bytes).map_err(|_| CodexSkip::NotJson)?;
         let value = match serde_json::from_str::<Object<LineSkeleton>>(text) {
             Ok(Object(skeleton)) => skeleton.into_value(),
