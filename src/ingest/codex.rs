@@ -42,60 +42,84 @@ impl std::ops::AddAssign for RolloutSkips {
 /// Records sent on at once while a rollout is read.
 const RECORDS_PER_CHUNK: usize = 1_000;
 
+/// Bytes read from a rollout at once by [`read_rollout`]; a line longer
+/// than this grows the buffer, up to [`MAX_LINE_BYTES`].
+const BLOCK_BYTES: usize = 1 << 20;
+
 /// Reads the rollout at `path` from its start, handing `emit` a chunk (with
 /// the bytes it consumed and its skips) every [`RECORDS_PER_CHUNK`] records
 /// and at the end; `emit` returns false to stop. A line over the per-call
 /// `limits` is skipped and counted, never priced; a line longer than
-/// [`MAX_LINE_BYTES`] is skipped.
+/// [`MAX_LINE_BYTES`] is skipped. `buf` is the reader's buffer, kept from
+/// file to file: the file is read into it a block at a time and its lines
+/// are read where they lie, never copied one by one.
 pub fn read_rollout(
     path: &Path,
     limits: UsageLimits,
+    buf: &mut Vec<u8>,
     mut emit: impl FnMut(Chunk, u64, RolloutSkips) -> bool,
 ) -> std::io::Result<()> {
-    let file = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    if buf.len() < BLOCK_BYTES {
+        buf.resize(BLOCK_BYTES, 0);
+    }
     let mut rollout = Rollout::new();
     let mut chunk = Chunk::default();
     let mut skips = RolloutSkips::default();
     let mut bytes = 0u64;
-    let mut line = Vec::new();
+    // buf[..filled] holds what was read and not yet consumed: the start of
+    // a line whose newline is still to come.
+    let mut filled = 0;
+    // Inside a line past MAX_LINE_BYTES: its bytes so far, until its newline.
+    let mut overlong: Option<u64> = None;
     loop {
-        line.clear();
-        let n = (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            if n > MAX_LINE_BYTES {
-                // Past the cap without a newline: skip to the next one.
-                let mut rest = Vec::new();
-                let more = reader.read_until(b'\n', &mut rest)?;
-                if rest.last() == Some(&b'\n') {
-                    tracing::warn!(path = %path.display(), "Skipped a rollout line longer than {MAX_LINE_BYTES} bytes.");
-                    bytes += (n + more) as u64;
-                    chunk.lines += 1;
-                    chunk.skipped += 1;
-                    continue;
-                }
+        if filled == buf.len() {
+            if buf.len() <= MAX_LINE_BYTES {
+                buf.resize((buf.len() * 2).min(MAX_LINE_BYTES + 1), 0);
+            } else {
+                overlong = Some(overlong.unwrap_or(0) + filled as u64);
+                filled = 0;
             }
+        }
+        let n = match file.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
             // The end, or a half-written last line: it counts once finished.
             break;
         }
-        bytes += n as u64;
-        let text = &line[..n - 1];
-        if text.is_empty() {
-            continue;
-        }
-        if feed(&mut rollout, text, limits, path, &mut chunk, &mut skips)
-            && chunk.records.len() >= RECORDS_PER_CHUNK
-        {
-            let full = std::mem::take(&mut chunk);
-            if !emit(full, std::mem::take(&mut bytes), std::mem::take(&mut skips)) {
-                return Ok(());
+        let mut line_start = 0;
+        for newline in memchr::memchr_iter(b'\n', &buf[filled..filled + n]) {
+            let end = filled + newline;
+            let line = &buf[line_start..end];
+            bytes += line.len() as u64 + 1;
+            line_start = end + 1;
+            if let Some(before) = overlong.take() {
+                tracing::warn!(path = %path.display(), "Skipped a rollout line longer than {MAX_LINE_BYTES} bytes.");
+                bytes += before;
+                chunk.lines += 1;
+                chunk.skipped += 1;
+                continue;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if feed(&mut rollout, line, limits, path, &mut chunk, &mut skips)
+                && chunk.records.len() >= RECORDS_PER_CHUNK
+            {
+                let full = std::mem::take(&mut chunk);
+                if !emit(full, std::mem::take(&mut bytes), std::mem::take(&mut skips)) {
+                    return Ok(());
+                }
             }
         }
+        buf.copy_within(line_start..filled + n, 0);
+        filled = filled + n - line_start;
     }
     chunk.at_end = true;
     emit(chunk, bytes, skips);
@@ -304,4 +328,82 @@ pub fn is_rollout(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(".jsonl"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of `text` through one `Rollout`, as a reader splitting on
+    /// newlines one line at a time would: the records' keys and the lines
+    /// and bytes consumed.
+    fn line_by_line(text: &[u8]) -> (Vec<String>, u64, u64) {
+        let mut rollout = Rollout::new();
+        let mut keys = Vec::new();
+        let (mut lines, mut bytes) = (0, 0);
+        let complete = &text[..text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
+        for line in complete.split_inclusive(|&b| b == b'\n') {
+            bytes += line.len() as u64;
+            let line = &line[..line.len() - 1];
+            if line.is_empty() {
+                continue;
+            }
+            lines += 1;
+            if let CodexLine::Usage(u) = rollout.read_line(line) {
+                keys.push(u.key);
+            }
+        }
+        (keys, lines, bytes)
+    }
+
+    /// Lines of many sizes, some longer than a block, so lines cross block
+    /// boundaries everywhere, and a half-written last line: the block reader
+    /// gives what reading line by line gives, whatever the buffer it is
+    /// handed.
+    #[test]
+    fn lines_across_blocks_are_read_as_line_by_line() {
+        let mut text = Vec::new();
+        text.extend_from_slice(
+            b"{\"type\":\"session_meta\",\"payload\":{\"id\":\"s\",\"cwd\":\"/p\"}}\n\n",
+        );
+        for n in 0..40usize {
+            let pad = [10, 70_000, BLOCK_BYTES - 90, 3 * BLOCK_BYTES + 7][n % 4];
+            text.extend_from_slice(
+                format!(
+                    "{{\"timestamp\":\"t\",\"type\":\"response_item\",\"payload\":{{\"type\":\"function_call_output\",\"output\":\"{}\"}}}}\n",
+                    "x".repeat(pad)
+                )
+                .as_bytes(),
+            );
+            text.extend_from_slice(
+                format!(
+                    "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"token_usage_record\",\"payload\":{{\"response_id\":\"r{n}\",\"usage\":{{\"input_tokens\":3,\"output_tokens\":1}}}}}}\n"
+                )
+                .as_bytes(),
+            );
+        }
+        text.extend_from_slice(
+            b"{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"token_usage_rec",
+        );
+        let (expected, lines, bytes) = line_by_line(&text);
+        assert_eq!(expected.len(), 40);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollout-1.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        for mut buf in [Vec::new(), vec![0; 3], vec![7; BLOCK_BYTES * 2]] {
+            let (mut keys, mut read_lines, mut read_bytes, mut ended) = (Vec::new(), 0, 0, false);
+            read_rollout(&path, UsageLimits::default(), &mut buf, |chunk, n, _| {
+                keys.extend(chunk.records.into_iter().map(|r| r.key));
+                read_lines += chunk.lines;
+                read_bytes += n;
+                ended = chunk.at_end;
+                true
+            })
+            .unwrap();
+            assert_eq!(keys, expected);
+            assert_eq!((read_lines, read_bytes), (lines, bytes));
+            assert!(ended);
+        }
+    }
 }

@@ -323,7 +323,7 @@ fn read_in_order(files: Vec<PathBuf>, limits: UsageLimits) -> tokio::sync::mpsc:
 fn read_file(path: PathBuf, limits: UsageLimits, buf: &mut Vec<u8>, tx: &SyncSender<Read>) {
     if is_rollout(&path) {
         let mut stopped = false;
-        let read = read_rollout(&path, limits, |chunk, bytes, skips| {
+        let read = read_rollout(&path, limits, buf, |chunk, bytes, skips| {
             stopped = tx
                 .send(Read::Chunk(chunk, bytes, AgentLog::Codex, skips))
                 .is_err();

@@ -164,6 +164,104 @@ const KNOWN_TYPES: &[&str] = &[
     "compacted",
 ];
 
+/// The `response_item` payload types whose lines the rules read: tool
+/// calls, named on the next usage. Any other item is skipped unread.
+const TOOL_ITEMS: &[&str] = &[
+    "function_call",
+    "custom_tool_call",
+    "local_shell_call",
+    "web_search_call",
+];
+
+/// How far into a line its kind is looked for before it is parsed instead.
+const KIND_WITHIN: usize = 256;
+
+/// The line type and payload type (`None` when the type alone decides) of a
+/// line whose first bytes say no rule reads it: `world_state`, `compacted`,
+/// an `event_msg` other than `token_count`, a `response_item` other than a
+/// tool call. `None` sends the line to the parse: any other kind, or first
+/// bytes not in the shape Codex writes (`{"timestamp":"…","ordinal":N,
+/// "type":"…","payload":{"type":"…"`, no spaces, no escapes in these
+/// strings), or a last byte that is not `}` (a line cut short).
+///
+/// The rest of the line is not looked at, so this and the parse disagree
+/// only on a line that is no JSON object past its first bytes, or whose
+/// `type` or payload `type` is repeated further on; both carry no usage
+/// by what they start with.
+#[doc(hidden)]
+pub fn no_usage_kind(line: &[u8]) -> Option<(&str, Option<&str>)> {
+    if line.last() != Some(&b'}') {
+        return None;
+    }
+    let mut head = Head(&line[..line.len().min(KIND_WITHIN)]);
+    head.eat(b"{")?;
+    let mut kind = None;
+    loop {
+        let key = head.string()?;
+        head.eat(b":")?;
+        match key {
+            "type" => {
+                let name = head.string()?;
+                if matches!(name, "world_state" | "compacted") {
+                    return Some((name, None));
+                }
+                kind = Some(name);
+            }
+            "payload" => {
+                head.eat(b"{\"type\":")?;
+                let item = head.string()?;
+                let skipped = match kind? {
+                    "response_item" => !TOOL_ITEMS.contains(&item),
+                    "event_msg" => item != "token_count",
+                    _ => false,
+                };
+                return skipped.then_some((kind?, Some(item)));
+            }
+            _ => head.scalar()?,
+        }
+        head.eat(b",")?;
+    }
+}
+
+/// The first bytes of a line, read from the front.
+struct Head<'a>(&'a [u8]);
+
+impl<'a> Head<'a> {
+    fn eat(&mut self, expected: &[u8]) -> Option<()> {
+        self.0 = self.0.strip_prefix(expected)?;
+        Some(())
+    }
+
+    /// A string without escapes, so its bytes are its value.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b"\"")?;
+        let end = self.0.iter().position(|&b| b == b'"' || b == b'\\')?;
+        if self.0[end] != b'"' {
+            return None;
+        }
+        let value = std::str::from_utf8(&self.0[..end]).ok()?;
+        self.0 = &self.0[end + 1..];
+        Some(value)
+    }
+
+    /// A string without escapes or a number: the value of a field before
+    /// the kind (`timestamp`, `ordinal`).
+    fn scalar(&mut self) -> Option<()> {
+        if self.0.first() == Some(&b'"') {
+            return self.string().map(drop);
+        }
+        let end = self
+            .0
+            .iter()
+            .position(|&b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))?;
+        if end == 0 {
+            return None;
+        }
+        self.0 = &self.0[end..];
+        Some(())
+    }
+}
+
 /// What a rollout has said so far that later lines need.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rollout {
@@ -195,9 +293,10 @@ impl Rollout {
         }
     }
 
-    /// [`Rollout::read_line`] without the skeleton fast path: the full
-    /// parse alone. For the tests and the `collector` fuzz target, which
-    /// check that both read any line alike.
+    /// [`Rollout::read_line`] without its fast paths (the kind told from
+    /// the first bytes, the skeleton): the full parse alone. For the tests
+    /// and the `collector` fuzz target, which check that both read any line
+    /// alike but where [`no_usage_kind`] says they may not.
     #[doc(hidden)]
     pub fn read_line_full(&mut self, line: &[u8]) -> CodexLine {
         let value = serde_json::from_slice::<Value>(line).map_err(|_| CodexSkip::NotJson);
@@ -208,14 +307,22 @@ impl Rollout {
     }
 
     fn read(&mut self, bytes: &[u8]) -> Result<CodexUsage, CodexSkip> {
-        // Most of a rollout's bytes are tool output, reasoning and the
-        // session's instructions, which no rule reads: the skeleton skips
-        // them without building values. serde_json checks UTF-8 only in the
+        // Most lines, and most bytes (tool output, reasoning), are of kinds
+        // no rule reads, named in their first bytes: told from those alone,
+        // their rest is not even scanned. So a line of such a kind that is
+        // broken further on counts as "no usage", not "not JSON": it carried
+        // no usage either way.
+        if no_usage_kind(bytes).is_some() {
+            return Err(CodexSkip::NoUsage);
+        }
+        // The lines left still hold bytes no rule reads (the session's
+        // instructions, tool arguments): the skeleton skips them without
+        // building values. serde_json checks UTF-8 only in the
         // strings it keeps, so the whole line is checked first: a bad byte
         // anywhere makes a line not JSON on both paths. Any line the
         // skeleton cannot take (a payload that is no object, a repeated
-        // key) is read in full by the same rules, so the two paths differ
-        // in speed alone.
+        // key) is read in full by the same rules, so the skeleton and the
+        // full parse differ in speed alone.
         let text = std::str::from_utf8(bytes).map_err(|_| CodexSkip::NotJson)?;
         let value = match serde_json::from_str::<Object<LineSkeleton>>(text) {
             Ok(Object(skeleton)) => skeleton.into_value(),
@@ -275,6 +382,7 @@ impl Rollout {
     /// A tool call item: its name goes on the next usage.
     fn tool_call(&mut self, payload: &Map<String, Value>) {
         let kind = text(payload, &["type"]).unwrap_or("");
+        // Every kind named here must be in TOOL_ITEMS.
         let name = match kind {
             "function_call" | "custom_tool_call" => text(payload, &["name"]),
             "local_shell_call" => Some("local_shell"),

@@ -231,17 +231,51 @@ fn bad_lines_are_skipped_with_a_reason_never_fatal() {
     assert_eq!(r.read_line(no_usage), CodexLine::Skip(CodexSkip::NoUsage));
 }
 
-/// Feeds `lines` to two fresh rollouts, one through the skeleton fast path
-/// and one through the full parse, and asserts every answer and the state
-/// left behind are the same.
-fn assert_both_paths_agree(lines: &[Vec<u8>]) {
+/// Feeds `lines` to two fresh rollouts, one through the fast paths (the
+/// kind told from the first bytes, the skeleton) and one through the full
+/// parse, and asserts every answer and the state left behind are the same,
+/// except where [`no_usage_kind`] says they may differ; returns how many
+/// lines were told from their first bytes.
+fn assert_both_paths_agree(lines: &[Vec<u8>]) -> usize {
     let mut fast = Rollout::new();
     let mut full = Rollout::new();
+    let mut told = 0;
     for line in lines {
+        let before = fast.clone();
         let (a, b) = (fast.read_line(line), full.read_line_full(line));
+        if let Some(kind) = no_usage_kind(line) {
+            told += 1;
+            assert_eq!(a, CodexLine::Skip(CodexSkip::NoUsage));
+            assert_eq!(
+                fast, before,
+                "a line told from its first bytes changes nothing"
+            );
+            if !starts_as_it_is(line, kind) {
+                // The one place the paths may differ: the line is no JSON
+                // object past its first bytes, or repeats its `type` or its
+                // payload's further on. Both go on from the fast state.
+                full = fast.clone();
+                continue;
+            }
+        }
         assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
         assert_eq!(fast, full, "state after {}", String::from_utf8_lossy(line));
     }
+    told
+}
+
+/// Whether `line`, parsed in full, is a JSON object of the kind its first
+/// bytes named: its `type` (and its payload's, when named) those.
+fn starts_as_it_is(line: &[u8], (kind, item): (&str, Option<&str>)) -> bool {
+    let Ok(Value::Object(value)) = serde_json::from_slice::<Value>(line) else {
+        return false;
+    };
+    let payload_type = value
+        .get("payload")
+        .and_then(|p| p.get("type"))
+        .and_then(Value::as_str);
+    value.get("type").and_then(Value::as_str) == Some(kind)
+        && (item.is_none() || payload_type == item)
 }
 
 #[test]
@@ -252,7 +286,13 @@ fn the_skeleton_reads_every_fixture_line_like_the_full_parse() {
             .filter(|l| !l.is_empty())
             .collect();
         assert!(lines.len() > 3, "{path}");
-        assert_both_paths_agree(&lines);
+        let told = assert_both_paths_agree(&lines);
+        // Every real rollout has messages and events no rule reads, and
+        // their kind is told from their first bytes.
+        assert!(
+            path == LEGACY || told > 0,
+            "{path}: no line told from its first bytes"
+        );
     }
     // The agreement is worth something only if the fast path is taken: on
     // every line that is JSON (the legacy fixture has lines cut short).
@@ -274,6 +314,77 @@ fn the_skeleton_reads_every_fixture_line_like_the_full_parse() {
     both.extend(fixture(FORK));
     both.retain(|l| !l.is_empty());
     assert_both_paths_agree(&both);
+}
+
+#[test]
+fn a_line_is_told_from_its_first_bytes_only_in_codex_shape() {
+    type Told<'a> = (&'a [u8], (&'a str, Option<&'a str>));
+    let told: &[Told] = &[
+        (
+            br#"{"timestamp":"2026-09-19T15:25:41.512Z","ordinal":27,"type":"response_item","payload":{"type":"function_call_output","output":"x"}}"#,
+            ("response_item", Some("function_call_output")),
+        ),
+        (
+            br#"{"timestamp":"2026-09-19T15:25:41.512Z","type":"response_item","payload":{"type":"reasoning","summary":[]}}"#,
+            ("response_item", Some("reasoning")),
+        ),
+        (
+            br#"{"timestamp":"t","ordinal":1,"type":"event_msg","payload":{"type":"task_started"}}"#,
+            ("event_msg", Some("task_started")),
+        ),
+        (
+            br#"{"timestamp":"t","ordinal":1,"type":"world_state","payload":{"x":1}}"#,
+            ("world_state", None),
+        ),
+        // Broken past the first bytes: told all the same.
+        (
+            br#"{"timestamp":"t","type":"response_item","payload":{"type":"message","content":"cut}"#,
+            ("response_item", Some("message")),
+        ),
+    ];
+    for (line, kind) in told {
+        assert_eq!(
+            no_usage_kind(line),
+            Some(*kind),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+        assert_eq!(
+            Rollout::new().read_line(line),
+            CodexLine::Skip(CodexSkip::NoUsage)
+        );
+    }
+    let parsed: &[&[u8]] = &[
+        // Kinds the rules read.
+        br#"{"timestamp":"t","type":"response_item","payload":{"type":"function_call","name":"shell"}}"#,
+        br#"{"timestamp":"t","type":"response_item","payload":{"type":"local_shell_call"}}"#,
+        br#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":null}}"#,
+        br#"{"timestamp":"t","type":"session_meta","payload":{"id":"s"}}"#,
+        br#"{"timestamp":"t","type":"turn_context","payload":{"model":"m"}}"#,
+        br#"{"timestamp":"t","type":"token_usage_record","payload":{"usage":{}}}"#,
+        br#"{"timestamp":"t","type":"surprise","payload":{"type":"message"}}"#,
+        // Not Codex's shape: spaces, escapes, payload before type, cut short.
+        br#"{"timestamp":"t", "type":"event_msg","payload":{"type":"task_started"}}"#,
+        br#"{"timestamp":"t","type":"event_msg","payload":{"type":"token\u005fcount"}}"#,
+        br#"{"timestamp":"t\"","type":"event_msg","payload":{"type":"task_started"}}"#,
+        br#"{"payload":{"type":"message"},"type":"response_item"}"#,
+        br#"{"timestamp":"t","type":"response_item","payload":{"type":"message""#,
+        br#"{"timestamp":true,"type":"response_item","payload":{"type":"message"}}"#,
+    ];
+    for line in parsed {
+        assert_eq!(
+            no_usage_kind(line),
+            None,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    // Told only within the first bytes.
+    let far = format!(
+        r#"{{"timestamp":"{}","type":"event_msg","payload":{{"type":"task_started"}}}}"#,
+        "t".repeat(KIND_WITHIN)
+    );
+    assert_eq!(no_usage_kind(far.as_bytes()), None);
 }
 
 #[test]
@@ -389,6 +500,44 @@ proptest::proptest! {
             .iter()
             .map(|(value, cut, whole)| {
                 let mut bytes = serde_json::to_vec(value).unwrap();
+                if !whole {
+                    bytes.truncate(cut % (bytes.len() + 1));
+                }
+                bytes
+            })
+            .collect();
+        assert_both_paths_agree(&lines);
+    }
+
+    /// ... and on lines in Codex's own key order (timestamp, type, payload
+    /// and its type first), whole, cut short or with a key repeated, where
+    /// the kind is told from the first bytes.
+    #[test]
+    fn both_paths_agree_on_lines_in_codex_order(
+        values in proptest::collection::vec((
+            proptest::sample::select(vec!["response_item", "event_msg", "world_state", "compacted", "token_usage_record", "turn_context", "x"]),
+            proptest::sample::select(vec!["message", "reasoning", "function_call_output", "function_call", "local_shell_call", "token_count", "task_started", ""]),
+            arbitrary_json(),
+            proptest::sample::select(vec!["", r#","type":"token_usage_record""#, r#","type":"event_msg","payload":{"type":"token_count"}"#]),
+            proptest::num::usize::ANY,
+            proptest::bool::ANY,
+        ), 1..12)
+    ) {
+        let lines: Vec<Vec<u8>> = values
+            .into_iter()
+            .map(|(kind, item, rest, repeated, cut, whole)| {
+                let rest = match rest {
+                    Value::Object(map) => map,
+                    other => [("x".to_owned(), other)].into_iter().collect(),
+                };
+                let mut payload = serde_json::to_string(&rest).unwrap();
+                payload.insert_str(1, &format!(r#""type":"{item}","#));
+                if rest.is_empty() {
+                    payload.remove(payload.len() - 2);
+                }
+                let mut bytes = format!(
+                    r#"{{"timestamp":"2026-09-19T15:25:41.512Z","ordinal":3,"type":"{kind}","payload":{payload}{repeated}}}"#
+                ).into_bytes();
                 if !whole {
                     bytes.truncate(cut % (bytes.len() + 1));
                 }
