@@ -195,27 +195,15 @@ pub fn read_rollout_chunk(
     max: usize,
     limits: UsageLimits,
 ) -> std::io::Result<RolloutChunk> {
-    use crate::ingest::transcript::Restart;
+    use crate::ingest::transcript::{open_at, Opened};
     use std::io::{Seek, SeekFrom};
-    use std::os::unix::fs::MetadataExt;
 
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    let meta = file.metadata()?;
-    let mut chunk = Chunk {
-        inode: meta.ino(),
-        ..Chunk::default()
-    };
-    let mut start = offset;
-    if inode != 0 && meta.ino() != inode {
-        chunk.restarted = Some(Restart::Rotated);
-        start = 0;
-    } else if meta.len() < offset {
-        chunk.restarted = Some(Restart::Truncated);
-        start = 0;
-    }
+    let Opened {
+        mut file,
+        start,
+        mut chunk,
+        ..
+    } = open_at(path, offset, inode)?;
     let mut rollout = match (start, state) {
         (0, _) => Rollout::new(),
         (_, Some(state)) => state,

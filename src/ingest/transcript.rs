@@ -723,17 +723,22 @@ pub fn read_chunk(
     read_chunk_into(&mut Vec::new(), path, offset, inode, max, limits)
 }
 
-/// [`read_chunk`] with a caller's buffer, reused across calls: a reader of
-/// many chunks then allocates (and page-faults) its buffer once.
-pub fn read_chunk_into(
-    buf: &mut Vec<u8>,
-    path: &Path,
-    offset: u64,
-    inode: u64,
-    max: usize,
-    limits: UsageLimits,
-) -> std::io::Result<Chunk> {
-    let mut file = std::fs::OpenOptions::new()
+/// A log file opened to read on from a saved offset.
+pub(crate) struct Opened {
+    pub file: std::fs::File,
+    /// The file's length when opened.
+    pub len: u64,
+    /// Where to read from: the offset, or 0 when the file starts over.
+    pub start: u64,
+    /// The chunk to fill: the file's inode, and whether it starts over.
+    pub chunk: Chunk,
+}
+
+/// Opens `path` (never through a symlink) to read on from `offset`, or from
+/// 0 when it is another file than the one read before (`inode`, 0 for
+/// unknown) or shorter than the offset: rotated or truncated.
+pub(crate) fn open_at(path: &Path, offset: u64, inode: u64) -> std::io::Result<Opened> {
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
@@ -750,9 +755,33 @@ pub fn read_chunk_into(
         chunk.restarted = Some(Restart::Truncated);
         start = 0;
     }
+    Ok(Opened {
+        file,
+        len: meta.len(),
+        start,
+        chunk,
+    })
+}
+
+/// [`read_chunk`] with a caller's buffer, reused across calls: a reader of
+/// many chunks then allocates (and page-faults) its buffer once.
+pub fn read_chunk_into(
+    buf: &mut Vec<u8>,
+    path: &Path,
+    offset: u64,
+    inode: u64,
+    max: usize,
+    limits: UsageLimits,
+) -> std::io::Result<Chunk> {
+    let Opened {
+        mut file,
+        len,
+        start,
+        mut chunk,
+    } = open_at(path, offset, inode)?;
     file.seek(SeekFrom::Start(start))?;
 
-    let remaining = meta.len().saturating_sub(start) as usize;
+    let remaining = len.saturating_sub(start) as usize;
     buf.clear();
     buf.reserve(max.min(remaining).saturating_add(1));
     let mut want = max.max(1);
