@@ -55,14 +55,24 @@ pub fn is_rollout_name(name: &str) -> bool {
 /// `transcript_path`, `permission_mode`, the same event names), so the tell
 /// is what only Codex writes: a `transcript_path` that is a rollout, a
 /// model-request event, or a `turn_id` on an event other than Claude Code's
-/// `MessageDisplay` (its one event with a `turn_id`).
-pub fn is_hook_payload(payload: &Map<String, Value>, event_name: Option<&str>) -> bool {
+/// `MessageDisplay` (its one event with a `turn_id`). A `turn_id` is the
+/// weakest tell: another agent may send one too, so it counts only on a
+/// payload that `carries_usage` not — Codex's own usage is never elsewhere
+/// than in a model-request event, and another agent's usage must not be
+/// dropped as Codex's.
+pub fn is_hook_payload(
+    payload: &Map<String, Value>,
+    event_name: Option<&str>,
+    carries_usage: bool,
+) -> bool {
     let rollout = text(payload, &["transcript_path"])
         .and_then(|path| path.rsplit('/').next())
         .is_some_and(is_rollout_name);
     rollout
         || event_name.is_some_and(|e| CODEX_ONLY_EVENTS.contains(&e))
-        || (text(payload, &["turn_id"]).is_some() && event_name != Some("MessageDisplay"))
+        || (!carries_usage
+            && text(payload, &["turn_id"]).is_some()
+            && event_name != Some("MessageDisplay"))
 }
 
 /// The prefix of every Codex record key.

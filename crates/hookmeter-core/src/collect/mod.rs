@@ -114,13 +114,15 @@ pub fn collect(payload: &Value) -> Collected {
     let event_name = text(&["hook_event_name", "hookEventName", "event", "type"]);
     let session_id = text(&["session_id", "sessionId"]);
     let tool_use_id = text(&["tool_use_id"]);
-    let from_codex = codex::is_hook_payload(object, event_name.as_deref());
+    let found = shapes::find_usage(object);
+    let carries_usage = !matches!(found.finding, UsageFinding::Absent);
+    let from_codex = codex::is_hook_payload(object, event_name.as_deref(), carries_usage);
     // A Codex payload's usage (PostModelRequest's `token_usage`) is the
     // same response its rollout records: priced from the rollout only, so
     // the hook can never add a second record of it.
     let search = match from_codex {
         true => shapes::UsageSearch::default(),
-        false => shapes::find_usage(object),
+        false => found,
     };
     let reported_cost_usd = match from_codex {
         true => None,
@@ -456,6 +458,13 @@ mod tests {
         // An agent the payload names itself is kept.
         let named = json!({"hook_event_name": "Stop", "turn_id": "t", "agent_id": "reviewer"});
         assert_eq!(collect(&named).agent_id.as_deref(), Some("reviewer"));
+        // A `turn_id` alone does not make usage Codex's: another agent's
+        // usage is kept and priced.
+        let other = json!({"hook_event_name": "Stop", "turn_id": "t", "model": "gpt-5",
+                           "usage": {"input_tokens": 100, "output_tokens": 10}});
+        let c = collect(&other);
+        assert!(!c.from_codex, "{other}");
+        assert!(c.usage.found().is_some(), "{other}");
     }
 
     #[test]
