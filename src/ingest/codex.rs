@@ -7,7 +7,7 @@
 //! transcripts; an unknown line type, a `token_count` without info and a
 //! repeated total are skipped and counted, never fatal.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -51,8 +51,7 @@ const BLOCK_BYTES: usize = 1 << 20;
 /// and at the end; `emit` returns false to stop. A line over the per-call
 /// `limits` is skipped and counted, never priced; a line longer than
 /// [`MAX_LINE_BYTES`] is skipped. `buf` is the reader's buffer, kept from
-/// file to file: the file is read into it a block at a time and its lines
-/// are read where they lie, never copied one by one.
+/// file to file (see [`read_lines`]).
 pub fn read_rollout(
     path: &Path,
     limits: UsageLimits,
@@ -63,13 +62,63 @@ pub fn read_rollout(
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    if buf.len() < BLOCK_BYTES {
-        buf.resize(BLOCK_BYTES, 0);
-    }
     let mut rollout = Rollout::new();
     let mut chunk = Chunk::default();
     let mut skips = RolloutSkips::default();
     let mut bytes = 0u64;
+    let mut stopped = false;
+    read_lines(&mut file, buf, u64::MAX, BLOCK_BYTES, |line, n| {
+        bytes += n;
+        let Some(line) = line else {
+            skip_overlong(path, &mut chunk);
+            return true;
+        };
+        if line.is_empty()
+            || !feed(&mut rollout, line, limits, path, &mut chunk, &mut skips)
+            || chunk.records.len() < RECORDS_PER_CHUNK
+        {
+            return true;
+        }
+        let full = std::mem::take(&mut chunk);
+        stopped = !emit(full, std::mem::take(&mut bytes), std::mem::take(&mut skips));
+        !stopped
+    })?;
+    if !stopped {
+        chunk.at_end = true;
+        emit(chunk, bytes, skips);
+    }
+    Ok(())
+}
+
+/// Where [`read_lines`] stopped.
+struct LinesRead {
+    /// Bytes of the complete lines handed on (newlines included).
+    consumed: u64,
+    /// Whether it stopped at `limit` (or was told to) rather than at the end.
+    stopped_early: bool,
+}
+
+/// Reads `file`'s complete lines from its position, into `buf` a block at a
+/// time, and hands each to `each` where it lies (without its newline, with
+/// its length including it): no copy per line. A line longer than
+/// [`MAX_LINE_BYTES`] is handed on as `None`, never buffered whole. Stops
+/// after the line that reaches `limit` bytes, when `each` returns false, or
+/// at the end; a half-written last line is left for later. `buf` is kept by
+/// the caller from file to file; it is made `block` bytes long at least
+/// (what a caller expects to read, at most [`BLOCK_BYTES`]: a tail reading a
+/// few new lines does not clear a megabyte) and grows for a longer line.
+fn read_lines(
+    file: &mut std::fs::File,
+    buf: &mut Vec<u8>,
+    limit: u64,
+    block: usize,
+    mut each: impl FnMut(Option<&[u8]>, u64) -> bool,
+) -> std::io::Result<LinesRead> {
+    let block = block.clamp(1, BLOCK_BYTES);
+    if buf.len() < block {
+        buf.resize(block, 0);
+    }
+    let mut consumed = 0u64;
     // buf[..filled] holds what was read and not yet consumed: the start of
     // a line whose newline is still to come.
     let mut filled = 0;
@@ -91,39 +140,41 @@ pub fn read_rollout(
         };
         if n == 0 {
             // The end, or a half-written last line: it counts once finished.
-            break;
+            return Ok(LinesRead {
+                consumed,
+                stopped_early: false,
+            });
         }
         let mut line_start = 0;
         for newline in memchr::memchr_iter(b'\n', &buf[filled..filled + n]) {
             let end = filled + newline;
-            let line = &buf[line_start..end];
-            bytes += line.len() as u64 + 1;
-            line_start = end + 1;
-            if let Some(before) = overlong.take() {
-                tracing::warn!(path = %path.display(), "Skipped a rollout line longer than {MAX_LINE_BYTES} bytes.");
-                bytes += before;
-                chunk.lines += 1;
-                chunk.skipped += 1;
-                continue;
-            }
-            if line.is_empty() {
-                continue;
-            }
-            if feed(&mut rollout, line, limits, path, &mut chunk, &mut skips)
-                && chunk.records.len() >= RECORDS_PER_CHUNK
-            {
-                let full = std::mem::take(&mut chunk);
-                if !emit(full, std::mem::take(&mut bytes), std::mem::take(&mut skips)) {
-                    return Ok(());
+            let mut length = (end - line_start) as u64 + 1;
+            let line = match overlong.take() {
+                Some(before) => {
+                    length += before;
+                    None
                 }
+                None => Some(&buf[line_start..end]),
+            };
+            line_start = end + 1;
+            consumed += length;
+            if !each(line, length) || consumed >= limit {
+                return Ok(LinesRead {
+                    consumed,
+                    stopped_early: true,
+                });
             }
         }
         buf.copy_within(line_start..filled + n, 0);
         filled = filled + n - line_start;
     }
-    chunk.at_end = true;
-    emit(chunk, bytes, skips);
-    Ok(())
+}
+
+/// Counts a line longer than [`MAX_LINE_BYTES`], skipped unread.
+fn skip_overlong(path: &Path, chunk: &mut Chunk) {
+    tracing::warn!(path = %path.display(), "Skipped a rollout line longer than {MAX_LINE_BYTES} bytes.");
+    chunk.lines += 1;
+    chunk.skipped += 1;
 }
 
 /// Reads one complete, non-empty line through `rollout`, into `chunk` and
@@ -200,75 +251,54 @@ pub fn read_rollout_chunk(
 
     let Opened {
         mut file,
+        len,
         start,
         mut chunk,
-        ..
     } = open_at(path, offset, inode)?;
+    // What there is to read, plus a byte to see the end.
+    let block = |bytes: u64| usize::try_from(bytes.saturating_add(1)).unwrap_or(BLOCK_BYTES);
+    let mut buf = Vec::new();
     let mut rollout = match (start, state) {
         (0, _) => Rollout::new(),
         (_, Some(state)) => state,
         (_, None) => {
+            // The lines before the offset again, their answers thrown away:
+            // only the state they leave is wanted.
             let mut primed = Rollout::new();
-            let mut reader = BufReader::with_capacity(1 << 20, &mut file);
-            let mut consumed = 0u64;
-            let mut line = Vec::new();
-            while consumed < start {
-                line.clear();
-                let n = (&mut reader)
-                    .take(start - consumed)
-                    .read_until(b'\n', &mut line)?;
-                if n == 0 {
-                    break;
+            let mut before = 0u64;
+            read_lines(&mut file, &mut buf, start, block(start), |line, n| {
+                before += n;
+                if before > start {
+                    return false; // never past the offset
                 }
-                consumed += n as u64;
-                if line.last() == Some(&b'\n') && n > 1 && n <= MAX_LINE_BYTES {
-                    let _ = primed.read_line(&line[..n - 1]);
+                if let Some(line) = line.filter(|l| !l.is_empty()) {
+                    let _ = primed.read_line(line);
                 }
-            }
+                true
+            })?;
             primed
         }
     };
     file.seek(SeekFrom::Start(start))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut skips = RolloutSkips::default();
-    let mut end = start;
-    let mut line = Vec::new();
-    chunk.at_end = true;
-    while end - start < max as u64 {
-        line.clear();
-        let n = (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            if n > MAX_LINE_BYTES {
-                let mut rest = Vec::new();
-                let more = reader.read_until(b'\n', &mut rest)?;
-                if rest.last() == Some(&b'\n') {
-                    tracing::warn!(path = %path.display(), "Skipped a rollout line longer than {MAX_LINE_BYTES} bytes.");
-                    end += (n + more) as u64;
-                    chunk.lines += 1;
-                    chunk.skipped += 1;
-                    continue;
+    let read = read_lines(
+        &mut file,
+        &mut buf,
+        max as u64,
+        block(len.saturating_sub(start)),
+        |line, _| {
+            match line {
+                None => skip_overlong(path, &mut chunk),
+                Some([]) => {}
+                Some(line) => {
+                    feed(&mut rollout, line, limits, path, &mut chunk, &mut skips);
                 }
             }
-            // The end, or a half-written last line: it counts once finished.
-            break;
-        }
-        end += n as u64;
-        if n > 1 {
-            feed(
-                &mut rollout,
-                &line[..n - 1],
-                limits,
-                path,
-                &mut chunk,
-                &mut skips,
-            );
-        }
-        if end - start >= max as u64 {
-            chunk.at_end = false;
-        }
-    }
+            true
+        },
+    )?;
+    let end = start + read.consumed;
+    chunk.at_end = !read.stopped_early;
     chunk.end = end;
     Ok(RolloutChunk {
         chunk,
@@ -311,11 +341,12 @@ pub fn to_record(line: TranscriptUsage, source: Source) -> TranscriptRecord {
     }
 }
 
-/// Whether `path` is named like a Codex rollout (`rollout-*.jsonl`).
+/// Whether `path` is named like a Codex rollout (`rollout-*.jsonl`): the
+/// collector's rule on the file name.
 pub fn is_rollout(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(".jsonl"))
+        .is_some_and(crate::collect::codex::is_rollout_name)
 }
 
 #[cfg(test)]
@@ -342,6 +373,74 @@ mod tests {
             }
         }
         (keys, lines, bytes)
+    }
+
+    /// The tail's reads, in steps of `max` bytes with the state carried and
+    /// again after a "restart" (no state: the lines before the offset are
+    /// read again to rebuild it), give what reading line by line gives; a
+    /// half-written last line is left at the end.
+    #[test]
+    fn the_tails_chunks_read_as_line_by_line_with_or_without_the_state() {
+        let mut text = Vec::new();
+        text.extend_from_slice(
+            b"{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"session_meta\",\"payload\":{\"id\":\"s\",\"cwd\":\"/p\"}}\n",
+        );
+        text.extend_from_slice(
+            b"{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"turn_context\",\"payload\":{\"model\":\"gpt-5.1-codex\"}}\n",
+        );
+        for n in 0..30usize {
+            let pad = [10, 5_000, 200_000][n % 3];
+            text.extend_from_slice(
+                format!(
+                    "{{\"timestamp\":\"t\",\"type\":\"response_item\",\"payload\":{{\"type\":\"function_call_output\",\"output\":\"{}\"}}}}\n",
+                    "x".repeat(pad)
+                )
+                .as_bytes(),
+            );
+            text.extend_from_slice(
+                format!(
+                    "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"token_usage_record\",\"payload\":{{\"response_id\":\"r{n}\",\"usage\":{{\"input_tokens\":3,\"output_tokens\":1}}}}}}\n"
+                )
+                .as_bytes(),
+            );
+        }
+        text.extend_from_slice(b"{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"tok");
+        let (expected, _, bytes) = line_by_line(&text);
+        assert_eq!(expected.len(), 30);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollout-1.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        for max in [1, 4_096, 300_000, 64 << 20] {
+            for restart in [false, true] {
+                let (mut keys, mut offset, mut state) = (Vec::new(), 0, None);
+                loop {
+                    let read = read_rollout_chunk(
+                        &path,
+                        offset,
+                        0,
+                        state.take(),
+                        max,
+                        UsageLimits::default(),
+                    )
+                    .unwrap();
+                    keys.extend(read.chunk.records.iter().map(|r| r.key.clone()));
+                    for record in &read.chunk.records {
+                        assert_eq!(
+                            record.model, "gpt-5.1-codex",
+                            "max {max}, restart {restart}"
+                        );
+                    }
+                    offset = read.chunk.end;
+                    state = (!restart).then_some(read.state);
+                    if read.chunk.at_end {
+                        break;
+                    }
+                }
+                assert_eq!(keys, expected, "max {max}, restart {restart}");
+                assert_eq!(offset, bytes, "max {max}, restart {restart}");
+            }
+        }
     }
 
     /// Lines of many sizes, some longer than a block, so lines cross block

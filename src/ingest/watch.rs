@@ -58,10 +58,7 @@ impl LogKind {
     pub fn is_log(self, path: &Path) -> bool {
         match self {
             LogKind::ClaudeTranscript => path.extension().is_some_and(|e| e == "jsonl"),
-            LogKind::CodexRollout => path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(crate::collect::codex::is_rollout_name),
+            LogKind::CodexRollout => crate::ingest::codex::is_rollout(path),
         }
     }
 
