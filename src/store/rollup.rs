@@ -125,7 +125,9 @@ impl Tally {
     fn apply(&mut self, c: &Contribution<'_>, sign: i64) {
         let hour = c.timestamp.get(..13).unwrap_or(c.timestamp);
         let project = c.project.unwrap_or("");
-        let found = self.rollup.iter().position(|(k, _)| {
+        // From the end: records arrive in time order, so the group a record
+        // joins is nearly always the newest (an import spans many hours).
+        let found = self.rollup.iter().rposition(|(k, _)| {
             k.0 == hour
                 && k.1 == c.provider
                 && k.2 == c.model

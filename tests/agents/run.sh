@@ -33,7 +33,13 @@ fi
 [ -x "$HOOKMETER_BIN" ] || { echo "agents harness: FAIL: no hookmeter binary at $HOOKMETER_BIN" >&2; exit 1; }
 export HOOKMETER_BIN
 
-(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+# `npm ci` refuses a lock that lacks any platform's build of opencode-ai
+# (optional packages, one per OS and CPU), and a registry may serve only some
+# of them (the one this project's CI uses serves Linux's alone). Then
+# `npm install --no-save` installs the same pinned versions from the lock,
+# skipping the platforms it cannot get, and leaves the lock as it is.
+(cd "$here" && { npm ci --no-audit --no-fund --loglevel=silent 2>/dev/null ||
+    npm install --no-save --no-audit --no-fund --loglevel=error; })
 cd "$here"
 # The ledger's own arithmetic first: a wrong expectation would prove nothing.
 node --test --test-reporter=dot ledger.test.mjs </dev/null

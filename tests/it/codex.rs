@@ -193,6 +193,9 @@ fn imported_rollouts_equal_the_mock_ledger_and_a_second_import_adds_nothing() {
         home.count("SELECT COUNT(*) FROM cost_records WHERE tool_name = 'shell'"),
         2
     );
+    // A response's key is its identity: no `api_messages` rows, which
+    // reconcile Claude Code's messages across request ids.
+    assert_eq!(home.count("SELECT COUNT(*) FROM api_messages"), 0);
 
     let (ok, again) = import(&home, &codex, &["--agent", "codex"]);
     assert!(ok, "{again}");

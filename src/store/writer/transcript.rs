@@ -1,5 +1,5 @@
-//! Transcript records and offsets → rows: each record's cost record and its
-//! `api_messages` row, sidechain replays removed or skipped as
+//! Transcript records and offsets → rows: each record's cost record (and,
+//! for Claude Code, its `api_messages` row), sidechain replays removed or skipped as
 //! [`super::reconcile`] plans, and the file's read offset, all in the writer
 //! thread's transaction. Never commits; decides nothing about which
 //! snapshot wins.
@@ -73,7 +73,14 @@ fn write_transcript_record(
 ) -> rusqlite::Result<Written> {
     let line = &record.line;
     let request = line.request_id.as_deref().unwrap_or("");
-    let seen = seen_rows(tx, &line.message_id)?;
+    let rule = match record.log {
+        AgentLog::ClaudeCode => Rule::ClaudeCodeTranscript,
+        AgentLog::Codex => Rule::CodexRollout,
+    };
+    let seen = match rule {
+        Rule::CodexRollout => seen_by_key(tx, &line.key)?,
+        _ => seen_rows(tx, &line.message_id)?,
+    };
     let own = own_row(&seen, request);
     let mut existing = match own {
         Some(own) => stored_record(tx, RecordKey::Id(own.record_id))?,
@@ -85,10 +92,7 @@ fn write_transcript_record(
         copied: own.is_some_and(|own| own.copied),
     });
     let incoming = Incoming {
-        rule: match record.log {
-            AgentLog::ClaudeCode => Rule::ClaudeCodeTranscript,
-            AgentLog::Codex => Rule::CodexRollout,
-        },
+        rule,
         request_id: request,
         lineage: if line.sidechain {
             Lineage::Sidechain
@@ -233,6 +237,24 @@ fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<See
     .collect()
 }
 
+/// The stored record of a Codex response, found by its key. A response is
+/// written once per rollout and its key is its identity (the copies a fork
+/// replays share it), so Codex records have no `api_messages` rows: that
+/// table reconciles Claude Code's messages across request ids and sessions.
+fn seen_by_key(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Vec<Seen>> {
+    tx.prepare_cached("SELECT id FROM cost_records WHERE hook_event_id = ?1")?
+        .query_map([key], |r| {
+            Ok(Seen {
+                request_id: String::new(),
+                record_id: r.get(0)?,
+                // Codex has no sidechains: a rollout is one thread.
+                lineage: Some(Lineage::Main),
+                copied: false,
+            })
+        })?
+        .collect()
+}
+
 /// Removes a sidechain replay stored before its main-thread message: its
 /// record and its `api_messages` row.
 fn remove_replay(
@@ -260,8 +282,9 @@ struct Added<'a> {
     tools: Option<&'a str>,
 }
 
-/// A new cost record for `record`, the `api_messages` row that says this
-/// request of its message is counted by it, and its share of the rollups.
+/// A new cost record for `record`, for a Claude Code record the
+/// `api_messages` row that says this request of its message is counted by
+/// it, and the record's share of the rollups.
 fn add_record(
     tx: &Transaction<'_>,
     tally: &mut Tally,
@@ -316,7 +339,8 @@ fn add_record(
         priced.unpriced_modifiers,
         model_key,
     ])?;
-    tx.prepare_cached(
+    if record.log == AgentLog::ClaudeCode {
+        tx.prepare_cached(
         "INSERT INTO api_messages (message_id, request_id, record_id, copied) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (message_id, request_id) DO UPDATE SET record_id = excluded.record_id,
              copied = excluded.copied",
@@ -327,6 +351,7 @@ fn add_record(
         tx.last_insert_rowid(),
         line.copied
     ])?;
+    }
     tally.add(&Contribution {
         timestamp,
         provider: &priced.provider,
