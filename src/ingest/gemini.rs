@@ -25,18 +25,20 @@ const RECORDS_PER_CHUNK: usize = 1_000;
 /// `~/.gemini/tmp/`.
 const PROJECT_ROOT_FILE: &str = ".project_root";
 
-/// Whether `path` is named like a Gemini CLI chat log (`session-*.jsonl`,
-/// or the older `session-*.json`) in a `chats` directory.
+/// Whether `path` is a Gemini CLI chat log: `chats/session-*.jsonl` (or
+/// the older `chats/session-*.json`) of a session, or
+/// `chats/<parent session id>/*.jsonl` of a subagent.
 pub fn is_chat(path: &Path) -> bool {
-    let named = path
+    let dir_name = |p: Option<&Path>| p.and_then(|p| p.file_name()).is_some_and(|n| n == "chats");
+    let parent = path.parent();
+    let session = path
         .file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(crate::collect::gemini::is_chat_name);
-    let in_chats = path
-        .parent()
-        .and_then(|p| p.file_name())
-        .is_some_and(|n| n == "chats");
-    named && in_chats
+        .is_some_and(crate::collect::gemini::is_chat_name)
+        && dir_name(parent);
+    let subagent =
+        path.extension().is_some_and(|e| e == "jsonl") && dir_name(parent.and_then(Path::parent));
+    session || subagent
 }
 
 /// Reads the chat log at `path` from its start, handing `emit` a chunk
@@ -203,5 +205,44 @@ pub fn to_record(line: TranscriptUsage, source: Source) -> TranscriptRecord {
         project,
         source,
         log: AgentLog::Gemini,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_logs_are_told_by_name_and_place() {
+        let yes = [
+            "/h/.gemini/tmp/p/chats/session-2026-01-01T00-00-abcd1234.jsonl",
+            "/h/.gemini/tmp/p/chats/session-2025-09-01T10-00-abcd1234.json",
+            "/h/.gemini/tmp/p/chats/parent-id/child-id.jsonl",
+        ];
+        let no = [
+            "/h/.gemini/tmp/p/logs.json",
+            "/h/.gemini/tmp/p/chats/notes.jsonl",
+            "/h/.gemini/tmp/p/session-2026-01-01T00-00-abcd1234.jsonl",
+            "/h/.gemini/tmp/p/chats/parent-id/child-id.json",
+        ];
+        for path in yes {
+            assert!(is_chat(Path::new(path)), "{path}");
+        }
+        for path in no {
+            assert!(!is_chat(Path::new(path)), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_project_is_the_path_beside_the_chats_else_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("tmp/slug");
+        std::fs::create_dir_all(project.join("chats/parent")).unwrap();
+        let main = project.join("chats/session-x.jsonl");
+        let sub = project.join("chats/parent/child.jsonl");
+        assert_eq!(project_root(&main), project.to_str().map(str::to_owned));
+        std::fs::write(project.join(PROJECT_ROOT_FILE), "/home/u/shop\n").unwrap();
+        assert_eq!(project_root(&main).as_deref(), Some("/home/u/shop"));
+        assert_eq!(project_root(&sub).as_deref(), Some("/home/u/shop"));
     }
 }
