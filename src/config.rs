@@ -297,6 +297,9 @@ pub struct Transcripts {
     /// Where Codex keeps its rollouts: `$CODEX_HOME/sessions` and
     /// `$CODEX_HOME/archived_sessions` (`CODEX_HOME` defaults to `~/.codex`).
     pub codex_roots: Vec<PathBuf>,
+    /// Where the Gemini CLI keeps its chat logs: `$GEMINI_CLI_HOME/.gemini/tmp`
+    /// (`GEMINI_CLI_HOME` defaults to `$HOME`). Read by `import` only, for now.
+    pub gemini_roots: Vec<PathBuf>,
     /// A watched transcript with no activity this long gets a last read and is dropped.
     pub idle_timeout: Duration,
     /// After Stop/SubagentStop/SessionEnd, keep watching this long: the last
@@ -582,6 +585,7 @@ impl Config {
                 None => default_transcript_roots(env),
             },
             codex_roots: default_codex_roots(env),
+            gemini_roots: default_gemini_roots(env),
             idle_timeout: Duration::from_secs(
                 pick.file_only("transcripts.idle_timeout_secs", t.idle_timeout_secs)
                     .unwrap_or(300),
@@ -880,6 +884,18 @@ fn default_codex_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// Where the Gemini CLI keeps chat logs: `.gemini/tmp` under
+/// `GEMINI_CLI_HOME`, which the CLI takes for the home directory when set.
+fn default_gemini_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let home = path_env(env, "GEMINI_CLI_HOME").or_else(|| {
+        env("HOME")
+            .filter(|h| h.starts_with('/'))
+            .map(PathBuf::from)
+    });
+    home.map(|home| vec![home.join(".gemini").join("tmp")])
+        .unwrap_or_default()
+}
+
 fn path_env(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<PathBuf> {
     env(var).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
@@ -983,6 +999,23 @@ pub(crate) mod tests {
         );
         assert_eq!(c.http.as_deref(), Some("127.0.0.1:7717"));
         assert!(c.origins.values().all(|o| *o == Origin::Default));
+    }
+
+    #[test]
+    fn gemini_roots_are_under_gemini_cli_home_else_home() {
+        let roots = |pairs: &[(&str, &str)]| {
+            let c = Config::resolve(&Overrides::default(), &env_of(pairs)).unwrap();
+            c.transcripts.gemini_roots
+        };
+        assert_eq!(
+            roots(&[("HOME", "/home/u")]),
+            [PathBuf::from("/home/u/.gemini/tmp")]
+        );
+        assert_eq!(
+            roots(&[("HOME", "/home/u"), ("GEMINI_CLI_HOME", "/g")]),
+            [PathBuf::from("/g/.gemini/tmp")]
+        );
+        assert!(roots(&[]).is_empty());
     }
 
     #[test]

@@ -79,9 +79,9 @@ enum Command {
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(String, String)>,
     },
-    /// Load Claude Code transcripts and Codex rollouts into the database (default: every root); safe to repeat
+    /// Load Claude Code transcripts, Codex rollouts and Gemini CLI chat logs into the database (default: every root); safe to repeat
     Import {
-        /// Transcript or rollout files, or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated), $CODEX_HOME/sessions, $CODEX_HOME/archived_sessions (CODEX_HOME: ~/.codex)]
+        /// Transcript or rollout files, or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated), $CODEX_HOME/sessions, $CODEX_HOME/archived_sessions (CODEX_HOME: ~/.codex), $GEMINI_CLI_HOME/.gemini/tmp (GEMINI_CLI_HOME: ~)]
         paths: Vec<PathBuf>,
         /// Read only this agent's default roots (repeatable) [default: all]
         #[arg(long, value_enum, conflicts_with = "paths")]
@@ -879,6 +879,7 @@ fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
 enum ImportAgent {
     ClaudeCode,
     Codex,
+    Gemini,
 }
 
 fn run_import(config: Config, paths: Vec<PathBuf>, agents: Vec<ImportAgent>) -> ExitCode {
@@ -891,6 +892,9 @@ fn run_import(config: Config, paths: Vec<PathBuf>, agents: Vec<ImportAgent>) -> 
         }
         if wants(ImportAgent::Codex) {
             roots.extend(config.transcripts.codex_roots.iter().cloned());
+        }
+        if wants(ImportAgent::Gemini) {
+            roots.extend(config.transcripts.gemini_roots.iter().cloned());
         }
         Sources::Roots(roots)
     } else {

@@ -92,6 +92,9 @@ pub enum AgentLog {
     ClaudeCode,
     /// A Codex rollout: one line per billed response, final as written.
     Codex,
+    /// A Gemini CLI chat log: one message per billed response, written
+    /// again as its tool calls arrive.
+    Gemini,
 }
 
 /// Records read from one transcript file, committed together with the

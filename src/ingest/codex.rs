@@ -44,7 +44,7 @@ const RECORDS_PER_CHUNK: usize = 1_000;
 
 /// Bytes read from a rollout at once by [`read_rollout`]; a line longer
 /// than this grows the buffer, up to [`MAX_LINE_BYTES`].
-const BLOCK_BYTES: usize = 1 << 20;
+pub(crate) const BLOCK_BYTES: usize = 1 << 20;
 
 /// Reads the rollout at `path` from its start, handing `emit` a chunk (with
 /// the bytes it consumed and its skips) every [`RECORDS_PER_CHUNK`] records
@@ -91,7 +91,7 @@ pub fn read_rollout(
 }
 
 /// Where [`read_lines`] stopped.
-struct LinesRead {
+pub(crate) struct LinesRead {
     /// Bytes of the complete lines handed on (newlines included).
     consumed: u64,
     /// Whether it stopped at `limit` (or was told to) rather than at the end.
@@ -107,7 +107,7 @@ struct LinesRead {
 /// the caller from file to file; it is made `block` bytes long at least
 /// (what a caller expects to read, at most [`BLOCK_BYTES`]: a tail reading a
 /// few new lines does not clear a megabyte) and grows for a longer line.
-fn read_lines(
+pub(crate) fn read_lines(
     file: &mut std::fs::File,
     buf: &mut Vec<u8>,
     limit: u64,

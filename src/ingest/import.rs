@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::collect::UsageLimits;
 use crate::ingest::codex::{is_rollout, read_rollout, RolloutSkips};
+use crate::ingest::gemini::{is_chat, read_chat};
 use crate::ingest::transcript::{read_chunk_into, to_record, Chunk, CHUNK_BYTES};
 use crate::record::{AgentLog, Source, TranscriptBatch};
 use crate::store::writer::{outcome, Receipt, TranscriptAck, WriterHandle};
@@ -35,6 +36,9 @@ pub struct ImportSummary {
     /// Of those, Codex rollout lines worth naming (unknown types, `info:
     /// null`, repeated totals).
     pub rollout_skips: RolloutSkips,
+    /// Of those, Gemini CLI chat log lines of an unknown type, and model
+    /// messages whose token counts were refused.
+    pub gemini_skips: RolloutSkips,
     pub written: TranscriptAck,
     /// Files that could not be read, with the reason.
     pub failed: Vec<(PathBuf, String)>,
@@ -80,6 +84,14 @@ impl std::fmt::Display for ImportSummary {
                 f,
                 "of those, Codex lines: {} of an unknown type, {} token_count without info, {} repeating the total before",
                 r.unknown_type, r.null_info, r.repeated_total
+            )?;
+        }
+        let g = &self.gemini_skips;
+        if g.unknown_type + g.invalid_usage > 0 {
+            writeln!(
+                f,
+                "of those, Gemini CLI lines: {} of an unknown type, {} with token counts refused",
+                g.unknown_type, g.invalid_usage
             )?;
         }
         if self.implausible_lines > 0 {
@@ -138,7 +150,9 @@ pub fn find_transcripts(sources: &Sources) -> Found {
                 Err(e) => failed.push((path, e.to_string())),
             }
         } else if meta.is_file()
-            && (paths.contains(&path) || path.extension().is_some_and(|x| x == "jsonl"))
+            && (paths.contains(&path)
+                || path.extension().is_some_and(|x| x == "jsonl")
+                || crate::ingest::gemini::is_chat(&path))
         {
             found.push((path, meta.len()));
         } else if meta.file_type().is_symlink() && paths.contains(&path) {
@@ -203,7 +217,10 @@ pub async fn import(
     while let Some(read) = reads.recv().await {
         match read {
             Read::Chunk(chunk, bytes, log, skips) => {
-                run.summary.rollout_skips += skips;
+                match log {
+                    AgentLog::Gemini => run.summary.gemini_skips += skips,
+                    _ => run.summary.rollout_skips += skips,
+                }
                 if let Err(reason) = run.chunk(chunk, bytes, log).await {
                     failed.push((PathBuf::from("(batch)"), reason));
                 }
@@ -321,6 +338,22 @@ fn read_in_order(files: Vec<PathBuf>, limits: UsageLimits) -> tokio::sync::mpsc:
 /// Reads one file to its end into `tx`, a chunk at a time, then `Done` or
 /// `Failed`; stops early when the receiver is gone.
 fn read_file(path: PathBuf, limits: UsageLimits, buf: &mut Vec<u8>, tx: &SyncSender<Read>) {
+    if is_chat(&path) {
+        let mut stopped = false;
+        let read = read_chat(&path, limits, buf, |chunk, bytes, skips| {
+            stopped = tx
+                .send(Read::Chunk(chunk, bytes, AgentLog::Gemini, skips))
+                .is_err();
+            !stopped
+        });
+        if !stopped {
+            let _ = tx.send(match read {
+                Ok(()) => Read::Done,
+                Err(e) => Read::Failed(path, e.to_string()),
+            });
+        }
+        return;
+    }
     if is_rollout(&path) {
         let mut stopped = false;
         let read = read_rollout(&path, limits, buf, |chunk, bytes, skips| {
@@ -388,6 +421,7 @@ impl Run<'_> {
         let record = match log {
             AgentLog::ClaudeCode => to_record,
             AgentLog::Codex => crate::ingest::codex::to_record,
+            AgentLog::Gemini => crate::ingest::gemini::to_record,
         };
         self.batch.extend(
             chunk

@@ -10,6 +10,7 @@
 
 pub mod codex;
 pub mod fork;
+pub mod gemini;
 pub mod http;
 pub mod import;
 pub mod socket;

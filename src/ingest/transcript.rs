@@ -208,7 +208,7 @@ impl Tail {
                 biased;
                 _ = shutdown.cancelled() => break,
                 Some(hint) = hints.recv() => {
-                    let kind = hint_kind(&hint);
+                    let Some(kind) = hint_kind(&hint) else { continue };
                     for path in &hint.paths {
                         self.touch(path, hint.ends_watch, kind, watcher.as_mut()).await;
                     }
@@ -230,7 +230,9 @@ impl Tail {
         // Hints already queued were acked events: honour them before exiting,
         // and read every followed file a last time.
         while let Ok(hint) = hints.try_recv() {
-            let kind = hint_kind(&hint);
+            let Some(kind) = hint_kind(&hint) else {
+                continue;
+            };
             for path in &hint.paths {
                 self.touch(path, hint.ends_watch, kind, None).await;
             }
@@ -631,10 +633,12 @@ impl Tail {
 }
 
 /// The reader a hook's hint asks for: a Codex payload names its rollout.
-fn hint_kind(hint: &TranscriptHint) -> LogKind {
+/// No hook names a Gemini CLI chat log yet: such a hint is dropped.
+fn hint_kind(hint: &TranscriptHint) -> Option<LogKind> {
     match hint.log {
-        crate::record::AgentLog::ClaudeCode => LogKind::ClaudeTranscript,
-        crate::record::AgentLog::Codex => LogKind::CodexRollout,
+        crate::record::AgentLog::ClaudeCode => Some(LogKind::ClaudeTranscript),
+        crate::record::AgentLog::Codex => Some(LogKind::CodexRollout),
+        crate::record::AgentLog::Gemini => None,
     }
 }
 

@@ -143,3 +143,60 @@ export function isLongContext(model, usage) {
   const prompt = usage.input + usage.cache_read + usage.cache_write_5m + usage.cache_write_1h;
   return Boolean(RATES[model]?.long) && prompt > LONG_CONTEXT_THRESHOLD;
 }
+
+// Google's models, for the Gemini CLI. `usageMetadata` counts differently
+// again: `prompt` includes `cached` (billed input = prompt − cached, at the
+// input rate; cached at the cache-read rate); `thoughts` are beside
+// `candidates` and billed as output; `tool` (toolUsePromptTokenCount, the
+// prompts of tool use) is beside `prompt` and billed as input. There are no
+// cache writes. gemini-2.5-pro bills a request whose prompt (prompt + tool)
+// is over 200,000 tokens, every token, at the `_above_200k_tokens` rates.
+const GEMINI_LONG_CONTEXT_THRESHOLD = 200_000;
+
+export const GEMINI_RATES = {
+  'gemini-2.5-pro': {
+    input: 1.25e-6,
+    output: 1e-5,
+    cache_read: 1.25e-7,
+    long: { input: 2.5e-6, output: 1.5e-5, cache_read: 2.5e-7 },
+  },
+  'gemini-2.5-flash': { input: 3e-7, output: 2.5e-6, cache_read: 3e-8, long: null },
+};
+
+/** Throws when a stated Gemini rate is not the facts file's. */
+export function checkGeminiRatesAgainstFacts(factsPath) {
+  const facts = JSON.parse(fs.readFileSync(factsPath, 'utf8'));
+  for (const [model, rates] of Object.entries(GEMINI_RATES)) {
+    const entry = facts[model];
+    if (!entry) throw new Error(`ledger rates: ${model} is not in ${factsPath}`);
+    for (const rate of ['input', 'output', 'cache_read']) {
+      const key = FACT_KEYS[rate];
+      if (entry[key] !== rates[rate]) {
+        throw new Error(`ledger rates: ${model} ${rate} is ${rates[rate]} here, ${entry[key]} (${key}) in the facts`);
+      }
+      const longKey = `${key}_above_200k_tokens`;
+      const longHere = rates.long ? rates.long[rate] : undefined;
+      if (entry[longKey] !== longHere) {
+        throw new Error(`ledger rates: ${model} long-context ${rate} is ${longHere} here, ${entry[longKey]} (${longKey}) in the facts`);
+      }
+    }
+  }
+}
+
+export function isGeminiLongContext(model, usage) {
+  return Boolean(GEMINI_RATES[model]?.long) && usage.prompt + usage.tool > GEMINI_LONG_CONTEXT_THRESHOLD;
+}
+
+/**
+ * The cost of one billed Gemini response: `usage` has prompt (cached
+ * included), cached, candidates, thoughts and tool, as `usageMetadata`
+ * reports them.
+ */
+export function expectedGeminiCost(model, usage) {
+  const base = GEMINI_RATES[model];
+  if (!base) throw new Error(`ledger: no stated rates for model ${model}; add them from the facts file`);
+  const r = isGeminiLongContext(model, usage) ? base.long : base;
+  return (usage.prompt - usage.cached + usage.tool) * r.input
+    + usage.cached * r.cache_read
+    + (usage.candidates + usage.thoughts) * r.output;
+}

@@ -38,6 +38,7 @@ mod dated;
 mod fallback;
 mod faults;
 mod fork;
+mod gemini;
 mod http;
 mod lifecycle;
 mod mcp;

@@ -37,6 +37,10 @@ pub(super) enum Rule {
     /// written, so a copy (a re-read, an import after capture, a fork's
     /// replay of its parent) is never larger; the first stored stands.
     CodexRollout,
+    /// A Gemini CLI chat log message: its tokens are written once, but the
+    /// message is written again as its tool calls arrive (and copied on a
+    /// resume), so its usage is final and its tool names gather.
+    GeminiChat,
 }
 
 impl Rule {
@@ -48,7 +52,7 @@ impl Rule {
                 new.output > old.output || (new.output == old.output && prompt(new) > prompt(old))
             }
             Rule::ClaudeCodeTranscript => snapshot_rank(new) > snapshot_rank(old),
-            Rule::CodexRollout => false,
+            Rule::CodexRollout | Rule::GeminiChat => false,
         }
     }
 
@@ -60,7 +64,7 @@ impl Rule {
                 Some(kept) => Some(kept.to_owned()),
                 None => (!incoming.is_empty()).then(|| incoming.join(",")),
             },
-            Rule::ClaudeCodeTranscript => {
+            Rule::ClaudeCodeTranscript | Rule::GeminiChat => {
                 let merged = merge_tool_names(kept.unwrap_or(""), incoming);
                 (!merged.is_empty()).then_some(merged)
             }
@@ -72,7 +76,7 @@ impl Rule {
     fn gathers_tools(self) -> bool {
         match self {
             Rule::HookEvent | Rule::CodexRollout => false,
-            Rule::ClaudeCodeTranscript => true,
+            Rule::ClaudeCodeTranscript | Rule::GeminiChat => true,
         }
     }
 }

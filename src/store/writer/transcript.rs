@@ -76,10 +76,11 @@ fn write_transcript_record(
     let rule = match record.log {
         AgentLog::ClaudeCode => Rule::ClaudeCodeTranscript,
         AgentLog::Codex => Rule::CodexRollout,
+        AgentLog::Gemini => Rule::GeminiChat,
     };
-    let seen = match rule {
-        Rule::CodexRollout => seen_by_key(tx, &line.key)?,
-        _ => seen_rows(tx, &line.message_id)?,
+    let seen = match record.log {
+        AgentLog::ClaudeCode => seen_rows(tx, &line.message_id)?,
+        _ => seen_by_key(tx, &line.key)?,
     };
     let own = own_row(&seen, request);
     let mut existing = match own {
@@ -237,17 +238,18 @@ fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<See
     .collect()
 }
 
-/// The stored record of a Codex response, found by its key. A response is
-/// written once per rollout and its key is its identity (the copies a fork
-/// replays share it), so Codex records have no `api_messages` rows: that
-/// table reconciles Claude Code's messages across request ids and sessions.
+/// The stored record of another agent's request, found by its key: for
+/// Codex and Gemini CLI the key is the request's identity (a fork's or a
+/// resume's copy shares it), so their records have no `api_messages` rows:
+/// that table reconciles Claude Code's messages across request ids and
+/// sessions.
 fn seen_by_key(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Vec<Seen>> {
     tx.prepare_cached("SELECT id FROM cost_records WHERE hook_event_id = ?1")?
         .query_map([key], |r| {
             Ok(Seen {
                 request_id: String::new(),
                 record_id: r.get(0)?,
-                // Codex has no sidechains: a rollout is one thread.
+                // Neither has sidechains that replay the main thread.
                 lineage: Some(Lineage::Main),
                 copied: false,
             })

@@ -14,6 +14,7 @@
 
 pub mod claude_code;
 pub mod codex;
+pub mod gemini;
 mod identity;
 mod numbers;
 mod plausible;
