@@ -92,6 +92,9 @@ pub enum AgentLog {
     ClaudeCode,
     /// A Codex rollout: one line per billed response, final as written.
     Codex,
+    /// An OpenCode database (or its older JSON storage): one message per
+    /// model step, final once the step is completed.
+    OpenCode,
 }
 
 /// Records read from one transcript file, committed together with the

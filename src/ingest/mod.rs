@@ -12,6 +12,7 @@ pub mod codex;
 pub mod fork;
 pub mod http;
 pub mod import;
+pub mod opencode;
 pub mod socket;
 pub mod spool;
 pub mod transcript;

@@ -208,9 +208,10 @@ impl Tail {
                 biased;
                 _ = shutdown.cancelled() => break,
                 Some(hint) = hints.recv() => {
-                    let kind = hint_kind(&hint);
-                    for path in &hint.paths {
-                        self.touch(path, hint.ends_watch, kind, watcher.as_mut()).await;
+                    if let Some(kind) = hint_kind(&hint) {
+                        for path in &hint.paths {
+                            self.touch(path, hint.ends_watch, kind, watcher.as_mut()).await;
+                        }
                     }
                 }
                 Some(path) = changed.recv() => {
@@ -230,7 +231,9 @@ impl Tail {
         // Hints already queued were acked events: honour them before exiting,
         // and read every followed file a last time.
         while let Ok(hint) = hints.try_recv() {
-            let kind = hint_kind(&hint);
+            let Some(kind) = hint_kind(&hint) else {
+                continue;
+            };
             for path in &hint.paths {
                 self.touch(path, hint.ends_watch, kind, None).await;
             }
@@ -631,10 +634,13 @@ impl Tail {
 }
 
 /// The reader a hook's hint asks for: a Codex payload names its rollout.
-fn hint_kind(hint: &TranscriptHint) -> LogKind {
+/// OpenCode's usage is in a database, which no hint names and this tail
+/// does not follow.
+fn hint_kind(hint: &TranscriptHint) -> Option<LogKind> {
     match hint.log {
-        crate::record::AgentLog::ClaudeCode => LogKind::ClaudeTranscript,
-        crate::record::AgentLog::Codex => LogKind::CodexRollout,
+        crate::record::AgentLog::ClaudeCode => Some(LogKind::ClaudeTranscript),
+        crate::record::AgentLog::Codex => Some(LogKind::CodexRollout),
+        crate::record::AgentLog::OpenCode => None,
     }
 }
 

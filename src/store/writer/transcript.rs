@@ -88,6 +88,7 @@ fn write_transcript_record(
         rule: match record.log {
             AgentLog::ClaudeCode => Rule::ClaudeCodeTranscript,
             AgentLog::Codex => Rule::CodexRollout,
+            AgentLog::OpenCode => Rule::OpenCodeMessage,
         },
         request_id: request,
         lineage: if line.sidechain {
