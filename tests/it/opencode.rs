@@ -363,3 +363,54 @@ fn a_locked_database_and_a_garbage_file_are_counted_and_never_fatal() {
     );
     assert_eq!(home.count("SELECT COUNT(*) FROM cost_records"), 3);
 }
+
+/// A step in progress, as OpenCode 1.18.33 writes it when the step starts
+/// (seen in a live run: zero tokens, no `time.completed`, until the step
+/// and its tool calls end), is no record; once the row is rewritten
+/// finished, the next import takes it, under the same key.
+#[test]
+fn a_step_in_progress_is_recorded_once_it_is_completed() {
+    let home = Home::new();
+    let db = rebuild("chat-tool", &data_dir(&home).join("opencode.db"), true);
+    let last: (String, String) = db
+        .query_row(
+            "SELECT id, data FROM message WHERE data LIKE '%\"assistant\"%'
+             ORDER BY time_created DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut started: Value = serde_json::from_str(&last.1).unwrap();
+    started["tokens"] =
+        serde_json::json!({"input":0,"output":0,"reasoning":0,"cache":{"read":0,"write":0}});
+    started["cost"] = 0.into();
+    started["time"].as_object_mut().unwrap().remove("completed");
+    let rewrite = |data: &str| {
+        db.execute(
+            "UPDATE message SET data = ?1, time_updated = time_updated + 1 WHERE id = ?2",
+            [data, &last.0],
+        )
+        .unwrap();
+    };
+    rewrite(&started.to_string());
+
+    let (ok, out) = import(&home, &["--agent", "opencode"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("1 added, 0 updated, 0 already stored"),
+        "{out}"
+    );
+
+    rewrite(&last.1);
+    let (ok, out) = import(&home, &["--agent", "opencode"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("1 added, 0 updated, 1 already stored"),
+        "{out}"
+    );
+    assert_ledger(
+        &stored(&home),
+        &ledger("chat-tool"),
+        "chat-tool, finished late",
+    );
+}
