@@ -7,7 +7,7 @@
 //! The database is OpenCode's, in use while it runs: it is only ever read
 //! through [`crate::query::opencode_db`] (read-only, one short statement at
 //! a time, never a lock held, never a checkpoint). Rows are read in the
-//! order they last changed, a bounded batch at a time, so memory does not
+//! rowid order, a bounded batch at a time, so memory does not
 //! grow with the database; a database that is locked, half-written or not
 //! a database at all is an error for this file, never a crash. What a row
 //! means is the collector's ([`crate::collect::opencode`]); a record's key
@@ -58,10 +58,7 @@ pub fn read_database(
     mut emit: impl FnMut(Chunk, u64) -> bool,
 ) -> Result<(), String> {
     let conn = opencode_db::open(path).map_err(|e| why(&e))?;
-    let mut cursor = MessageCursor {
-        time_updated: i64::MIN,
-        rowid: i64::MIN,
-    };
+    let mut cursor = MessageCursor { rowid: i64::MIN };
     loop {
         let rows = opencode_db::messages_after(&conn, cursor, BATCH_ROWS).map_err(|e| why(&e))?;
         let Some(last) = rows.last() else {

@@ -1,6 +1,6 @@
 //! Reads of OpenCode's own database (`opencode.db`, which OpenCode keeps in
-//! WAL mode and writes while it runs): its `message` rows in the order they
-//! last changed, and the tools their `part` rows call.
+//! WAL mode and writes while it runs): its `message` rows, a batch at a
+//! time, and the tools their `part` rows call (indexed by `message_id`).
 //!
 //! It must never get in OpenCode's way: the connection is opened read-only
 //! (`mode=ro`), so it can take no write lock and, closing, runs no
@@ -28,12 +28,12 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// Where a read of `message` stopped: the last row's `time_updated` and
-/// rowid. A row rewritten later (a step that finished) gets a later
-/// `time_updated` and comes after the cursor again.
+/// Where a read of `message` stopped: the last row's rowid. OpenCode keeps
+/// no index on `time_updated` (1.18.33), so an order by the time of the
+/// last change costs a scan and a sort of the whole table per read; the
+/// rowid order is the table's own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MessageCursor {
-    pub time_updated: i64,
     pub rowid: i64,
 }
 
@@ -48,31 +48,24 @@ pub struct MessageRow {
     pub cursor: MessageCursor,
 }
 
-/// Up to `limit` rows changed after `after`, oldest change first.
+/// Up to `limit` rows after `after`, in rowid order.
 pub fn messages_after(
     conn: &Connection,
     after: MessageCursor,
     limit: usize,
 ) -> rusqlite::Result<Vec<MessageRow>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT rowid, id, session_id, time_updated, CAST(data AS BLOB) FROM message \
-         WHERE time_updated > ?1 OR (time_updated = ?1 AND rowid > ?2) \
-         ORDER BY time_updated, rowid LIMIT ?3",
+        "SELECT rowid, id, session_id, CAST(data AS BLOB) FROM message \
+         WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
     )?;
-    let rows = stmt.query_map(
-        rusqlite::params![after.time_updated, after.rowid, limit as i64],
-        |row| {
-            Ok(MessageRow {
-                cursor: MessageCursor {
-                    rowid: row.get(0)?,
-                    time_updated: row.get(3)?,
-                },
-                id: row.get(1)?,
-                session_id: row.get(2)?,
-                data: row.get(4)?,
-            })
-        },
-    )?;
+    let rows = stmt.query_map(rusqlite::params![after.rowid, limit as i64], |row| {
+        Ok(MessageRow {
+            cursor: MessageCursor { rowid: row.get(0)? },
+            id: row.get(1)?,
+            session_id: row.get(2)?,
+            data: row.get(3)?,
+        })
+    })?;
     rows.collect()
 }
 
