@@ -300,6 +300,9 @@ pub struct Transcripts {
     /// Where the Gemini CLI keeps its chat logs: `$GEMINI_CLI_HOME/.gemini/tmp`
     /// (`GEMINI_CLI_HOME` defaults to `$HOME`). Read by `import` only, for now.
     pub gemini_roots: Vec<PathBuf>,
+    /// Where OpenCode keeps its database and older JSON storage:
+    /// `$XDG_DATA_HOME/opencode`, else `~/.local/share/opencode`.
+    pub opencode_roots: Vec<PathBuf>,
     /// A watched transcript with no activity this long gets a last read and is dropped.
     pub idle_timeout: Duration,
     /// After Stop/SubagentStop/SessionEnd, keep watching this long: the last
@@ -586,6 +589,7 @@ impl Config {
             },
             codex_roots: default_codex_roots(env),
             gemini_roots: default_gemini_roots(env),
+            opencode_roots: default_opencode_roots(env),
             idle_timeout: Duration::from_secs(
                 pick.file_only("transcripts.idle_timeout_secs", t.idle_timeout_secs)
                     .unwrap_or(300),
@@ -896,6 +900,19 @@ fn default_gemini_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// OpenCode's data directory: `opencode` under `$XDG_DATA_HOME` (an
+/// absolute path, as the XDG rules want), else under `~/.local/share`.
+fn default_opencode_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let data = path_env(env, "XDG_DATA_HOME")
+        .filter(|d| d.is_absolute())
+        .or_else(|| {
+            env("HOME")
+                .filter(|h| h.starts_with('/'))
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        });
+    data.map(|d| vec![d.join("opencode")]).unwrap_or_default()
+}
+
 fn path_env(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<PathBuf> {
     env(var).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
@@ -1037,6 +1054,27 @@ pub(crate) mod tests {
                 PathBuf::from("/c/sessions"),
                 PathBuf::from("/c/archived_sessions")
             ]
+        );
+    }
+
+    #[test]
+    fn opencode_roots_are_under_xdg_data_home_else_home() {
+        let roots = |pairs: &[(&str, &str)]| {
+            let c = Config::resolve(&Overrides::default(), &env_of(pairs)).unwrap();
+            c.transcripts.opencode_roots
+        };
+        assert_eq!(
+            roots(&[("HOME", "/home/u")]),
+            [PathBuf::from("/home/u/.local/share/opencode")]
+        );
+        assert_eq!(
+            roots(&[("HOME", "/home/u"), ("XDG_DATA_HOME", "/d")]),
+            [PathBuf::from("/d/opencode")]
+        );
+        // A relative XDG_DATA_HOME is invalid by the XDG rules: ignored.
+        assert_eq!(
+            roots(&[("HOME", "/home/u"), ("XDG_DATA_HOME", "d")]),
+            [PathBuf::from("/home/u/.local/share/opencode")]
         );
     }
 

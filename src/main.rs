@@ -79,9 +79,9 @@ enum Command {
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(String, String)>,
     },
-    /// Load Claude Code transcripts, Codex rollouts and Gemini CLI chat logs into the database (default: every root); safe to repeat
+    /// Load Claude Code transcripts, Codex rollouts, Gemini CLI chat logs and OpenCode databases into the database (default: every root); safe to repeat
     Import {
-        /// Transcript or rollout files, or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated), $CODEX_HOME/sessions, $CODEX_HOME/archived_sessions (CODEX_HOME: ~/.codex), $GEMINI_CLI_HOME/.gemini/tmp (GEMINI_CLI_HOME: ~)]
+        /// Transcript, rollout, chat log or database files, or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated), $CODEX_HOME/sessions, $CODEX_HOME/archived_sessions (CODEX_HOME: ~/.codex), $GEMINI_CLI_HOME/.gemini/tmp (GEMINI_CLI_HOME: ~), $XDG_DATA_HOME/opencode (XDG_DATA_HOME: ~/.local/share)]
         paths: Vec<PathBuf>,
         /// Read only this agent's default roots (repeatable) [default: all]
         #[arg(long, value_enum, conflicts_with = "paths")]
@@ -880,6 +880,8 @@ enum ImportAgent {
     ClaudeCode,
     Codex,
     Gemini,
+    #[value(name = "opencode")]
+    OpenCode,
 }
 
 fn run_import(config: Config, paths: Vec<PathBuf>, agents: Vec<ImportAgent>) -> ExitCode {
@@ -895,6 +897,9 @@ fn run_import(config: Config, paths: Vec<PathBuf>, agents: Vec<ImportAgent>) -> 
         }
         if wants(ImportAgent::Gemini) {
             roots.extend(config.transcripts.gemini_roots.iter().cloned());
+        }
+        if wants(ImportAgent::OpenCode) {
+            roots.extend(config.transcripts.opencode_roots.iter().cloned());
         }
         Sources::Roots(roots)
     } else {

@@ -95,6 +95,9 @@ pub enum AgentLog {
     /// A Gemini CLI chat log: one message per billed response, written
     /// again as its tool calls arrive.
     Gemini,
+    /// An OpenCode database (or its older JSON storage): one message per
+    /// model step, final once the step is completed.
+    OpenCode,
 }
 
 /// Records read from one transcript file, committed together with the

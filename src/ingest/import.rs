@@ -1,5 +1,5 @@
-//! `hookmeter import`: loads Claude Code transcripts and Codex rollouts
-//! already on disk through the same readers, parsers and keys as live
+//! `hookmeter import`: loads Claude Code transcripts, Codex rollouts and
+//! OpenCode's databases (and its older JSON message files) already on disk through the same readers, parsers and keys as live
 //! capture, so an import after live capture, or a second import, adds
 //! nothing. Files stream in
 //! bounded chunks: memory does not grow with a file's size.
@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::collect::UsageLimits;
 use crate::ingest::codex::{is_rollout, read_rollout, RolloutSkips};
 use crate::ingest::gemini::{is_chat, read_chat};
+use crate::ingest::opencode;
 use crate::ingest::transcript::{read_chunk_into, to_record, Chunk, CHUNK_BYTES};
 use crate::record::{AgentLog, Source, TranscriptBatch};
 use crate::store::writer::{outcome, Receipt, TranscriptAck, WriterHandle};
@@ -119,7 +120,9 @@ pub enum Sources {
 /// Files found (with their sizes) and paths that could not be read (with why).
 pub type Found = (Vec<(PathBuf, u64)>, Vec<(PathBuf, String)>);
 
-/// Every `*.jsonl` file under the sources (named files are taken as given;
+/// Every `*.jsonl` file, OpenCode database (`opencode.db`) and OpenCode JSON
+/// message (`storage/message/<session>/<message>.json`) under the sources
+/// (named files are taken as given;
 /// directories are walked without following symlinks), sizes, stable order.
 pub fn find_transcripts(sources: &Sources) -> Found {
     let (paths, named) = match sources {
@@ -152,7 +155,9 @@ pub fn find_transcripts(sources: &Sources) -> Found {
         } else if meta.is_file()
             && (paths.contains(&path)
                 || path.extension().is_some_and(|x| x == "jsonl")
-                || crate::ingest::gemini::is_chat(&path))
+                || crate::ingest::gemini::is_chat(&path)
+                || opencode::is_database(&path)
+                || opencode::is_json_message(&path))
         {
             found.push((path, meta.len()));
         } else if meta.file_type().is_symlink() && paths.contains(&path) {
@@ -354,6 +359,35 @@ fn read_file(path: PathBuf, limits: UsageLimits, buf: &mut Vec<u8>, tx: &SyncSen
         }
         return;
     }
+    if opencode::is_database(&path) {
+        let mut stopped = false;
+        let read = opencode::read_database(&path, limits, |chunk, bytes| {
+            let read = Read::Chunk(chunk, bytes, AgentLog::OpenCode, RolloutSkips::default());
+            stopped = tx.send(read).is_err();
+            !stopped
+        });
+        if !stopped {
+            let _ = tx.send(match read {
+                Ok(()) => Read::Done,
+                Err(e) => Read::Failed(path, e),
+            });
+        }
+        return;
+    }
+    if opencode::is_json_message(&path) {
+        let read = match opencode::read_json_message(&path, limits) {
+            Ok((chunk, bytes)) => {
+                let read = Read::Chunk(chunk, bytes, AgentLog::OpenCode, RolloutSkips::default());
+                if tx.send(read).is_err() {
+                    return;
+                }
+                Read::Done
+            }
+            Err(e) => Read::Failed(path, e),
+        };
+        let _ = tx.send(read);
+        return;
+    }
     if is_rollout(&path) {
         let mut stopped = false;
         let read = read_rollout(&path, limits, buf, |chunk, bytes, skips| {
@@ -422,6 +456,7 @@ impl Run<'_> {
             AgentLog::ClaudeCode => to_record,
             AgentLog::Codex => crate::ingest::codex::to_record,
             AgentLog::Gemini => crate::ingest::gemini::to_record,
+            AgentLog::OpenCode => crate::ingest::opencode::to_record,
         };
         self.batch.extend(
             chunk

@@ -13,6 +13,7 @@ pub mod fork;
 pub mod gemini;
 pub mod http;
 pub mod import;
+pub mod opencode;
 pub mod socket;
 pub mod spool;
 pub mod transcript;

@@ -441,6 +441,7 @@ mod tests {
             roots: Vec::new(),
             codex_roots: Vec::new(),
             gemini_roots: Vec::new(),
+            opencode_roots: Vec::new(),
             idle_timeout: std::time::Duration::from_secs(60),
             stop_linger: std::time::Duration::from_secs(1),
             watch: crate::config::Watch::Off,

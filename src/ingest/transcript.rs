@@ -633,12 +633,14 @@ impl Tail {
 }
 
 /// The reader a hook's hint asks for: a Codex payload names its rollout.
-/// No hook names a Gemini CLI chat log yet: such a hint is dropped.
+/// Neither a Gemini CLI chat log (no hook names one yet) nor OpenCode's
+/// database (which this tail does not follow) is read from a hint.
 fn hint_kind(hint: &TranscriptHint) -> Option<LogKind> {
     match hint.log {
         crate::record::AgentLog::ClaudeCode => Some(LogKind::ClaudeTranscript),
         crate::record::AgentLog::Codex => Some(LogKind::CodexRollout),
         crate::record::AgentLog::Gemini => None,
+        crate::record::AgentLog::OpenCode => None,
     }
 }
 

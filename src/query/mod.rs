@@ -22,6 +22,7 @@ pub mod counters;
 pub mod fallback;
 pub mod filter_spec;
 pub mod health;
+pub mod opencode_db;
 pub mod records;
 #[cfg(test)]
 pub(crate) mod schema_check;

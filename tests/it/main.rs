@@ -14,7 +14,7 @@
 //!   turns: a fault test runs alone, every other test beside any but a fault test.
 //! - `advice`, `alerts`, `budgets`, `reports`, `names`, `cli_output`: what people read.
 //! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `watch`, `fork`, `codex`,
-//!   `missing_db`: data in, rows out.
+//!   `opencode`, `missing_db`: data in, rows out.
 //! - `cli_config`, `setup`, `codex_hooks`, `systemd`, `lifecycle`, `startup_log`: running it.
 //! - `http`, `mcp`: the read surfaces other programs use.
 //! - `security`: what hookmeter refuses.
@@ -45,6 +45,7 @@ mod mcp;
 mod missing_db;
 mod modifiers;
 mod names;
+mod opencode;
 mod pipeline;
 mod pricing_update;
 mod reports;

@@ -41,6 +41,10 @@ pub(super) enum Rule {
     /// message is written again as its tool calls arrive (and copied on a
     /// resume), so its usage is final and its tool names gather.
     GeminiChat,
+    /// An OpenCode step (`message` row): read only once completed, so its
+    /// usage is final as read and a re-read is never larger; the first
+    /// stored stands.
+    OpenCodeMessage,
 }
 
 impl Rule {
@@ -52,7 +56,7 @@ impl Rule {
                 new.output > old.output || (new.output == old.output && prompt(new) > prompt(old))
             }
             Rule::ClaudeCodeTranscript => snapshot_rank(new) > snapshot_rank(old),
-            Rule::CodexRollout | Rule::GeminiChat => false,
+            Rule::CodexRollout | Rule::GeminiChat | Rule::OpenCodeMessage => false,
         }
     }
 
@@ -60,7 +64,7 @@ impl Rule {
     fn tools(self, kept: Option<&str>, incoming: &[String]) -> Option<String> {
         match self {
             Rule::HookEvent => (!incoming.is_empty()).then(|| incoming.join(",")),
-            Rule::CodexRollout => match kept {
+            Rule::CodexRollout | Rule::OpenCodeMessage => match kept {
                 Some(kept) => Some(kept.to_owned()),
                 None => (!incoming.is_empty()).then(|| incoming.join(",")),
             },
@@ -75,7 +79,7 @@ impl Rule {
     /// tools still count when the source spreads them over lines).
     fn gathers_tools(self) -> bool {
         match self {
-            Rule::HookEvent | Rule::CodexRollout => false,
+            Rule::HookEvent | Rule::CodexRollout | Rule::OpenCodeMessage => false,
             Rule::ClaudeCodeTranscript | Rule::GeminiChat => true,
         }
     }

@@ -77,6 +77,7 @@ fn write_transcript_record(
         AgentLog::ClaudeCode => Rule::ClaudeCodeTranscript,
         AgentLog::Codex => Rule::CodexRollout,
         AgentLog::Gemini => Rule::GeminiChat,
+        AgentLog::OpenCode => Rule::OpenCodeMessage,
     };
     let seen = match record.log {
         AgentLog::ClaudeCode => seen_rows(tx, &line.message_id)?,
@@ -239,7 +240,7 @@ fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<See
 }
 
 /// The stored record of another agent's request, found by its key: for
-/// Codex and Gemini CLI the key is the request's identity (a fork's or a
+/// Codex, Gemini CLI and OpenCode the key is the request's identity (a fork's or a
 /// resume's copy shares it), so their records have no `api_messages` rows:
 /// that table reconciles Claude Code's messages across request ids and
 /// sessions.

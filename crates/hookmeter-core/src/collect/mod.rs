@@ -5,7 +5,8 @@
 //! sits and how each provider's counts normalize (`shapes`), which counts are
 //! believable (`numbers`), how an event is identified and attributed
 //! (`identity`), the per-session memory of models ([`SessionModels`]), and
-//! the reading of one Claude Code transcript line ([`transcript`]).
+//! the reading of one Claude Code transcript line ([`transcript`]), one Codex
+//! rollout line ([`codex`]) and one OpenCode message ([`opencode`]).
 //!
 //! It must stay pure and total: it never fails, never panics, does no I/O and
 //! reads no clock. A payload it cannot use yields empty fields, and a usage it
@@ -17,6 +18,7 @@ pub mod codex;
 pub mod gemini;
 mod identity;
 mod numbers;
+pub mod opencode;
 mod plausible;
 mod session;
 mod shapes;

@@ -1,0 +1,219 @@
+//! OpenCode's usage, read where OpenCode keeps it: its SQLite database
+//! (`<data>/opencode/opencode.db`, one `message` row per model step) and
+//! the JSON files of its older storage (`<data>/opencode/storage/message/
+//! <session>/<message>.json`), for `hookmeter import`
+//! (docs/ingest.md#opencode).
+//!
+//! The database is OpenCode's, in use while it runs: it is only ever read
+//! through [`crate::query::opencode_db`] (read-only, one short statement at
+//! a time, never a lock held, never a checkpoint). Rows are read in the
+//! rowid order, a bounded batch at a time, so memory does not
+//! grow with the database; a database that is locked, half-written or not
+//! a database at all is an error for this file, never a crash. What a row
+//! means is the collector's ([`crate::collect::opencode`]); a record's key
+//! is its message id, so reading a row again (a second import, a step read
+//! unfinished then finished) adds nothing.
+
+use std::path::Path;
+
+use crate::collect::opencode::{
+    read_message, tool_name, MessageRow, OpenCodeMessage, OpenCodeSkip,
+};
+use crate::collect::transcript::TranscriptUsage;
+use crate::collect::UsageLimits;
+use crate::ingest::transcript::Chunk;
+use crate::query::opencode_db::{self, MessageCursor};
+use crate::record::{AgentLog, Source, TranscriptRecord};
+
+/// Message rows read at once: one short read transaction each.
+const BATCH_ROWS: usize = 1_000;
+
+/// The largest JSON storage file read: a message's metadata is a few KB.
+const MAX_JSON_BYTES: u64 = 1 << 20;
+
+/// Whether `path` names an OpenCode database: `opencode.db`, or
+/// `opencode-<channel>.db` (what builds of other release channels name it).
+pub fn is_database(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "opencode.db" || (n.starts_with("opencode-") && n.ends_with(".db")))
+}
+
+/// Whether `path` is a message of OpenCode's older JSON storage:
+/// `…/storage/message/<session>/<message>.json`.
+pub fn is_json_message(path: &Path) -> bool {
+    let mut up = path.ancestors().skip(2).filter_map(|p| p.file_name());
+    path.extension().is_some_and(|x| x == "json")
+        && up.next().is_some_and(|n| n == "message")
+        && up.next().is_some_and(|n| n == "storage")
+}
+
+/// Reads every message of the database at `path`, a batch at a time, each
+/// batch handed to `emit` with the bytes of row data it read; `emit`
+/// returning false stops the read. `Err` says why the file could not be
+/// read (locked for now, not a database, not OpenCode's).
+pub fn read_database(
+    path: &Path,
+    limits: UsageLimits,
+    mut emit: impl FnMut(Chunk, u64) -> bool,
+) -> Result<(), String> {
+    let conn = opencode_db::open(path).map_err(|e| why(&e))?;
+    let mut cursor = MessageCursor { rowid: i64::MIN };
+    loop {
+        let rows = opencode_db::messages_after(&conn, cursor, BATCH_ROWS).map_err(|e| why(&e))?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        cursor = last.cursor;
+        let mut chunk = Chunk::default();
+        let mut bytes = 0;
+        for row in &rows {
+            bytes += row.data.len() as u64;
+            let message = read_message(MessageRow {
+                id: Some(&row.id),
+                session_id: Some(&row.session_id),
+                data: &row.data,
+            });
+            if let Some(mut step) = take(message, limits, path, &mut chunk) {
+                step.tool_names =
+                    tools(&opencode_db::tool_parts(&conn, &row.id).map_err(|e| why(&e))?);
+                chunk.records.push(step);
+            }
+        }
+        chunk.at_end = rows.len() < BATCH_ROWS;
+        if !emit(chunk, bytes) || rows.len() < BATCH_ROWS {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads one message file of the older JSON storage, with the tools its
+/// parts (`storage/part/<message>/*.json`) call.
+pub fn read_json_message(path: &Path, limits: UsageLimits) -> Result<(Chunk, u64), String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut data = Vec::new();
+    file.take(MAX_JSON_BYTES)
+        .read_to_end(&mut data)
+        .map_err(|e| e.to_string())?;
+    let mut chunk = Chunk {
+        at_end: true,
+        ..Chunk::default()
+    };
+    let message = read_message(MessageRow {
+        id: None,
+        session_id: None,
+        data: &data,
+    });
+    if let Some(mut step) = take(message, limits, path, &mut chunk) {
+        step.tool_names = json_parts(path, &step.key);
+        chunk.records.push(step);
+    }
+    Ok((chunk, data.len() as u64))
+}
+
+/// Counts one message into `chunk`; the step when it is one to record.
+fn take(
+    message: OpenCodeMessage,
+    limits: UsageLimits,
+    path: &Path,
+    chunk: &mut Chunk,
+) -> Option<TranscriptUsage> {
+    chunk.lines += 1;
+    match message {
+        OpenCodeMessage::Step(step) => match limits.refusal(&step.usage) {
+            Some(reason) => {
+                chunk.skipped += 1;
+                chunk.implausible += 1;
+                tracing::warn!(path = %path.display(), key = %step.key, %reason, "OpenCode step usage refused.");
+                None
+            }
+            None => Some(step),
+        },
+        OpenCodeMessage::Skip(skip) => {
+            chunk.skipped += 1;
+            if skip == OpenCodeSkip::NotJson {
+                chunk.not_json += 1;
+            }
+            if let OpenCodeSkip::InvalidUsage(_) = skip {
+                tracing::warn!(path = %path.display(), reason = %skip, "An OpenCode step's usage is refused; its cost is lost.");
+            }
+            None
+        }
+    }
+}
+
+/// Tool names of parts, in order, each once.
+fn tools(parts: &[Vec<u8>]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in parts.iter().filter_map(|p| tool_name(p)) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The tools of a JSON storage message: its parts are files of
+/// `storage/part/<message id>/`, beside `storage/message/`.
+fn json_parts(message_file: &Path, key: &str) -> Vec<String> {
+    let id = key.trim_start_matches("opencode:");
+    let Some(storage) = message_file.ancestors().nth(3) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(storage.join("part").join(id)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    files.sort();
+    let parts: Vec<Vec<u8>> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect();
+    tools(&parts)
+}
+
+/// A database error as a user reads it: a lock is for now.
+fn why(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            format!("{e} (OpenCode is writing it; read it again later)")
+        }
+        Some(rusqlite::ErrorCode::NotADatabase) => format!("{e} (not an OpenCode database)"),
+        _ => e.to_string(),
+    }
+}
+
+/// The record of an OpenCode step.
+pub fn to_record(line: TranscriptUsage, source: Source) -> TranscriptRecord {
+    let project = line.cwd.as_deref().and_then(crate::ingest::project_of);
+    TranscriptRecord {
+        line,
+        project,
+        source,
+        log: AgentLog::OpenCode,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn databases_and_json_messages_are_told_by_their_paths() {
+        assert!(is_database(Path::new("/d/opencode/opencode.db")));
+        assert!(is_database(Path::new("/d/opencode/opencode-dev.db")));
+        assert!(!is_database(Path::new("/d/opencode/opencode.db-wal")));
+        assert!(!is_database(Path::new("/d/opencode/other.db")));
+        assert!(is_json_message(Path::new(
+            "/d/opencode/storage/message/ses_1/msg_1.json"
+        )));
+        assert!(!is_json_message(Path::new(
+            "/d/opencode/storage/part/msg_1/prt_1.json"
+        )));
+        assert!(!is_json_message(Path::new(
+            "/d/opencode/storage/message/msg_1.json"
+        )));
+    }
+}
