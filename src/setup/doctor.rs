@@ -839,7 +839,7 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.push(assess_socket(&facts.socket, &facts.unit));
     let daemon_up = facts.socket.state == SocketState::Listening;
     findings.extend(assess_spool(&facts.spool, daemon_up, &facts.unit));
-    findings.extend(assess_hooks(&facts.hooks));
+    findings.extend(assess_hooks(&facts.hooks, facts.watch.mode));
     findings.push(match super::codex::assess(&facts.codex) {
         (Status::Ok, finding, _) => ok("codex.hooks", finding),
         (status, finding, fix) => not_ok("codex.hooks", status, finding, fix.unwrap_or_default()),
@@ -1368,7 +1368,10 @@ fn assess_spool(spool: &SpoolFacts, daemon_up: bool, unit: &Unit) -> Vec<Finding
     vec![waiting_finding, rejected]
 }
 
-fn assess_hooks(hooks: &HooksFacts) -> Vec<Finding> {
+/// Claude Code's hooks. With none at all, usage is still captured when the
+/// daemon watches the log roots (the default), so that is a warning, not a
+/// failure: what is missing then is what only hooks carry.
+fn assess_hooks(hooks: &HooksFacts, watch: crate::config::Watch) -> Vec<Finding> {
     let mut found: Vec<&'static str> = Vec::new();
     let mut where_found = Vec::new();
     let mut unreadable = Vec::new();
@@ -1395,12 +1398,27 @@ fn assess_hooks(hooks: &HooksFacts) -> Vec<Finding> {
         .map(|f| f.path.display().to_string())
         .collect();
     let missing: Vec<&str> = EVENTS.into_iter().filter(|e| !found.contains(e)).collect();
-    let mut finding = if found.is_empty() {
+    let install =
+        "`hookmeter install-hooks` (every project) or `hookmeter install-hooks --project` (this one)";
+    let mut finding = if found.is_empty() && watch != crate::config::Watch::Off {
+        not_ok(
+            "hooks",
+            Status::Warn,
+            format!(
+                "no hookmeter hook in {}; usage is still read from the transcripts the daemon watches, but budgets cannot stop an agent and tasks, labels and the event history are not recorded",
+                looked.join(", ")
+            ),
+            install.into(),
+        )
+    } else if found.is_empty() {
         not_ok(
             "hooks",
             Status::Fail,
-            format!("no hookmeter hook in {}", looked.join(", ")),
-            "`hookmeter install-hooks` (every project) or `hookmeter install-hooks --project` (this one)".into(),
+            format!(
+                "no hookmeter hook in {}, and the watch of the transcripts is off: Claude Code's usage is not captured",
+                looked.join(", ")
+            ),
+            format!("{install}, or `transcripts.watch = true`"),
         )
     } else if !missing.is_empty() {
         not_ok(
@@ -2026,13 +2044,19 @@ mod tests {
     }
 
     #[test]
-    fn hooks_missing_everywhere_fail_and_partly_warn() {
+    fn hooks_missing_everywhere_warn_with_the_watch_fail_without_and_partly_warn() {
         let mut facts = healthy();
         facts.hooks.files[0].state = SettingsState::Read { events: vec![] };
         facts.hooks.programs.clear();
+        facts.watch.mode = crate::config::Watch::Notify;
+        let hooks = find(&assess(&facts), "hooks").clone();
+        assert_eq!(hooks.status, Status::Warn);
+        assert!(hooks.finding.contains("still read"), "{hooks:?}");
+        facts.watch.mode = crate::config::Watch::Off;
         let findings = assess(&facts);
         let hooks = find(&findings, "hooks");
         assert_eq!(hooks.status, Status::Fail);
+        assert!(hooks.finding.contains("not captured"), "{hooks:?}");
         assert!(hooks
             .fix
             .as_deref()

@@ -813,13 +813,18 @@ fn doctor_finds_a_corrupted_database() {
 }
 
 #[test]
-fn doctor_without_hooks_fails_and_names_install_hooks() {
+fn doctor_without_hooks_warns_and_names_install_hooks() {
     let home = Home::new();
     let _daemon = home.start();
-    let (code, findings) = doctor(&home);
-    assert_eq!(code, Some(1));
+    let (_, findings) = doctor(&home);
+    // The daemon watches the transcripts (the default): usage is still
+    // captured, so no hooks is a warning that says what is missing.
     let hooks = finding(&findings, "hooks");
-    assert_eq!(hooks["status"], "fail");
+    assert_eq!(hooks["status"], "warn");
+    assert!(
+        hooks["finding"].as_str().unwrap().contains("still read"),
+        "{hooks}"
+    );
     assert!(
         hooks["finding"]
             .as_str()
@@ -971,5 +976,19 @@ fn run_hook_as_claude_code(
             )) == 1
         },
         || daemon.log_text(),
+    );
+}
+
+#[test]
+fn doctor_without_hooks_fails_when_the_watch_is_off() {
+    let home = Home::new();
+    home.write_config("[transcripts]\nwatch = false\n");
+    let (code, findings) = doctor(&home);
+    assert_eq!(code, Some(1));
+    let hooks = finding(&findings, "hooks");
+    assert_eq!(hooks["status"], "fail", "{hooks}");
+    assert!(
+        hooks["fix"].as_str().unwrap().contains("transcripts.watch"),
+        "{hooks}"
     );
 }
