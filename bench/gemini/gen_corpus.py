@@ -30,7 +30,9 @@ The cases, at realistic rates:
   * subagent logs, `chats/<parent session id>/<id>.jsonl`, kind `subagent`;
   * the older single-JSON form `session-*.json`; some of those resumed,
     i.e. converted to `<name>.jsonl` holding the header and every message
-    again, the older file left beside it;
+    again, the older file left beside it (0.61.0's chat recorder, started
+    on a resumed `.json`, appends to the `.jsonl` name and deletes
+    nothing);
   * thoughts, cached input, tool-use prompt tokens, gemini-2.5-pro calls
     whose prompt is over 200,000 tokens (its long-context tier), and five
     gemini models.
