@@ -11,7 +11,9 @@ OUT_DIR/corpus-summary.json with the ground truth.
 
 The schema is the one of the real databases in
 tests/fixtures/opencode/real/*/dump.sql (their CREATE TABLE statements, read
-at start), and every row copies the structure of their rows: `project`,
+at start) with the indexes OpenCode 1.18.33 creates on them (`part` and
+`message` by `message_id` / `session_id`: without them every tool lookup by
+message scans the whole `part` table), and every row copies the structure of their rows: `project`,
 `session` (with its aggregates), `message` (user messages; one assistant
 message per model step, with `path`, `cost`, `tokens {total, input, output,
 reasoning, cache {read, write}}`, `modelID`, `providerID`, `time {created,
@@ -71,6 +73,12 @@ WINDOW_START = datetime(2026, 9, 1, tzinfo=timezone.utc)
 WINDOW_DAYS = 60
 PROJECTS = 14
 MIB = 1 << 20
+
+INDEXES = ["CREATE INDEX `message_session_idx` ON `message` (`session_id`)",
+           "CREATE INDEX `message_session_time_created_id_idx` ON `message` (`session_id`,`time_created`,`id`)",
+           "CREATE INDEX `part_message_idx` ON `part` (`message_id`)",
+           "CREATE INDEX `part_message_id_id_idx` ON `part` (`message_id`,`id`)",
+           "CREATE INDEX `part_session_idx` ON `part` (`session_id`)"]
 
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -192,6 +200,10 @@ def main():
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=OFF")
     for stmt in T["schema"]:
+        db.execute(stmt)
+    # the indexes OpenCode 1.18.33's migrations create on these tables (in the
+    # binary; the fixtures' dumps keep the tables only)
+    for stmt in INDEXES:
         db.execute(stmt)
     st = State()
     # tool outputs: slices of a deterministic pool of text
