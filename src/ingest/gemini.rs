@@ -14,7 +14,7 @@ use std::path::Path;
 use crate::collect::gemini::{read_document, Chat, GeminiLine, GeminiSkip, GeminiUsage, AGENT};
 use crate::collect::transcript::TranscriptUsage;
 use crate::collect::{Billing, UsageLimits};
-use crate::ingest::codex::{read_lines, RolloutSkips, BLOCK_BYTES};
+use crate::ingest::codex::{read_lines, LineState, LogChunk, RolloutSkips, BLOCK_BYTES};
 use crate::ingest::transcript::{Chunk, MAX_LINE_BYTES};
 use crate::record::{AgentLog, Source, TranscriptRecord};
 
@@ -110,6 +110,82 @@ pub fn read_chat(
         emit(chunk, bytes, skips);
     }
     Ok(())
+}
+
+/// What the tail keeps beside a chat log's offset: the collector's [`Chat`]
+/// (the session the header named, the message ids seen) and the project
+/// the file belongs to.
+#[derive(Debug, Clone)]
+pub struct ChatState {
+    chat: Chat,
+    cwd: Option<String>,
+}
+
+impl LineState for ChatState {
+    fn fresh(path: &Path) -> ChatState {
+        ChatState {
+            chat: Chat::new(),
+            cwd: project_root(path),
+        }
+    }
+
+    fn prime(&mut self, line: &[u8]) {
+        let _ = self.chat.read_line(line);
+    }
+
+    fn feed(
+        &mut self,
+        line: &[u8],
+        limits: UsageLimits,
+        path: &Path,
+        chunk: &mut Chunk,
+        skips: &mut RolloutSkips,
+    ) {
+        chunk.lines += 1;
+        let read = self.chat.read_line(line);
+        take(read, limits, path, self.cwd.as_deref(), chunk, skips);
+    }
+}
+
+/// One read of a chat log for the tail: the JSONL form from `offset`, about
+/// `max` bytes of complete lines, going on from `state` (rebuilt by reading
+/// the lines before `offset` again when missing, as for a Codex rollout);
+/// the older single-JSON form, which the CLI rewrites whole, read whole
+/// again each time it changed (its messages' keys make that harmless).
+pub fn read_chat_chunk(
+    path: &Path,
+    offset: u64,
+    inode: u64,
+    state: Option<ChatState>,
+    max: usize,
+    limits: UsageLimits,
+) -> std::io::Result<LogChunk<ChatState>> {
+    if path.extension().is_some_and(|e| e != "json") {
+        return crate::ingest::codex::read_log_chunk(path, offset, inode, state, max, limits);
+    }
+    let mut whole = None;
+    read_chat(path, limits, &mut Vec::new(), |chunk, bytes, skips| {
+        whole = Some((chunk, bytes, skips));
+        true
+    })?;
+    let (mut chunk, bytes, skips) = whole.unwrap_or_default();
+    chunk.end = bytes;
+    chunk.inode = std::fs::metadata(path).map(|m| std::os::unix::fs::MetadataExt::ino(&m))?;
+    chunk.at_end = true;
+    if chunk.end == offset && chunk.inode == inode {
+        // Read before at this length: what it gave is stored already.
+        chunk = Chunk {
+            end: offset,
+            inode,
+            at_end: true,
+            ..Chunk::default()
+        };
+    }
+    Ok(LogChunk {
+        chunk,
+        state: ChatState::fresh(path),
+        skips,
+    })
 }
 
 /// One line's answers into `chunk` and `skips`. A line counts as skipped
