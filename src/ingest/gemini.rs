@@ -29,16 +29,7 @@ const PROJECT_ROOT_FILE: &str = ".project_root";
 /// the older `chats/session-*.json`) of a session, or
 /// `chats/<parent session id>/*.jsonl` of a subagent.
 pub fn is_chat(path: &Path) -> bool {
-    let dir_name = |p: Option<&Path>| p.and_then(|p| p.file_name()).is_some_and(|n| n == "chats");
-    let parent = path.parent();
-    let session = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(crate::collect::gemini::is_chat_name)
-        && dir_name(parent);
-    let subagent =
-        path.extension().is_some_and(|e| e == "jsonl") && dir_name(parent.and_then(Path::parent));
-    session || subagent
+    crate::collect::gemini::is_chat_path(path)
 }
 
 /// Reads the chat log at `path` from its start, handing `emit` a chunk

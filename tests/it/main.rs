@@ -39,6 +39,7 @@ mod fallback;
 mod faults;
 mod fork;
 mod gemini;
+mod gemini_hooks;
 mod gemini_live;
 mod http;
 mod lifecycle;
