@@ -300,6 +300,80 @@ mod tests {
         }
     }
 
+    /// The tail's reads, in steps of `max` bytes with the state carried and
+    /// again after a "restart" (no state: the lines before the offset are
+    /// read again to rebuild it), give what one reading of the whole file
+    /// gives: the session the header named before the offset keys the
+    /// messages after it, and a message seen before the offset is not given
+    /// again. A half-written last line is left at the end.
+    #[test]
+    fn the_tails_chunks_read_as_the_whole_file_with_or_without_the_state() {
+        let mut text = String::from(
+            "{\"sessionId\":\"s1\",\"projectHash\":\"h\",\"startTime\":\"2026-01-01T00:00:00Z\",\"kind\":\"main\"}\n",
+        );
+        let message = |n: usize, tools: bool| {
+            let calls = if tools {
+                ",\"toolCalls\":[{\"name\":\"run_shell_command\"}]"
+            } else {
+                ""
+            };
+            format!(
+                "{{\"id\":\"m{n}\",\"timestamp\":\"2026-01-01T00:00:01Z\",\"type\":\"gemini\",\"content\":\"{}\",\"tokens\":{{\"input\":100,\"output\":{n},\"cached\":0,\"thoughts\":0,\"tool\":0,\"total\":100}},\"model\":\"gemini-2.5-pro\"{calls}}}\n",
+                "x".repeat([10, 5_000, 200_000][n % 3])
+            )
+        };
+        for n in 0..12 {
+            text.push_str(&message(n, false));
+            // Written again with its tool calls: one more read of m<n>, whatever the chunk.
+            if n % 4 == 0 {
+                text.push_str(&message(n, true));
+            }
+        }
+        text.push_str("{\"id\":\"m99\",\"type\":\"gem");
+        let dir = tempfile::tempdir().unwrap();
+        let chats = dir.path().join("p/chats");
+        std::fs::create_dir_all(&chats).unwrap();
+        let path = chats.join("session-2026-01-01T00-00-s1.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        let whole = read_chat_chunk(&path, 0, 0, None, usize::MAX, UsageLimits::default()).unwrap();
+        let expected: Vec<(String, Vec<String>)> = (whole.chunk.records.iter())
+            .map(|r| (r.key.clone(), r.tool_names.clone()))
+            .collect();
+        assert_eq!(
+            expected.len(),
+            15,
+            "12 messages, 3 written again with tools"
+        );
+        let complete = text.rfind('\n').unwrap() as u64 + 1;
+        assert_eq!(whole.chunk.end, complete);
+        for max in [1, 4_096, 300_000] {
+            for restart in [false, true] {
+                let (mut got, mut offset, mut state) = (Vec::new(), 0, None);
+                loop {
+                    let read = read_chat_chunk(
+                        &path,
+                        offset,
+                        0,
+                        state.take(),
+                        max,
+                        UsageLimits::default(),
+                    )
+                    .unwrap();
+                    got.extend(
+                        (read.chunk.records.iter()).map(|r| (r.key.clone(), r.tool_names.clone())),
+                    );
+                    offset = read.chunk.end;
+                    state = (!restart).then_some(read.state);
+                    if read.chunk.at_end {
+                        break;
+                    }
+                }
+                assert_eq!(got, expected, "max {max}, restart {restart}");
+                assert_eq!(offset, complete, "max {max}, restart {restart}");
+            }
+        }
+    }
+
     #[test]
     fn the_project_is_the_path_beside_the_chats_else_the_directory() {
         let dir = tempfile::tempdir().unwrap();
