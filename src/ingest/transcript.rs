@@ -48,7 +48,7 @@ use crate::collect::UsageLimits;
 use crate::config::Transcripts;
 use crate::ingest::gemini::ChatState;
 use crate::ingest::watch::{Found, LogKind};
-use crate::internal_events::transcript::{ChunkRead, CodexSkips, TranscriptCounters};
+use crate::internal_events::transcript::{ChunkRead, CodexSkips, GeminiSkips, TranscriptCounters};
 use crate::record::{Source, TranscriptBatch, TranscriptHint, TranscriptOffset, TranscriptRecord};
 use crate::store::writer::WriterHandle;
 
@@ -525,13 +525,18 @@ impl Tail {
                 records,
             },
         );
-        if kind == LogKind::CodexRollout {
-            self.counters.codex_lines_skipped(CodexSkips {
+        match kind {
+            LogKind::CodexRollout => self.counters.codex_lines_skipped(CodexSkips {
                 unknown_type: skips.unknown_type,
                 null_info: skips.null_info,
                 repeated_total: skips.repeated_total,
                 invalid_usage: skips.invalid_usage,
-            });
+            }),
+            LogKind::GeminiChat => self.counters.gemini_lines_skipped(GeminiSkips {
+                unknown_type: skips.unknown_type,
+                invalid_usage: skips.invalid_usage,
+            }),
+            LogKind::ClaudeTranscript => {}
         }
         let to_record = match kind {
             LogKind::ClaudeTranscript => to_record,

@@ -192,3 +192,45 @@ fn the_older_single_json_form_rewritten_whole_is_read_again_and_counts_once() {
     );
     drop(daemon);
 }
+
+#[test]
+fn bad_chat_log_lines_are_skipped_and_counted_by_reason_and_a_cut_line_counts_once_finished() {
+    let home = Home::new();
+    let chats = gemini_cli_home(&home).join(".gemini/tmp/bad/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    let daemon = start(&home);
+    let header = r#"{"sessionId":"b0000000-0000-4000-8000-000000000002","projectHash":"h","startTime":"2026-01-01T00:00:00.000Z","kind":"main"}"#;
+    let good = r#"{"id":"m1","timestamp":"2026-01-01T00:00:01.000Z","type":"gemini","content":"ok","tokens":{"input":1000,"output":10,"cached":0,"thoughts":0,"tool":0,"total":1010},"model":"gemini-2.5-pro"}"#;
+    let unknown =
+        r#"{"id":"m2","timestamp":"2026-01-01T00:00:02.000Z","type":"hologram","content":"?"}"#;
+    let refused = r#"{"id":"m3","timestamp":"2026-01-01T00:00:03.000Z","type":"gemini","tokens":{"input":10,"output":1,"cached":50},"model":"gemini-2.5-pro"}"#;
+    let last = r#"{"id":"m4","timestamp":"2026-01-01T00:00:04.000Z","type":"gemini","tokens":{"input":500,"output":5,"cached":0},"model":"gemini-2.5-pro"}"#;
+    let (head, tail) = last.split_at(60);
+    let path = chats.join("session-2026-01-01T00-00-b0000000.jsonl");
+    append(
+        &path,
+        &format!("{header}\nnot json\n{good}\n{unknown}\n{refused}\n{head}"),
+    );
+    wait_until(
+        "the good message",
+        || records(&home) == 1,
+        || daemon.log_text(),
+    );
+    for (reason, n) in [("unknown_type", 1.0), ("invalid_usage", 1.0)] {
+        wait_for_metric(
+            &daemon,
+            &format!("hookmeter_transcript_gemini_skipped_lines_total{{reason=\"{reason}\"}}"),
+            |got| got == n,
+        );
+    }
+    // The cut line, finished, is read once.
+    append(&path, &format!("{tail}\n"));
+    wait_until(
+        "the finished line",
+        || records(&home) == 2,
+        || daemon.log_text(),
+    );
+    wait_for_metric(&daemon, "hookmeter_transcript_lines_total", |n| n == 6.0);
+    assert_eq!(records(&home), 2);
+    drop(daemon);
+}
