@@ -154,7 +154,7 @@ enum Command {
     },
     /// MCP server on stdio: tools get_task_cost, get_session_cost, get_cost_report, get_budget_status
     Mcp,
-    /// Add hookmeter's hooks to Claude Code's settings.json (yours by default), or with --agent codex to Codex's hooks.json; keeps everything else, backs up first
+    /// Add hookmeter's hooks to Claude Code's settings.json (yours by default), or with --agent codex to Codex's hooks.json, --agent gemini to the Gemini CLI's settings.json; keeps everything else, backs up first
     #[command(
         after_help = "The hooks run `hookmeter send` on PostToolUse, Stop, SubagentStop, SessionStart and SessionEnd, \
 as in hooks/claude-settings.example.json. The command's program must be on PATH: without --command and with \
@@ -166,7 +166,10 @@ at the HTTP address in force instead; with [http] token set they send `Authoriza
 filled by Claude Code from its environment (the token is never written into the file). Switching kinds replaces hookmeter's hooks.\n\n\
 --agent codex puts the same command hooks (not async) in Codex's $CODEX_HOME/hooks.json (default ~/.codex) and trusts exactly \
 those in its config.toml ([hooks.state.\"<key>\"] trusted_hash, what Codex's /hooks records; Codex skips an untrusted hook \
-without a word), keeping the user's comments and layout; both files are backed up when changed."
+without a word), keeping the user's comments and layout; both files are backed up when changed.\n\n\
+--agent gemini puts command hooks (matcher \"*\") on SessionStart, AfterAgent, AfterTool and SessionEnd in the Gemini CLI's \
+$GEMINI_CLI_HOME/.gemini/settings.json (default ~/.gemini/settings.json), keeping its other settings and hooks; the CLI runs \
+them in trusted folders. Their events name the chat log, which the daemon then reads; usage is never taken from a hook."
     )]
     InstallHooks {
         /// A project's .claude/settings.json, in DIR [default DIR: the current directory]
@@ -181,8 +184,8 @@ without a word), keeping the user's comments and layout; both files are backed u
         /// Print the change as a unified diff; write nothing
         #[arg(long)]
         dry_run: bool,
-        /// The agent whose hooks to install: claude-code or codex ($CODEX_HOME/hooks.json, trusted in its config.toml)
-        #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code", "codex"])]
+        /// The agent whose hooks to install: claude-code, codex ($CODEX_HOME/hooks.json, trusted in its config.toml) or gemini ($GEMINI_CLI_HOME/.gemini/settings.json)
+        #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code", "codex", "gemini"])]
         agent: String,
     },
     /// Check config, database, socket, spool and installed hooks, and say what to fix (exit 1 if a check fails)
@@ -478,6 +481,15 @@ fn main() -> ExitCode {
                     );
                 }
                 return run_install_codex_hooks(&flags, hook_command, dry_run);
+            }
+            if agent == "gemini" {
+                if project.is_some() || settings.is_some() || http_hooks {
+                    return fail(
+                        "--project, --settings and --http are Claude Code's; --agent gemini installs \
+                         command hooks in $GEMINI_CLI_HOME/.gemini/settings.json",
+                    );
+                }
+                return run_install_gemini_hooks(&flags, hook_command, dry_run);
             }
             let how = match http_hooks {
                 false => HookKind::Command(hook_command),
@@ -849,6 +861,26 @@ fn run_install_codex_hooks(flags: &Overrides, command: Option<String>, dry_run: 
         dry_run,
     };
     match codex::run(&request, &|name| std::env::var(name).ok()) {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_install_gemini_hooks(flags: &Overrides, command: Option<String>, dry_run: bool) -> ExitCode {
+    use hookmeter::setup::gemini::{self, Request};
+    let request = Request {
+        command,
+        socket: flags.socket.clone(),
+        spool: flags.spool.clone(),
+        dry_run,
+    };
+    match gemini::run(&request, &|name| std::env::var(name).ok()) {
         Ok(text) => {
             print_out(&text);
             ExitCode::SUCCESS

@@ -418,6 +418,23 @@ fn transcripts(out: &mut String, t: &TranscriptCounts) {
     ] {
         sample(out, name, &[("reason", reason)], n as f64);
     }
+    let name = "hookmeter_transcript_gemini_skipped_lines_total";
+    family(
+        out,
+        name,
+        "counter",
+        "Gemini CLI chat log lines and messages skipped (their lines counted in the skipped \
+         lines too), by reason (unknown_type: a line or message type this version does not \
+         know; invalid_usage: token counts refused, a response's cost lost), since the daemon \
+         started.",
+    );
+    let g = &t.gemini;
+    for (reason, n) in [
+        ("unknown_type", g.unknown_type),
+        ("invalid_usage", g.invalid_usage),
+    ] {
+        sample(out, name, &[("reason", reason)], n as f64);
+    }
 }
 
 /// The watch of the agents' log roots: how each root is followed now, the

@@ -220,24 +220,65 @@ fn feed(
     }
 }
 
-/// One read of a rollout from its offset, for the tail.
+/// One read of a log from its offset, for the tail.
 #[derive(Debug)]
-pub struct RolloutChunk {
+pub struct LogChunk<S> {
     /// Records and line counts, as for a transcript chunk.
     pub chunk: Chunk,
-    /// The rollout's state after `chunk.end`: kept beside the offset, so the
-    /// next chunk reads on with the session, model and totals it needs.
-    pub state: Rollout,
+    /// The reader's state after `chunk.end`: kept beside the offset, so the
+    /// next chunk reads on with what the lines before it said (a rollout's
+    /// session, model and totals; a chat log's session and ids seen).
+    pub state: S,
     /// Lines skipped for reasons worth counting apart.
     pub skips: RolloutSkips,
 }
 
+/// One read of a rollout from its offset.
+pub type RolloutChunk = LogChunk<Rollout>;
+
+/// A reader of a log's lines that needs what the lines before said: a
+/// Codex rollout's, a Gemini CLI chat log's. The tail keeps one beside
+/// each file's offset.
+pub(crate) trait LineState: Sized {
+    /// The state before the file's first line.
+    fn fresh(path: &Path) -> Self;
+    /// Reads a line before the offset again, only for the state it leaves.
+    fn prime(&mut self, line: &[u8]);
+    /// Reads a complete, non-empty line into `chunk` and `skips`.
+    fn feed(
+        &mut self,
+        line: &[u8],
+        limits: UsageLimits,
+        path: &Path,
+        chunk: &mut Chunk,
+        skips: &mut RolloutSkips,
+    );
+}
+
+impl LineState for Rollout {
+    fn fresh(_: &Path) -> Rollout {
+        Rollout::new()
+    }
+
+    fn prime(&mut self, line: &[u8]) {
+        let _ = self.read_line(line);
+    }
+
+    fn feed(
+        &mut self,
+        line: &[u8],
+        limits: UsageLimits,
+        path: &Path,
+        chunk: &mut Chunk,
+        skips: &mut RolloutSkips,
+    ) {
+        feed(self, line, limits, path, chunk, skips);
+    }
+}
+
 /// Reads complete lines of the rollout at `path` from `offset`, about `max`
 /// bytes of them, never through a symlink, going on from `state` (what the
-/// lines before `offset` said). Without a state (a restart: it is not
-/// stored) the lines before `offset` are read again first, their answers
-/// thrown away. Starts over at 0, with a fresh state, when the file is
-/// another inode or shorter than the offset.
+/// lines before `offset` said). See [`read_log_chunk`].
 pub fn read_rollout_chunk(
     path: &Path,
     offset: u64,
@@ -246,6 +287,23 @@ pub fn read_rollout_chunk(
     max: usize,
     limits: UsageLimits,
 ) -> std::io::Result<RolloutChunk> {
+    read_log_chunk(path, offset, inode, state, max, limits)
+}
+
+/// Reads complete lines of the log at `path` from `offset`, about `max`
+/// bytes of them, never through a symlink, going on from `state` (what the
+/// lines before `offset` said). Without a state (a restart: it is not
+/// stored) the lines before `offset` are read again first, their answers
+/// thrown away. Starts over at 0, with a fresh state, when the file is
+/// another inode or shorter than the offset.
+pub(crate) fn read_log_chunk<S: LineState>(
+    path: &Path,
+    offset: u64,
+    inode: u64,
+    state: Option<S>,
+    max: usize,
+    limits: UsageLimits,
+) -> std::io::Result<LogChunk<S>> {
     use crate::ingest::transcript::{open_at, Opened};
     use std::io::{Seek, SeekFrom};
 
@@ -258,13 +316,13 @@ pub fn read_rollout_chunk(
     // What there is to read, plus a byte to see the end.
     let block = |bytes: u64| usize::try_from(bytes.saturating_add(1)).unwrap_or(BLOCK_BYTES);
     let mut buf = Vec::new();
-    let mut rollout = match (start, state) {
-        (0, _) => Rollout::new(),
+    let mut state = match (start, state) {
+        (0, _) => S::fresh(path),
         (_, Some(state)) => state,
         (_, None) => {
             // The lines before the offset again, their answers thrown away:
             // only the state they leave is wanted.
-            let mut primed = Rollout::new();
+            let mut primed = S::fresh(path);
             let mut before = 0u64;
             read_lines(&mut file, &mut buf, start, block(start), |line, n| {
                 before += n;
@@ -272,7 +330,7 @@ pub fn read_rollout_chunk(
                     return false; // never past the offset
                 }
                 if let Some(line) = line.filter(|l| !l.is_empty()) {
-                    let _ = primed.read_line(line);
+                    primed.prime(line);
                 }
                 true
             })?;
@@ -290,9 +348,7 @@ pub fn read_rollout_chunk(
             match line {
                 None => skip_overlong(path, &mut chunk),
                 Some([]) => {}
-                Some(line) => {
-                    feed(&mut rollout, line, limits, path, &mut chunk, &mut skips);
-                }
+                Some(line) => state.feed(line, limits, path, &mut chunk, &mut skips),
             }
             true
         },
@@ -300,9 +356,9 @@ pub fn read_rollout_chunk(
     let end = start + read.consumed;
     chunk.at_end = !read.stopped_early;
     chunk.end = end;
-    Ok(RolloutChunk {
+    Ok(LogChunk {
         chunk,
-        state: rollout,
+        state,
         skips,
     })
 }

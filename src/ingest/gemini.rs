@@ -14,7 +14,7 @@ use std::path::Path;
 use crate::collect::gemini::{read_document, Chat, GeminiLine, GeminiSkip, GeminiUsage, AGENT};
 use crate::collect::transcript::TranscriptUsage;
 use crate::collect::{Billing, UsageLimits};
-use crate::ingest::codex::{read_lines, RolloutSkips, BLOCK_BYTES};
+use crate::ingest::codex::{read_lines, LineState, LogChunk, RolloutSkips, BLOCK_BYTES};
 use crate::ingest::transcript::{Chunk, MAX_LINE_BYTES};
 use crate::record::{AgentLog, Source, TranscriptRecord};
 
@@ -29,16 +29,7 @@ const PROJECT_ROOT_FILE: &str = ".project_root";
 /// the older `chats/session-*.json`) of a session, or
 /// `chats/<parent session id>/*.jsonl` of a subagent.
 pub fn is_chat(path: &Path) -> bool {
-    let dir_name = |p: Option<&Path>| p.and_then(|p| p.file_name()).is_some_and(|n| n == "chats");
-    let parent = path.parent();
-    let session = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(crate::collect::gemini::is_chat_name)
-        && dir_name(parent);
-    let subagent =
-        path.extension().is_some_and(|e| e == "jsonl") && dir_name(parent.and_then(Path::parent));
-    session || subagent
+    crate::collect::gemini::is_chat_path(path)
 }
 
 /// Reads the chat log at `path` from its start, handing `emit` a chunk
@@ -110,6 +101,82 @@ pub fn read_chat(
         emit(chunk, bytes, skips);
     }
     Ok(())
+}
+
+/// What the tail keeps beside a chat log's offset: the collector's [`Chat`]
+/// (the session the header named, the message ids seen) and the project
+/// the file belongs to.
+#[derive(Debug, Clone)]
+pub struct ChatState {
+    chat: Chat,
+    cwd: Option<String>,
+}
+
+impl LineState for ChatState {
+    fn fresh(path: &Path) -> ChatState {
+        ChatState {
+            chat: Chat::new(),
+            cwd: project_root(path),
+        }
+    }
+
+    fn prime(&mut self, line: &[u8]) {
+        let _ = self.chat.read_line(line);
+    }
+
+    fn feed(
+        &mut self,
+        line: &[u8],
+        limits: UsageLimits,
+        path: &Path,
+        chunk: &mut Chunk,
+        skips: &mut RolloutSkips,
+    ) {
+        chunk.lines += 1;
+        let read = self.chat.read_line(line);
+        take(read, limits, path, self.cwd.as_deref(), chunk, skips);
+    }
+}
+
+/// One read of a chat log for the tail: the JSONL form from `offset`, about
+/// `max` bytes of complete lines, going on from `state` (rebuilt by reading
+/// the lines before `offset` again when missing, as for a Codex rollout);
+/// the older single-JSON form, which the CLI rewrites whole, read whole
+/// again each time it changed (its messages' keys make that harmless).
+pub fn read_chat_chunk(
+    path: &Path,
+    offset: u64,
+    inode: u64,
+    state: Option<ChatState>,
+    max: usize,
+    limits: UsageLimits,
+) -> std::io::Result<LogChunk<ChatState>> {
+    if path.extension().is_some_and(|e| e != "json") {
+        return crate::ingest::codex::read_log_chunk(path, offset, inode, state, max, limits);
+    }
+    let mut whole = None;
+    read_chat(path, limits, &mut Vec::new(), |chunk, bytes, skips| {
+        whole = Some((chunk, bytes, skips));
+        true
+    })?;
+    let (mut chunk, bytes, skips) = whole.unwrap_or_default();
+    chunk.end = bytes;
+    chunk.inode = std::fs::metadata(path).map(|m| std::os::unix::fs::MetadataExt::ino(&m))?;
+    chunk.at_end = true;
+    if chunk.end == offset && chunk.inode == inode {
+        // Read before at this length: what it gave is stored already.
+        chunk = Chunk {
+            end: offset,
+            inode,
+            at_end: true,
+            ..Chunk::default()
+        };
+    }
+    Ok(LogChunk {
+        chunk,
+        state: ChatState::fresh(path),
+        skips,
+    })
 }
 
 /// One line's answers into `chunk` and `skips`. A line counts as skipped
@@ -230,6 +297,80 @@ mod tests {
         }
         for path in no {
             assert!(!is_chat(Path::new(path)), "{path}");
+        }
+    }
+
+    /// The tail's reads, in steps of `max` bytes with the state carried and
+    /// again after a "restart" (no state: the lines before the offset are
+    /// read again to rebuild it), give what one reading of the whole file
+    /// gives: the session the header named before the offset keys the
+    /// messages after it, and a message seen before the offset is not given
+    /// again. A half-written last line is left at the end.
+    #[test]
+    fn the_tails_chunks_read_as_the_whole_file_with_or_without_the_state() {
+        let mut text = String::from(
+            "{\"sessionId\":\"s1\",\"projectHash\":\"h\",\"startTime\":\"2026-01-01T00:00:00Z\",\"kind\":\"main\"}\n",
+        );
+        let message = |n: usize, tools: bool| {
+            let calls = if tools {
+                ",\"toolCalls\":[{\"name\":\"run_shell_command\"}]"
+            } else {
+                ""
+            };
+            format!(
+                "{{\"id\":\"m{n}\",\"timestamp\":\"2026-01-01T00:00:01Z\",\"type\":\"gemini\",\"content\":\"{}\",\"tokens\":{{\"input\":100,\"output\":{n},\"cached\":0,\"thoughts\":0,\"tool\":0,\"total\":100}},\"model\":\"gemini-2.5-pro\"{calls}}}\n",
+                "x".repeat([10, 5_000, 200_000][n % 3])
+            )
+        };
+        for n in 0..12 {
+            text.push_str(&message(n, false));
+            // Written again with its tool calls: one more read of m<n>, whatever the chunk.
+            if n % 4 == 0 {
+                text.push_str(&message(n, true));
+            }
+        }
+        text.push_str("{\"id\":\"m99\",\"type\":\"gem");
+        let dir = tempfile::tempdir().unwrap();
+        let chats = dir.path().join("p/chats");
+        std::fs::create_dir_all(&chats).unwrap();
+        let path = chats.join("session-2026-01-01T00-00-s1.jsonl");
+        std::fs::write(&path, &text).unwrap();
+        let whole = read_chat_chunk(&path, 0, 0, None, usize::MAX, UsageLimits::default()).unwrap();
+        let expected: Vec<(String, Vec<String>)> = (whole.chunk.records.iter())
+            .map(|r| (r.key.clone(), r.tool_names.clone()))
+            .collect();
+        assert_eq!(
+            expected.len(),
+            15,
+            "12 messages, 3 written again with tools"
+        );
+        let complete = text.rfind('\n').unwrap() as u64 + 1;
+        assert_eq!(whole.chunk.end, complete);
+        for max in [1, 4_096, 300_000] {
+            for restart in [false, true] {
+                let (mut got, mut offset, mut state) = (Vec::new(), 0, None);
+                loop {
+                    let read = read_chat_chunk(
+                        &path,
+                        offset,
+                        0,
+                        state.take(),
+                        max,
+                        UsageLimits::default(),
+                    )
+                    .unwrap();
+                    got.extend(
+                        (read.chunk.records.iter()).map(|r| (r.key.clone(), r.tool_names.clone())),
+                    );
+                    offset = read.chunk.end;
+                    state = (!restart).then_some(read.state);
+                    if read.chunk.at_end {
+                        break;
+                    }
+                }
+                assert_eq!(got, expected, "max {max}, restart {restart}");
+                assert_eq!(offset, complete, "max {max}, restart {restart}");
+            }
         }
     }
 

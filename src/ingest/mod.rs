@@ -175,9 +175,10 @@ impl Decoder {
                 found.event_name.as_deref(),
                 Some("Stop" | "SubagentStop" | "SessionEnd")
             ),
-            log: match found.from_codex {
-                true => crate::record::AgentLog::Codex,
-                false => crate::record::AgentLog::ClaudeCode,
+            log: match (found.from_codex, found.from_gemini) {
+                (true, _) => crate::record::AgentLog::Codex,
+                (false, true) => crate::record::AgentLog::Gemini,
+                (false, false) => crate::record::AgentLog::ClaudeCode,
             },
         });
         let charge = (usage.is_some() || found.reported_cost_usd.is_some()).then(|| Charge {

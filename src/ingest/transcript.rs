@@ -12,10 +12,11 @@
 //!
 //! A file is read by the reader of its [`LogKind`]: a Claude Code
 //! transcript line by line on its own, a Codex rollout through a
-//! [`Rollout`], whose state (session, cwd, model, totals) is kept in memory
-//! beside the offset. It is not stored: after a restart, the first read of a
-//! rollout that grew reads its lines before the offset again without
-//! emitting them. That costs one pass over a grown file once per run, while
+//! [`Rollout`] and a Gemini CLI chat log through a [`ChatState`], whose
+//! state (a rollout's session, cwd, model, totals; a chat's session and
+//! message ids seen) is kept in memory beside the offset. It is not
+//! stored: after a restart, the first read of a rollout or chat log that
+//! grew reads its lines before the offset again without emitting them. That costs one pass over a grown file once per run, while
 //! the common restart (thousands of files read to their end) stays one
 //! `stat` per file, and the state can never disagree with the file. A
 //! rollout Codex moved to `archived_sessions/` keeps its inode: the offset
@@ -45,8 +46,9 @@ use crate::collect::codex::Rollout;
 use crate::collect::transcript::{parse_line, SkipReason, TranscriptLine, TranscriptUsage};
 use crate::collect::UsageLimits;
 use crate::config::Transcripts;
+use crate::ingest::gemini::ChatState;
 use crate::ingest::watch::{Found, LogKind};
-use crate::internal_events::transcript::{ChunkRead, CodexSkips, TranscriptCounters};
+use crate::internal_events::transcript::{ChunkRead, CodexSkips, GeminiSkips, TranscriptCounters};
 use crate::record::{Source, TranscriptBatch, TranscriptHint, TranscriptOffset, TranscriptRecord};
 use crate::store::writer::WriterHandle;
 
@@ -103,10 +105,10 @@ pub struct Tail {
     refused: HashSet<String>,
     /// The kind of each file met, so it is read by its own reader.
     kinds: HashMap<PathBuf, LogKind>,
-    /// Each Codex rollout's reader state at its offset and inode: what its
-    /// lines before the offset said. Not stored; rebuilt by a re-read when
-    /// missing (see the module doc).
-    rollouts: HashMap<PathBuf, (u64, u64, Rollout)>,
+    /// Each Codex rollout's or Gemini CLI chat log's reader state at its
+    /// offset and inode: what its lines before the offset said. Not stored;
+    /// rebuilt by a re-read when missing (see the module doc).
+    states: HashMap<PathBuf, (u64, u64, LineStates)>,
     reader: Option<rusqlite::Connection>,
     /// Files the watch found new or grown, waiting for a chunk read; each
     /// path once, whatever the number of notifications.
@@ -120,6 +122,13 @@ pub struct Tail {
     retry: HashSet<PathBuf>,
     /// Where the watch sends what it finds; `None` when it is off.
     found: Option<mpsc::Receiver<Found>>,
+}
+
+/// A reader's state kept beside a file's offset, by the file's kind.
+#[derive(Debug)]
+enum LineStates {
+    Codex(Rollout),
+    Gemini(ChatState),
 }
 
 /// A file the watch found, waiting in the queue.
@@ -155,7 +164,7 @@ impl Tail {
             seen: HashMap::new(),
             refused: HashSet::new(),
             kinds: HashMap::new(),
-            rollouts: HashMap::new(),
+            states: HashMap::new(),
             reader: None,
             pending: VecDeque::new(),
             pending_paths: HashSet::new(),
@@ -311,6 +320,7 @@ impl Tail {
         let roots = match kind {
             LogKind::ClaudeTranscript => &self.config.roots,
             LogKind::CodexRollout => &self.config.codex_roots,
+            LogKind::GeminiChat => &self.config.gemini_roots,
         };
         match admit(path, roots) {
             Ok(path) => Some(path),
@@ -424,12 +434,10 @@ impl Tail {
                 .await
             }
             LogKind::CodexRollout => {
-                // The state kept is good only for the offset it was left at.
-                let state = self
-                    .rollouts
-                    .remove(path)
-                    .filter(|(at, ino, _)| (*at, *ino) == (offset, inode))
-                    .map(|(_, _, state)| state);
+                let state = self.state_at(path, offset, inode).and_then(|s| match s {
+                    LineStates::Codex(state) => Some(state),
+                    LineStates::Gemini(_) => None,
+                });
                 tokio::task::spawn_blocking(move || {
                     crate::ingest::codex::read_rollout_chunk(
                         &task_path,
@@ -439,7 +447,35 @@ impl Tail {
                         CHUNK_BYTES,
                         limits,
                     )
-                    .map(|read| (read.chunk, Some((read.state, read.skips))))
+                    .map(|read| {
+                        (
+                            read.chunk,
+                            Some((LineStates::Codex(read.state), read.skips)),
+                        )
+                    })
+                })
+                .await
+            }
+            LogKind::GeminiChat => {
+                let state = self.state_at(path, offset, inode).and_then(|s| match s {
+                    LineStates::Gemini(state) => Some(state),
+                    LineStates::Codex(_) => None,
+                });
+                tokio::task::spawn_blocking(move || {
+                    crate::ingest::gemini::read_chat_chunk(
+                        &task_path,
+                        offset,
+                        inode,
+                        state,
+                        CHUNK_BYTES,
+                        limits,
+                    )
+                    .map(|read| {
+                        (
+                            read.chunk,
+                            Some((LineStates::Gemini(read.state), read.skips)),
+                        )
+                    })
                 })
                 .await
             }
@@ -473,7 +509,7 @@ impl Tail {
         };
         if chunk.end == offset && chunk.restarted.is_none() {
             if let Some(state) = state {
-                self.rollouts
+                self.states
                     .insert(path.to_path_buf(), (offset, inode, state));
             }
             return Step::Done; // nothing new
@@ -489,15 +525,23 @@ impl Tail {
                 records,
             },
         );
-        self.counters.codex_lines_skipped(CodexSkips {
-            unknown_type: skips.unknown_type,
-            null_info: skips.null_info,
-            repeated_total: skips.repeated_total,
-            invalid_usage: skips.invalid_usage,
-        });
+        match kind {
+            LogKind::CodexRollout => self.counters.codex_lines_skipped(CodexSkips {
+                unknown_type: skips.unknown_type,
+                null_info: skips.null_info,
+                repeated_total: skips.repeated_total,
+                invalid_usage: skips.invalid_usage,
+            }),
+            LogKind::GeminiChat => self.counters.gemini_lines_skipped(GeminiSkips {
+                unknown_type: skips.unknown_type,
+                invalid_usage: skips.invalid_usage,
+            }),
+            LogKind::ClaudeTranscript => {}
+        }
         let to_record = match kind {
             LogKind::ClaudeTranscript => to_record,
             LogKind::CodexRollout => crate::ingest::codex::to_record,
+            LogKind::GeminiChat => crate::ingest::gemini::to_record,
         };
         let batch = TranscriptBatch {
             records: chunk
@@ -517,7 +561,7 @@ impl Tail {
                 self.offsets
                     .insert(path.to_path_buf(), (chunk.end, chunk.inode));
                 if let Some(state) = state {
-                    self.rollouts
+                    self.states
                         .insert(path.to_path_buf(), (chunk.end, chunk.inode, state));
                 }
             }
@@ -539,6 +583,15 @@ impl Tail {
         }
     }
 
+    /// The reader state kept for `path`, when it was left at this offset
+    /// and inode (good for no other place in the file).
+    fn state_at(&mut self, path: &Path, offset: u64, inode: u64) -> Option<LineStates> {
+        self.states
+            .remove(path)
+            .filter(|(at, ino, _)| (*at, *ino) == (offset, inode))
+            .map(|(_, _, state)| state)
+    }
+
     /// The kind of a file met before, else the one its name and place say.
     fn kind_of(&self, path: &Path) -> LogKind {
         match self.kinds.get(path) {
@@ -547,17 +600,21 @@ impl Tail {
         }
     }
 
-    /// A `rollout-*.jsonl` under a Codex root is a rollout; anything else a
-    /// Claude Code transcript (for paths read back from the database).
+    /// A `rollout-*.jsonl` under a Codex root is a rollout, a chat log under
+    /// a Gemini CLI root a chat log; anything else a Claude Code transcript
+    /// (for paths read back from the database).
     fn kind_by_name(&self, path: &Path) -> LogKind {
-        let rollout =
-            LogKind::CodexRollout.is_log(path)
-                && self.config.codex_roots.iter().any(|root| {
-                    std::fs::canonicalize(root).is_ok_and(|root| path.starts_with(root))
-                });
-        match rollout {
-            true => LogKind::CodexRollout,
-            false => LogKind::ClaudeTranscript,
+        let under = |roots: &[PathBuf]| {
+            roots
+                .iter()
+                .any(|root| std::fs::canonicalize(root).is_ok_and(|root| path.starts_with(root)))
+        };
+        if LogKind::CodexRollout.is_log(path) && under(&self.config.codex_roots) {
+            LogKind::CodexRollout
+        } else if LogKind::GeminiChat.is_log(path) && under(&self.config.gemini_roots) {
+            LogKind::GeminiChat
+        } else {
+            LogKind::ClaudeTranscript
         }
     }
 
@@ -632,14 +689,14 @@ impl Tail {
     }
 }
 
-/// The reader a hook's hint asks for: a Codex payload names its rollout.
-/// Neither a Gemini CLI chat log (no hook names one yet) nor OpenCode's
-/// database (which this tail does not follow) is read from a hint.
+/// The reader a hook's hint asks for: a Codex payload names its rollout, a
+/// Gemini CLI payload its chat log. OpenCode's database (which this tail
+/// does not follow) is never read from a hint.
 fn hint_kind(hint: &TranscriptHint) -> Option<LogKind> {
     match hint.log {
         crate::record::AgentLog::ClaudeCode => Some(LogKind::ClaudeTranscript),
         crate::record::AgentLog::Codex => Some(LogKind::CodexRollout),
-        crate::record::AgentLog::Gemini => None,
+        crate::record::AgentLog::Gemini => Some(LogKind::GeminiChat),
         crate::record::AgentLog::OpenCode => None,
     }
 }

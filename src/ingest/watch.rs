@@ -11,7 +11,8 @@
 //! Every root has a [`LogKind`], which says which files under it are logs
 //! and which reader the tail uses: Claude Code transcripts under
 //! `transcripts.roots`, Codex rollouts (`rollout-*.jsonl` at any depth)
-//! under `transcripts.codex_roots`. Another agent's logs become a kind with
+//! under `transcripts.codex_roots`, Gemini CLI chat logs (`chats/` of each
+//! project) under `transcripts.gemini_roots`. Another agent's logs become a kind with
 //! its roots in [`log_roots`], its file rule in [`LogKind::is_log`] and its
 //! reader in the tail.
 //!
@@ -51,6 +52,9 @@ pub enum LogKind {
     /// Codex's session rollouts, `sessions/YYYY/MM/DD/rollout-*.jsonl` and
     /// the same under `archived_sessions/`.
     CodexRollout,
+    /// Gemini CLI's chat logs, `<project>/chats/session-*.jsonl` (or the
+    /// older `.json`) and its subagents' `<project>/chats/<parent>/*.jsonl`.
+    GeminiChat,
 }
 
 impl LogKind {
@@ -59,6 +63,7 @@ impl LogKind {
         match self {
             LogKind::ClaudeTranscript => path.extension().is_some_and(|e| e == "jsonl"),
             LogKind::CodexRollout => crate::ingest::codex::is_rollout(path),
+            LogKind::GeminiChat => crate::ingest::gemini::is_chat(path),
         }
     }
 
@@ -67,6 +72,7 @@ impl LogKind {
         match self {
             LogKind::ClaudeTranscript => "Claude Code transcripts",
             LogKind::CodexRollout => "Codex rollouts",
+            LogKind::GeminiChat => "Gemini CLI chat logs",
         }
     }
 }
@@ -79,7 +85,8 @@ pub struct LogRoot {
 }
 
 /// Every root the watch follows: Claude Code's transcript roots
-/// (`transcripts.roots`), then Codex's (`transcripts.codex_roots`).
+/// (`transcripts.roots`), then Codex's (`transcripts.codex_roots`), then
+/// Gemini CLI's (`transcripts.gemini_roots`).
 /// A directory named twice (`CLAUDE_CONFIG_DIR=~/.claude` adds
 /// `~/.claude/projects` again) is one root.
 pub fn log_roots(transcripts: &Transcripts) -> Vec<LogRoot> {
@@ -87,6 +94,7 @@ pub fn log_roots(transcripts: &Transcripts) -> Vec<LogRoot> {
     let kinds = [
         (LogKind::ClaudeTranscript, &transcripts.roots),
         (LogKind::CodexRollout, &transcripts.codex_roots),
+        (LogKind::GeminiChat, &transcripts.gemini_roots),
     ];
     for (kind, dirs) in kinds {
         for dir in dirs {
@@ -596,6 +604,7 @@ mod tests {
                 (LogKind::ClaudeTranscript, "/h/.claude/projects".into()),
                 (LogKind::CodexRollout, "/h/.codex/sessions".into()),
                 (LogKind::CodexRollout, "/h/.codex/archived_sessions".into()),
+                (LogKind::GeminiChat, "/h/.gemini/tmp".into()),
             ]
         );
 

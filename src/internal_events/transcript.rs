@@ -32,6 +32,10 @@ pub struct TranscriptCounters {
     codex_null_info: AtomicU64,
     codex_repeated_total: AtomicU64,
     codex_invalid_usage: AtomicU64,
+    /// Gemini CLI chat log lines and messages skipped for a reason worth
+    /// telling apart (their lines are skipped lines too).
+    gemini_unknown_type: AtomicU64,
+    gemini_invalid_usage: AtomicU64,
     /// The watch of the log roots, which hands the tail files no hook named.
     pub watch: super::watch::WatchCounters,
 }
@@ -48,6 +52,7 @@ pub struct TranscriptCounts {
     pub rotations: u64,
     pub missing: u64,
     pub codex: CodexSkips,
+    pub gemini: GeminiSkips,
 }
 
 /// Codex rollout lines skipped, by why (docs/ingest.md#codex-rollouts).
@@ -59,6 +64,16 @@ pub struct CodexSkips {
     pub null_info: u64,
     /// A `token_count` repeating the thread total before it.
     pub repeated_total: u64,
+    /// Token counts the collector refuses: a response's cost lost.
+    pub invalid_usage: u64,
+}
+
+/// Gemini CLI chat log lines skipped, by why
+/// (docs/ingest.md#gemini-cli-chat-logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GeminiSkips {
+    /// A line or message of a type this version does not know: the format moved.
+    pub unknown_type: u64,
     /// Token counts the collector refuses: a response's cost lost.
     pub invalid_usage: u64,
 }
@@ -129,6 +144,14 @@ impl TranscriptCounters {
             .fetch_add(skips.invalid_usage, Ordering::Relaxed);
     }
 
+    /// Gemini CLI chat log lines of a chunk were skipped for these reasons.
+    pub fn gemini_lines_skipped(&self, skips: GeminiSkips) {
+        self.gemini_unknown_type
+            .fetch_add(skips.unknown_type, Ordering::Relaxed);
+        self.gemini_invalid_usage
+            .fetch_add(skips.invalid_usage, Ordering::Relaxed);
+    }
+
     /// The writer committed `records` records with their offset.
     pub fn records_stored(&self, records: u64) {
         self.records.fetch_add(records, Ordering::Relaxed);
@@ -168,6 +191,10 @@ impl TranscriptCounters {
                 repeated_total: get(&self.codex_repeated_total),
                 invalid_usage: get(&self.codex_invalid_usage),
             },
+            gemini: GeminiSkips {
+                unknown_type: get(&self.gemini_unknown_type),
+                invalid_usage: get(&self.gemini_invalid_usage),
+            },
         }
     }
 }
@@ -203,6 +230,10 @@ mod tests {
             repeated_total: 3,
             invalid_usage: 4,
         });
+        c.gemini_lines_skipped(GeminiSkips {
+            unknown_type: 5,
+            invalid_usage: 6,
+        });
         assert_eq!(
             c.counts(),
             TranscriptCounts {
@@ -219,6 +250,10 @@ mod tests {
                     null_info: 2,
                     repeated_total: 3,
                     invalid_usage: 4,
+                },
+                gemini: GeminiSkips {
+                    unknown_type: 5,
+                    invalid_usage: 6,
                 },
             }
         );

@@ -121,6 +121,8 @@ pub struct Facts {
     pub hooks: HooksFacts,
     /// Codex's hooks (`$CODEX_HOME/hooks.json` and their trust).
     pub codex: super::codex::DoctorFacts,
+    /// The Gemini CLI's hooks (`$GEMINI_CLI_HOME/.gemini/settings.json`).
+    pub gemini: super::gemini::DoctorFacts,
     /// How the daemon is meant to run here: the fixes say how to start it.
     pub unit: Unit,
     pub http: HttpFacts,
@@ -409,6 +411,7 @@ pub fn gather(
         spool: look_at_spool(&config.spool),
         hooks: look_at_hooks(env, cwd),
         codex: super::codex::look(env),
+        gemini: super::gemini::look(env),
         unit: look_at_units(env),
         http: look_at_http(config, passwd),
         prices: look_at_prices(config),
@@ -843,6 +846,10 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.push(match super::codex::assess(&facts.codex) {
         (Status::Ok, finding, _) => ok("codex.hooks", finding),
         (status, finding, fix) => not_ok("codex.hooks", status, finding, fix.unwrap_or_default()),
+    });
+    findings.push(match super::gemini::assess(&facts.gemini) {
+        (Status::Ok, finding, _) => ok("gemini.hooks", finding),
+        (status, finding, fix) => not_ok("gemini.hooks", status, finding, fix.unwrap_or_default()),
     });
     findings.push(assess_http(&facts.http));
     findings.push(assess_prices(&facts.prices));
@@ -1624,6 +1631,10 @@ mod tests {
                 home: Some("/h/.codex".into()),
                 state: super::super::codex::DoctorState::NoCodex,
             },
+            gemini: super::super::gemini::DoctorFacts {
+                settings: Some("/h/.gemini/settings.json".into()),
+                state: super::super::gemini::DoctorState::NoGemini,
+            },
             unit: Unit::User("/h/.config/systemd/user/hookmeter.service".into()),
             http: HttpFacts {
                 listen: Some("127.0.0.1:7717".into()),
@@ -1754,6 +1765,7 @@ mod tests {
                 "hooks",
                 "hooks.command",
                 "codex.hooks",
+                "gemini.hooks",
                 "http",
                 "prices",
                 "watch"

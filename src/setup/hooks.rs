@@ -104,6 +104,10 @@ pub enum Hook {
     /// 0.171.0 runs an async SessionEnd hook synchronously anyway (with a
     /// warning), and `hookmeter send` is bounded by its own time budget.
     CodexCommand(String),
+    /// A Gemini CLI `type: "command"` hook running this: Gemini CLI 0.61.0
+    /// has no `async` (it waits for each hook, up to its 60 s default
+    /// timeout; `hookmeter send` is bounded by its own time budget).
+    GeminiCommand(String),
     /// `type: "http"` posting the payload to `url`; with `token`, its
     /// `Authorization` header is filled from [`TOKEN_VAR`] by Claude Code.
     Http { url: String, token: bool },
@@ -120,7 +124,7 @@ impl Hook {
                 fields.insert("command".into(), command.as_str().into());
                 fields.insert("async".into(), true.into());
             }
-            Hook::CodexCommand(command) => {
+            Hook::CodexCommand(command) | Hook::GeminiCommand(command) => {
                 fields.insert("type".into(), "command".into());
                 fields.insert("command".into(), command.as_str().into());
             }
@@ -174,7 +178,7 @@ impl Hook {
 
     fn kind(&self) -> &'static str {
         match self {
-            Hook::Command(_) | Hook::CodexCommand(_) => "command",
+            Hook::Command(_) | Hook::CodexCommand(_) | Hook::GeminiCommand(_) => "command",
             Hook::Http { .. } => "http",
         }
     }
@@ -182,7 +186,7 @@ impl Hook {
     /// What the user is told the hooks do.
     pub(super) fn describe(&self) -> String {
         match self {
-            Hook::Command(command) | Hook::CodexCommand(command) => {
+            Hook::Command(command) | Hook::CodexCommand(command) | Hook::GeminiCommand(command) => {
                 format!("The hooks run `{command}`.\n")
             }
             Hook::Http { url, token: false } => format!("The hooks post to {url}.\n"),
@@ -406,10 +410,16 @@ pub fn hook_command(base: Option<&str>, socket: Option<&Path>, spool: Option<&Pa
 }
 
 /// A new matcher group for `event`: tool events match every tool (in
-/// Codex, a group without a matcher does; its matchers are patterns).
+/// Codex, a group without a matcher does; its matchers are patterns). The
+/// Gemini CLI's groups all say `"*"`, as its documentation writes them.
 fn group(event: &str, hook: &Hook) -> Value {
     let mut group = Map::new();
-    if event == "PostToolUse" && !matches!(hook, Hook::CodexCommand(_)) {
+    let every = match hook {
+        Hook::CodexCommand(_) => false,
+        Hook::GeminiCommand(_) => true,
+        Hook::Command(_) | Hook::Http { .. } => event == "PostToolUse",
+    };
+    if every {
         group.insert("matcher".into(), "*".into());
     }
     group.insert("hooks".into(), Value::Array(vec![hook.handler()]));
@@ -455,7 +465,7 @@ fn is_hookmeter_url(url: &str) -> bool {
 fn is_ours(handler: &Value, hook: &Hook) -> bool {
     let field = |name| handler.get(name).and_then(Value::as_str);
     let same = match hook {
-        Hook::Command(command) | Hook::CodexCommand(command) => {
+        Hook::Command(command) | Hook::CodexCommand(command) | Hook::GeminiCommand(command) => {
             field("type") == Some("command") && field("command").map(str::trim) == Some(command)
         }
         Hook::Http { url, .. } => field("type") == Some("http") && field("url") == Some(url),
@@ -509,7 +519,16 @@ pub fn hook_url(listen: Option<&str>) -> Result<String, String> {
 /// Merges hookmeter's entries, `hook`, into `settings` (a parsed
 /// `settings.json`; an empty file is `{}`). Everything else is kept as it
 /// is, in its place.
-pub fn merge(mut settings: Value, hook: &Hook) -> Result<Merge, ShapeError> {
+pub fn merge(settings: Value, hook: &Hook) -> Result<Merge, ShapeError> {
+    merge_events(settings, hook, &EVENTS)
+}
+
+/// [`merge`] on another agent's `events` (the Gemini CLI's names differ).
+pub fn merge_events(
+    mut settings: Value,
+    hook: &Hook,
+    wanted: &[&'static str],
+) -> Result<Merge, ShapeError> {
     let root = match &mut settings {
         Value::Object(root) => root,
         other => return Err(ShapeError::NotAnObject(json_kind(other))),
@@ -521,7 +540,7 @@ pub fn merge(mut settings: Value, hook: &Hook) -> Result<Merge, ShapeError> {
         Value::Object(hooks) => hooks,
         other => return Err(ShapeError::HooksNotAnObject(json_kind(other))),
     };
-    if let Some((event, value)) = EVENTS
+    if let Some((event, value)) = wanted
         .iter()
         .find_map(|&e| hooks.get(e).filter(|v| !v.is_array()).map(|v| (e, v)))
     {
@@ -530,9 +549,9 @@ pub fn merge(mut settings: Value, hook: &Hook) -> Result<Merge, ShapeError> {
             kind: json_kind(value),
         });
     }
-    let mut events = Vec::with_capacity(EVENTS.len());
+    let mut events = Vec::with_capacity(wanted.len());
     let mut duplicates_removed = 0;
-    for event in EVENTS {
+    for &event in wanted {
         let Value::Array(groups) = hooks
             .entry(event)
             .or_insert_with(|| Value::Array(Vec::new()))
@@ -647,6 +666,17 @@ pub fn install(
     dry_run: bool,
     now: jiff::Timestamp,
 ) -> Result<Installed, InstallError> {
+    install_events(path, hook, &EVENTS, dry_run, now)
+}
+
+/// [`install`] on another agent's `events`.
+pub fn install_events(
+    path: &Path,
+    hook: &Hook,
+    events: &[&'static str],
+    dry_run: bool,
+    now: jiff::Timestamp,
+) -> Result<Installed, InstallError> {
     let old = match fs::read(path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -669,10 +699,11 @@ pub fn install(
             })?,
         _ => Value::Object(Map::new()),
     };
-    let merge = merge(current.clone(), hook).map_err(|source| InstallError::Shape {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let merge =
+        merge_events(current.clone(), hook, events).map_err(|source| InstallError::Shape {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let existed = old.is_some();
     let done = |outcome| {
         Ok(Installed {

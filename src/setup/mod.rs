@@ -5,6 +5,8 @@
 //!   atomic write).
 //! - [`codex`]: `hookmeter install-hooks --agent codex`, the same hooks
 //!   merged into Codex's `hooks.json` and trusted in its `config.toml`.
+//! - [`gemini`]: `hookmeter install-hooks --agent gemini`, the same merge
+//!   into the Gemini CLI's `settings.json` under its event names.
 //! - [`doctor`]: `hookmeter doctor`, facts about the config, database,
 //!   socket, spool and installed hooks gathered read-only, judged by a pure
 //!   function, printed as lines or JSON.
@@ -15,6 +17,7 @@
 
 pub mod codex;
 pub mod doctor;
+pub mod gemini;
 pub mod hooks;
 
 use std::path::{Path, PathBuf};

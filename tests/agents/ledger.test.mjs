@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkOpenAIRatesAgainstFacts, checkRatesAgainstFacts, expectedCost, expectedOpenAICost } from './ledger.mjs';
+import { checkGeminiRatesAgainstFacts, checkOpenAIRatesAgainstFacts, checkRatesAgainstFacts, expectedCost, expectedGeminiCost, expectedOpenAICost } from './ledger.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const usage = (u) => ({ input: 0, output: 0, cache_read: 0, cache_write_5m: 0, cache_write_1h: 0, ...u });
@@ -62,4 +62,34 @@ test('OpenAI: a model without a long-context tier keeps its rates over 272,000',
   // 300000 × 1.25 + 10 × 10, per million
   const cost = expectedOpenAICost('gpt-5.1-codex', openai({ input: 300_000, output: 10 }));
   assert.ok(Math.abs(cost - 0.3751) < 1e-12, String(cost));
+});
+
+const gemini = (u) => ({ prompt: 0, cached: 0, candidates: 0, thoughts: 0, tool: 0, ...u });
+
+test('the stated Gemini rates are the facts file\'s', () => {
+  checkGeminiRatesAgainstFacts(path.join(here, '../fixtures/litellm-model-prices-2026-08-01.json'));
+});
+
+test('Gemini: billed input is prompt minus cached plus the tool-use prompt; thoughts are output', () => {
+  // (18000 − 12000 + 40) × 1.25 + 12000 × 0.125 + (12 + 380) × 10, per million
+  const cost = expectedGeminiCost('gemini-2.5-pro', gemini({ prompt: 18_000, cached: 12_000, candidates: 12, thoughts: 380, tool: 40 }));
+  assert.ok(Math.abs(cost - 0.01297) < 1e-12, String(cost));
+});
+
+test('Gemini: a prompt of exactly 200,000 tokens (tool-use prompt included) is billed at the standard rates', () => {
+  // 199960 × 1.25 + 40 × 1.25 + 100 × 10, per million
+  const cost = expectedGeminiCost('gemini-2.5-pro', gemini({ prompt: 199_960, candidates: 100, tool: 40 }));
+  assert.ok(Math.abs(cost - 0.251) < 1e-12, String(cost));
+});
+
+test('Gemini: over 200,000 every token is billed at the long-context rates', () => {
+  // (230000 − 180000 + 40) × 2.5 + 180000 × 0.25 + (64 + 512) × 15, per million
+  const cost = expectedGeminiCost('gemini-2.5-pro', gemini({ prompt: 230_000, cached: 180_000, candidates: 64, thoughts: 512, tool: 40 }));
+  assert.ok(Math.abs(cost - 0.17874) < 1e-12, String(cost));
+});
+
+test('Gemini: a model without a long-context tier keeps its rates over 200,000', () => {
+  // 300000 × 0.3 + 10 × 2.5, per million
+  const cost = expectedGeminiCost('gemini-2.5-flash', gemini({ prompt: 300_000, candidates: 10 }));
+  assert.ok(Math.abs(cost - 0.090025) < 1e-12, String(cost));
 });

@@ -1,11 +1,13 @@
 // The real-agent harness: runs the pinned Claude Code against the mock
 // Messages API (mock/anthropic.mjs), with hookmeter capturing, and checks
 // that hookmeter's cost records equal the mock's ledger exactly; then Codex
-// the same way (codex.mjs, against mock/openai.mjs).
+// the same way (codex.mjs, against mock/openai.mjs), and the Gemini CLI
+// (gemini.mjs, against mock/gemini.mjs).
 //
 // Usage: node run.mjs [SCENARIO...]   (tests/agents/run.sh installs and calls it)
-//   HARNESS_AGENTS     claude, codex, or claude,codex (default)
+//   HARNESS_AGENTS     a comma list of claude, codex, gemini (default: all)
 //   HARNESS_CODEX_MODES  Codex: import (default), watch, hooks (codex.mjs)
+//   HARNESS_GEMINI_MODES Gemini CLI: import (default), watch, hooks (gemini.mjs)
 //   HOOKMETER_BIN      the hookmeter binary (required)
 //   HARNESS_MODES      Claude Code, comma-separated: hooks (default), nohooks
 //                        hooks:   `hookmeter install-hooks` into the temp HOME,
@@ -31,9 +33,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAnthropicMock } from './mock/anthropic.mjs';
-import { checkOpenAIRatesAgainstFacts, checkRatesAgainstFacts, expectedCost, isLongContext } from './ledger.mjs';
+import { checkGeminiRatesAgainstFacts, checkOpenAIRatesAgainstFacts, checkRatesAgainstFacts, expectedCost, isLongContext } from './ledger.mjs';
 import { CODEX_MODES, codexBin, runCodexScenario } from './codex.mjs';
 import { codexScenarios } from './codex-scenarios.mjs';
+import { GEMINI_MODES, geminiBin, runGeminiScenario } from './gemini.mjs';
+import { geminiScenarios } from './gemini-scenarios.mjs';
 import { scenarios } from './scenarios.mjs';
 import { fail, fmtCost, hookmeterEnv, readTable, run, socketAnswers, stopProcess, waitFor } from './lib.mjs';
 
@@ -45,15 +49,17 @@ const keep = process.env.KEEP === '1';
 const strict = process.env.HARNESS_STRICT === '1';
 
 // Which agents run: claude (Claude Code), codex, or both (the default).
-const agents = (process.env.HARNESS_AGENTS ?? 'claude,codex').split(',').map((a) => a.trim()).filter(Boolean);
-for (const a of agents) if (!['claude', 'codex'].includes(a)) fail(`unknown agent ${a} in HARNESS_AGENTS (claude, codex)`);
+const agents = (process.env.HARNESS_AGENTS ?? 'claude,codex,gemini').split(',').map((a) => a.trim()).filter(Boolean);
+for (const a of agents) if (!['claude', 'codex', 'gemini'].includes(a)) fail(`unknown agent ${a} in HARNESS_AGENTS (claude, codex, gemini)`);
 
 if (!bin || !fs.existsSync(bin)) fail(`no hookmeter binary (HOOKMETER_BIN=${bin ?? ''})`);
 if (agents.includes('claude') && !fs.existsSync(claudeBin)) fail(`no Claude Code at ${claudeBin}: run npm ci in tests/agents`);
 if (agents.includes('codex') && !fs.existsSync(codexBin)) fail(`no Codex at ${codexBin}: run npm ci in tests/agents`);
+if (agents.includes('gemini') && !fs.existsSync(geminiBin)) fail(`no Gemini CLI at ${geminiBin}: run npm ci in tests/agents`);
 const facts = path.join(repo, 'tests/fixtures/litellm-model-prices-2026-08-01.json');
 checkRatesAgainstFacts(facts);
 checkOpenAIRatesAgainstFacts(facts);
+checkGeminiRatesAgainstFacts(facts);
 
 const modes = (process.env.HARNESS_NO_HOOKS === '1' ? 'nohooks' : (process.env.HARNESS_MODES ?? 'hooks'))
   .split(',')
@@ -62,6 +68,8 @@ const modes = (process.env.HARNESS_NO_HOOKS === '1' ? 'nohooks' : (process.env.H
 for (const m of modes) if (!['hooks', 'nohooks'].includes(m)) fail(`unknown mode ${m} (hooks, nohooks)`);
 const codexModes = (process.env.HARNESS_CODEX_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
 for (const m of codexModes) if (!CODEX_MODES.includes(m)) fail(`unknown Codex mode ${m} (${CODEX_MODES.join(', ')})`);
+const geminiModes = (process.env.HARNESS_GEMINI_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
+for (const m of geminiModes) if (!GEMINI_MODES.includes(m)) fail(`unknown Gemini CLI mode ${m} (${GEMINI_MODES.join(', ')})`);
 
 /** One scenario's temp dir: the agent's HOME, its project, hookmeter's files. */
 function makeWorld(name) {
@@ -344,14 +352,19 @@ async function runScenario(scenario, mode) {
 }
 
 // Scenarios by name: `text` is every selected agent's `text`,
-// `codex:text` or `claude:text` one agent's.
+// `codex:text`, `claude:text` or `gemini:text` one agent's.
 const only = process.argv.slice(2);
 const picked = (agent, list) => list.filter((s) => !only.length || only.includes(s.name) || only.includes(`${agent}:${s.name}`));
 const claudeChosen = agents.includes('claude') ? picked('claude', scenarios) : [];
 const codexChosen = agents.includes('codex') ? picked('codex', codexScenarios) : [];
+const geminiChosen = agents.includes('gemini') ? picked('gemini', geminiScenarios) : [];
 for (const name of only) {
   const [agent, bare] = name.includes(':') ? name.split(':') : [null, name];
-  const known = [...claudeChosen.map((s) => `claude:${s.name}`), ...codexChosen.map((s) => `codex:${s.name}`)];
+  const known = [
+    ...claudeChosen.map((s) => `claude:${s.name}`),
+    ...codexChosen.map((s) => `codex:${s.name}`),
+    ...geminiChosen.map((s) => `gemini:${s.name}`),
+  ];
   if (!known.some((k) => (agent ? k === name : k.endsWith(`:${bare}`)))) fail(`unknown scenario ${name} for agents ${agents.join(',')}`);
 }
 let failed = 0;
@@ -366,6 +379,12 @@ for (const mode of codexModes) {
   for (const s of codexChosen) {
     total += 1;
     if (!(await runCodexScenario(s, mode, { bin, keep }))) failed += 1;
+  }
+}
+for (const mode of geminiModes) {
+  for (const s of geminiChosen) {
+    total += 1;
+    if (!(await runGeminiScenario(s, mode, { bin, keep }))) failed += 1;
   }
 }
 console.log(`agents harness: ${total - failed} of ${total} scenario runs match the ledger`);

@@ -11,12 +11,12 @@ use crate::codex::copy_tree;
 use crate::common::{assert_cost, fixtures, Home};
 
 /// The captured scenarios of real Gemini CLI runs.
-const SCENARIOS: [&str; 4] = ["text", "thinking", "tool", "resume"];
+pub(crate) const SCENARIOS: [&str; 4] = ["text", "thinking", "tool", "resume"];
 
 /// A response as the mock billed it: its `usageMetadata` counts and the
 /// cost the harness's ledger worked out.
 #[derive(Debug, Clone, PartialEq)]
-struct Billed {
+pub(crate) struct Billed {
     model: String,
     prompt: i64,
     cached: i64,
@@ -26,7 +26,7 @@ struct Billed {
     cost: f64,
 }
 
-fn ledger_of(scenario: &str) -> Vec<Billed> {
+pub(crate) fn ledger_of(scenario: &str) -> Vec<Billed> {
     let text =
         std::fs::read_to_string(fixtures().join(format!("gemini/real/{scenario}/ledger.jsonl")))
             .unwrap();
@@ -49,7 +49,7 @@ fn ledger_of(scenario: &str) -> Vec<Billed> {
 
 /// A `GEMINI_CLI_HOME` in `home` whose `.gemini/tmp/<scenario>/` holds each
 /// scenario's project directory as the CLI left it.
-fn gemini_home(home: &Home, scenarios: &[&str]) -> PathBuf {
+pub(crate) fn gemini_home(home: &Home, scenarios: &[&str]) -> PathBuf {
     let root = home.path().join("gemini-home");
     for scenario in scenarios {
         let to = root.join(".gemini/tmp").join(scenario);
@@ -81,7 +81,10 @@ fn import(home: &Home, gemini: &Path, args: &[&str]) -> (bool, String) {
 }
 
 /// The records of one session, in time order, as the ledger states them.
-fn records_of(home: &Home, session: &str) -> Vec<(Billed, String, String, Option<String>)> {
+pub(crate) fn records_of(
+    home: &Home,
+    session: &str,
+) -> Vec<(Billed, String, String, Option<String>)> {
     let db = home.db();
     let mut stmt = db
         .prepare(
@@ -129,8 +132,34 @@ fn records_of(home: &Home, session: &str) -> Vec<(Billed, String, String, Option
     .collect()
 }
 
+/// Each scenario's records equal its ledger, response by response: model,
+/// tokens in the API's terms, cost, agent and project.
+pub(crate) fn assert_ledger(home: &Home, scenarios: &[&str]) {
+    for scenario in scenarios {
+        let ledger = ledger_of(scenario);
+        let rows = records_of(home, &session_of(scenario));
+        assert_eq!(rows.len(), ledger.len(), "{scenario}");
+        for ((got, agent, project, _), want) in rows.iter().zip(&ledger) {
+            assert_eq!(agent, "gemini-cli");
+            assert_eq!(project, "project", "the .project_root's last name");
+            assert_eq!(got.model, want.model);
+            assert_eq!(
+                (got.prompt, got.cached, got.candidates, got.thoughts),
+                (
+                    want.prompt + want.tool,
+                    want.cached,
+                    want.candidates,
+                    want.thoughts
+                ),
+                "{scenario}"
+            );
+            assert_cost(got.cost, want.cost, scenario);
+        }
+    }
+}
+
 /// The session id in a captured scenario's chat log header.
-fn session_of(scenario: &str) -> String {
+pub(crate) fn session_of(scenario: &str) -> String {
     let chats = fixtures().join(format!("gemini/real/{scenario}/tmp/project/chats"));
     let file = std::fs::read_dir(chats)
         .unwrap()
@@ -157,27 +186,7 @@ fn imported_chat_logs_equal_the_mock_ledger_and_a_second_import_adds_nothing() {
         home.count("SELECT COUNT(*) FROM cost_records"),
         total as i64
     );
-    for scenario in SCENARIOS {
-        let ledger = ledger_of(scenario);
-        let rows = records_of(&home, &session_of(scenario));
-        assert_eq!(rows.len(), ledger.len(), "{scenario}");
-        for ((got, agent, project, _), want) in rows.iter().zip(&ledger) {
-            assert_eq!(agent, "gemini-cli");
-            assert_eq!(project, "project", "the .project_root's last name");
-            assert_eq!(got.model, want.model);
-            assert_eq!(
-                (got.prompt, got.cached, got.candidates, got.thoughts),
-                (
-                    want.prompt + want.tool,
-                    want.cached,
-                    want.candidates,
-                    want.thoughts
-                ),
-                "{scenario}"
-            );
-            assert_cost(got.cost, want.cost, scenario);
-        }
-    }
+    assert_ledger(&home, &SCENARIOS);
     // The tool call is on the message that made it, given by its second write.
     assert_eq!(
         home.count("SELECT COUNT(*) FROM cost_records WHERE tool_name = 'run_shell_command'"),

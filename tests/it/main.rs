@@ -39,6 +39,8 @@ mod fallback;
 mod faults;
 mod fork;
 mod gemini;
+mod gemini_hooks;
+mod gemini_live;
 mod http;
 mod lifecycle;
 mod mcp;

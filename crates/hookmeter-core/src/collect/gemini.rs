@@ -30,6 +30,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -48,6 +49,41 @@ const KEY_PREFIX: &str = "gemini:";
 /// subagent (under `chats/<parent session id>/`, which the caller checks).
 pub fn is_chat_name(name: &str) -> bool {
     name.starts_with("session-") && (name.ends_with(".jsonl") || name.ends_with(".json"))
+}
+
+/// Whether `path` is a Gemini CLI chat log by its name and place:
+/// `chats/session-*.jsonl` (or the older `chats/session-*.json`) of a
+/// session, `chats/<parent session id>/*.jsonl` of a subagent. Only the
+/// path's text is looked at.
+pub fn is_chat_path(path: &Path) -> bool {
+    let named_chats = |p: Option<&Path>| p.and_then(Path::file_name).is_some_and(|n| n == "chats");
+    let parent = path.parent();
+    let session = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(is_chat_name)
+        && named_chats(parent);
+    let subagent = path.extension().is_some_and(|e| e == "jsonl")
+        && named_chats(parent.and_then(Path::parent));
+    session || subagent
+}
+
+/// Whether a hook payload is the Gemini CLI's
+/// (docs/hook-protocol.md#gemini-cli-payloads). Its payloads look like
+/// Claude Code's (`session_id`, `transcript_path`, `cwd`,
+/// `hook_event_name`, `timestamp`), so the tell is a `transcript_path` that
+/// is a chat log, or one of the CLI's own event names on a payload with a
+/// `transcript_path` (the CLI always sends one, empty when it records no
+/// chat). A payload with Gemini usage but no `transcript_path` is someone
+/// else's (a script's `AfterModel`-like event) and is priced as usual.
+pub fn is_hook_payload(payload: &Map<String, Value>, event_name: Option<&str>) -> bool {
+    match payload.get("transcript_path").and_then(Value::as_str) {
+        Some(path) => {
+            is_chat_path(Path::new(path))
+                || event_name.is_some_and(|e| super::identity::GEMINI_CLI_EVENTS.contains(&e))
+        }
+        None => false,
+    }
 }
 
 /// One billed model message, as a chat log shows it.

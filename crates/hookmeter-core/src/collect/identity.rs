@@ -31,7 +31,7 @@ const CLAUDE_CODE_EVENTS: &[&str] = &[
 /// Hook events only Gemini CLI emits. Its payloads also carry `session_id`
 /// and `transcript_path`, so without this list they would pass for Claude
 /// Code's.
-const GEMINI_CLI_EVENTS: &[&str] = &[
+pub(super) const GEMINI_CLI_EVENTS: &[&str] = &[
     "BeforeTool",
     "AfterTool",
     "BeforeAgent",

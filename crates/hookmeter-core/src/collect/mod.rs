@@ -59,6 +59,11 @@ pub struct Collected {
     /// the rollout reader, not as a Claude Code transcript), and it is never
     /// priced itself (docs/hook-protocol.md#codex-payloads).
     pub from_codex: bool,
+    /// The payload is the Gemini CLI's: its `transcript_path` is a chat log
+    /// (read by the chat reader), and it is never priced itself: its
+    /// `AfterModel` usage is a streamed chunk's, trimmed, and the chat log
+    /// records the response (docs/hook-protocol.md#gemini-cli-payloads).
+    pub from_gemini: bool,
     /// The payload's own event id, or one built for a tool event; `None` tells
     /// the caller to hash the payload's bytes, so redelivery is still harmless.
     pub event_id: Option<String>,
@@ -120,14 +125,17 @@ pub fn collect(payload: &Value) -> Collected {
     let found = shapes::find_usage(object);
     let carries_usage = !matches!(found.finding, UsageFinding::Absent);
     let from_codex = codex::is_hook_payload(object, event_name.as_deref(), carries_usage);
+    let from_gemini = !from_codex && gemini::is_hook_payload(object, event_name.as_deref());
     // A Codex payload's usage (PostModelRequest's `token_usage`) is the
-    // same response its rollout records: priced from the rollout only, so
-    // the hook can never add a second record of it.
-    let search = match from_codex {
+    // same response its rollout records, a Gemini CLI payload's (AfterModel,
+    // once per streamed chunk) a trimmed part of what its chat log records:
+    // priced from the log only, so a hook can never add a second record.
+    let from_log_agent = from_codex || from_gemini;
+    let search = match from_log_agent {
         true => shapes::UsageSearch::default(),
         false => found,
     };
-    let reported_cost_usd = match from_codex {
+    let reported_cost_usd = match from_log_agent {
         true => None,
         false => identity::reported_cost_usd(object),
     };
@@ -142,9 +150,10 @@ pub fn collect(payload: &Value) -> Collected {
             object,
             event_name.as_deref(),
             session_id.as_deref(),
-            from_codex,
+            from_log_agent,
         )
-        .or_else(|| from_codex.then(|| codex::AGENT.to_owned())),
+        .or_else(|| from_codex.then(|| codex::AGENT.to_owned()))
+        .or_else(|| from_gemini.then(|| gemini::AGENT.to_owned())),
         timestamp: identity::timestamp(object),
         model: identity::model(object),
         tool_name: text(&["tool_name"]),
@@ -152,6 +161,7 @@ pub fn collect(payload: &Value) -> Collected {
         transcript_path: text(&["transcript_path"]),
         agent_transcript_path: text(&["agent_transcript_path"]),
         from_codex,
+        from_gemini,
         usage: search.finding,
         billing: search.billing,
         reported_cost_usd,

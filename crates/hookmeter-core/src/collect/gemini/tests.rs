@@ -252,3 +252,50 @@ proptest::proptest! {
         proptest::prop_assert!(again.is_empty());
     }
 }
+
+/// The Gemini CLI 0.61.0's hook payloads (its `createBaseInput`, plus each
+/// event's fields): taken for the CLI's, never priced, agent `gemini-cli`;
+/// a hand-written `AfterModel` without `transcript_path` is still priced.
+#[test]
+fn the_clis_hook_payloads_are_told_apart_and_never_priced() {
+    use crate::collect::{collect, UsageFinding};
+    let chat = "/h/.gemini/tmp/shop/chats/session-2026-12-06T15-40-896c00ab.jsonl";
+    let base = |event: &str| {
+        serde_json::json!({
+            "session_id": "896c00ab-fd26-478f-9c6c-df34a869b048",
+            "transcript_path": chat, "cwd": "/home/u/shop",
+            "hook_event_name": event, "timestamp": "2026-12-06T15:40:21.050Z"
+        })
+    };
+    let mut after_model = base("AfterModel");
+    after_model["llm_request"] = serde_json::json!({"model": "gemini-2.5-pro"});
+    after_model["llm_response"] = serde_json::json!({"usageMetadata": {"promptTokenCount": 1500, "candidatesTokenCount": 3, "totalTokenCount": 1503}});
+    for payload in [
+        base("SessionStart"),
+        base("AfterAgent"),
+        base("SessionEnd"),
+        after_model.clone(),
+    ] {
+        let c = collect(&payload);
+        assert!(c.from_gemini && !c.from_codex, "{payload}");
+        assert_eq!(c.usage, UsageFinding::Absent, "{payload}");
+        assert_eq!(c.agent_id.as_deref(), Some(AGENT), "{payload}");
+        assert_eq!(c.transcript_path.as_deref(), Some(chat));
+    }
+    // No chat recorded: an empty path, but the CLI's own event name.
+    let mut unrecorded = base("AfterAgent");
+    unrecorded["transcript_path"] = "".into();
+    assert!(collect(&unrecorded).from_gemini);
+    // A Claude Code-looking SessionStart naming a transcript is Claude Code's.
+    let mut claude = base("SessionStart");
+    claude["transcript_path"] = "/h/.claude/projects/-home-u-shop/s.jsonl".into();
+    assert!(!collect(&claude).from_gemini);
+    // Gemini usage from a script, without a transcript_path: priced.
+    after_model
+        .as_object_mut()
+        .unwrap()
+        .remove("transcript_path");
+    let c = collect(&after_model);
+    assert!(!c.from_gemini);
+    assert!(matches!(c.usage, UsageFinding::Found(_)));
+}
