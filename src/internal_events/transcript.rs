@@ -32,6 +32,12 @@ pub struct TranscriptCounters {
     codex_null_info: AtomicU64,
     codex_repeated_total: AtomicU64,
     codex_invalid_usage: AtomicU64,
+    /// Reads of OpenCode databases that went through, found busy (locked
+    /// by a writer: read again at the next poll), or failed (not a
+    /// database, not OpenCode's: read again once its files change).
+    opencode_reads: AtomicU64,
+    opencode_busy: AtomicU64,
+    opencode_failed: AtomicU64,
     /// The watch of the log roots, which hands the tail files no hook named.
     pub watch: super::watch::WatchCounters,
 }
@@ -48,6 +54,15 @@ pub struct TranscriptCounts {
     pub rotations: u64,
     pub missing: u64,
     pub codex: CodexSkips,
+    pub opencode: DatabaseReads,
+}
+
+/// Reads of OpenCode databases (docs/ingest.md#opencode), by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatabaseReads {
+    pub done: u64,
+    pub busy: u64,
+    pub failed: u64,
 }
 
 /// Codex rollout lines skipped, by why (docs/ingest.md#codex-rollouts).
@@ -129,6 +144,25 @@ impl TranscriptCounters {
             .fetch_add(skips.invalid_usage, Ordering::Relaxed);
     }
 
+    /// A read of an OpenCode database went through (before the writer
+    /// stores its records): its rows count as lines.
+    pub fn database_read(&self, path: &Path, rows: ChunkRead) {
+        self.opencode_reads.fetch_add(1, Ordering::Relaxed);
+        self.chunk_read(path, rows);
+    }
+
+    /// An OpenCode database was locked: read again at the next poll.
+    pub fn database_busy(&self, path: &Path, error: &dyn Display) {
+        self.opencode_busy.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(path = %path.display(), error = %error, "OpenCode database busy; reading it again shortly.");
+    }
+
+    /// An OpenCode database could not be read: read again once it changes.
+    pub fn database_failed(&self, path: &Path, error: &dyn Display) {
+        self.opencode_failed.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(path = %path.display(), error = %error, "Cannot read an OpenCode database; trying again when it changes.");
+    }
+
     /// The writer committed `records` records with their offset.
     pub fn records_stored(&self, records: u64) {
         self.records.fetch_add(records, Ordering::Relaxed);
@@ -167,6 +201,11 @@ impl TranscriptCounters {
                 null_info: get(&self.codex_null_info),
                 repeated_total: get(&self.codex_repeated_total),
                 invalid_usage: get(&self.codex_invalid_usage),
+            },
+            opencode: DatabaseReads {
+                done: get(&self.opencode_reads),
+                busy: get(&self.opencode_busy),
+                failed: get(&self.opencode_failed),
             },
         }
     }
@@ -220,6 +259,7 @@ mod tests {
                     repeated_total: 3,
                     invalid_usage: 4,
                 },
+                opencode: DatabaseReads::default(),
             }
         );
     }
