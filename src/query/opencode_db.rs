@@ -97,3 +97,16 @@ pub fn message_at(conn: &Connection, rowid: i64) -> rusqlite::Result<Option<Mess
     })
     .optional()
 }
+
+/// The last row of `message` (its rowid and `time_updated`, OpenCode's
+/// milliseconds), for `doctor`: how far OpenCode has written. One lookup
+/// at the end of the rowid order, not a scan.
+pub fn newest_message(conn: &Connection) -> rusqlite::Result<Option<(i64, i64)>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT rowid, time_updated FROM message ORDER BY rowid DESC LIMIT 1",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+}

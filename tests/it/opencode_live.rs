@@ -166,6 +166,22 @@ fn steps_written_while_the_daemon_runs_are_recorded_once_each_when_they_end() {
         out.contains(&format!("0 added, 0 updated, {steps} already stored")),
         "{out}"
     );
+
+    // doctor finds the database and the daemon's cursor at its last row.
+    let out = home.command().args(["doctor", "--json"]).output().unwrap();
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let opencode = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "opencode")
+        .unwrap();
+    assert_eq!(opencode["status"], "ok", "{opencode}");
+    let finding = opencode["finding"].as_str().unwrap();
+    assert!(
+        finding.contains("opencode.db: read to its last row"),
+        "{finding}"
+    );
 }
 
 /// The daemon stops while a step is unfinished; the step ends while it is
