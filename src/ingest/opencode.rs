@@ -349,4 +349,91 @@ mod tests {
             "/d/opencode/storage/message/msg_1.json"
         )));
     }
+
+    /// A step read unfinished holds the cursor before it and is read again
+    /// by rowid until it completes; then the cursor moves past it.
+    #[test]
+    fn a_step_read_unfinished_is_read_again_until_it_completes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(
+            "PRAGMA journal_mode = wal;
+             CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+                 time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+             CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT NOT NULL,
+                 session_id TEXT NOT NULL, time_created INTEGER NOT NULL,
+                 time_updated INTEGER NOT NULL, data TEXT NOT NULL);",
+        )
+        .unwrap();
+        let step = |completed: bool, input: u64| {
+            let time = match completed {
+                true => serde_json::json!({"created": 1, "completed": 2}),
+                false => serde_json::json!({"created": 1}),
+            };
+            serde_json::json!({"role": "assistant", "modelID": "gpt-5.1-codex",
+                "providerID": "mock", "cost": 0, "time": time, "path": {"cwd": "/p", "root": "/"},
+                "tokens": {"input": input, "output": 1, "reasoning": 0,
+                    "cache": {"read": 0, "write": 0}}})
+            .to_string()
+        };
+        let insert = |id: &str, data: &str| {
+            db.execute(
+                "INSERT INTO message VALUES (?1, 's1', 1, 1, ?2)",
+                [id, data],
+            )
+            .unwrap();
+        };
+        insert("msg_a", &step(true, 10));
+        insert("msg_b", &step(false, 0));
+        let limits = UsageLimits::default();
+
+        let read = read_database_since(&path, Following::default(), 10, limits).unwrap();
+        let keys: Vec<&str> = read.chunk.records.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["opencode:msg_a"]);
+        assert_eq!(read.following.read_to, 2);
+        assert_eq!(read.following.unfinished, BTreeSet::from([2]));
+        assert_eq!(
+            read.following.cursor(),
+            1,
+            "stored before the unfinished step"
+        );
+        assert!(read.chunk.at_end);
+
+        // Nothing changed: the unfinished step is read again, still no record.
+        let again = read_database_since(&path, read.following.clone(), 10, limits).unwrap();
+        assert!(again.chunk.records.is_empty());
+        assert_eq!(again.following, read.following);
+
+        db.execute(
+            "UPDATE message SET data = ?1 WHERE id = 'msg_b'",
+            [step(true, 20)],
+        )
+        .unwrap();
+        insert("msg_c", &step(true, 30));
+        let done = read_database_since(&path, again.following, 10, limits).unwrap();
+        let keys: Vec<&str> = done.chunk.records.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["opencode:msg_b", "opencode:msg_c"]);
+        assert!(done.following.unfinished.is_empty());
+        assert_eq!(done.following.cursor(), 3);
+
+        // A batch smaller than what is new: the read says there is more.
+        insert("msg_d", &step(true, 40));
+        insert("msg_e", &step(true, 50));
+        let part = read_database_since(&path, done.following, 1, limits).unwrap();
+        assert_eq!(part.chunk.records.len(), 1);
+        assert!(!part.chunk.at_end);
+    }
+
+    #[test]
+    fn a_file_that_is_no_database_fails_and_is_not_called_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        std::fs::write(&path, b"not a database at all".repeat(300)).unwrap();
+        let read = read_database_since(&path, Following::default(), 10, UsageLimits::default());
+        assert!(
+            matches!(read, Err(DatabaseReadError::Failed(_))),
+            "{read:?}"
+        );
+    }
 }

@@ -80,8 +80,8 @@ impl LogKind {
     }
 
     /// Whether the logs of this kind lie anywhere under a root, or directly
-    /// in it: OpenCode's data directory also holds its snapshots (git
-    /// repositories of the user's projects), which are no business of ours.
+    /// in it: OpenCode's data directory also holds its logs and data about
+    /// the user's projects (`log/`, `repos/`), no business of ours.
     fn nested(self) -> bool {
         self != LogKind::OpenCodeDatabase
     }
@@ -666,7 +666,7 @@ mod tests {
     }
 
     #[test]
-    fn an_opencode_root_is_walked_for_its_database_alone_not_its_snapshots() {
+    fn an_opencode_root_is_walked_for_its_database_alone_not_its_subdirectories() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for name in [
@@ -677,9 +677,9 @@ mod tests {
         ] {
             std::fs::write(root.join(name), "x").unwrap();
         }
-        // OpenCode keeps git snapshots of the user's projects here.
-        std::fs::create_dir_all(root.join("snapshot/p1")).unwrap();
-        std::fs::write(root.join("snapshot/p1/opencode.db"), "x").unwrap();
+        // OpenCode keeps data about the user's projects in subdirectories.
+        std::fs::create_dir_all(root.join("repos/p1")).unwrap();
+        std::fs::write(root.join("repos/p1/opencode.db"), "x").unwrap();
         let mut files: Vec<PathBuf> = walk(root, LogKind::OpenCodeDatabase)
             .files
             .into_iter()
