@@ -1,11 +1,13 @@
 // The real-agent harness: runs the pinned Claude Code against the mock
 // Messages API (mock/anthropic.mjs), with hookmeter capturing, and checks
 // that hookmeter's cost records equal the mock's ledger exactly; then Codex
-// the same way (codex.mjs, against mock/openai.mjs).
+// the same way (codex.mjs, against mock/openai.mjs), then OpenCode
+// (opencode.mjs, against mock/openai-chat.mjs and mock/anthropic.mjs).
 //
 // Usage: node run.mjs [SCENARIO...]   (tests/agents/run.sh installs and calls it)
-//   HARNESS_AGENTS     claude, codex, or claude,codex (default)
+//   HARNESS_AGENTS     claude, codex, opencode, comma-separated (default: all three)
 //   HARNESS_CODEX_MODES  Codex: import (default), watch, hooks (codex.mjs)
+//   HARNESS_OPENCODE_MODES  OpenCode: import (default), watch (opencode.mjs)
 //   HOOKMETER_BIN      the hookmeter binary (required)
 //   HARNESS_MODES      Claude Code, comma-separated: hooks (default), nohooks
 //                        hooks:   `hookmeter install-hooks` into the temp HOME,
@@ -34,6 +36,8 @@ import { startAnthropicMock } from './mock/anthropic.mjs';
 import { checkOpenAIRatesAgainstFacts, checkRatesAgainstFacts, expectedCost, isLongContext } from './ledger.mjs';
 import { CODEX_MODES, codexBin, runCodexScenario } from './codex.mjs';
 import { codexScenarios } from './codex-scenarios.mjs';
+import { OPENCODE_MODES, opencodeBin, runOpenCodeScenario } from './opencode.mjs';
+import { opencodeScenarios } from './opencode-scenarios.mjs';
 import { scenarios } from './scenarios.mjs';
 import { fail, fmtCost, hookmeterEnv, readTable, run, socketAnswers, stopProcess, waitFor } from './lib.mjs';
 
@@ -45,12 +49,13 @@ const keep = process.env.KEEP === '1';
 const strict = process.env.HARNESS_STRICT === '1';
 
 // Which agents run: claude (Claude Code), codex, or both (the default).
-const agents = (process.env.HARNESS_AGENTS ?? 'claude,codex').split(',').map((a) => a.trim()).filter(Boolean);
-for (const a of agents) if (!['claude', 'codex'].includes(a)) fail(`unknown agent ${a} in HARNESS_AGENTS (claude, codex)`);
+const agents = (process.env.HARNESS_AGENTS ?? 'claude,codex,opencode').split(',').map((a) => a.trim()).filter(Boolean);
+for (const a of agents) if (!['claude', 'codex', 'opencode'].includes(a)) fail(`unknown agent ${a} in HARNESS_AGENTS (claude, codex, opencode)`);
 
 if (!bin || !fs.existsSync(bin)) fail(`no hookmeter binary (HOOKMETER_BIN=${bin ?? ''})`);
 if (agents.includes('claude') && !fs.existsSync(claudeBin)) fail(`no Claude Code at ${claudeBin}: run npm ci in tests/agents`);
 if (agents.includes('codex') && !fs.existsSync(codexBin)) fail(`no Codex at ${codexBin}: run npm ci in tests/agents`);
+if (agents.includes('opencode') && !fs.existsSync(opencodeBin)) fail(`no OpenCode at ${opencodeBin}: run npm ci in tests/agents`);
 const facts = path.join(repo, 'tests/fixtures/litellm-model-prices-2026-08-01.json');
 checkRatesAgainstFacts(facts);
 checkOpenAIRatesAgainstFacts(facts);
@@ -62,6 +67,8 @@ const modes = (process.env.HARNESS_NO_HOOKS === '1' ? 'nohooks' : (process.env.H
 for (const m of modes) if (!['hooks', 'nohooks'].includes(m)) fail(`unknown mode ${m} (hooks, nohooks)`);
 const codexModes = (process.env.HARNESS_CODEX_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
 for (const m of codexModes) if (!CODEX_MODES.includes(m)) fail(`unknown Codex mode ${m} (${CODEX_MODES.join(', ')})`);
+const opencodeModes = (process.env.HARNESS_OPENCODE_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
+for (const m of opencodeModes) if (!OPENCODE_MODES.includes(m)) fail(`unknown OpenCode mode ${m} (${OPENCODE_MODES.join(', ')})`);
 
 /** One scenario's temp dir: the agent's HOME, its project, hookmeter's files. */
 function makeWorld(name) {
@@ -349,9 +356,14 @@ const only = process.argv.slice(2);
 const picked = (agent, list) => list.filter((s) => !only.length || only.includes(s.name) || only.includes(`${agent}:${s.name}`));
 const claudeChosen = agents.includes('claude') ? picked('claude', scenarios) : [];
 const codexChosen = agents.includes('codex') ? picked('codex', codexScenarios) : [];
+const opencodeChosen = agents.includes('opencode') ? picked('opencode', opencodeScenarios) : [];
 for (const name of only) {
   const [agent, bare] = name.includes(':') ? name.split(':') : [null, name];
-  const known = [...claudeChosen.map((s) => `claude:${s.name}`), ...codexChosen.map((s) => `codex:${s.name}`)];
+  const known = [
+    ...claudeChosen.map((s) => `claude:${s.name}`),
+    ...codexChosen.map((s) => `codex:${s.name}`),
+    ...opencodeChosen.map((s) => `opencode:${s.name}`),
+  ];
   if (!known.some((k) => (agent ? k === name : k.endsWith(`:${bare}`)))) fail(`unknown scenario ${name} for agents ${agents.join(',')}`);
 }
 let failed = 0;
@@ -366,6 +378,12 @@ for (const mode of codexModes) {
   for (const s of codexChosen) {
     total += 1;
     if (!(await runCodexScenario(s, mode, { bin, keep }))) failed += 1;
+  }
+}
+for (const mode of opencodeModes) {
+  for (const s of opencodeChosen) {
+    total += 1;
+    if (!(await runOpenCodeScenario(s, mode, { bin, keep }))) failed += 1;
   }
 }
 console.log(`agents harness: ${total - failed} of ${total} scenario runs match the ledger`);

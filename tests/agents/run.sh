@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Real-agent harness (docs/agents-harness.md): the pinned Claude Code and
-# Codex run scripted conversations against mock Messages / Responses APIs on
+# Real-agent harness (docs/agents-harness.md): the pinned Claude Code, Codex
+# and OpenCode run scripted conversations against mock model APIs on
 # loopback, hookmeter captures them, and its cost records must equal the
 # mocks' ledger.
 #
 # Usage: tests/agents/run.sh [SCENARIO...]   (NAME: every selected agent's;
 #                                            claude:NAME or codex:NAME: one's)
-#   HARNESS_AGENTS     claude, codex, or claude,codex (default)
+#   HARNESS_AGENTS     claude, codex, opencode, comma-separated (default: all)
 #   HOOKMETER_BIN      the binary (default: build it with cargo into
 #                      $CARGO_TARGET_DIR, or target/, and use debug/hookmeter)
 #   HARNESS_MODES      Claude Code: hooks (default), nohooks, or hooks,nohooks
 #   HARNESS_NO_HOOKS=1 the same as HARNESS_MODES=nohooks
 #   HARNESS_CODEX_MODES  Codex: import (default), watch, hooks, or a comma list
+#   HARNESS_OPENCODE_MODES  OpenCode: import (default), watch, or both
 #   KEEP=1             keep each scenario's temp dir
 # Needs node (20+), npm (installs the pinned agents from the registry with
 # npm ci) and python3 (reads telemetry.db read-only).
