@@ -435,6 +435,19 @@ fn transcripts(out: &mut String, t: &TranscriptCounts) {
     ] {
         sample(out, name, &[("reason", reason)], n as f64);
     }
+    let name = "hookmeter_transcript_opencode_reads_total";
+    family(
+        out,
+        name,
+        "counter",
+        "Reads of OpenCode databases by the daemon, by outcome (done: read; busy: locked by a \
+         writer, read again at the next poll; failed: not readable as OpenCode's database, \
+         read again once its files change), since the daemon started.",
+    );
+    let o = &t.opencode;
+    for (outcome, n) in [("done", o.done), ("busy", o.busy), ("failed", o.failed)] {
+        sample(out, name, &[("outcome", outcome)], n as f64);
+    }
 }
 
 /// The watch of the agents' log roots: how each root is followed now, the

@@ -14,6 +14,7 @@
 //! is its message id, so reading a row again (a second import, a step read
 //! unfinished then finished) adds nothing.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::collect::opencode::{
@@ -27,6 +28,10 @@ use crate::record::{AgentLog, Source, TranscriptRecord};
 
 /// Message rows read at once: one short read transaction each.
 const BATCH_ROWS: usize = 1_000;
+
+/// Message rows a live read takes at most before committing: a large
+/// backlog is read and committed in pieces, other files read between them.
+pub const LIVE_BATCH_ROWS: usize = 1_000;
 
 /// The largest JSON storage file read: a message's metadata is a few KB.
 const MAX_JSON_BYTES: u64 = 1 << 20;
@@ -85,6 +90,134 @@ pub fn read_database(
             return Ok(());
         }
     }
+}
+
+/// Where the live read of one database stands: kept by the tail in memory,
+/// stored as the [`Following::cursor`] with the records it read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Following {
+    /// The last rowid read: new rows are the ones after it.
+    pub read_to: i64,
+    /// Rowids of steps read unfinished (OpenCode inserts a step's row when
+    /// the step starts and rewrites it once at its end): read again, by
+    /// rowid, until they complete or vanish.
+    pub unfinished: BTreeSet<i64>,
+}
+
+impl Following {
+    /// Reading on from a stored cursor: the rows after it, nothing known
+    /// unfinished yet.
+    pub fn from_cursor(cursor: i64) -> Following {
+        Following {
+            read_to: cursor,
+            unfinished: BTreeSet::new(),
+        }
+    }
+
+    /// The rowid a read after a restart starts after: just before the
+    /// oldest step still unfinished, so that step is read again; the
+    /// finished rows after it read again add nothing (their keys).
+    pub fn cursor(&self) -> i64 {
+        match self.unfinished.first() {
+            Some(&oldest) => (oldest - 1).min(self.read_to),
+            None => self.read_to,
+        }
+    }
+}
+
+/// Steps followed unfinished at once, per database: past this the oldest
+/// is given up (a step OpenCode never finished, killed mid-step); an
+/// import still reads it if it completes one day.
+const MAX_UNFINISHED: usize = 256;
+
+/// Why a live read of a database did not happen.
+#[derive(Debug)]
+pub enum DatabaseReadError {
+    /// Locked for now (a writer in rollback mode, a recovery): read again later.
+    Busy(String),
+    /// Not readable: not a database, not OpenCode's, gone.
+    Failed(String),
+}
+
+/// What one live read of a database produced.
+#[derive(Debug)]
+pub struct DatabaseRead {
+    /// The steps that completed since the last read.
+    pub chunk: Chunk,
+    /// Where the read stands now.
+    pub following: Following,
+    /// Bytes of row data read.
+    pub bytes: u64,
+}
+
+/// Reads what changed in the database at `path` since `following`: the
+/// steps read unfinished before, again, then up to `max_rows` new rows.
+/// One short statement at a time on a read-only connection, closed at the
+/// end: OpenCode never waits for it.
+pub fn read_database_since(
+    path: &Path,
+    mut following: Following,
+    max_rows: usize,
+    limits: UsageLimits,
+) -> Result<DatabaseRead, DatabaseReadError> {
+    let failed = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            DatabaseReadError::Busy(why(&e))
+        }
+        _ => DatabaseReadError::Failed(why(&e)),
+    };
+    let conn = opencode_db::open(path).map_err(failed)?;
+    let mut chunk = Chunk::default();
+    let mut bytes = 0;
+    let mut read = |row: &opencode_db::MessageRow, chunk: &mut Chunk| {
+        bytes += row.data.len() as u64;
+        let message = read_message(MessageRow {
+            id: Some(&row.id),
+            session_id: Some(&row.session_id),
+            data: &row.data,
+        });
+        let unfinished = matches!(message, OpenCodeMessage::Skip(OpenCodeSkip::Unfinished));
+        let step = take(message, limits, path, chunk);
+        (unfinished, step)
+    };
+    for rowid in following.unfinished.clone() {
+        let Some(row) = opencode_db::message_at(&conn, rowid).map_err(failed)? else {
+            following.unfinished.remove(&rowid);
+            continue;
+        };
+        let (unfinished, step) = read(&row, &mut chunk);
+        if !unfinished {
+            following.unfinished.remove(&rowid);
+        }
+        if let Some(mut step) = step {
+            step.tool_names = tools(&opencode_db::tool_parts(&conn, &row.id).map_err(failed)?);
+            chunk.records.push(step);
+        }
+    }
+    let cursor = MessageCursor {
+        rowid: following.read_to,
+    };
+    let rows = opencode_db::messages_after(&conn, cursor, max_rows).map_err(failed)?;
+    for row in &rows {
+        following.read_to = row.cursor.rowid;
+        let (unfinished, step) = read(row, &mut chunk);
+        if unfinished {
+            following.unfinished.insert(row.cursor.rowid);
+        }
+        if let Some(mut step) = step {
+            step.tool_names = tools(&opencode_db::tool_parts(&conn, &row.id).map_err(failed)?);
+            chunk.records.push(step);
+        }
+    }
+    while following.unfinished.len() > MAX_UNFINISHED {
+        following.unfinished.pop_first();
+    }
+    chunk.at_end = rows.len() < max_rows;
+    Ok(DatabaseRead {
+        chunk,
+        following,
+        bytes,
+    })
 }
 
 /// Reads one message file of the older JSON storage, with the tools its
@@ -215,5 +348,92 @@ mod tests {
         assert!(!is_json_message(Path::new(
             "/d/opencode/storage/message/msg_1.json"
         )));
+    }
+
+    /// A step read unfinished holds the cursor before it and is read again
+    /// by rowid until it completes; then the cursor moves past it.
+    #[test]
+    fn a_step_read_unfinished_is_read_again_until_it_completes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(
+            "PRAGMA journal_mode = wal;
+             CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+                 time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+             CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT NOT NULL,
+                 session_id TEXT NOT NULL, time_created INTEGER NOT NULL,
+                 time_updated INTEGER NOT NULL, data TEXT NOT NULL);",
+        )
+        .unwrap();
+        let step = |completed: bool, input: u64| {
+            let time = match completed {
+                true => serde_json::json!({"created": 1, "completed": 2}),
+                false => serde_json::json!({"created": 1}),
+            };
+            serde_json::json!({"role": "assistant", "modelID": "gpt-5.1-codex",
+                "providerID": "mock", "cost": 0, "time": time, "path": {"cwd": "/p", "root": "/"},
+                "tokens": {"input": input, "output": 1, "reasoning": 0,
+                    "cache": {"read": 0, "write": 0}}})
+            .to_string()
+        };
+        let insert = |id: &str, data: &str| {
+            db.execute(
+                "INSERT INTO message VALUES (?1, 's1', 1, 1, ?2)",
+                [id, data],
+            )
+            .unwrap();
+        };
+        insert("msg_a", &step(true, 10));
+        insert("msg_b", &step(false, 0));
+        let limits = UsageLimits::default();
+
+        let read = read_database_since(&path, Following::default(), 10, limits).unwrap();
+        let keys: Vec<&str> = read.chunk.records.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["opencode:msg_a"]);
+        assert_eq!(read.following.read_to, 2);
+        assert_eq!(read.following.unfinished, BTreeSet::from([2]));
+        assert_eq!(
+            read.following.cursor(),
+            1,
+            "stored before the unfinished step"
+        );
+        assert!(read.chunk.at_end);
+
+        // Nothing changed: the unfinished step is read again, still no record.
+        let again = read_database_since(&path, read.following.clone(), 10, limits).unwrap();
+        assert!(again.chunk.records.is_empty());
+        assert_eq!(again.following, read.following);
+
+        db.execute(
+            "UPDATE message SET data = ?1 WHERE id = 'msg_b'",
+            [step(true, 20)],
+        )
+        .unwrap();
+        insert("msg_c", &step(true, 30));
+        let done = read_database_since(&path, again.following, 10, limits).unwrap();
+        let keys: Vec<&str> = done.chunk.records.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["opencode:msg_b", "opencode:msg_c"]);
+        assert!(done.following.unfinished.is_empty());
+        assert_eq!(done.following.cursor(), 3);
+
+        // A batch smaller than what is new: the read says there is more.
+        insert("msg_d", &step(true, 40));
+        insert("msg_e", &step(true, 50));
+        let part = read_database_since(&path, done.following, 1, limits).unwrap();
+        assert_eq!(part.chunk.records.len(), 1);
+        assert!(!part.chunk.at_end);
+    }
+
+    #[test]
+    fn a_file_that_is_no_database_fails_and_is_not_called_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opencode.db");
+        std::fs::write(&path, b"not a database at all".repeat(300)).unwrap();
+        let read = read_database_since(&path, Following::default(), 10, UsageLimits::default());
+        assert!(
+            matches!(read, Err(DatabaseReadError::Failed(_))),
+            "{read:?}"
+        );
     }
 }

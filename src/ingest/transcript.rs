@@ -122,6 +122,55 @@ pub struct Tail {
     retry: HashSet<PathBuf>,
     /// Where the watch sends what it finds; `None` when it is off.
     found: Option<mpsc::Receiver<Found>>,
+    /// The OpenCode databases the watch found, and where each read stands.
+    databases: HashMap<PathBuf, Database>,
+}
+
+/// One OpenCode database followed: read by rowid, its cursor stored as the
+/// offset of its path (docs/ingest.md#opencode).
+struct Database {
+    following: crate::ingest::opencode::Following,
+    /// The inode the cursor belongs to: another file at the path is read
+    /// from its first row.
+    inode: u64,
+    /// The files' fingerprint when the last read reached the end: the
+    /// same now means nothing new; `None` reads at the next poll.
+    read_at: Option<Fingerprint>,
+}
+
+/// (length, modification time, inode) of a database and of its WAL, where
+/// OpenCode's commits land first: a WAL rewritten from its start after a
+/// checkpoint keeps its length, so the time tells.
+type Fingerprint = [(u64, i64, i64, u64); 2];
+
+/// A fingerprint newer than this when taken may not show every commit to
+/// a read that follows it: SQLite writes a commit's frames to the WAL (the
+/// change seen) before it publishes them in the WAL index (what a reader
+/// goes by). Such a database is read again at the next poll.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Whether the files of `print` were last written more than [`SETTLE`]
+/// before `at`.
+fn settled(print: &Fingerprint, at: std::time::SystemTime) -> bool {
+    let newest = print
+        .iter()
+        .map(|&(_, s, ns, _)| (s, ns))
+        .max()
+        .unwrap_or((0, 0));
+    let written = std::time::UNIX_EPOCH
+        + Duration::new(u64::try_from(newest.0).unwrap_or(0), newest.1 as u32);
+    at.duration_since(written).is_ok_and(|age| age > SETTLE)
+}
+
+fn fingerprint(db: &Path) -> Fingerprint {
+    let look = |path: &Path| {
+        std::fs::metadata(path).map_or((0, 0, 0, 0), |m| {
+            (m.len(), m.mtime(), m.mtime_nsec(), m.ino())
+        })
+    };
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    [look(db), look(Path::new(&wal))]
 }
 
 /// A reader's state kept beside a file's offset, by the file's kind.
@@ -171,6 +220,7 @@ impl Tail {
             live: VecDeque::new(),
             retry: HashSet::new(),
             found: None,
+            databases: HashMap::new(),
         }
     }
 
@@ -206,6 +256,9 @@ impl Tail {
         // daemon was down; their sessions may send no further hook event.
         for path in self.recently_followed() {
             let kind = self.kind_by_name(Path::new(&path));
+            if kind == LogKind::OpenCodeDatabase {
+                continue; // found again by the watch, read on from its cursor
+            }
             self.touch(&path, false, kind, watcher.as_mut()).await;
         }
         let mut poll = tokio::time::interval(POLL);
@@ -295,6 +348,19 @@ impl Tail {
                 });
             }
         }
+        // The fallback for notifications missed: a database whose files
+        // changed since its last read is read again.
+        let changed: Vec<PathBuf> = (self.databases.iter())
+            .filter(|(path, db)| db.read_at != Some(fingerprint(path)))
+            .map(|(path, _)| path.clone())
+            .collect();
+        for path in changed {
+            self.queue(Found {
+                kind: LogKind::OpenCodeDatabase,
+                path,
+                live: true,
+            });
+        }
         let paths: Vec<PathBuf> = self.watched.keys().cloned().collect();
         for path in paths {
             self.read(&path).await;
@@ -321,6 +387,7 @@ impl Tail {
             LogKind::ClaudeTranscript => &self.config.roots,
             LogKind::CodexRollout => &self.config.codex_roots,
             LogKind::GeminiChat => &self.config.gemini_roots,
+            LogKind::OpenCodeDatabase => &self.config.opencode_roots,
         };
         match admit(path, roots) {
             Ok(path) => Some(path),
@@ -367,8 +434,12 @@ impl Tail {
                 None => return,
             },
         };
-        // Either kind: a file read to its end costs one stat.
-        let step = if !next.started && (self.unchanged(&next.path) || self.read_to_end(&next.path))
+        // Either kind: a file read to its end costs one stat. A database
+        // is told unchanged by its own fingerprint.
+        let database = self.kind_of(&next.path) == LogKind::OpenCodeDatabase;
+        let step = if !next.started
+            && !database
+            && (self.unchanged(&next.path) || self.read_to_end(&next.path))
         {
             Step::Done
         } else {
@@ -412,6 +483,10 @@ impl Tail {
     /// Reads everything new in `path`, a chunk at a time, each chunk
     /// committed with its offset before the next is read.
     async fn read(&mut self, path: &Path) {
+        if self.kind_of(path) == LogKind::OpenCodeDatabase {
+            while self.read_database(path).await == Step::More {}
+            return;
+        }
         if self.unchanged(path) {
             return;
         }
@@ -421,11 +496,15 @@ impl Tail {
     /// Reads and commits one chunk of `path` from its offset, with the
     /// reader of its kind.
     async fn read_step(&mut self, path: &Path) -> Step {
+        let kind = self.kind_of(path);
+        if kind == LogKind::OpenCodeDatabase {
+            return self.read_database(path).await;
+        }
         let (offset, inode) = self.offset_of(path);
         let task_path = path.to_path_buf();
         let limits = self.usage_limits;
-        let kind = self.kind_of(path);
         let read = match kind {
+            LogKind::OpenCodeDatabase => return Step::Done, // read above
             LogKind::ClaudeTranscript => {
                 tokio::task::spawn_blocking(move || {
                     read_chunk(&task_path, offset, inode, CHUNK_BYTES, limits)
@@ -536,12 +615,13 @@ impl Tail {
                 unknown_type: skips.unknown_type,
                 invalid_usage: skips.invalid_usage,
             }),
-            LogKind::ClaudeTranscript => {}
+            LogKind::ClaudeTranscript | LogKind::OpenCodeDatabase => {}
         }
         let to_record = match kind {
             LogKind::ClaudeTranscript => to_record,
             LogKind::CodexRollout => crate::ingest::codex::to_record,
             LogKind::GeminiChat => crate::ingest::gemini::to_record,
+            LogKind::OpenCodeDatabase => crate::ingest::opencode::to_record,
         };
         let batch = TranscriptBatch {
             records: chunk
@@ -592,6 +672,116 @@ impl Tail {
             .map(|(_, _, state)| state)
     }
 
+    /// Reads what changed in an OpenCode database since its last read (a
+    /// batch of rows at most) and commits the steps that completed with the
+    /// cursor. A busy database is counted and read again at the next poll;
+    /// OpenCode is never waited on.
+    async fn read_database(&mut self, path: &Path) -> Step {
+        use crate::ingest::opencode::{read_database_since, DatabaseReadError, Following};
+        let taken = std::time::SystemTime::now();
+        let now = fingerprint(path);
+        if now[0].3 == 0 {
+            self.databases.remove(path);
+            return Step::Done; // gone; the watch finds it again if it comes back
+        }
+        if !self.databases.contains_key(path) {
+            let (cursor, inode) = self.offset_of(path);
+            let database = Database {
+                following: Following::from_cursor(i64::try_from(cursor).unwrap_or(0)),
+                inode,
+                read_at: None,
+            };
+            self.databases.insert(path.to_path_buf(), database);
+        }
+        let Some(db) = self.databases.get_mut(path) else {
+            return Step::Done;
+        };
+        if db.read_at == Some(now) {
+            return Step::Done;
+        }
+        if db.inode != 0 && db.inode != now[0].3 {
+            self.counters.rotated(path);
+            db.following = Following::default();
+        }
+        db.inode = now[0].3;
+        let (following, inode) = (db.following.clone(), db.inode);
+        let task_path = path.to_path_buf();
+        let limits = self.usage_limits;
+        let read = tokio::task::spawn_blocking(move || {
+            read_database_since(
+                &task_path,
+                following,
+                crate::ingest::opencode::LIVE_BATCH_ROWS,
+                limits,
+            )
+        })
+        .await;
+        let read = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(DatabaseReadError::Busy(e))) => {
+                self.counters.database_busy(path, &e);
+                if let Some(db) = self.databases.get_mut(path) {
+                    db.read_at = None;
+                }
+                return Step::Done;
+            }
+            Ok(Err(DatabaseReadError::Failed(e))) => {
+                // Read again only once its files change: a file that is
+                // no database is not retried every second.
+                self.counters.database_failed(path, &e);
+                if let Some(db) = self.databases.get_mut(path) {
+                    db.read_at = Some(now);
+                }
+                return Step::Done;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "OpenCode database read task failed.");
+                return Step::Done;
+            }
+        };
+        let records = read.chunk.records.len() as u64;
+        self.counters.database_read(
+            path,
+            ChunkRead {
+                lines: read.chunk.lines,
+                skipped: read.chunk.skipped,
+                implausible: read.chunk.implausible,
+                not_json: read.chunk.not_json,
+                records,
+            },
+        );
+        let at_end = read.chunk.at_end;
+        let cursor = read.following.cursor();
+        let batch = TranscriptBatch {
+            records: (read.chunk.records.into_iter())
+                .map(|line| crate::ingest::opencode::to_record(line, Source::Transcript))
+                .collect(),
+            offset: Some(TranscriptOffset {
+                path: path.to_string_lossy().into_owned(),
+                offset: u64::try_from(cursor).unwrap_or(0),
+                inode,
+            }),
+        };
+        if let Err(e) = self.writer.write_transcript(batch).await {
+            self.retry.insert(path.to_path_buf());
+            tracing::warn!(error = %e, path = %path.display(), "OpenCode records not stored; will retry.");
+            return Step::Done;
+        }
+        self.counters.records_stored(records);
+        self.offsets.insert(
+            path.to_path_buf(),
+            (u64::try_from(cursor).unwrap_or(0), inode),
+        );
+        if let Some(db) = self.databases.get_mut(path) {
+            db.following = read.following;
+            db.read_at = (at_end && settled(&now, taken)).then_some(now);
+        }
+        match at_end {
+            true => Step::Done,
+            false => Step::More,
+        }
+    }
+
     /// The kind of a file met before, else the one its name and place say.
     fn kind_of(&self, path: &Path) -> LogKind {
         match self.kinds.get(path) {
@@ -609,6 +799,9 @@ impl Tail {
                 .iter()
                 .any(|root| std::fs::canonicalize(root).is_ok_and(|root| path.starts_with(root)))
         };
+        if LogKind::OpenCodeDatabase.is_log(path) && under(&self.config.opencode_roots) {
+            return LogKind::OpenCodeDatabase;
+        }
         if LogKind::CodexRollout.is_log(path) && under(&self.config.codex_roots) {
             LogKind::CodexRollout
         } else if LogKind::GeminiChat.is_log(path) && under(&self.config.gemini_roots) {

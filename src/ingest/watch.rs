@@ -55,6 +55,10 @@ pub enum LogKind {
     /// Gemini CLI's chat logs, `<project>/chats/session-*.jsonl` (or the
     /// older `.json`) and its subagents' `<project>/chats/<parent>/*.jsonl`.
     GeminiChat,
+    /// OpenCode's SQLite database, `opencode.db` directly under its data
+    /// directory, with its `-wal` beside it: a change to either is a change
+    /// of the database, which the tail reads by rowid, not by offset.
+    OpenCodeDatabase,
 }
 
 impl LogKind {
@@ -64,6 +68,10 @@ impl LogKind {
             LogKind::ClaudeTranscript => path.extension().is_some_and(|e| e == "jsonl"),
             LogKind::CodexRollout => crate::ingest::codex::is_rollout(path),
             LogKind::GeminiChat => crate::ingest::gemini::is_chat(path),
+            LogKind::OpenCodeDatabase => {
+                let db = database_of(path);
+                crate::ingest::opencode::is_database(&db)
+            }
         }
     }
 
@@ -73,7 +81,24 @@ impl LogKind {
             LogKind::ClaudeTranscript => "Claude Code transcripts",
             LogKind::CodexRollout => "Codex rollouts",
             LogKind::GeminiChat => "Gemini CLI chat logs",
+            LogKind::OpenCodeDatabase => "OpenCode databases",
         }
+    }
+
+    /// Whether the logs of this kind lie anywhere under a root, or directly
+    /// in it: OpenCode's data directory also holds its logs and data about
+    /// the user's projects (`log/`, `repos/`), no business of ours.
+    fn nested(self) -> bool {
+        self != LogKind::OpenCodeDatabase
+    }
+}
+
+/// The database a file of it stands for: `opencode.db-wal` changing is
+/// `opencode.db` changing.
+fn database_of(path: &Path) -> PathBuf {
+    match path.to_str().and_then(|p| p.strip_suffix("-wal")) {
+        Some(db) => PathBuf::from(db),
+        None => path.to_path_buf(),
     }
 }
 
@@ -86,7 +111,8 @@ pub struct LogRoot {
 
 /// Every root the watch follows: Claude Code's transcript roots
 /// (`transcripts.roots`), then Codex's (`transcripts.codex_roots`), then
-/// Gemini CLI's (`transcripts.gemini_roots`).
+/// Gemini CLI's (`transcripts.gemini_roots`) and
+/// OpenCode's data directories (`transcripts.opencode_roots`).
 /// A directory named twice (`CLAUDE_CONFIG_DIR=~/.claude` adds
 /// `~/.claude/projects` again) is one root.
 pub fn log_roots(transcripts: &Transcripts) -> Vec<LogRoot> {
@@ -95,6 +121,7 @@ pub fn log_roots(transcripts: &Transcripts) -> Vec<LogRoot> {
         (LogKind::ClaudeTranscript, &transcripts.roots),
         (LogKind::CodexRollout, &transcripts.codex_roots),
         (LogKind::GeminiChat, &transcripts.gemini_roots),
+        (LogKind::OpenCodeDatabase, &transcripts.opencode_roots),
     ];
     for (kind, dirs) in kinds {
         for dir in dirs {
@@ -270,7 +297,11 @@ impl LogWatch {
                     let followed = match watcher.as_mut() {
                         Some(w) => {
                             use notify::Watcher;
-                            match w.watch(&dir, notify::RecursiveMode::Recursive) {
+                            let mode = match root.kind.nested() {
+                                true => notify::RecursiveMode::Recursive,
+                                false => notify::RecursiveMode::NonRecursive,
+                            };
+                            match w.watch(&dir, mode) {
                                 Ok(()) => Followed::Notified(dir),
                                 Err(e) => {
                                     // A half-added recursive watch is of no use.
@@ -382,7 +413,7 @@ impl LogWatch {
         };
         if meta.file_type().is_symlink() {
             self.refuse(path);
-        } else if meta.is_dir() {
+        } else if meta.is_dir() && kind.nested() {
             self.fresh_dirs.insert(path.clone(), kind);
             self.walk_dir(path, kind).await;
         } else if meta.is_file() && kind.is_log(&path) {
@@ -426,10 +457,16 @@ impl LogWatch {
 
     /// Hands `path` to the tail when it is new or changed since last seen.
     async fn offer(&mut self, kind: LogKind, path: PathBuf, seen: (u64, u64), live: bool) {
-        if self.known.get(&path) == Some(&seen) {
+        if self.known.get(&path) == Some(&seen) && !(live && kind == LogKind::OpenCodeDatabase) {
+            // A database's WAL is rewritten in place after a checkpoint, its
+            // length unchanged: for it a notification is news in itself.
             return;
         }
         self.known.insert(path.clone(), seen);
+        let path = match kind {
+            LogKind::OpenCodeDatabase => database_of(&path),
+            _ => path,
+        };
         if self.handed.insert(path.clone()) {
             self.counters().file_found(&path);
         }
@@ -499,7 +536,9 @@ pub fn walk(dir: &Path, kind: LogKind) -> Walked {
                     walked.symlinks.push(path);
                 }
             } else if file_type.is_dir() {
-                stack.push(path);
+                if kind.nested() {
+                    stack.push(path);
+                }
             } else if file_type.is_file() && kind.is_log(&path) {
                 if let Ok(meta) = entry.metadata() {
                     walked.files.push((path, (meta.len(), meta.ino())));
@@ -605,6 +644,7 @@ mod tests {
                 (LogKind::CodexRollout, "/h/.codex/sessions".into()),
                 (LogKind::CodexRollout, "/h/.codex/archived_sessions".into()),
                 (LogKind::GeminiChat, "/h/.gemini/tmp".into()),
+                (LogKind::OpenCodeDatabase, "/h/.local/share/opencode".into()),
             ]
         );
 
@@ -631,6 +671,44 @@ mod tests {
                 PathBuf::from("2026/12/06/rollout-2026-12-06T13-14-47-a.jsonl"),
                 PathBuf::from("rollout-2026-12-01T09-00-00-b.jsonl"),
             ]
+        );
+    }
+
+    #[test]
+    fn an_opencode_root_is_walked_for_its_database_alone_not_its_subdirectories() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in [
+            "opencode.db",
+            "opencode.db-wal",
+            "opencode.db-shm",
+            "auth.json",
+        ] {
+            std::fs::write(root.join(name), "x").unwrap();
+        }
+        // OpenCode keeps data about the user's projects in subdirectories.
+        std::fs::create_dir_all(root.join("repos/p1")).unwrap();
+        std::fs::write(root.join("repos/p1/opencode.db"), "x").unwrap();
+        let mut files: Vec<PathBuf> = walk(root, LogKind::OpenCodeDatabase)
+            .files
+            .into_iter()
+            .map(|(p, _)| p.strip_prefix(root).unwrap().to_path_buf())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                PathBuf::from("opencode.db"),
+                PathBuf::from("opencode.db-wal")
+            ]
+        );
+        assert_eq!(
+            database_of(&root.join("opencode.db-wal")),
+            root.join("opencode.db")
+        );
+        assert_eq!(
+            database_of(&root.join("opencode.db")),
+            root.join("opencode.db")
         );
     }
 }

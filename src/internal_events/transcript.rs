@@ -36,6 +36,12 @@ pub struct TranscriptCounters {
     /// telling apart (their lines are skipped lines too).
     gemini_unknown_type: AtomicU64,
     gemini_invalid_usage: AtomicU64,
+    /// Reads of OpenCode databases that went through, found busy (locked
+    /// by a writer: read again at the next poll), or failed (not a
+    /// database, not OpenCode's: read again once its files change).
+    opencode_reads: AtomicU64,
+    opencode_busy: AtomicU64,
+    opencode_failed: AtomicU64,
     /// The watch of the log roots, which hands the tail files no hook named.
     pub watch: super::watch::WatchCounters,
 }
@@ -53,6 +59,15 @@ pub struct TranscriptCounts {
     pub missing: u64,
     pub codex: CodexSkips,
     pub gemini: GeminiSkips,
+    pub opencode: DatabaseReads,
+}
+
+/// Reads of OpenCode databases (docs/ingest.md#opencode), by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatabaseReads {
+    pub done: u64,
+    pub busy: u64,
+    pub failed: u64,
 }
 
 /// Codex rollout lines skipped, by why (docs/ingest.md#codex-rollouts).
@@ -152,6 +167,25 @@ impl TranscriptCounters {
             .fetch_add(skips.invalid_usage, Ordering::Relaxed);
     }
 
+    /// A read of an OpenCode database went through (before the writer
+    /// stores its records): its rows count as lines.
+    pub fn database_read(&self, path: &Path, rows: ChunkRead) {
+        self.opencode_reads.fetch_add(1, Ordering::Relaxed);
+        self.chunk_read(path, rows);
+    }
+
+    /// An OpenCode database was locked: read again at the next poll.
+    pub fn database_busy(&self, path: &Path, error: &dyn Display) {
+        self.opencode_busy.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(path = %path.display(), error = %error, "OpenCode database busy; reading it again shortly.");
+    }
+
+    /// An OpenCode database could not be read: read again once it changes.
+    pub fn database_failed(&self, path: &Path, error: &dyn Display) {
+        self.opencode_failed.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(path = %path.display(), error = %error, "Cannot read an OpenCode database; trying again when it changes.");
+    }
+
     /// The writer committed `records` records with their offset.
     pub fn records_stored(&self, records: u64) {
         self.records.fetch_add(records, Ordering::Relaxed);
@@ -194,6 +228,11 @@ impl TranscriptCounters {
             gemini: GeminiSkips {
                 unknown_type: get(&self.gemini_unknown_type),
                 invalid_usage: get(&self.gemini_invalid_usage),
+            },
+            opencode: DatabaseReads {
+                done: get(&self.opencode_reads),
+                busy: get(&self.opencode_busy),
+                failed: get(&self.opencode_failed),
             },
         }
     }
@@ -255,6 +294,7 @@ mod tests {
                     unknown_type: 5,
                     invalid_usage: 6,
                 },
+                opencode: DatabaseReads::default(),
             }
         );
     }

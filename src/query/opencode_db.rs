@@ -79,3 +79,34 @@ pub fn tool_parts(conn: &Connection, message_id: &str) -> rusqlite::Result<Vec<V
     let parts = stmt.query_map([message_id], |row| row.get(0))?;
     parts.collect()
 }
+
+/// The row `rowid` now, if it is still there: a step read unfinished is
+/// read again by its rowid (the primary key's lookup) until it completes.
+pub fn message_at(conn: &Connection, rowid: i64) -> rusqlite::Result<Option<MessageRow>> {
+    use rusqlite::OptionalExtension;
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid, id, session_id, CAST(data AS BLOB) FROM message WHERE rowid = ?1",
+    )?;
+    stmt.query_row([rowid], |row| {
+        Ok(MessageRow {
+            cursor: MessageCursor { rowid: row.get(0)? },
+            id: row.get(1)?,
+            session_id: row.get(2)?,
+            data: row.get(3)?,
+        })
+    })
+    .optional()
+}
+
+/// The last row of `message` (its rowid and `time_updated`, OpenCode's
+/// milliseconds), for `doctor`: how far OpenCode has written. One lookup
+/// at the end of the rowid order, not a scan.
+pub fn newest_message(conn: &Connection) -> rusqlite::Result<Option<(i64, i64)>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT rowid, time_updated FROM message ORDER BY rowid DESC LIMIT 1",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+}

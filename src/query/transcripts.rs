@@ -59,3 +59,24 @@ pub fn offsets_of_inode(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(offsets)
 }
+
+/// The saved read position of `path` and when it last moved (as
+/// [`crate::record::format_timestamp`] wrote it), for `doctor`.
+pub fn offset_and_time(
+    conn: &Connection,
+    path: &str,
+) -> rusqlite::Result<Option<(TranscriptOffset, String)>> {
+    conn.query_row(
+        "SELECT offset, inode, updated_at FROM transcript_offsets WHERE path = ?1",
+        [path],
+        |row| {
+            let offset = TranscriptOffset {
+                path: path.to_string(),
+                offset: row.get::<_, i64>(0)? as u64,
+                inode: row.get::<_, i64>(1)? as u64,
+            };
+            Ok((offset, row.get(2)?))
+        },
+    )
+    .optional()
+}

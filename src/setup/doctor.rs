@@ -128,6 +128,37 @@ pub struct Facts {
     pub http: HttpFacts,
     pub prices: PriceFacts,
     pub watch: WatchFacts,
+    /// OpenCode's databases, and how far the daemon has read them.
+    pub opencode: OpenCodeFacts,
+}
+
+/// OpenCode's databases under `transcripts.opencode_roots`
+/// (docs/ingest.md#opencode).
+#[derive(Debug, Clone)]
+pub struct OpenCodeFacts {
+    /// The data directories looked in.
+    pub roots: Vec<PathBuf>,
+    /// Whether the daemon follows them (`transcripts.watch` not off).
+    pub followed: bool,
+    pub databases: Vec<OpenCodeDatabase>,
+}
+
+/// One OpenCode database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCodeDatabase {
+    pub path: PathBuf,
+    /// Why it cannot be read, else what is in it and what was read of it.
+    pub state: Result<OpenCodeRead, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCodeRead {
+    /// The last `message` rowid OpenCode wrote (0: none yet), and how many
+    /// seconds ago it last changed.
+    pub newest_row: i64,
+    pub newest_age_secs: Option<i64>,
+    /// The rowid the daemon stored as read up to, and when (`None`: never).
+    pub read_to: Option<(i64, String)>,
 }
 
 /// What the daemon's watch of the log roots would see
@@ -416,7 +447,53 @@ pub fn gather(
         http: look_at_http(config, passwd),
         prices: look_at_prices(config),
         watch: look_at_watch(config),
+        opencode: look_at_opencode(config),
     }
+}
+
+/// Finds OpenCode's databases as the watch does and reads, read-only, the
+/// newest row of each and where the daemon's cursor stands.
+pub fn look_at_opencode(config: &Config) -> OpenCodeFacts {
+    use crate::ingest::watch::{walk, LogKind};
+    let roots = config.transcripts.opencode_roots.clone();
+    let mut databases = Vec::new();
+    for root in &roots {
+        let mut found: Vec<PathBuf> = walk(root, LogKind::OpenCodeDatabase)
+            .files
+            .into_iter()
+            .map(|(path, _)| path)
+            .filter(|path| crate::ingest::opencode::is_database(path))
+            .collect();
+        found.sort();
+        for path in found {
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            let state = read_opencode(&path, &config.db);
+            databases.push(OpenCodeDatabase { path, state });
+        }
+    }
+    OpenCodeFacts {
+        roots,
+        followed: config.transcripts.watch != crate::config::Watch::Off,
+        databases,
+    }
+}
+
+fn read_opencode(path: &Path, db: &Path) -> Result<OpenCodeRead, String> {
+    use crate::query::opencode_db;
+    let conn = opencode_db::open(path).map_err(|e| e.to_string())?;
+    let newest = opencode_db::newest_message(&conn).map_err(|e| e.to_string())?;
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let read_to = open_quietly(db).ok().and_then(|conn| {
+        query::transcripts::offset_and_time(&conn, &path.to_string_lossy())
+            .ok()
+            .flatten()
+            .map(|(offset, at)| (offset.offset as i64, at))
+    });
+    Ok(OpenCodeRead {
+        newest_row: newest.map_or(0, |(rowid, _)| rowid),
+        newest_age_secs: newest.map(|(_, at)| (now_ms - at).max(0) / 1000),
+        read_to,
+    })
 }
 
 /// Walks the log roots as the daemon's watch does.
@@ -854,7 +931,82 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.push(assess_http(&facts.http));
     findings.push(assess_prices(&facts.prices));
     findings.push(assess_watch(&facts.watch));
+    findings.push(assess_opencode(&facts.opencode));
     findings
+}
+
+/// A database with rows after the daemon's cursor whose newest row is older
+/// than this is not being followed: a step in progress holds the cursor
+/// back for as long as it runs, not longer.
+const OPENCODE_LAG_SECS: i64 = 120;
+
+/// OpenCode's databases: readable, and read up to their last row.
+fn assess_opencode(facts: &OpenCodeFacts) -> Finding {
+    if facts.databases.is_empty() {
+        let roots: Vec<String> = facts
+            .roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect();
+        return ok(
+            "opencode",
+            match roots.is_empty() {
+                true => "no OpenCode data directory configured (transcripts.opencode_roots)".into(),
+                false => format!(
+                    "no OpenCode database in {}: OpenCode is not used here",
+                    roots.join(", ")
+                ),
+            },
+        );
+    }
+    let mut said = Vec::new();
+    let mut worst = Status::Ok;
+    let mut fix = None;
+    for db in &facts.databases {
+        let path = db.path.display();
+        let read = match &db.state {
+            Err(why) => {
+                worst = Status::Warn;
+                said.push(format!("{path} cannot be read: {why}"));
+                fix = Some("if OpenCode holds it locked, run doctor again; a file that is no database can be moved away".to_string());
+                continue;
+            }
+            Ok(read) => read,
+        };
+        let behind = read.newest_row - read.read_to.as_ref().map_or(0, |(row, _)| *row);
+        let settled = read
+            .newest_age_secs
+            .is_none_or(|age| age >= OPENCODE_LAG_SECS);
+        match &read.read_to {
+            _ if read.newest_row == 0 => said.push(format!("{path}: no message yet")),
+            Some((_, at)) if behind <= 0 => {
+                said.push(format!("{path}: read to its last row (last read {at})"))
+            }
+            Some((_, at)) => {
+                said.push(format!("{path}: {behind} rows after the last read ({at})"));
+                if settled {
+                    worst = Status::Warn;
+                }
+            }
+            None => {
+                said.push(format!("{path}: not read by the daemon yet"));
+                if settled {
+                    worst = Status::Warn;
+                }
+            }
+        }
+        if worst == Status::Warn && fix.is_none() {
+            fix = Some(match facts.followed {
+                true => "is the daemon running (`hookmeter serve`)? `hookmeter import --agent opencode` reads the database now".into(),
+                false => "transcripts.watch is off: `hookmeter import --agent opencode` reads the database".into(),
+            });
+        }
+    }
+    let finding = said.join("; ");
+    match worst {
+        Status::Ok => ok("opencode", finding),
+        status => not_ok("opencode", status, finding, fix.unwrap_or_default()),
+    }
 }
 
 /// What the daemon watches without hooks: each root and its files.
@@ -1670,7 +1822,73 @@ mod tests {
                     },
                 ],
             },
+            opencode: OpenCodeFacts {
+                roots: vec!["/h/.local/share/opencode".into()],
+                followed: true,
+                databases: Vec::new(),
+            },
         }
+    }
+
+    #[test]
+    fn opencode_databases_are_judged_by_how_far_the_daemon_read_them() {
+        let mut facts = healthy();
+        let finding = |facts: &Facts| find(&assess(facts), "opencode").clone();
+        let none = finding(&facts);
+        assert_eq!(none.status, Status::Ok);
+        assert_eq!(
+            none.finding,
+            "no OpenCode database in /h/.local/share/opencode: OpenCode is not used here"
+        );
+
+        let db = |state| OpenCodeDatabase {
+            path: "/h/.local/share/opencode/opencode.db".into(),
+            state,
+        };
+        let read = |newest_row, newest_age_secs, read_to: Option<i64>| {
+            Ok(OpenCodeRead {
+                newest_row,
+                newest_age_secs,
+                read_to: read_to.map(|row| (row, "2026-12-06T10:00:00.000Z".into())),
+            })
+        };
+        facts.opencode.databases = vec![db(read(40, Some(5), Some(40)))];
+        let current = finding(&facts);
+        assert_eq!(current.status, Status::Ok);
+        assert_eq!(
+            current.finding,
+            "/h/.local/share/opencode/opencode.db: read to its last row \
+             (last read 2026-12-06T10:00:00.000Z)"
+        );
+
+        // A step in progress holds the cursor back: fine while it is fresh.
+        facts.opencode.databases = vec![db(read(40, Some(5), Some(38)))];
+        assert_eq!(finding(&facts).status, Status::Ok);
+        facts.opencode.databases = vec![db(read(40, Some(600), Some(38)))];
+        let behind = finding(&facts);
+        assert_eq!(behind.status, Status::Warn);
+        assert!(
+            behind.finding.contains("2 rows after the last read"),
+            "{behind:?}"
+        );
+        assert!(behind.fix.unwrap().contains("hookmeter serve"));
+
+        facts.opencode.databases = vec![db(read(40, Some(600), None))];
+        facts.opencode.followed = false;
+        let never = finding(&facts);
+        assert_eq!(never.status, Status::Warn);
+        assert!(
+            never.finding.ends_with("not read by the daemon yet"),
+            "{never:?}"
+        );
+        assert!(never.fix.unwrap().contains("transcripts.watch is off"));
+
+        facts.opencode.databases = vec![db(Err("file is not a database".into()))];
+        let broken = finding(&facts);
+        assert_eq!(broken.status, Status::Warn);
+        assert!(broken
+            .finding
+            .contains("cannot be read: file is not a database"));
     }
 
     #[test]
@@ -1768,7 +1986,8 @@ mod tests {
                 "gemini.hooks",
                 "http",
                 "prices",
-                "watch"
+                "watch",
+                "opencode"
             ]
         );
         assert!(

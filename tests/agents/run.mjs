@@ -1,13 +1,15 @@
 // The real-agent harness: runs the pinned Claude Code against the mock
 // Messages API (mock/anthropic.mjs), with hookmeter capturing, and checks
 // that hookmeter's cost records equal the mock's ledger exactly; then Codex
-// the same way (codex.mjs, against mock/openai.mjs), and the Gemini CLI
-// (gemini.mjs, against mock/gemini.mjs).
+// the same way (codex.mjs, against mock/openai.mjs), the Gemini CLI
+// (gemini.mjs, against mock/gemini.mjs), then OpenCode (opencode.mjs,
+// against mock/openai-chat.mjs and mock/anthropic.mjs).
 //
 // Usage: node run.mjs [SCENARIO...]   (tests/agents/run.sh installs and calls it)
-//   HARNESS_AGENTS     a comma list of claude, codex, gemini (default: all)
+//   HARNESS_AGENTS     a comma list of claude, codex, gemini, opencode (default: all)
 //   HARNESS_CODEX_MODES  Codex: import (default), watch, hooks (codex.mjs)
 //   HARNESS_GEMINI_MODES Gemini CLI: import (default), watch, hooks (gemini.mjs)
+//   HARNESS_OPENCODE_MODES  OpenCode: import (default), watch (opencode.mjs)
 //   HOOKMETER_BIN      the hookmeter binary (required)
 //   HARNESS_MODES      Claude Code, comma-separated: hooks (default), nohooks
 //                        hooks:   `hookmeter install-hooks` into the temp HOME,
@@ -38,6 +40,8 @@ import { CODEX_MODES, codexBin, runCodexScenario } from './codex.mjs';
 import { codexScenarios } from './codex-scenarios.mjs';
 import { GEMINI_MODES, geminiBin, runGeminiScenario } from './gemini.mjs';
 import { geminiScenarios } from './gemini-scenarios.mjs';
+import { OPENCODE_MODES, opencodeBin, runOpenCodeScenario } from './opencode.mjs';
+import { opencodeScenarios } from './opencode-scenarios.mjs';
 import { scenarios } from './scenarios.mjs';
 import { fail, fmtCost, hookmeterEnv, readTable, run, socketAnswers, stopProcess, waitFor } from './lib.mjs';
 
@@ -49,13 +53,14 @@ const keep = process.env.KEEP === '1';
 const strict = process.env.HARNESS_STRICT === '1';
 
 // Which agents run: claude (Claude Code), codex, or both (the default).
-const agents = (process.env.HARNESS_AGENTS ?? 'claude,codex,gemini').split(',').map((a) => a.trim()).filter(Boolean);
-for (const a of agents) if (!['claude', 'codex', 'gemini'].includes(a)) fail(`unknown agent ${a} in HARNESS_AGENTS (claude, codex, gemini)`);
+const agents = (process.env.HARNESS_AGENTS ?? 'claude,codex,gemini,opencode').split(',').map((a) => a.trim()).filter(Boolean);
+for (const a of agents) if (!['claude', 'codex', 'gemini', 'opencode'].includes(a)) fail(`unknown agent ${a} in HARNESS_AGENTS (claude, codex, gemini, opencode)`);
 
 if (!bin || !fs.existsSync(bin)) fail(`no hookmeter binary (HOOKMETER_BIN=${bin ?? ''})`);
 if (agents.includes('claude') && !fs.existsSync(claudeBin)) fail(`no Claude Code at ${claudeBin}: run npm ci in tests/agents`);
 if (agents.includes('codex') && !fs.existsSync(codexBin)) fail(`no Codex at ${codexBin}: run npm ci in tests/agents`);
 if (agents.includes('gemini') && !fs.existsSync(geminiBin)) fail(`no Gemini CLI at ${geminiBin}: run npm ci in tests/agents`);
+if (agents.includes('opencode') && !fs.existsSync(opencodeBin)) fail(`no OpenCode at ${opencodeBin}: run npm ci in tests/agents`);
 const facts = path.join(repo, 'tests/fixtures/litellm-model-prices-2026-08-01.json');
 checkRatesAgainstFacts(facts);
 checkOpenAIRatesAgainstFacts(facts);
@@ -70,6 +75,8 @@ const codexModes = (process.env.HARNESS_CODEX_MODES ?? 'import').split(',').map(
 for (const m of codexModes) if (!CODEX_MODES.includes(m)) fail(`unknown Codex mode ${m} (${CODEX_MODES.join(', ')})`);
 const geminiModes = (process.env.HARNESS_GEMINI_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
 for (const m of geminiModes) if (!GEMINI_MODES.includes(m)) fail(`unknown Gemini CLI mode ${m} (${GEMINI_MODES.join(', ')})`);
+const opencodeModes = (process.env.HARNESS_OPENCODE_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
+for (const m of opencodeModes) if (!OPENCODE_MODES.includes(m)) fail(`unknown OpenCode mode ${m} (${OPENCODE_MODES.join(', ')})`);
 
 /** One scenario's temp dir: the agent's HOME, its project, hookmeter's files. */
 function makeWorld(name) {
@@ -358,12 +365,14 @@ const picked = (agent, list) => list.filter((s) => !only.length || only.includes
 const claudeChosen = agents.includes('claude') ? picked('claude', scenarios) : [];
 const codexChosen = agents.includes('codex') ? picked('codex', codexScenarios) : [];
 const geminiChosen = agents.includes('gemini') ? picked('gemini', geminiScenarios) : [];
+const opencodeChosen = agents.includes('opencode') ? picked('opencode', opencodeScenarios) : [];
 for (const name of only) {
   const [agent, bare] = name.includes(':') ? name.split(':') : [null, name];
   const known = [
     ...claudeChosen.map((s) => `claude:${s.name}`),
     ...codexChosen.map((s) => `codex:${s.name}`),
     ...geminiChosen.map((s) => `gemini:${s.name}`),
+    ...opencodeChosen.map((s) => `opencode:${s.name}`),
   ];
   if (!known.some((k) => (agent ? k === name : k.endsWith(`:${bare}`)))) fail(`unknown scenario ${name} for agents ${agents.join(',')}`);
 }
@@ -385,6 +394,12 @@ for (const mode of geminiModes) {
   for (const s of geminiChosen) {
     total += 1;
     if (!(await runGeminiScenario(s, mode, { bin, keep }))) failed += 1;
+  }
+}
+for (const mode of opencodeModes) {
+  for (const s of opencodeChosen) {
+    total += 1;
+    if (!(await runOpenCodeScenario(s, mode, { bin, keep }))) failed += 1;
   }
 }
 console.log(`agents harness: ${total - failed} of ${total} scenario runs match the ledger`);

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Real-agent harness (docs/agents-harness.md): the pinned Claude Code, Codex
-# and Gemini CLI run scripted conversations against mock Messages /
-# Responses / Gemini APIs on loopback, hookmeter captures them, and its cost
-# records must equal the mocks' ledger.
+# Real-agent harness (docs/agents-harness.md): the pinned Claude Code, Codex,
+# Gemini CLI and OpenCode run scripted conversations against mock model
+# APIs on loopback, hookmeter captures them, and its cost records must equal
+# the mocks' ledger.
 #
 # Usage: tests/agents/run.sh [SCENARIO...]   (NAME: every selected agent's;
-#                                            claude:NAME, codex:NAME or
-#                                            gemini:NAME: one's)
-#   HARNESS_AGENTS     a comma list of claude, codex, gemini (default: all)
+#                                            claude:NAME, codex:NAME,
+#                                            gemini:NAME or opencode:NAME: one's)
+#   HARNESS_AGENTS     a comma list of claude, codex, gemini, opencode (default: all)
 #   HOOKMETER_BIN      the binary (default: build it with cargo into
 #                      $CARGO_TARGET_DIR, or target/, and use debug/hookmeter)
 #   HARNESS_MODES      Claude Code: hooks (default), nohooks, or hooks,nohooks
 #   HARNESS_NO_HOOKS=1 the same as HARNESS_MODES=nohooks
 #   HARNESS_CODEX_MODES  Codex: import (default), watch, hooks, or a comma list
 #   HARNESS_GEMINI_MODES Gemini CLI: import (default), watch, hooks, or a comma list
+#   HARNESS_OPENCODE_MODES  OpenCode: import (default), watch, or both
 #   KEEP=1             keep each scenario's temp dir
 # Needs node (20+), npm (installs the pinned agents from the registry with
 # npm ci) and python3 (reads telemetry.db read-only).

@@ -48,6 +48,7 @@ mod missing_db;
 mod modifiers;
 mod names;
 mod opencode;
+mod opencode_live;
 mod pipeline;
 mod pricing_update;
 mod reports;

@@ -16,7 +16,7 @@ const SCENARIOS: [&str; 4] = ["chat-text", "chat-tool", "chat-continue", "anthro
 
 /// One conversation answer as the mock billed it, in hookmeter's terms.
 #[derive(Debug)]
-struct Billed {
+pub(crate) struct Billed {
     model: String,
     input: i64,
     cache_read: i64,
@@ -56,7 +56,7 @@ impl Billed {
 /// The conversation answers the mock billed in `scenario`, in order. Its
 /// `side` answers (OpenCode's request for a session title) are billed by
 /// the API but written nowhere in OpenCode's database: left out.
-fn ledger(scenario: &str) -> Vec<Billed> {
+pub(crate) fn ledger(scenario: &str) -> Vec<Billed> {
     let text =
         std::fs::read_to_string(fixtures().join(format!("opencode/real/{scenario}/ledger.jsonl")))
             .unwrap();
@@ -98,12 +98,12 @@ fn ledger(scenario: &str) -> Vec<Billed> {
 }
 
 /// OpenCode's data directory under `home`, as OpenCode lays it out.
-fn data_dir(home: &Home) -> PathBuf {
+pub(crate) fn data_dir(home: &Home) -> PathBuf {
     home.path().join(".local/share/opencode")
 }
 
 /// Rebuilds a captured database at `path` from its dump.
-fn rebuild(scenario: &str, path: &Path, wal: bool) -> Connection {
+pub(crate) fn rebuild(scenario: &str, path: &Path, wal: bool) -> Connection {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let dump =
         std::fs::read_to_string(fixtures().join(format!("opencode/real/{scenario}/dump.sql")))
@@ -116,7 +116,7 @@ fn rebuild(scenario: &str, path: &Path, wal: bool) -> Connection {
     conn
 }
 
-fn import(home: &Home, args: &[&str]) -> (bool, String) {
+pub(crate) fn import(home: &Home, args: &[&str]) -> (bool, String) {
     let out = home.command().arg("import").args(args).output().unwrap();
     (
         out.status.success(),
@@ -130,7 +130,7 @@ fn import(home: &Home, args: &[&str]) -> (bool, String) {
 
 /// One stored record, in the order of its timestamp.
 #[derive(Debug)]
-struct Stored {
+pub(crate) struct Stored {
     key: String,
     agent: String,
     session: String,
@@ -142,7 +142,7 @@ struct Stored {
     tool: Option<String>,
 }
 
-fn stored(home: &Home) -> Vec<Stored> {
+pub(crate) fn stored(home: &Home) -> Vec<Stored> {
     let db = home.db();
     let mut stmt = db
         .prepare(
@@ -174,7 +174,7 @@ fn stored(home: &Home) -> Vec<Stored> {
 /// answer: tokens, cost at the facts' rates, OpenCode's own cost (its
 /// config and built-in prices are the facts' too), one session, agent
 /// `opencode`, project `project`, the tool on the step that called it.
-fn assert_ledger(records: &[Stored], billed: &[Billed], scenario: &str) {
+pub(crate) fn assert_ledger(records: &[Stored], billed: &[Billed], scenario: &str) {
     assert_eq!(records.len(), billed.len(), "{scenario}: {records:#?}");
     for (record, billed) in records.iter().zip(billed) {
         let what = format!("{scenario} {}", record.key);
