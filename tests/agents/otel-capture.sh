@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 wait_port() {
   for _ in $(seq 100); do
     local p
-    p="$(awk '/^listening/ {print $2}' "$1")"
+    p="$(awk '/^listening/ {print $2}' "$1" 2>/dev/null || true)"
     [ -n "$p" ] && { echo "$p"; return 0; }
     sleep 0.1
   done
