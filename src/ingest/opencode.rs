@@ -72,6 +72,7 @@ pub fn read_database(
         cursor = last.cursor;
         let mut chunk = Chunk::default();
         let mut bytes = 0;
+        let mut ids = Vec::new();
         for row in &rows {
             bytes += row.data.len() as u64;
             let message = read_message(MessageRow {
@@ -79,12 +80,12 @@ pub fn read_database(
                 session_id: Some(&row.session_id),
                 data: &row.data,
             });
-            if let Some(mut step) = take(message, limits, path, &mut chunk) {
-                step.tool_names =
-                    tools(&opencode_db::tool_parts(&conn, &row.id).map_err(|e| why(&e))?);
+            if let Some(step) = take(message, limits, path, &mut chunk) {
                 chunk.records.push(step);
+                ids.push(row.id.as_str());
             }
         }
+        name_tools(&conn, &mut chunk, &ids).map_err(|e| why(&e))?;
         chunk.at_end = rows.len() < BATCH_ROWS;
         if !emit(chunk, bytes) || rows.len() < BATCH_ROWS {
             return Ok(());
@@ -180,6 +181,7 @@ pub fn read_database_since(
         let step = take(message, limits, path, chunk);
         (unfinished, step)
     };
+    let mut ids = Vec::new();
     for rowid in following.unfinished.clone() {
         let Some(row) = opencode_db::message_at(&conn, rowid).map_err(failed)? else {
             following.unfinished.remove(&rowid);
@@ -189,26 +191,28 @@ pub fn read_database_since(
         if !unfinished {
             following.unfinished.remove(&rowid);
         }
-        if let Some(mut step) = step {
-            step.tool_names = tools(&opencode_db::tool_parts(&conn, &row.id).map_err(failed)?);
+        if let Some(step) = step {
             chunk.records.push(step);
+            ids.push(row.id);
         }
     }
     let cursor = MessageCursor {
         rowid: following.read_to,
     };
     let rows = opencode_db::messages_after(&conn, cursor, max_rows).map_err(failed)?;
-    for row in &rows {
+    for row in rows.iter() {
         following.read_to = row.cursor.rowid;
         let (unfinished, step) = read(row, &mut chunk);
         if unfinished {
             following.unfinished.insert(row.cursor.rowid);
         }
-        if let Some(mut step) = step {
-            step.tool_names = tools(&opencode_db::tool_parts(&conn, &row.id).map_err(failed)?);
+        if let Some(step) = step {
             chunk.records.push(step);
+            ids.push(row.id.clone());
         }
     }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    name_tools(&conn, &mut chunk, &ids).map_err(failed)?;
     while following.unfinished.len() > MAX_UNFINISHED {
         following.unfinished.pop_first();
     }
@@ -277,6 +281,22 @@ fn take(
 }
 
 /// Tool names of parts, in order, each once.
+/// Gives the steps of `chunk` (one per id of `ids`, in order) the tools
+/// their parts call.
+fn name_tools(
+    conn: &rusqlite::Connection,
+    chunk: &mut Chunk,
+    ids: &[&str],
+) -> rusqlite::Result<()> {
+    let parts = opencode_db::tool_parts(conn, ids)?;
+    for (step, id) in chunk.records.iter_mut().zip(ids) {
+        if let Some(parts) = parts.get(*id) {
+            step.tool_names = tools(parts);
+        }
+    }
+    Ok(())
+}
+
 fn tools(parts: &[Vec<u8>]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for name in parts.iter().filter_map(|p| tool_name(p)) {
