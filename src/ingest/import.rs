@@ -10,7 +10,7 @@
 //! For users: docs/ingest.md#hookmeter-import.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
@@ -340,69 +340,58 @@ fn read_in_order(files: Vec<PathBuf>, limits: UsageLimits) -> tokio::sync::mpsc:
     rx
 }
 
+/// Where a reader of one agent's files hands each chunk it read (with the
+/// bytes it consumed and the lines it skipped worth naming); `false` says
+/// stop: the receiver is gone.
+type Emit<'a> = &'a mut dyn FnMut(Chunk, u64, RolloutSkips) -> bool;
+
+/// Sends what `read` reads of `path` to `tx`, chunk by chunk as `log`'s,
+/// then `Done` or `Failed`; nothing more once the receiver is gone.
+fn stream<E: std::fmt::Display>(
+    path: &Path,
+    tx: &SyncSender<Read>,
+    log: AgentLog,
+    read: impl FnOnce(Emit<'_>) -> Result<(), E>,
+) {
+    let mut stopped = false;
+    let outcome = read(&mut |chunk, bytes, skips| {
+        stopped = tx.send(Read::Chunk(chunk, bytes, log, skips)).is_err();
+        !stopped
+    });
+    if !stopped {
+        let _ = tx.send(match outcome {
+            Ok(()) => Read::Done,
+            Err(e) => Read::Failed(path.to_path_buf(), e.to_string()),
+        });
+    }
+}
+
 /// Reads one file to its end into `tx`, a chunk at a time, then `Done` or
 /// `Failed`; stops early when the receiver is gone.
 fn read_file(path: PathBuf, limits: UsageLimits, buf: &mut Vec<u8>, tx: &SyncSender<Read>) {
     if is_chat(&path) {
-        let mut stopped = false;
-        let read = read_chat(&path, limits, buf, |chunk, bytes, skips| {
-            stopped = tx
-                .send(Read::Chunk(chunk, bytes, AgentLog::Gemini, skips))
-                .is_err();
-            !stopped
-        });
-        if !stopped {
-            let _ = tx.send(match read {
-                Ok(()) => Read::Done,
-                Err(e) => Read::Failed(path, e.to_string()),
-            });
-        }
-        return;
+        let read = |emit: Emit<'_>| read_chat(&path, limits, buf, emit);
+        return stream(&path, tx, AgentLog::Gemini, read);
     }
     if opencode::is_database(&path) {
-        let mut stopped = false;
-        let read = opencode::read_database(&path, limits, |chunk, bytes| {
-            let read = Read::Chunk(chunk, bytes, AgentLog::OpenCode, RolloutSkips::default());
-            stopped = tx.send(read).is_err();
-            !stopped
-        });
-        if !stopped {
-            let _ = tx.send(match read {
-                Ok(()) => Read::Done,
-                Err(e) => Read::Failed(path, e),
-            });
-        }
-        return;
+        let read = |emit: Emit<'_>| {
+            opencode::read_database(&path, limits, |chunk, bytes| {
+                emit(chunk, bytes, RolloutSkips::default())
+            })
+        };
+        return stream(&path, tx, AgentLog::OpenCode, read);
     }
     if opencode::is_json_message(&path) {
-        let read = match opencode::read_json_message(&path, limits) {
-            Ok((chunk, bytes)) => {
-                let read = Read::Chunk(chunk, bytes, AgentLog::OpenCode, RolloutSkips::default());
-                if tx.send(read).is_err() {
-                    return;
-                }
-                Read::Done
-            }
-            Err(e) => Read::Failed(path, e),
+        let read = |emit: Emit<'_>| {
+            let (chunk, bytes) = opencode::read_json_message(&path, limits)?;
+            emit(chunk, bytes, RolloutSkips::default());
+            Ok::<(), String>(())
         };
-        let _ = tx.send(read);
-        return;
+        return stream(&path, tx, AgentLog::OpenCode, read);
     }
     if is_rollout(&path) {
-        let mut stopped = false;
-        let read = read_rollout(&path, limits, buf, |chunk, bytes, skips| {
-            stopped = tx
-                .send(Read::Chunk(chunk, bytes, AgentLog::Codex, skips))
-                .is_err();
-            !stopped
-        });
-        if !stopped {
-            let _ = tx.send(match read {
-                Ok(()) => Read::Done,
-                Err(e) => Read::Failed(path, e.to_string()),
-            });
-        }
-        return;
+        let read = |emit: Emit<'_>| read_rollout(&path, limits, buf, emit);
+        return stream(&path, tx, AgentLog::Codex, read);
     }
     let mut offset = 0;
     let outcome = loop {

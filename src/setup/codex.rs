@@ -21,6 +21,9 @@
 //!
 //! For users: docs/cli.md#hookmeter-install-hooks.
 
+/// What `install-hooks --agent …` was asked to do (shared with the other agents).
+pub use super::AgentRequest as Request;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -469,19 +472,6 @@ pub fn render(installed: &Installed, hook: &Hook) -> String {
         ));
     }
     out
-}
-
-/// What `hookmeter install-hooks --agent codex` was asked to do.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    /// `--command`: the hooks' command instead of `hookmeter send`.
-    pub command: Option<String>,
-    /// The global `--socket` flag, when given: appended to the command.
-    pub socket: Option<PathBuf>,
-    /// The global `--spool` flag, when given: appended likewise.
-    pub spool: Option<PathBuf>,
-    /// Print the change as a diff; write nothing.
-    pub dry_run: bool,
 }
 
 /// `install-hooks --agent codex` from start to end: finds Codex's home,

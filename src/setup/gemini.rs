@@ -20,6 +20,9 @@
 //!
 //! For users: docs/cli.md#gemini-cli.
 
+/// What `install-hooks --agent …` was asked to do (shared with the other agents).
+pub use super::AgentRequest as Request;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -47,19 +50,6 @@ pub fn gemini_home(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, Stri
                 .into(),
         ),
     }
-}
-
-/// What `hookmeter install-hooks --agent gemini` was asked to do.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    /// `--command`: the hooks' command instead of `hookmeter send`.
-    pub command: Option<String>,
-    /// The global `--socket` flag, when given: appended to the command.
-    pub socket: Option<PathBuf>,
-    /// The global `--spool` flag, when given: appended likewise.
-    pub spool: Option<PathBuf>,
-    /// Print the change as a diff; write nothing.
-    pub dry_run: bool,
 }
 
 /// `install-hooks --agent gemini` from start to end: finds the settings,

@@ -32,6 +32,19 @@ pub const EVENTS: [&str; 5] = [
     "SessionEnd",
 ];
 
+/// What `hookmeter install-hooks --agent codex|gemini` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct AgentRequest {
+    /// `--command`: the hooks' command instead of `hookmeter send`.
+    pub command: Option<String>,
+    /// The global `--socket` flag, when given: appended to the command.
+    pub socket: Option<PathBuf>,
+    /// The global `--spool` flag, when given: appended likewise.
+    pub spool: Option<PathBuf>,
+    /// Print the change as a diff; write nothing.
+    pub dry_run: bool,
+}
+
 /// The hook command installed unless `--command` says otherwise.
 pub const DEFAULT_COMMAND: &str = "hookmeter send";
 
