@@ -743,6 +743,9 @@ mod tests {
         assert!(text.contains("hookmeter_fallback_priced_cost_usd{model=\"mystery-9\"} 1.5\n"));
         assert!(text.contains("hookmeter_fallback_priced_records{model=\"mystery-9\"} 3\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"content_type\"} 4\n"));
+        assert!(text.contains("hookmeter_otlp_exports_total{outcome=\"malformed\"} 1\n"));
+        assert!(text.contains("hookmeter_otlp_log_records_total{outcome=\"no_usage\"} 9\n"));
+        assert!(text.contains("hookmeter_otel_requests{transcript=\"agree\"} 2\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));
         assert!(text.contains("hookmeter_transcript_lines_total 7\n"));

@@ -76,6 +76,8 @@ pub async fn post_logs(
             return refuse(&state, encoding, &bytes, RejectCode::LineTooLong, why).await;
         }
         Ok(BodyRead::Broken(error)) => {
+            // Nothing stored: the exporter saw no 200 and keeps the export.
+            counters.export(ExportOutcome::Malformed, &error);
             return status(
                 encoding,
                 StatusCode::BAD_REQUEST,
