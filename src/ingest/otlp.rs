@@ -378,7 +378,7 @@ mod tests {
 
     /// The logs example of the OTLP spec's JSON encoding, trimmed to one
     /// record: ids in hex, a string time, a string int.
-    const SPEC_JSON: &str = r#"{
+    const OTLP_EXAMPLE_JSON: &str = r#"{
       "resourceLogs": [{
         "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "my.service"}}]},
         "scopeLogs": [{
@@ -422,8 +422,8 @@ mod tests {
     }
 
     #[test]
-    fn the_specs_json_example_decodes() {
-        let records = decode(SPEC_JSON.as_bytes(), Encoding::Json).unwrap();
+    fn the_otlp_json_example_decodes() {
+        let records = decode(OTLP_EXAMPLE_JSON.as_bytes(), Encoding::Json).unwrap();
         assert_eq!(records, vec![spec_record()]);
     }
 

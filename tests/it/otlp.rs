@@ -435,3 +435,56 @@ fn the_token_host_and_origin_rules_hold_for_exports() {
     assert_eq!(post(addr, PROTOBUF.1, &[token], &body).status, 200);
     assert_eq!(home.count("SELECT count(*) FROM cost_records"), 1);
 }
+
+/// The text capture's transcript with its first request's output count
+/// lowered, as an early snapshot would show it.
+fn early_snapshot_transcript(home: &Home) -> PathBuf {
+    let dir = capture("text", "json");
+    let text = std::fs::read_to_string(dir.join("transcript.jsonl")).unwrap();
+    assert_eq!(text.matches("\"output_tokens\":9").count(), 1);
+    let path = home.path().join("early.jsonl");
+    std::fs::write(
+        &path,
+        text.replace("\"output_tokens\":9", "\"output_tokens\":2"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_transcript_that_disagrees_gives_way_to_the_event_in_either_order_and_is_counted() {
+    let dir = capture("text", "json");
+    // With the 1-hour split the transcript brings.
+    let want = ledger(&dir);
+    for event_first in [true, false] {
+        let home = Home::new();
+        home.write_config(HOOKS_ONLY);
+        let transcript = early_snapshot_transcript(&home);
+        if !event_first {
+            import(&home, &transcript);
+        }
+        let daemon = home.start();
+        let addr = daemon.http();
+        post_capture(addr, &dir, "json");
+        if event_first {
+            import(&home, &transcript);
+        }
+        // The event's counts stand (the ledger's), one row per request.
+        assert_eq!(records(&home), want, "event first: {event_first}");
+        assert_eq!(
+            home.count("SELECT count(*) FROM cost_records"),
+            want.len() as i64
+        );
+        assert_eq!(
+            home.count("SELECT count(*) FROM otel_requests WHERE agrees = 0"),
+            1,
+            "event first: {event_first}"
+        );
+        assert_eq!(
+            metric(addr, "hookmeter_otel_requests{transcript=\"disagree\"}"),
+            Some(1.0)
+        );
+        assert_rollup_matches(&home);
+        daemon.stop();
+    }
+}
