@@ -515,4 +515,48 @@ mod tests {
             Err(DecodeError::Gzip(_))
         ));
     }
+
+    proptest::proptest! {
+        /// Any bytes, either encoding, gzipped or not: an answer, never a panic.
+        #[test]
+        fn any_body_decodes_or_is_an_error(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = decode(&body, Encoding::Protobuf);
+            let _ = decode(&body, Encoding::Json);
+            let _ = gunzip(&body, 1024);
+        }
+
+        /// Any export of records round-trips through protobuf.
+        #[test]
+        fn records_round_trip_through_protobuf(
+            values in proptest::collection::vec((".{0,12}", proptest::prelude::any::<i64>()), 0..8),
+            time in proptest::prelude::any::<u64>(),
+        ) {
+            let attributes: Vec<wire::KeyValue> = values
+                .iter()
+                .map(|(k, n)| wire::KeyValue {
+                    key: k.clone(),
+                    value: Some(wire::AnyValue { value: Some(wire::Value::IntValue(*n)) }),
+                })
+                .collect();
+            let request = wire::ExportLogsServiceRequest {
+                resource_logs: vec![wire::ResourceLogs {
+                    resource: None,
+                    scope_logs: vec![wire::ScopeLogs {
+                        log_records: vec![wire::LogRecord {
+                            time_unix_nano: time,
+                            observed_time_unix_nano: 0,
+                            body: None,
+                            attributes,
+                        }],
+                    }],
+                }],
+            };
+            let records = decode(&request.encode_to_vec(), Encoding::Protobuf).unwrap();
+            let want: Vec<(String, AnyValue)> =
+                values.iter().map(|(k, n)| (k.clone(), AnyValue::Int(*n))).collect();
+            proptest::prop_assert_eq!(records.len(), 1);
+            proptest::prop_assert_eq!(records[0].time_unix_nano, time);
+            proptest::prop_assert_eq!(&records[0].attributes, &want);
+        }
+    }
 }

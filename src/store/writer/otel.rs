@@ -147,18 +147,35 @@ pub(super) fn note_agreement(
     Ok(())
 }
 
+/// Whose a transcript line is, for [`adopt_event_record`].
+#[derive(Clone, Copy)]
+pub(super) struct LineOwner<'a> {
+    pub message_id: &'a str,
+    pub request_id: &'a str,
+    /// The line's record key, `cc:<session>:<message id>:<request id>`.
+    pub key: &'a str,
+    pub project: Option<&'a str>,
+    /// `claude-code`, or the subagent whose sidechain the line is on.
+    pub agent: &'a str,
+}
+
 /// A transcript line of a request whose record an event made: the line's
 /// message takes the `api_messages` row over and the record takes the
-/// line's key, so the line, read again or imported, finds it as its own.
+/// line's key, project and agent, so the line, read again or imported,
+/// finds it as its own.
 /// Returns whether there was such a record.
 pub(super) fn adopt_event_record(
     tx: &Transaction<'_>,
     tally: &mut Tally,
-    message_id: &str,
-    request_id: &str,
-    key: &str,
-    project: Option<&str>,
+    line: &LineOwner<'_>,
 ) -> rusqlite::Result<bool> {
+    let LineOwner {
+        message_id,
+        request_id,
+        key,
+        project,
+        agent,
+    } = *line;
     let record: Option<i64> = tx
         .prepare_cached(
             "SELECT record_id FROM api_messages WHERE message_id = '' AND request_id = ?1",
@@ -174,17 +191,21 @@ pub(super) fn adopt_event_record(
     .execute([message_id, request_id])?;
     tx.prepare_cached("UPDATE cost_records SET hook_event_id = ?2 WHERE id = ?1")?
         .execute(params![record, key])?;
-    // The event names no project; the line's working directory does.
-    if let (Some(project), Some(stored)) = (project, stored_record(tx, RecordKey::Id(record))?) {
-        if stored.project.is_none() {
-            tx.prepare_cached("UPDATE cost_records SET project = ?2 WHERE id = ?1")?
-                .execute(params![record, project])?;
-            tally.remove(&stored.contribution());
-            tally.add(&Contribution {
-                project: Some(project),
-                ..stored.contribution()
-            });
-        }
+    // The event names no project (the line's working directory does) and
+    // no agent (a subagent's line says whose it is).
+    let Some(stored) = stored_record(tx, RecordKey::Id(record))? else {
+        return Ok(true);
+    };
+    let project = stored.project.as_deref().or(project);
+    if project != stored.project.as_deref() || agent != stored.agent_id {
+        tx.prepare_cached("UPDATE cost_records SET project = ?2, agent_id = ?3 WHERE id = ?1")?
+            .execute(params![record, project, agent])?;
+        tally.remove(&stored.contribution());
+        tally.add(&Contribution {
+            project,
+            agent_id: agent,
+            ..stored.contribution()
+        });
     }
     Ok(true)
 }

@@ -187,14 +187,14 @@ fn write_line_after_event(
     let Some((event, record_id)) = otel::event_of(tx, request)? else {
         return Ok(None);
     };
-    let adopted = otel::adopt_event_record(
-        tx,
-        tally,
-        &line.message_id,
-        request,
-        &line.key,
-        record.project.as_deref(),
-    )?;
+    let owner = otel::LineOwner {
+        message_id: &line.message_id,
+        request_id: request,
+        key: &line.key,
+        project: record.project.as_deref(),
+        agent: line.agent_id.as_deref().unwrap_or(claude_code::MAIN_AGENT),
+    };
+    let adopted = otel::adopt_event_record(tx, tally, &owner)?;
     let Some(stored) = stored_record(tx, RecordKey::Id(record_id))? else {
         return Ok(None);
     };
