@@ -1,4 +1,4 @@
--- hookmeter database schema, version 10. A new database gets this file; an
+-- hookmeter database schema, version 11. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -97,6 +97,30 @@ CREATE TABLE IF NOT EXISTS api_messages (
     -- original, read later, takes it over.
     copied     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (message_id, request_id)
+) WITHOUT ROWID;
+-- A Claude Code OTel event finds the transcript's record of its request by
+-- the request id alone (the event carries no message id).
+CREATE INDEX IF NOT EXISTS api_messages_by_request ON api_messages (request_id);
+
+-- Claude Code's `api_request` OTel events, one row per request id: what the
+-- agent itself reported, beside the record that counts the request (one row
+-- per request whatever the sources; docs/ingest.md#opentelemetry). A record
+-- made from the event before any transcript line has an api_messages row
+-- with message_id '' until the line arrives.
+CREATE TABLE IF NOT EXISTS otel_requests (
+    request_id            TEXT    PRIMARY KEY,
+    record_id             INTEGER NOT NULL,             -- cost_records.id
+    session_id            TEXT    NOT NULL,
+    prompt_id             TEXT,
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cache_creation_tokens INTEGER NOT NULL,             -- 5-minute and 1-hour writes together
+    cost_usd              REAL,                         -- the agent's own price
+    received_at           TEXT    NOT NULL,
+    -- NULL until a transcript line of the request is seen; then 1 when its
+    -- counts equal the event's, 0 when they differ (the event's stand).
+    agrees                INTEGER
 ) WITHOUT ROWID;
 
 -- Hourly totals of cost_records by the dimensions summaries group and filter

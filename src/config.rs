@@ -149,7 +149,20 @@ struct FileConfig {
     metrics: FileMetrics,
     #[serde(default)]
     pricing: FilePricing,
+    #[serde(default)]
+    otlp: FileOtlp,
 }
+
+/// `[otlp]`: the OpenTelemetry receiver (`POST /v1/logs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOtlp {
+    max_body: Option<usize>,
+}
+
+/// The largest OTLP export body accepted by default, as sent and once
+/// inflated: Claude Code's exports are a few kB to a few dozen kB.
+pub const OTLP_MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// `[pricing]`: where `hookmeter pricing update` reads LiteLLM's price file,
 /// and whether the daemon does so by itself.
@@ -367,6 +380,9 @@ pub struct Config {
     /// Budgets the config file sets (`[[budgets]]`); the daemon writes them
     /// to the database at start and on SIGHUP.
     pub budgets: Vec<Budget>,
+    /// `[otlp] max_body`: the largest OTLP export accepted, in bytes, as
+    /// sent and again once a gzip body is inflated.
+    pub otlp_max_body: usize,
     /// `[metrics] max_label_values`: distinct values per `/metrics` label
     /// before the rest are counted as `other`.
     pub max_label_values: usize,
@@ -622,6 +638,11 @@ impl Config {
             pick.file_only("metrics.max_label_values", file.metrics.max_label_values),
         )?
         .unwrap_or(MAX_LABEL_VALUES);
+        let otlp_max_body = positive(
+            "otlp.max_body",
+            pick.file_only("otlp.max_body", file.otlp.max_body),
+        )?
+        .unwrap_or(OTLP_MAX_BODY);
         let pricing_file = config_file
             .parent()
             .map(|dir| dir.join("pricing.toml"))
@@ -678,6 +699,7 @@ impl Config {
             alerts,
             budgets,
             max_label_values,
+            otlp_max_body,
             origins,
         })
     }

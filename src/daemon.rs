@@ -244,6 +244,8 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
             allowed_hosts: config.http_allowed_hosts.clone(),
             refusals: Default::default(),
             transcripts: counters,
+            otlp_max_body: config.otlp_max_body,
+            otlp: Default::default(),
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.

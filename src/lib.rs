@@ -13,8 +13,8 @@
 //! - [`ingest`]: the edges events arrive at (Unix socket, spool directory,
 //!   `POST /hook`), the one decoder every source shares (bytes -> event or
 //!   rejection), the Claude Code transcript tail, the watch that finds the
-//!   agents' log files under their roots without hooks, and `import` of
-//!   transcripts on disk.
+//!   agents' log files under their roots without hooks, `import` of
+//!   transcripts on disk, and the OTLP/HTTP logs decoder (`ingest::otlp`).
 //! - [`collect`]: pure and total: a payload's usage, model and attribution,
 //!   and a transcript line's usage. It lives in the core crate,
 //!   `hookmeter_core` (`crates/hookmeter-core`), and is named here at its
@@ -49,7 +49,8 @@
 //! - [`report`]: the reading commands (`report`, `today`, `sessions`,
 //!   `tail`) and how they print: tables, JSON, CSV; `report --advice`.
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
-//!   `/healthz`, and `POST /hook` (an ingest edge, in `ingest::http`).
+//!   `/healthz`, `POST /hook` (an ingest edge, in `ingest::http`) and
+//!   `POST /v1/logs` (OTLP/HTTP logs, decoded by `ingest::otlp`).
 //! - [`record`]: the rows handed from ingest to the writer.
 //! - [`internal_events`]: the daemon's own events (transcript tail,
 //!   writer, HTTP guard), each logged and counted in one place for

@@ -15,6 +15,8 @@ pub enum Source {
     Transcript,
     /// A transcript loaded by `hookmeter import`.
     Import,
+    /// An agent's own OpenTelemetry log event, posted to `/v1/logs`.
+    Otel,
 }
 
 impl Source {
@@ -24,6 +26,7 @@ impl Source {
             Source::Http => "http",
             Source::Transcript => "transcript",
             Source::Import => "import",
+            Source::Otel => "otel",
         }
     }
 }
@@ -162,6 +165,12 @@ pub enum RejectCode {
     LineTooLong,
     IdleTimeout,
     SpoolFile,
+    /// An OTLP export whose protobuf does not decode.
+    NotProtobuf,
+    /// A gzip body that does not inflate.
+    BadGzip,
+    /// An OTel usage event without an attribute a record needs.
+    IncompleteEvent,
 }
 
 impl RejectCode {
@@ -177,6 +186,9 @@ impl RejectCode {
             RejectCode::LineTooLong => "line_too_long",
             RejectCode::IdleTimeout => "idle_timeout",
             RejectCode::SpoolFile => "spool_file",
+            RejectCode::NotProtobuf => "not_protobuf",
+            RejectCode::BadGzip => "bad_gzip",
+            RejectCode::IncompleteEvent => "incomplete_event",
         }
     }
 }

@@ -147,6 +147,7 @@ impl Config {
             ),
             ("transcripts.watch", t.watch.as_config()),
             ("metrics.max_label_values", json!(self.max_label_values)),
+            ("otlp.max_body", json!(self.otlp_max_body)),
             ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
             (
                 "alerts.tz",

@@ -11,6 +11,8 @@
 //!   `text/plain`, form and multipart bodies to any address without asking
 //!   (CORS "simple requests"); a JSON body from another origin needs a
 //!   preflight, which this server never grants;
+//! - `POST /v1/logs` ([`otlp_writes_only`]): the same, with
+//!   `application/x-protobuf` accepted beside JSON, as OTLP/HTTP sends;
 //! - every response: no framing, no content sniffing ([`safe_headers`]).
 //!
 //! A refused request stores nothing, not even a `rejected_events` row (a
@@ -169,18 +171,8 @@ pub async fn json_writes_only(
 /// Why a write with these headers is refused, if it is: the reason, the
 /// status and a message.
 fn write_refusal(headers: &HeaderMap, host: Option<&str>) -> Option<(Refusal, StatusCode, String)> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = String::from_utf8_lossy(origin.as_bytes());
-        if !host.is_some_and(|host| is_own_origin(&origin, host)) {
-            return Some((
-                Refusal::Origin,
-                StatusCode::FORBIDDEN,
-                format!(
-                    "a write from the web page at {origin:?} is refused: only this daemon's own \
-                     origin may write"
-                ),
-            ));
-        }
+    if let Some(refused) = origin_refusal(headers, host) {
+        return Some(refused);
     }
     let content_type = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
     match content_type.map(String::from_utf8_lossy) {
@@ -194,6 +186,62 @@ fn write_refusal(headers: &HeaderMap, host: Option<&str>) -> Option<(Refusal, St
             ),
         )),
     }
+}
+
+/// `POST /v1/logs`: the same rule as every write ([`json_writes_only`]),
+/// but OTLP/HTTP also sends `application/x-protobuf`, a type no page can
+/// send cross-origin without a preflight either. Nothing else (415).
+pub async fn otlp_writes_only(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let refused = origin_refusal(headers, host_of(&request)).or_else(|| {
+        let given = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        match given.as_deref().and_then(crate::ingest::otlp::Encoding::of) {
+            Some(_) => None,
+            None => Some((
+                Refusal::ContentType,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "an OTLP export must be sent as Content-Type: application/x-protobuf or \
+                     application/json, not {}",
+                    given.map_or_else(|| "without one".to_string(), |g| format!("{g:?}"))
+                ),
+            )),
+        }
+    });
+    match refused {
+        None => next.run(request).await,
+        Some((refusal, status, why)) => {
+            state.refusals.record(refusal, &why);
+            ApiError::new(status, why).into_response()
+        }
+    }
+}
+
+/// Why a write is refused for the `Origin` it names, if it is.
+fn origin_refusal(
+    headers: &HeaderMap,
+    host: Option<&str>,
+) -> Option<(Refusal, StatusCode, String)> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes());
+        if !host.is_some_and(|host| is_own_origin(&origin, host)) {
+            return Some((
+                Refusal::Origin,
+                StatusCode::FORBIDDEN,
+                format!(
+                    "a write from the web page at {origin:?} is refused: only this daemon's own \
+                     origin may write"
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// Every response: it may not be framed by another page (`X-Frame-Options`

@@ -27,7 +27,7 @@ use crate::ingest::EnvelopeFields;
 use crate::record::RejectCode;
 
 /// How reading a body ended.
-enum BodyRead {
+pub(super) enum BodyRead {
     Whole,
     /// More than the limit arrived; the buffer holds its first `limit` bytes.
     TooLong,
@@ -125,7 +125,7 @@ fn answer(delivery: Delivery, rejected_status: StatusCode) -> Response {
 }
 
 /// Reads `body` into `out`, never holding more than `limit` bytes of it.
-async fn read_body(mut body: Body, limit: usize, out: &mut Vec<u8>) -> BodyRead {
+pub(super) async fn read_body(mut body: Body, limit: usize, out: &mut Vec<u8>) -> BodyRead {
     loop {
         let frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
         match frame {

@@ -52,12 +52,18 @@ pub struct Scrape {
     /// The records priced at the fallback rates, by model (capped like the
     /// usage counters' labels).
     pub fallback: Vec<FallbackModel>,
+    /// `/v1/logs` exports by outcome and their log records by worth, since
+    /// the daemon started.
+    pub otlp_exports: Vec<(&'static str, u64)>,
+    pub otlp_records: Vec<(&'static str, u64)>,
+    /// OTel requests by what the transcript said of them (the database's).
+    pub otel_agreement: query::OtelAgreement,
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let spool = state.spool.clone();
     let max_label_values = state.metrics.max_label_values;
-    let (usage, events, spool_files, budgets, fallback) = state
+    let (usage, events, spool_files, budgets, fallback, otel_agreement) = state
         .readers
         .run(move |conn| {
             let budgets = crate::budget::status(conn, jiff::Timestamp::now(), &jiff::tz::TimeZone::UTC)
@@ -82,6 +88,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
                     query::fallback_priced(conn, &query::Filter::default())?.models,
                     max_label_values,
                 ),
+                query::otel_agreement(conn)?,
             ))
         })
         .await?;
@@ -102,6 +109,9 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         transcripts: state.transcripts.counts(),
         watch: state.transcripts.watch.counts(),
         fallback,
+        otlp_exports: state.otlp.exports_by_outcome(),
+        otlp_records: state.otlp.records_by_outcome(),
+        otel_agreement,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -273,6 +283,7 @@ pub fn render(scrape: &Scrape) -> String {
 
     transcripts(&mut out, &scrape.transcripts);
     watch(&mut out, &scrape.watch);
+    otlp(&mut out, scrape);
 
     family(
         &mut out,
@@ -520,6 +531,60 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// The OTLP receiver's families.
+fn otlp(out: &mut String, scrape: &Scrape) {
+    family(
+        out,
+        "hookmeter_otlp_exports_total",
+        "counter",
+        "OTLP logs exports received at /v1/logs, by outcome (accepted, malformed, too_large, \
+         encoding, unavailable), since the daemon started.",
+    );
+    for (outcome, n) in &scrape.otlp_exports {
+        sample(
+            out,
+            "hookmeter_otlp_exports_total",
+            &[("outcome", outcome)],
+            *n as f64,
+        );
+    }
+    family(
+        out,
+        "hookmeter_otlp_log_records_total",
+        "counter",
+        "Log records of accepted OTLP exports, by what they were worth (usage, no_usage, \
+         missing_attribute, invalid_count), since the daemon started.",
+    );
+    for (outcome, n) in &scrape.otlp_records {
+        sample(
+            out,
+            "hookmeter_otlp_log_records_total",
+            &[("outcome", outcome)],
+            *n as f64,
+        );
+    }
+    family(
+        out,
+        "hookmeter_otel_requests",
+        "gauge",
+        "Claude Code requests whose OTel event is stored, by what the transcript said \
+         (event_only: no line seen; agree; disagree: the event's counts stand).",
+    );
+    let a = &scrape.otel_agreement;
+    for (transcript, n) in [
+        ("event_only", a.event_only),
+        ("agree", a.agree),
+        ("disagree", a.disagree),
+    ] {
+        sample(
+            out,
+            "hookmeter_otel_requests",
+            &[("transcript", transcript)],
+            n as f64,
+        );
+    }
+}
+
 fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
     out.push_str(name);
     if !labels.is_empty() {
@@ -627,6 +692,13 @@ mod tests {
                 1.5,
                 "2026-09-20T10:00:00.000Z",
             )],
+            otlp_exports: vec![("accepted", 2), ("malformed", 1)],
+            otlp_records: vec![("usage", 3), ("no_usage", 9)],
+            otel_agreement: query::OtelAgreement {
+                event_only: 1,
+                agree: 2,
+                disagree: 0,
+            },
         }
     }
 
@@ -671,6 +743,9 @@ mod tests {
         assert!(text.contains("hookmeter_fallback_priced_cost_usd{model=\"mystery-9\"} 1.5\n"));
         assert!(text.contains("hookmeter_fallback_priced_records{model=\"mystery-9\"} 3\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"content_type\"} 4\n"));
+        assert!(text.contains("hookmeter_otlp_exports_total{outcome=\"malformed\"} 1\n"));
+        assert!(text.contains("hookmeter_otlp_log_records_total{outcome=\"no_usage\"} 9\n"));
+        assert!(text.contains("hookmeter_otel_requests{transcript=\"agree\"} 2\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));
         assert!(text.contains("hookmeter_transcript_lines_total 7\n"));

@@ -1,6 +1,7 @@
 //! The HTTP server (docs/http-api.md, docs/dashboard.md): the JSON API over [`crate::query`], the
 //! dashboard at `/` ([`dashboard`]), `/metrics` for Prometheus, `/healthz`,
-//! and `POST /hook`, the HTTP ingest edge ([`crate::ingest::http`]).
+//! `POST /hook`, the HTTP ingest edge ([`crate::ingest::http`]), and
+//! `POST /v1/logs`, the OTLP/HTTP logs receiver ([`otlp`]).
 //!
 //! Readers run on read-only connections of their own, on blocking threads
 //! ([`readers`]); nothing here touches the writer's connection. Only
@@ -19,6 +20,7 @@ mod dashboard;
 mod guard;
 mod hook;
 mod metrics;
+mod otlp;
 mod params;
 mod readers;
 
@@ -47,7 +49,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, HttpToken, Limits};
 use crate::ingest::http::HookEdge;
-use crate::internal_events::TranscriptCounters;
+use crate::internal_events::{OtlpCounters, TranscriptCounters};
 use crate::pricing::PriceTable;
 use crate::store::writer::WriterHandle;
 
@@ -87,6 +89,10 @@ pub struct AppState {
     /// What the transcript tail read, refused and restarted: counted
     /// there, shown by `/metrics`.
     pub transcripts: Arc<TranscriptCounters>,
+    /// `[otlp] max_body`: the largest `/v1/logs` export, as sent and inflated.
+    pub otlp_max_body: usize,
+    /// What `/v1/logs` received and made of it, shown by `/metrics`.
+    pub otlp: Arc<OtlpCounters>,
 }
 
 /// What `/metrics` needs beside the database.
@@ -298,6 +304,7 @@ fn router(state: Arc<AppState>, listen: SocketAddr, requests: TaskTracker) -> Ro
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::get_metrics))
         .merge(writes(state.clone()))
+        .merge(otlp_writes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
@@ -322,6 +329,18 @@ fn writes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route_layer(middleware::from_fn_with_state(
             state,
             guard::json_writes_only,
+        ))
+}
+
+/// `POST /v1/logs`, an OTLP/HTTP export: protobuf or JSON, and from no
+/// other web origin ([`guard::otlp_writes_only`]). Its size limit is its
+/// own (`[otlp] max_body`).
+fn otlp_writes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/logs", post(otlp::post_logs))
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            guard::otlp_writes_only,
         ))
 }
 

@@ -14,6 +14,7 @@ pub mod gemini;
 pub mod http;
 pub mod import;
 pub mod opencode;
+pub mod otlp;
 pub mod socket;
 pub mod spool;
 pub mod transcript;

@@ -9,6 +9,8 @@
 //! - [`writer`]: a writer transaction that failed ([`CommitFailed`]).
 //! - [`http`]: a request the guard refused before any route saw it
 //!   ([`Refusals`]).
+//! - [`otlp`]: OTLP exports answered and the log records they held
+//!   ([`OtlpCounters`]).
 //!
 //! Counters live as long as the process, not the database: `/metrics`
 //! shows them "since the daemon started". Log messages are sentences, the
@@ -21,11 +23,13 @@
 //! happen; an event that gains a counter moves here.
 
 pub mod http;
+pub mod otlp;
 pub mod transcript;
 pub mod watch;
 pub mod writer;
 
 pub use http::{Refusal, Refusals};
+pub use otlp::{ExportOutcome, OtlpCounters, RecordOutcome};
 pub use transcript::{ChunkRead, TranscriptCounters, TranscriptCounts};
 pub use watch::{RootStates, WatchCounters, WatchCounts};
 pub use writer::CommitFailed;

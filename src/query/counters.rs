@@ -176,6 +176,33 @@ pub fn event_counters(conn: &Connection) -> Result<Vec<EventCounter>, QueryError
     Ok(rows)
 }
 
+/// Claude Code requests whose OTel event is stored, by what the
+/// transcript said of them (docs/ingest.md#opentelemetry).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OtelAgreement {
+    /// No transcript line of the request seen (yet).
+    pub event_only: i64,
+    /// A transcript line showed the event's counts.
+    pub agree: i64,
+    /// Every transcript line showed other counts; the event's stand.
+    pub disagree: i64,
+}
+
+pub fn otel_agreement(conn: &Connection) -> Result<OtelAgreement, QueryError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT coalesce(sum(agrees IS NULL), 0), coalesce(sum(agrees = 1), 0),
+                coalesce(sum(agrees = 0), 0)
+         FROM otel_requests",
+    )?;
+    Ok(stmt.query_row([], |r| {
+        Ok(OtelAgreement {
+            event_only: r.get(0)?,
+            agree: r.get(1)?,
+            disagree: r.get(2)?,
+        })
+    })?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

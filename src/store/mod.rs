@@ -30,7 +30,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -122,6 +122,12 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "ALTER TABLE api_messages ADD COLUMN copied INTEGER NOT NULL DEFAULT 0;",
         derive: None,
         backfill: &[],
+    },
+    Migration {
+        version: 11,
+        reshape: "",
+        derive: None,
+        backfill: &[], // otel_requests and the request-id index are new: schema.sql creates them
     },
 ];
 

@@ -11,6 +11,7 @@ use rusqlite::{Connection, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::hook::{write_event, write_rejection};
+use super::otel::{write_otel_batch, OtelAck};
 use super::transcript::{write_transcript_batch, TranscriptAck};
 use super::{Ack, Write, WriteError, WriteOp, WriterStats};
 use crate::collect::SessionModels;
@@ -41,6 +42,7 @@ enum Pending {
         oneshot::Sender<Result<TranscriptAck, WriteError>>,
         TranscriptAck,
     ),
+    Otel(oneshot::Sender<Result<OtelAck, WriteError>>, OtelAck),
     Ping(oneshot::Sender<Result<(), WriteError>>),
 }
 
@@ -52,10 +54,12 @@ impl Pending {
             (Pending::Event(tx, ack), Ok(())) => drop(tx.send(Ok(ack))),
             (Pending::Reject(tx), Ok(())) => drop(tx.send(Ok(()))),
             (Pending::Transcript(tx, counts), Ok(())) => drop(tx.send(Ok(counts))),
+            (Pending::Otel(tx, counts), Ok(())) => drop(tx.send(Ok(counts))),
             (Pending::Ping(tx), Ok(())) => drop(tx.send(Ok(()))),
             (Pending::Event(tx, _), Err(e)) => drop(tx.send(Err(e.clone()))),
             (Pending::Reject(tx), Err(e)) => drop(tx.send(Err(e.clone()))),
             (Pending::Transcript(tx, _), Err(e)) => drop(tx.send(Err(e.clone()))),
+            (Pending::Otel(tx, _), Err(e)) => drop(tx.send(Err(e.clone()))),
             (Pending::Ping(tx), Err(e)) => drop(tx.send(Err(e.clone()))),
         }
     }
@@ -124,6 +128,14 @@ impl Batch {
                 });
                 self.spend_changed |= counts.added + counts.updated + counts.replaced > 0;
                 self.pending.push(Pending::Transcript(ack, counts));
+                self.writes += 1;
+            }
+            WriteOp::Otel(requests, ack) => {
+                let counts = self.attempt(tx, |tx, tally| {
+                    write_otel_batch(tx, prices, tally, &requests)
+                });
+                self.spend_changed |= counts.added + counts.corrected > 0;
+                self.pending.push(Pending::Otel(ack, counts));
                 self.writes += 1;
             }
             WriteOp::Reload(table) => {

@@ -19,6 +19,8 @@
 //! - `transcript`: transcript records and offsets → rows;
 //! - `reconcile`: pure: which snapshot of a request wins, and when a
 //!   sidechain replay gives way; each source is a case of its `Rule`;
+//! - `otel`: Claude Code's OTel `api_request` events → rows, one record
+//!   per request with the transcript's;
 //! - `claude_code`: the agent names Claude Code's records are kept under;
 //! - `stored`: a stored cost record read back and given a larger snapshot.
 //!
@@ -29,6 +31,7 @@
 mod batch;
 mod claude_code;
 mod hook;
+mod otel;
 mod reconcile;
 mod stats;
 mod stored;
@@ -43,6 +46,7 @@ use crate::pricing::PriceTable;
 use crate::record::{HookEvent, Rejection, TranscriptBatch};
 use batch::Writer;
 
+pub use otel::OtelAck;
 pub use stats::{
     Histogram, HistogramSnapshot, WriterStats, BATCH_SIZE_BOUNDS, COMMIT_MICROS_BOUNDS,
 };
@@ -74,6 +78,11 @@ enum WriteOp {
     Transcript(
         TranscriptBatch,
         oneshot::Sender<Result<TranscriptAck, WriteError>>,
+    ),
+    /// Claude Code's `api_request` events of one export, committed together.
+    Otel(
+        Vec<crate::collect::otel::ApiRequest>,
+        oneshot::Sender<Result<OtelAck, WriteError>>,
     ),
     Reload(Arc<PriceTable>),
     /// Answered with the batch it rides in: proof the thread is alive and
@@ -137,6 +146,15 @@ impl WriterHandle {
         batch: TranscriptBatch,
     ) -> Result<TranscriptAck, WriteError> {
         outcome(self.queue_transcript(batch).await?).await
+    }
+
+    /// Writes the requests of one OTLP export in one transaction; returns
+    /// once committed.
+    pub async fn write_otel(
+        &self,
+        requests: Vec<crate::collect::otel::ApiRequest>,
+    ) -> Result<OtelAck, WriteError> {
+        outcome(self.queue(|ack| WriteOp::Otel(requests, ack)).await?).await
     }
 
     async fn queue<T>(

@@ -61,7 +61,7 @@ impl Rule {
     }
 
     /// The tool names the record has once `incoming` is taken in.
-    fn tools(self, kept: Option<&str>, incoming: &[String]) -> Option<String> {
+    pub fn tools(self, kept: Option<&str>, incoming: &[String]) -> Option<String> {
         match self {
             Rule::HookEvent => (!incoming.is_empty()).then(|| incoming.join(",")),
             Rule::CodexRollout | Rule::OpenCodeMessage => match kept {
@@ -225,6 +225,49 @@ fn settle(kept: Option<Kept<'_>>, incoming: &Incoming<'_>) -> Action {
         Action::MergeTools { tools }
     } else {
         Action::Unchanged
+    }
+}
+
+/// A Claude Code request seen by both its OTel `api_request` event and a
+/// transcript line (docs/ingest.md#opentelemetry): what the one record of
+/// the request holds, and whether the two sources agreed.
+///
+/// The event's counts win. It is sent once the response has finished
+/// streaming, with the counts the API billed, while a transcript line may
+/// hold a snapshot taken before the last output tokens were counted; and
+/// it is the agent's own statement, beside which it sends its cost. The
+/// transcript brings only what the event cannot say: which part of the
+/// cache writes had the 1-hour lifetime (the event sums both lifetimes),
+/// taken when the two agree on the total, never more than the total.
+/// Whichever arrived first, the answer is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct EventAndLine {
+    pub usage: Usage,
+    /// Every count the event carries equals the line's.
+    pub agrees: bool,
+}
+
+/// The counts an `api_request` event carries, to compare a line's by.
+fn event_counts(u: &Usage) -> (u64, u64, u64, u64) {
+    (u.input, u.output, u.cache_read, u.cache_write)
+}
+
+/// Settles one request's event counts (`event`) against a transcript
+/// snapshot of it (`line`), as [`EventAndLine`] says.
+pub(super) fn event_and_line(event: &Usage, line: &Usage) -> EventAndLine {
+    let agrees = event_counts(event) == event_counts(line);
+    let cache_write_1h = if event.cache_write == line.cache_write {
+        line.cache_write_1h.min(event.cache_write)
+    } else {
+        0
+    };
+    EventAndLine {
+        usage: Usage {
+            cache_write_1h,
+            reasoning: line.reasoning.min(event.output),
+            ..*event
+        },
+        agrees,
     }
 }
 
@@ -734,6 +777,55 @@ mod tests {
             prop_assert_eq!(model.rows.len(), 1, "{:?}", model.rows);
             prop_assert_eq!(model.rows[0].seen.lineage, Some(Lineage::Main));
             prop_assert_eq!(model.rows[0].seen.request_id.as_str(), "main");
+        }
+    }
+
+    #[test]
+    fn the_events_counts_win_and_the_line_brings_the_one_hour_split() {
+        let event = Usage {
+            input: 14,
+            output: 8,
+            cache_read: 4300,
+            cache_write: 30,
+            ..Usage::default()
+        };
+        let line = Usage {
+            cache_write_1h: 30,
+            ..event
+        };
+        let both = event_and_line(&event, &line);
+        assert!(both.agrees);
+        assert_eq!(both.usage, line);
+        // An early snapshot (less output): the event's counts stand,
+        // and the disagreement is said.
+        let early = Usage { output: 1, ..line };
+        let both = event_and_line(&event, &early);
+        assert!(!both.agrees);
+        assert_eq!(both.usage, line);
+        // Totals of cache writes that differ: no split is trusted.
+        let other = Usage {
+            cache_write: 40,
+            cache_write_1h: 40,
+            ..event
+        };
+        let both = event_and_line(&event, &other);
+        assert!(!both.agrees);
+        assert_eq!(both.usage, event);
+    }
+
+    proptest! {
+        /// Whatever the line says, the record holds the event's counts.
+        #[test]
+        fn the_event_always_wins_its_counts(
+            e in (0u64..100, 0u64..100, 0u64..100, 0u64..100),
+            l in (0u64..100, 0u64..100, 0u64..100, 0u64..100, 0u64..100),
+        ) {
+            let event = Usage { input: e.0, output: e.1, cache_read: e.2, cache_write: e.3, ..Usage::default() };
+            let line = Usage { input: l.0, output: l.1, cache_read: l.2, cache_write: l.3, cache_write_1h: l.4.min(l.3), ..Usage::default() };
+            let both = event_and_line(&event, &line);
+            prop_assert_eq!(event_counts(&both.usage), event_counts(&event));
+            prop_assert!(both.usage.cache_write_1h <= both.usage.cache_write);
+            prop_assert_eq!(both.agrees, event_counts(&event) == event_counts(&line));
         }
     }
 }

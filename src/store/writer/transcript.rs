@@ -7,7 +7,10 @@
 use rusqlite::{params, Transaction};
 
 use super::claude_code;
-use super::reconcile::{own_row, reconcile, Action, Incoming, Kept, Lineage, Rule, Seen};
+use super::otel;
+use super::reconcile::{
+    event_and_line, own_row, reconcile, Action, Incoming, Kept, Lineage, Rule, Seen,
+};
 use super::stored::{
     stored_record, update_snapshot, update_tools, RecordKey, Snapshot, StoredRecord,
 };
@@ -79,6 +82,11 @@ fn write_transcript_record(
         AgentLog::Gemini => Rule::GeminiChat,
         AgentLog::OpenCode => Rule::OpenCodeMessage,
     };
+    if record.log == AgentLog::ClaudeCode && !request.is_empty() {
+        if let Some(written) = write_line_after_event(tx, prices, tally, record, request)? {
+            return Ok(written);
+        }
+    }
     let seen = match record.log {
         AgentLog::ClaudeCode => seen_rows(tx, &line.message_id)?,
         _ => seen_by_key(tx, &line.key)?,
@@ -161,6 +169,52 @@ fn write_transcript_record(
         // which is `existing`.
         (Action::Unchanged | Action::GivesWay { .. }, _) | (_, None) => Ok(unchanged),
     }
+}
+
+/// A Claude Code line of a request whose OTel event is stored: the one
+/// record of the request (the event's, taken over, or the line's own)
+/// holds what [`event_and_line`] settles, and the agreement is noted.
+/// `None` when no event is stored, or its record is gone: the line is
+/// written as any other.
+fn write_line_after_event(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    record: &TranscriptRecord,
+    request: &str,
+) -> rusqlite::Result<Option<Written>> {
+    let line = &record.line;
+    let Some((event, record_id)) = otel::event_of(tx, request)? else {
+        return Ok(None);
+    };
+    let owner = otel::LineOwner {
+        message_id: &line.message_id,
+        request_id: request,
+        key: &line.key,
+        project: record.project.as_deref(),
+        agent: line.agent_id.as_deref().unwrap_or(claude_code::MAIN_AGENT),
+    };
+    let adopted = otel::adopt_event_record(tx, tally, &owner)?;
+    let Some(stored) = stored_record(tx, RecordKey::Id(record_id))? else {
+        return Ok(None);
+    };
+    let both = event_and_line(&event, &line.usage);
+    otel::note_agreement(tx, request, both.agrees)?;
+    let tools = Rule::ClaudeCodeTranscript.tools(stored.tool_name.as_deref(), &line.tool_names);
+    let changed = both.usage != stored.usage || tools != stored.tool_name;
+    if changed {
+        let settled = otel::Resnapshot {
+            usage: &both.usage,
+            billing: &line.billing,
+            tools: tools.as_deref(),
+        };
+        otel::resnapshot(tx, prices, tally, &stored, &settled)?;
+    }
+    Ok(Some(if changed || adopted {
+        Written::Updated
+    } else {
+        Written::Unchanged
+    }))
 }
 
 /// Makes `old`, stored from a fork's copy, the record of `record`'s own

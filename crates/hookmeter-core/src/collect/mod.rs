@@ -19,6 +19,7 @@ pub mod gemini;
 mod identity;
 mod numbers;
 pub mod opencode;
+pub mod otel;
 mod plausible;
 mod session;
 mod shapes;

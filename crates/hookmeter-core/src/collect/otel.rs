@@ -1,0 +1,308 @@
+//! An agent's own OpenTelemetry log records → usage (docs/ingest.md#opentelemetry).
+//!
+//! The wire formats (OTLP protobuf and JSON) are decoded at the edge into
+//! [`LogRecord`]s, plain data; this module decides what a record is worth:
+//! a Claude Code `api_request` event is one billed request ([`ApiRequest`]),
+//! any other event is no usage, and an `api_request` that lacks what a
+//! record needs is skipped with a reason. Pure and total: every record gets
+//! an answer, none panics.
+
+use crate::terms::{Billing, Usage};
+
+/// One OTLP `AnyValue`, as far as usage needs it. Arrays, maps and bytes
+/// carry nothing a usage event uses; they are kept as [`AnyValue::Other`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyValue {
+    String(String),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Other,
+}
+
+/// One log record with the attributes of its resource, decoded from either
+/// encoding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRecord {
+    /// `time_unix_nano`, else `observed_time_unix_nano`; 0 when neither.
+    pub time_unix_nano: u64,
+    /// The body, when it is a value (Claude Code: `claude_code.<event>`).
+    pub body: Option<AnyValue>,
+    /// The record's attributes, in order.
+    pub attributes: Vec<(String, AnyValue)>,
+    /// Its resource's attributes (`service.name`, `service.version`).
+    pub resource: Vec<(String, AnyValue)>,
+}
+
+impl LogRecord {
+    fn attribute(&self, key: &str) -> Option<&AnyValue> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    fn text(&self, key: &str) -> Option<&str> {
+        match self.attribute(key)? {
+            AnyValue::String(s) if !s.trim().is_empty() => Some(s.trim()),
+            _ => None,
+        }
+    }
+
+    fn service(&self) -> Option<&str> {
+        self.resource
+            .iter()
+            .find(|(k, _)| k == "service.name")
+            .and_then(|(_, v)| match v {
+                AnyValue::String(s) => Some(s.as_str()),
+                _ => None,
+            })
+    }
+
+    /// The event's name: the `event.name` attribute, else a body
+    /// `claude_code.<name>`.
+    fn event_name(&self) -> Option<&str> {
+        self.text("event.name").or(match &self.body {
+            Some(AnyValue::String(body)) => body.strip_prefix("claude_code."),
+            _ => None,
+        })
+    }
+}
+
+/// The resource `service.name` of Claude Code's exporter.
+pub const CLAUDE_CODE_SERVICE: &str = "claude-code";
+
+/// One billed request as Claude Code's `api_request` event reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiRequest {
+    /// `request_id`: the transcript line's `requestId`, what the two share.
+    pub request_id: String,
+    /// `session.id`: the transcript's `sessionId`.
+    pub session_id: String,
+    /// `prompt.id`: the transcript's `promptId`, the prompt this request served.
+    pub prompt_id: Option<String>,
+    /// `model`, as sent.
+    pub model: String,
+    /// The event's counts. `cache_creation_tokens` holds 5-minute and
+    /// 1-hour writes together: the event does not split them, so
+    /// `cache_write_1h` is 0 here (a transcript line of the same request
+    /// brings the split).
+    pub usage: Usage,
+    /// `speed: "fast"` is fast mode; the event says nothing of tiers.
+    pub billing: Billing,
+    /// `cost_usd`: the agent's own price of the request, kept as reported.
+    pub reported_cost_usd: Option<f64>,
+    /// `event.timestamp`, else the record's time.
+    pub timestamp: Option<jiff::Timestamp>,
+}
+
+/// What one log record is to the cost pipeline.
+// Unboxed on purpose, as a transcript line's answer: it lives only until
+// the caller has sorted it, and most records of an export are usage-less.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapped {
+    /// A billed request.
+    Request(ApiRequest),
+    /// An event that carries no usage (a prompt, a tool decision, another
+    /// agent's event): nothing to bill, nothing wrong.
+    NoUsage,
+    /// A usage event that cannot become a record, and why.
+    Skip(SkipReason),
+}
+
+/// Why an `api_request` event yields no record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A needed attribute is absent or not of its type.
+    Missing(&'static str),
+    /// A token count below zero or past [`crate::collect::MAX_TOKENS`].
+    InvalidCount(&'static str),
+}
+
+impl SkipReason {
+    /// The label of the skip counter.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SkipReason::Missing(_) => "missing_attribute",
+            SkipReason::InvalidCount(_) => "invalid_count",
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Missing(key) => write!(f, "api_request event without {key}"),
+            SkipReason::InvalidCount(key) => {
+                write!(f, "api_request event whose {key} is not a token count")
+            }
+        }
+    }
+}
+
+/// What `record` is worth: a Claude Code `api_request` event is a request,
+/// anything else no usage.
+pub fn map(record: &LogRecord) -> Mapped {
+    let claude = record.service() == Some(CLAUDE_CODE_SERVICE)
+        || matches!(&record.body, Some(AnyValue::String(b)) if b == "claude_code.api_request");
+    if !claude || record.event_name() != Some("api_request") {
+        return Mapped::NoUsage;
+    }
+    match api_request(record) {
+        Ok(request) => Mapped::Request(request),
+        Err(reason) => Mapped::Skip(reason),
+    }
+}
+
+fn api_request(record: &LogRecord) -> Result<ApiRequest, SkipReason> {
+    let text = |key: &'static str| {
+        record
+            .text(key)
+            .map(str::to_owned)
+            .ok_or(SkipReason::Missing(key))
+    };
+    let count = |key: &'static str| -> Result<u64, SkipReason> {
+        let n = match record.attribute(key) {
+            Some(AnyValue::Int(n)) => *n,
+            // Some exporters write integers as text (OTLP/JSON int64).
+            Some(AnyValue::String(s)) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| SkipReason::InvalidCount(key))?,
+            Some(AnyValue::Double(d)) if d.fract() == 0.0 && *d >= 0.0 => *d as i64,
+            None => return Err(SkipReason::Missing(key)),
+            Some(_) => return Err(SkipReason::InvalidCount(key)),
+        };
+        u64::try_from(n)
+            .ok()
+            .filter(|n| *n <= crate::collect::MAX_TOKENS)
+            .ok_or(SkipReason::InvalidCount(key))
+    };
+    let usage = Usage {
+        input: count("input_tokens")?,
+        output: count("output_tokens")?,
+        cache_read: count("cache_read_tokens")?,
+        cache_write: count("cache_creation_tokens")?,
+        ..Usage::default()
+    };
+    let reported_cost_usd = match record.attribute("cost_usd") {
+        Some(AnyValue::Double(d)) => Some(*d),
+        Some(AnyValue::Int(n)) => Some(*n as f64),
+        _ => None,
+    }
+    .filter(|c| c.is_finite() && *c >= 0.0);
+    let timestamp = record
+        .text("event.timestamp")
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .or_else(|| {
+            let nanos = i128::from(record.time_unix_nano);
+            (nanos > 0)
+                .then(|| jiff::Timestamp::from_nanosecond(nanos).ok())
+                .flatten()
+        });
+    Ok(ApiRequest {
+        request_id: text("request_id")?,
+        session_id: text("session.id")?,
+        prompt_id: record.text("prompt.id").map(str::to_owned),
+        model: text("model")?,
+        usage,
+        billing: Billing {
+            fast: record.text("speed") == Some("fast"),
+            ..Billing::default()
+        },
+        reported_cost_usd,
+        timestamp,
+    })
+}
+
+/// The idempotency key of a record made from an event before any
+/// transcript line of its request: `cc:<session>::<request id>`, the
+/// transcript's key with the message id it cannot know left empty. The
+/// transcript line that arrives later gives the record its own key.
+pub fn event_key(request: &ApiRequest) -> String {
+    format!("cc:{}::{}", request.session_id, request.request_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> AnyValue {
+        AnyValue::String(v.into())
+    }
+
+    fn api_request_record() -> LogRecord {
+        let attrs = [
+            ("session.id", s("sess-1")),
+            ("event.name", s("api_request")),
+            ("event.timestamp", s("2026-12-06T16:24:34.608Z")),
+            ("prompt.id", s("prompt-1")),
+            ("model", s("claude-haiku-4-5")),
+            ("input_tokens", AnyValue::Int(1200)),
+            ("output_tokens", AnyValue::Int(9)),
+            ("cache_read_tokens", AnyValue::Int(0)),
+            ("cache_creation_tokens", s("3100")),
+            ("cost_usd", AnyValue::Double(0.00512)),
+            ("request_id", s("req_1")),
+        ];
+        LogRecord {
+            time_unix_nano: 1_796_574_274_608_000_000,
+            body: Some(s("claude_code.api_request")),
+            attributes: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            resource: vec![("service.name".into(), s("claude-code"))],
+        }
+    }
+
+    #[test]
+    fn an_api_request_event_is_a_request_with_its_counts_and_cost() {
+        let Mapped::Request(r) = map(&api_request_record()) else {
+            panic!("not a request");
+        };
+        assert_eq!(r.request_id, "req_1");
+        assert_eq!(r.session_id, "sess-1");
+        assert_eq!(r.prompt_id.as_deref(), Some("prompt-1"));
+        assert_eq!(r.model, "claude-haiku-4-5");
+        assert_eq!(
+            (r.usage.input, r.usage.output, r.usage.cache_read),
+            (1200, 9, 0)
+        );
+        assert_eq!((r.usage.cache_write, r.usage.cache_write_1h), (3100, 0));
+        assert_eq!(r.reported_cost_usd, Some(0.00512));
+        assert_eq!(r.timestamp.unwrap().to_string(), "2026-12-06T16:24:34.608Z");
+        assert_eq!(event_key(&r), "cc:sess-1::req_1");
+    }
+
+    #[test]
+    fn other_events_are_no_usage_and_missing_attributes_a_skip() {
+        let mut other = api_request_record();
+        other.attributes[1].1 = s("user_prompt");
+        other.body = Some(s("claude_code.user_prompt"));
+        assert_eq!(map(&other), Mapped::NoUsage);
+        let mut foreign = api_request_record();
+        foreign.resource = vec![("service.name".into(), s("codex_exec"))];
+        foreign.body = None;
+        assert_eq!(map(&foreign), Mapped::NoUsage);
+        for key in ["request_id", "session.id", "model", "output_tokens"] {
+            let mut r = api_request_record();
+            r.attributes.retain(|(k, _)| k != key);
+            assert_eq!(map(&r), Mapped::Skip(SkipReason::Missing(key)));
+        }
+        let mut negative = api_request_record();
+        negative.attributes[5].1 = AnyValue::Int(-1);
+        assert_eq!(
+            map(&negative),
+            Mapped::Skip(SkipReason::InvalidCount("input_tokens"))
+        );
+    }
+
+    #[test]
+    fn without_event_timestamp_the_record_time_stands_in() {
+        let mut r = api_request_record();
+        r.attributes.retain(|(k, _)| k != "event.timestamp");
+        let Mapped::Request(r) = map(&r) else {
+            panic!("not a request")
+        };
+        assert_eq!(r.timestamp.unwrap().to_string(), "2026-12-06T16:24:34.608Z");
+    }
+}

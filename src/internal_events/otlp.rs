@@ -1,0 +1,122 @@
+//! What `POST /v1/logs` received and made of it ([`OtlpCounters`]), for
+//! `/metrics`: exports by outcome, log records by what they were worth.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How an export was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportOutcome {
+    /// 200: every record read (some may be skipped: a partial success).
+    Accepted,
+    /// 400: the body does not decode (protobuf, JSON or gzip).
+    Malformed,
+    /// 413: over `[otlp] max_body`, as sent or inflated.
+    TooLarge,
+    /// 415: a `Content-Encoding` other than gzip.
+    Encoding,
+    /// 503: the writer could not commit; the exporter retries.
+    Unavailable,
+}
+
+impl ExportOutcome {
+    pub const ALL: [ExportOutcome; 5] = [
+        ExportOutcome::Accepted,
+        ExportOutcome::Malformed,
+        ExportOutcome::TooLarge,
+        ExportOutcome::Encoding,
+        ExportOutcome::Unavailable,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportOutcome::Accepted => "accepted",
+            ExportOutcome::Malformed => "malformed",
+            ExportOutcome::TooLarge => "too_large",
+            ExportOutcome::Encoding => "encoding",
+            ExportOutcome::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// What a log record of an accepted export was worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// A usage event: a request written.
+    Usage,
+    /// An event with no usage (a prompt, a tool decision, another agent's).
+    NoUsage,
+    /// A usage event without an attribute a record needs.
+    MissingAttribute,
+    /// A usage event whose token count is not one.
+    InvalidCount,
+}
+
+impl RecordOutcome {
+    pub const ALL: [RecordOutcome; 4] = [
+        RecordOutcome::Usage,
+        RecordOutcome::NoUsage,
+        RecordOutcome::MissingAttribute,
+        RecordOutcome::InvalidCount,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordOutcome::Usage => "usage",
+            RecordOutcome::NoUsage => "no_usage",
+            RecordOutcome::MissingAttribute => "missing_attribute",
+            RecordOutcome::InvalidCount => "invalid_count",
+        }
+    }
+}
+
+/// Counts since the daemon started.
+#[derive(Debug, Default)]
+pub struct OtlpCounters {
+    exports: [AtomicU64; ExportOutcome::ALL.len()],
+    records: [AtomicU64; RecordOutcome::ALL.len()],
+}
+
+impl OtlpCounters {
+    /// An export answered; logged at debug (a refused one at warn: its
+    /// exporter's data is lost unless it retries).
+    pub fn export(&self, outcome: ExportOutcome, why: &str) {
+        let i = ExportOutcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .unwrap_or(0);
+        self.exports[i].fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            ExportOutcome::Accepted => tracing::debug!("Accepted an OTLP logs export."),
+            _ => tracing::warn!(
+                outcome = outcome.label(),
+                error = why,
+                "Refused an OTLP logs export."
+            ),
+        }
+    }
+
+    /// `n` log records worth `outcome`.
+    pub fn records(&self, outcome: RecordOutcome, n: u64) {
+        let i = RecordOutcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .unwrap_or(0);
+        self.records[i].fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn exports_by_outcome(&self) -> Vec<(&'static str, u64)> {
+        ExportOutcome::ALL
+            .iter()
+            .zip(&self.exports)
+            .map(|(o, n)| (o.label(), n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    pub fn records_by_outcome(&self) -> Vec<(&'static str, u64)> {
+        RecordOutcome::ALL
+            .iter()
+            .zip(&self.records)
+            .map(|(o, n)| (o.label(), n.load(Ordering::Relaxed)))
+            .collect()
+    }
+}

@@ -1,0 +1,336 @@
+//! Claude Code's OTel `api_request` events → rows (docs/ingest.md#opentelemetry):
+//! one record per request whatever the sources. The event finds the
+//! transcript's record of its request by request id (`api_messages`); when
+//! there is none yet it makes the record, with an `api_messages` row whose
+//! message id is `''` until the transcript line arrives and takes it over
+//! ([`adopt_event_record`]). What the record then holds is
+//! [`super::reconcile::event_and_line`]'s; this file only runs statements.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::claude_code;
+use super::reconcile::event_and_line;
+use super::stored::{stored_record, update_snapshot, RecordKey, Snapshot, StoredRecord};
+use crate::collect::otel::{event_key, ApiRequest};
+use crate::collect::{Billing, Usage};
+use crate::pricing::Pricer;
+use crate::record::{format_timestamp, Source};
+use crate::store::rollup::{Contribution, Tally};
+
+/// What a batch of events changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OtelAck {
+    /// Requests no source had shown: new records.
+    pub added: usize,
+    /// Requests a transcript line had already recorded with the same counts.
+    pub confirmed: usize,
+    /// Requests a transcript line had recorded with other counts: the
+    /// event's stand (counted as disagreements).
+    pub corrected: usize,
+    /// Events already stored: a redelivered export.
+    pub unchanged: usize,
+}
+
+/// Writes each event's request.
+pub(super) fn write_otel_batch(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    requests: &[ApiRequest],
+) -> rusqlite::Result<OtelAck> {
+    let mut ack = OtelAck::default();
+    let received_at = format_timestamp(jiff::Timestamp::now());
+    for request in requests {
+        match write_request(tx, prices, tally, request, &received_at)? {
+            Written::Added => ack.added += 1,
+            Written::Confirmed => ack.confirmed += 1,
+            Written::Corrected => ack.corrected += 1,
+            Written::Unchanged => ack.unchanged += 1,
+        }
+    }
+    Ok(ack)
+}
+
+enum Written {
+    Added,
+    Confirmed,
+    Corrected,
+    Unchanged,
+}
+
+fn write_request(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    request: &ApiRequest,
+    received_at: &str,
+) -> rusqlite::Result<Written> {
+    if event_of(tx, &request.request_id)?.is_some() {
+        return Ok(Written::Unchanged);
+    }
+    let record: Option<i64> = tx
+        .prepare_cached(
+            "SELECT a.record_id FROM api_messages a JOIN cost_records c ON c.id = a.record_id
+             WHERE a.request_id = ?1 ORDER BY a.record_id LIMIT 1",
+        )?
+        .query_row([&request.request_id], |r| r.get(0))
+        .optional()?;
+    let stored = match record {
+        Some(id) => stored_record(tx, RecordKey::Id(id))?,
+        None => None,
+    };
+    let Some(stored) = stored else {
+        let id = add_record(tx, prices, tally, request)?;
+        tx.prepare_cached(
+            "INSERT INTO api_messages (message_id, request_id, record_id) VALUES ('', ?1, ?2)",
+        )?
+        .execute(params![request.request_id, id])?;
+        keep_event(tx, request, id, None, received_at)?;
+        return Ok(Written::Added);
+    };
+    let both = event_and_line(&request.usage, &stored.usage);
+    if both.usage != stored.usage {
+        let tools = stored.tool_name.clone();
+        let changed = Resnapshot {
+            usage: &both.usage,
+            billing: &request.billing,
+            tools: tools.as_deref(),
+        };
+        resnapshot(tx, prices, tally, &stored, &changed)?;
+    }
+    tx.prepare_cached("UPDATE cost_records SET reported_cost_usd = ?2 WHERE id = ?1")?
+        .execute(params![stored.id, request.reported_cost_usd])?;
+    keep_event(tx, request, stored.id, Some(both.agrees), received_at)?;
+    Ok(if both.agrees {
+        Written::Confirmed
+    } else {
+        Written::Corrected
+    })
+}
+
+/// The counts an event of `request_id` reported and the record counting
+/// its request, if the event is stored.
+pub(super) fn event_of(
+    tx: &Transaction<'_>,
+    request_id: &str,
+) -> rusqlite::Result<Option<(Usage, i64)>> {
+    tx.prepare_cached(
+        "SELECT input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, record_id
+         FROM otel_requests WHERE request_id = ?1",
+    )?
+    .query_row([request_id], |r| {
+        let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+        let usage = Usage {
+            input: count(0)?,
+            output: count(1)?,
+            cache_read: count(2)?,
+            cache_write: count(3)?,
+            ..Usage::default()
+        };
+        Ok((usage, r.get(4)?))
+    })
+    .optional()
+}
+
+/// Says whether a transcript line of `request_id` agreed with its event.
+/// One line that agrees is enough: a message's earlier lines may hold
+/// earlier snapshots.
+pub(super) fn note_agreement(
+    tx: &Transaction<'_>,
+    request_id: &str,
+    agrees: bool,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE otel_requests SET agrees = max(coalesce(agrees, 0), ?2) WHERE request_id = ?1",
+    )?
+    .execute(params![request_id, agrees])?;
+    Ok(())
+}
+
+/// Whose a transcript line is, for [`adopt_event_record`].
+#[derive(Clone, Copy)]
+pub(super) struct LineOwner<'a> {
+    pub message_id: &'a str,
+    pub request_id: &'a str,
+    /// The line's record key, `cc:<session>:<message id>:<request id>`.
+    pub key: &'a str,
+    pub project: Option<&'a str>,
+    /// `claude-code`, or the subagent whose sidechain the line is on.
+    pub agent: &'a str,
+}
+
+/// A transcript line of a request whose record an event made: the line's
+/// message takes the `api_messages` row over and the record takes the
+/// line's key, project and agent, so the line, read again or imported,
+/// finds it as its own.
+/// Returns whether there was such a record.
+pub(super) fn adopt_event_record(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    line: &LineOwner<'_>,
+) -> rusqlite::Result<bool> {
+    let LineOwner {
+        message_id,
+        request_id,
+        key,
+        project,
+        agent,
+    } = *line;
+    let record: Option<i64> = tx
+        .prepare_cached(
+            "SELECT record_id FROM api_messages WHERE message_id = '' AND request_id = ?1",
+        )?
+        .query_row([request_id], |r| r.get(0))
+        .optional()?;
+    let Some(record) = record else {
+        return Ok(false);
+    };
+    tx.prepare_cached(
+        "UPDATE api_messages SET message_id = ?1 WHERE message_id = '' AND request_id = ?2",
+    )?
+    .execute([message_id, request_id])?;
+    tx.prepare_cached("UPDATE cost_records SET hook_event_id = ?2 WHERE id = ?1")?
+        .execute(params![record, key])?;
+    // The event names no project (the line's working directory does) and
+    // no agent (a subagent's line says whose it is).
+    let Some(stored) = stored_record(tx, RecordKey::Id(record))? else {
+        return Ok(true);
+    };
+    let project = stored.project.as_deref().or(project);
+    if project != stored.project.as_deref() || agent != stored.agent_id {
+        tx.prepare_cached("UPDATE cost_records SET project = ?2, agent_id = ?3 WHERE id = ?1")?
+            .execute(params![record, project, agent])?;
+        tally.remove(&stored.contribution());
+        tally.add(&Contribution {
+            project,
+            agent_id: agent,
+            ..stored.contribution()
+        });
+    }
+    Ok(true)
+}
+
+/// What a record settled between an event and a line is given.
+pub(super) struct Resnapshot<'a> {
+    pub usage: &'a Usage,
+    pub billing: &'a Billing,
+    pub tools: Option<&'a str>,
+}
+
+/// Gives `stored` the settled counts, repriced, in the table and the rollups.
+pub(super) fn resnapshot(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    stored: &StoredRecord,
+    changed: &Resnapshot<'_>,
+) -> rusqlite::Result<()> {
+    let usage = changed.usage;
+    let at = crate::record::instant(&stored.timestamp);
+    let priced = prices.price(&stored.model, usage, changed.billing, Some(at));
+    update_snapshot(
+        tx,
+        stored.id,
+        &Snapshot {
+            usage,
+            cost_usd: priced.cost_usd,
+            pricing_source: priced.source.as_str(),
+            tools: changed.tools,
+            billing: changed.billing,
+            unpriced: priced.unpriced_modifiers.as_deref(),
+            timestamp: None,
+        },
+    )?;
+    tally.remove(&stored.contribution());
+    tally.add(&Contribution {
+        cost_usd: priced.cost_usd,
+        usage,
+        ..stored.contribution()
+    });
+    Ok(())
+}
+
+fn keep_event(
+    tx: &Transaction<'_>,
+    request: &ApiRequest,
+    record_id: i64,
+    agrees: Option<bool>,
+    received_at: &str,
+) -> rusqlite::Result<()> {
+    let u = &request.usage;
+    tx.prepare_cached(
+        "INSERT INTO otel_requests (request_id, record_id, session_id, prompt_id, input_tokens,
+             output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, received_at, agrees)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        request.request_id,
+        record_id,
+        request.session_id,
+        request.prompt_id,
+        u.input as i64,
+        u.output as i64,
+        u.cache_read as i64,
+        u.cache_write as i64,
+        request.reported_cost_usd,
+        received_at,
+        agrees,
+    ])?;
+    Ok(())
+}
+
+/// A new record of a request only the event has shown so far.
+fn add_record(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    request: &ApiRequest,
+) -> rusqlite::Result<i64> {
+    let at = request.timestamp.unwrap_or_else(jiff::Timestamp::now);
+    let priced = prices.price(&request.model, &request.usage, &request.billing, Some(at));
+    let timestamp = format_timestamp(at);
+    let model_key = priced.report_name(&request.model);
+    let u = &request.usage;
+    let agent = claude_code::MAIN_AGENT;
+    tx.prepare_cached(
+        "INSERT INTO cost_records (timestamp, session_id, agent_id, provider, model,
+             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+             cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
+             pricing_source, hook_event_id, source, service, fast, unpriced_modifiers, model_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'llm',
+             ?17, ?18, ?19)",
+    )?
+    .execute(params![
+        timestamp,
+        request.session_id,
+        agent,
+        priced.provider,
+        request.model,
+        u.input as i64,
+        u.output as i64,
+        u.cache_read as i64,
+        u.cache_write as i64,
+        u.cache_write_1h as i64,
+        u.reasoning as i64,
+        priced.cost_usd,
+        request.reported_cost_usd,
+        priced.source.as_str(),
+        event_key(request),
+        Source::Otel.as_str(),
+        request.billing.fast,
+        priced.unpriced_modifiers,
+        model_key,
+    ])?;
+    let id = tx.last_insert_rowid();
+    tally.add(&Contribution {
+        timestamp: &timestamp,
+        provider: &priced.provider,
+        model: &request.model,
+        model_key,
+        agent_id: agent,
+        project: None,
+        cost_usd: priced.cost_usd,
+        usage: u,
+    });
+    Ok(id)
+}
