@@ -162,6 +162,9 @@ fn step(row: MessageRow<'_>) -> Result<TranscriptUsage, OpenCodeSkip> {
             .and_then(Value::as_f64)
             .filter(|c| c.is_finite() && (0.0..=MAX_REPORTED_COST_USD).contains(c)),
         copied: false,
+        // The user message this step answers: what was asked.
+        prompt_id: text(data, &["parentID"]).map(str::to_owned),
+        git_branch: None,
     })
 }
 
