@@ -51,6 +51,7 @@ mod opencode;
 mod opencode_live;
 mod pipeline;
 mod pricing_update;
+mod prompts;
 mod reports;
 mod security;
 mod setup;

@@ -43,6 +43,11 @@ pub struct Collected {
     /// The agent session the event belongs to: groups costs per session and
     /// keys the session's last known model.
     pub session_id: Option<String>,
+    /// The user prompt the event belongs to: Claude Code's `prompt_id`
+    /// (on every hook event once the session has a prompt; the transcript's
+    /// `promptId`, the OTel `prompt.id`), Codex's `turn_id`. Kept on the
+    /// event's cost record, for cost by prompt.
+    pub prompt_id: Option<String>,
     /// The tool a tool event is about, for cost by tool.
     pub tool_name: Option<String>,
     /// The tool call's own id, which makes a tool event's id stable across
@@ -157,6 +162,7 @@ pub fn collect(payload: &Value) -> Collected {
         timestamp: identity::timestamp(object),
         model: identity::model(object),
         tool_name: text(&["tool_name"]),
+        prompt_id: text(&["prompt_id", "promptId", "turn_id"]),
         cwd: text(&["cwd"]),
         transcript_path: text(&["transcript_path"]),
         agent_transcript_path: text(&["agent_transcript_path"]),
