@@ -261,9 +261,8 @@ pub fn as_transcript_usage(usage: GeminiUsage, cwd: Option<&str>) -> TranscriptU
         cwd: cwd.map(str::to_owned),
         reported_cost_usd: None,
         copied: false,
-        // A chat log names no prompt id (its user messages have ids, which
-        // the OTel `prompt_id` does not share) and no branch.
-        prompt_id: None,
+        prompt_id: usage.prompt_id,
+        // A chat log names no branch.
         git_branch: None,
     }
 }

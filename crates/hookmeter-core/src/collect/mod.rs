@@ -202,6 +202,18 @@ mod tests {
     }
 
     #[test]
+    fn the_prompt_is_claude_codes_prompt_id_or_codexs_turn_id() {
+        // Claude Code 2.1.197 puts `prompt_id` in every hook's common input.
+        let claude = json!({"session_id": "s", "hook_event_name": "PostToolUse",
+            "tool_name": "Bash", "prompt_id": "p-1", "transcript_path": "/t.jsonl"});
+        assert_eq!(collect(&claude).prompt_id.as_deref(), Some("p-1"));
+        let codex = json!({"session_id": "s", "hook_event_name": "Stop", "turn_id": "t-1",
+            "transcript_path": "/r.jsonl", "permission_mode": "default"});
+        assert_eq!(collect(&codex).prompt_id.as_deref(), Some("t-1"));
+        assert_eq!(collect(&fixture("anthropic-usage")).prompt_id, None);
+    }
+
+    #[test]
     fn fixture_anthropic_usage() {
         let c = collect(&fixture("anthropic-usage"));
         assert_eq!(

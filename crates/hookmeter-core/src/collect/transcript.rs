@@ -1645,4 +1645,19 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_prompt_id_is_read_from_a_key_never_from_a_string_value() {
+        let user =
+            br#"{"parentUuid":null,"promptId":"p-1","type":"user","message":{"content":"x"}}"#;
+        assert_eq!(prompt_id_in(user), Some("p-1"));
+        // Quoted inside a string (a tool result showing a transcript), every
+        // quote is escaped: no key there, and the line's own key wins.
+        let quoted =
+            br#"{"type":"user","promptId":"p-2","message":{"content":"{\"promptId\":\"p-9\"}"}}"#;
+        assert_eq!(prompt_id_in(quoted), Some("p-2"));
+        assert_eq!(prompt_id_in(br#"{"promptId":""}"#), None);
+        assert_eq!(prompt_id_in(br#"{"promptId":"a\"b"}"#), None);
+        assert_eq!(prompt_id_in(br#"{"type":"assistant"}"#), None);
+    }
 }
