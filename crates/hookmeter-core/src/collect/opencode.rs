@@ -267,6 +267,13 @@ mod tests {
     }
 
     #[test]
+    fn a_step_answers_the_user_message_it_names_as_parent() {
+        let s = step_of(read("msg_a", "ses_1", chat_step()));
+        assert_eq!(s.prompt_id.as_deref(), Some("msg_u"));
+        assert_eq!(s.git_branch, None);
+    }
+
+    #[test]
     fn an_openai_compatible_step_bills_what_the_api_billed() {
         let s = step_of(read("msg_a", "ses_1", chat_step()));
         assert_eq!(s.key, "opencode:msg_a");
