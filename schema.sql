@@ -1,4 +1,4 @@
--- hookmeter database schema, version 11. A new database gets this file; an
+-- hookmeter database schema, version 12. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS cost_records (
     service_tier          TEXT,                         -- the service tier the usage reported (flex, priority, batch), NULL for standard; kept so reprice can apply it again
     inference_geo         TEXT,                         -- where inference ran, when the usage says and it is not the standard (us), NULL otherwise
     unpriced_modifiers    TEXT,                         -- the modifiers the price table had no fact for, priced at the standard rates (service_tier=flex,inference_geo=us,speed=fast); NULL when none
-    model_key             TEXT                          -- the name reports group by: the price entry that priced it (`model` itself for the fallback and local models); NULL (a row written by hand) reads as `model`
+    model_key             TEXT,                         -- the name reports group by: the price entry that priced it (`model` itself for the fallback and local models); NULL (a row written by hand) reads as `model`
+    prompt_id             TEXT,                         -- the prompt the request answers (Claude Code promptId, Codex turn id, OpenCode parent message id); NULL when the source names none
+    git_branch            TEXT                          -- the branch of the session's working directory (Claude Code gitBranch, Codex session git.branch); NULL when unknown
 );
 CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp);
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);

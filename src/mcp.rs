@@ -225,7 +225,7 @@ pub struct CostReportArgs {
     #[serde(default = "today")]
     #[schemars(extend("enum" = ["today", "yesterday", "week", "month", "all"]))]
     pub period: String,
-    /// What to group by: agent, model, provider, project, day, hour, session, tool, task or label:KEY; a list of two for two levels. Default: no grouping, one total.
+    /// What to group by: agent, model, provider, project, day, hour, session, tool, task, prompt, branch or label:KEY; a list of two for two levels. Default: no grouping, one total.
     #[serde(default)]
     pub group_by: Option<GroupBy>,
     /// Time zone of the period's days and of day and hour groups (IANA name, e.g. Europe/Paris); default: the system's.

@@ -47,6 +47,8 @@ pub struct HookEvent {
     pub tool_name: Option<String>,
     pub agent_id: String,
     pub task_id: Option<String>,
+    /// The user prompt the event belongs to (see `Collected::prompt_id`).
+    pub prompt_id: Option<String>,
     /// Last path component of the payload's `cwd`.
     pub project: Option<String>,
     /// Model named by the payload itself, if any.

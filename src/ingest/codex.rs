@@ -383,6 +383,8 @@ pub fn as_transcript_usage(usage: CodexUsage) -> TranscriptUsage {
         reported_cost_usd: None,
         // A fork's replay of its parent is the rollout reader's to drop.
         copied: false,
+        prompt_id: usage.turn_id,
+        git_branch: usage.git_branch,
     }
 }
 

@@ -261,6 +261,9 @@ pub fn as_transcript_usage(usage: GeminiUsage, cwd: Option<&str>) -> TranscriptU
         cwd: cwd.map(str::to_owned),
         reported_cost_usd: None,
         copied: false,
+        prompt_id: usage.prompt_id,
+        // A chat log names no branch.
+        git_branch: None,
     }
 }
 

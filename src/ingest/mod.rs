@@ -198,6 +198,7 @@ impl Decoder {
             tool_name: found.tool_name,
             agent_id,
             task_id,
+            prompt_id: found.prompt_id,
             project: found.cwd.as_deref().and_then(project_of),
             model: found.model,
             source: self.source,

@@ -43,7 +43,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::codex::Rollout;
-use crate::collect::transcript::{parse_line, SkipReason, TranscriptLine, TranscriptUsage};
+use crate::collect::transcript::{
+    parse_line, prompt_id_in, SkipReason, TranscriptLine, TranscriptUsage, PROMPT_KEY,
+};
 use crate::collect::UsageLimits;
 use crate::config::Transcripts;
 use crate::ingest::gemini::ChatState;
@@ -1064,6 +1066,10 @@ pub fn read_chunk_into(
     chunk.end = start + last_newline as u64 + 1;
     let mut index: HashMap<String, usize> = HashMap::new();
     let usage_key = memchr::memmem::Finder::new(b"\"usage\"");
+    let prompt_key = memchr::memmem::Finder::new(PROMPT_KEY);
+    // The prompt in effect: the last user line's, read before the first
+    // message that needs it when the chunk starts past the file's start.
+    let mut prompt: Option<Option<String>> = (start == 0).then_some(None);
     let mut line_start = 0;
     for newline in memchr::memchr_iter(b'\n', &buf[..=last_newline]) {
         let line = &buf[line_start..newline];
@@ -1072,6 +1078,9 @@ pub fn read_chunk_into(
             continue;
         }
         chunk.lines += 1;
+        if prompt_key.find(line).is_some() {
+            prompt = Some(prompt_id_in(line).map(str::to_owned));
+        }
         // Most of a transcript's bytes are prompts and tool results: a line
         // without a "usage" key cannot bill anything, so skip the JSON parse.
         if usage_key.find(line).is_none() {
@@ -1082,7 +1091,12 @@ pub fn read_chunk_into(
             continue;
         }
         match parse_line(line) {
-            TranscriptLine::Usage(usage) => {
+            TranscriptLine::Usage(mut usage) => {
+                if usage.prompt_id.is_none() {
+                    usage.prompt_id = prompt
+                        .get_or_insert_with(|| prompt_before(&file, start))
+                        .clone();
+                }
                 // Checked per line, before snapshots merge: a line over the
                 // limits must not lend its counts to its message's record.
                 if let Some(reason) = limits.refusal(&usage.usage) {
@@ -1114,6 +1128,37 @@ pub fn read_chunk_into(
     }
     super::fork::mark_copies(&file, &mut chunk.records);
     Ok(chunk)
+}
+
+/// How far back from a chunk's start [`prompt_before`] looks. Every user
+/// line (the prompt and each tool result) names its prompt, so the last one
+/// is close; a transcript that names none (Claude Code before `promptId`)
+/// costs at most this much per chunk.
+const PROMPT_LOOKBACK_BYTES: u64 = 1 << 20;
+
+/// The prompt named last before `start` (a line boundary), read backwards
+/// in blocks without moving the file's cursor; `None` when no line within
+/// [`PROMPT_LOOKBACK_BYTES`] names one.
+fn prompt_before(file: &std::fs::File, start: u64) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    const BLOCK: u64 = 64 * 1024;
+    // Each block reads on past its end by this much, so a key and its id
+    // cut by a block's end are whole in the block after (read before it).
+    const OVERLAP: u64 = 256;
+    let floor = start.saturating_sub(PROMPT_LOOKBACK_BYTES);
+    let mut end = start;
+    let mut block = Vec::new();
+    while end > floor {
+        let from = end.saturating_sub(BLOCK).max(floor);
+        let to = (end + OVERLAP).min(start);
+        block.resize((to - from) as usize, 0);
+        file.read_exact_at(&mut block, from).ok()?;
+        if let Some(id) = prompt_id_in(&block) {
+            return Some(id.to_owned());
+        }
+        end = from;
+    }
+    None
 }
 
 /// Streams past a line over [`MAX_LINE_BYTES`] (already `seen` bytes of it)
@@ -1159,6 +1204,42 @@ mod tests {
                 "usage": {"input_tokens": input, "output_tokens": output}}
         })
         .to_string()
+    }
+
+    /// The real Claude Code 2.1.197 writes `promptId` on its user lines
+    /// only: each message takes the last one before it, also when a read
+    /// starts between the prompt and its answer.
+    #[test]
+    fn each_message_takes_the_prompt_of_the_user_line_before_it() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/otel/claude/text/json/transcript.jsonl");
+        let whole = read_chunk(&path, 0, 0, CHUNK_BYTES, UsageLimits::default()).unwrap();
+        let prompts: Vec<_> = whole
+            .records
+            .iter()
+            .map(|r| r.prompt_id.as_deref())
+            .collect();
+        assert_eq!(
+            prompts,
+            [
+                Some("4061bfa5-ff03-45fa-bfad-2881f6d3851f"),
+                Some("bfa541b8-1b90-4d39-89f8-1b719207c0fa")
+            ]
+        );
+        assert!(whole
+            .records
+            .iter()
+            .all(|r| r.git_branch.as_deref() == Some("HEAD")));
+        // From each line boundary on: the record read later gets the same prompt.
+        let text = std::fs::read(&path).unwrap();
+        for (at, _) in text.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+            let from = at as u64 + 1;
+            let part = read_chunk(&path, from, 0, CHUNK_BYTES, UsageLimits::default()).unwrap();
+            for r in &part.records {
+                let same = whole.records.iter().find(|w| w.key == r.key).unwrap();
+                assert_eq!(r.prompt_id, same.prompt_id, "read from byte {from}");
+            }
+        }
     }
 
     #[test]

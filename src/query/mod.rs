@@ -50,7 +50,8 @@ pub use fallback::{
 pub use filter_spec::{Extent, FilterError, FilterSpec, Input};
 pub use records::{
     last_record_id, record_page, records_after, session_count, session_detail, sessions, Page,
-    Record, Records, SessionCost, SessionDetail, SessionRow, SessionSort, Sessions, ToolCost,
+    PromptCost, Record, Records, SessionCost, SessionDetail, SessionRow, SessionSort, Sessions,
+    ToolCost,
 };
 pub use summary::{summary, Bounds, CostReport, Group, ModelCost, ReportGroup, Summary, Totals};
 pub use task::{task_cost, TaskCost};
@@ -272,6 +273,11 @@ pub enum Dimension {
     /// The record's tools as stored (comma-joined when a message called several).
     Tool,
     Task,
+    /// The prompt a record answers (`prompt_id`); records without one group
+    /// under none.
+    Prompt,
+    /// The git branch of the session's working directory (`git_branch`).
+    Branch,
     /// The value of one key of `labels_json`.
     Label(String),
 }
@@ -288,12 +294,14 @@ impl Dimension {
             "session" => Dimension::Session,
             "tool" => Dimension::Tool,
             "task" => Dimension::Task,
+            "prompt" => Dimension::Prompt,
+            "branch" => Dimension::Branch,
             _ => match text.strip_prefix("label:") {
                 Some(key) if !key.is_empty() => Dimension::Label(key.to_string()),
                 _ => {
                     return Err(QueryError::Invalid(format!(
                         "cannot group by {text:?}: expected agent, model, provider, project, \
-                         day, hour, session, tool, task or label:KEY"
+                         day, hour, session, tool, task, prompt, branch or label:KEY"
                     )))
                 }
             },
@@ -312,6 +320,8 @@ impl Dimension {
             Dimension::Session => "session".into(),
             Dimension::Tool => "tool".into(),
             Dimension::Task => "task".into(),
+            Dimension::Prompt => "prompt".into(),
+            Dimension::Branch => "branch".into(),
             Dimension::Label(key) => format!("label:{key}"),
         }
     }

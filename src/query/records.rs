@@ -472,6 +472,8 @@ pub struct SessionDetail {
     pub totals: Totals,
     pub by_model: Vec<Group>,
     pub by_tool: Vec<Group>,
+    /// In the order they were first answered.
+    pub by_prompt: Vec<PromptCost>,
 }
 
 impl SessionDetail {
@@ -485,6 +487,7 @@ impl SessionDetail {
             totals: self.totals,
             by_model: rows(&self.by_model, |model, totals| ModelCost { model, totals }),
             by_tool: rows(&self.by_tool, |tool, totals| ToolCost { tool, totals }),
+            by_prompt: self.by_prompt.clone(),
         }
     }
 }
@@ -502,6 +505,21 @@ pub struct SessionCost {
     pub by_model: Vec<ModelCost>,
     /// Most expensive first.
     pub by_tool: Vec<ToolCost>,
+    /// What each prompt cost, in the order they were first answered.
+    pub by_prompt: Vec<PromptCost>,
+}
+
+/// The cost of the requests that answered one prompt of a session. The
+/// prompt's text is not stored: its id and first answer's time name it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PromptCost {
+    /// The prompt's id (Claude Code `promptId`, Codex turn id, OpenCode
+    /// parent message id); null for the records whose source names none.
+    pub prompt_id: Option<String>,
+    /// RFC 3339: the first record answering it.
+    pub first_at: String,
+    #[serde(flatten)]
+    pub totals: Totals,
 }
 
 /// The cost of the messages that called one set of tools.
@@ -560,7 +578,30 @@ pub fn session_detail(conn: &Connection, session_id: &str) -> Result<SessionDeta
         totals: by_model.totals,
         by_model: by_model.groups,
         by_tool: by_tool.groups,
+        by_prompt: session_prompts(conn, session_id)?,
     })
+}
+
+/// A session's records by prompt, through the session index: a session's
+/// records are few, so grouping them needs no index of its own.
+fn session_prompts(conn: &Connection, session_id: &str) -> Result<Vec<PromptCost>, QueryError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT prompt_id, min(timestamp), count(*), total(estimated_cost_usd), sum(input_tokens),
+             sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+             sum(cache_write_1h_tokens), sum(reasoning_tokens)
+         FROM cost_records WHERE session_id = ?1
+         GROUP BY prompt_id ORDER BY min(timestamp), prompt_id",
+    )?;
+    let prompts = stmt
+        .query_map([session_id], |r| {
+            Ok(PromptCost {
+                prompt_id: r.get(0)?,
+                first_at: r.get(1)?,
+                totals: Totals::from_row(r, 2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(prompts)
 }
 
 #[cfg(test)]

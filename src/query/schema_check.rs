@@ -123,6 +123,8 @@ mod tests {
             session: "s1",
             tool,
             team,
+            prompt: Some("p1"),
+            branch: Some("main"),
             cost: 0.5,
             input: 10,
         };

@@ -473,6 +473,8 @@ fn record_column(d: &Dimension) -> &'static str {
         Dimension::Session => "session_id",
         Dimension::Tool => "tool_name",
         Dimension::Task => "task_id",
+        Dimension::Prompt => "prompt_id",
+        Dimension::Branch => "git_branch",
         Dimension::Day | Dimension::Hour | Dimension::Label(_) => {
             unreachable!("time and label columns are built by the caller")
         }
@@ -651,6 +653,8 @@ mod tests {
                     Dimension::Day => Some(local.strftime("%Y-%m-%d").to_string()),
                     Dimension::Hour => Some(local.strftime("%Y-%m-%dT%H:00").to_string()),
                     Dimension::Task => None,
+                    Dimension::Prompt => r.prompt.map(str::to_string),
+                    Dimension::Branch => r.branch.map(str::to_string),
                 })
                 .collect();
             let e = out.entry(keys).or_default();
@@ -671,6 +675,8 @@ mod tests {
             Dimension::Hour,
             Dimension::Session,
             Dimension::Tool,
+            Dimension::Prompt,
+            Dimension::Branch,
             Dimension::Label("team".into()),
         ]);
         prop::collection::vec(one, 0..=2)
@@ -764,6 +770,8 @@ mod tests {
                 session: "s1",
                 tool: None,
                 team: None,
+                prompt: None,
+                branch: None,
                 cost: 1.0,
                 input: 1,
             },
@@ -776,6 +784,8 @@ mod tests {
                 session: "s1",
                 tool: None,
                 team: None,
+                prompt: None,
+                branch: None,
                 cost: 5.0,
                 input: 1,
             },

@@ -19,6 +19,8 @@ pub struct Row {
     pub session: &'static str,
     pub tool: Option<&'static str>,
     pub team: Option<&'static str>,
+    pub prompt: Option<&'static str>,
+    pub branch: Option<&'static str>,
     pub cost: f64,
     pub input: i64,
 }
@@ -58,9 +60,23 @@ pub fn row() -> impl Strategy<Value = Row> {
         prop::option::of(prop::sample::select(vec!["red", "blue"])),
         0..1_000_000u32,
         0..10_000i64,
+        prop::option::of(prop::sample::select(vec!["p1", "p2", "p3"])),
+        prop::option::of(prop::sample::select(vec!["main", "HEAD"])),
     )
         .prop_map(
-            |(ms, agent, (model, model_key), project, session, tool, team, c, input)| Row {
+            |(
+                ms,
+                agent,
+                (model, model_key),
+                project,
+                session,
+                tool,
+                team,
+                c,
+                input,
+                prompt,
+                branch,
+            )| Row {
                 ts: Timestamp::from_millisecond(START * 1000 + ms).unwrap(),
                 agent,
                 model,
@@ -69,6 +85,8 @@ pub fn row() -> impl Strategy<Value = Row> {
                 session,
                 tool,
                 team,
+                prompt,
+                branch,
                 cost: f64::from(c) / 1e6,
                 input,
             },
@@ -82,8 +100,8 @@ pub fn database(rows: &[Row]) -> Connection {
         .prepare(
             "INSERT INTO cost_records (timestamp, session_id, agent_id, project, provider, model,
                  input_tokens, estimated_cost_usd, pricing_source, tool_name, hook_event_id,
-                 source, labels_json, model_key)
-             VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?6, ?7, 'embedded', ?8, ?9, 'hook', ?10, ?11)",
+                 source, labels_json, model_key, prompt_id, git_branch)
+             VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?6, ?7, 'embedded', ?8, ?9, 'hook', ?10, ?11, ?12, ?13)",
         )
         .unwrap();
     for (i, r) in rows.iter().enumerate() {
@@ -100,7 +118,9 @@ pub fn database(rows: &[Row]) -> Connection {
                 r.tool,
                 format!("e{i}"),
                 labels,
-                r.model_key
+                r.model_key,
+                r.prompt,
+                r.branch
             ])
             .unwrap();
     }

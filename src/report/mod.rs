@@ -368,6 +368,16 @@ pub fn render_session(detail: &SessionDetail, view: &View, format: Format) -> St
                     ));
                 }
             }
+            for p in &detail.by_prompt {
+                out.push_str(&csv_line(
+                    [
+                        "prompt".to_string(),
+                        p.prompt_id.clone().unwrap_or_default(),
+                    ]
+                    .into_iter()
+                    .chain(total_values(&p.totals)),
+                ));
+            }
             out
         }
         Format::Table => {
@@ -388,6 +398,27 @@ pub fn render_session(detail: &SessionDetail, view: &View, format: Format) -> St
             for (name, groups) in [("model", &detail.by_model), ("tool", &detail.by_tool)] {
                 let table = groups_table(Table::new().text(name), groups, Some(&detail.totals));
                 out.push_str(&format!("\nby {name}\n{}", table.render(view.width)));
+            }
+            // Only when some record names its prompt: a table of one
+            // "(none)" row would say nothing the total does not.
+            if detail.by_prompt.iter().any(|p| p.prompt_id.is_some()) {
+                let prompts: Vec<Group> = detail
+                    .by_prompt
+                    .iter()
+                    .map(|p| Group {
+                        keys: vec![
+                            p.prompt_id.clone(),
+                            Some(time::stored_instant(&p.first_at, &view.tz)),
+                        ],
+                        totals: p.totals,
+                    })
+                    .collect();
+                let table = groups_table(
+                    Table::new().text("prompt").text("first"),
+                    &prompts,
+                    Some(&detail.totals),
+                );
+                out.push_str(&format!("\nby prompt\n{}", table.render(view.width)));
             }
             out
         }

@@ -30,7 +30,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -128,6 +128,15 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "",
         derive: None,
         backfill: &[], // otel_requests and the request-id index are new: schema.sql creates them
+    },
+    Migration {
+        version: 12,
+        // Records stored before name no prompt and no branch: the lines
+        // they came from are not read again.
+        reshape: "ALTER TABLE cost_records ADD COLUMN prompt_id TEXT;
+                  ALTER TABLE cost_records ADD COLUMN git_branch TEXT;",
+        derive: None,
+        backfill: &[],
     },
 ];
 
@@ -360,6 +369,8 @@ mod tests {
                  DROP TRIGGER cost_rollup_on_delete;
                  ALTER TABLE cost_records DROP COLUMN model_key;
                  ALTER TABLE api_messages DROP COLUMN copied;
+                 ALTER TABLE cost_records DROP COLUMN prompt_id;
+                 ALTER TABLE cost_records DROP COLUMN git_branch;
                  CREATE TABLE budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
                      limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
                      PRIMARY KEY (scope, period)) WITHOUT ROWID;
@@ -530,6 +541,8 @@ mod tests {
                  ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
                  ALTER TABLE cost_records DROP COLUMN model_key;
                  ALTER TABLE api_messages DROP COLUMN copied;
+                 ALTER TABLE cost_records DROP COLUMN prompt_id;
+                 ALTER TABLE cost_records DROP COLUMN git_branch;
                  {}
                  {}
                  CREATE INDEX idx_cost_rollup_daily_agent ON cost_rollup_daily(agent_id, day, records);

@@ -237,6 +237,8 @@ fn summary_groups_equal_the_grouped_database() {
         ("session", "session_id"),
         ("tool", "tool_name"),
         ("task", "task_id"),
+        ("prompt", "prompt_id"),
+        ("branch", "git_branch"),
         ("day", "substr(timestamp, 1, 10)"),
     ] {
         let want: HashMap<Option<String>, (i64, f64)> = db

@@ -52,6 +52,7 @@ mod opencode_live;
 mod otlp;
 mod pipeline;
 mod pricing_update;
+mod prompts;
 mod reports;
 mod security;
 mod setup;

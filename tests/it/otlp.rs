@@ -153,6 +153,11 @@ fn claude_codes_exports_import_to_its_ledger_and_the_transcript_after_adds_no_ro
                 "{scenario}/{encoding}"
             );
             assert_eq!(reported_costs(&home), want.len() as i64);
+            // Every event names its prompt, which becomes the record's.
+            assert_eq!(
+                home.count("SELECT count(*) FROM cost_records WHERE prompt_id IS NOT NULL"),
+                want.len() as i64
+            );
             // Redelivered: nothing changes.
             post_capture(addr, &dir, encoding);
             assert_eq!(records(&home), without_split(&want));

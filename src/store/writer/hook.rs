@@ -220,9 +220,9 @@ fn insert_cost_record(
              cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
              estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
              hook_event_id, source, service, labels_json, payload_json, fast, service_tier,
-             inference_geo, unpriced_modifiers, model_key)
+             inference_geo, unpriced_modifiers, model_key, prompt_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)
+             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
          ON CONFLICT(hook_event_id) DO NOTHING",
     )?
     .execute(params![
@@ -255,6 +255,7 @@ fn insert_cost_record(
         charge.billing.inference_geo,
         costed.unpriced,
         costed.model_key,
+        event.prompt_id,
     ])
 }
 

@@ -296,9 +296,10 @@ fn add_record(
         "INSERT INTO cost_records (timestamp, session_id, agent_id, provider, model,
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
              cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
-             pricing_source, hook_event_id, source, service, fast, unpriced_modifiers, model_key)
+             pricing_source, hook_event_id, source, service, fast, unpriced_modifiers, model_key,
+             prompt_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'llm',
-             ?17, ?18, ?19)",
+             ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         timestamp,
@@ -320,6 +321,7 @@ fn add_record(
         request.billing.fast,
         priced.unpriced_modifiers,
         model_key,
+        request.prompt_id,
     ])?;
     let id = tx.last_insert_rowid();
     tally.add(&Contribution {

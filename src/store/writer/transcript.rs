@@ -231,7 +231,8 @@ fn claim(
     let line = &record.line;
     let agent = line.agent_id.as_deref().unwrap_or(claude_code::MAIN_AGENT);
     tx.prepare_cached(
-        "UPDATE cost_records SET session_id = ?2, hook_event_id = ?3, project = ?4, agent_id = ?5
+        "UPDATE cost_records SET session_id = ?2, hook_event_id = ?3, project = ?4, agent_id = ?5,
+             prompt_id = coalesce(?6, prompt_id), git_branch = coalesce(?7, git_branch)
          WHERE id = ?1",
     )?
     .execute(params![
@@ -239,7 +240,9 @@ fn claim(
         line.session_id,
         line.key,
         record.project,
-        agent
+        agent,
+        line.prompt_id,
+        line.git_branch
     ])?;
     tx.prepare_cached(
         "UPDATE api_messages SET copied = 0 WHERE message_id = ?1 AND request_id = ?2",
@@ -367,9 +370,9 @@ fn add_record(
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
              cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
              pricing_source, tool_name, hook_event_id, source, service, fast, service_tier,
-             inference_geo, unpriced_modifiers, model_key)
+             inference_geo, unpriced_modifiers, model_key, prompt_id, git_branch)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19,
-             ?20, ?21, ?22, ?23)",
+             ?20, ?21, ?22, ?23, ?24, ?25)",
     )?
     .execute(params![
         timestamp,
@@ -395,6 +398,8 @@ fn add_record(
         line.billing.inference_geo,
         priced.unpriced_modifiers,
         model_key,
+        line.prompt_id,
+        line.git_branch,
     ])?;
     if record.log == AgentLog::ClaudeCode {
         tx.prepare_cached(

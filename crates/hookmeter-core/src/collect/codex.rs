@@ -101,6 +101,13 @@ pub struct CodexUsage {
     pub tool_names: Vec<String>,
     /// The session's working directory, from which the project is named.
     pub cwd: Option<String>,
+    /// The turn (one user prompt and the responses that answer it) the
+    /// response belongs to: the `token_usage_record`'s `turn_id`, else the
+    /// latest `turn_context`'s. Codex's counterpart of Claude Code's prompt id.
+    pub turn_id: Option<String>,
+    /// `session_meta.payload.git.branch`, written when the session started
+    /// inside a git repository.
+    pub git_branch: Option<String>,
 }
 
 /// What one rollout line is to the cost pipeline.
@@ -288,6 +295,10 @@ pub struct Rollout {
     has_records: bool,
     /// Tools called since the last usage, for the next one.
     pending_tools: Vec<String>,
+    /// The latest `turn_context.payload.turn_id`.
+    turn_id: Option<String>,
+    /// `session_meta.payload.git.branch`.
+    git_branch: Option<String>,
 }
 
 impl Rollout {
@@ -362,6 +373,9 @@ impl Rollout {
                 if let Some(cwd) = text(payload, &["cwd"]) {
                     self.cwd = Some(cwd.to_owned());
                 }
+                if let Some(turn) = text(payload, &["turn_id"]) {
+                    self.turn_id = Some(turn.to_owned());
+                }
                 Err(CodexSkip::NoUsage)
             }
             "response_item" => {
@@ -383,6 +397,11 @@ impl Rollout {
         if self.session_id.is_none() {
             self.session_id = text(payload, &["id", "session_id"]).map(str::to_owned);
             self.cwd = text(payload, &["cwd"]).map(str::to_owned);
+            self.git_branch = payload
+                .get("git")
+                .and_then(Value::as_object)
+                .and_then(|git| text(git, &["branch"]))
+                .map(str::to_owned);
             if let Some(model) = payload.get("model").and_then(model_name) {
                 self.model = Some(model.to_owned());
             }
@@ -420,6 +439,9 @@ impl Rollout {
             .map(str::to_owned)
             .or_else(|| self.session_id.clone())
             .ok_or(CodexSkip::NoSession)?;
+        if let Some(turn) = text(payload, &["turn_id"]) {
+            self.turn_id = Some(turn.to_owned());
+        }
         Ok(self.emit(format!("{KEY_PREFIX}{response}"), session, line, usage))
     }
 
@@ -480,6 +502,8 @@ impl Rollout {
             usage,
             tool_names: std::mem::take(&mut self.pending_tools),
             cwd: self.cwd.clone(),
+            turn_id: self.turn_id.clone(),
+            git_branch: self.git_branch.clone(),
         }
     }
 }
@@ -537,6 +561,10 @@ struct PayloadSkeleton {
     usage: Option<Value>,
     #[serde(default, deserialize_with = "kept")]
     info: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    turn_id: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    git: Option<Value>,
 }
 
 /// A field present in the line, `null` included: `Option<Value>` alone
@@ -563,6 +591,8 @@ impl LineSkeleton {
             put(&mut payload, "name", p.name);
             put(&mut payload, "usage", p.usage);
             put(&mut payload, "info", p.info);
+            put(&mut payload, "turn_id", p.turn_id);
+            put(&mut payload, "git", p.git);
             line.insert("payload".to_owned(), Value::Object(payload));
         }
         Value::Object(line)

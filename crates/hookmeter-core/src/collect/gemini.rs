@@ -103,6 +103,10 @@ pub struct GeminiUsage {
     pub usage: Usage,
     /// Tools the message called (`toolCalls[].name`), in order, each once.
     pub tool_names: Vec<String>,
+    /// The id of the user message this one answers: the last user message
+    /// before it that is a prompt, not only tool results. The chat log names
+    /// no prompt id of its own (the OTel `prompt_id` is another value).
+    pub prompt_id: Option<String>,
 }
 
 /// Why a line yields no usage. Most lines are headers, metadata and user
@@ -167,9 +171,13 @@ pub struct Chat {
     /// The header's `sessionId`: a resume writes the header again with the
     /// same id, and a second header never takes the first one's place.
     session_id: Option<String>,
-    /// What each message id was last given as: its usage and tools. A
-    /// repeated write adds nothing unless it brings new tools.
-    seen: HashMap<String, (Usage, Vec<String>)>,
+    /// What each message id was last given as: its usage and tools, and
+    /// the prompt it answered when first read. A repeated write adds
+    /// nothing unless it brings new tools.
+    seen: HashMap<String, (Usage, Vec<String>, Option<String>)>,
+    /// The latest prompt: the id of the last user message that is not
+    /// only tool results.
+    prompt: Option<String>,
 }
 
 impl Chat {
@@ -263,6 +271,9 @@ impl Chat {
         if !MESSAGE_TYPES.contains(&kind) {
             return Err(GeminiSkip::UnknownType);
         }
+        if kind == "user" && is_prompt(message) {
+            self.prompt = text(message, &["id"]).map(str::to_owned);
+        }
         if kind != "gemini" {
             return Ok(None);
         }
@@ -278,7 +289,7 @@ impl Chat {
         let session = self.session_id.clone().ok_or(GeminiSkip::NoSession)?;
         let tools = tool_names(message);
         let key = format!("{KEY_PREFIX}{session}:{id}");
-        if let Some((seen_usage, seen_tools)) = self.seen.get_mut(&key) {
+        let prompt_id = if let Some((seen_usage, seen_tools, prompt)) = self.seen.get_mut(&key) {
             let new_tools = tools.iter().any(|t| !seen_tools.contains(t));
             if *seen_usage == usage && !new_tools {
                 return Ok(None);
@@ -289,9 +300,12 @@ impl Chat {
                     seen_tools.push(tool.clone());
                 }
             }
+            prompt.clone()
         } else {
-            self.seen.insert(key.clone(), (usage, tools.clone()));
-        }
+            self.seen
+                .insert(key.clone(), (usage, tools.clone(), self.prompt.clone()));
+            self.prompt.clone()
+        };
         Ok(Some(GeminiUsage {
             key,
             session_id: session,
@@ -303,7 +317,21 @@ impl Chat {
                 .to_owned(),
             usage,
             tool_names: tools,
+            prompt_id,
         }))
+    }
+}
+
+/// A user message is a prompt unless all its content is tool results
+/// (`functionResponse` parts, which the CLI writes as a user message
+/// before the request that reads them).
+fn is_prompt(message: &Map<String, Value>) -> bool {
+    match message.get("content") {
+        Some(Value::Array(parts)) => parts.iter().any(|part| {
+            part.as_object()
+                .is_none_or(|p| !p.contains_key("functionResponse"))
+        }),
+        _ => true,
     }
 }
 

@@ -44,6 +44,11 @@ pub struct Collected {
     /// The agent session the event belongs to: groups costs per session and
     /// keys the session's last known model.
     pub session_id: Option<String>,
+    /// The user prompt the event belongs to: Claude Code's `prompt_id`
+    /// (on every hook event once the session has a prompt; the transcript's
+    /// `promptId`, the OTel `prompt.id`), Codex's `turn_id`. Kept on the
+    /// event's cost record, for cost by prompt.
+    pub prompt_id: Option<String>,
     /// The tool a tool event is about, for cost by tool.
     pub tool_name: Option<String>,
     /// The tool call's own id, which makes a tool event's id stable across
@@ -158,6 +163,7 @@ pub fn collect(payload: &Value) -> Collected {
         timestamp: identity::timestamp(object),
         model: identity::model(object),
         tool_name: text(&["tool_name"]),
+        prompt_id: text(&["prompt_id", "promptId", "turn_id"]),
         cwd: text(&["cwd"]),
         transcript_path: text(&["transcript_path"]),
         agent_transcript_path: text(&["agent_transcript_path"]),
@@ -194,6 +200,18 @@ mod tests {
             UsageFinding::Found(usage) => *usage,
             other => panic!("expected usage, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_prompt_is_claude_codes_prompt_id_or_codexs_turn_id() {
+        // Claude Code 2.1.197 puts `prompt_id` in every hook's common input.
+        let claude = json!({"session_id": "s", "hook_event_name": "PostToolUse",
+            "tool_name": "Bash", "prompt_id": "p-1", "transcript_path": "/t.jsonl"});
+        assert_eq!(collect(&claude).prompt_id.as_deref(), Some("p-1"));
+        let codex = json!({"session_id": "s", "hook_event_name": "Stop", "turn_id": "t-1",
+            "transcript_path": "/r.jsonl", "permission_mode": "default"});
+        assert_eq!(collect(&codex).prompt_id.as_deref(), Some("t-1"));
+        assert_eq!(collect(&fixture("anthropic-usage")).prompt_id, None);
     }
 
     #[test]

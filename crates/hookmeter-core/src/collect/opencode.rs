@@ -162,6 +162,9 @@ fn step(row: MessageRow<'_>) -> Result<TranscriptUsage, OpenCodeSkip> {
             .and_then(Value::as_f64)
             .filter(|c| c.is_finite() && (0.0..=MAX_REPORTED_COST_USD).contains(c)),
         copied: false,
+        // The user message this step answers: what was asked.
+        prompt_id: text(data, &["parentID"]).map(str::to_owned),
+        git_branch: None,
     })
 }
 
@@ -261,6 +264,13 @@ mod tests {
             "tokens":{"total":2060,"input":1488,"output":40,"reasoning":20,"cache":{"write":0,"read":512}},
             "modelID":"gpt-5.1-codex","providerID":"mock",
             "time":{"created":1796571615332_i64,"completed":1796571615818_i64},"finish":"tool-calls"})
+    }
+
+    #[test]
+    fn a_step_answers_the_user_message_it_names_as_parent() {
+        let s = step_of(read("msg_a", "ses_1", chat_step()));
+        assert_eq!(s.prompt_id.as_deref(), Some("msg_u"));
+        assert_eq!(s.git_branch, None);
     }
 
     #[test]

@@ -82,6 +82,14 @@ pub struct TranscriptUsage {
     /// lines unmarked). The original's session wins over a copy's whichever
     /// is read first.
     pub copied: bool,
+    /// The prompt this message answers (`promptId`, the OTel `prompt.id`).
+    /// Claude Code writes it on the user lines only (the prompt and each
+    /// tool result), so the reader fills it from the last one before the
+    /// message ([`prompt_id_in`]); `None` when no line of the file says.
+    pub prompt_id: Option<String>,
+    /// The git branch of the session's working directory (`gitBranch`, on
+    /// every line; `HEAD` when detached), `None` outside a repository.
+    pub git_branch: Option<String>,
 }
 
 /// What one transcript line is to the cost pipeline.
@@ -215,6 +223,10 @@ struct Skeleton {
     cost_usd: Option<Value>,
     #[serde(rename = "forkedFrom")]
     forked_from: Option<Value>,
+    #[serde(rename = "promptId")]
+    prompt_id: Option<Value>,
+    #[serde(rename = "gitBranch")]
+    git_branch: Option<Value>,
 }
 
 /// A skeleton struct read from a JSON object only. A derived struct also
@@ -308,6 +320,8 @@ impl Skeleton {
         put(&mut line, "costUSD", self.cost_usd_camel);
         put(&mut line, "cost_usd", self.cost_usd);
         put(&mut line, "forkedFrom", self.forked_from);
+        put(&mut line, "promptId", self.prompt_id);
+        put(&mut line, "gitBranch", self.git_branch);
         if let Some(Object(message)) = self.message {
             let mut m = Map::new();
             put(&mut m, "id", message.id);
@@ -397,7 +411,33 @@ fn read_value(value: &Value) -> Result<TranscriptUsage, SkipReason> {
         // Any value: Claude Code writes an object naming the parent session
         // and message, and a copy is a copy whatever it names.
         copied: line.get("forkedFrom").is_some_and(|v| !v.is_null()),
+        prompt_id: text(line, &["promptId"]).map(str::to_owned),
+        git_branch: text(line, &["gitBranch"]).map(str::to_owned),
     })
+}
+
+/// The key a transcript line names its prompt by, as Claude Code writes it
+/// (`JSON.stringify`: no spaces).
+pub const PROMPT_KEY: &[u8] = b"\"promptId\":\"";
+
+/// The `promptId` a raw transcript line names, the last if several, found
+/// without parsing the line: every user line carries one, and most of a
+/// transcript's bytes are those lines' prompts and tool results. Inside a
+/// JSON string a quote is always escaped, so an unescaped `"promptId":"`
+/// is a key; a value that is not a plain id (empty, over 128 bytes, with
+/// an escape) is not taken.
+pub fn prompt_id_in(line: &[u8]) -> Option<&str> {
+    let at = line
+        .windows(PROMPT_KEY.len())
+        .enumerate()
+        .rev()
+        .find(|&(at, w)| w == PROMPT_KEY && (at == 0 || line[at - 1] != b'\\'))?
+        .0;
+    let value = &line[at + PROMPT_KEY.len()..];
+    let end = value.iter().position(|&b| b == b'"')?;
+    let id = std::str::from_utf8(&value[..end]).ok()?;
+    let plain = !id.is_empty() && id.len() <= 128 && !id.contains('\\');
+    plain.then_some(id)
 }
 
 /// When a transcript line says it was written (`timestamp`), whatever its
@@ -521,6 +561,12 @@ impl TranscriptUsage {
         }
         if self.cwd.is_none() {
             self.cwd.clone_from(&later.cwd);
+        }
+        if self.prompt_id.is_none() {
+            self.prompt_id.clone_from(&later.prompt_id);
+        }
+        if self.git_branch.is_none() {
+            self.git_branch.clone_from(&later.git_branch);
         }
         // A cost reported per snapshot grows with its output, like the counts;
         // the larger is the later, in whichever order they arrive.
@@ -1018,6 +1064,8 @@ mod tests {
                 cwd: Some("/home/dev/shop".to_owned()),
                 reported_cost_usd: None,
                 copied: false,
+                prompt_id: None,
+                git_branch: None,
             }
         );
     }
@@ -1384,6 +1432,8 @@ mod tests {
                     cwd: None,
                     reported_cost_usd: cost,
                     copied: false,
+                    prompt_id: None,
+                    git_branch: None,
                 }
             })
     }
@@ -1594,5 +1644,20 @@ mod tests {
                 prop_assert!(once.split(',').any(|n| n == name));
             }
         }
+    }
+
+    #[test]
+    fn a_prompt_id_is_read_from_a_key_never_from_a_string_value() {
+        let user =
+            br#"{"parentUuid":null,"promptId":"p-1","type":"user","message":{"content":"x"}}"#;
+        assert_eq!(prompt_id_in(user), Some("p-1"));
+        // Quoted inside a string (a tool result showing a transcript), every
+        // quote is escaped: no key there, and the line's own key wins.
+        let quoted =
+            br#"{"type":"user","promptId":"p-2","message":{"content":"{\"promptId\":\"p-9\"}"}}"#;
+        assert_eq!(prompt_id_in(quoted), Some("p-2"));
+        assert_eq!(prompt_id_in(br#"{"promptId":""}"#), None);
+        assert_eq!(prompt_id_in(br#"{"promptId":"a\"b"}"#), None);
+        assert_eq!(prompt_id_in(br#"{"type":"assistant"}"#), None);
     }
 }

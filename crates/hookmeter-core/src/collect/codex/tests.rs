@@ -562,3 +562,33 @@ proptest::proptest! {
         assert_both_paths_agree(&lines);
     }
 }
+
+#[test]
+fn each_response_names_its_turn_as_the_prompt_it_answers() {
+    // The shell run: one turn, a function call and the follow-up request.
+    let (usages, _) = read_all(&mut Rollout::new(), &fixture(SHELL));
+    let turns: Vec<Option<&str>> = usages.iter().map(|u| u.turn_id.as_deref()).collect();
+    assert_eq!(
+        turns,
+        [
+            Some("01a24b7e-261d-7c02-9b72-5aa9494f68b1"),
+            Some("01a24b7e-261d-7c02-9b72-5aa9494f68b1")
+        ]
+    );
+    // Run outside a git repository: no branch.
+    assert!(usages.iter().all(|u| u.git_branch.is_none()));
+}
+
+#[test]
+fn a_rollout_without_usage_records_takes_the_turn_context_and_the_session_branch() {
+    let lines = [
+        r#"{"timestamp":"2026-01-01T00:00:00.000Z","type":"session_meta","payload":{"id":"s","cwd":"/p","git":{"branch":"feature/x","commit_hash":"abc"}}}"#,
+        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"turn_context","payload":{"turn_id":"t-1","cwd":"/p","model":"gpt-5"}}"#,
+        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":2},"last_token_usage":{"input_tokens":10,"output_tokens":2}}}}"#,
+    ];
+    let lines: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
+    let (usages, _) = read_all(&mut Rollout::new(), &lines);
+    assert_eq!(usages.len(), 1, "{usages:?}");
+    assert_eq!(usages[0].turn_id.as_deref(), Some("t-1"));
+    assert_eq!(usages[0].git_branch.as_deref(), Some("feature/x"));
+}

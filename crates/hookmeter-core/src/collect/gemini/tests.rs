@@ -299,3 +299,23 @@ fn the_clis_hook_payloads_are_told_apart_and_never_priced() {
     assert!(!c.from_gemini);
     assert!(matches!(c.usage, UsageFinding::Found(_)));
 }
+
+#[test]
+fn each_response_answers_the_last_user_message_that_is_a_prompt() {
+    // The real Gemini CLI 0.61.0's tool run (tests/fixtures/otel): the
+    // prompt, a response calling a tool, the tool's result written as a
+    // user message, the follow-up response: both responses answer the prompt.
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/otel/gemini/tool/json/chat.jsonl"
+    ))
+    .unwrap();
+    let (usages, _) = read_all(&mut Chat::new(), &bytes);
+    assert!(usages.len() >= 2, "{usages:?}");
+    assert!(
+        usages
+            .iter()
+            .all(|u| u.prompt_id.as_deref() == Some("de187465-6467-4627-802a-becdfd013eb3")),
+        "{usages:?}"
+    );
+}
