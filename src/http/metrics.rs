@@ -61,12 +61,15 @@ pub struct Scrape {
     pub session_events_replaced: u64,
     /// OTel requests by what the transcript said of them (the database's).
     pub otel_agreement: query::OtelAgreement,
+    /// Codex and Gemini CLI sessions recorded from their events, by agent
+    /// (the database's).
+    pub otel_sessions: Vec<(String, i64)>,
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let spool = state.spool.clone();
     let max_label_values = state.metrics.max_label_values;
-    let (usage, events, spool_files, budgets, fallback, otel_agreement) = state
+    let (usage, events, spool_files, budgets, fallback, otel_agreement, otel_sessions) = state
         .readers
         .run(move |conn| {
             let budgets = crate::budget::status(conn, jiff::Timestamp::now(), &jiff::tz::TimeZone::UTC)
@@ -92,6 +95,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
                     max_label_values,
                 ),
                 query::otel_agreement(conn)?,
+                query::otel_sessions(conn)?,
             ))
         })
         .await?;
@@ -118,6 +122,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
             .session_events_replaced
             .load(std::sync::atomic::Ordering::Relaxed),
         otel_agreement,
+        otel_sessions,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -585,6 +590,21 @@ fn otlp(out: &mut String, scrape: &Scrape) {
     );
     family(
         out,
+        "hookmeter_otel_sessions",
+        "gauge",
+        "Codex and Gemini CLI sessions recorded from their OTel events because hookmeter has \
+         not read their own log, by agent.",
+    );
+    for (agent, n) in &scrape.otel_sessions {
+        sample(
+            out,
+            "hookmeter_otel_sessions",
+            &[("agent", agent)],
+            *n as f64,
+        );
+    }
+    family(
+        out,
         "hookmeter_otel_requests",
         "gauge",
         "Claude Code requests whose OTel event is stored, by what the transcript said \
@@ -715,6 +735,7 @@ mod tests {
             otlp_exports: vec![("accepted", 2), ("malformed", 1)],
             otlp_records: vec![("usage", 3), ("no_usage", 9)],
             session_events_replaced: 0,
+            otel_sessions: vec![("codex".into(), 1)],
             otel_agreement: query::OtelAgreement {
                 event_only: 1,
                 agree: 2,
