@@ -297,3 +297,47 @@ fn a_session_whose_log_is_never_read_keeps_its_event_records() {
     assert_rollup_matches(&home);
     daemon.stop();
 }
+
+/// The daemon reading the log itself: a session first recorded from its
+/// events, then its rollout written where Codex writes it, which the watch
+/// finds and the tail reads: the rollout's records replace the events',
+/// counted in `/metrics`.
+#[test]
+fn a_rollout_read_live_replaces_its_sessions_event_records() {
+    let capture = &CAPTURES[3];
+    let want = capture.ledger();
+    let home = Home::new();
+    let sessions = home.path().join(".codex/sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    let daemon = home.start();
+    let addr = daemon.http();
+    capture.post(addr);
+    assert_eq!(
+        records(&home, "codex"),
+        (want.clone(), vec!["otel".to_string()])
+    );
+    let rollout = sessions.join("2026/12/06/rollout-2026-12-06T16-24-39-capture.jsonl");
+    std::fs::create_dir_all(rollout.parent().unwrap()).unwrap();
+    std::fs::copy(capture.dir().join("rollout.jsonl"), &rollout).unwrap();
+    wait_until(
+        "the rollout's records in place of the events'",
+        || records(&home, "codex").1 == vec!["transcript".to_string()],
+        || daemon.log_text(),
+    );
+    wait_until(
+        "the whole rollout read",
+        || records(&home, "codex").0 == want,
+        || daemon.log_text(),
+    );
+    wait_for_metric(
+        &daemon,
+        "hookmeter_otel_session_records_replaced_total",
+        |n| n == want.len() as f64,
+    );
+    assert_eq!(
+        metric(addr, "hookmeter_otel_sessions{agent=\"codex\"}"),
+        None
+    );
+    assert_rollup_matches(&home);
+    daemon.stop();
+}
