@@ -83,9 +83,12 @@ pub(super) fn session_rows(
     agent_id: &str,
     session_id: &str,
 ) -> rusqlite::Result<SessionRows> {
+    // Whether the log has one record is enough; the events' are counted.
     tx.prepare_cached(
-        "SELECT coalesce(sum(source <> 'otel'), 0), coalesce(sum(source = 'otel'), 0)
-         FROM cost_records WHERE session_id = ?1 AND agent_id = ?2",
+        "SELECT EXISTS (SELECT 1 FROM cost_records
+                        WHERE session_id = ?1 AND agent_id = ?2 AND source <> 'otel'),
+                (SELECT count(*) FROM cost_records
+                 WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel')",
     )?
     .query_row([session_id, agent_id], |r| {
         Ok(SessionRows {

@@ -46,12 +46,19 @@ pub(super) fn write_transcript_batch(
     batch: &TranscriptBatch,
 ) -> rusqlite::Result<TranscriptAck> {
     let mut counts = TranscriptAck::default();
+    // A batch is mostly one session's: once its log has recorded it here,
+    // no event record of it can be left, so it is asked about once.
+    let mut settled: Vec<(&str, &str)> = Vec::new();
     for record in &batch.records {
         if let Some(agent) = session_recorded_once(record) {
-            let session = &record.line.session_id;
-            let stored = otel::session_rows(tx, agent, session)?;
-            if session_source(SessionArrival::LogRecord, stored) == SessionPlan::ReplaceEvents {
-                counts.events_replaced += otel::remove_event_records(tx, tally, agent, session)?;
+            let session = record.line.session_id.as_str();
+            if !settled.contains(&(agent, session)) {
+                let stored = otel::session_rows(tx, agent, session)?;
+                if session_source(SessionArrival::LogRecord, stored) == SessionPlan::ReplaceEvents {
+                    counts.events_replaced +=
+                        otel::remove_event_records(tx, tally, agent, session)?;
+                }
+                settled.push((agent, session));
             }
         }
         match write_transcript_record(tx, prices, tally, record, &mut counts.replaced)? {
