@@ -302,7 +302,7 @@ fn gemini_response(record: &LogRecord) -> Mapped {
         let output = count(record, "output_token_count")?;
         let thoughts = count_or_zero(record, "thoughts_token_count")?;
         let tool = count_or_zero(record, "tool_token_count")?;
-        Ok(Usage {
+        let usage = Usage {
             input: input
                 .checked_sub(cached)
                 .ok_or(SkipReason::InvalidCount("cached_content_token_count"))?
@@ -311,6 +311,15 @@ fn gemini_response(record: &LogRecord) -> Mapped {
             output: output + thoughts,
             reasoning: thoughts,
             ..Usage::default()
+        };
+        // Sums of two counts, each within the limit, may not be; the
+        // count added is the one named.
+        super::shapes::within_limits(usage, "api_response").map_err(|_| {
+            SkipReason::InvalidCount(if usage.input > crate::collect::MAX_TOKENS {
+                "tool_token_count"
+            } else {
+                "thoughts_token_count"
+            })
         })
     })();
     session_response(record, SessionAgent::GeminiCli, "session.id", usage)
@@ -590,5 +599,72 @@ mod tests {
             map(&text),
             Mapped::Skip(SkipReason::InvalidCount("input_token_count"))
         );
+    }
+
+    fn any_value() -> impl proptest::strategy::Strategy<Value = AnyValue> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<i64>().prop_map(AnyValue::Int),
+            (0i64..5000).prop_map(AnyValue::Int),
+            (0i64..5000).prop_map(|n| s(&n.to_string())),
+            ".{0,6}".prop_map(|t| s(&t)),
+            any::<f64>().prop_map(AnyValue::Double),
+            Just(AnyValue::Other),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any attributes of a Codex or Gemini CLI usage event get an
+        /// answer, and a response's counts are the event's: its prompt
+        /// (input and cache read) is the input count as sent (Gemini adds
+        /// the tool-use prompt), its output at least its reasoning.
+        #[test]
+        fn session_usage_events_are_total_and_keep_the_counts(
+            codex in proptest::bool::ANY,
+            values in proptest::collection::vec(any_value(), 6),
+            drop in proptest::option::of(0usize..6),
+        ) {
+            let keys: [&str; 6] = if codex {
+                ["input_token_count", "output_token_count", "cached_token_count",
+                 "reasoning_token_count", "tool_token_count", "cache_write_token_count"]
+            } else {
+                ["input_token_count", "output_token_count", "cached_content_token_count",
+                 "thoughts_token_count", "tool_token_count", "total_token_count"]
+            };
+            let mut attrs = if codex {
+                vec![
+                    ("event.name", s("codex.sse_event")),
+                    ("event.kind", s("response.completed")),
+                    ("conversation.id", s("c")),
+                ]
+            } else {
+                vec![("event.name", s("gemini_cli.api_response")), ("session.id", s("g"))]
+            };
+            attrs.push(("model", s("m")));
+            for (i, (key, value)) in keys.iter().zip(values).enumerate() {
+                if drop != Some(i) {
+                    attrs.push((key, value));
+                }
+            }
+            let record = record(attrs, "any");
+            let as_sent = |key: &str| match record.attribute(key) {
+                Some(AnyValue::Int(n)) => Some(*n as u64),
+                Some(AnyValue::String(t)) => t.parse().ok(),
+                _ => None,
+            };
+            match map(&record) {
+                Mapped::Response(r) => {
+                    let tool = if codex { 0 } else { as_sent("tool_token_count").unwrap_or(0) };
+                    proptest::prop_assert_eq!(
+                        Some(r.usage.input + r.usage.cache_read),
+                        as_sent("input_token_count").map(|n| n + tool)
+                    );
+                    proptest::prop_assert!(r.usage.reasoning <= r.usage.output);
+                }
+                Mapped::Skip(_) => {}
+                Mapped::NoUsage => proptest::prop_assert!(codex),
+                Mapped::Request(_) => proptest::prop_assert!(false, "not Claude Code's"),
+            }
+        }
     }
 }
