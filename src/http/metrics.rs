@@ -56,14 +56,20 @@ pub struct Scrape {
     /// the daemon started.
     pub otlp_exports: Vec<(&'static str, u64)>,
     pub otlp_records: Vec<(&'static str, u64)>,
+    /// Codex and Gemini CLI records made from OTel events, removed when the
+    /// session's own log was read, since the daemon started.
+    pub session_events_replaced: u64,
     /// OTel requests by what the transcript said of them (the database's).
     pub otel_agreement: query::OtelAgreement,
+    /// Codex and Gemini CLI sessions recorded from their events, by agent
+    /// (the database's).
+    pub otel_sessions: Vec<(String, i64)>,
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let spool = state.spool.clone();
     let max_label_values = state.metrics.max_label_values;
-    let (usage, events, spool_files, budgets, fallback, otel_agreement) = state
+    let (usage, events, spool_files, budgets, fallback, otel_agreement, otel_sessions) = state
         .readers
         .run(move |conn| {
             let budgets = crate::budget::status(conn, jiff::Timestamp::now(), &jiff::tz::TimeZone::UTC)
@@ -89,6 +95,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
                     max_label_values,
                 ),
                 query::otel_agreement(conn)?,
+                query::otel_sessions(conn)?,
             ))
         })
         .await?;
@@ -111,7 +118,11 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         fallback,
         otlp_exports: state.otlp.exports_by_outcome(),
         otlp_records: state.otlp.records_by_outcome(),
+        session_events_replaced: stats
+            .session_events_replaced
+            .load(std::sync::atomic::Ordering::Relaxed),
         otel_agreement,
+        otel_sessions,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -553,13 +564,42 @@ fn otlp(out: &mut String, scrape: &Scrape) {
         "hookmeter_otlp_log_records_total",
         "counter",
         "Log records of accepted OTLP exports, by what they were worth (usage, no_usage, \
-         missing_attribute, invalid_count), since the daemon started.",
+         missing_attribute, invalid_count, superseded_by_log: a Codex or Gemini CLI event of a \
+         session whose own log hookmeter reads), since the daemon started.",
     );
     for (outcome, n) in &scrape.otlp_records {
         sample(
             out,
             "hookmeter_otlp_log_records_total",
             &[("outcome", outcome)],
+            *n as f64,
+        );
+    }
+    family(
+        out,
+        "hookmeter_otel_session_records_replaced_total",
+        "counter",
+        "Codex and Gemini CLI records made from OTel events, removed when the session's own \
+         log was read and recorded it instead (one source per session), since the daemon started.",
+    );
+    sample(
+        out,
+        "hookmeter_otel_session_records_replaced_total",
+        &[],
+        scrape.session_events_replaced as f64,
+    );
+    family(
+        out,
+        "hookmeter_otel_sessions",
+        "gauge",
+        "Codex and Gemini CLI sessions recorded from their OTel events because hookmeter has \
+         not read their own log, by agent.",
+    );
+    for (agent, n) in &scrape.otel_sessions {
+        sample(
+            out,
+            "hookmeter_otel_sessions",
+            &[("agent", agent)],
             *n as f64,
         );
     }
@@ -694,6 +734,8 @@ mod tests {
             )],
             otlp_exports: vec![("accepted", 2), ("malformed", 1)],
             otlp_records: vec![("usage", 3), ("no_usage", 9)],
+            session_events_replaced: 0,
+            otel_sessions: vec![("codex".into(), 1)],
             otel_agreement: query::OtelAgreement {
                 event_only: 1,
                 agree: 2,

@@ -127,18 +127,20 @@ pub async fn post_logs(
         }
     };
     let mut requests = Vec::new();
+    let mut responses = Vec::new();
     let mut skipped = Vec::new();
     let mut no_usage = 0;
     for record in &records {
         match map(record) {
             Mapped::Request(request) => requests.push(request),
+            Mapped::Response(response) => responses.push(response),
             Mapped::NoUsage => no_usage += 1,
             Mapped::Skip(reason) => skipped.push((reason, record)),
         }
     }
-    let found = requests.len() as u64;
-    match state.writer.write_otel(requests).await {
-        Ok(_) => {}
+    let found = (requests.len() + responses.len()) as u64;
+    let superseded = match state.writer.write_otel(requests, responses).await {
+        Ok(ack) => ack.superseded as u64,
         Err(e) => {
             let why = e.to_string();
             counters.export(ExportOutcome::Unavailable, &why);
@@ -148,8 +150,9 @@ pub async fn post_logs(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return response;
         }
-    }
-    counters.records(RecordOutcome::Usage, found);
+    };
+    counters.records(RecordOutcome::Usage, found - superseded);
+    counters.records(RecordOutcome::SupersededByLog, superseded);
     counters.records(RecordOutcome::NoUsage, no_usage);
     for (reason, record) in &skipped {
         counters.records(

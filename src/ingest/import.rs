@@ -78,6 +78,13 @@ impl std::fmt::Display for ImportSummary {
                 }
             )?;
         }
+        if w.events_replaced > 0 {
+            writeln!(
+                f,
+                "{} made from Codex or Gemini CLI OTel events removed: the sessions' own logs record them now",
+                counted(w.events_replaced as u64, "cost record", "cost records")
+            )?;
+        }
         writeln!(f, "lines without usage: {}", self.skipped_lines)?;
         let r = &self.rollout_skips;
         if r.unknown_type + r.null_info + r.repeated_total > 0 {
@@ -492,6 +499,7 @@ impl Run<'_> {
         w.unchanged += ack.unchanged;
         w.replays += ack.replays;
         w.replaced += ack.replaced;
+        w.events_replaced += ack.events_replaced;
         Ok(())
     }
 }

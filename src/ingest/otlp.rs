@@ -559,4 +559,87 @@ mod tests {
             proptest::prop_assert_eq!(&records[0].attributes, &want);
         }
     }
+
+    /// The real Codex's and Gemini CLI's exports (tests/fixtures/otel),
+    /// decoded and mapped: one response per line of the mock's ledger,
+    /// with its counts, the same from JSON and protobuf.
+    #[test]
+    fn the_real_codex_and_gemini_exports_map_to_their_ledgers() {
+        use crate::collect::otel::{map, Mapped};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/otel");
+        let captures = [
+            ("codex/text", &["json", "protobuf"][..]),
+            ("codex/shell", &["json", "protobuf"][..]),
+            ("gemini/text", &["json"][..]),
+            ("gemini/tool", &["json"][..]),
+        ];
+        for (capture, encodings) in captures {
+            let mut by_encoding = Vec::new();
+            for encoding in encodings {
+                let dir = root.join(capture).join(encoding);
+                let mut responses = Vec::new();
+                let mut paths: Vec<_> = std::fs::read_dir(&dir)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect();
+                paths.sort();
+                for path in paths {
+                    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                    let encoding = if name.ends_with("-logs.json") {
+                        Encoding::Json
+                    } else if name.ends_with("-logs.bin") {
+                        Encoding::Protobuf
+                    } else {
+                        continue;
+                    };
+                    let body = std::fs::read(&path).unwrap();
+                    for record in decode(&body, encoding).unwrap() {
+                        match map(&record) {
+                            Mapped::Response(r) => responses.push(r),
+                            Mapped::NoUsage => {}
+                            other => panic!("{capture}/{name}: {other:?}"),
+                        }
+                    }
+                }
+                // The ledger's prompt and output, as the agent billed them.
+                let ledger: Vec<(u64, u64)> = std::fs::read_to_string(dir.join("ledger.jsonl"))
+                    .unwrap()
+                    .lines()
+                    .map(|line| {
+                        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                        let n = |k: &str| v[k].as_u64().unwrap();
+                        if capture.starts_with("codex") {
+                            (n("input_tokens"), n("output_tokens"))
+                        } else {
+                            (
+                                n("prompt_tokens") + n("tool_use_prompt_tokens"),
+                                n("candidates_tokens") + n("thoughts_tokens"),
+                            )
+                        }
+                    })
+                    .collect();
+                let mapped: Vec<(u64, u64)> = responses
+                    .iter()
+                    .map(|r| (r.usage.input + r.usage.cache_read, r.usage.output))
+                    .collect();
+                assert_eq!(mapped, ledger, "{capture}/{encoding}");
+                // Each encoding is its own run (its own session and times):
+                // what they share is the model and the counts.
+                let billed: Vec<_> = responses
+                    .iter()
+                    .map(|r| (r.model.clone(), r.usage))
+                    .collect();
+                assert!(
+                    responses
+                        .iter()
+                        .all(|r| r.session_id == responses[0].session_id),
+                    "{capture}/{encoding}: one session"
+                );
+                by_encoding.push(billed);
+            }
+            if let [json, protobuf] = &by_encoding[..] {
+                assert_eq!(json, protobuf, "{capture}: json and protobuf differ");
+            }
+        }
+    }
 }

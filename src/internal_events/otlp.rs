@@ -49,14 +49,18 @@ pub enum RecordOutcome {
     MissingAttribute,
     /// A usage event whose token count is not one.
     InvalidCount,
+    /// A Codex or Gemini CLI usage event of a session whose own log
+    /// hookmeter reads, which records it instead (one source per session).
+    SupersededByLog,
 }
 
 impl RecordOutcome {
-    pub const ALL: [RecordOutcome; 4] = [
+    pub const ALL: [RecordOutcome; 5] = [
         RecordOutcome::Usage,
         RecordOutcome::NoUsage,
         RecordOutcome::MissingAttribute,
         RecordOutcome::InvalidCount,
+        RecordOutcome::SupersededByLog,
     ];
 
     pub fn label(self) -> &'static str {
@@ -65,6 +69,7 @@ impl RecordOutcome {
             RecordOutcome::NoUsage => "no_usage",
             RecordOutcome::MissingAttribute => "missing_attribute",
             RecordOutcome::InvalidCount => "invalid_count",
+            RecordOutcome::SupersededByLog => "superseded_by_log",
         }
     }
 }

@@ -203,6 +203,22 @@ pub fn otel_agreement(conn: &Connection) -> Result<OtelAgreement, QueryError> {
     })?)
 }
 
+/// Codex and Gemini CLI sessions recorded from their OTel events (their
+/// own log not read), by agent: one source per session
+/// (docs/ingest.md#one-source-per-session).
+pub fn otel_sessions(conn: &Connection) -> Result<Vec<(String, i64)>, QueryError> {
+    // By agent first, so the agent index keeps this off the other agents' rows.
+    let mut stmt = conn.prepare_cached(
+        "SELECT agent_id, count(DISTINCT session_id) FROM cost_records
+         WHERE agent_id IN ('codex', 'gemini-cli') AND source = 'otel'
+         GROUP BY agent_id ORDER BY agent_id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,8 +41,8 @@ use jiff::{Timestamp, Zoned};
 pub use hookmeter_core::terms::Range;
 
 pub use counters::{
-    capped_usage_counters, event_counters, otel_agreement, usage_counters, EventCounter,
-    OtelAgreement, UsageCounter, OTHER_LABEL,
+    capped_usage_counters, event_counters, otel_agreement, otel_sessions, usage_counters,
+    EventCounter, OtelAgreement, UsageCounter, OTHER_LABEL,
 };
 pub use fallback::{
     fallback_priced, unpriced_modifiers, FallbackModel, FallbackPriced, UnpricedModifier,

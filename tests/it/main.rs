@@ -50,6 +50,7 @@ mod names;
 mod opencode;
 mod opencode_live;
 mod otlp;
+mod otlp_sessions;
 mod pipeline;
 mod pricing_update;
 mod prompts;

@@ -4,6 +4,7 @@
 //! each operation writes is [`super::hook`]'s and [`super::transcript`]'s;
 //! this file owns the transaction, the order of answers and the stats.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -126,13 +127,14 @@ impl Batch {
                 let counts = self.attempt(tx, |tx, tally| {
                     write_transcript_batch(tx, prices, tally, &batch)
                 });
-                self.spend_changed |= counts.added + counts.updated + counts.replaced > 0;
+                self.spend_changed |=
+                    counts.added + counts.updated + counts.replaced + counts.events_replaced > 0;
                 self.pending.push(Pending::Transcript(ack, counts));
                 self.writes += 1;
             }
-            WriteOp::Otel(requests, ack) => {
+            WriteOp::Otel(requests, responses, ack) => {
                 let counts = self.attempt(tx, |tx, tally| {
-                    write_otel_batch(tx, prices, tally, &requests)
+                    write_otel_batch(tx, prices, tally, &requests, &responses)
                 });
                 self.spend_changed |= counts.added + counts.corrected > 0;
                 self.pending.push(Pending::Otel(ack, counts));
@@ -223,6 +225,11 @@ fn answer(
     match result {
         Ok(()) => {
             for p in pending {
+                if let Pending::Transcript(_, counts) = &p {
+                    stats
+                        .session_events_replaced
+                        .fetch_add(counts.events_replaced as u64, Ordering::Relaxed);
+                }
                 p.answer(Ok(()));
             }
             if spend_changed {

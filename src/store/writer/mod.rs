@@ -19,8 +19,9 @@
 //! - `transcript`: transcript records and offsets → rows;
 //! - `reconcile`: pure: which snapshot of a request wins, and when a
 //!   sidechain replay gives way; each source is a case of its `Rule`;
-//! - `otel`: Claude Code's OTel `api_request` events → rows, one record
-//!   per request with the transcript's;
+//! - `otel`: the agents' OTel usage events → rows: Claude Code's one
+//!   record per request with the transcript's, Codex's and Gemini CLI's
+//!   one source per session;
 //! - `claude_code`: the agent names Claude Code's records are kept under;
 //! - `stored`: a stored cost record read back and given a larger snapshot.
 //!
@@ -79,9 +80,11 @@ enum WriteOp {
         TranscriptBatch,
         oneshot::Sender<Result<TranscriptAck, WriteError>>,
     ),
-    /// Claude Code's `api_request` events of one export, committed together.
+    /// The usage events of one export, committed together: Claude Code's
+    /// requests, Codex's and Gemini CLI's responses.
     Otel(
         Vec<crate::collect::otel::ApiRequest>,
+        Vec<crate::collect::otel::SessionResponse>,
         oneshot::Sender<Result<OtelAck, WriteError>>,
     ),
     Reload(Arc<PriceTable>),
@@ -148,13 +151,18 @@ impl WriterHandle {
         outcome(self.queue_transcript(batch).await?).await
     }
 
-    /// Writes the requests of one OTLP export in one transaction; returns
-    /// once committed.
+    /// Writes the usage events of one OTLP export in one transaction;
+    /// returns once committed.
     pub async fn write_otel(
         &self,
         requests: Vec<crate::collect::otel::ApiRequest>,
+        responses: Vec<crate::collect::otel::SessionResponse>,
     ) -> Result<OtelAck, WriteError> {
-        outcome(self.queue(|ack| WriteOp::Otel(requests, ack)).await?).await
+        outcome(
+            self.queue(|ack| WriteOp::Otel(requests, responses, ack))
+                .await?,
+        )
+        .await
     }
 
     async fn queue<T>(

@@ -1,5 +1,8 @@
-//! Claude Code's OTel `api_request` events → rows (docs/ingest.md#opentelemetry):
-//! one record per request whatever the sources. The event finds the
+//! The agents' OTel usage events → rows (docs/ingest.md#opentelemetry).
+//! Codex's and Gemini CLI's responses are recorded only for a session whose
+//! own log hookmeter does not read, as [`super::reconcile::session_source`]
+//! decides ([`write_session_response`]). Claude Code's `api_request`
+//! events: one record per request whatever the sources. The event finds the
 //! transcript's record of its request by request id (`api_messages`); when
 //! there is none yet it makes the record, with an `api_messages` row whose
 //! message id is `''` until the transcript line arrives and takes it over
@@ -9,9 +12,9 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::claude_code;
-use super::reconcile::event_and_line;
+use super::reconcile::{event_and_line, session_source, SessionArrival, SessionPlan, SessionRows};
 use super::stored::{stored_record, update_snapshot, RecordKey, Snapshot, StoredRecord};
-use crate::collect::otel::{event_key, ApiRequest};
+use crate::collect::otel::{event_key, ApiRequest, SessionResponse};
 use crate::collect::{Billing, Usage};
 use crate::pricing::Pricer;
 use crate::record::{format_timestamp, Source};
@@ -29,6 +32,9 @@ pub struct OtelAck {
     pub corrected: usize,
     /// Events already stored: a redelivered export.
     pub unchanged: usize,
+    /// Codex and Gemini CLI events of a session whose own log hookmeter
+    /// reads: that log records it, the events are not counted again.
+    pub superseded: usize,
 }
 
 /// Writes each event's request.
@@ -37,18 +43,29 @@ pub(super) fn write_otel_batch(
     prices: &mut Pricer,
     tally: &mut Tally,
     requests: &[ApiRequest],
+    responses: &[SessionResponse],
 ) -> rusqlite::Result<OtelAck> {
     let mut ack = OtelAck::default();
     let received_at = format_timestamp(jiff::Timestamp::now());
     for request in requests {
-        match write_request(tx, prices, tally, request, &received_at)? {
-            Written::Added => ack.added += 1,
-            Written::Confirmed => ack.confirmed += 1,
-            Written::Corrected => ack.corrected += 1,
-            Written::Unchanged => ack.unchanged += 1,
-        }
+        ack.count(write_request(tx, prices, tally, request, &received_at)?);
+    }
+    for response in responses {
+        ack.count(write_session_response(tx, prices, tally, response)?);
     }
     Ok(ack)
+}
+
+impl OtelAck {
+    fn count(&mut self, written: Written) {
+        match written {
+            Written::Added => self.added += 1,
+            Written::Confirmed => self.confirmed += 1,
+            Written::Corrected => self.corrected += 1,
+            Written::Unchanged => self.unchanged += 1,
+            Written::Superseded => self.superseded += 1,
+        }
+    }
 }
 
 enum Written {
@@ -56,6 +73,113 @@ enum Written {
     Confirmed,
     Corrected,
     Unchanged,
+    Superseded,
+}
+
+/// What a Codex or Gemini CLI session has stored, for
+/// [`session_source`]: records from its log, and records from its events.
+pub(super) fn session_rows(
+    tx: &Transaction<'_>,
+    agent_id: &str,
+    session_id: &str,
+) -> rusqlite::Result<SessionRows> {
+    // Whether the log has one record is enough; the events' are counted.
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM cost_records
+                        WHERE session_id = ?1 AND agent_id = ?2 AND source <> 'otel'),
+                (SELECT count(*) FROM cost_records
+                 WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel')",
+    )?
+    .query_row([session_id, agent_id], |r| {
+        Ok(SessionRows {
+            log: r.get::<_, i64>(0)? > 0,
+            events: r.get::<_, i64>(1)?.max(0) as usize,
+        })
+    })
+}
+
+/// Removes the records a session's events made: its log, now read,
+/// records the session instead. Returns how many.
+pub(super) fn remove_event_records(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    agent_id: &str,
+    session_id: &str,
+) -> rusqlite::Result<usize> {
+    // The delete trigger takes the records out of the rollup, which must
+    // first hold what this transaction added so far.
+    tally.flush(tx)?;
+    tx.prepare_cached(
+        "DELETE FROM cost_records WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel'",
+    )?
+    .execute([session_id, agent_id])
+}
+
+/// A Codex or Gemini CLI response: a record of its own unless the session's
+/// log records the session.
+fn write_session_response(
+    tx: &Transaction<'_>,
+    prices: &mut Pricer,
+    tally: &mut Tally,
+    response: &SessionResponse,
+) -> rusqlite::Result<Written> {
+    let agent = response.agent.agent_id();
+    let stored = session_rows(tx, agent, &response.session_id)?;
+    if session_source(SessionArrival::Event, stored) == SessionPlan::Superseded {
+        return Ok(Written::Superseded);
+    }
+    let at = response.timestamp.unwrap_or_else(jiff::Timestamp::now);
+    let priced = prices.price(
+        &response.model,
+        &response.usage,
+        &Billing::default(),
+        Some(at),
+    );
+    let timestamp = format_timestamp(at);
+    let model_key = priced.report_name(&response.model);
+    let u = &response.usage;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO cost_records (timestamp, session_id, agent_id, provider, model,
+                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                 cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, pricing_source,
+                 hook_event_id, source, service, unpriced_modifiers, model_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'llm',
+                 ?16, ?17)",
+        )?
+        .execute(params![
+            timestamp,
+            response.session_id,
+            agent,
+            priced.provider,
+            response.model,
+            u.input as i64,
+            u.output as i64,
+            u.cache_read as i64,
+            u.cache_write as i64,
+            u.cache_write_1h as i64,
+            u.reasoning as i64,
+            priced.cost_usd,
+            priced.source.as_str(),
+            response.key,
+            Source::Otel.as_str(),
+            priced.unpriced_modifiers,
+            model_key,
+        ])?;
+    if inserted == 0 {
+        return Ok(Written::Unchanged);
+    }
+    tally.add(&Contribution {
+        timestamp: &timestamp,
+        provider: &priced.provider,
+        model: &response.model,
+        model_key,
+        agent_id: agent,
+        project: None,
+        cost_usd: priced.cost_usd,
+        usage: u,
+    });
+    Ok(Written::Added)
 }
 
 fn write_request(

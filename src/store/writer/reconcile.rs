@@ -271,6 +271,57 @@ pub(super) fn event_and_line(event: &Usage, line: &Usage) -> EventAndLine {
     }
 }
 
+/// Which source records a Codex or Gemini CLI session
+/// (docs/ingest.md#one-source-per-session). Neither agent's usage event
+/// carries an id its own log (rollout, chat log) shares, so a response seen
+/// by both cannot be matched: a session is recorded from one source. The
+/// log wins when hookmeter reads it, because its records carry what the
+/// events lack (response ids, tools, the project, the turn); the events
+/// record a session whose log hookmeter never reads (a container, CI,
+/// another machine). Either order of arrival ends the same: events of a
+/// session the log already records are skipped, and the log's first
+/// record of a session removes the records its events made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SessionArrival {
+    /// A usage event of the session (OTel).
+    Event,
+    /// A record of the session from the agent's own log.
+    LogRecord,
+}
+
+/// What a session already has stored, for [`session_source`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SessionRows {
+    /// Records of the session from any source but its events (its log, an
+    /// import of it).
+    pub log: bool,
+    /// Records of the session made from its events.
+    pub events: usize,
+}
+
+/// What the writer does with an arrival, as [`session_source`] decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SessionPlan {
+    /// Write it, by its own source's rule.
+    Record,
+    /// An event of a session the log records: not counted again.
+    Superseded,
+    /// The log's record of a session its events recorded: remove those
+    /// records, then write this one.
+    ReplaceEvents,
+}
+
+/// The one-source-per-session rule: pure, decided per arrival from what
+/// the session has stored.
+pub(super) fn session_source(arrival: SessionArrival, stored: SessionRows) -> SessionPlan {
+    match arrival {
+        SessionArrival::Event if stored.log => SessionPlan::Superseded,
+        SessionArrival::Event => SessionPlan::Record,
+        SessionArrival::LogRecord if stored.events > 0 => SessionPlan::ReplaceEvents,
+        SessionArrival::LogRecord => SessionPlan::Record,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -827,5 +878,47 @@ mod tests {
             prop_assert!(both.usage.cache_write_1h <= both.usage.cache_write);
             prop_assert_eq!(both.agrees, event_counts(&event) == event_counts(&line));
         }
+    }
+
+    /// Of a session's events and log records in any order, the log's
+    /// records stand when there are any, else the events'; none counted
+    /// twice.
+    #[test]
+    fn one_source_per_session_whatever_the_order() {
+        // Each arrival: true = a log record, false = an event.
+        fn run(order: &[bool]) -> (usize, usize) {
+            let (mut log, mut events) = (0usize, 0usize);
+            for &is_log in order {
+                let stored = SessionRows {
+                    log: log > 0,
+                    events,
+                };
+                let arrival = if is_log {
+                    SessionArrival::LogRecord
+                } else {
+                    SessionArrival::Event
+                };
+                match session_source(arrival, stored) {
+                    SessionPlan::Record if is_log => log += 1,
+                    SessionPlan::Record => events += 1,
+                    SessionPlan::Superseded => assert!(!is_log),
+                    SessionPlan::ReplaceEvents => {
+                        assert!(is_log);
+                        events = 0;
+                        log += 1;
+                    }
+                }
+            }
+            (log, events)
+        }
+        for order in [
+            vec![false, false, true, true],
+            vec![true, true, false, false],
+            vec![false, true, false, true],
+            vec![true, false, true, false],
+        ] {
+            assert_eq!(run(&order), (2, 0), "{order:?}");
+        }
+        assert_eq!(run(&[false, false]), (0, 2));
     }
 }

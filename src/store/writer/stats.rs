@@ -23,6 +23,10 @@ pub struct WriterStats {
     pub commit_micros: Histogram<14>,
     /// Transactions that failed; their operations were answered with an error.
     pub failed_commits: AtomicU64,
+    /// Records of Codex and Gemini CLI sessions made from OTel events,
+    /// removed once the session's own log was read (one source per
+    /// session, docs/ingest.md#one-source-per-session).
+    pub session_events_replaced: AtomicU64,
     /// Woken after a commit that added or changed cost records: spend
     /// changed, so budgets are worth checking.
     pub spend_changed: tokio::sync::Notify,
@@ -34,6 +38,7 @@ impl Default for WriterStats {
             batch_size: Histogram::new(BATCH_SIZE_BOUNDS),
             commit_micros: Histogram::new(COMMIT_MICROS_BOUNDS),
             failed_commits: AtomicU64::new(0),
+            session_events_replaced: AtomicU64::new(0),
             spend_changed: tokio::sync::Notify::new(),
         }
     }

@@ -9,7 +9,8 @@ use rusqlite::{params, Transaction};
 use super::claude_code;
 use super::otel;
 use super::reconcile::{
-    event_and_line, own_row, reconcile, Action, Incoming, Kept, Lineage, Rule, Seen,
+    event_and_line, own_row, reconcile, session_source, Action, Incoming, Kept, Lineage, Rule,
+    Seen, SessionArrival, SessionPlan,
 };
 use super::stored::{
     stored_record, update_snapshot, update_tools, RecordKey, Snapshot, StoredRecord,
@@ -31,6 +32,10 @@ pub struct TranscriptAck {
     pub replays: usize,
     /// Replays stored before their main-thread message arrived, then removed.
     pub replaced: usize,
+    /// Records a Codex or Gemini CLI session's OTel events had made,
+    /// removed because this batch brought the session's own log, which
+    /// records it instead (one source per session).
+    pub events_replaced: usize,
 }
 
 /// Writes a transcript batch's records, then its offset.
@@ -41,7 +46,21 @@ pub(super) fn write_transcript_batch(
     batch: &TranscriptBatch,
 ) -> rusqlite::Result<TranscriptAck> {
     let mut counts = TranscriptAck::default();
+    // A batch is mostly one session's: once its log has recorded it here,
+    // no event record of it can be left, so it is asked about once.
+    let mut settled: Vec<(&str, &str)> = Vec::new();
     for record in &batch.records {
+        if let Some(agent) = session_recorded_once(record) {
+            let session = record.line.session_id.as_str();
+            if !settled.contains(&(agent, session)) {
+                let stored = otel::session_rows(tx, agent, session)?;
+                if session_source(SessionArrival::LogRecord, stored) == SessionPlan::ReplaceEvents {
+                    counts.events_replaced +=
+                        otel::remove_event_records(tx, tally, agent, session)?;
+                }
+                settled.push((agent, session));
+            }
+        }
         match write_transcript_record(tx, prices, tally, record, &mut counts.replaced)? {
             Written::Added => counts.added += 1,
             Written::Updated => counts.updated += 1,
@@ -53,6 +72,17 @@ pub(super) fn write_transcript_batch(
         write_offset(tx, offset)?;
     }
     Ok(counts)
+}
+
+/// The agent a record's session is kept under when its log and its OTel
+/// events cannot be matched request by request (Codex, Gemini CLI), so
+/// that the session is recorded from one of them.
+fn session_recorded_once(record: &TranscriptRecord) -> Option<&str> {
+    match record.log {
+        AgentLog::Codex => Some(crate::collect::codex::AGENT),
+        AgentLog::Gemini => Some(crate::collect::gemini::AGENT),
+        AgentLog::ClaudeCode | AgentLog::OpenCode => None,
+    }
 }
 
 /// How one transcript record was written.
