@@ -98,6 +98,24 @@ enum Command {
         #[command(flatten)]
         mistaken: MistakenRange,
     },
+    /// hookmeter's cost against the cost each agent reported itself, per agent and session, with the causes of a difference
+    #[command(
+        after_help = "Compares the records that carry a reported cost (Claude Code's OpenTelemetry cost_usd, OpenCode's own cost) \
+with hookmeter's price of the same records. Causes named: a model priced at the fallback rates; a model whose rate differs \
+(both costs per million of those requests' tokens); requests from an OTel event alone whose 1-hour cache writes are unknown; \
+requests seen only as an OTel event or only in a transcript."
+    )]
+    Reconcile {
+        #[command(flatten)]
+        range: RangeFlags,
+        #[command(flatten)]
+        zone: ZoneFlag,
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        mistaken: MistakenRange,
+    },
     /// Today's cost by model (report --period today --by model)
     Today {
         #[command(flatten)]
@@ -234,6 +252,26 @@ struct ReportFlags {
     /// Suggestions to spend less, with the numbers behind them
     #[arg(long)]
     advice: bool,
+}
+
+/// The range and the filters `reconcile` takes: `report`'s, without `--by`.
+#[derive(clap::Args)]
+struct RangeFlags {
+    /// today | yesterday | week (since Monday) | month (since the 1st) | all
+    #[arg(long, value_parser = ["today", "yesterday", "week", "month", "all"])]
+    period: Option<String>,
+    /// Start: a date (midnight in --tz) or an RFC 3339 time
+    #[arg(long)]
+    since: Option<String>,
+    /// End: a date (that whole day included) or an RFC 3339 time (excluded)
+    #[arg(long)]
+    until: Option<String>,
+    /// Only the records of this agent (its agent_id)
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only the records of this session id
+    #[arg(long)]
+    session: Option<String>,
 }
 
 /// `--tz`, the same for every command that prints times.
@@ -598,6 +636,37 @@ fn main() -> ExitCode {
             }
             print_or_fail(
                 reading::report(&config.db, &args, &view, output.format()),
+                &config,
+            )
+        }
+        Command::Reconcile {
+            range,
+            zone,
+            json,
+            mistaken,
+        } => {
+            if let Err(e) = mistaken.check() {
+                return fail(&e);
+            }
+            let view = match zone.view(jiff::tz::TimeZone::system) {
+                Ok(view) => view,
+                Err(e) => return fail(&e),
+            };
+            let args = ReportArgs {
+                period: range.period,
+                since: range.since,
+                until: range.until,
+                agent: range.agent,
+                session: range.session,
+                tz: zone.tz,
+                ..ReportArgs::default()
+            };
+            let format = match json {
+                true => Format::Json,
+                false => Format::Table,
+            };
+            print_or_fail(
+                reading::reconcile(&config.db, &args, &view, format),
                 &config,
             )
         }

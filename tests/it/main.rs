@@ -53,6 +53,7 @@ mod otlp;
 mod pipeline;
 mod pricing_update;
 mod prompts;
+mod reconcile;
 mod reports;
 mod security;
 mod setup;
