@@ -205,6 +205,12 @@ them in trusted folders. Their events name the chat log, which the daemon then r
         /// The agent whose hooks to install: claude-code, codex ($CODEX_HOME/hooks.json, trusted in its config.toml) or gemini ($GEMINI_CLI_HOME/.gemini/settings.json)
         #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code", "codex", "gemini"])]
         agent: String,
+        /// Instead of hooks, point the agent's own OpenTelemetry logs at this daemon's POST /v1/logs (Claude Code's settings.json env, Codex's [otel] in config.toml, the Gemini CLI's telemetry settings)
+        #[arg(long, conflicts_with = "hook_command")]
+        otel: bool,
+        /// With --otel: take hookmeter's OpenTelemetry settings out again
+        #[arg(long, requires = "otel")]
+        remove: bool,
     },
     /// Check config, database, socket, spool and installed hooks, and say what to fix (exit 1 if a check fails)
     Doctor {
@@ -510,7 +516,18 @@ fn main() -> ExitCode {
             hook_command,
             dry_run,
             agent,
+            otel,
+            remove,
         } => {
+            if otel {
+                if matches!(cli.http, Some(None)) {
+                    return fail("--otel exports to the HTTP address in force; give it as --http ADDR before install-hooks, or drop --http");
+                }
+                if agent != "claude-code" && (project.is_some() || settings.is_some()) {
+                    return fail("--project and --settings are Claude Code's");
+                }
+                return run_install_otel(&flags, &agent, project, settings, remove, dry_run);
+            }
             if agent == "codex" {
                 if project.is_some() || settings.is_some() || http_hooks {
                     return fail(
@@ -910,6 +927,50 @@ fn run_install_hooks(
         http,
     };
     match hooks::run(&request, &|name| std::env::var(name).ok()) {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_install_otel(
+    flags: &Overrides,
+    agent: &str,
+    project: Option<PathBuf>,
+    settings: Option<PathBuf>,
+    remove: bool,
+    dry_run: bool,
+) -> ExitCode {
+    use hookmeter::setup::otel::{self, Agent, Edit, Endpoint};
+    let env = |name: &str| std::env::var(name).ok();
+    let endpoint = match Endpoint::resolve(flags, &env) {
+        Ok(endpoint) => endpoint,
+        Err(e) => return fail(&format!("{e}; nothing was changed")),
+    };
+    let claude_settings = match (project, settings) {
+        (_, Some(file)) => file,
+        (Some(dir), None) => hookmeter::setup::project_settings(&dir),
+        (None, None) if agent == "claude-code" => match hookmeter::setup::user_settings(&env) {
+            Ok(path) => path,
+            Err(e) => return fail(&e),
+        },
+        (None, None) => PathBuf::new(),
+    };
+    let agent = match agent {
+        "codex" => Agent::Codex,
+        "gemini" => Agent::Gemini,
+        _ => Agent::ClaudeCode,
+    };
+    let edit = match remove {
+        true => Edit::Remove,
+        false => Edit::Install,
+    };
+    match otel::run(agent, &claude_settings, &endpoint, edit, dry_run, &env) {
         Ok(text) => {
             print_out(&text);
             ExitCode::SUCCESS
