@@ -68,6 +68,9 @@ fn the_captures_reconcile_to_no_difference_once_the_transcripts_are_read() {
         );
         assert_eq!(causes(&after), Vec::<Value>::new(), "{scenario}");
         assert_eq!(after["sessions"].as_array().unwrap().len(), 1);
+        // The API gives the same answer.
+        let api = http_get(daemon.http(), "/api/costs/reconcile").json();
+        assert_eq!(api, after);
         let text = reconcile(&home, false);
         assert!(
             text.contains("Every reported cost agrees with hookmeter's."),
