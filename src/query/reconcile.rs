@@ -58,7 +58,8 @@ pub struct ReconcileTotals {
     pub reported_cost_usd: f64,
     /// hookmeter's cost of those same records, USD.
     pub our_cost_of_reported_usd: f64,
-    /// `our_cost_of_reported_usd - reported_cost_usd`.
+    /// `our_cost_of_reported_usd - reported_cost_usd`; 0 when a session's
+    /// two are within [`TOLERANCE_USD`].
     pub difference_usd: f64,
 }
 
@@ -255,7 +256,7 @@ pub fn reconcile(conn: &Connection, filter: &Filter) -> Result<Reconciliation, Q
                     reported_records: r.get(6)?,
                     reported_cost_usd: reported,
                     our_cost_of_reported_usd: ours,
-                    difference_usd: ours - reported,
+                    difference_usd: snapped(ours - reported),
                 },
                 causes: Vec::new(),
             },
@@ -293,6 +294,14 @@ impl ReconcileTotals {
         self.reported_cost_usd += other.reported_cost_usd;
         self.our_cost_of_reported_usd += other.our_cost_of_reported_usd;
         self.difference_usd += other.difference_usd;
+    }
+}
+
+/// A difference within [`TOLERANCE_USD`] is none: 0, not float noise.
+fn snapped(difference_usd: f64) -> f64 {
+    match differs(difference_usd) {
+        true => difference_usd,
+        false => 0.0,
     }
 }
 

@@ -22,9 +22,9 @@ pub fn render(answer: &Reconciliation, period: &str, view: &View, format: Format
             .id("session")
             .fixed("last")
             .number("records")
-            .number("reported")
+            .number("agent-priced")
             .number("ours")
-            .number("reported cost")
+            .number("agent's")
             .number("difference");
         let ours = MoneySet::of(
             answer
@@ -72,7 +72,7 @@ pub fn render(answer: &Reconciliation, period: &str, view: &View, format: Format
         ]);
         out.push_str(&t.render(view.width));
         out.push_str(
-            "ours: hookmeter's cost of the records that carry a reported cost; difference: ours - reported\n",
+            "agent-priced: the records the agent reported a cost for; ours: hookmeter's cost of those records; difference: ours - the agent's\n",
         );
         for s in answer.sessions.iter().filter(|s| !s.causes.is_empty()) {
             out.push_str(&format!("\n{} {}\n", s.agent, s.session_id));
