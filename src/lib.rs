@@ -47,7 +47,7 @@
 //!   person: one money format, times that say their zone, one table style
 //!   fitted to the terminal.
 //! - [`report`]: the reading commands (`report`, `today`, `sessions`,
-//!   `tail`) and how they print: tables, JSON, CSV; `report --advice`.
+//!   `tail`, `reconcile`) and how they print: tables, JSON, CSV; `report --advice`.
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
 //!   `/healthz`, `POST /hook` (an ingest edge, in `ingest::http`) and
 //!   `POST /v1/logs` (OTLP/HTTP logs, decoded by `ingest::otlp`).

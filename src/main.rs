@@ -98,6 +98,24 @@ enum Command {
         #[command(flatten)]
         mistaken: MistakenRange,
     },
+    /// hookmeter's cost against the cost each agent reported itself, per agent and session, with the causes of a difference
+    #[command(
+        after_help = "Compares the records that carry a reported cost (Claude Code's OpenTelemetry cost_usd, OpenCode's own cost) \
+with hookmeter's price of the same records. Causes named: a model priced at the fallback rates; a model whose rate differs \
+(both costs per million of those requests' tokens); requests from an OTel event alone whose 1-hour cache writes are unknown; \
+requests seen only as an OTel event or only in a transcript."
+    )]
+    Reconcile {
+        #[command(flatten)]
+        range: RangeFlags,
+        #[command(flatten)]
+        zone: ZoneFlag,
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        mistaken: MistakenRange,
+    },
     /// Today's cost by model (report --period today --by model)
     Today {
         #[command(flatten)]
@@ -187,6 +205,12 @@ them in trusted folders. Their events name the chat log, which the daemon then r
         /// The agent whose hooks to install: claude-code, codex ($CODEX_HOME/hooks.json, trusted in its config.toml) or gemini ($GEMINI_CLI_HOME/.gemini/settings.json)
         #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code", "codex", "gemini"])]
         agent: String,
+        /// Instead of hooks, point the agent's own OpenTelemetry logs at this daemon's POST /v1/logs (Claude Code's settings.json env, Codex's [otel] in config.toml, the Gemini CLI's telemetry settings)
+        #[arg(long, conflicts_with = "hook_command")]
+        otel: bool,
+        /// With --otel: take hookmeter's OpenTelemetry settings out again
+        #[arg(long, requires = "otel")]
+        remove: bool,
     },
     /// Check config, database, socket, spool and installed hooks, and say what to fix (exit 1 if a check fails)
     Doctor {
@@ -234,6 +258,26 @@ struct ReportFlags {
     /// Suggestions to spend less, with the numbers behind them
     #[arg(long)]
     advice: bool,
+}
+
+/// The range and the filters `reconcile` takes: `report`'s, without `--by`.
+#[derive(clap::Args)]
+struct RangeFlags {
+    /// today | yesterday | week (since Monday) | month (since the 1st) | all
+    #[arg(long, value_parser = ["today", "yesterday", "week", "month", "all"])]
+    period: Option<String>,
+    /// Start: a date (midnight in --tz) or an RFC 3339 time
+    #[arg(long)]
+    since: Option<String>,
+    /// End: a date (that whole day included) or an RFC 3339 time (excluded)
+    #[arg(long)]
+    until: Option<String>,
+    /// Only the records of this agent (its agent_id)
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only the records of this session id
+    #[arg(long)]
+    session: Option<String>,
 }
 
 /// `--tz`, the same for every command that prints times.
@@ -472,7 +516,18 @@ fn main() -> ExitCode {
             hook_command,
             dry_run,
             agent,
+            otel,
+            remove,
         } => {
+            if otel {
+                if matches!(cli.http, Some(None)) {
+                    return fail("--otel exports to the HTTP address in force; give it as --http ADDR before install-hooks, or drop --http");
+                }
+                if agent != "claude-code" && (project.is_some() || settings.is_some()) {
+                    return fail("--project and --settings are Claude Code's");
+                }
+                return run_install_otel(&flags, &agent, project, settings, remove, dry_run);
+            }
             if agent == "codex" {
                 if project.is_some() || settings.is_some() || http_hooks {
                     return fail(
@@ -598,6 +653,37 @@ fn main() -> ExitCode {
             }
             print_or_fail(
                 reading::report(&config.db, &args, &view, output.format()),
+                &config,
+            )
+        }
+        Command::Reconcile {
+            range,
+            zone,
+            json,
+            mistaken,
+        } => {
+            if let Err(e) = mistaken.check() {
+                return fail(&e);
+            }
+            let view = match zone.view(jiff::tz::TimeZone::system) {
+                Ok(view) => view,
+                Err(e) => return fail(&e),
+            };
+            let args = ReportArgs {
+                period: range.period,
+                since: range.since,
+                until: range.until,
+                agent: range.agent,
+                session: range.session,
+                tz: zone.tz,
+                ..ReportArgs::default()
+            };
+            let format = match json {
+                true => Format::Json,
+                false => Format::Table,
+            };
+            print_or_fail(
+                reading::reconcile(&config.db, &args, &view, format),
                 &config,
             )
         }
@@ -841,6 +927,50 @@ fn run_install_hooks(
         http,
     };
     match hooks::run(&request, &|name| std::env::var(name).ok()) {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_install_otel(
+    flags: &Overrides,
+    agent: &str,
+    project: Option<PathBuf>,
+    settings: Option<PathBuf>,
+    remove: bool,
+    dry_run: bool,
+) -> ExitCode {
+    use hookmeter::setup::otel::{self, Agent, Edit, Endpoint};
+    let env = |name: &str| std::env::var(name).ok();
+    let endpoint = match Endpoint::resolve(flags, &env) {
+        Ok(endpoint) => endpoint,
+        Err(e) => return fail(&format!("{e}; nothing was changed")),
+    };
+    let claude_settings = match (project, settings) {
+        (_, Some(file)) => file,
+        (Some(dir), None) => hookmeter::setup::project_settings(&dir),
+        (None, None) if agent == "claude-code" => match hookmeter::setup::user_settings(&env) {
+            Ok(path) => path,
+            Err(e) => return fail(&e),
+        },
+        (None, None) => PathBuf::new(),
+    };
+    let agent = match agent {
+        "codex" => Agent::Codex,
+        "gemini" => Agent::Gemini,
+        _ => Agent::ClaudeCode,
+    };
+    let edit = match remove {
+        true => Edit::Remove,
+        false => Edit::Install,
+    };
+    match otel::run(agent, &claude_settings, &endpoint, edit, dry_run, &env) {
         Ok(text) => {
             print_out(&text);
             ExitCode::SUCCESS

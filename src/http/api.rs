@@ -80,6 +80,23 @@ pub async fn cost_summary(
     })))
 }
 
+/// `GET /api/costs/reconcile`: hookmeter's cost against the agents' own
+/// reported cost in the range and filters, per agent and session, with the
+/// named causes (`hookmeter reconcile --json`'s answer).
+pub async fn reconcile(
+    State(state): State<Arc<AppState>>,
+    query: Pairs,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let tz = params.tz()?;
+    let filter = params.filter(&tz, jiff::Timestamp::now())?;
+    let answer = state
+        .readers
+        .run(move |conn| query::reconcile(conn, &filter))
+        .await?;
+    Ok(Json(query::json(&answer)))
+}
+
 /// `GET /api/costs/sessions`: sessions, most recently active first unless
 /// `sort` and `order` say otherwise.
 pub async fn sessions(

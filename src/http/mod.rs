@@ -299,6 +299,7 @@ fn router(state: Arc<AppState>, listen: SocketAddr, requests: TaskTracker) -> Ro
         .route("/api/costs/sessions", get(api::sessions))
         .route("/api/costs/sessions/{id}", get(api::session))
         .route("/api/costs/pricing", get(api::pricing))
+        .route("/api/costs/reconcile", get(api::reconcile))
         .route("/api/summary", get(api::summary))
         .route("/api/budgets", get(api::budgets))
         .route("/healthz", get(healthz))

@@ -23,6 +23,7 @@ pub mod fallback;
 pub mod filter_spec;
 pub mod health;
 pub mod opencode_db;
+pub mod reconcile;
 pub mod records;
 #[cfg(test)]
 pub(crate) mod schema_check;
@@ -48,6 +49,7 @@ pub use fallback::{
     fallback_priced, unpriced_modifiers, FallbackModel, FallbackPriced, UnpricedModifier,
 };
 pub use filter_spec::{Extent, FilterError, FilterSpec, Input};
+pub use reconcile::{reconcile, Cause, ReconcileTotals, Reconciliation, SessionReconciliation};
 pub use records::{
     last_record_id, record_page, records_after, session_count, session_detail, sessions, Page,
     PromptCost, Record, Records, SessionCost, SessionDetail, SessionRow, SessionSort, Sessions,

@@ -211,6 +211,21 @@ pub fn advice(
     Ok(super::advice::render(&found, &r.period, view, format))
 }
 
+/// `reconcile`: hookmeter's cost against the agents' own, per agent and
+/// session, in the range and filters of `args` (no `--by`: the answer has
+/// its own grouping). Text or JSON.
+pub fn reconcile(
+    db: &Path,
+    args: &ReportArgs,
+    view: &View,
+    format: Format,
+) -> Result<String, QueryError> {
+    let r = args.resolved(Timestamp::now())?;
+    let conn = query::open(db)?;
+    let found = query::reconcile(&conn, &r.filter)?;
+    Ok(super::reconcile::render(&found, &r.period, view, format))
+}
+
 /// `sessions` (a list) or `sessions ID` (one session's breakdown).
 pub fn sessions(
     db: &Path,

@@ -19,6 +19,7 @@ pub mod codex;
 pub mod doctor;
 pub mod gemini;
 pub mod hooks;
+pub mod otel;
 
 use std::path::{Path, PathBuf};
 

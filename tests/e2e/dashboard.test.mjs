@@ -498,3 +498,70 @@ test("fallback-priced records show a notice with their models and amounts", asyn
   assert.deepEqual(problems, [], "console errors");
   await context.close();
 });
+
+// The agents' own cost against hookmeter's (GET /api/costs/reconcile): no
+// badge while no record carries a reported cost; a Claude Code api_request
+// event whose cost_usd is hookmeter's price shows one that agrees, and one
+// priced otherwise a badge with both amounts. Last, as it adds records.
+test("the reconcile badge shows the agents' own cost against hookmeter's", async () => {
+  const before = await open(seeded);
+  assert.equal(await before.page.locator("#reconcile").isVisible(), false, "no badge without reported costs");
+  await before.context.close();
+
+  const event = (requestId, cost) => ({
+    timeUnixNano: String(Date.now() * 1e6),
+    body: { stringValue: "claude_code.api_request" },
+    attributes: Object.entries({
+      "event.name": "api_request",
+      "event.timestamp": new Date(Date.now() - 60 * 1000).toISOString(),
+      "session.id": "s-e2e-otel",
+      "prompt.id": "p-e2e",
+      request_id: requestId,
+      model: "claude-haiku-4-5",
+      input_tokens: 1000,
+      output_tokens: 100,
+      cache_read_tokens: 0,
+      cache_creation_tokens: 0,
+      cost_usd: cost,
+    }).map(([key, v]) => ({
+      key,
+      value: typeof v === "string" ? { stringValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+    })),
+  });
+  const post = async (records) => {
+    const r = await fetch(seeded.base + "/v1/logs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        resourceLogs: [{
+          resource: { attributes: [{ key: "service.name", value: { stringValue: "claude-code" } }] },
+          scopeLogs: [{ scope: { name: "com.anthropic.claude_code.events" }, logRecords: records }],
+        }],
+      }),
+    });
+    assert.equal(r.status, 200, await r.text());
+  };
+  // Haiku 4.5 at $1 and $5 per million: 1000 in and 100 out are $0.0015.
+  await post([event("req_e2e_agrees", 0.0015)]);
+  const agreed = await seeded.json("/api/costs/reconcile?time_range=24h");
+  assert.equal(agreed.totals.reported_records, 1, JSON.stringify(agreed));
+  {
+    const { page, context, problems } = await open(seeded);
+    const badge = page.locator("#reconcile");
+    assert.equal(await badge.isVisible(), true);
+    assert.match((await badge.textContent()).trim(), /^Agents' own cost agrees: \$0\.0015$/);
+    assert.match(await badge.getAttribute("class"), /agrees/);
+    assert.deepEqual(problems, [], "console errors");
+    await context.close();
+  }
+  await post([event("req_e2e_differs", 0.003)]);
+  const { page, context, problems } = await open(seeded);
+  const badge = page.locator("#reconcile");
+  assert.match(await badge.getAttribute("class"), /differs/);
+  const text = (await badge.textContent()).trim();
+  assert.match(text, /^Agents' own cost \$0\.0045, hookmeter \$0\.0030 \(−\$0\.0015\)$/, text);
+  assert.match(await badge.getAttribute("title"), /rate in 1 session/);
+  await page.screenshot({ path: join(OUT, "dashboard-reconcile.png"), fullPage: true });
+  assert.deepEqual(problems, [], "console errors");
+  await context.close();
+});

@@ -1123,6 +1123,7 @@ fn off_loopback_every_endpoint_but_healthz_wants_the_token() {
         ("GET", "/api/costs/summary"),
         ("GET", "/api/costs/sessions/s1"),
         ("GET", "/api/costs/pricing"),
+        ("GET", "/api/costs/reconcile"),
         ("GET", "/api/summary"),
         ("GET", "/api/budgets"),
         ("GET", "/metrics"),

@@ -19,12 +19,12 @@ use serde_json::Value;
 
 const PROTOBUF: (&str, &str) = ("Content-Type", "application/x-protobuf");
 
-fn capture(scenario: &str, encoding: &str) -> PathBuf {
+pub(crate) fn capture(scenario: &str, encoding: &str) -> PathBuf {
     fixtures().join("otel/claude").join(scenario).join(encoding)
 }
 
 /// The logs exports of a capture, in the order they were sent.
-fn exports(dir: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn exports(dir: &Path) -> Vec<Vec<u8>> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -39,9 +39,9 @@ fn exports(dir: &Path) -> Vec<Vec<u8>> {
 }
 
 /// (input, output, cache read, cache write total, 1-hour writes) by request id.
-type Counts = BTreeMap<String, (i64, i64, i64, i64, i64)>;
+pub(crate) type Counts = BTreeMap<String, (i64, i64, i64, i64, i64)>;
 
-fn ledger(dir: &Path) -> Counts {
+pub(crate) fn ledger(dir: &Path) -> Counts {
     std::fs::read_to_string(dir.join("ledger.jsonl"))
         .unwrap()
         .lines()
@@ -100,20 +100,25 @@ fn without_split(counts: &Counts) -> Counts {
         .collect()
 }
 
-fn post(addr: SocketAddr, content_type: &str, extra: &[(&str, &str)], body: &[u8]) -> Response {
+pub(crate) fn post(
+    addr: SocketAddr,
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let mut headers = vec![("Content-Type", content_type)];
     headers.extend_from_slice(extra);
     http_request(addr, "POST", "/v1/logs", &headers, body)
 }
 
-fn content_type(encoding: &str) -> &'static str {
+pub(crate) fn content_type(encoding: &str) -> &'static str {
     match encoding {
         "json" => "application/json",
         _ => "application/x-protobuf",
     }
 }
 
-fn post_capture(addr: SocketAddr, dir: &Path, encoding: &str) {
+pub(crate) fn post_capture(addr: SocketAddr, dir: &Path, encoding: &str) {
     for body in exports(dir) {
         let answer = post(addr, content_type(encoding), &[], &body);
         assert_eq!(answer.status, 200, "{}", answer.text());
@@ -128,7 +133,7 @@ fn post_capture(addr: SocketAddr, dir: &Path, encoding: &str) {
     }
 }
 
-fn import(home: &Home, transcript: &Path) {
+pub(crate) fn import(home: &Home, transcript: &Path) {
     succeed(home.command().arg("import").arg(transcript));
 }
 

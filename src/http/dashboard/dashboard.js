@@ -148,7 +148,7 @@
     if (reason !== "auto") $("status").textContent = "Loading…";
     const timed = state.range === "1h" || state.range === "24h" ? "hour" : "day";
     try {
-      const [byAgent, byModel, overTime, budgets, sessions] = await Promise.all([
+      const [byAgent, byModel, overTime, budgets, sessions, reconciled] = await Promise.all([
         api("/api/costs/summary", { ...rangeParams(), group_by: "agent" }),
         api("/api/costs/summary", { ...rangeParams(), group_by: "model" }),
         api("/api/costs/summary", { ...rangeParams(), group_by: timed + ",model" }),
@@ -160,6 +160,7 @@
           sort: state.sort,
           order: state.order,
         }),
+        api("/api/costs/reconcile", rangeParams()),
       ]);
       if (generation !== state.generation) return; // a newer load is under way
       hide("error");
@@ -172,6 +173,7 @@
       renderPeriod(byModel.period);
       renderCards(byAgent, byModel);
       renderFallback(byModel);
+      renderReconcile(reconciled);
       renderOverTime(overTime, timed, colors);
       renderAgents(byAgent);
       renderModels(byModel, colors);
@@ -257,6 +259,35 @@
       el("span", { class: "model", text: m.model + " " + shown[2 + i] }));
     $("fallback-models").replaceChildren(...items.flatMap((item, i) => (i ? [", ", item] : [item])));
     box.hidden = false;
+  }
+
+  /**
+   * The range's cost as the agents reported it against hookmeter's for the
+   * same records (GET /api/costs/reconcile); hidden when no agent reported a
+   * cost. The causes are counted in the tooltip; `hookmeter reconcile` names them.
+   */
+  function renderReconcile(answer) {
+    const badge = $("reconcile");
+    const t = answer && answer.totals;
+    if (!t || !t.reported_records) {
+      badge.hidden = true;
+      return;
+    }
+    const shown = moneySet([t.reported_cost_usd, t.our_cost_of_reported_usd, Math.abs(t.difference_usd)]);
+    const agrees = Math.abs(t.difference_usd) <= 0.000001;
+    badge.className = "badge " + (agrees ? "agrees" : "differs");
+    badge.textContent = agrees
+      ? "Agents' own cost agrees: " + shown[0]
+      : "Agents' own cost " + shown[0] + ", hookmeter " + shown[1] +
+        " (" + (t.difference_usd > 0 ? "+" : "−") + shown[2] + ")";
+    const causes = new Map();
+    for (const session of answer.sessions) {
+      for (const c of session.causes) causes.set(c.cause, (causes.get(c.cause) || 0) + 1);
+    }
+    const named = [...causes].map(([cause, n]) => cause.replace(/_/g, " ") + " in " + plural(n, "session"));
+    badge.title = plural(t.reported_records, "record") + " with a reported cost" +
+      (named.length ? "; " + named.join(", ") : "") + ". Details: hookmeter reconcile";
+    badge.hidden = false;
   }
 
   // ---- colors by model -------------------------------------------------------

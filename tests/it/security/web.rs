@@ -165,6 +165,7 @@ fn routes() -> Vec<(&'static str, &'static str)> {
         ("GET", "/api/costs/sessions"),
         ("GET", "/api/costs/sessions/s-private-session"),
         ("GET", "/api/costs/pricing"),
+        ("GET", "/api/costs/reconcile"),
         ("GET", "/api/summary"),
         ("GET", "/api/budgets"),
         ("GET", "/"),
