@@ -117,6 +117,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     let passed = Passed::of_this_process();
     let manager = systemd::Notifier;
     let http_listen = http::plan(&config)?;
+    let grpc_listen = http::grpc::plan(&config)?;
     // One table, shared by the writer and the HTTP API.
     let prices = Arc::new(config.load_prices()?);
     return_freed_memory();
@@ -133,6 +134,16 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     let (listener, own_socket) = listen(&config.socket, &passed)?;
     let http_listener = match &http_listen {
         Some(listen) => match http::bind(listen).await {
+            Ok(bound) => Some(bound),
+            Err(e) => {
+                remove_socket(own_socket.as_deref());
+                return Err(e);
+            }
+        },
+        None => None,
+    };
+    let grpc_listener = match &grpc_listen {
+        Some(listen) => match http::grpc::bind(listen).await {
             Ok(bound) => Some(bound),
             Err(e) => {
                 remove_socket(own_socket.as_deref());
@@ -220,7 +231,8 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         )),
         tokio::spawn(spool.run(shutdown.clone(), tasks.clone())),
     ];
-    if let Some(http_listener) = http_listener {
+    if http_listener.is_some() || grpc_listener.is_some() {
+        // One state for both: OTLP over HTTP and gRPC share the counters.
         let state = Arc::new(http::AppState {
             readers: Arc::new(http::Readers::new(config.db.clone())),
             writer: writer.clone(),
@@ -249,7 +261,16 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.
-        tasks.spawn(http::serve(http_listener, state, shutdown.clone()));
+        if let Some(grpc_listener) = grpc_listener {
+            tasks.spawn(http::grpc::serve(
+                grpc_listener,
+                state.clone(),
+                shutdown.clone(),
+            ));
+        }
+        if let Some(http_listener) = http_listener {
+            tasks.spawn(http::serve(http_listener, state, shutdown.clone()));
+        }
     }
     // The one line a user starting the daemon by hand reads: where to look.
     let ready = match &dashboard {

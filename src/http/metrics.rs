@@ -56,6 +56,8 @@ pub struct Scrape {
     /// the daemon started.
     pub otlp_exports: Vec<(&'static str, u64)>,
     pub otlp_records: Vec<(&'static str, u64)>,
+    pub otlp_metric_exports: Vec<(&'static str, u64)>,
+    pub otlp_metrics: u64,
     /// OTel requests by what the transcript said of them (the database's).
     pub otel_agreement: query::OtelAgreement,
 }
@@ -111,6 +113,8 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         fallback,
         otlp_exports: state.otlp.exports_by_outcome(),
         otlp_records: state.otlp.records_by_outcome(),
+        otlp_metric_exports: state.otlp.metric_exports_by_outcome(),
+        otlp_metrics: state.otlp.metrics_received(),
         otel_agreement,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
@@ -565,6 +569,33 @@ fn otlp(out: &mut String, scrape: &Scrape) {
     }
     family(
         out,
+        "hookmeter_otlp_metric_exports_total",
+        "counter",
+        "OTLP metrics exports received (/v1/metrics, gRPC MetricsService), by outcome, since \
+         the daemon started. Their points never add cost records.",
+    );
+    for (outcome, n) in &scrape.otlp_metric_exports {
+        sample(
+            out,
+            "hookmeter_otlp_metric_exports_total",
+            &[("outcome", outcome)],
+            *n as f64,
+        );
+    }
+    family(
+        out,
+        "hookmeter_otlp_metrics_total",
+        "counter",
+        "Metrics in accepted OTLP metrics exports, read and set aside, since the daemon started.",
+    );
+    sample(
+        out,
+        "hookmeter_otlp_metrics_total",
+        &[],
+        scrape.otlp_metrics as f64,
+    );
+    family(
+        out,
         "hookmeter_otel_requests",
         "gauge",
         "Claude Code requests whose OTel event is stored, by what the transcript said \
@@ -694,6 +725,8 @@ mod tests {
             )],
             otlp_exports: vec![("accepted", 2), ("malformed", 1)],
             otlp_records: vec![("usage", 3), ("no_usage", 9)],
+            otlp_metric_exports: vec![("accepted", 4)],
+            otlp_metrics: 7,
             otel_agreement: query::OtelAgreement {
                 event_only: 1,
                 agree: 2,
@@ -745,6 +778,8 @@ mod tests {
         assert!(text.contains("hookmeter_http_refused_total{reason=\"content_type\"} 4\n"));
         assert!(text.contains("hookmeter_otlp_exports_total{outcome=\"malformed\"} 1\n"));
         assert!(text.contains("hookmeter_otlp_log_records_total{outcome=\"no_usage\"} 9\n"));
+        assert!(text.contains("hookmeter_otlp_metric_exports_total{outcome=\"accepted\"} 4\n"));
+        assert!(text.contains("hookmeter_otlp_metrics_total 7\n"));
         assert!(text.contains("hookmeter_otel_requests{transcript=\"agree\"} 2\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));
