@@ -409,6 +409,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether OTLP/gRPC listens where it does only because nothing said
+    /// otherwise: then a taken port is warned about, not fatal.
+    pub fn otlp_grpc_by_default(&self) -> bool {
+        self.origins.get("otlp.grpc") == Some(&Origin::Default)
+    }
+
     /// The price table in force: the embedded one, the update layer at
     /// [`PriceUpdates::layer_file`], the user's `pricing.toml`
     /// at [`Config::pricing_file`] and the `COST_PRICING_*` overrides; what

@@ -145,9 +145,20 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     let grpc_listener = match &grpc_listen {
         Some(listen) => match http::grpc::bind(listen).await {
             Ok(bound) => Some(bound),
+            // The default port is often a local OpenTelemetry collector's:
+            // that must not keep the daemon from starting.
+            Err(e) if config.otlp_grpc_by_default() => {
+                tracing::warn!(
+                    addr = %listen.given,
+                    "OTLP/gRPC's default address {} cannot be used (taken by a local \
+                     OpenTelemetry collector?), so hookmeter serves without OTLP/gRPC: {e}",
+                    listen.given,
+                );
+                None
+            }
             Err(e) => {
                 remove_socket(own_socket.as_deref());
-                return Err(e);
+                return Err(e.into());
             }
         },
         None => None,
@@ -231,6 +242,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         )),
         tokio::spawn(spool.run(shutdown.clone(), tasks.clone())),
     ];
+    let grpc_listening = grpc_listener.is_some();
     if http_listener.is_some() || grpc_listener.is_some() {
         // One state for both: OTLP over HTTP and gRPC share the counters.
         let state = Arc::new(http::AppState {
@@ -258,6 +270,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
             transcripts: counters,
             otlp_max_body: config.otlp_max_body,
             otlp: Default::default(),
+            grpc_listening,
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.

@@ -84,19 +84,15 @@ pub fn plan(config: &Config) -> Result<Option<Listen>, ListenError> {
     }))
 }
 
-/// Binds the gRPC listener; the error names the address and the way out.
-pub async fn bind(listen: &Listen) -> anyhow::Result<TcpListener> {
-    use anyhow::Context as _;
-    let listener = TcpListener::bind(&listen.addrs[..])
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen for OTLP/gRPC on {}; choose another address with [otlp] grpc or \
-                 HOOKMETER_OTLP_GRPC (port 0 picks a free one), or turn it off with grpc = false",
-                listen.given
-            )
-        })?;
-    let local = listener.local_addr()?;
+/// Binds the gRPC listener; the error names the address and the way out
+/// (the command line exits 2 on it).
+pub async fn bind(listen: &Listen) -> Result<TcpListener, ListenError> {
+    let cannot = |source| ListenError::GrpcCannotBind {
+        addr: listen.given.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&listen.addrs[..]).await.map_err(cannot)?;
+    let local = listener.local_addr().map_err(cannot)?;
     tracing::info!(addr = %local, "OTLP/gRPC listening on {local}.");
     Ok(listener)
 }

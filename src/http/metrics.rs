@@ -58,6 +58,8 @@ pub struct Scrape {
     pub otlp_records: Vec<(&'static str, u64)>,
     pub otlp_metric_exports: Vec<(&'static str, u64)>,
     pub otlp_metrics: u64,
+    /// Whether the OTLP/gRPC listener is serving.
+    pub grpc_listening: bool,
     /// OTel requests by what the transcript said of them (the database's).
     pub otel_agreement: query::OtelAgreement,
 }
@@ -115,6 +117,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         otlp_records: state.otlp.records_by_outcome(),
         otlp_metric_exports: state.otlp.metric_exports_by_outcome(),
         otlp_metrics: state.otlp.metrics_received(),
+        grpc_listening: state.grpc_listening,
         otel_agreement,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
@@ -596,6 +599,18 @@ fn otlp(out: &mut String, scrape: &Scrape) {
     );
     family(
         out,
+        "hookmeter_otlp_grpc_listening",
+        "gauge",
+        "1 when the OTLP/gRPC listener serves, 0 when it is off or its default port was taken.",
+    );
+    sample(
+        out,
+        "hookmeter_otlp_grpc_listening",
+        &[],
+        u8::from(scrape.grpc_listening).into(),
+    );
+    family(
+        out,
         "hookmeter_otel_requests",
         "gauge",
         "Claude Code requests whose OTel event is stored, by what the transcript said \
@@ -727,6 +742,7 @@ mod tests {
             otlp_records: vec![("usage", 3), ("no_usage", 9)],
             otlp_metric_exports: vec![("accepted", 4)],
             otlp_metrics: 7,
+            grpc_listening: false,
             otel_agreement: query::OtelAgreement {
                 event_only: 1,
                 agree: 2,
@@ -780,6 +796,7 @@ mod tests {
         assert!(text.contains("hookmeter_otlp_log_records_total{outcome=\"no_usage\"} 9\n"));
         assert!(text.contains("hookmeter_otlp_metric_exports_total{outcome=\"accepted\"} 4\n"));
         assert!(text.contains("hookmeter_otlp_metrics_total 7\n"));
+        assert!(text.contains("hookmeter_otlp_grpc_listening 0\n"));
         assert!(text.contains("hookmeter_otel_requests{transcript=\"agree\"} 2\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));

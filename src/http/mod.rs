@@ -95,6 +95,9 @@ pub struct AppState {
     pub otlp_max_body: usize,
     /// What `/v1/logs` received and made of it, shown by `/metrics`.
     pub otlp: Arc<OtlpCounters>,
+    /// Whether the OTLP/gRPC listener is serving (its default port may be
+    /// taken), shown by `/metrics`.
+    pub grpc_listening: bool,
 }
 
 /// What `/metrics` needs beside the database.
@@ -125,6 +128,14 @@ pub enum ListenError {
          token in the config file or HOOKMETER_HTTP_TOKEN, or listen on 127.0.0.1:4317"
     )]
     GrpcTokenRequired { addr: String },
+    #[error(
+        "cannot listen for OTLP/gRPC on {addr}: {source}; choose another address with [otlp] \
+         grpc or HOOKMETER_OTLP_GRPC (port 0 picks a free one), or turn it off with grpc = false"
+    )]
+    GrpcCannotBind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(
         "HTTP listen address {addr} is not loopback, so the API needs a token: set [http] token \
          in the config file or HOOKMETER_HTTP_TOKEN, or listen on 127.0.0.1 (--http 127.0.0.1:7717)"

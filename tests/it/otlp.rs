@@ -666,4 +666,78 @@ mod grpc {
         assert_eq!(status, 0, "{m}");
         assert_eq!(records(&home).len(), 1);
     }
+
+    /// Holds 127.0.0.1:4317, OTLP/gRPC's default: bound here when free; when
+    /// another process (a local collector) holds it, that is the same case.
+    fn hold_the_default_port() -> Option<std::net::TcpListener> {
+        match std::net::TcpListener::bind("127.0.0.1:4317") {
+            Ok(listener) => Some(listener),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => None,
+            Err(e) => panic!("cannot set up: neither bound nor found 127.0.0.1:4317 taken: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_default_grpc_port_taken_is_warned_about_and_the_daemon_serves_on() {
+        let _held = hold_the_default_port();
+        let home = Home::new();
+        let daemon = home.start_with(|cmd| {
+            cmd.env_remove("HOOKMETER_OTLP_GRPC");
+        });
+        // The socket answers before the listeners are bound: wait for the
+        // dashboard's line, logged after both.
+        wait_until(
+            "the daemon to be ready",
+            || daemon.run_log().contains("hookmeter is ready"),
+            || daemon.log_text(),
+        );
+        let log = daemon.run_log();
+        assert!(
+            log.contains("default address 127.0.0.1:4317 cannot be used")
+                && log.contains("serves without OTLP/gRPC")
+                && log.contains("HOOKMETER_OTLP_GRPC"),
+            "{log}"
+        );
+        assert!(!log.contains("OTLP/gRPC listening on"), "{log}");
+        let metrics = http_get(daemon.http(), "/metrics").text();
+        assert!(
+            metrics.contains("hookmeter_otlp_grpc_listening 0\n"),
+            "{metrics}"
+        );
+        // The rest serves: an export over HTTP still lands.
+        let export = export_of(vec![api_request("req_default", Some(3))]).encode_to_vec();
+        let answer = post(daemon.http(), "application/x-protobuf", &[], &export);
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(records(&home)["req_default"].1, 3);
+    }
+
+    #[test]
+    fn a_grpc_address_the_user_set_that_is_taken_stops_the_start_with_exit_2() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let home = Home::new();
+        let daemon = home.spawn_with(|cmd| {
+            cmd.env("HOOKMETER_OTLP_GRPC", &addr);
+        });
+        assert_eq!(daemon.wait_exit().code(), Some(2));
+        let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap();
+        assert!(
+            log.contains(&format!("cannot listen for OTLP/gRPC on {addr}")),
+            "{log}"
+        );
+        assert!(!home.socket().exists(), "the socket is not left behind");
+        drop(taken);
+    }
+
+    #[test]
+    fn a_grpc_listener_that_serves_shows_in_metrics() {
+        let home = Home::new();
+        let daemon = start(&home, "");
+        grpc_addr(&daemon);
+        let metrics = http_get(daemon.http(), "/metrics").text();
+        assert!(
+            metrics.contains("hookmeter_otlp_grpc_listening 1\n"),
+            "{metrics}"
+        );
+    }
 }
