@@ -66,6 +66,7 @@ for capture in $captures; do
     for protocol in $protocols; do
         run=$work/${capture//\//-}-${protocol//\//-}
         mkdir -p "$run/home"
+        : >"$run/daemon.log"
         # A temp HOME: the daemon's watch of the agents' log roots finds
         # nothing, so the records come from the exports alone.
         env -i PATH="$PATH" HOME="$run/home" \
