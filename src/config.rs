@@ -153,12 +153,26 @@ struct FileConfig {
     otlp: FileOtlp,
 }
 
-/// `[otlp]`: the OpenTelemetry receiver (`POST /v1/logs`).
+/// `[otlp]`: the OpenTelemetry receiver (`POST /v1/logs`, `/v1/metrics`,
+/// and OTLP/gRPC on a listener of its own).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileOtlp {
     max_body: Option<usize>,
+    grpc: Option<FileGrpc>,
 }
+
+/// `grpc = "HOST:PORT"`, or `false` (also `"off"`) for no gRPC listener.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileGrpc {
+    On(bool),
+    Listen(String),
+}
+
+/// Where OTLP/gRPC listens when nothing says otherwise: the port OTLP
+/// exporters send gRPC to by default, on loopback.
+pub const OTLP_GRPC_LISTEN: &str = "127.0.0.1:4317";
 
 /// The largest OTLP export body accepted by default, as sent and once
 /// inflated: Claude Code's exports are a few kB to a few dozen kB.
@@ -383,6 +397,9 @@ pub struct Config {
     /// `[otlp] max_body`: the largest OTLP export accepted, in bytes, as
     /// sent and again once a gzip body is inflated.
     pub otlp_max_body: usize,
+    /// `[otlp] grpc`, `HOOKMETER_OTLP_GRPC`: where OTLP/gRPC listens;
+    /// `None` when off.
+    pub otlp_grpc: Option<String>,
     /// `[metrics] max_label_values`: distinct values per `/metrics` label
     /// before the rest are counted as `other`.
     pub max_label_values: usize,
@@ -392,6 +409,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether OTLP/gRPC listens where it does only because nothing said
+    /// otherwise: then a taken port is warned about, not fatal.
+    pub fn otlp_grpc_by_default(&self) -> bool {
+        self.origins.get("otlp.grpc") == Some(&Origin::Default)
+    }
+
     /// The price table in force: the embedded one, the update layer at
     /// [`PriceUpdates::layer_file`], the user's `pricing.toml`
     /// at [`Config::pricing_file`] and the `COST_PRICING_*` overrides; what
@@ -643,6 +666,26 @@ impl Config {
             pick.file_only("otlp.max_body", file.otlp.max_body),
         )?
         .unwrap_or(OTLP_MAX_BODY);
+        let grpc_from_file = match file.otlp.grpc {
+            None => None,
+            Some(FileGrpc::On(false)) => Some("off".to_string()),
+            Some(FileGrpc::On(true)) => Some(OTLP_GRPC_LISTEN.to_string()),
+            Some(FileGrpc::Listen(addr)) => Some(addr),
+        };
+        let otlp_grpc = pick
+            .first(
+                "otlp.grpc",
+                None,
+                (
+                    "HOOKMETER_OTLP_GRPC",
+                    env("HOOKMETER_OTLP_GRPC").filter(|v| !v.is_empty()),
+                ),
+                grpc_from_file,
+            )
+            .unwrap_or_else(|| OTLP_GRPC_LISTEN.to_string());
+        let otlp_grpc = (!(otlp_grpc.eq_ignore_ascii_case("off")
+            || otlp_grpc.eq_ignore_ascii_case("false")))
+        .then_some(otlp_grpc);
         let pricing_file = config_file
             .parent()
             .map(|dir| dir.join("pricing.toml"))
@@ -700,6 +743,7 @@ impl Config {
             budgets,
             max_label_values,
             otlp_max_body,
+            otlp_grpc,
             origins,
         })
     }

@@ -117,6 +117,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
     let passed = Passed::of_this_process();
     let manager = systemd::Notifier;
     let http_listen = http::plan(&config)?;
+    let grpc_listen = http::grpc::plan(&config)?;
     // One table, shared by the writer and the HTTP API.
     let prices = Arc::new(config.load_prices()?);
     return_freed_memory();
@@ -137,6 +138,27 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
             Err(e) => {
                 remove_socket(own_socket.as_deref());
                 return Err(e);
+            }
+        },
+        None => None,
+    };
+    let grpc_listener = match &grpc_listen {
+        Some(listen) => match http::grpc::bind(listen).await {
+            Ok(bound) => Some(bound),
+            // The default port is often a local OpenTelemetry collector's:
+            // that must not keep the daemon from starting.
+            Err(e) if config.otlp_grpc_by_default() => {
+                tracing::warn!(
+                    addr = %listen.given,
+                    "OTLP/gRPC's default address {} cannot be used (taken by a local \
+                     OpenTelemetry collector?), so hookmeter serves without OTLP/gRPC: {e}",
+                    listen.given,
+                );
+                None
+            }
+            Err(e) => {
+                remove_socket(own_socket.as_deref());
+                return Err(e.into());
             }
         },
         None => None,
@@ -220,7 +242,9 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         )),
         tokio::spawn(spool.run(shutdown.clone(), tasks.clone())),
     ];
-    if let Some(http_listener) = http_listener {
+    let grpc_listening = grpc_listener.is_some();
+    if http_listener.is_some() || grpc_listener.is_some() {
+        // One state for both: OTLP over HTTP and gRPC share the counters.
         let state = Arc::new(http::AppState {
             readers: Arc::new(http::Readers::new(config.db.clone())),
             writer: writer.clone(),
@@ -246,10 +270,20 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
             transcripts: counters,
             otlp_max_body: config.otlp_max_body,
             otlp: Default::default(),
+            grpc_listening,
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.
-        tasks.spawn(http::serve(http_listener, state, shutdown.clone()));
+        if let Some(grpc_listener) = grpc_listener {
+            tasks.spawn(http::grpc::serve(
+                grpc_listener,
+                state.clone(),
+                shutdown.clone(),
+            ));
+        }
+        if let Some(http_listener) = http_listener {
+            tasks.spawn(http::serve(http_listener, state, shutdown.clone()));
+        }
     }
     // The one line a user starting the daemon by hand reads: where to look.
     let ready = match &dashboard {

@@ -148,6 +148,10 @@ impl Config {
             ("transcripts.watch", t.watch.as_config()),
             ("metrics.max_label_values", json!(self.max_label_values)),
             ("otlp.max_body", json!(self.otlp_max_body)),
+            (
+                "otlp.grpc",
+                json!(self.otlp_grpc.as_deref().unwrap_or("off")),
+            ),
             ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
             (
                 "alerts.tz",

@@ -11,7 +11,7 @@
 //!   `text/plain`, form and multipart bodies to any address without asking
 //!   (CORS "simple requests"); a JSON body from another origin needs a
 //!   preflight, which this server never grants;
-//! - `POST /v1/logs` ([`otlp_writes_only`]): the same, with
+//! - `POST /v1/logs`, `/v1/metrics` ([`otlp_writes_only`]): the same, with
 //!   `application/x-protobuf` accepted beside JSON, as OTLP/HTTP sends;
 //! - every response: no framing, no content sniffing ([`safe_headers`]).
 //!
@@ -188,7 +188,7 @@ fn write_refusal(headers: &HeaderMap, host: Option<&str>) -> Option<(Refusal, St
     }
 }
 
-/// `POST /v1/logs`: the same rule as every write ([`json_writes_only`]),
+/// `POST /v1/logs`, `/v1/metrics`: the same rule as every write ([`json_writes_only`]),
 /// but OTLP/HTTP also sends `application/x-protobuf`, a type no page can
 /// send cross-origin without a preflight either. Nothing else (415).
 pub async fn otlp_writes_only(

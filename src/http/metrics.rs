@@ -59,6 +59,10 @@ pub struct Scrape {
     /// Codex and Gemini CLI records made from OTel events, removed when the
     /// session's own log was read, since the daemon started.
     pub session_events_replaced: u64,
+    pub otlp_metric_exports: Vec<(&'static str, u64)>,
+    pub otlp_metrics: u64,
+    /// Whether the OTLP/gRPC listener is serving.
+    pub grpc_listening: bool,
     /// OTel requests by what the transcript said of them (the database's).
     pub otel_agreement: query::OtelAgreement,
     /// Codex and Gemini CLI sessions recorded from their events, by agent
@@ -121,6 +125,9 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         session_events_replaced: stats
             .session_events_replaced
             .load(std::sync::atomic::Ordering::Relaxed),
+        otlp_metric_exports: state.otlp.metric_exports_by_outcome(),
+        otlp_metrics: state.otlp.metrics_received(),
+        grpc_listening: state.grpc_listening,
         otel_agreement,
         otel_sessions,
     };
@@ -605,6 +612,45 @@ fn otlp(out: &mut String, scrape: &Scrape) {
     }
     family(
         out,
+        "hookmeter_otlp_metric_exports_total",
+        "counter",
+        "OTLP metrics exports received (/v1/metrics, gRPC MetricsService), by outcome, since \
+         the daemon started. Their points never add cost records.",
+    );
+    for (outcome, n) in &scrape.otlp_metric_exports {
+        sample(
+            out,
+            "hookmeter_otlp_metric_exports_total",
+            &[("outcome", outcome)],
+            *n as f64,
+        );
+    }
+    family(
+        out,
+        "hookmeter_otlp_metrics_total",
+        "counter",
+        "Metrics in accepted OTLP metrics exports, read and set aside, since the daemon started.",
+    );
+    sample(
+        out,
+        "hookmeter_otlp_metrics_total",
+        &[],
+        scrape.otlp_metrics as f64,
+    );
+    family(
+        out,
+        "hookmeter_otlp_grpc_listening",
+        "gauge",
+        "1 when the OTLP/gRPC listener serves, 0 when it is off or its default port was taken.",
+    );
+    sample(
+        out,
+        "hookmeter_otlp_grpc_listening",
+        &[],
+        u8::from(scrape.grpc_listening).into(),
+    );
+    family(
+        out,
         "hookmeter_otel_requests",
         "gauge",
         "Claude Code requests whose OTel event is stored, by what the transcript said \
@@ -736,6 +782,9 @@ mod tests {
             otlp_records: vec![("usage", 3), ("no_usage", 9)],
             session_events_replaced: 0,
             otel_sessions: vec![("codex".into(), 1)],
+            otlp_metric_exports: vec![("accepted", 4)],
+            otlp_metrics: 7,
+            grpc_listening: false,
             otel_agreement: query::OtelAgreement {
                 event_only: 1,
                 agree: 2,
@@ -787,6 +836,9 @@ mod tests {
         assert!(text.contains("hookmeter_http_refused_total{reason=\"content_type\"} 4\n"));
         assert!(text.contains("hookmeter_otlp_exports_total{outcome=\"malformed\"} 1\n"));
         assert!(text.contains("hookmeter_otlp_log_records_total{outcome=\"no_usage\"} 9\n"));
+        assert!(text.contains("hookmeter_otlp_metric_exports_total{outcome=\"accepted\"} 4\n"));
+        assert!(text.contains("hookmeter_otlp_metrics_total 7\n"));
+        assert!(text.contains("hookmeter_otlp_grpc_listening 0\n"));
         assert!(text.contains("hookmeter_otel_requests{transcript=\"agree\"} 2\n"));
         assert!(text.contains("hookmeter_http_refused_total{reason=\"origin\"} 0\n"));
         assert!(text.contains("hookmeter_info{version=\"1.2.3\",host=\"build-host\"} 1\n"));

@@ -1,7 +1,8 @@
 //! The HTTP server (docs/http-api.md, docs/dashboard.md): the JSON API over [`crate::query`], the
 //! dashboard at `/` ([`dashboard`]), `/metrics` for Prometheus, `/healthz`,
 //! `POST /hook`, the HTTP ingest edge ([`crate::ingest::http`]), and
-//! `POST /v1/logs`, the OTLP/HTTP logs receiver ([`otlp`]).
+//! `POST /v1/logs` and `/v1/metrics`, the OTLP/HTTP receiver ([`otlp`]),
+//! and OTLP/gRPC on a listener of its own ([`grpc`]).
 //!
 //! Readers run on read-only connections of their own, on blocking threads
 //! ([`readers`]); nothing here touches the writer's connection. Only
@@ -17,6 +18,7 @@
 
 mod api;
 mod dashboard;
+pub mod grpc;
 mod guard;
 mod hook;
 mod metrics;
@@ -93,6 +95,9 @@ pub struct AppState {
     pub otlp_max_body: usize,
     /// What `/v1/logs` received and made of it, shown by `/metrics`.
     pub otlp: Arc<OtlpCounters>,
+    /// Whether the OTLP/gRPC listener is serving (its default port may be
+    /// taken), shown by `/metrics`.
+    pub grpc_listening: bool,
 }
 
 /// What `/metrics` needs beside the database.
@@ -113,6 +118,24 @@ pub enum ListenError {
          with --http or HOOKMETER_HTTP, or off to disable the HTTP API"
     )]
     BadAddress { addr: String, reason: String },
+    #[error(
+        "invalid OTLP/gRPC listen address {addr:?}: {reason}; give HOST:PORT (e.g. \
+         127.0.0.1:4317) in [otlp] grpc or HOOKMETER_OTLP_GRPC, or off to disable it"
+    )]
+    GrpcBadAddress { addr: String, reason: String },
+    #[error(
+        "OTLP/gRPC listen address {addr} is not loopback, so it needs a token: set [http] \
+         token in the config file or HOOKMETER_HTTP_TOKEN, or listen on 127.0.0.1:4317"
+    )]
+    GrpcTokenRequired { addr: String },
+    #[error(
+        "cannot listen for OTLP/gRPC on {addr}: {source}; choose another address with [otlp] \
+         grpc or HOOKMETER_OTLP_GRPC (port 0 picks a free one), or turn it off with grpc = false"
+    )]
+    GrpcCannotBind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(
         "HTTP listen address {addr} is not loopback, so the API needs a token: set [http] token \
          in the config file or HOOKMETER_HTTP_TOKEN, or listen on 127.0.0.1 (--http 127.0.0.1:7717)"
@@ -333,12 +356,13 @@ fn writes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         ))
 }
 
-/// `POST /v1/logs`, an OTLP/HTTP export: protobuf or JSON, and from no
+/// `POST /v1/logs` and `/v1/metrics`, OTLP/HTTP exports: protobuf or JSON, and from no
 /// other web origin ([`guard::otlp_writes_only`]). Its size limit is its
 /// own (`[otlp] max_body`).
 fn otlp_writes(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/logs", post(otlp::post_logs))
+        .route("/v1/metrics", post(otlp::post_metrics))
         .route_layer(middleware::from_fn_with_state(
             state,
             guard::otlp_writes_only,
@@ -414,7 +438,7 @@ async fn require_token(
     next.run(request).await
 }
 
-fn bearer_matches(headers: &HeaderMap, token: &HttpToken) -> bool {
+pub(crate) fn bearer_matches(headers: &HeaderMap, token: &HttpToken) -> bool {
     let Some(given) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))

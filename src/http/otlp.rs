@@ -1,6 +1,8 @@
-//! `POST /v1/logs` (docs/http-api.md#post-v1logs, docs/ingest.md#opentelemetry):
-//! an agent's OTLP/HTTP logs export, answered as the OTLP/HTTP
-//! specification asks, in the encoding it came in:
+//! `POST /v1/logs` and `POST /v1/metrics` (docs/http-api.md#post-v1logs,
+//! docs/ingest.md#opentelemetry): an agent's OTLP/HTTP export, answered as
+//! the OTLP/HTTP specification asks, in the encoding it came in. What an
+//! export is worth ([`take`]) is shared with OTLP/gRPC ([`super::grpc`]).
+//! A metrics export is decoded and counted; its points never add records.
 //!
 //! - 200 and an `ExportLogsServiceResponse` once every usage event is
 //!   committed; `partial_success` names the usage events refused (an
@@ -25,8 +27,8 @@ use serde_json::json;
 use super::hook::{read_body, BodyRead};
 use super::AppState;
 use crate::collect::otel::{map, Mapped, SkipReason};
-use crate::ingest::otlp::{decode, gunzip, wire, DecodeError, Encoding};
-use crate::internal_events::{ExportOutcome, RecordOutcome};
+use crate::ingest::otlp::{decode, decode_metrics, gunzip, wire, DecodeError, Encoding};
+use crate::internal_events::{ExportOutcome, RecordOutcome, Signal};
 use crate::record::{format_timestamp, RejectCode, Rejection};
 
 /// `rejected_events.source` of what this endpoint refuses.
@@ -34,19 +36,48 @@ const EDGE: &str = "otlp";
 /// How much of a refused body `rejected_events` keeps.
 const KEPT_BYTES: usize = 64 * 1024;
 
+/// What became of an export, whichever transport carried it: the HTTP
+/// handlers here and OTLP/gRPC ([`super::grpc`]) each answer it in their
+/// protocol's words.
+pub(super) enum Verdict {
+    /// Committed; the usage events refused, if any, are named.
+    Accepted(Option<wire::ExportLogsPartialSuccess>),
+    /// Nothing of the export is stored.
+    Refused(Refusal, String),
+}
+
+/// Why an export was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    Malformed,
+    TooLarge,
+    Timeout,
+    Unavailable,
+}
+
 pub async fn post_logs(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    post(&state, Signal::Logs, &headers, body).await
+}
+
+pub async fn post_metrics(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    post(&state, Signal::Metrics, &headers, body).await
+}
+
+async fn post(state: &AppState, signal: Signal, headers: &HeaderMap, body: Body) -> Response {
     // The guard let only these two through.
     let encoding = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(Encoding::of)
         .unwrap_or(Encoding::Json);
-    let limit = state.otlp_max_body;
-    let counters = &state.otlp;
     let gzipped = match headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
@@ -56,10 +87,43 @@ pub async fn post_logs(
         Some("gzip") => true,
         Some(other) => {
             let why = format!("Content-Encoding {other:?} is not supported: send gzip or none");
-            counters.export(ExportOutcome::Encoding, &why);
+            state.otlp.export(signal, ExportOutcome::Encoding, &why);
             return status(encoding, StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
         }
     };
+    let verdict = match receive(state, signal, encoding, body, state.otlp_max_body).await {
+        Ok(bytes) => take(state, signal, encoding, gzipped, &bytes).await,
+        Err(refused) => refused,
+    };
+    match verdict {
+        Verdict::Accepted(partial) => success(encoding, partial),
+        Verdict::Refused(refusal, why) => {
+            let code = match refusal {
+                Refusal::Malformed => StatusCode::BAD_REQUEST,
+                Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                Refusal::Timeout => StatusCode::REQUEST_TIMEOUT,
+                Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let mut response = status(encoding, code, why);
+            if refusal == Refusal::Unavailable {
+                // OTLP exporters retry it.
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            response
+        }
+    }
+}
+
+/// Reads a request body of at most `limit` bytes, within the idle timeout.
+pub(super) async fn receive(
+    state: &AppState,
+    signal: Signal,
+    encoding: Encoding,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<u8>, Verdict> {
     let mut bytes = Vec::new();
     let read = tokio::time::timeout(
         state.limits.idle_timeout,
@@ -67,64 +131,96 @@ pub async fn post_logs(
     )
     .await;
     match read {
-        Ok(BodyRead::Whole) => {}
+        Ok(BodyRead::Whole) => Ok(bytes),
         Ok(BodyRead::TooLong) => {
             let why = format!(
-                "the export is over the limit of {limit} bytes ([otlp] max_body); its first \
-                 bytes are kept"
+                "the export is over the limit of {} bytes ([otlp] max_body); its first bytes \
+                 are kept",
+                state.otlp_max_body
             );
-            return refuse(&state, encoding, &bytes, RejectCode::LineTooLong, why).await;
+            Err(refuse(
+                state,
+                signal,
+                encoding,
+                &bytes,
+                RejectCode::LineTooLong,
+                why,
+            )
+            .await)
         }
         Ok(BodyRead::Broken(error)) => {
-            // Nothing stored: the exporter saw no 200 and keeps the export.
-            counters.export(ExportOutcome::Malformed, &error);
-            return status(
-                encoding,
-                StatusCode::BAD_REQUEST,
+            // Nothing stored: the exporter saw no success and keeps the export.
+            state.otlp.export(signal, ExportOutcome::Malformed, &error);
+            Err(Verdict::Refused(
+                Refusal::Malformed,
                 format!("cannot read the body: {error}"),
-            );
+            ))
         }
         Err(_) => {
             let why = format!(
                 "the body did not arrive within {} s",
                 state.limits.idle_timeout.as_secs()
             );
-            return refuse(&state, encoding, &bytes, RejectCode::IdleTimeout, why).await;
+            Err(refuse(
+                state,
+                signal,
+                encoding,
+                &bytes,
+                RejectCode::IdleTimeout,
+                why,
+            )
+            .await)
         }
     }
+}
+
+/// An export's whole body (inflated first when `gzipped`) → its usage
+/// events committed, or the reason nothing of it is.
+pub(super) async fn take(
+    state: &AppState,
+    signal: Signal,
+    encoding: Encoding,
+    gzipped: bool,
+    bytes: &[u8],
+) -> Verdict {
+    let counters = &state.otlp;
+    let limit = state.otlp_max_body;
     let inflated;
     let body = if gzipped {
-        match gunzip(&bytes, limit) {
+        match gunzip(bytes, limit) {
             Ok(plain) => {
                 inflated = plain;
                 &inflated[..]
             }
             Err(e @ DecodeError::Inflated { .. }) => {
-                return refuse(
-                    &state,
-                    encoding,
-                    &bytes,
-                    RejectCode::LineTooLong,
-                    e.to_string(),
-                )
-                .await
+                let code = RejectCode::LineTooLong;
+                return refuse(state, signal, encoding, bytes, code, e.to_string()).await;
             }
             Err(e) => {
-                return refuse(&state, encoding, &bytes, RejectCode::BadGzip, e.to_string()).await
+                let code = RejectCode::BadGzip;
+                return refuse(state, signal, encoding, bytes, code, e.to_string()).await;
             }
         }
     } else {
-        &bytes[..]
+        bytes
     };
+    let not_it = match encoding {
+        Encoding::Protobuf => RejectCode::NotProtobuf,
+        Encoding::Json => RejectCode::NotJson,
+    };
+    if signal == Signal::Metrics {
+        return match decode_metrics(body, encoding) {
+            Ok(metrics) => {
+                counters.metrics(metrics);
+                counters.export(signal, ExportOutcome::Accepted, "");
+                Verdict::Accepted(None)
+            }
+            Err(e) => refuse(state, signal, encoding, body, not_it, e.to_string()).await,
+        };
+    }
     let records = match decode(body, encoding) {
         Ok(records) => records,
-        Err(e) => {
-            let code = match encoding {
-                Encoding::Protobuf => RejectCode::NotProtobuf,
-                Encoding::Json => RejectCode::NotJson,
-            };
-            return refuse(&state, encoding, body, code, e.to_string()).await;
-        }
+        Err(e) => return refuse(state, signal, encoding, body, not_it, e.to_string()).await,
     };
     let mut requests = Vec::new();
     let mut responses = Vec::new();
@@ -143,12 +239,8 @@ pub async fn post_logs(
         Ok(ack) => ack.superseded as u64,
         Err(e) => {
             let why = e.to_string();
-            counters.export(ExportOutcome::Unavailable, &why);
-            let mut response = status(encoding, StatusCode::SERVICE_UNAVAILABLE, why);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return response;
+            counters.export(signal, ExportOutcome::Unavailable, &why);
+            return Verdict::Refused(Refusal::Unavailable, why);
         }
     };
     counters.records(RecordOutcome::Usage, found - superseded);
@@ -175,7 +267,7 @@ pub async fn post_logs(
             tracing::warn!(error = %e, "An OTel usage event refused could not be kept.");
         }
     }
-    counters.export(ExportOutcome::Accepted, "");
+    counters.export(signal, ExportOutcome::Accepted, "");
     let partial = (!skipped.is_empty()).then(|| wire::ExportLogsPartialSuccess {
         rejected_log_records: skipped.len() as i64,
         error_message: skipped
@@ -184,24 +276,25 @@ pub async fn post_logs(
             .collect::<Vec<_>>()
             .join("; "),
     });
-    success(encoding, partial)
+    Verdict::Accepted(partial)
 }
 
 /// Keeps a refused body (its first bytes) with the reason, counts it, and
-/// answers with the status its reason calls for.
-async fn refuse(
+/// tells why.
+pub(super) async fn refuse(
     state: &AppState,
+    signal: Signal,
     encoding: Encoding,
     body: &[u8],
     code: RejectCode,
     why: String,
-) -> Response {
-    let (outcome, code_status) = match code {
-        RejectCode::LineTooLong => (ExportOutcome::TooLarge, StatusCode::PAYLOAD_TOO_LARGE),
-        RejectCode::IdleTimeout => (ExportOutcome::Malformed, StatusCode::REQUEST_TIMEOUT),
-        _ => (ExportOutcome::Malformed, StatusCode::BAD_REQUEST),
+) -> Verdict {
+    let (outcome, refusal) = match code {
+        RejectCode::LineTooLong => (ExportOutcome::TooLarge, Refusal::TooLarge),
+        RejectCode::IdleTimeout => (ExportOutcome::Malformed, Refusal::Timeout),
+        _ => (ExportOutcome::Malformed, Refusal::Malformed),
     };
-    state.otlp.export(outcome, &why);
+    state.otlp.export(signal, outcome, &why);
     let kept = &body[..body.len().min(KEPT_BYTES)];
     let text = match encoding {
         Encoding::Json => String::from_utf8_lossy(kept).into_owned(),
@@ -215,9 +308,9 @@ async fn refuse(
     {
         // Nothing stored; the exporter may send it again.
         let why = format!("{why}; it could not be kept: {e}");
-        return status(encoding, StatusCode::SERVICE_UNAVAILABLE, why);
+        return Verdict::Refused(Refusal::Unavailable, why);
     }
-    status(encoding, code_status, why)
+    Verdict::Refused(refusal, why)
 }
 
 fn rejection(code: RejectCode, reason: String, raw_text: String) -> Rejection {
@@ -249,7 +342,8 @@ fn attributes_json(record: &crate::collect::otel::LogRecord) -> String {
     json!({ "attributes": attributes }).to_string()
 }
 
-/// 200 and an `ExportLogsServiceResponse` in the request's encoding.
+/// 200 and an `ExportLogsServiceResponse` in the request's encoding (the
+/// same bytes as an empty `ExportMetricsServiceResponse`).
 fn success(encoding: Encoding, partial: Option<wire::ExportLogsPartialSuccess>) -> Response {
     let body = match encoding {
         Encoding::Protobuf => wire::ExportLogsServiceResponse {

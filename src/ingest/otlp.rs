@@ -1,13 +1,13 @@
-//! The OTLP/HTTP logs source (docs/ingest.md#opentelemetry): an export's
-//! body, as `POST /v1/logs` received it, → the log records it holds
+//! The OTLP logs source (docs/ingest.md#opentelemetry): an export's
+//! body, as `POST /v1/logs` or OTLP/gRPC received it, → the log records it holds
 //! ([`crate::collect::otel::LogRecord`]), from either encoding OTLP/HTTP
 //! allows (binary protobuf, JSON), inflated first when it came gzipped —
 //! never past the size limit. What a record is worth is the collector's
 //! ([`crate::collect::otel::map`]); this module only decodes.
 //!
 //! The protobuf messages are hookmeter's own, declared from the field
-//! numbers of opentelemetry-proto's `logs/v1`, `common/v1`, `resource/v1`
-//! and `collector/logs/v1`, with only the fields usage needs (prost skips
+//! numbers of opentelemetry-proto's `logs/v1`, `common/v1`, `resource/v1`,
+//! `collector/logs/v1` and `collector/metrics/v1`, with only the fields usage needs (prost skips
 //! the others).
 
 use std::io::Read;
@@ -99,6 +99,32 @@ pub mod wire {
         pub error_message: String,
     }
 
+    /// `ExportMetricsServiceRequest` (`collector/metrics/v1`), read only as
+    /// far as each metric's name: metric points add no records.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ExportMetricsServiceRequest {
+        #[prost(message, repeated, tag = "1")]
+        pub resource_metrics: Vec<ResourceMetrics>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ResourceMetrics {
+        #[prost(message, repeated, tag = "2")]
+        pub scope_metrics: Vec<ScopeMetrics>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ScopeMetrics {
+        #[prost(message, repeated, tag = "2")]
+        pub metrics: Vec<Metric>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Metric {
+        #[prost(string, tag = "1")]
+        pub name: String,
+    }
+
     /// `google.rpc.Status`, the body of an OTLP/HTTP error answer.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Status {
@@ -150,6 +176,10 @@ pub enum DecodeError {
     Protobuf(String),
     #[error("the body is not an OTLP logs export in JSON: {0}")]
     Json(String),
+    #[error("the body is not an OTLP metrics export in protobuf: {0}")]
+    MetricsProtobuf(String),
+    #[error("the body is not an OTLP metrics export in JSON: {0}")]
+    MetricsJson(String),
 }
 
 /// Inflates a gzip body, refusing to hold more than `limit` bytes of it: a
@@ -178,6 +208,38 @@ pub fn decode(body: &[u8], encoding: Encoding) -> Result<Vec<LogRecord>, DecodeE
             let request: json::ExportLogsServiceRequest =
                 serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
             Ok(from_json(request))
+        }
+    }
+}
+
+/// How many metrics an OTLP metrics export body in `encoding` holds. The
+/// points themselves are not read: they never add records
+/// (docs/ingest.md#opentelemetry), but a body that is not an export is
+/// told apart from one that is.
+pub fn decode_metrics(body: &[u8], encoding: Encoding) -> Result<u64, DecodeError> {
+    let count = |per_scope: &mut dyn Iterator<Item = usize>| per_scope.sum::<usize>() as u64;
+    match encoding {
+        Encoding::Protobuf => {
+            let request: wire::ExportMetricsServiceRequest = prost::Message::decode(body)
+                .map_err(|e: prost::DecodeError| DecodeError::MetricsProtobuf(e.to_string()))?;
+            Ok(count(
+                &mut request
+                    .resource_metrics
+                    .iter()
+                    .flat_map(|r| &r.scope_metrics)
+                    .map(|s| s.metrics.len()),
+            ))
+        }
+        Encoding::Json => {
+            let request: json::ExportMetricsServiceRequest = serde_json::from_slice(body)
+                .map_err(|e| DecodeError::MetricsJson(e.to_string()))?;
+            Ok(count(
+                &mut request
+                    .resource_metrics
+                    .iter()
+                    .flat_map(|r| &r.scope_metrics)
+                    .map(|s| s.metrics.len()),
+            ))
         }
     }
 }
@@ -290,6 +352,30 @@ mod json {
         pub int_value: Option<Int>,
         pub double_value: Option<Double>,
     }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ExportMetricsServiceRequest {
+        #[serde(default)]
+        pub resource_metrics: Vec<ResourceMetrics>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ResourceMetrics {
+        #[serde(default)]
+        pub scope_metrics: Vec<ScopeMetrics>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct ScopeMetrics {
+        #[serde(default)]
+        pub metrics: Vec<Metric>,
+    }
+
+    /// A metric: an object, its fields read past.
+    #[derive(Deserialize)]
+    pub struct Metric {}
 
     /// An int64 as the JSON mapping writes it: a decimal string, or a number.
     #[derive(Deserialize)]

@@ -29,7 +29,7 @@ pub mod watch;
 pub mod writer;
 
 pub use http::{Refusal, Refusals};
-pub use otlp::{ExportOutcome, OtlpCounters, RecordOutcome};
+pub use otlp::{ExportOutcome, OtlpCounters, RecordOutcome, Signal};
 pub use transcript::{ChunkRead, TranscriptCounters, TranscriptCounts};
 pub use watch::{RootStates, WatchCounters, WatchCounts};
 pub use writer::CommitFailed;

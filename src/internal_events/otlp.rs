@@ -1,7 +1,16 @@
-//! What `POST /v1/logs` received and made of it ([`OtlpCounters`]), for
-//! `/metrics`: exports by outcome, log records by what they were worth.
+//! What the OTLP receiver (`POST /v1/logs`, `/v1/metrics`, OTLP/gRPC)
+//! received and made of it ([`OtlpCounters`]), for `/metrics`: exports by
+//! signal and outcome, log records by what they were worth, metrics read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What an export carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Logs,
+    /// Metric points: read, counted, never made records.
+    Metrics,
+}
 
 /// How an export was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,25 +88,49 @@ impl RecordOutcome {
 pub struct OtlpCounters {
     exports: [AtomicU64; ExportOutcome::ALL.len()],
     records: [AtomicU64; RecordOutcome::ALL.len()],
+    metric_exports: [AtomicU64; ExportOutcome::ALL.len()],
+    /// Metrics (each with its points) in accepted metrics exports.
+    metrics: AtomicU64,
 }
 
 impl OtlpCounters {
     /// An export answered; logged at debug (a refused one at warn: its
     /// exporter's data is lost unless it retries).
-    pub fn export(&self, outcome: ExportOutcome, why: &str) {
+    pub fn export(&self, signal: Signal, outcome: ExportOutcome, why: &str) {
         let i = ExportOutcome::ALL
             .iter()
             .position(|o| *o == outcome)
             .unwrap_or(0);
-        self.exports[i].fetch_add(1, Ordering::Relaxed);
+        let (counts, name) = match signal {
+            Signal::Logs => (&self.exports, "logs"),
+            Signal::Metrics => (&self.metric_exports, "metrics"),
+        };
+        counts[i].fetch_add(1, Ordering::Relaxed);
         match outcome {
-            ExportOutcome::Accepted => tracing::debug!("Accepted an OTLP logs export."),
+            ExportOutcome::Accepted => tracing::debug!("Accepted an OTLP {name} export."),
             _ => tracing::warn!(
                 outcome = outcome.label(),
                 error = why,
-                "Refused an OTLP logs export."
+                "Refused an OTLP {name} export."
             ),
         }
+    }
+
+    /// `n` metrics of an accepted metrics export, set aside.
+    pub fn metrics(&self, n: u64) {
+        self.metrics.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn metric_exports_by_outcome(&self) -> Vec<(&'static str, u64)> {
+        ExportOutcome::ALL
+            .iter()
+            .zip(&self.metric_exports)
+            .map(|(o, n)| (o.label(), n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    pub fn metrics_received(&self) -> u64 {
+        self.metrics.load(Ordering::Relaxed)
     }
 
     /// `n` log records worth `outcome`.

@@ -498,3 +498,251 @@ fn a_transcript_that_disagrees_gives_way_to_the_event_in_either_order_and_is_cou
         daemon.stop();
     }
 }
+
+/// OTLP/gRPC through the real daemon: a unary call made here with hyper's
+/// HTTP/2 client, framed by hand; the answer's message and `grpc-status`.
+mod grpc {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+
+    const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    const METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+    /// The address of this run's gRPC listener, from its log line.
+    fn grpc_addr(daemon: &Daemon) -> SocketAddr {
+        let mut found = None;
+        wait_until(
+            "OTLP/gRPC to listen",
+            || {
+                found = daemon
+                    .run_log()
+                    .lines()
+                    .find_map(|line| line.split("OTLP/gRPC listening on ").nth(1))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|addr| addr.trim_end_matches('.').parse().ok());
+                found.is_some()
+            },
+            || daemon.log_text(),
+        );
+        found.unwrap()
+    }
+
+    fn framed(message: &[u8]) -> Vec<u8> {
+        let mut body = vec![0];
+        body.extend_from_slice(&(message.len() as u32).to_be_bytes());
+        body.extend_from_slice(message);
+        body
+    }
+
+    /// (grpc-status, grpc-message, the answer's bytes).
+    fn call(
+        addr: SocketAddr,
+        path: &str,
+        metadata: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u32, String, Vec<u8>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (mut sender, conn) = hyper::client::conn::http2::handshake(
+                hyper_util::rt::TokioExecutor::new(),
+                hyper_util::rt::TokioIo::new(stream),
+            )
+            .await
+            .unwrap();
+            tokio::spawn(conn);
+            let mut request = hyper::Request::post(format!("http://{addr}{path}"))
+                .header("content-type", "application/grpc")
+                .header("te", "trailers");
+            for (k, v) in metadata {
+                request = request.header(*k, *v);
+            }
+            let request = request.body(Full::new(Bytes::from(body))).unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let collected = response.into_body().collect().await.unwrap();
+            let trailers = collected.trailers().cloned().unwrap_or_default();
+            let bytes = collected.to_bytes().to_vec();
+            let status = trailers["grpc-status"].to_str().unwrap().parse().unwrap();
+            let message = trailers
+                .get("grpc-message")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (status, message, bytes)
+        })
+    }
+
+    fn start(home: &Home, config: &str) -> Daemon {
+        home.write_config(config);
+        home.start_with(|cmd| {
+            cmd.env("HOOKMETER_OTLP_GRPC", "127.0.0.1:0");
+        })
+    }
+
+    #[test]
+    fn a_grpc_export_writes_its_requests_once_and_bad_ones_get_grpc_statuses() {
+        let home = Home::new();
+        let daemon = start(&home, "[otlp]\nmax_body = 65536\n");
+        let addr = grpc_addr(&daemon);
+
+        let export = export_of(vec![api_request("req_grpc_1", Some(5))]).encode_to_vec();
+        for _ in 0..2 {
+            let (status, message, bytes) = call(addr, LOGS, &[], framed(&export));
+            assert_eq!(status, 0, "{message}");
+            let answer = wire::ExportLogsServiceResponse::decode(&bytes[5..]).unwrap();
+            assert_eq!(answer.partial_success, None);
+        }
+        let got = records(&home);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got["req_grpc_1"].1, 5);
+
+        // gzip, as grpc-encoding says.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&export_of(vec![api_request("req_grpc_2", Some(7))]).encode_to_vec())
+            .unwrap();
+        let mut body = framed(&gz.finish().unwrap());
+        body[0] = 1;
+        let (status, message, _) = call(addr, LOGS, &[("grpc-encoding", "gzip")], body);
+        assert_eq!(status, 0, "{message}");
+        assert_eq!(records(&home)["req_grpc_2"].1, 7);
+
+        // Malformed protobuf and a broken frame: 3, kept, nothing stored.
+        let (status, message, _) = call(addr, LOGS, &[], framed(b"\x0a\xff\xff\xff\x0f"));
+        assert_eq!(status, 3, "{message}");
+        let (status, message, _) = call(addr, LOGS, &[], vec![0, 0, 0, 0, 9, 1]);
+        assert_eq!(status, 3, "{message}");
+        assert_eq!(
+            home.count("SELECT count(*) FROM rejected_events WHERE source = 'otlp'"),
+            2
+        );
+
+        // Over max_body: 8 RESOURCE_EXHAUSTED.
+        let (status, message, _) = call(addr, LOGS, &[], framed(&vec![0u8; 100_000]));
+        assert_eq!(status, 8, "{message}");
+        assert!(message.contains("max_body"), "{message}");
+
+        // Metrics: accepted and counted, no record.
+        let (status, message, _) = call(addr, METRICS, &[], framed(b""));
+        assert_eq!(status, 0, "{message}");
+        let (status, _, _) = call(addr, "/no.Such/Method", &[], framed(b""));
+        assert_eq!(status, 12);
+        assert_eq!(records(&home).len(), 2);
+
+        let metrics = http_get(daemon.http(), "/metrics").text();
+        assert!(
+            metrics.contains("hookmeter_otlp_metric_exports_total{outcome=\"accepted\"} 1\n"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("hookmeter_otlp_exports_total{outcome=\"too_large\"} 1\n"),
+            "{metrics}"
+        );
+        // The daemon serves on.
+        let (status, _, _) = call(addr, LOGS, &[], framed(&export));
+        assert_eq!(status, 0);
+    }
+
+    #[test]
+    fn with_a_token_a_grpc_export_needs_it() {
+        let home = Home::new();
+        let daemon = start(&home, "[http]\ntoken = \"s3cret\"\n");
+        let addr = grpc_addr(&daemon);
+        let export = export_of(vec![api_request("req_tok", Some(1))]).encode_to_vec();
+        let (status, _, _) = call(addr, LOGS, &[], framed(&export));
+        assert_eq!(status, 16);
+        let (status, _, _) = call(
+            addr,
+            LOGS,
+            &[("authorization", "Bearer nope")],
+            framed(&export),
+        );
+        assert_eq!(status, 16);
+        assert_eq!(records(&home).len(), 0);
+        let (status, m, _) = call(
+            addr,
+            LOGS,
+            &[("authorization", "Bearer s3cret")],
+            framed(&export),
+        );
+        assert_eq!(status, 0, "{m}");
+        assert_eq!(records(&home).len(), 1);
+    }
+
+    /// Holds 127.0.0.1:4317, OTLP/gRPC's default: bound here when free; when
+    /// another process (a local collector) holds it, that is the same case.
+    fn hold_the_default_port() -> Option<std::net::TcpListener> {
+        match std::net::TcpListener::bind("127.0.0.1:4317") {
+            Ok(listener) => Some(listener),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => None,
+            Err(e) => panic!("cannot set up: neither bound nor found 127.0.0.1:4317 taken: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_default_grpc_port_taken_is_warned_about_and_the_daemon_serves_on() {
+        let _held = hold_the_default_port();
+        let home = Home::new();
+        let daemon = home.start_with(|cmd| {
+            cmd.env_remove("HOOKMETER_OTLP_GRPC");
+        });
+        // The socket answers before the listeners are bound: wait for the
+        // dashboard's line, logged after both.
+        wait_until(
+            "the daemon to be ready",
+            || daemon.run_log().contains("hookmeter is ready"),
+            || daemon.log_text(),
+        );
+        let log = daemon.run_log();
+        assert!(
+            log.contains("default address 127.0.0.1:4317 cannot be used")
+                && log.contains("serves without OTLP/gRPC")
+                && log.contains("HOOKMETER_OTLP_GRPC"),
+            "{log}"
+        );
+        assert!(!log.contains("OTLP/gRPC listening on"), "{log}");
+        let metrics = http_get(daemon.http(), "/metrics").text();
+        assert!(
+            metrics.contains("hookmeter_otlp_grpc_listening 0\n"),
+            "{metrics}"
+        );
+        // The rest serves: an export over HTTP still lands.
+        let export = export_of(vec![api_request("req_default", Some(3))]).encode_to_vec();
+        let answer = post(daemon.http(), "application/x-protobuf", &[], &export);
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(records(&home)["req_default"].1, 3);
+    }
+
+    #[test]
+    fn a_grpc_address_the_user_set_that_is_taken_stops_the_start_with_exit_2() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let home = Home::new();
+        let daemon = home.spawn_with(|cmd| {
+            cmd.env("HOOKMETER_OTLP_GRPC", &addr);
+        });
+        assert_eq!(daemon.wait_exit().code(), Some(2));
+        let log = std::fs::read_to_string(home.path().join("daemon.log")).unwrap();
+        assert!(
+            log.contains(&format!("cannot listen for OTLP/gRPC on {addr}")),
+            "{log}"
+        );
+        assert!(!home.socket().exists(), "the socket is not left behind");
+        drop(taken);
+    }
+
+    #[test]
+    fn a_grpc_listener_that_serves_shows_in_metrics() {
+        let home = Home::new();
+        let daemon = start(&home, "");
+        grpc_addr(&daemon);
+        let metrics = http_get(daemon.http(), "/metrics").text();
+        assert!(
+            metrics.contains("hookmeter_otlp_grpc_listening 1\n"),
+            "{metrics}"
+        );
+    }
+}

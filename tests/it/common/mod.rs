@@ -210,6 +210,9 @@ impl Home {
             .env("HOOKMETER_SOCKET", self.socket())
             .env("HOOKMETER_SPOOL", self.spool())
             .env("HOOKMETER_HTTP", "127.0.0.1:0")
+            // OTLP/gRPC's default port would collide between parallel
+            // daemons; tests of it turn it on at a free port.
+            .env("HOOKMETER_OTLP_GRPC", "off")
             .env("RUST_LOG", "hookmeter=debug,info");
         cmd
     }
