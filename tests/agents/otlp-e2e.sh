@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The second real client against the real daemon: for each captured agent
-# export that hookmeter maps today (Claude Code: text, tools), otel_client.py
-# (the Python OpenTelemetry SDK's own exporters, pinned in
+# export (Claude Code, Codex, Gemini CLI: text and a tool call each),
+# otel_client.py (the Python OpenTelemetry SDK's own exporters, pinned in
 # requirements-otel.txt) sends its usage events over http/protobuf, http/json
 # and gRPC, each run to a fresh daemon and database; the records must then
-# equal the capture's ledger, each request once (read with python3's sqlite3,
-# read-only). One line per run; exit 1 on any mismatch.
+# equal the capture's ledger, each request once (Claude Code's by request id;
+# Codex's and Gemini CLI's, which carry no id, as a set of token counts), read
+# with python3's sqlite3, read-only. One line per run; exit 1 on any mismatch.
 #
 #   tests/agents/otlp-e2e.sh
 #   HOOKMETER_BIN  the binary (default: build it with cargo, debug)
@@ -17,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 fixtures=$repo/tests/fixtures/otel
-captures="claude/text claude/tools"
+captures="claude/text claude/tools codex/text codex/shell gemini/text gemini/tool"
 protocols="http/protobuf http/json grpc"
 
 if [ -z "${HOOKMETER_BIN:-}" ]; then
@@ -91,25 +92,48 @@ for capture in $captures; do
 import json, sqlite3, sys
 
 db, ledger_file, capture, protocol = sys.argv[1:]
-want = {}
-for line in open(ledger_file, encoding="utf-8"):
-    v = json.loads(line)
-    u = v["usage"]
-    # The event does not split 5-minute and 1-hour cache writes.
-    want[v["requestId"]] = (u["input"], u["output"], u["cache_read"], u["cache_write_5m"] + u["cache_write_1h"])
+agent = capture.split("/")[0]
 con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-rows = con.execute(
-    "SELECT a.request_id, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens "
-    "FROM cost_records c JOIN api_messages a ON a.record_id = c.id"
-).fetchall()
 records = con.execute("SELECT count(*) FROM cost_records").fetchone()[0]
-got = {r[0]: tuple(r[1:]) for r in rows}
 problems = []
-if len(got) != len(rows) or records != len(rows):
-    problems.append(f"{records} records, {len(rows)} joined rows, {len(got)} request ids: a request counted twice")
-for rid in sorted(set(want) | set(got)):
-    if want.get(rid) != got.get(rid):
-        problems.append(f"{rid}: ledger {want.get(rid)}, records {got.get(rid)}")
+if agent == "claude":
+    # One record per request id, found through the request's api_messages row.
+    want = {}
+    for line in open(ledger_file, encoding="utf-8"):
+        v = json.loads(line)
+        u = v["usage"]
+        # The event does not split 5-minute and 1-hour cache writes.
+        want[v["requestId"]] = (u["input"], u["output"], u["cache_read"], u["cache_write_5m"] + u["cache_write_1h"])
+    rows = con.execute(
+        "SELECT a.request_id, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens "
+        "FROM cost_records c JOIN api_messages a ON a.record_id = c.id"
+    ).fetchall()
+    got = {r[0]: tuple(r[1:]) for r in rows}
+    if len(got) != len(rows) or records != len(rows):
+        problems.append(f"{records} records, {len(rows)} joined rows, {len(got)} request ids: a request counted twice")
+    for rid in sorted(set(want) | set(got)):
+        if want.get(rid) != got.get(rid):
+            problems.append(f"{rid}: ledger {want.get(rid)}, records {got.get(rid)}")
+else:
+    # No id links a Codex or Gemini CLI event to its request: the records,
+    # as (billed input, output, cache read), equal the ledger's as a set,
+    # one record per billed request, by each API's token semantics.
+    want = []
+    for line in open(ledger_file, encoding="utf-8"):
+        v = json.loads(line)
+        if v.get("kind") == "side":
+            continue
+        if agent == "codex":
+            want.append((v["input_tokens"] - v["cached_tokens"], v["output_tokens"], v["cached_tokens"]))
+        else:
+            want.append((v["prompt_tokens"] - v["cached_tokens"] + v["tool_use_prompt_tokens"],
+                         v["candidates_tokens"] + v["thoughts_tokens"], v["cached_tokens"]))
+    got = [tuple(r) for r in con.execute(
+        "SELECT input_tokens, output_tokens, cache_read_tokens FROM cost_records WHERE source = 'otel'")]
+    if records != len(got):
+        problems.append(f"{records} records, {len(got)} from the events")
+    if sorted(want) != sorted(got):
+        problems.append(f"ledger {sorted(want)}, records {sorted(got)}")
 status = "ok" if not problems else "FAIL"
 print(f"otlp e2e: {status}: {capture} over {protocol}: {len(got)} records, ledger {len(want)} requests")
 for p in problems:
