@@ -117,15 +117,21 @@ fn write_transcript_record(
             return Ok(written);
         }
     }
-    let seen = match record.log {
-        AgentLog::ClaudeCode => seen_rows(tx, &line.message_id)?,
-        _ => seen_by_key(tx, &line.key)?,
+    let (seen, mut existing) = match record.log {
+        AgentLog::ClaudeCode => {
+            let seen = seen_rows(tx, &line.message_id)?;
+            let existing = match own_row(&seen, request) {
+                Some(own) => stored_record(tx, RecordKey::Id(own.record_id))?,
+                None => None,
+            };
+            (seen, existing)
+        }
+        _ => {
+            let existing = stored_record(tx, RecordKey::HookEventId(&line.key))?;
+            (keyed_row(existing.as_ref(), request), existing)
+        }
     };
     let own = own_row(&seen, request);
-    let mut existing = match own {
-        Some(own) => stored_record(tx, RecordKey::Id(own.record_id))?,
-        None => None,
-    };
     let kept = existing.as_ref().map(|old| Kept {
         usage: &old.usage,
         tools: old.tool_name.as_deref(),
@@ -326,22 +332,21 @@ fn seen_rows(tx: &Transaction<'_>, message_id: &str) -> rusqlite::Result<Vec<See
     .collect()
 }
 
-/// The stored record of another agent's request, found by its key: for
-/// Codex, Gemini CLI and OpenCode the key is the request's identity (a fork's or a
-/// resume's copy shares it), so their records have no `api_messages` rows:
-/// that table reconciles Claude Code's messages across request ids and
-/// sessions.
-fn seen_by_key(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Vec<Seen>> {
-    tx.prepare_cached("SELECT id FROM cost_records WHERE hook_event_id = ?1")?
-        .query_map([key], |r| {
-            Ok(Seen {
-                request_id: String::new(),
-                record_id: r.get(0)?,
-                // Neither has sidechains that replay the main thread.
-                lineage: Some(Lineage::Main),
-                copied: false,
-            })
-        })?
+/// The row counting another agent's request: its stored record, found by
+/// its key. For Codex, Gemini CLI and OpenCode the key is the request's
+/// identity (a fork's or a resume's copy shares it), so their records have
+/// no `api_messages` rows: that table reconciles Claude Code's messages
+/// across request ids and sessions.
+fn keyed_row(stored: Option<&StoredRecord>, request: &str) -> Vec<Seen> {
+    stored
+        .map(|old| Seen {
+            request_id: request.to_owned(),
+            record_id: old.id,
+            // None of them has sidechains that replay the main thread.
+            lineage: Some(Lineage::Main),
+            copied: false,
+        })
+        .into_iter()
         .collect()
 }
 
