@@ -130,6 +130,8 @@ pub struct Facts {
     pub watch: WatchFacts,
     /// OpenCode's databases, and how far the daemon has read them.
     pub opencode: OpenCodeFacts,
+    /// The agents' own OpenTelemetry settings and the daemon's receivers.
+    pub otel: super::telemetry::Facts,
 }
 
 /// OpenCode's databases under `transcripts.opencode_roots`
@@ -423,6 +425,8 @@ pub fn gather(
     passwd: &Path,
 ) -> Facts {
     let origin = |name: &str| config.origins.get(name).cloned().unwrap_or(Origin::Default);
+    let socket = look_at_socket(&config.socket);
+    let daemon_up = socket == SocketState::Listening;
     Facts {
         config: ConfigFacts {
             file: config.config_file.clone(),
@@ -437,7 +441,7 @@ pub fn gather(
         },
         socket: SocketFacts {
             path: config.socket.clone(),
-            state: look_at_socket(&config.socket),
+            state: socket,
         },
         spool: look_at_spool(&config.spool),
         hooks: look_at_hooks(env, cwd),
@@ -448,6 +452,7 @@ pub fn gather(
         prices: look_at_prices(config),
         watch: look_at_watch(config),
         opencode: look_at_opencode(config),
+        otel: super::telemetry::look(config, env, daemon_up),
     }
 }
 
@@ -932,6 +937,14 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.push(assess_prices(&facts.prices));
     findings.push(assess_watch(&facts.watch));
     findings.push(assess_opencode(&facts.opencode));
+    findings.extend(super::telemetry::assess(&facts.otel).into_iter().map(
+        |(check, status, finding, fix)| Finding {
+            check,
+            status,
+            finding,
+            fix,
+        },
+    ));
     findings
 }
 
@@ -1827,6 +1840,26 @@ mod tests {
                 followed: true,
                 databases: Vec::new(),
             },
+            otel: super::super::telemetry::Facts {
+                claude: off(),
+                codex: off(),
+                gemini: off(),
+                receivers: super::super::telemetry::Receivers {
+                    http: Some("127.0.0.1:7717".into()),
+                    grpc: None,
+                    token: false,
+                    probe: super::super::telemetry::Probe::Answered {
+                        grpc_listening: false,
+                    },
+                },
+            },
+        }
+    }
+
+    fn off() -> super::super::telemetry::AgentFacts {
+        super::super::telemetry::AgentFacts {
+            file: None,
+            state: super::super::telemetry::ExportState::Off("no settings file".into()),
         }
     }
 
@@ -1987,7 +2020,11 @@ mod tests {
                 "http",
                 "prices",
                 "watch",
-                "opencode"
+                "opencode",
+                "claude.otel",
+                "codex.otel",
+                "gemini.otel",
+                "otlp"
             ]
         );
         assert!(
