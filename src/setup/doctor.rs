@@ -2,8 +2,9 @@
 //!
 //! [`gather`] looks (and only looks: it never creates, migrates or repairs
 //! anything) at the config file, the database, the socket, the spool,
-//! Claude Code's settings, the systemd unit files installed and the
-//! machine's login accounts, into [`Facts`]. [`assess`], a pure function of
+//! Claude Code's settings, the systemd unit files installed, the
+//! machine's login accounts and the agents' OpenTelemetry settings (with a
+//! running daemon's `/metrics`: [`super::telemetry`]), into [`Facts`]. [`assess`], a pure function of
 //! those facts, turns them into [`Finding`]s: one per check, each `ok`,
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
 //! [`render_json`] print them. [`run`] is the command: it resolves the
