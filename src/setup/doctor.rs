@@ -2,8 +2,9 @@
 //!
 //! [`gather`] looks (and only looks: it never creates, migrates or repairs
 //! anything) at the config file, the database, the socket, the spool,
-//! Claude Code's settings, the systemd unit files installed and the
-//! machine's login accounts, into [`Facts`]. [`assess`], a pure function of
+//! Claude Code's settings, the systemd unit files installed, the
+//! machine's login accounts and the agents' OpenTelemetry settings (with a
+//! running daemon's `/metrics`: [`super::telemetry`]), into [`Facts`]. [`assess`], a pure function of
 //! those facts, turns them into [`Finding`]s: one per check, each `ok`,
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
 //! [`render_json`] print them. [`run`] is the command: it resolves the
@@ -130,6 +131,8 @@ pub struct Facts {
     pub watch: WatchFacts,
     /// OpenCode's databases, and how far the daemon has read them.
     pub opencode: OpenCodeFacts,
+    /// The agents' own OpenTelemetry settings and the daemon's receivers.
+    pub otel: super::telemetry::Facts,
 }
 
 /// OpenCode's databases under `transcripts.opencode_roots`
@@ -423,6 +426,8 @@ pub fn gather(
     passwd: &Path,
 ) -> Facts {
     let origin = |name: &str| config.origins.get(name).cloned().unwrap_or(Origin::Default);
+    let socket = look_at_socket(&config.socket);
+    let daemon_up = socket == SocketState::Listening;
     Facts {
         config: ConfigFacts {
             file: config.config_file.clone(),
@@ -437,7 +442,7 @@ pub fn gather(
         },
         socket: SocketFacts {
             path: config.socket.clone(),
-            state: look_at_socket(&config.socket),
+            state: socket,
         },
         spool: look_at_spool(&config.spool),
         hooks: look_at_hooks(env, cwd),
@@ -448,6 +453,7 @@ pub fn gather(
         prices: look_at_prices(config),
         watch: look_at_watch(config),
         opencode: look_at_opencode(config),
+        otel: super::telemetry::look(config, env, daemon_up),
     }
 }
 
@@ -932,6 +938,14 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.push(assess_prices(&facts.prices));
     findings.push(assess_watch(&facts.watch));
     findings.push(assess_opencode(&facts.opencode));
+    findings.extend(super::telemetry::assess(&facts.otel).into_iter().map(
+        |(check, status, finding, fix)| Finding {
+            check,
+            status,
+            finding,
+            fix,
+        },
+    ));
     findings
 }
 
@@ -1827,6 +1841,26 @@ mod tests {
                 followed: true,
                 databases: Vec::new(),
             },
+            otel: super::super::telemetry::Facts {
+                claude: off(),
+                codex: off(),
+                gemini: off(),
+                receivers: super::super::telemetry::Receivers {
+                    http: Some("127.0.0.1:7717".into()),
+                    grpc: None,
+                    token: false,
+                    probe: super::super::telemetry::Probe::Answered {
+                        grpc_listening: false,
+                    },
+                },
+            },
+        }
+    }
+
+    fn off() -> super::super::telemetry::AgentFacts {
+        super::super::telemetry::AgentFacts {
+            file: None,
+            state: super::super::telemetry::ExportState::Off("no settings file".into()),
         }
     }
 
@@ -1987,7 +2021,11 @@ mod tests {
                 "http",
                 "prices",
                 "watch",
-                "opencode"
+                "opencode",
+                "claude.otel",
+                "codex.otel",
+                "gemini.otel",
+                "otlp"
             ]
         );
         assert!(

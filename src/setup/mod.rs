@@ -10,6 +10,8 @@
 //! - [`doctor`]: `hookmeter doctor`, facts about the config, database,
 //!   socket, spool and installed hooks gathered read-only, judged by a pure
 //!   function, printed as lines or JSON.
+//! - [`telemetry`]: doctor's look at the agents' own OpenTelemetry settings
+//!   (what [`otel`] writes) against the daemon's OTLP receivers.
 //!
 //! What both share lives here: the events hookmeter hooks, where Claude Code
 //! keeps its settings, and how a hook command is recognized as hookmeter's.
@@ -20,6 +22,7 @@ pub mod doctor;
 pub mod gemini;
 pub mod hooks;
 pub mod otel;
+pub mod telemetry;
 
 use std::path::{Path, PathBuf};
 

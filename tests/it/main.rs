@@ -49,6 +49,7 @@ mod modifiers;
 mod names;
 mod opencode;
 mod opencode_live;
+mod otel_doctor;
 mod otel_setup;
 mod otlp;
 mod otlp_sessions;
