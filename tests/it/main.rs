@@ -51,6 +51,7 @@ mod opencode;
 mod opencode_live;
 mod otel_setup;
 mod otlp;
+mod otlp_limits;
 mod otlp_sessions;
 mod pipeline;
 mod pricing_update;
