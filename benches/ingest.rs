@@ -10,16 +10,27 @@
 //! (d) the cost of keeping the hourly rollup (issue 4): the same 1-connection
 //!     load against this build and against a build of the core pipeline
 //!     before the rollup existed (HOOKMETER_BASELINE_BIN; bench/run.sh builds
-//!     it), each on a fresh database, alternating, BENCH_ROLLUP_ROUNDS times.
+//!     it), each on a fresh database, alternating, BENCH_ROLLUP_ROUNDS times;
+//! (e) OTLP/HTTP protobuf log ingest (issue 21): the same number of Claude
+//!     Code `api_request` records as (a)'s events, in exports of
+//!     BENCH_OTLP_BATCH (default 512) records like a real exporter's, over 1
+//!     and 4 keep-alive connections, each export waiting for its 200 (sent
+//!     after the writer committed), against (a)'s socket figures. The bodies
+//!     are encoded before the clock starts.
 //!
 //! Sizes: BENCH_EVENTS (default 200000), BENCH_SENDS (default 300),
-//! BENCH_ROLLUP_ROUNDS (default 2; 0 or no baseline binary skips (d)).
+//! BENCH_ROLLUP_ROUNDS (default 2; 0 or no baseline binary skips (d)),
+//! BENCH_OTLP_BATCH (default 512).
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use hookmeter::ingest::otlp::wire;
+use prost::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookmeter");
 
@@ -30,8 +41,20 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Event `i`'s usage, the same whichever way it is sent: input, output,
+/// cache read, cache write tokens.
+fn tokens(i: usize) -> [i64; 4] {
+    [
+        (3 + i % 100) as i64,
+        (50 + i % 900) as i64,
+        (20_000 + i % 5000) as i64,
+        (i % 3000) as i64,
+    ]
+}
+
 /// A realistic hook payload with usage (~700 bytes), unique per (run, i).
 fn payload(run: &str, i: usize) -> String {
+    let [inp, out, cr, cw] = tokens(i);
     format!(
         concat!(
             r#"{{"hook_event_name":"PostToolUse","session_id":"bench-{run}-{s}","tool_use_id":"toolu_{i:08}","#,
@@ -47,12 +70,87 @@ fn payload(run: &str, i: usize) -> String {
         i = i,
         p = i % 7,
         a = i % 5,
-        inp = 3 + i % 100,
-        out = 50 + i % 900,
-        cr = 20_000 + i % 5000,
-        cw = i % 3000,
+        inp = inp,
+        out = out,
+        cr = cr,
+        cw = cw,
         d = i % 4000,
     )
+}
+
+/// The attribute `key` with a string, integer or double value.
+fn kv(key: &str, value: wire::Value) -> wire::KeyValue {
+    wire::KeyValue {
+        key: key.into(),
+        value: Some(wire::AnyValue { value: Some(value) }),
+    }
+}
+
+/// Record `i` as Claude Code's exporter sends it (the attributes of its
+/// `claude_code.api_request` event, ~600 bytes encoded) with [`tokens`]'s
+/// usage, unique per (run, i).
+fn api_request(run: &str, i: usize) -> wire::LogRecord {
+    use wire::Value::{DoubleValue, IntValue, StringValue};
+    let text = |s: String| StringValue(s);
+    let [inp, out, cr, cw] = tokens(i);
+    // Sonnet 4.5 at USD 3 / 15 / 0.30 / 3.75 per million tokens: micro-USD per token.
+    let micros = inp * 3 + out * 15 + cr * 3 / 10 + cw * 375 / 100;
+    wire::LogRecord {
+        time_unix_nano: 1_796_574_274_608_000_000 + i as u64 * 1_000_000,
+        observed_time_unix_nano: 0,
+        body: Some(wire::AnyValue {
+            value: Some(text("claude_code.api_request".into())),
+        }),
+        attributes: vec![
+            kv("user.id", text(format!("{:064x}", 7))),
+            kv("session.id", text(format!("bench-{run}-{}", i / 50))),
+            kv("terminal.type", text("non-interactive".into())),
+            kv("event.name", text("api_request".into())),
+            kv("event.timestamp", text("2026-12-06T16:24:34.608Z".into())),
+            kv("event.sequence", IntValue(i as i64)),
+            kv("prompt.id", text(format!("prompt-{run}-{}", i / 10))),
+            kv("model", text("claude-sonnet-4-5-20250929".into())),
+            kv("input_tokens", IntValue(inp)),
+            kv("output_tokens", IntValue(out)),
+            kv("cache_read_tokens", IntValue(cr)),
+            kv("cache_creation_tokens", IntValue(cw)),
+            kv("cost_usd", DoubleValue(micros as f64 / 1e6)),
+            kv("cost_usd_micros", IntValue(micros)),
+            kv("duration_ms", IntValue((i % 4000) as i64)),
+            kv("request_id", text(format!("req_bench_{run}_{i:08}"))),
+            kv("speed", text("normal".into())),
+            kv("query_source", text("sdk".into())),
+        ],
+    }
+}
+
+/// `records` records of `run`, encoded as OTLP/HTTP protobuf exports of
+/// `batch` records each, with Claude Code's resource.
+fn otlp_exports(run: &str, records: usize, batch: usize) -> Vec<Vec<u8>> {
+    let text = |s: &str| wire::Value::StringValue(s.into());
+    let resource = wire::Resource {
+        attributes: vec![
+            kv("host.arch", text("amd64")),
+            kv("os.type", text("linux")),
+            kv("service.name", text("claude-code")),
+            kv("service.version", text("2.1.197")),
+        ],
+    };
+    (0..records)
+        .step_by(batch)
+        .map(|first| {
+            let log_records = (first..(first + batch).min(records))
+                .map(|i| api_request(run, i))
+                .collect();
+            wire::ExportLogsServiceRequest {
+                resource_logs: vec![wire::ResourceLogs {
+                    resource: Some(resource.clone()),
+                    scope_logs: vec![wire::ScopeLogs { log_records }],
+                }],
+            }
+            .encode_to_vec()
+        })
+        .collect()
 }
 
 struct Daemon {
@@ -62,10 +160,29 @@ struct Daemon {
 
 impl Daemon {
     fn start(dir: &Path) -> Daemon {
-        Daemon::start_bin(BIN, dir)
+        Daemon::launch(BIN, dir, None)
     }
 
     fn start_bin(bin: &str, dir: &Path) -> Daemon {
+        Daemon::launch(bin, dir, None)
+    }
+
+    /// This build with its HTTP API (OTLP/HTTP included) on a free loopback
+    /// port, returned; OTLP/gRPC off.
+    fn start_http(dir: &Path) -> (Daemon, SocketAddr) {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let daemon = Daemon::launch(BIN, dir, Some(addr));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "the HTTP API did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (daemon, addr)
+    }
+
+    fn launch(bin: &str, dir: &Path, http: Option<SocketAddr>) -> Daemon {
         let socket = dir.join("hm.sock");
         let child = Command::new(bin)
             .arg("serve")
@@ -75,7 +192,11 @@ impl Daemon {
             .env("HOOKMETER_SOCKET", &socket)
             .env("HOOKMETER_SPOOL", dir.join("spool"))
             .env("RUST_LOG", "warn")
-            .env("HOOKMETER_HTTP", "off")
+            .env(
+                "HOOKMETER_HTTP",
+                http.map_or("off".to_string(), |a| a.to_string()),
+            )
+            .env("HOOKMETER_OTLP_GRPC", "off")
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn daemon");
@@ -166,6 +287,80 @@ fn socket_throughput(socket: &Path, run: &str, events: usize, connections: usize
     let acked: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
     assert_eq!(acked, per * connections, "every event acked");
     acked as f64 / started.elapsed().as_secs_f64()
+}
+
+/// POSTs one protobuf export to /v1/logs on a keep-alive connection and
+/// reads the whole answer; returns its status.
+fn post_export(conn: &mut BufReader<TcpStream>, host: &str, body: &[u8]) -> u16 {
+    let head = format!(
+        "POST /v1/logs HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-protobuf\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let stream = conn.get_mut();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut line = String::new();
+    conn.read_line(&mut line).unwrap();
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut length = 0;
+    loop {
+        line.clear();
+        conn.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut answer = vec![0; length];
+    conn.read_exact(&mut answer).unwrap();
+    status
+}
+
+/// Sends `exports` over `connections` keep-alive connections, each export
+/// after the previous one's 200; returns records/s until the last answer.
+fn otlp_throughput(
+    addr: SocketAddr,
+    exports: Vec<Vec<u8>>,
+    records: usize,
+    connections: usize,
+) -> f64 {
+    let mut shares: Vec<Vec<Vec<u8>>> = (0..connections).map(|_| Vec::new()).collect();
+    for (n, export) in exports.into_iter().enumerate() {
+        shares[n % connections].push(export);
+    }
+    let host = addr.to_string();
+    let started = Instant::now();
+    let workers: Vec<_> = shares
+        .into_iter()
+        .map(|share| {
+            let host = host.clone();
+            std::thread::spawn(move || {
+                let stream = TcpStream::connect(addr).unwrap();
+                stream.set_nodelay(true).unwrap();
+                let mut conn = BufReader::new(stream);
+                for body in &share {
+                    assert_eq!(
+                        post_export(&mut conn, &host, body),
+                        200,
+                        "an export refused"
+                    );
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    records as f64 / started.elapsed().as_secs_f64()
 }
 
 /// The ceiling: the same rows inserted by plain rusqlite in one transaction,
@@ -335,6 +530,28 @@ fn main() {
         .unwrap_or(0);
     drop(daemon);
 
+    // (e), on a database of its own, with no other daemon running.
+    let batch = env_usize("BENCH_OTLP_BATCH", 512);
+    let otlp_dir = dir.path().join("otlp");
+    std::fs::create_dir_all(&otlp_dir).unwrap();
+    let (daemon, addr) = Daemon::start_http(&otlp_dir);
+    let otlp: Vec<(usize, f64)> = [1, 4]
+        .into_iter()
+        .map(|connections| {
+            let exports = otlp_exports(&format!("otlp{connections}"), events, batch);
+            (
+                connections,
+                otlp_throughput(addr, exports, events, connections),
+            )
+        })
+        .collect();
+    drop(daemon);
+    let stored: i64 = rusqlite::Connection::open(otlp_dir.join("telemetry.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM cost_records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 2 * events as i64, "every OTLP record stored once");
+
     // (d), with no other daemon running.
     let baseline = std::env::var("HOOKMETER_BASELINE_BIN")
         .ok()
@@ -375,6 +592,16 @@ fn main() {
         "| daemon peak RSS under load (MB) | {:.1} | | | ≤ 60 MB |",
         peak_rss as f64 / 1024.0
     );
+    let socket_best = one.max(eight);
+    for (connections, rate) in &otlp {
+        println!(
+            "| OTLP/HTTP protobuf ingest, {connections} connection{}, {batch} records/export, \
+             200 after commit (records/s) | {rate:.0} | {socket_best:.0} (socket ingest above, the \
+             faster of 1 and 8 connections) | {:.0} % of socket | ≥ 20,000/s and ≥ 50 % |",
+            if *connections == 1 { "" } else { "s" },
+            100.0 * rate / socket_best
+        );
+    }
     println!("\nsends that fell back to the spool: {spooled}");
     let cpu: Vec<String> = cpu.iter().map(|(n, s)| format!("{n} {s:.2} s")).collect();
     println!(

@@ -52,6 +52,7 @@ mod opencode_live;
 mod otel_doctor;
 mod otel_setup;
 mod otlp;
+mod otlp_limits;
 mod otlp_sessions;
 mod pipeline;
 mod pricing_update;

@@ -64,7 +64,7 @@ pub(crate) fn ledger(dir: &Path) -> Counts {
 }
 
 /// The records by request id (through `otel_requests` or `api_messages`).
-fn records(home: &Home) -> Counts {
+pub(crate) fn records(home: &Home) -> Counts {
     let db = home.db();
     let mut stmt = db
         .prepare(
@@ -257,7 +257,7 @@ fn a_gzipped_export_and_a_protobuf_one_built_here_import_alike() {
     assert_eq!(built, (7, 40, "otel".to_string()));
 }
 
-fn kv(key: &str, value: wire::Value) -> wire::KeyValue {
+pub(crate) fn kv(key: &str, value: wire::Value) -> wire::KeyValue {
     wire::KeyValue {
         key: key.into(),
         value: Some(wire::AnyValue { value: Some(value) }),
@@ -265,7 +265,7 @@ fn kv(key: &str, value: wire::Value) -> wire::KeyValue {
 }
 
 /// A Claude Code `api_request` record; `output` `None` leaves the count out.
-fn api_request(request_id: &str, output: Option<i64>) -> wire::LogRecord {
+pub(crate) fn api_request(request_id: &str, output: Option<i64>) -> wire::LogRecord {
     let text = |s: &str| wire::Value::StringValue(s.into());
     let mut attributes = vec![
         kv("session.id", text("s-built")),
@@ -290,7 +290,7 @@ fn api_request(request_id: &str, output: Option<i64>) -> wire::LogRecord {
     }
 }
 
-fn export_of(records: Vec<wire::LogRecord>) -> wire::ExportLogsServiceRequest {
+pub(crate) fn export_of(records: Vec<wire::LogRecord>) -> wire::ExportLogsServiceRequest {
     wire::ExportLogsServiceRequest {
         resource_logs: vec![wire::ResourceLogs {
             resource: Some(wire::Resource {
@@ -501,16 +501,16 @@ fn a_transcript_that_disagrees_gives_way_to_the_event_in_either_order_and_is_cou
 
 /// OTLP/gRPC through the real daemon: a unary call made here with hyper's
 /// HTTP/2 client, framed by hand; the answer's message and `grpc-status`.
-mod grpc {
+pub(crate) mod grpc {
     use super::*;
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
 
-    const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    pub(crate) const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
     const METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
     /// The address of this run's gRPC listener, from its log line.
-    fn grpc_addr(daemon: &Daemon) -> SocketAddr {
+    pub(crate) fn grpc_addr(daemon: &Daemon) -> SocketAddr {
         let mut found = None;
         wait_until(
             "OTLP/gRPC to listen",
@@ -528,7 +528,7 @@ mod grpc {
         found.unwrap()
     }
 
-    fn framed(message: &[u8]) -> Vec<u8> {
+    pub(crate) fn framed(message: &[u8]) -> Vec<u8> {
         let mut body = vec![0];
         body.extend_from_slice(&(message.len() as u32).to_be_bytes());
         body.extend_from_slice(message);
@@ -536,7 +536,7 @@ mod grpc {
     }
 
     /// (grpc-status, grpc-message, the answer's bytes).
-    fn call(
+    pub(crate) fn call(
         addr: SocketAddr,
         path: &str,
         metadata: &[(&str, &str)],
@@ -576,7 +576,7 @@ mod grpc {
         })
     }
 
-    fn start(home: &Home, config: &str) -> Daemon {
+    pub(crate) fn start(home: &Home, config: &str) -> Daemon {
         home.write_config(config);
         home.start_with(|cmd| {
             cmd.env("HOOKMETER_OTLP_GRPC", "127.0.0.1:0");

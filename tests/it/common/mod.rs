@@ -610,7 +610,7 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Response {
     http_request(addr, "GET", path, &[], b"")
 }
 
-fn parse_response(raw: &[u8]) -> Response {
+pub fn parse_response(raw: &[u8]) -> Response {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
