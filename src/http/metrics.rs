@@ -555,8 +555,8 @@ fn otlp(out: &mut String, scrape: &Scrape) {
         out,
         "hookmeter_otlp_exports_total",
         "counter",
-        "OTLP logs exports received at /v1/logs, by outcome (accepted, malformed, too_large, \
-         encoding, unavailable), since the daemon started.",
+        "OTLP logs exports received at /v1/logs and over gRPC, by outcome (accepted, malformed, \
+         incomplete, too_large, encoding, unavailable), since the daemon started.",
     );
     for (outcome, n) in &scrape.otlp_exports {
         sample(

@@ -149,8 +149,10 @@ pub(super) async fn receive(
             .await)
         }
         Ok(BodyRead::Broken(error)) => {
-            // Nothing stored: the exporter saw no success and keeps the export.
-            state.otlp.export(signal, ExportOutcome::Malformed, &error);
+            // The connection went before the body was whole: nothing to keep
+            // but a fragment. Nothing stored; an exporter still alive saw no
+            // success and sends the export again.
+            state.otlp.export(signal, ExportOutcome::Incomplete, &error);
             Err(Verdict::Refused(
                 Refusal::Malformed,
                 format!("cannot read the body: {error}"),

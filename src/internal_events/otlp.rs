@@ -19,6 +19,10 @@ pub enum ExportOutcome {
     Accepted,
     /// 400: the body does not decode (protobuf, JSON or gzip).
     Malformed,
+    /// The body stopped before its end: the exporter closed the connection
+    /// or reset the stream (an agent exiting mid-export); nobody hears the
+    /// answer.
+    Incomplete,
     /// 413: over `[otlp] max_body`, as sent or inflated.
     TooLarge,
     /// 415: a `Content-Encoding` other than gzip.
@@ -28,9 +32,10 @@ pub enum ExportOutcome {
 }
 
 impl ExportOutcome {
-    pub const ALL: [ExportOutcome; 5] = [
+    pub const ALL: [ExportOutcome; 6] = [
         ExportOutcome::Accepted,
         ExportOutcome::Malformed,
+        ExportOutcome::Incomplete,
         ExportOutcome::TooLarge,
         ExportOutcome::Encoding,
         ExportOutcome::Unavailable,
@@ -40,6 +45,7 @@ impl ExportOutcome {
         match self {
             ExportOutcome::Accepted => "accepted",
             ExportOutcome::Malformed => "malformed",
+            ExportOutcome::Incomplete => "incomplete",
             ExportOutcome::TooLarge => "too_large",
             ExportOutcome::Encoding => "encoding",
             ExportOutcome::Unavailable => "unavailable",

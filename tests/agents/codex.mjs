@@ -11,6 +11,11 @@
 //   watch   `hookmeter serve` runs with no hooks while Codex does: the
 //           daemon must find $CODEX_HOME/sessions on its own and record
 //           every response live; `hookmeter import` afterwards adds 0
+//   hooks   the watch off, the hooks `install-hooks --agent codex` wrote
+//   otel-protobuf, otel-json, otel-grpc  as watch, with Codex's own OTel
+//           export to the daemon (`install-hooks --otel --agent codex`,
+//           otel-live.mjs): the events arrive, the records stay the
+//           rollout's, one per response
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,10 +25,11 @@ import { fileURLToPath } from 'node:url';
 import { startOpenAIMock } from './mock/openai.mjs';
 import { expectedOpenAICost, isOpenAILongContext } from './ledger.mjs';
 import { fmtCost, hookmeterEnv, importSummary, readTable, run, socketAnswers, stopProcess, waitFor } from './lib.mjs';
+import { OTEL_MODES, checkSessionSource, installOtel, otelListeners, switchCodexProtocol } from './otel-live.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const codexBin = path.join(here, 'node_modules/.bin/codex');
-export const CODEX_MODES = ['import', 'watch', 'hooks'];
+export const CODEX_MODES = ['import', 'watch', 'hooks', ...OTEL_MODES];
 
 /** One scenario's temp dir: HOME, CODEX_HOME, the project, hookmeter's files. */
 function makeWorld(name) {
@@ -166,8 +172,15 @@ export async function runCodexScenario(scenario, mode, { bin, keep }) {
   const henv = { ...hookmeterEnv(world), CODEX_HOME: world.codexHome };
   const problems = [];
   let daemon;
-  const live = mode === 'watch' || mode === 'hooks';
+  const otel = OTEL_MODES.includes(mode);
+  const live = mode === 'watch' || mode === 'hooks' || otel;
+  let listeners;
   try {
+    if (otel) {
+      listeners = await otelListeners(henv);
+      await installOtel(bin, henv, 'codex');
+      ctx.notes.push(`OTel: ${switchCodexProtocol(world.codexHome, mode, listeners)} from config.toml`);
+    }
     if (mode === 'hooks') {
       // The hooks alone: the daemon's watch is off, so a record can only come
       // from a rollout a Codex hook names. After Codex's own config is
@@ -225,6 +238,7 @@ export async function runCodexScenario(scenario, mode, { bin, keep }) {
         records = await readTable(world.db, 'cost_records');
         return records.length === mock.ledger.length && compare(mock.ledger, records, ctx).length === 0;
       });
+      if (otel) problems.push(...(await checkSessionSource({ http: listeners.http, expected: mock.ledger.length, records, notes: ctx.notes })));
     } else {
       const r = await run(bin, ['import', '--agent', 'codex'], { env: henv });
       const s = importSummary(r);

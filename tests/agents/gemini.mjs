@@ -15,6 +15,9 @@
 //   hooks   the watch off, the hooks `hookmeter install-hooks --agent
 //           gemini` wrote: a record can only come from a chat log a hook
 //           named
+//   otel-json, otel-grpc  as watch, with the CLI's own OTel export to the
+//           daemon (`install-hooks --otel --agent gemini`, otel-live.mjs):
+//           the events arrive, the records stay the chat log's
 // In every mode `hookmeter import` afterwards adds 0.
 
 import { spawn } from 'node:child_process';
@@ -25,10 +28,13 @@ import { fileURLToPath } from 'node:url';
 import { startGeminiMock } from './mock/gemini.mjs';
 import { expectedGeminiCost, isGeminiLongContext } from './ledger.mjs';
 import { fmtCost, hookmeterEnv, importSummary, readTable, run, socketAnswers, stopProcess, waitFor } from './lib.mjs';
+import { checkSessionSource, installOtel, otelListeners, switchGeminiProtocol } from './otel-live.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const geminiBin = path.join(here, 'node_modules/.bin/gemini');
-export const GEMINI_MODES = ['import', 'watch', 'hooks'];
+// No otel-protobuf: the CLI's OTLP/HTTP sends JSON only.
+const GEMINI_OTEL_MODES = ['otel-json', 'otel-grpc'];
+export const GEMINI_MODES = ['import', 'watch', 'hooks', ...GEMINI_OTEL_MODES];
 
 /** One scenario's temp dir: HOME (the CLI's too), the project, hookmeter's files. */
 function makeWorld(name) {
@@ -162,8 +168,15 @@ export async function runGeminiScenario(scenario, mode, { bin, keep }) {
   const henv = hookmeterEnv(world);
   const problems = [];
   let daemon;
-  const live = mode === 'watch' || mode === 'hooks';
+  const otel = GEMINI_OTEL_MODES.includes(mode);
+  const live = mode === 'watch' || mode === 'hooks' || otel;
+  let listeners;
   try {
+    if (otel) {
+      listeners = await otelListeners(henv);
+      await installOtel(bin, henv, 'gemini');
+      ctx.notes.push(`OTel: ${switchGeminiProtocol(world.home, mode, listeners)} from settings.json`);
+    }
     if (mode === 'hooks') {
       // The hooks alone: with the watch off, a record can only come from a
       // chat log a hook names.
@@ -205,6 +218,7 @@ export async function runGeminiScenario(scenario, mode, { bin, keep }) {
         records = await readTable(world.db, 'cost_records');
         return records.length === mock.ledger.length && compare(mock.ledger, records, ctx).length === 0;
       });
+      if (otel) problems.push(...(await checkSessionSource({ http: listeners.http, expected: mock.ledger.length, records, notes: ctx.notes })));
     } else {
       const r = await run(bin, ['import', '--agent', 'gemini'], { env: henv });
       const s = importSummary(r);

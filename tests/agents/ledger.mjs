@@ -68,11 +68,11 @@ export function checkRatesAgainstFacts(factsPath) {
  * cache_write_5m and cache_write_1h (the API's input_tokens excludes the
  * cache, so nothing is subtracted).
  */
-export function expectedCost(model, usage) {
+export function expectedCost(model, usage, { tier = true } = {}) {
   const base = RATES[model];
   if (!base) throw new Error(`ledger: no stated rates for model ${model}; add them from the facts file`);
   const prompt = usage.input + usage.cache_read + usage.cache_write_5m + usage.cache_write_1h;
-  const r = base.long && prompt > LONG_CONTEXT_THRESHOLD ? base.long : base;
+  const r = tier && base.long && prompt > LONG_CONTEXT_THRESHOLD ? base.long : base;
   return (
     usage.input * r.input
     + usage.output * r.output

@@ -49,23 +49,26 @@ export function socketAnswers(socket) {
 
 const QUERY = `
 import json, sqlite3, sys
-db, table = sys.argv[1], sys.argv[2]
+db, table, order = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
     c = sqlite3.connect('file:' + db + '?mode=ro', uri=True)
 except sqlite3.OperationalError:
     print('[]'); sys.exit(0)
 c.row_factory = sqlite3.Row
 try:
-    rows = [dict(r) for r in c.execute('SELECT * FROM ' + table + ' ORDER BY id')]
+    rows = [dict(r) for r in c.execute('SELECT * FROM ' + table + ' ORDER BY ' + order)]
 except sqlite3.OperationalError:
     rows = []
 print(json.dumps(rows))
 `;
 
-/** hookmeter's rows of `table` (cost_records, hook_events), read-only. */
-export async function readTable(db, table) {
+/**
+ * hookmeter's rows of `table` (cost_records, hook_events), read-only, by
+ * `order` (a column; tables without `id`, such as otel_requests, name theirs).
+ */
+export async function readTable(db, table, order = 'id') {
   if (!fs.existsSync(db)) return [];
-  const r = await run('python3', ['-c', QUERY, db, table]);
+  const r = await run('python3', ['-c', QUERY, db, table, order]);
   if (r.code !== 0) throw new Error(`reading ${table}: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }

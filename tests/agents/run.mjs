@@ -44,6 +44,7 @@ import { OPENCODE_MODES, opencodeBin, runOpenCodeScenario } from './opencode.mjs
 import { opencodeScenarios } from './opencode-scenarios.mjs';
 import { scenarios } from './scenarios.mjs';
 import { fail, fmtCost, hookmeterEnv, readTable, run, socketAnswers, stopProcess, waitFor } from './lib.mjs';
+import { OTEL_MODES, exportsSeen, installOtel, otelListeners, reconcile, switchClaudeProtocol, usageEventsReceived } from './otel-live.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -70,7 +71,7 @@ const modes = (process.env.HARNESS_NO_HOOKS === '1' ? 'nohooks' : (process.env.H
   .split(',')
   .map((m) => m.trim())
   .filter(Boolean);
-for (const m of modes) if (!['hooks', 'nohooks'].includes(m)) fail(`unknown mode ${m} (hooks, nohooks)`);
+for (const m of modes) if (!['hooks', 'nohooks', ...OTEL_MODES].includes(m)) fail(`unknown mode ${m} (hooks, nohooks, ${OTEL_MODES.join(', ')})`);
 const codexModes = (process.env.HARNESS_CODEX_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
 for (const m of codexModes) if (!CODEX_MODES.includes(m)) fail(`unknown Codex mode ${m} (${CODEX_MODES.join(', ')})`);
 const geminiModes = (process.env.HARNESS_GEMINI_MODES ?? 'import').split(',').map((m) => m.trim()).filter(Boolean);
@@ -225,6 +226,71 @@ function sideBySide(name, mode, ledger, records) {
   return { l, h };
 }
 
+/**
+ * What an OTel mode adds (otel-live.mjs): every billed request's event
+ * reached the daemon and was matched to its transcript line (one
+ * otel_requests row each, `agrees`, the record of that request), and
+ * reconcile finds no difference between hookmeter's cost and Claude Code's.
+ */
+async function checkOtel(ctx, { expected, otelRows, records, listeners, henv }) {
+  const problems = [];
+  const received = await usageEventsReceived(listeners.http);
+  ctx.notes.push(`OTLP exports: ${await exportsSeen(listeners.http)}; usage events ${received}; otel_requests ${otelRows.length}`);
+  console.log(`  ${ctx.notes.at(-1)}`);
+  if (received < expected.length) problems.push(`${received} usage events reached the daemon for ${expected.length} billed requests`);
+  const recordOf = new Map(records.map((r) => [r.id, r]));
+  const byRequest = new Map(otelRows.map((o) => [o.request_id, o]));
+  for (const e of expected) {
+    const row = byRequest.get(e.requestId);
+    if (!row) {
+      problems.push(`no OTel event of billed request ${e.requestId}`);
+      continue;
+    }
+    const record = recordOf.get(row.record_id);
+    if (!record || !record.hook_event_id.endsWith(`:${e.messageId}:${e.requestId}`)) {
+      problems.push(`the event of ${e.requestId} counts record ${row.record_id} (${record?.hook_event_id}), not its own`);
+    }
+    if (row.agrees !== 1) problems.push(`the event of ${e.requestId} disagrees with its transcript line`);
+  }
+  for (const o of otelRows) {
+    if (!expected.some((e) => e.requestId === o.request_id)) problems.push(`an event of a request not in the ledger: ${o.request_id}`);
+  }
+  // Claude Code 2.1.197's cost_usd prices a prompt over 200k tokens at the
+  // base rates (the mock, like the API with the 1M context window, bills the
+  // tier): those requests, and only they, must differ, named as a rate of
+  // their model, by exactly the tier's extra.
+  const long = expected.filter((e) => isLongContext(e.model, e.usage));
+  const extra = long.reduce((t, e) => t + expectedCost(e.model, e.usage) - expectedCost(e.model, e.usage, { tier: false }), 0);
+  const answer = await reconcile(bin, henv);
+  const diff = Number(answer.totals.difference_usd);
+  const causes = answer.sessions.flatMap((s) => s.causes);
+  console.log(`  reconcile: ours ${answer.totals.our_cost_of_reported_usd}, Claude Code's ${answer.totals.reported_cost_usd}, difference ${diff}; causes ${causes.length ? JSON.stringify(causes) : 'none'}`);
+  if (Math.abs(diff - extra) > 1e-6) problems.push(`reconcile: difference ${diff}, expected ${extra} (the long-context tier's extra on ${long.length} requests)`);
+  const rates = causes.filter((c) => c.cause === 'rate');
+  const named = long.length ? rates.length === 1 && rates[0].model === long[0].model && rates[0].records === long.length : true;
+  if (causes.length !== rates.length || rates.length !== (long.length ? 1 : 0) || !named) {
+    problems.push(`reconcile causes ${JSON.stringify(causes)}, expected ${long.length ? `one rate of ${long[0].model} on ${long.length} requests` : 'none'}`);
+  }
+  return problems;
+}
+
+/**
+ * A rate changed on purpose (the model's output rate, by the environment,
+ * then `hookmeter reprice`): reconcile must name that model as a rate
+ * difference. Run last: it changes the stored costs.
+ */
+async function checkChangedRate(model, henv) {
+  const key = model.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const changed = { [`COST_PRICING_${key}_OUTPUT`]: '99' };
+  const r = await run(bin, ['reprice'], { env: { ...henv, ...changed } });
+  if (r.code !== 0) return [`hookmeter reprice with ${Object.keys(changed)[0]}=99 exited ${r.code}: ${r.stderr}`];
+  const answer = await reconcile(bin, henv, changed);
+  const rates = answer.sessions.flatMap((s) => s.causes).filter((c) => c.cause === 'rate');
+  console.log(`  output rate of ${model} set to $99/MTok and repriced: reconcile names ${rates.map((c) => `${c.model} (ours ${c.our_usd_per_mtok}, Claude Code's ${c.reported_usd_per_mtok} per MTok)`).join('; ') || 'nothing'}`);
+  if (!rates.length || rates.some((c) => c.model !== model)) return [`reconcile after a changed rate of ${model}: ${JSON.stringify(rates)}`];
+  return [];
+}
+
 async function runScenario(scenario, mode) {
   const world = makeWorld(scenario.name);
   const sessionId = crypto.randomUUID();
@@ -232,9 +298,18 @@ async function runScenario(scenario, mode) {
   if (scenario.setup) scenario.setup(world);
   const mock = await startAnthropicMock({ script: scenario.script(ctx) });
   const henv = hookmeterEnv(world);
+  const otel = OTEL_MODES.includes(mode);
   let daemon;
+  let listeners;
   const problems = [];
   try {
+    if (otel) {
+      // No hooks: Claude Code's own telemetry, as install-hooks --otel sets
+      // it, while the daemon watches the transcripts too.
+      listeners = await otelListeners(henv);
+      await installOtel(bin, henv, 'claude-code');
+      ctx.notes.push(`OTel: ${switchClaudeProtocol(world.home, mode, listeners)} from settings.json's env`);
+    }
     if (mode === 'hooks') {
       const r = await run(bin, ['install-hooks', '--socket', world.socket, '--spool', world.spool], { env: henv });
       if (r.code !== 0) throw new Error(`install-hooks failed: ${r.stderr}`);
@@ -296,8 +371,14 @@ async function runScenario(scenario, mode) {
     let records = [];
     let hooks = [];
     let stopLost = false;
+    let otelRows = [];
     await waitFor('records', async () => {
       records = await readTable(world.db, 'cost_records');
+      if (otel) {
+        // Every request's event in too, each matched by its transcript line.
+        otelRows = await readTable(world.db, 'otel_requests', 'request_id');
+        if (otelRows.length < expected.length || otelRows.some((o) => o.agrees !== 1)) return false;
+      }
       if (records.length === expected.length && compare(mock.ledger, records, ctx).length === 0) return true;
       if (mode === 'hooks' && !strict && Date.now() - started > 15_000) {
         hooks = await readTable(world.db, 'hook_events');
@@ -324,7 +405,9 @@ async function runScenario(scenario, mode) {
       problems.push(...liveProblems);
     }
 
-    if (mode === 'hooks') {
+    if (otel) problems.push(...(await checkOtel(ctx, { expected, otelRows, records, listeners, henv, model: scenario.model })));
+
+    if (mode === 'hooks' || otel) {
       // import afterwards adds nothing (or exactly what a lost hook left
       // out): the same keys as the live read.
       const r = await run(bin, ['import'], { env: henv });
@@ -346,6 +429,7 @@ async function runScenario(scenario, mode) {
     if (spooled.length) problems.push(`events left in the spool: ${spooled.join(' ')}`);
     if (mock.unknown.length) console.log(`  unknown requests to the mock: ${JSON.stringify(mock.unknown)}`);
     if (scenario.check) problems.push(...(await scenario.check(ctx, { mock, records, readTable })));
+    if (otel) problems.push(...(await checkChangedRate(scenario.model, henv)));
   } catch (e) {
     problems.push(String(e.message ?? e));
   } finally {

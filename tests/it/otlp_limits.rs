@@ -367,3 +367,40 @@ fn an_export_of_100k_records_is_413_by_default_and_stored_whole_once_under_a_rai
     assert_eq!(exports(daemon.http(), "accepted"), 2.0);
     assert_eq!(http_get(daemon.http(), "/healthz").status, 200);
 }
+
+#[test]
+fn an_export_cut_off_mid_body_is_counted_incomplete_and_nothing_is_kept() {
+    // An agent exiting in the middle of its export: the length promised, half
+    // the body sent, the connection closed.
+    let home = Home::new();
+    home.write_config("[otlp]\ngrpc = \"off\"\n");
+    let daemon = home.start();
+    let addr = daemon.http();
+    let body = export_of(vec![api_request("req_cut", Some(5))]).encode_to_vec();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/logs HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {PROTOBUF}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..body.len() / 2]).unwrap();
+    stream.shutdown(Shutdown::Both).unwrap();
+    drop(stream);
+
+    wait_for_metric(
+        &daemon,
+        "hookmeter_otlp_exports_total{outcome=\"incomplete\"}",
+        |n| n == 1.0,
+    );
+    assert_eq!(exports(addr, "malformed"), 0.0);
+    assert_eq!(home.count("SELECT count(*) FROM cost_records"), 0);
+    assert_eq!(
+        home.count("SELECT count(*) FROM rejected_events WHERE source = 'otlp'"),
+        0
+    );
+    // The exporter, alive again, sends it whole: one record.
+    one_good_export(addr, "req_cut");
+    assert_eq!(home.count("SELECT count(*) FROM cost_records"), 1);
+}
