@@ -221,8 +221,9 @@ fn required(record: &LogRecord, key: &'static str) -> Result<String, SkipReason>
         .ok_or(SkipReason::Missing(key))
 }
 
-/// Attribute `key` as a token count: an int, or an int written as text
-/// (Codex sends some counts as strings, and OTLP/JSON writes int64 so).
+/// Attribute `key` as a token count: an int, an int written as text
+/// (Codex sends some counts as strings, and OTLP/JSON writes int64 so), or
+/// a whole, non-negative double (an exporter that sends numbers as doubles).
 fn count(record: &LogRecord, key: &'static str) -> Result<u64, SkipReason> {
     let n = match record.attribute(key) {
         Some(AnyValue::Int(n)) => *n,
@@ -647,9 +648,11 @@ mod tests {
                 }
             }
             let record = record(attrs, "any");
+            // A count as sent: an int, digits, or a whole double (-0.0 too).
             let as_sent = |key: &str| match record.attribute(key) {
                 Some(AnyValue::Int(n)) => Some(*n as u64),
                 Some(AnyValue::String(t)) => t.parse().ok(),
+                Some(AnyValue::Double(d)) if d.fract() == 0.0 && *d >= 0.0 => Some(*d as u64),
                 _ => None,
             };
             match map(&record) {
