@@ -177,7 +177,10 @@ def load_rates(models):
             names[name.lower().replace(".", "-")] = entry
     out = {}
     for model in models:
-        entry = names.get(model.lower().replace(".", "-"))
+        name = model.lower().replace(".", "-")
+        # A dated snapshot is priced like its model (docs/pricing.md, lookup
+        # step 3): the table keeps no entry of its own for it.
+        entry = names.get(name) or names.get(re.sub(r"-\d{8}$", "", name))
         if entry is None:
             sys.exit("gen_db.py: model %r is not in crates/hookmeter-core/src/pricing/prices.toml" % model)
         inp = entry["input"]
