@@ -224,6 +224,18 @@ them in trusted folders. Their events name the chat log, which the daemon then r
         #[arg(long)]
         json: bool,
     },
+    /// Print the shell completion script for SHELL on stdout (install lines in the README)
+    Completions {
+        /// The shell the script is for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print hookmeter's man page (roff) on stdout; with --dir, write one page per command there
+    Man {
+        /// Write hookmeter.1, hookmeter-serve.1, hookmeter-budget-set.1, ... into DIR (created if missing) instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -556,6 +568,8 @@ fn main() -> ExitCode {
             return run_install_hooks(&flags, project, settings, how, dry_run);
         }
         Command::Doctor { json } => return run_doctor(&flags, json),
+        Command::Completions { shell } => return run_completions(shell),
+        Command::Man { dir } => return run_man(dir),
         _ => {}
     }
     let config = match Config::resolve(&flags, &env) {
@@ -741,7 +755,11 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e.explained(&config)),
             }
         }
-        Command::Send { .. } | Command::InstallHooks { .. } | Command::Doctor { .. } => {
+        Command::Send { .. }
+        | Command::InstallHooks { .. }
+        | Command::Doctor { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => {
             unreachable!("handled above")
         }
     }
@@ -1033,6 +1051,54 @@ fn run_doctor(flags: &Overrides, json: bool) -> ExitCode {
     match doctor::passed(&findings) {
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
+    }
+}
+
+/// The completion script comes from the same clap definitions the binary
+/// parses with, so a new flag or command is completed without an edit here.
+fn run_completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "hookmeter", &mut script);
+    write_stdout(&script)
+}
+
+fn run_man(dir: Option<PathBuf>) -> ExitCode {
+    use clap::CommandFactory;
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+            eprintln!("hookmeter: cannot render the man page: {e}");
+            return ExitCode::FAILURE;
+        }
+        return write_stdout(&page);
+    };
+    let written =
+        std::fs::create_dir_all(&dir).and_then(|()| clap_mangen::generate_to(Cli::command(), &dir));
+    match written {
+        Ok(()) => {
+            print_out(&format!("man pages written to {}\n", dir.display()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "hookmeter: cannot write the man pages to {}: {e}",
+                dir.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Generated text on stdout; a closed pipe (`| head`) is not an error worth a message.
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    match std::io::stdout().lock().write_all(bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hookmeter: cannot write to stdout: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

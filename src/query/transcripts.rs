@@ -26,6 +26,16 @@ pub fn transcript_offset(
     .optional()
 }
 
+/// Whether any cost record carries `session`: a transcript `import` read
+/// (it keeps no offset) has its session's records.
+pub fn session_has_records(conn: &Connection, session: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM cost_records WHERE session_id = ?1)",
+        [session],
+        |row| row.get(0),
+    )
+}
+
 /// The transcripts whose offset moved at or after `since` (an instant as
 /// [`crate::record::format_timestamp`] writes it).
 pub fn transcripts_read_since(conn: &Connection, since: &str) -> rusqlite::Result<Vec<String>> {

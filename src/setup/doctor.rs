@@ -4,7 +4,8 @@
 //! anything) at the config file, the database, the socket, the spool,
 //! Claude Code's settings, the systemd unit files installed, the
 //! machine's login accounts and the agents' OpenTelemetry settings (with a
-//! running daemon's `/metrics`: [`super::telemetry`]), into [`Facts`]. [`assess`], a pure function of
+//! running daemon's `/metrics`: [`super::telemetry`]) and Claude Code's
+//! transcript retention ([`super::retention`]), into [`Facts`]. [`assess`], a pure function of
 //! those facts, turns them into [`Finding`]s: one per check, each `ok`,
 //! `warn` or `fail`, with the fix when it is not ok. [`render_text`] and
 //! [`render_json`] print them. [`run`] is the command: it resolves the
@@ -133,6 +134,8 @@ pub struct Facts {
     pub opencode: OpenCodeFacts,
     /// The agents' own OpenTelemetry settings and the daemon's receivers.
     pub otel: super::telemetry::Facts,
+    /// Claude Code's `cleanupPeriodDays` and the transcripts it will delete.
+    pub retention: super::retention::Facts,
 }
 
 /// OpenCode's databases under `transcripts.opencode_roots`
@@ -454,6 +457,7 @@ pub fn gather(
         watch: look_at_watch(config),
         opencode: look_at_opencode(config),
         otel: super::telemetry::look(config, env, daemon_up),
+        retention: super::retention::look(config, env, cwd, daemon_up),
     }
 }
 
@@ -691,7 +695,7 @@ fn look_at_db(path: &Path) -> DbState {
 /// read-only connection would create them; it is then opened `immutable`
 /// instead (no locks, no companion files). Otherwise they exist already and
 /// a read-only connection reads the WAL as any reader does.
-fn open_quietly(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+pub(super) fn open_quietly(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     use rusqlite::OpenFlags;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let in_use = ["-wal", "-shm"]
@@ -937,6 +941,13 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
     findings.push(assess_http(&facts.http));
     findings.push(assess_prices(&facts.prices));
     findings.push(assess_watch(&facts.watch));
+    let (status, finding, fix) = super::retention::assess(&facts.retention);
+    findings.push(Finding {
+        check: "claude.retention",
+        status,
+        finding,
+        fix,
+    });
     findings.push(assess_opencode(&facts.opencode));
     findings.extend(super::telemetry::assess(&facts.otel).into_iter().map(
         |(check, status, finding, fix)| Finding {
@@ -1854,6 +1865,16 @@ mod tests {
                     },
                 },
             },
+            retention: super::super::retention::Facts {
+                period: super::super::retention::Period {
+                    setting: super::super::retention::Setting::Days(30),
+                    from: None,
+                },
+                transcripts: 3,
+                old: Ok(Vec::new()),
+                daemon_up: true,
+                watched: true,
+            },
         }
     }
 
@@ -2021,6 +2042,7 @@ mod tests {
                 "http",
                 "prices",
                 "watch",
+                "claude.retention",
                 "opencode",
                 "claude.otel",
                 "codex.otel",

@@ -12,6 +12,8 @@
 //!   function, printed as lines or JSON.
 //! - [`telemetry`]: doctor's look at the agents' own OpenTelemetry settings
 //!   (what [`otel`] writes) against the daemon's OTLP receivers.
+//! - [`retention`]: doctor's look at Claude Code's `cleanupPeriodDays`
+//!   against the transcripts hookmeter has not read yet.
 //!
 //! What both share lives here: the events hookmeter hooks, where Claude Code
 //! keeps its settings, and how a hook command is recognized as hookmeter's.
@@ -22,6 +24,7 @@ pub mod doctor;
 pub mod gemini;
 pub mod hooks;
 pub mod otel;
+pub mod retention;
 pub mod telemetry;
 
 use std::path::{Path, PathBuf};

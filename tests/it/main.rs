@@ -15,7 +15,8 @@
 //! - `advice`, `alerts`, `budgets`, `reports`, `names`, `cli_output`: what people read.
 //! - `bad_input`, `pipeline`, `transcripts`, `transcript_metrics`, `watch`, `fork`, `codex`,
 //!   `opencode`, `missing_db`: data in, rows out.
-//! - `cli_config`, `setup`, `codex_hooks`, `systemd`, `lifecycle`, `startup_log`: running it.
+//! - `cli_config`, `setup`, `codex_hooks`, `systemd`, `lifecycle`, `startup_log`, `completions`,
+//!   `retention`: running it.
 //! - `http`, `mcp`: the read surfaces other programs use.
 //! - `security`: what hookmeter refuses.
 //! - `faults`: kill -9, a frozen daemon, a full disk, 1,000 connections.
@@ -34,6 +35,7 @@ mod cli_output;
 mod codex;
 mod codex_hooks;
 mod codex_live;
+mod completions;
 mod dated;
 mod fallback;
 mod faults;
@@ -59,6 +61,7 @@ mod pricing_update;
 mod prompts;
 mod reconcile;
 mod reports;
+mod retention;
 mod security;
 mod setup;
 mod startup_log;
