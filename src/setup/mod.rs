@@ -22,6 +22,7 @@ pub mod doctor;
 pub mod gemini;
 pub mod hooks;
 pub mod otel;
+pub mod statusline;
 pub mod telemetry;
 
 use std::path::{Path, PathBuf};

@@ -62,6 +62,7 @@ mod reports;
 mod security;
 mod setup;
 mod startup_log;
+mod statusline;
 mod systemd;
 mod transcript_metrics;
 mod transcripts;
