@@ -66,6 +66,17 @@ fn without_a_database_the_line_has_claude_codes_figures_and_says_so() {
         api_key,
         "Sonnet 4.5 session $0.01 (Claude Code) (hookmeter: no database)"
     );
+    // Captured from the pinned Claude Code: on start, and after a reply.
+    let startup = line(&home, &fixture("claude-2.1.197-startup.json"), &[]);
+    assert_eq!(
+        startup,
+        "Opus 4.8 (1M context) session $0.00 (Claude Code) (hookmeter: no database)"
+    );
+    let reply = line(&home, &fixture("claude-2.1.197-api-key-reply.json"), &[]);
+    assert_eq!(
+        reply,
+        "Opus 4.8 (1M context) session $0.0070 (Claude Code) (hookmeter: no database)"
+    );
     let first = line(&home, &fixture("first_message.json"), &[]);
     assert_eq!(first, "Haiku 4.5 (hookmeter: no database)");
     assert!(
@@ -217,9 +228,11 @@ fn claude_codes_figures_reach_the_database_once_per_change() {
     line(&home, &changed, &[]);
     line(&home, &changed, &[]);
     assert_eq!(home.spool_files().len(), 2, "{:?}", home.spool_files());
-    // API-key users report no plan use: only the total.
+    // API-key users report no plan use: only the total (the captured
+    // input of the real Claude Code too).
     line(&home, &fixture("api_key.json"), &[]);
-    assert_eq!(home.spool_files().len(), 3);
+    line(&home, &fixture("claude-2.1.197-api-key-reply.json"), &[]);
+    assert_eq!(home.spool_files().len(), 4);
 
     let daemon = home.start();
     spend(&home, "sl-subscriber-1", "t1", 1.0);
@@ -228,7 +241,7 @@ fn claude_codes_figures_reach_the_database_once_per_change() {
         || {
             home.spool_files().is_empty()
                 && home.db_path().exists()
-                && home.count("SELECT count(*) FROM session_reported_costs") == 2
+                && home.count("SELECT count(*) FROM session_reported_costs") == 3
                 && home.count("SELECT count(*) FROM cost_records") == 1
         },
         || daemon.log_text(),
