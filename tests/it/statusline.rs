@@ -100,7 +100,7 @@ fn garbage_empty_or_cut_input_prints_that_there_is_none() {
 }
 
 #[test]
-fn a_broken_a_newer_or_an_unreadable_config_still_prints_a_line() {
+fn a_broken_locked_or_newer_database_or_a_broken_config_still_prints_a_line() {
     let home = Home::new();
     std::fs::create_dir_all(home.db_path().parent().unwrap()).unwrap();
     std::fs::write(
@@ -126,6 +126,39 @@ fn a_broken_a_newer_or_an_unreadable_config_still_prints_a_line() {
         newer.starts_with("Sonnet 4.5 session $0.01 (Claude Code)"),
         "{newer}"
     );
+
+    // A database of this schema that another connection holds locked: the
+    // line waits a few milliseconds, then prints without hookmeter's figures.
+    std::fs::remove_file(home.db_path()).unwrap();
+    let holder = rusqlite::Connection::open(home.db_path()).unwrap();
+    let schema =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.sql")).unwrap();
+    let version = schema
+        .lines()
+        .next()
+        .and_then(|l| l.split("version ").nth(1))
+        .and_then(|v| v.trim_end_matches('.').split('.').next())
+        .unwrap()
+        .to_string();
+    holder.execute_batch(&schema).unwrap();
+    holder
+        .execute_batch(&format!(
+            "PRAGMA user_version = {version}; BEGIN EXCLUSIVE;"
+        ))
+        .unwrap();
+    let locked = line(&home, &fixture("subscriber.json"), &["--plain"]);
+    assert!(
+        locked.starts_with("Opus session $0.42 (Claude Code)"),
+        "{locked}"
+    );
+    assert!(locked.contains("locked"), "{locked}");
+    holder.execute_batch("COMMIT").unwrap();
+    let unlocked = line(&home, &fixture("subscriber.json"), &["--plain"]);
+    assert_eq!(
+        unlocked,
+        "Opus session $0.00 today $0.00 5h 24% 7d 81% $0.00/h"
+    );
+    drop(holder);
 
     home.write_config("this = is [not toml");
     let config = line(&home, &fixture("api_key.json"), &["--plain"]);
