@@ -1,4 +1,4 @@
--- hookmeter database schema, version 12. A new database gets this file; an
+-- hookmeter database schema, version 13. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -273,6 +273,32 @@ CREATE TABLE IF NOT EXISTS alerts (
     fired_at      TEXT NOT NULL,
     UNIQUE (scope, period, period_start, limit_usd, threshold_pct)
 );
+
+-- Plan limits as an agent reports them (Claude Code's statusline
+-- `rate_limits`): one row per observation that changed, not one per call.
+-- `window` is five_hour or seven_day, whichever agent reported it.
+CREATE TABLE IF NOT EXISTS plan_usage (
+    id          INTEGER PRIMARY KEY,
+    observed_at TEXT    NOT NULL,                       -- RFC 3339 UTC, ms: when the agent reported it
+    agent_id    TEXT    NOT NULL,
+    window      TEXT    NOT NULL,                       -- five_hour|seven_day
+    used_pct    REAL    NOT NULL,                       -- 0-100 as reported
+    resets_at   TEXT,                                   -- RFC 3339 UTC; NULL when not reported
+    source      TEXT    NOT NULL,                       -- claude_statusline
+    session_id  TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_plan_usage_window ON plan_usage(window, observed_at);
+
+-- The cost an agent states for a whole session (Claude Code's statusline
+-- `cost.total_cost_usd`), the latest kept: what `reconcile` sets beside
+-- hookmeter's own price of the session.
+CREATE TABLE IF NOT EXISTS session_reported_costs (
+    session_id     TEXT PRIMARY KEY,
+    agent_id       TEXT NOT NULL,
+    total_cost_usd REAL NOT NULL,
+    observed_at    TEXT NOT NULL,                       -- RFC 3339 UTC, ms
+    source         TEXT NOT NULL                        -- claude_statusline
+) WITHOUT ROWID;
 
 -- Per UTC day, from the rollup: as fast on ten million records as on ten.
 CREATE VIEW IF NOT EXISTS v_daily_cost AS

@@ -151,7 +151,20 @@ struct FileConfig {
     pricing: FilePricing,
     #[serde(default)]
     otlp: FileOtlp,
+    #[serde(default)]
+    statusline: FileStatusline,
 }
+
+/// `[statusline]`: how `hookmeter statusline` prints its line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStatusline {
+    format: Option<String>,
+}
+
+/// The statusline's line when `[statusline] format` does not say
+/// (docs/cli.md#hookmeter-statusline names every placeholder).
+pub const STATUSLINE_FORMAT: &str = "{model} {session_cost} {today} {budget} {plan} {burn}";
 
 /// `[otlp]`: the OpenTelemetry receiver (`POST /v1/logs`, `/v1/metrics`,
 /// and OTLP/gRPC on a listener of its own).
@@ -403,6 +416,8 @@ pub struct Config {
     /// `[metrics] max_label_values`: distinct values per `/metrics` label
     /// before the rest are counted as `other`.
     pub max_label_values: usize,
+    /// `[statusline] format`: the placeholders `hookmeter statusline` fills.
+    pub statusline_format: String,
     /// Where each setting came from, by the name `hookmeter config` shows
     /// (`db`, `limits.max_line_bytes`, `transcripts.roots`, ...).
     pub origins: BTreeMap<&'static str, Origin>,
@@ -686,6 +701,9 @@ impl Config {
         let otlp_grpc = (!(otlp_grpc.eq_ignore_ascii_case("off")
             || otlp_grpc.eq_ignore_ascii_case("false")))
         .then_some(otlp_grpc);
+        let statusline_format = pick
+            .file_only("statusline.format", file.statusline.format)
+            .unwrap_or_else(|| STATUSLINE_FORMAT.to_string());
         let pricing_file = config_file
             .parent()
             .map(|dir| dir.join("pricing.toml"))
@@ -744,6 +762,7 @@ impl Config {
             max_label_values,
             otlp_max_body,
             otlp_grpc,
+            statusline_format,
             origins,
         })
     }

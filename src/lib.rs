@@ -66,6 +66,10 @@
 //! - [`user_files`]: files written for the user (`pricing import` into
 //!   `pricing.toml`; the price update layer, downloaded with conditional
 //!   requests), backed up and replaced atomically.
+//! - [`statusline`]: `hookmeter statusline`, Claude Code's status line:
+//!   one line of figures read from the database (read-only, never waiting
+//!   on the daemon), and what Claude Code reported handed to the daemon
+//!   through the spool.
 //! - [`setup`]: `install-hooks` (hookmeter's entries merged into Claude
 //!   Code's `settings.json`) and `doctor` (read-only checks, with fixes).
 pub mod budget;
@@ -83,6 +87,7 @@ pub mod record;
 pub mod report;
 pub mod send;
 pub mod setup;
+pub mod statusline;
 pub mod store;
 pub mod systemd;
 pub mod user_files;

@@ -79,6 +79,21 @@ enum Command {
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(String, String)>,
     },
+    /// Claude Code's statusLine command: one line (model, session cost, today, tightest budget, plan use, burn rate) from the database, read-only; always exits 0
+    #[command(
+        after_help = "Reads Claude Code's statusline JSON on stdin. Placeholders of --format and [statusline] format: \
+{model} {session_cost} {today} {budget} {plan} {burn} {reported_cost} {five_hour} {seven_day} (docs/cli.md). \
+What Claude Code reported (the session's total_cost_usd, rate_limits) is written to the spool for the daemon, \
+once per change; the daemon is never waited for."
+    )]
+    Statusline {
+        /// No ANSI colors (tmux, shell prompts)
+        #[arg(long)]
+        plain: bool,
+        /// This time's format instead of [statusline] format, e.g. "{model} {today}"
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+    },
     /// Load Claude Code transcripts, Codex rollouts, Gemini CLI chat logs and OpenCode databases into the database (default: every root); safe to repeat
     Import {
         /// Transcript, rollout, chat log or database files, or directories [default: ~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects (comma-separated), $CODEX_HOME/sessions, $CODEX_HOME/archived_sessions (CODEX_HOME: ~/.codex), $GEMINI_CLI_HOME/.gemini/tmp (GEMINI_CLI_HOME: ~), $XDG_DATA_HOME/opencode (XDG_DATA_HOME: ~/.local/share)]
@@ -208,9 +223,15 @@ them in trusted folders. Their events name the chat log, which the daemon then r
         /// Instead of hooks, point the agent's own OpenTelemetry logs at this daemon's POST /v1/logs (Claude Code's settings.json env, Codex's [otel] in config.toml, the Gemini CLI's telemetry settings)
         #[arg(long, conflicts_with = "hook_command")]
         otel: bool,
-        /// With --otel: take hookmeter's OpenTelemetry settings out again
-        #[arg(long, requires = "otel")]
+        /// With --otel: take hookmeter's OpenTelemetry settings out again; with --statusline: hookmeter's statusLine
+        #[arg(long)]
         remove: bool,
+        /// Instead of hooks, set Claude Code's statusLine to `hookmeter statusline` (a statusLine of your own is kept unless --force)
+        #[arg(long, conflicts_with_all = ["otel", "hook_command"])]
+        statusline: bool,
+        /// With --statusline: replace a statusLine of your own (backed up first)
+        #[arg(long, requires = "statusline")]
+        force: bool,
     },
     /// Check config, database, socket, spool and installed hooks, and say what to fix (exit 1 if a check fails)
     Doctor {
@@ -509,6 +530,14 @@ fn main() -> ExitCode {
         run_send(&flags, agent, task, labels);
         return ExitCode::SUCCESS;
     }
+    // `statusline` runs after every message of an agent: it must always
+    // print its line and exit 0.
+    if let Command::Statusline { plain, format } = cli.command {
+        let options = hookmeter::statusline::Options { format, plain };
+        let line = hookmeter::statusline::run(&flags, &options, std::io::stdin().lock());
+        print_out(&format!("{line}\n"));
+        return ExitCode::SUCCESS;
+    }
     let http_hooks = cli.http.is_some();
     if let (Some(None), false) = (
         &cli.http,
@@ -530,7 +559,18 @@ fn main() -> ExitCode {
             agent,
             otel,
             remove,
+            statusline,
+            force,
         } => {
+            if remove && !otel && !statusline {
+                return fail("--remove goes with --otel or --statusline");
+            }
+            if statusline {
+                if agent != "claude-code" {
+                    return fail("--statusline is Claude Code's");
+                }
+                return run_install_statusline(project, settings, force, remove, dry_run);
+            }
             if otel {
                 if matches!(cli.http, Some(None)) {
                     return fail("--otel exports to the HTTP address in force; give it as --http ADDR before install-hooks, or drop --http");
@@ -756,6 +796,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Send { .. }
+        | Command::Statusline { .. }
         | Command::InstallHooks { .. }
         | Command::Doctor { .. }
         | Command::Completions { .. }
@@ -945,6 +986,49 @@ fn run_install_hooks(
         http,
     };
     match hooks::run(&request, &|name| std::env::var(name).ok()) {
+        Ok(text) => {
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookmeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_install_statusline(
+    project: Option<PathBuf>,
+    settings: Option<PathBuf>,
+    force: bool,
+    remove: bool,
+    dry_run: bool,
+) -> ExitCode {
+    use hookmeter::setup;
+    let env = |name: &str| std::env::var(name).ok();
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let path = match (project, settings) {
+        (_, Some(file)) => absolute(&file),
+        (Some(dir), None) => setup::project_settings(&absolute(&dir)),
+        (None, None) => match setup::user_settings(&env) {
+            Ok(path) => absolute(&path),
+            Err(e) => return fail(&e),
+        },
+    };
+    // The hooks' rule for the program: `hookmeter` when on PATH, else this
+    // binary's absolute path.
+    let settled = match setup::hooks::settle_program(
+        None,
+        &|program| setup::find_program(program, &env),
+        &|| std::env::current_exe().and_then(std::fs::canonicalize),
+        &env("PATH").unwrap_or_default(),
+    ) {
+        Ok(settled) => settled,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let program = settled.base.strip_suffix(" send").unwrap_or("hookmeter");
+    let command = format!("{program} statusline");
+    match setup::statusline::install(&path, &command, force, remove, dry_run) {
         Ok(text) => {
             print_out(&text);
             ExitCode::SUCCESS

@@ -62,6 +62,33 @@ pub struct HookEvent {
     pub charge: Option<Charge>,
     /// Transcripts the event names, for the transcript tail (not stored).
     pub transcripts: Option<TranscriptHint>,
+    /// What the agent reported about itself (a `hookmeter.statusline`
+    /// event): the session's own total and the plan's use.
+    pub reported: Option<AgentReport>,
+}
+
+/// What an agent states about its own spending, as `hookmeter statusline`
+/// hands it over (docs/hook-protocol.md#statusline-events).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentReport {
+    /// The session's whole cost as the agent counts it (Claude Code's
+    /// `cost.total_cost_usd`).
+    pub session_cost_usd: Option<f64>,
+    /// Each plan window's use, as reported.
+    pub plan: Vec<PlanWindow>,
+    /// `plan_usage.source` and `session_reported_costs.source`.
+    pub source: &'static str,
+}
+
+/// One plan window's use at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanWindow {
+    /// `five_hour` or `seven_day`.
+    pub window: &'static str,
+    /// 0-100 as reported (over 100 when the agent says so).
+    pub used_pct: f64,
+    /// When the window starts afresh, RFC 3339 UTC.
+    pub resets_at: Option<String>,
 }
 
 /// What a hook event says about the transcripts to read.

@@ -180,7 +180,7 @@ pub fn send(config: &Config, who: &Attribution, stdin: impl Read, budget: Durati
 
 /// The envelope as one NDJSON line, and whether the payload is a PreToolUse
 /// event (the only kind a budget guard answers).
-fn envelope_line(input: &[u8], truncated: bool, who: &Attribution) -> (Vec<u8>, bool) {
+pub fn envelope_line(input: &[u8], truncated: bool, who: &Attribution) -> (Vec<u8>, bool) {
     // Parsed and re-serialized, not embedded raw: hooks often pretty-print,
     // and a newline inside the payload would split the NDJSON line.
     let payload = (!truncated)

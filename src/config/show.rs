@@ -152,6 +152,7 @@ impl Config {
                 "otlp.grpc",
                 json!(self.otlp_grpc.as_deref().unwrap_or("off")),
             ),
+            ("statusline.format", json!(self.statusline_format)),
             ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
             (
                 "alerts.tz",

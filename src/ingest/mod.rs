@@ -17,6 +17,7 @@ pub mod opencode;
 pub mod otlp;
 pub mod socket;
 pub mod spool;
+pub mod statusline;
 pub mod transcript;
 pub mod watch;
 
@@ -189,6 +190,7 @@ impl Decoder {
             service: found.service.clone().unwrap_or_else(|| "llm".to_string()),
         });
 
+        let reported = statusline::report(found.event_name.as_deref(), payload);
         Ok(HookEvent {
             hook_event_id,
             received_at: received,
@@ -206,6 +208,7 @@ impl Decoder {
             payload_json: stored_payload(payload, self.policy, self.payload_bytes),
             charge,
             transcripts,
+            reported,
         })
     }
 }

@@ -27,6 +27,7 @@ pub mod reconcile;
 pub mod records;
 #[cfg(test)]
 pub(crate) mod schema_check;
+pub mod statusline;
 pub mod summary;
 pub mod task;
 #[cfg(test)]

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -74,6 +74,11 @@ pub struct SessionReconciliation {
     pub last_at: String,
     #[serde(flatten)]
     pub totals: ReconcileTotals,
+    /// The session's whole cost as the agent's statusline last stated it
+    /// (Claude Code's `cost.total_cost_usd`, `session_reported_costs`),
+    /// USD; null when none was handed over. Compared with `cost_usd`, all
+    /// of the session's records, not only those with a reported cost.
+    pub statusline_cost_usd: Option<f64>,
     /// What the difference, or a gap between the sources, comes from.
     pub causes: Vec<Cause>,
 }
@@ -259,14 +264,25 @@ pub fn reconcile(conn: &Connection, filter: &Filter) -> Result<Reconciliation, Q
                     difference_usd: snapped(ours - reported),
                 },
                 causes: Vec::new(),
+                statusline_cost_usd: None,
             },
             events,
         ))
     })?;
+    let mut statusline = conn.prepare_cached(
+        "SELECT total_cost_usd FROM session_reported_costs WHERE session_id = ?1",
+    )?;
     let mut answer = Reconciliation::default();
     for row in rows {
         let (mut session, events) = row?;
-        if session.totals.reported_records == 0 && events == 0 {
+        session.statusline_cost_usd = match session.session_id.as_str() {
+            "" => None,
+            id => statusline.query_row([id], |r| r.get(0)).optional()?,
+        };
+        if session.totals.reported_records == 0
+            && events == 0
+            && session.statusline_cost_usd.is_none()
+        {
             answer.unreported_sessions += 1;
             answer.unreported_cost_usd += session.totals.cost_usd;
             continue;

@@ -26,6 +26,16 @@ pub fn render(answer: &Reconciliation, period: &str, view: &View, format: Format
             .number("ours")
             .number("agent's")
             .number("difference");
+        // Claude Code's statusline total, when `hookmeter statusline` handed
+        // one over: the session as a whole, beside the per-request figures.
+        let statusline = answer
+            .sessions
+            .iter()
+            .any(|s| s.statusline_cost_usd.is_some());
+        if statusline {
+            t = t.number("statusline");
+        }
+        let stated = MoneySet::of(answer.sessions.iter().filter_map(|s| s.statusline_cost_usd));
         let ours = MoneySet::of(
             answer
                 .sessions
@@ -48,7 +58,7 @@ pub fn render(answer: &Reconciliation, period: &str, view: &View, format: Format
                 .chain([answer.totals.difference_usd]),
         );
         for s in &answer.sessions {
-            t.row([
+            let mut cells = vec![
                 s.agent.clone(),
                 s.session_id.clone(),
                 time::stored_cell(&s.last_at, &view.tz),
@@ -57,10 +67,17 @@ pub fn render(answer: &Reconciliation, period: &str, view: &View, format: Format
                 ours.show(s.totals.our_cost_of_reported_usd),
                 theirs.show(s.totals.reported_cost_usd),
                 difference.show(s.totals.difference_usd),
-            ]);
+            ];
+            if statusline {
+                cells.push(match s.statusline_cost_usd {
+                    Some(total) => stated.show(total),
+                    None => "-".to_string(),
+                });
+            }
+            t.row(cells);
         }
         let totals = &answer.totals;
-        t.total([
+        let mut cells = vec![
             "total".to_string(),
             String::new(),
             String::new(),
@@ -69,18 +86,50 @@ pub fn render(answer: &Reconciliation, period: &str, view: &View, format: Format
             ours.show(totals.our_cost_of_reported_usd),
             theirs.show(totals.reported_cost_usd),
             difference.show(totals.difference_usd),
-        ]);
+        ];
+        if statusline {
+            cells.push(String::new());
+        }
+        t.total(cells);
         out.push_str(&t.render(view.width));
         out.push_str(
             "agent-priced: the records the agent reported a cost for; ours: hookmeter's cost of those records; difference: ours - the agent's\n",
         );
+        if statusline {
+            out.push_str(
+                "statusline: the session's whole cost as Claude Code's statusline last stated it, against all of its records\n",
+            );
+        }
+        for s in answer.sessions.iter() {
+            if let Some(total) = s.statusline_cost_usd {
+                let gap = s.totals.cost_usd - total;
+                if differs(gap) {
+                    out.push_str(&format!(
+                        "\n{} {}\n  statusline total {}, hookmeter's {} for the session's {}: {} apart\n",
+                        s.agent,
+                        s.session_id,
+                        usd(total).trim(),
+                        usd(s.totals.cost_usd).trim(),
+                        records(s.totals.records, "record", "records"),
+                        usd(gap).trim()
+                    ));
+                }
+            }
+        }
         for s in answer.sessions.iter().filter(|s| !s.causes.is_empty()) {
             out.push_str(&format!("\n{} {}\n", s.agent, s.session_id));
             for cause in &s.causes {
                 out.push_str(&format!("  {}\n", sentence(cause)));
             }
         }
-        if !differs(totals.difference_usd) && answer.sessions.iter().all(|s| s.causes.is_empty()) {
+        let statusline_agrees = answer.sessions.iter().all(|s| {
+            s.statusline_cost_usd
+                .is_none_or(|total| !differs(s.totals.cost_usd - total))
+        });
+        if !differs(totals.difference_usd)
+            && statusline_agrees
+            && answer.sessions.iter().all(|s| s.causes.is_empty())
+        {
             out.push_str("\nEvery reported cost agrees with hookmeter's.\n");
         }
     }

@@ -14,6 +14,8 @@
 //!   (what [`otel`] writes) against the daemon's OTLP receivers.
 //! - [`retention`]: doctor's look at Claude Code's `cleanupPeriodDays`
 //!   against the transcripts hookmeter has not read yet.
+//! - [`statusline`]: `hookmeter install-hooks --statusline`, Claude Code's
+//!   `statusLine` set to `hookmeter statusline` (a user's own kept).
 //!
 //! What both share lives here: the events hookmeter hooks, where Claude Code
 //! keeps its settings, and how a hook command is recognized as hookmeter's.
@@ -25,6 +27,7 @@ pub mod gemini;
 pub mod hooks;
 pub mod otel;
 pub mod retention;
+pub mod statusline;
 pub mod telemetry;
 
 use std::path::{Path, PathBuf};

@@ -30,7 +30,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -137,6 +137,12 @@ const MIGRATIONS: &[Migration] = &[
                   ALTER TABLE cost_records ADD COLUMN git_branch TEXT;",
         derive: None,
         backfill: &[],
+    },
+    Migration {
+        version: 13,
+        reshape: "",
+        derive: None,
+        backfill: &[], // plan_usage and session_reported_costs are new: schema.sql creates them
     },
 ];
 

@@ -65,6 +65,7 @@ mod retention;
 mod security;
 mod setup;
 mod startup_log;
+mod statusline;
 mod systemd;
 mod transcript_metrics;
 mod transcripts;

@@ -10,7 +10,7 @@ use super::reconcile::{reconcile, Action, Incoming, Kept, Lineage, Rule};
 use super::stored::{stored_record, update_snapshot, RecordKey, Snapshot, StoredRecord};
 use crate::collect::SessionModels;
 use crate::pricing::Pricer;
-use crate::record::{Charge, HookEvent, Rejection};
+use crate::record::{AgentReport, Charge, HookEvent, Rejection};
 use crate::store::rollup::{Contribution, Tally};
 
 /// Keeps a rejected input with its reason.
@@ -65,6 +65,9 @@ pub(super) fn write_event(
     }
     if insert_hook_event(tx, event)? > 0 {
         tally.event("accepted", event.source.as_str(), "");
+        if let Some(report) = &event.reported {
+            write_report(tx, event, report)?;
+        }
     }
     let Some(charge) = event.charge.as_ref().filter(|_| billable(event)) else {
         return Ok(0);
@@ -136,6 +139,57 @@ fn redelivered(
         usage: &charge.usage,
         ..old.contribution()
     });
+    Ok(())
+}
+
+/// What an agent reported about itself: the session's total, kept if no
+/// later one is stored, and each plan window's use, a row only when it
+/// differs from the last one kept for that agent, window and source (the
+/// statusline hands the same figures over many times).
+fn write_report(
+    tx: &Transaction<'_>,
+    event: &HookEvent,
+    report: &AgentReport,
+) -> rusqlite::Result<()> {
+    if let (Some(session), Some(total)) = (&event.session_id, report.session_cost_usd) {
+        tx.prepare_cached(
+            "INSERT INTO session_reported_costs (session_id, agent_id, total_cost_usd, observed_at, source)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(session_id) DO UPDATE SET
+                 agent_id = excluded.agent_id, total_cost_usd = excluded.total_cost_usd,
+                 observed_at = excluded.observed_at, source = excluded.source
+             WHERE excluded.observed_at >= session_reported_costs.observed_at",
+        )?
+        .execute(params![session, event.agent_id, total, event.timestamp, report.source])?;
+    }
+    for window in &report.plan {
+        let last: Option<(f64, Option<String>)> = tx
+            .prepare_cached(
+                "SELECT used_pct, resets_at FROM plan_usage
+                 WHERE window = ?1 AND agent_id = ?2 AND source = ?3
+                 ORDER BY observed_at DESC, id DESC LIMIT 1",
+            )?
+            .query_row(params![window.window, event.agent_id, report.source], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        if last == Some((window.used_pct, window.resets_at.clone())) {
+            continue;
+        }
+        tx.prepare_cached(
+            "INSERT INTO plan_usage (observed_at, agent_id, window, used_pct, resets_at, source, session_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            event.timestamp,
+            event.agent_id,
+            window.window,
+            window.used_pct,
+            window.resets_at,
+            report.source,
+            event.session_id,
+        ])?;
+    }
     Ok(())
 }
 
