@@ -19,6 +19,7 @@
 #   BENCH_REFERENCE 0 = skip the reference table (same SQL on an open connection)
 #   HOOKMETER_BIN   binary to measure (default: target/release/hookmeter, built
 #                   here with `cargo build --release`; when set, nothing is built)
+#   BENCH_GENERATE_ONLY  1 = make sure the database is there, measure nothing
 #
 # A step the binary cannot do yet (no `report` subcommand, no HTTP listener, an
 # /api endpoint answering 404) is reported as skipped; the sqlite3 baselines
@@ -89,6 +90,11 @@ else
     python3 "$HERE/gen_db.py" --records "$BENCH_RECORDS" --days "$BENCH_DAYS" --seed "$BENCH_SEED" \
         --out "$DB" --meta "$META" 2> >(tee "$OUT/gen.log" >&2) >/dev/null \
         || die "the generator failed (bench/out/reports/gen.log)"
+fi
+
+# Other benches use the same database (bench/statusline/run.sh): they stop here.
+if [ "${BENCH_GENERATE_ONLY:-0}" = 1 ]; then
+    exit 0
 fi
 
 # ---- 2. the binary -----------------------------------------------------------

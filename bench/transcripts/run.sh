@@ -23,7 +23,6 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 OUT=$ROOT/bench/out
 HERE=$ROOT/bench/transcripts
-CCUSAGE_VERSION=20.0.24
 BENCH_GB=${BENCH_GB:-1.0}
 BENCH_SEED=${BENCH_SEED:-1}
 BENCH_SKIP_HOOKMETER=${BENCH_SKIP_HOOKMETER:-0}
@@ -73,36 +72,11 @@ if ! /usr/bin/time -v true >/dev/null 2>&1; then
     /usr/bin/time -v true >/dev/null 2>&1 || die "/usr/bin/time -v does not work"
 fi
 
-# ---- 1. ccusage, pinned ----------------------------------------------------
-CC_DIR=$OUT/ccusage
-CC_PKG=$CC_DIR/node_modules/ccusage/package.json
-installed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$CC_PKG" 2>/dev/null || true)
-if [ "$installed" != "$CCUSAGE_VERSION" ]; then
-    say "installing ccusage@$CCUSAGE_VERSION into bench/out/ccusage"
-    mkdir -p "$CC_DIR"
-    npm install --prefix "$CC_DIR" --no-audit --no-fund --loglevel=error "ccusage@$CCUSAGE_VERSION" >&2
-fi
-CC_BIN=$CC_DIR/node_modules/ccusage/$(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["bin"]; print(b if isinstance(b,str) else b["ccusage"])' "$CC_PKG")
-[ -f "$CC_BIN" ] || die "ccusage bin not found at $CC_BIN"
-# ccusage 20 is a Node wrapper that spawns a native (Rust) binary from an
-# optional dependency; without it, it cannot run
-node "$CC_BIN" --version >/dev/null 2>&1 || die "ccusage does not run (native optional dependency missing? rm -rf bench/out/ccusage and retry)"
-
-# ---- 2. corpus -------------------------------------------------------------
-same_corpus() {
-    python3 - "$CORPUS/corpus-summary.json" "$BENCH_GB" "$BENCH_SEED" <<'PY' 2>/dev/null
-import json, sys
-s = json.load(open(sys.argv[1]))
-sys.exit(0 if abs(float(s["gb"]) - float(sys.argv[2])) < 1e-9 and int(s["seed"]) == int(sys.argv[3]) else 1)
-PY
-}
-if same_corpus; then
-    say "corpus: reusing bench/out/corpus (gb=$BENCH_GB seed=$BENCH_SEED)"
-else
-    say "corpus: generating $BENCH_GB GiB into bench/out/corpus"
-    rm -rf "$CORPUS"
-    python3 "$HERE/gen_corpus.py" "$CORPUS" --gb "$BENCH_GB" --seed "$BENCH_SEED" >&2
-fi
+# ---- 1. ccusage, pinned; 2. the corpus (bench/common.sh) -------------------
+# shellcheck source=../common.sh
+. "$ROOT/bench/common.sh"
+ensure_ccusage
+ensure_corpus "$BENCH_GB" "$BENCH_SEED"
 
 # ---- 3. runs ---------------------------------------------------------------
 # Every run: empty HOME (no other agent data, no ~/.claude), UTC days.
