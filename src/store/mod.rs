@@ -10,6 +10,8 @@
 //! For users: docs/schema.md.
 
 pub mod budgets;
+pub mod central;
+pub mod push;
 pub mod reprice;
 pub mod rollup;
 pub mod writer;
