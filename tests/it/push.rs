@@ -54,10 +54,20 @@ impl Cluster {
     /// A started cluster, or `None` (said on stdout) when this machine
     /// cannot run one; under CI that is a failure.
     fn start() -> Option<Cluster> {
+        Self::start_with(false)
+    }
+
+    /// With `tls`: TLS on (a certificate for `localhost` signed by the
+    /// test's own CA, `ca.pem` in the cluster's dir), and only TLS
+    /// connections accepted over TCP.
+    fn start_with(tls: bool) -> Option<Cluster> {
         let why_not = match postgres_bin() {
             None => Some("no PostgreSQL server binaries under /usr/lib/postgresql (Debian package postgresql)"),
             Some(_) if is_root() && !has_user("postgres") => {
                 Some("running as root and there is no postgres user to run the server as")
+            }
+            Some(_) if tls && Command::new("openssl").arg("version").output().is_err() => {
+                Some("openssl is not on PATH to make the test certificates")
             }
             Some(_) => None,
         };
@@ -89,6 +99,9 @@ impl Cluster {
             as_user,
         };
         let data = cluster.data();
+        if tls {
+            make_certificates(cluster.dir.path());
+        }
         cluster.run(
             "initdb",
             &[
@@ -102,6 +115,26 @@ impl Cluster {
                 "--no-sync",
             ],
         );
+        if tls {
+            let conf = data.join("postgresql.conf");
+            let mut text = std::fs::read_to_string(&conf).unwrap();
+            text.push_str(&format!(
+                "\nssl = on\nssl_cert_file = '{0}/server.crt'\nssl_key_file = '{0}/server.key'\n",
+                cluster.dir.path().display()
+            ));
+            std::fs::write(&conf, text).unwrap();
+            let hba = data.join("pg_hba.conf");
+            let text = std::fs::read_to_string(&hba)
+                .unwrap()
+                .lines()
+                .map(|l| match l.strip_prefix("host ") {
+                    Some(rest) => format!("hostssl {rest}"),
+                    None => l.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            std::fs::write(&hba, text + "\n").unwrap();
+        }
         cluster.pg_ctl_start();
         Some(cluster)
     }
@@ -178,6 +211,7 @@ impl Cluster {
     /// One value (or rows joined by newlines) of `sql`, by psql.
     fn sql(&self, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
+            .env("PGSSLMODE", "prefer")
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
             .args([
                 "-p",
@@ -198,6 +232,86 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+/// A CA (`ca.pem`) and a server certificate for `localhost` it signed
+/// (`server.crt`, `server.key`), in `dir`, readable by whoever owns `dir`.
+fn make_certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=hookmeter test CA",
+        "-days",
+        "2",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    if is_root() && has_user("postgres") {
+        let status = Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 }
 
@@ -469,5 +583,56 @@ fn a_wrong_port_is_retried_until_fixed_and_a_deleted_record_is_deleted_centrally
         0,
         "pushed tombstones are dropped"
     );
+    daemon.stop();
+}
+
+#[test]
+fn tls_require_verify_ca_and_verify_full_connect_and_a_wrong_name_or_no_tls_is_refused() {
+    let Some(cluster) = Cluster::start_with(true) else {
+        return;
+    };
+    let home = push_home(&cluster.url());
+    let ca = cluster.dir.path().join("ca.pem");
+    let url = |host: &str, mode: &str| {
+        format!(
+            "postgres://{USER}:{PASSWORD}@{host}:{}/postgres?sslmode={mode}&sslrootcert={}",
+            cluster.port,
+            ca.display()
+        )
+    };
+    let init = |url: &str| {
+        home.command()
+            .env("HOOKMETER_PUSH_URL", url)
+            .args(["push", "--init"])
+            .output()
+            .unwrap()
+    };
+    for (host, mode) in [
+        ("127.0.0.1", "require"),
+        ("127.0.0.1", "prefer"),
+        ("127.0.0.1", "verify-ca"),
+        ("localhost", "verify-full"),
+    ] {
+        let out = init(&url(host, mode));
+        assert!(out.status.success(), "{host} {mode}: {out:?}");
+    }
+    // The server takes TCP connections with TLS only.
+    let out = init(&url("127.0.0.1", "disable"));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no encryption"), "{err}");
+    // The certificate names localhost, not 127.0.0.1: verify-full refuses.
+    let out = init(&url("127.0.0.1", "verify-full"));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("certificate"), "{err}");
+    assert!(!err.contains(PASSWORD), "{err}");
+    // Records pushed over TLS.
+    let daemon = home.start_with(|cmd| {
+        cmd.env("HOOKMETER_PUSH_URL", url("localhost", "verify-full"));
+    });
+    let mut client = daemon.connect();
+    client.roundtrip(&event("t1", 5));
+    wait_central_equals_local(&cluster, &home, &daemon);
     daemon.stop();
 }
