@@ -393,6 +393,28 @@ fn wait_central_equals_local(cluster: &Cluster, home: &Home, daemon: &Daemon) {
     );
 }
 
+/// doctor's `push` finding: (status, finding, fix), and the whole output
+/// (to check that no password is in it).
+fn doctor_push(home: &Home) -> (String, String, String, String) {
+    let out = home
+        .command()
+        .current_dir(home.path())
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let findings: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let push = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "push")
+        .unwrap_or_else(|| panic!("no push check: {text}"));
+    let field = |name: &str| push[name].as_str().unwrap_or_default().to_string();
+    (field("status"), field("finding"), field("fix"), text)
+}
+
 fn event(id: &str, output: u64) -> Vec<u8> {
     serde_json::json!({
         "event_id": id, "session_id": "s", "model": "claude-sonnet-4-5",
@@ -428,6 +450,11 @@ fn init_twice_is_harmless_and_once_pushes_everything_or_says_why_not() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("push --init"), "{err}");
+    let (status, finding, fix, text) = doctor_push(&home);
+    assert_eq!(status, "fail", "{finding}");
+    assert!(fix.contains("push --init"), "{fix}");
+    assert!(finding.contains("5 changes pending"), "{finding}");
+    assert!(!text.contains(PASSWORD), "{text}");
 
     for want in ["Created", "up to date"] {
         let out = push(&home, &["--init"]);
@@ -455,6 +482,13 @@ fn init_twice_is_harmless_and_once_pushes_everything_or_says_why_not() {
     let out = push(&home, &["--once"]);
     assert!(stdout(&out).contains("Pushed 0 changes"), "{out:?}");
 
+    let (status, finding, _, text) = doctor_push(&home);
+    assert_eq!(status, "ok", "{finding}");
+    assert!(
+        finding.contains("central schema version 1; 0 changes pending"),
+        "{finding}"
+    );
+    assert!(!text.contains(PASSWORD), "{text}");
     let status = stdout(&push(&home, &["--status"]));
     assert!(status.contains("pending      0"), "{status}");
     assert!(status.contains("central schema version 1"), "{status}");
@@ -470,6 +504,11 @@ fn init_twice_is_harmless_and_once_pushes_everything_or_says_why_not() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("connect"), "{err}");
     assert!(!err.contains(PASSWORD), "{err}");
+    let status = stdout(&push(&home, &["--status"]));
+    assert!(status.contains("unreachable"), "{status}");
+    assert!(status.contains("last error"), "{status}");
+    let (status, finding, _, _) = doctor_push(&home);
+    assert_eq!(status, "warn", "{finding}");
 }
 
 #[test]
