@@ -555,6 +555,22 @@ fn a_daemon_pushes_live_keeps_the_larger_snapshot_and_catches_up_after_an_outage
     assert!(common::metric(daemon.http(), "hookmeter_push_records_total").unwrap() >= 10.0);
     let log = daemon.log_text();
     assert!(!log.contains(PASSWORD), "the password in the log:\n{log}");
+
+    // Killed (-9) while it pushes batches of 3: the restarted daemon goes
+    // on from its cursor, and nothing arrives twice.
+    for i in 9..39 {
+        client.roundtrip(&event(&format!("e{i}"), 30));
+    }
+    daemon.signal(libc::SIGKILL);
+    daemon.wait_exit();
+    let daemon = home.start();
+    wait_central_equals_local(&cluster, &home, &daemon);
+    assert_eq!(
+        cluster.sql(
+            "SELECT count(*) || ' ' || count(DISTINCT record_key) FROM hookmeter.cost_records"
+        ),
+        "39 39"
+    );
     daemon.stop();
 }
 
