@@ -40,7 +40,8 @@ pub fn look(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Facts {
     let url = config.push.url.as_ref().map(|u| u.redacted());
     let local = match config.db.exists() {
         false => Ok(PushState::default()),
-        true => crate::store::open_reader(&config.db)
+        // As doctor's other looks: no -wal or -shm file left behind.
+        true => super::doctor::open_quietly(&config.db)
             .map_err(|e| e.to_string())
             .and_then(|conn| crate::query::push::push_state(&conn).map_err(|e| e.to_string())),
     };
