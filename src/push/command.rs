@@ -64,7 +64,7 @@ struct CliLocal {
 }
 
 impl Local for CliLocal {
-    fn changes(&mut self, cursor: i64, limit: usize) -> Result<Vec<Change>, PushError> {
+    async fn changes(&mut self, cursor: i64, limit: usize) -> Result<Vec<Change>, PushError> {
         crate::query::push::changes_after(&self.conn, cursor, limit)
             .map_err(|e| PushError::Local(e.to_string()))
     }

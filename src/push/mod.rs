@@ -92,7 +92,11 @@ pub async fn connect(target: &Target) -> Result<Client, PushError> {
 /// The local side of a pass: where changes are read and the cursor kept.
 pub trait Local {
     /// Changes above `cursor`, at most `limit`, oldest first.
-    fn changes(&mut self, cursor: i64, limit: usize) -> Result<Vec<Change>, PushError>;
+    fn changes(
+        &mut self,
+        cursor: i64,
+        limit: usize,
+    ) -> impl std::future::Future<Output = Result<Vec<Change>, PushError>> + Send;
     /// The server committed everything up to `rev`.
     fn advance(
         &mut self,
@@ -113,7 +117,7 @@ pub async fn push_pending(
 ) -> Result<(u64, i64), PushError> {
     let mut sent = 0u64;
     loop {
-        let changes = local.changes(cursor, batch)?;
+        let changes = local.changes(cursor, batch).await?;
         let Some(last) = changes.last().map(Change::rev) else {
             return Ok((sent, cursor));
         };
@@ -176,23 +180,26 @@ struct DaemonLocal {
 }
 
 impl DaemonLocal {
-    fn read<T: Send + 'static>(
+    /// Runs `read` on the reader, on a blocking thread: rusqlite is
+    /// synchronous, and the runtime's threads serve ingestion.
+    async fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, PushError> {
         let reader = self.reader.clone();
-        // The pass is already on a task of its own; a read of one batch is
-        // short, and block_in_place keeps the runtime's other tasks moving.
-        tokio::task::block_in_place(move || {
+        tokio::task::spawn_blocking(move || {
             let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
             read(&conn).map_err(|e| PushError::Local(e.to_string()))
         })
+        .await
+        .map_err(|e| PushError::Local(e.to_string()))?
     }
 }
 
 impl Local for DaemonLocal {
-    fn changes(&mut self, cursor: i64, limit: usize) -> Result<Vec<Change>, PushError> {
+    async fn changes(&mut self, cursor: i64, limit: usize) -> Result<Vec<Change>, PushError> {
         self.read(move |conn| crate::query::push::changes_after(conn, cursor, limit))
+            .await
     }
 
     async fn advance(&mut self, rev: i64) -> Result<(), PushError> {
@@ -246,7 +253,9 @@ pub async fn run(
             let at = match cursor {
                 Some(at) => at,
                 None => {
-                    local.read(|conn| crate::query::push::push_state(conn).map(|s| s.cursor))?
+                    local
+                        .read(|conn| crate::query::push::push_state(conn).map(|s| s.cursor))
+                        .await?
                 }
             };
             if client.as_ref().is_none_or(|c| c.is_closed()) {
@@ -256,7 +265,9 @@ pub async fn run(
             let (sent, reached) =
                 push_pending(c, &machine, &mut local, at, settings.batch, Some(&stats)).await?;
             cursor = Some(reached);
-            let lag = local.read(move |conn| crate::query::push::pending(conn, reached))?;
+            let lag = local
+                .read(move |conn| crate::query::push::pending(conn, reached))
+                .await?;
             Ok::<_, PushError>((sent, lag))
         };
         let outcome = tokio::select! {

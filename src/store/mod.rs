@@ -1,6 +1,8 @@
 //! Store: the SQLite database. Owns the schema, the one write connection and
 //! its thread, and every statement that writes
-//! ([`budgets`] holds those of the budgets and alerts tables); reads are
+//! ([`budgets`] holds those of the budgets and alerts tables, [`push`] the
+//! push's cursor and machine id, [`central`] the statements the push runs
+//! on the central PostgreSQL); reads are
 //! [`crate::query`]'s. Nothing here parses events or decides prices; the
 //! writer only asks the pricing table for a number. What of a payload may be
 //! stored is decided by the core's redaction (`hookmeter_core::redact`),
