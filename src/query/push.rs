@@ -116,3 +116,96 @@ pub fn pending(conn: &Connection, cursor: i64) -> rusqlite::Result<i64> {
     )?
     .query_row([cursor], |r| r.get(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::rollup::Tally;
+
+    /// A database with `n` records inserted the way the writer numbers them.
+    fn database(n: usize) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn =
+            crate::store::open_writer(&dir.path().join("t.db"), crate::config::Durability::Normal)
+                .unwrap();
+        let tx = conn.transaction().unwrap();
+        let mut tally = Tally::default();
+        for i in 0..n {
+            let rev = tally.rev(&tx).unwrap();
+            tx.execute(
+                "INSERT INTO cost_records (timestamp, agent_id, provider, model, estimated_cost_usd,
+                     pricing_source, hook_event_id, source, rev)
+                 VALUES ('2026-09-20T10:00:00.000Z', 'a', 'p', 'm', 1.0, 'embedded', ?1, 'hook', ?2)",
+                params![format!("e{i}"), rev],
+            )
+            .unwrap();
+        }
+        tally.flush(&tx).unwrap();
+        tx.commit().unwrap();
+        (dir, conn)
+    }
+
+    fn revs(changes: &[Change]) -> Vec<i64> {
+        changes.iter().map(Change::rev).collect()
+    }
+
+    #[test]
+    fn changes_come_in_number_order_records_and_deletions_merged() {
+        let (_dir, conn) = database(4);
+        assert_eq!(revs(&changes_after(&conn, 0, 10).unwrap()), [1, 2, 3, 4]);
+        // Record 2 deleted (number 5), record 3 updated (number 6), as the
+        // writer does it: the counter read once, written back before commit.
+        let tx = conn.unchecked_transaction().unwrap();
+        let mut tally = Tally::default();
+        tx.execute("DELETE FROM cost_records WHERE id = 2", [])
+            .unwrap();
+        let gone = tally.rev(&tx).unwrap();
+        tx.execute(
+            "INSERT INTO record_tombstones (rev, local_id) VALUES (?1, 2)",
+            [gone],
+        )
+        .unwrap();
+        let updated = tally.rev(&tx).unwrap();
+        tx.execute("UPDATE cost_records SET rev = ?1 WHERE id = 3", [updated])
+            .unwrap();
+        tally.flush(&tx).unwrap();
+        tx.commit().unwrap();
+        assert_eq!((gone, updated), (5, 6));
+        let all = changes_after(&conn, 0, 10).unwrap();
+        assert_eq!(revs(&all), [1, 4, 5, 6]);
+        assert_eq!(
+            all[2],
+            Change::Delete {
+                local_id: 2,
+                rev: 5
+            }
+        );
+        // A batch is the first `limit` of the merged order, whichever table
+        // they come from.
+        assert_eq!(revs(&changes_after(&conn, 1, 2).unwrap()), [4, 5]);
+        assert_eq!(revs(&changes_after(&conn, 4, 2).unwrap()), [5, 6]);
+        assert_eq!(pending(&conn, 4).unwrap(), 2);
+        // The next transaction's numbers come after every committed one.
+        assert_eq!(Tally::default().rev(&conn).unwrap(), 7);
+    }
+
+    #[test]
+    fn the_cursor_only_moves_forward_and_drops_the_tombstones_it_passed() {
+        let (_dir, mut conn) = database(3);
+        conn.execute(
+            "INSERT INTO record_tombstones (rev, local_id) VALUES (9, 1)",
+            [],
+        )
+        .unwrap();
+        crate::store::push::advance_cursor(&mut conn, 9, "t1").unwrap();
+        crate::store::push::advance_cursor(&mut conn, 2, "t2").unwrap();
+        let state = push_state(&conn).unwrap();
+        assert_eq!(
+            (state.cursor, state.pending, state.last_success.as_deref()),
+            (9, 0, Some("t2"))
+        );
+        let id = crate::store::push::machine_id(&conn).unwrap();
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!(crate::store::push::machine_id(&conn).unwrap(), id);
+    }
+}
