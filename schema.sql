@@ -66,7 +66,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('next_rev', '1');
 
 -- Cost records deleted here (one source per session: an OTel record given
 -- up for the log's, a transcript record replaced), kept until the push has
--- deleted them centrally too. `rev` comes from the same counter as
+-- deleted them centrally too; only once meta has a machine_id (before the
+-- first push there is nothing to delete centrally). `rev` comes from the same counter as
 -- cost_records.rev, so a row that reuses a deleted id comes after it.
 CREATE TABLE IF NOT EXISTS record_tombstones (
     rev      INTEGER PRIMARY KEY,

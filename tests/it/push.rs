@@ -691,3 +691,49 @@ fn tls_require_verify_ca_and_verify_full_connect_and_a_wrong_name_or_no_tls_is_r
     wait_central_equals_local(&cluster, &home, &daemon);
     daemon.stop();
 }
+
+/// Posts the Codex capture's OTel export, then imports the same run's
+/// rollout, which replaces the event records (deleting them).
+fn replace_event_records(home: &Home, daemon: &Daemon) {
+    let capture = fixtures().join("otel/codex/text/json");
+    let body = std::fs::read(capture.join("002-logs.json")).unwrap();
+    let answer = http_request(
+        daemon.http(),
+        "POST",
+        "/v1/logs",
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(home.count("SELECT count(*) FROM cost_records WHERE source = 'otel'") > 0);
+    let copy = home
+        .path()
+        .join("logs/sessions/rollout-2026-12-06T16-24-39-capture.jsonl");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(capture.join("rollout.jsonl"), &copy).unwrap();
+    succeed(home.command().arg("import").arg(&copy));
+    assert_eq!(
+        home.count("SELECT count(*) FROM cost_records WHERE source = 'otel'"),
+        0
+    );
+}
+
+#[test]
+fn a_database_that_never_pushed_keeps_no_tombstones() {
+    // No server needed: the push is off.
+    let home = Home::new();
+    home.write_config(HOOKS_ONLY);
+    let daemon = home.start();
+    replace_event_records(&home, &daemon);
+    assert_eq!(home.count("SELECT count(*) FROM record_tombstones"), 0);
+    assert_eq!(
+        home.count("SELECT count(*) FROM meta WHERE key = 'machine_id'"),
+        0
+    );
+    // Every record still has its change number, for a push set up later.
+    assert_eq!(
+        home.count("SELECT count(*) FROM cost_records WHERE rev = 0"),
+        0
+    );
+    daemon.stop();
+}

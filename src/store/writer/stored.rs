@@ -148,9 +148,15 @@ pub(super) fn update_tools(
 }
 
 /// Notes that record `id` was deleted, under change number `rev`, so the
-/// push deletes it centrally too (docs/push.md).
+/// push deletes it centrally too (docs/push.md). Only once this database
+/// has a machine id: before, nothing was ever pushed, so there is nothing
+/// to delete centrally, and a database that never pushes keeps no
+/// tombstones.
 pub(super) fn keep_tombstone(tx: &Transaction<'_>, id: i64, rev: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO record_tombstones (rev, local_id) VALUES (?1, ?2)")?
-        .execute(params![rev, id])?;
+    tx.prepare_cached(
+        "INSERT INTO record_tombstones (rev, local_id)
+         SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'machine_id')",
+    )?
+    .execute(params![rev, id])?;
     Ok(())
 }
