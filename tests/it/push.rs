@@ -478,6 +478,27 @@ fn init_twice_is_harmless_and_once_pushes_everything_or_says_why_not() {
         cluster.sql("SELECT DISTINCT user_name || ' ' || labels::text FROM hookmeter.cost_records"),
         "ann {\"team\": \"shop\"}"
     );
+    // The views answer from the same rows.
+    let local_total: f64 = home
+        .db()
+        .query_row(
+            "SELECT sum(estimated_cost_usd) FROM cost_records",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let (records, cost) = {
+        let text =
+            cluster.sql("SELECT sum(records) || ' ' || sum(cost_usd) FROM hookmeter.daily_spend");
+        let (r, c) = text.split_once(' ').unwrap();
+        (r.to_string(), c.parse::<f64>().unwrap())
+    };
+    assert_eq!(records, "5");
+    assert_cost(cost, local_total, "daily_spend");
+    assert_eq!(
+        cluster.sql("SELECT session_id || ' ' || records FROM hookmeter.sessions"),
+        "s 5"
+    );
     // Nothing pending: pushes nothing, still succeeds.
     let out = push(&home, &["--once"]);
     assert!(stdout(&out).contains("Pushed 0 changes"), "{out:?}");

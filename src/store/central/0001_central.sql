@@ -57,6 +57,7 @@ CREATE OR REPLACE VIEW hookmeter.daily_spend AS
            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
            sum(cache_read_tokens) AS cache_read_tokens,
            sum(cache_write_tokens) AS cache_write_tokens,
+           sum(cache_write_1h_tokens) AS cache_write_1h_tokens,
            sum(reasoning_tokens) AS reasoning_tokens,
            sum(estimated_cost_usd) AS cost_usd
     FROM hookmeter.cost_records
