@@ -1,4 +1,4 @@
--- hookmeter database schema, version 13. A new database gets this file; an
+-- hookmeter database schema, version 14. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS cost_records (
     unpriced_modifiers    TEXT,                         -- the modifiers the price table had no fact for, priced at the standard rates (service_tier=flex,inference_geo=us,speed=fast); NULL when none
     model_key             TEXT,                         -- the name reports group by: the price entry that priced it (`model` itself for the fallback and local models); NULL (a row written by hand) reads as `model`
     prompt_id             TEXT,                         -- the prompt the request answers (Claude Code promptId, Codex turn id, OpenCode parent message id); NULL when the source names none
-    git_branch            TEXT                          -- the branch of the session's working directory (Claude Code gitBranch, Codex session git.branch); NULL when unknown
+    git_branch            TEXT,                         -- the branch of the session's working directory (Claude Code gitBranch, Codex session git.branch); NULL when unknown
+    rev                   INTEGER NOT NULL DEFAULT 0    -- change number: set from meta.next_rev by whoever inserts or updates the row; the push sends rows above its cursor
 );
 CREATE INDEX IF NOT EXISTS idx_cost_records_timestamp  ON cost_records(timestamp);
 CREATE INDEX IF NOT EXISTS idx_cost_records_session_id ON cost_records(session_id);
@@ -48,6 +49,30 @@ CREATE INDEX IF NOT EXISTS idx_cost_records_task_id    ON cost_records(task_id) 
 CREATE INDEX IF NOT EXISTS idx_cost_records_fallback   ON cost_records(timestamp) WHERE pricing_source = 'fallback';
 -- Partial: the few records whose billing modifier had no price (doctor counts them).
 CREATE INDEX IF NOT EXISTS idx_cost_records_unpriced   ON cost_records(timestamp) WHERE unpriced_modifiers IS NOT NULL;
+-- The push reads the rows changed since its cursor, in change order.
+CREATE INDEX IF NOT EXISTS idx_cost_records_rev        ON cost_records(rev);
+
+-- Small facts about this database, one row each: `next_rev` (the next
+-- change number; the writer reads it once per transaction and writes it
+-- back before the commit), `machine_id` (a uuid made on first need: who
+-- this database is to a central server), and the push's own state:
+-- `push_cursor` (the last change number the server committed),
+-- `push_last_success`, `push_last_error`.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('next_rev', '1');
+
+-- Cost records deleted here (one source per session: an OTel record given
+-- up for the log's, a transcript record replaced), kept until the push has
+-- deleted them centrally too; only once meta has a machine_id (before the
+-- first push there is nothing to delete centrally). `rev` comes from the same counter as
+-- cost_records.rev, so a row that reuses a deleted id comes after it.
+CREATE TABLE IF NOT EXISTS record_tombstones (
+    rev      INTEGER PRIMARY KEY,
+    local_id INTEGER NOT NULL                           -- the deleted cost_records.id
+);
 
 -- Every accepted event, with or without usage.
 CREATE TABLE IF NOT EXISTS hook_events (

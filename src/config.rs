@@ -13,9 +13,11 @@
 //! is gathered by the caller ([`StoredBudgets`]).
 
 mod alerts;
+mod push;
 mod show;
 
 pub use alerts::{AlertSettings, Webhook};
+pub use push::{PushSettings, PushUrl};
 pub use show::{MissingDatabase, StoredBudgets};
 
 use std::collections::BTreeMap;
@@ -153,6 +155,8 @@ struct FileConfig {
     otlp: FileOtlp,
     #[serde(default)]
     statusline: FileStatusline,
+    #[serde(default)]
+    push: push::FilePush,
 }
 
 /// `[statusline]`: how `hookmeter statusline` prints its line.
@@ -418,6 +422,8 @@ pub struct Config {
     pub max_label_values: usize,
     /// `[statusline] format`: the placeholders `hookmeter statusline` fills.
     pub statusline_format: String,
+    /// `[push]`: the central PostgreSQL the daemon pushes records to.
+    pub push: PushSettings,
     /// Where each setting came from, by the name `hookmeter config` shows
     /// (`db`, `limits.max_line_bytes`, `transcripts.roots`, ...).
     pub origins: BTreeMap<&'static str, Origin>,
@@ -739,6 +745,51 @@ impl Config {
             state_file: state_dir.join("pricing-update.json"),
             interval,
         };
+        let p = file.push;
+        let push_url = pick
+            .first(
+                "push.postgres",
+                None,
+                (
+                    "HOOKMETER_PUSH_URL",
+                    env("HOOKMETER_PUSH_URL").filter(|v| !v.is_empty()),
+                ),
+                p.postgres.filter(|v| !v.is_empty()),
+            )
+            .map(PushUrl::new);
+        let push_user = pick.file_only("push.user", p.user).unwrap_or_else(|| {
+            env("USER")
+                .or_else(|| env("LOGNAME"))
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "unknown".into())
+        });
+        let push_labels = pick
+            .file_only("push.labels", Some(p.labels).filter(|l| !l.is_empty()))
+            .unwrap_or_default();
+        let push_batch = positive("push.batch", pick.file_only("push.batch", p.batch))?
+            .unwrap_or(push::PUSH_BATCH);
+        let backoff_min = positive(
+            "push.backoff_min_ms",
+            pick.file_only("push.backoff_min_ms", p.backoff_min_ms),
+        )?
+        .map(Duration::from_millis)
+        .unwrap_or(push::PUSH_BACKOFF_MIN);
+        let backoff_max = positive(
+            "push.backoff_max_ms",
+            pick.file_only("push.backoff_max_ms", p.backoff_max_ms),
+        )?
+        .map(Duration::from_millis)
+        .unwrap_or(push::PUSH_BACKOFF_MAX)
+        .max(backoff_min);
+        let push = PushSettings {
+            url: push_url,
+            password_file: pick.file_only("push.password_file", p.password_file),
+            user: push_user,
+            labels: push_labels,
+            batch: push_batch,
+            backoff_min,
+            backoff_max,
+        };
         // pricing.toml has no setting of its own: it lives beside the config
         // file, so whatever placed the config file placed it.
         let mut origins = pick.origins;
@@ -763,6 +814,7 @@ impl Config {
             otlp_max_body,
             otlp_grpc,
             statusline_format,
+            push,
             origins,
         })
     }

@@ -219,6 +219,32 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         }
         .run(shutdown.clone()),
     );
+    // The push: a task of its own, reading on its own connection; the
+    // writer only ever runs its small cursor writes.
+    let push_stats = match &config.push.url {
+        None => None,
+        Some(_) => match crate::push::Target::resolve(&config.push, &|var| std::env::var(var).ok())
+        {
+            Ok(target) => {
+                let stats = Arc::new(crate::push::PushStats::default());
+                stats.lag.store(-1, std::sync::atomic::Ordering::Relaxed);
+                let stop = shutdown.clone();
+                tasks.spawn(crate::push::run(
+                    config.push.clone(),
+                    target,
+                    config.db.clone(),
+                    writer.clone(),
+                    stats.clone(),
+                    async move { stop.cancelled().await },
+                ));
+                Some(stats)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "The push is off: its settings cannot be used.");
+                None
+            }
+        },
+    };
     let socket_shared = Arc::new(socket::Shared {
         writer: writer.clone(),
         tail: tail.clone(),
@@ -271,6 +297,7 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
             otlp_max_body: config.otlp_max_body,
             otlp: Default::default(),
             grpc_listening,
+            push: push_stats,
         });
         // With the connections' tasks: its requests in flight hold writer
         // handles, and the drain below waits for them within the grace period.

@@ -38,6 +38,10 @@
 //!   all serialize. All SQL that reads
 //!   lives here; every other module calls these functions and never writes
 //!   SQL (a test, `layering`, holds them to it).
+//! - [`push`]: the cost records sent to a central PostgreSQL, exactly
+//!   once (`hookmeter push`, and a task of the daemon): changes above a
+//!   cursor read locally, upserted centrally (`store::central`), the
+//!   cursor advanced after the server's commit.
 //! - [`budget`]: spending limits per period and scope, and how much of each
 //!   is spent; threshold alerts recorded once per period and delivered (log,
 //!   webhook, command); the guard that enforced, spent budgets answer from.
@@ -82,6 +86,7 @@ pub mod internal_events;
 pub mod mcp;
 pub mod present;
 pub mod pricing;
+pub mod push;
 pub mod query;
 pub mod record;
 pub mod report;

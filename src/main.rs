@@ -175,6 +175,22 @@ requests seen only as an OTel event or only in a transcript."
         #[command(flatten)]
         mistaken: MistakenSince,
     },
+    /// Push cost records to a central PostgreSQL ([push] postgres): create its schema, push what is pending, or show where the push stands
+    #[command(group(clap::ArgGroup::new("push_action").required(true).args(["init", "once", "status"])))]
+    Push {
+        /// Create or upgrade the central schema (safe to run again)
+        #[arg(long)]
+        init: bool,
+        /// Push everything pending and exit: 0 when all is pushed, 2 with the reason otherwise
+        #[arg(long)]
+        once: bool,
+        /// The cursor, the changes pending, the last success and error, and whether the server answers
+        #[arg(long)]
+        status: bool,
+        /// --status as JSON
+        #[arg(long, requires = "status")]
+        json: bool,
+    },
     /// Spending limits per day, week, month (or in total for a task), for everything or one scope
     Budget {
         #[command(subcommand)]
@@ -662,6 +678,17 @@ fn main() -> ExitCode {
                 false => config.describe_with(&stored),
             });
             ExitCode::SUCCESS
+        }
+        Command::Push {
+            init, once, json, ..
+        } => {
+            use hookmeter::push::command::{run, Action};
+            let action = match (init, once) {
+                (true, _) => Action::Init,
+                (_, true) => Action::Once,
+                _ => Action::Status { json },
+            };
+            print_or_exit2(run(&config, action))
         }
         Command::Import { paths, agent } => run_import(config, paths, agent),
         Command::Reprice {

@@ -153,6 +153,33 @@ impl Config {
                 json!(self.otlp_grpc.as_deref().unwrap_or("off")),
             ),
             ("statusline.format", json!(self.statusline_format)),
+            (
+                "push.postgres",
+                json!(self
+                    .push
+                    .url
+                    .as_ref()
+                    .map_or("off".to_string(), |url| url.redacted())),
+            ),
+            (
+                "push.password_file",
+                json!(self
+                    .push
+                    .password_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())),
+            ),
+            ("push.user", json!(self.push.user)),
+            ("push.labels", json!(self.push.labels)),
+            ("push.batch", json!(self.push.batch)),
+            (
+                "push.backoff_min_ms",
+                json!(self.push.backoff_min.as_millis() as u64),
+            ),
+            (
+                "push.backoff_max_ms",
+                json!(self.push.backoff_max.as_millis() as u64),
+            ),
             ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
             (
                 "alerts.tz",

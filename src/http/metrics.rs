@@ -68,6 +68,33 @@ pub struct Scrape {
     /// Codex and Gemini CLI sessions recorded from their events, by agent
     /// (the database's).
     pub otel_sessions: Vec<(String, i64)>,
+    /// The push's counters; `None` when `[push]` is off.
+    pub push: Option<PushScrape>,
+}
+
+/// What `/metrics` shows of the push.
+#[derive(Debug, Clone, Default)]
+pub struct PushScrape {
+    pub records: u64,
+    /// Changes not pushed yet; `None` before the first look.
+    pub lag: Option<i64>,
+    /// Unix seconds of the last committed batch; `None` before one.
+    pub last_success: Option<i64>,
+    pub errors: Vec<(&'static str, u64)>,
+}
+
+impl PushScrape {
+    fn of(stats: &crate::push::PushStats) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        let lag = stats.lag.load(Relaxed);
+        let last = stats.last_success.load(Relaxed);
+        PushScrape {
+            records: stats.records.load(Relaxed),
+            lag: (lag >= 0).then_some(lag),
+            last_success: (last > 0).then_some(last),
+            errors: stats.errors_by_reason(),
+        }
+    }
 }
 
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
@@ -130,6 +157,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
         grpc_listening: state.grpc_listening,
         otel_agreement,
         otel_sessions,
+        push: state.push.as_deref().map(PushScrape::of),
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&scrape)).into_response())
 }
@@ -282,6 +310,10 @@ pub fn render(scrape: &Scrape) -> String {
         &[],
         scrape.failed_commits as f64,
     );
+
+    if let Some(push) = &scrape.push {
+        push_families(&mut out, push);
+    }
 
     family(
         &mut out,
@@ -543,6 +575,64 @@ fn usage_labels(u: &UsageCounter) -> Vec<(&'static str, &str)> {
     ]
 }
 
+/// The push's series (docs/metrics.md#push).
+fn push_families(out: &mut String, push: &PushScrape) {
+    family(
+        out,
+        "hookmeter_push_records_total",
+        "counter",
+        "Changes (records inserted or updated, records deleted) the central server committed, since the daemon started.",
+    );
+    sample(
+        out,
+        "hookmeter_push_records_total",
+        &[],
+        push.records as f64,
+    );
+    if let Some(lag) = push.lag {
+        family(
+            out,
+            "hookmeter_push_lag_records",
+            "gauge",
+            "Changes not pushed yet, as of the push's last pass.",
+        );
+        sample(out, "hookmeter_push_lag_records", &[], lag as f64);
+    }
+    if let Some(at) = push.last_success {
+        family(
+            out,
+            "hookmeter_push_last_success_timestamp_seconds",
+            "gauge",
+            "When the central server last committed a batch, Unix seconds.",
+        );
+        sample(
+            out,
+            "hookmeter_push_last_success_timestamp_seconds",
+            &[],
+            at as f64,
+        );
+    }
+    family(
+        out,
+        "hookmeter_push_errors_total",
+        "counter",
+        "Failed push passes by reason (connect, schema, server, local), since the daemon started. Nothing is lost: the pass is tried again.",
+    );
+    for reason in ["connect", "schema", "server", "local"] {
+        let n = push
+            .errors
+            .iter()
+            .find(|(r, _)| *r == reason)
+            .map_or(0, |(_, n)| *n);
+        sample(
+            out,
+            "hookmeter_push_errors_total",
+            &[("reason", reason)],
+            n as f64,
+        );
+    }
+}
+
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let help = help.replace('\\', "\\\\").replace('\n', "\\n");
     let _ = writeln!(out, "# HELP {name} {help}");
@@ -785,6 +875,7 @@ mod tests {
             otlp_metric_exports: vec![("accepted", 4)],
             otlp_metrics: 7,
             grpc_listening: false,
+            push: None,
             otel_agreement: query::OtelAgreement {
                 event_only: 1,
                 agree: 2,

@@ -98,6 +98,8 @@ pub struct AppState {
     /// Whether the OTLP/gRPC listener is serving (its default port may be
     /// taken), shown by `/metrics`.
     pub grpc_listening: bool,
+    /// The push's counters, shown by `/metrics`; `None` when `[push]` is off.
+    pub push: Option<Arc<crate::push::PushStats>>,
 }
 
 /// What `/metrics` needs beside the database.

@@ -136,6 +136,8 @@ pub struct Facts {
     pub otel: super::telemetry::Facts,
     /// Claude Code's `cleanupPeriodDays` and the transcripts it will delete.
     pub retention: super::retention::Facts,
+    /// The push to a central PostgreSQL.
+    pub push: super::push::Facts,
 }
 
 /// OpenCode's databases under `transcripts.opencode_roots`
@@ -458,6 +460,7 @@ pub fn gather(
         opencode: look_at_opencode(config),
         otel: super::telemetry::look(config, env, daemon_up),
         retention: super::retention::look(config, env, cwd, daemon_up),
+        push: super::push::look(config, env),
     }
 }
 
@@ -949,6 +952,13 @@ pub fn assess(facts: &Facts) -> Vec<Finding> {
         fix,
     });
     findings.push(assess_opencode(&facts.opencode));
+    let (status, finding, fix) = super::push::assess(&facts.push);
+    findings.push(Finding {
+        check: "push",
+        status,
+        finding,
+        fix,
+    });
     findings.extend(super::telemetry::assess(&facts.otel).into_iter().map(
         |(check, status, finding, fix)| Finding {
             check,
@@ -1875,6 +1885,11 @@ mod tests {
                 daemon_up: true,
                 watched: true,
             },
+            push: super::super::push::Facts {
+                url: None,
+                server: super::super::push::Server::NotAsked,
+                local: Ok(Default::default()),
+            },
         }
     }
 
@@ -2044,6 +2059,7 @@ mod tests {
                 "watch",
                 "claude.retention",
                 "opencode",
+                "push",
                 "claude.otel",
                 "codex.otel",
                 "gemini.otel",

@@ -12,6 +12,8 @@
 //!   function, printed as lines or JSON.
 //! - [`telemetry`]: doctor's look at the agents' own OpenTelemetry settings
 //!   (what [`otel`] writes) against the daemon's OTLP receivers.
+//! - [`push`]: doctor's look at the push to a central PostgreSQL
+//!   (configured, reachable, schema version, lag).
 //! - [`retention`]: doctor's look at Claude Code's `cleanupPeriodDays`
 //!   against the transcripts hookmeter has not read yet.
 //! - [`statusline`]: `hookmeter install-hooks --statusline`, Claude Code's
@@ -26,6 +28,7 @@ pub mod doctor;
 pub mod gemini;
 pub mod hooks;
 pub mod otel;
+pub mod push;
 pub mod retention;
 pub mod statusline;
 pub mod telemetry;

@@ -1,6 +1,8 @@
 //! Store: the SQLite database. Owns the schema, the one write connection and
 //! its thread, and every statement that writes
-//! ([`budgets`] holds those of the budgets and alerts tables); reads are
+//! ([`budgets`] holds those of the budgets and alerts tables, [`push`] the
+//! push's cursor and machine id, [`central`] the statements the push runs
+//! on the central PostgreSQL); reads are
 //! [`crate::query`]'s. Nothing here parses events or decides prices; the
 //! writer only asks the pricing table for a number. What of a payload may be
 //! stored is decided by the core's redaction (`hookmeter_core::redact`),
@@ -10,6 +12,8 @@
 //! For users: docs/schema.md.
 
 pub mod budgets;
+pub mod central;
+pub mod push;
 pub mod reprice;
 pub mod rollup;
 pub mod writer;
@@ -30,7 +34,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -143,6 +147,16 @@ const MIGRATIONS: &[Migration] = &[
         reshape: "",
         derive: None,
         backfill: &[], // plan_usage and session_reported_costs are new: schema.sql creates them
+    },
+    Migration {
+        version: 14,
+        // Change numbers for the push: the records already stored count as
+        // changed in the order they were stored.
+        reshape: "ALTER TABLE cost_records ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;",
+        derive: None,
+        backfill: &["UPDATE cost_records SET rev = id;
+                     UPDATE meta SET value = (SELECT coalesce(max(id), 0) + 1 FROM cost_records)
+                     WHERE key = 'next_rev';"],
     },
 ];
 
@@ -377,6 +391,8 @@ mod tests {
                  ALTER TABLE api_messages DROP COLUMN copied;
                  ALTER TABLE cost_records DROP COLUMN prompt_id;
                  ALTER TABLE cost_records DROP COLUMN git_branch;
+                 DROP INDEX idx_cost_records_rev;
+                 ALTER TABLE cost_records DROP COLUMN rev;
                  CREATE TABLE budgets (scope TEXT NOT NULL, period TEXT NOT NULL,
                      limit_usd REAL NOT NULL, updated_at TEXT NOT NULL,
                      PRIMARY KEY (scope, period)) WITHOUT ROWID;
@@ -496,6 +512,16 @@ mod tests {
         );
         let totals = "SELECT day || ' ' || records || ' ' || cost_usd FROM cost_totals_daily";
         assert_eq!(rows(totals), ["2026-09-20 3 1.75"]);
+        // Version 14: the stored records count as changed in the order they
+        // were stored, and the next change comes after them.
+        assert_eq!(
+            rows("SELECT id || ' ' || rev FROM cost_records ORDER BY id"),
+            ["41 41", "42 42", "43 43"]
+        );
+        assert_eq!(
+            rows("SELECT value FROM meta WHERE key = 'next_rev'"),
+            ["44"]
+        );
         assert_eq!(
             rows("SELECT outcome || ' ' || source || ' ' || reason || ' ' || events FROM event_counts ORDER BY 1"),
             ["accepted hook  2", "rejected socket other 1"]
@@ -549,6 +575,8 @@ mod tests {
                  ALTER TABLE api_messages DROP COLUMN copied;
                  ALTER TABLE cost_records DROP COLUMN prompt_id;
                  ALTER TABLE cost_records DROP COLUMN git_branch;
+                 DROP INDEX idx_cost_records_rev;
+                 ALTER TABLE cost_records DROP COLUMN rev;
                  {}
                  {}
                  CREATE INDEX idx_cost_rollup_daily_agent ON cost_rollup_daily(agent_id, day, records);

@@ -113,7 +113,8 @@ pub fn reprice(
             if !dry_run {
                 tx.prepare_cached(
                     "UPDATE cost_records SET estimated_cost_usd = ?2, pricing_source = ?3,
-                         provider = ?4, unpriced_modifiers = ?5, model_key = ?6 WHERE id = ?1",
+                         provider = ?4, unpriced_modifiers = ?5, model_key = ?6, rev = ?7
+                     WHERE id = ?1",
                 )?
                 .execute(params![
                     row.id,
@@ -122,6 +123,7 @@ pub fn reprice(
                     priced.provider,
                     priced.unpriced_modifiers,
                     model_key,
+                    tally.rev(&tx)?,
                 ])?;
                 let old = Contribution {
                     timestamp: &row.timestamp,

@@ -109,6 +109,10 @@ pub struct Tally {
     /// so a list searched without allocating beats a hash map here.
     rollup: Vec<(Key, Sums)>,
     events: HashMap<(&'static str, String, String), i64>,
+    /// The next change number to hand out (`meta.next_rev`): read at the
+    /// transaction's first change, written back by [`Tally::flush`]. One
+    /// read and one write per transaction, not per record.
+    next_rev: Option<i64>,
 }
 
 impl Tally {
@@ -163,6 +167,21 @@ impl Tally {
         }
     }
 
+    /// A change number for a cost record inserted, updated or deleted in
+    /// this transaction (`cost_records.rev`, `record_tombstones.rev`):
+    /// unique, and above every number committed before, since SQLite lets
+    /// one transaction write at a time and the counter is part of it.
+    pub fn rev(&mut self, conn: &Connection) -> rusqlite::Result<i64> {
+        let next = match self.next_rev {
+            Some(next) => next,
+            None => conn
+                .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'next_rev'")?
+                .query_row([], |r| r.get(0))?,
+        };
+        self.next_rev = Some(next + 1);
+        Ok(next)
+    }
+
     /// An event stored (`accepted`, its source) or kept as rejected
     /// (`rejected`, its edge and reason code).
     pub fn event(&mut self, outcome: &'static str, source: &str, reason: &str) {
@@ -174,6 +193,10 @@ impl Tally {
 
     /// Writes the gathered changes in the caller's transaction and forgets them.
     pub fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        if let Some(next) = self.next_rev.take() {
+            conn.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'next_rev'")?
+                .execute([next])?;
+        }
         // The daily rollup gets the same changes, summed per day.
         let mut days: Vec<(Key, Sums)> = Vec::new();
         for (key, s) in self.rollup.drain(..) {

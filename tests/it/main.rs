@@ -59,6 +59,7 @@ mod otlp_sessions;
 mod pipeline;
 mod pricing_update;
 mod prompts;
+mod push;
 mod reconcile;
 mod reports;
 mod retention;

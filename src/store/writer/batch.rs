@@ -234,6 +234,7 @@ fn answer(
             }
             if spend_changed {
                 stats.spend_changed.notify_one();
+                stats.records_changed.notify_one();
             }
         }
         Err(e) => {

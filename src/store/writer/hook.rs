@@ -75,7 +75,7 @@ pub(super) fn write_event(
     let costed = cost(tx, prices, sessions, event, charge)?;
     // A new event brings a new record: insert first, and look the stored
     // one up only when the insert finds it there (a redelivery).
-    if insert_cost_record(tx, event, charge, &costed)? > 0 {
+    if insert_cost_record(tx, event, charge, &costed, tally.rev(tx)?)? > 0 {
         tally.add(&Contribution {
             timestamp: &event.timestamp,
             provider: &costed.provider,
@@ -132,7 +132,7 @@ fn redelivered(
         unpriced: costed.unpriced.as_deref(),
         timestamp: None,
     };
-    update_snapshot(tx, old.id, &snapshot)?;
+    update_snapshot(tx, old.id, tally.rev(tx)?, &snapshot)?;
     tally.remove(&old.contribution());
     tally.add(&Contribution {
         cost_usd: costed.cost_usd,
@@ -266,6 +266,7 @@ fn insert_cost_record(
     event: &HookEvent,
     charge: &Charge,
     costed: &Costed,
+    rev: i64,
 ) -> rusqlite::Result<usize> {
     let u = &charge.usage;
     tx.prepare_cached(
@@ -274,9 +275,9 @@ fn insert_cost_record(
              cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
              estimated_cost_usd, reported_cost_usd, pricing_source, tool_name,
              hook_event_id, source, service, labels_json, payload_json, fast, service_tier,
-             inference_geo, unpriced_modifiers, model_key, prompt_id)
+             inference_geo, unpriced_modifiers, model_key, prompt_id, rev)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+             ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)
          ON CONFLICT(hook_event_id) DO NOTHING",
     )?
     .execute(params![
@@ -310,6 +311,7 @@ fn insert_cost_record(
         costed.unpriced,
         costed.model_key,
         event.prompt_id,
+        rev,
     ])
 }
 

@@ -109,10 +109,18 @@ pub(super) fn remove_event_records(
     // The delete trigger takes the records out of the rollup, which must
     // first hold what this transaction added so far.
     tally.flush(tx)?;
-    tx.prepare_cached(
-        "DELETE FROM cost_records WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel'",
-    )?
-    .execute([session_id, agent_id])
+    let gone: Vec<i64> = tx
+        .prepare_cached(
+            "DELETE FROM cost_records WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel'
+             RETURNING id",
+        )?
+        .query_map([session_id, agent_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &gone {
+        let rev = tally.rev(tx)?;
+        super::stored::keep_tombstone(tx, *id, rev)?;
+    }
+    Ok(gone.len())
 }
 
 /// A Codex or Gemini CLI response: a record of its own unless the session's
@@ -143,9 +151,9 @@ fn write_session_response(
             "INSERT OR IGNORE INTO cost_records (timestamp, session_id, agent_id, provider, model,
                  input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
                  cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, pricing_source,
-                 hook_event_id, source, service, unpriced_modifiers, model_key)
+                 hook_event_id, source, service, unpriced_modifiers, model_key, rev)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'llm',
-                 ?16, ?17)",
+                 ?16, ?17, ?18)",
         )?
         .execute(params![
             timestamp,
@@ -165,6 +173,7 @@ fn write_session_response(
             Source::Otel.as_str(),
             priced.unpriced_modifiers,
             model_key,
+            tally.rev(tx)?,
         ])?;
     if inserted == 0 {
         return Ok(Written::Unchanged);
@@ -222,8 +231,12 @@ fn write_request(
         };
         resnapshot(tx, prices, tally, &stored, &changed)?;
     }
-    tx.prepare_cached("UPDATE cost_records SET reported_cost_usd = ?2 WHERE id = ?1")?
-        .execute(params![stored.id, request.reported_cost_usd])?;
+    tx.prepare_cached("UPDATE cost_records SET reported_cost_usd = ?2, rev = ?3 WHERE id = ?1")?
+        .execute(params![
+            stored.id,
+            request.reported_cost_usd,
+            tally.rev(tx)?
+        ])?;
     keep_event(tx, request, stored.id, Some(both.agrees), received_at)?;
     Ok(if both.agrees {
         Written::Confirmed
@@ -313,8 +326,8 @@ pub(super) fn adopt_event_record(
         "UPDATE api_messages SET message_id = ?1 WHERE message_id = '' AND request_id = ?2",
     )?
     .execute([message_id, request_id])?;
-    tx.prepare_cached("UPDATE cost_records SET hook_event_id = ?2 WHERE id = ?1")?
-        .execute(params![record, key])?;
+    tx.prepare_cached("UPDATE cost_records SET hook_event_id = ?2, rev = ?3 WHERE id = ?1")?
+        .execute(params![record, key, tally.rev(tx)?])?;
     // The event names no project (the line's working directory does) and
     // no agent (a subagent's line says whose it is).
     let Some(stored) = stored_record(tx, RecordKey::Id(record))? else {
@@ -322,8 +335,10 @@ pub(super) fn adopt_event_record(
     };
     let project = stored.project.as_deref().or(project);
     if project != stored.project.as_deref() || agent != stored.agent_id {
-        tx.prepare_cached("UPDATE cost_records SET project = ?2, agent_id = ?3 WHERE id = ?1")?
-            .execute(params![record, project, agent])?;
+        tx.prepare_cached(
+            "UPDATE cost_records SET project = ?2, agent_id = ?3, rev = ?4 WHERE id = ?1",
+        )?
+        .execute(params![record, project, agent, tally.rev(tx)?])?;
         tally.remove(&stored.contribution());
         tally.add(&Contribution {
             project,
@@ -355,6 +370,7 @@ pub(super) fn resnapshot(
     update_snapshot(
         tx,
         stored.id,
+        tally.rev(tx)?,
         &Snapshot {
             usage,
             cost_usd: priced.cost_usd,
@@ -421,9 +437,9 @@ fn add_record(
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
              cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
              pricing_source, hook_event_id, source, service, fast, unpriced_modifiers, model_key,
-             prompt_id)
+             prompt_id, rev)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'llm',
-             ?17, ?18, ?19, ?20)",
+             ?17, ?18, ?19, ?20, ?21)",
     )?
     .execute(params![
         timestamp,
@@ -446,6 +462,7 @@ fn add_record(
         priced.unpriced_modifiers,
         model_key,
         request.prompt_id,
+        tally.rev(tx)?,
     ])?;
     let id = tx.last_insert_rowid();
     tally.add(&Contribution {

@@ -30,6 +30,9 @@ pub struct WriterStats {
     /// Woken after a commit that added or changed cost records: spend
     /// changed, so budgets are worth checking.
     pub spend_changed: tokio::sync::Notify,
+    /// Woken by the same commits, for the push (a task of its own: each
+    /// `Notify` keeps one waiter's wake-up).
+    pub records_changed: tokio::sync::Notify,
 }
 
 impl Default for WriterStats {
@@ -40,6 +43,7 @@ impl Default for WriterStats {
             failed_commits: AtomicU64::new(0),
             session_events_replaced: AtomicU64::new(0),
             spend_changed: tokio::sync::Notify::new(),
+            records_changed: tokio::sync::Notify::new(),
         }
     }
 }

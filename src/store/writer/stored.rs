@@ -102,6 +102,7 @@ pub(super) struct Snapshot<'a> {
 pub(super) fn update_snapshot(
     tx: &Transaction<'_>,
     id: i64,
+    rev: i64,
     s: &Snapshot<'_>,
 ) -> rusqlite::Result<()> {
     let u = s.usage;
@@ -110,7 +111,7 @@ pub(super) fn update_snapshot(
              cache_write_tokens = ?5, cache_write_1h_tokens = ?6, reasoning_tokens = ?7,
              estimated_cost_usd = ?8, pricing_source = ?9, tool_name = ?10, fast = ?11,
              timestamp = coalesce(?12, timestamp), service_tier = ?13, inference_geo = ?14,
-             unpriced_modifiers = ?15
+             unpriced_modifiers = ?15, rev = ?16
          WHERE id = ?1",
     )?
     .execute(params![
@@ -129,6 +130,7 @@ pub(super) fn update_snapshot(
         s.billing.service_tier,
         s.billing.inference_geo,
         s.unpriced,
+        rev,
     ])?;
     Ok(())
 }
@@ -137,9 +139,24 @@ pub(super) fn update_snapshot(
 pub(super) fn update_tools(
     tx: &Transaction<'_>,
     id: i64,
+    rev: i64,
     tools: Option<&str>,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE cost_records SET tool_name = ?2 WHERE id = ?1")?
-        .execute(params![id, tools])?;
+    tx.prepare_cached("UPDATE cost_records SET tool_name = ?2, rev = ?3 WHERE id = ?1")?
+        .execute(params![id, tools, rev])?;
+    Ok(())
+}
+
+/// Notes that record `id` was deleted, under change number `rev`, so the
+/// push deletes it centrally too (docs/push.md). Only once this database
+/// has a machine id: before, nothing was ever pushed, so there is nothing
+/// to delete centrally, and a database that never pushes keeps no
+/// tombstones.
+pub(super) fn keep_tombstone(tx: &Transaction<'_>, id: i64, rev: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO record_tombstones (rev, local_id)
+         SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'machine_id')",
+    )?
+    .execute(params![rev, id])?;
     Ok(())
 }

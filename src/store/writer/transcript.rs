@@ -198,7 +198,7 @@ fn write_transcript_record(
             Ok(Written::Updated)
         }
         (Action::MergeTools { tools }, Some(old)) => {
-            update_tools(tx, old.id, tools.as_deref())?;
+            update_tools(tx, old.id, tally.rev(tx)?, tools.as_deref())?;
             Ok(Written::Updated)
         }
         // Replace and MergeTools are planned only against a kept snapshot,
@@ -268,7 +268,7 @@ fn claim(
     let agent = line.agent_id.as_deref().unwrap_or(claude_code::MAIN_AGENT);
     tx.prepare_cached(
         "UPDATE cost_records SET session_id = ?2, hook_event_id = ?3, project = ?4, agent_id = ?5,
-             prompt_id = coalesce(?6, prompt_id), git_branch = coalesce(?7, git_branch)
+             prompt_id = coalesce(?6, prompt_id), git_branch = coalesce(?7, git_branch), rev = ?8
          WHERE id = ?1",
     )?
     .execute(params![
@@ -278,7 +278,8 @@ fn claim(
         record.project,
         agent,
         line.prompt_id,
-        line.git_branch
+        line.git_branch,
+        tally.rev(tx)?,
     ])?;
     tx.prepare_cached(
         "UPDATE api_messages SET copied = 0 WHERE message_id = ?1 AND request_id = ?2",
@@ -300,7 +301,7 @@ fn replace_snapshot(
     old: &StoredRecord,
     snapshot: &Snapshot<'_>,
 ) -> rusqlite::Result<()> {
-    update_snapshot(tx, old.id, snapshot)?;
+    update_snapshot(tx, old.id, tally.rev(tx)?, snapshot)?;
     tally.remove(&old.contribution());
     tally.add(&Contribution {
         timestamp: snapshot.timestamp.unwrap_or(&old.timestamp),
@@ -361,8 +362,12 @@ fn remove_replay(
     // The delete trigger takes the record out of the rollup, which must
     // first hold what this transaction added so far.
     tally.flush(tx)?;
-    tx.prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
+    let deleted = tx
+        .prepare_cached("DELETE FROM cost_records WHERE id = ?1")?
         .execute([replay.record_id])?;
+    if deleted > 0 {
+        super::stored::keep_tombstone(tx, replay.record_id, tally.rev(tx)?)?;
+    }
     tx.prepare_cached("DELETE FROM api_messages WHERE message_id = ?1 AND request_id = ?2")?
         .execute([message_id, &replay.request_id])?;
     Ok(())
@@ -405,9 +410,9 @@ fn add_record(
              input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
              cache_write_1h_tokens, reasoning_tokens, estimated_cost_usd, reported_cost_usd,
              pricing_source, tool_name, hook_event_id, source, service, fast, service_tier,
-             inference_geo, unpriced_modifiers, model_key, prompt_id, git_branch)
+             inference_geo, unpriced_modifiers, model_key, prompt_id, git_branch, rev)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'llm', ?19,
-             ?20, ?21, ?22, ?23, ?24, ?25)",
+             ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     )?
     .execute(params![
         timestamp,
@@ -435,6 +440,7 @@ fn add_record(
         model_key,
         line.prompt_id,
         line.git_branch,
+        tally.rev(tx)?,
     ])?;
     if record.log == AgentLog::ClaudeCode {
         tx.prepare_cached(
