@@ -1,0 +1,133 @@
+//! Plan limits as data: Codex rollouts' `rate_limits` into `plan_usage`,
+//! live and by import, a row only when a window's use changed, and read
+//! again from the same lines adds nothing.
+
+use std::path::{Path, PathBuf};
+
+use crate::codex::copy_tree;
+use crate::common::*;
+
+/// The `rate_limits` the real 0.171 rollouts carry when the API sends no
+/// `x-codex-*` headers (the mock sends none).
+const NO_LIMITS: &str = r#""primary":null,"secondary":null"#;
+
+/// Five-hour and weekly use per `token_count` line of the resume
+/// scenario's parent rollout (four lines): the second repeats the first,
+/// the fourth comes after the five-hour window's reset.
+const USE: [(f64, i64, f64); 4] = [
+    (10.0, 1_796_570_000, 3.0),
+    (10.0, 1_796_570_000, 3.0),
+    (25.0, 1_796_570_000, 3.0),
+    (5.0, 1_796_588_000, 4.0),
+];
+
+/// The parent rollout of the resume scenario with [`USE`] written into its
+/// `rate_limits`, as Codex writes them when its API sends the headers.
+pub(crate) fn rollout_with_limits() -> (PathBuf, String) {
+    let root = fixtures().join("codex/real/resume/sessions");
+    let relative = Path::new("2026/12/06")
+        .join("rollout-2026-12-06T13-14-48-01a24b7e-2794-7e72-ae24-2df9645b327b.jsonl");
+    let text = std::fs::read_to_string(root.join(&relative)).unwrap();
+    let mut parts = text.split(NO_LIMITS);
+    let mut out = parts.next().unwrap().to_owned();
+    for (i, part) in parts.enumerate() {
+        let (five, resets, seven) = USE[i];
+        out.push_str(&format!(
+            r#""primary":{{"used_percent":{five},"window_minutes":300,"resets_at":{resets}}},"secondary":{{"used_percent":{seven},"window_minutes":10080,"resets_at":1797000000}}"#
+        ));
+        out.push_str(part);
+    }
+    assert_eq!(text.matches(NO_LIMITS).count(), USE.len());
+    (relative, out)
+}
+
+/// `plan_usage` as (window, used_pct, resets_at, source, agent), in time order.
+fn plan_rows(home: &Home) -> Vec<(String, f64, String, String, String)> {
+    let db = home.db();
+    let mut stmt = db
+        .prepare(
+            "SELECT window, used_pct, resets_at, source, agent_id FROM plan_usage
+             ORDER BY window, observed_at, id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn expected() -> Vec<(String, f64, String, String, String)> {
+    let row = |w: &str, pct: f64, at: &str| {
+        (
+            w.to_owned(),
+            pct,
+            at.to_owned(),
+            "codex_rollout".to_owned(),
+            "codex".to_owned(),
+        )
+    };
+    vec![
+        row("five_hour", 10.0, "2026-12-06T15:13:20.000Z"),
+        row("five_hour", 25.0, "2026-12-06T15:13:20.000Z"),
+        row("five_hour", 5.0, "2026-12-06T20:13:20.000Z"),
+        row("seven_day", 3.0, "2026-12-11T14:40:00.000Z"),
+        row("seven_day", 4.0, "2026-12-11T14:40:00.000Z"),
+    ]
+}
+
+#[test]
+fn codex_rate_limits_are_followed_live_once_per_change_and_a_restart_or_import_adds_nothing() {
+    let home = Home::new();
+    let (relative, text) = rollout_with_limits();
+    let path = home.path().join(".codex/sessions").join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let daemon = home.start();
+    std::fs::write(&path, &text).unwrap();
+    wait_until(
+        "the rollout's plan use",
+        || home.count("SELECT count(*) FROM cost_records") == 4,
+        || daemon.log_text(),
+    );
+    assert_eq!(plan_rows(&home), expected());
+    assert_eq!(daemon.stop().code(), Some(0));
+
+    // Read again from the start (the offset forgotten), and imported.
+    rusqlite::Connection::open(home.db_path())
+        .unwrap()
+        .execute("DELETE FROM transcript_offsets", [])
+        .unwrap();
+    let daemon = home.start();
+    wait_until(
+        "the rollout read again",
+        || home.count("SELECT count(*) FROM transcript_offsets") == 1,
+        || daemon.log_text(),
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+    succeed(home.command().args(["import", "--agent", "codex"]));
+    assert_eq!(plan_rows(&home), expected());
+}
+
+#[test]
+fn imported_codex_rate_limits_equal_the_live_ones_and_a_second_import_adds_nothing() {
+    let home = Home::new();
+    let (relative, text) = rollout_with_limits();
+    let codex = home.path().join("codex-home");
+    let path = codex.join("sessions").join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    // The rest of the captured rollouts, whose `rate_limits` are nulls.
+    copy_tree(
+        &fixtures().join("codex/real/text/sessions"),
+        &codex.join("sessions"),
+    );
+    for _ in 0..2 {
+        succeed(
+            home.command()
+                .env("CODEX_HOME", &codex)
+                .args(["import", "--agent", "codex"]),
+        );
+        assert_eq!(plan_rows(&home), expected());
+    }
+}
