@@ -131,3 +131,44 @@ fn imported_codex_rate_limits_equal_the_live_ones_and_a_second_import_adds_nothi
         assert_eq!(plan_rows(&home), expected());
     }
 }
+
+#[test]
+fn metrics_show_each_agents_latest_plan_use_and_reset_time() {
+    let home = Home::new();
+    let (relative, text) = rollout_with_limits();
+    let path = home.path().join(".codex/sessions").join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    let daemon = home.start();
+    wait_until(
+        "the rollout's plan use",
+        || home.count("SELECT count(*) FROM plan_usage") == 5,
+        || daemon.log_text(),
+    );
+    let addr = daemon.http();
+    let five = r#"{agent="codex",window="five_hour"}"#;
+    let seven = r#"{agent="codex",window="seven_day"}"#;
+    assert_eq!(
+        metric(addr, &format!("hookmeter_plan_used_ratio{five}")),
+        Some(0.05)
+    );
+    assert_eq!(
+        metric(addr, &format!("hookmeter_plan_used_ratio{seven}")),
+        Some(0.04)
+    );
+    assert_eq!(
+        metric(
+            addr,
+            &format!("hookmeter_plan_resets_at_timestamp_seconds{five}")
+        ),
+        Some(1_796_588_000.0)
+    );
+    assert_eq!(
+        metric(
+            addr,
+            &format!("hookmeter_plan_resets_at_timestamp_seconds{seven}")
+        ),
+        Some(1_797_000_000.0)
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+}
