@@ -172,3 +172,108 @@ fn metrics_show_each_agents_latest_plan_use_and_reset_time() {
     );
     assert_eq!(daemon.stop().code(), Some(0));
 }
+
+/// `hookmeter statusline` fed Claude Code's input, as Claude Code runs it.
+fn statusline(home: &Home, input: &[u8]) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = home
+        .command()
+        .arg("statusline")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+}
+
+#[test]
+fn report_plan_shows_claude_codes_statusline_and_codexs_rollouts_side_by_side() {
+    let home = Home::new();
+    // Claude Code's handoff waits in the spool; the Codex rollout is imported.
+    let input = std::fs::read(fixtures().join("statusline/subscriber.json")).unwrap();
+    statusline(&home, &input);
+    let (relative, text) = rollout_with_limits();
+    let codex = home.path().join("codex-home");
+    let path = codex.join("sessions").join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    home.write_config(HOOKS_ONLY);
+    let daemon = home.start();
+    wait_until(
+        "the spool drained",
+        || home.db_path().exists() && home.count("SELECT count(*) FROM plan_usage") == 2,
+        || daemon.log_text(),
+    );
+    succeed(
+        home.command()
+            .env("CODEX_HOME", &codex)
+            .args(["import", "--agent", "codex"]),
+    );
+    assert_eq!(home.count("SELECT count(*) FROM plan_usage"), 7);
+
+    let json: serde_json::Value = serde_json::from_str(&succeed(
+        home.command().args(["report", "--plan", "--json"]),
+    ))
+    .unwrap();
+    let plan = json["plan"].as_array().unwrap();
+    let found: Vec<(&str, &str, f64, &str)> = plan
+        .iter()
+        .map(|c| {
+            (
+                c["agent"].as_str().unwrap(),
+                c["window"].as_str().unwrap(),
+                c["used_pct"].as_f64().unwrap(),
+                c["resets_at"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("claude-code", "five_hour", 23.5, "2027-01-15T08:00:00.000Z"),
+            ("claude-code", "seven_day", 81.2, "2027-01-19T23:06:40.000Z"),
+            ("codex", "five_hour", 5.0, "2026-12-06T20:13:20.000Z"),
+            ("codex", "seven_day", 4.0, "2026-12-11T14:40:00.000Z"),
+        ]
+    );
+    // The Codex five-hour window's course: its highest use that day.
+    assert_eq!(
+        plan[2]["days"],
+        serde_json::json!([{"day": "2026-12-06", "max_used_pct": 25.0}])
+    );
+
+    let csv = succeed(
+        home.command()
+            .args(["report", "--plan", "--csv", "--agent", "codex"]),
+    );
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "agent,window,day,max_used_pct,latest_used_pct,latest_resets_at,latest_observed_at",
+            "codex,five_hour,2026-12-06,25,5,2026-12-06T20:13:20.000Z,2026-12-06T13:14:49.208Z",
+            "codex,seven_day,2026-12-06,4,4,2026-12-11T14:40:00.000Z,2026-12-06T13:14:49.208Z",
+        ]
+    );
+    let table = succeed(home.command().args(["report", "--plan", "--tz", "UTC"]));
+    assert!(table.contains("Highest use each day"), "{table}");
+    assert!(table.contains("81.2%"), "{table}");
+    let refused = home
+        .command()
+        .args(["report", "--plan", "--by", "model"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--by does not apply to --plan"),
+        "{refused:?}"
+    );
+    // Nothing in the range: said so.
+    let empty = succeed(
+        home.command()
+            .args(["report", "--plan", "--since", "2030-01-01"]),
+    );
+    assert!(empty.contains("No plan use in the range"), "{empty}");
+    assert_eq!(daemon.stop().code(), Some(0));
+}
