@@ -8,6 +8,7 @@ use super::QueryError;
 /// One agent's latest use of one plan window.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlanLatest {
+    #[serde(rename = "agent")]
     pub agent_id: String,
     /// `five_hour`, `seven_day`, or `<minutes>m`.
     pub window: String,

@@ -277,3 +277,30 @@ fn report_plan_shows_claude_codes_statusline_and_codexs_rollouts_side_by_side() 
     assert!(empty.contains("No plan use in the range"), "{empty}");
     assert_eq!(daemon.stop().code(), Some(0));
 }
+
+#[test]
+fn the_api_gives_each_agents_latest_plan_use_and_nothing_without_plan_data() {
+    let home = Home::new();
+    home.write_config(HOOKS_ONLY);
+    let daemon = home.start();
+    let empty = http_get(daemon.http(), "/api/plan").json();
+    assert_eq!(empty, serde_json::json!({"plan": []}));
+    let input = std::fs::read(fixtures().join("statusline/subscriber.json")).unwrap();
+    statusline(&home, &input);
+    wait_until(
+        "the handoff stored",
+        || home.count("SELECT count(*) FROM plan_usage") == 2,
+        || daemon.log_text(),
+    );
+    let answer = http_get(daemon.http(), "/api/plan").json();
+    let plan = answer["plan"].as_array().unwrap();
+    assert_eq!(plan.len(), 2, "{answer}");
+    assert_eq!(plan[0]["agent"], "claude-code");
+    assert_eq!(plan[0]["window"], "five_hour");
+    assert_eq!(plan[0]["used_pct"], 23.5);
+    assert_eq!(plan[0]["resets_at"], "2027-01-15T08:00:00.000Z");
+    assert_eq!(plan[0]["source"], "claude_statusline");
+    assert_eq!(plan[1]["window"], "seven_day");
+    assert_eq!(plan[1]["used_pct"], 81.2);
+    assert_eq!(daemon.stop().code(), Some(0));
+}
