@@ -307,6 +307,9 @@ struct ReportFlags {
     /// Suggestions to spend less, with the numbers behind them
     #[arg(long)]
     advice: bool,
+    /// Plan limits instead of cost: each agent's 5-hour and 7-day use (latest, reset time, highest each day)
+    #[arg(long, conflicts_with = "advice")]
+    plan: bool,
 }
 
 /// The range and the filters `reconcile` takes: `report`'s, without `--by`.
@@ -724,6 +727,12 @@ fn main() -> ExitCode {
                 project: report.project,
                 tz: zone.tz,
             };
+            if report.plan {
+                return print_or_fail(
+                    reading::plan(&config.db, &args, &view, output.format()),
+                    &config,
+                );
+            }
             if report.advice {
                 let prices = match config.load_prices() {
                     Ok(prices) => prices,
