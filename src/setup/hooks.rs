@@ -677,16 +677,7 @@ pub fn install_events(
     dry_run: bool,
     now: jiff::Timestamp,
 ) -> Result<Installed, InstallError> {
-    let old = match fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(InstallError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
+    let old = read_existing(path)?;
     let old_text = old
         .as_deref()
         .map(String::from_utf8_lossy)
@@ -737,6 +728,19 @@ pub fn install_events(
         }
     })?;
     done(Outcome::Written { backup })
+}
+
+/// A settings file's bytes, `None` when there is none yet (the installers
+/// then write a new one).
+pub(super) fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, InstallError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(InstallError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// Saves `bytes` (the file as read) beside `path` as

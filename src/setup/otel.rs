@@ -13,13 +13,11 @@
 //! backs the old file up, replaces it atomically, shows a `--dry-run` diff,
 //! and writes nothing when nothing would change.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::hooks::{back_up, indent_of, render_settings, InstallError};
+use super::hooks::{back_up, indent_of, read_existing, render_settings, InstallError};
 
 /// Where the agents send their exports, and with which token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,16 +291,7 @@ pub fn apply(
     now: jiff::Timestamp,
     edit: impl FnOnce(&str) -> Result<String, InstallError>,
 ) -> Result<Applied, InstallError> {
-    let old = match fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(InstallError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
+    let old = read_existing(path)?;
     let old_text = String::from_utf8_lossy(old.as_deref().unwrap_or_default()).into_owned();
     let new_text = edit(&old_text)?;
     if new_text == old_text || (old.is_none() && new_text.trim().is_empty()) {

@@ -6,12 +6,11 @@
 //!
 //! For users: docs/cli.md#hookmeter-install-hooks.
 
-use std::io;
 use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use super::hooks::{back_up, indent_of, render_settings, InstallError};
+use super::hooks::{back_up, indent_of, read_existing, render_settings, InstallError};
 
 /// What the merge decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,16 +82,7 @@ pub fn install(
     remove: bool,
     dry_run: bool,
 ) -> Result<String, InstallError> {
-    let old = match std::fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(InstallError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
+    let old = read_existing(path)?;
     let old_text = old
         .as_deref()
         .map(String::from_utf8_lossy)
