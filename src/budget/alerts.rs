@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use super::crossing::Crossing;
 use super::notify::Notifier;
-use super::{Budget, Scope};
+use super::{Budget, Period, PlanWindow, Scope};
 use crate::config::AlertSettings;
 use crate::present::MoneySet;
 use crate::query::QueryError;
@@ -58,6 +58,10 @@ pub fn evaluate(
 ) -> Result<Evaluation, QueryError> {
     let mut found = Evaluation::default();
     for (budget, updated_at) in super::rows(conn)? {
+        if let Period::Plan(window) = budget.period {
+            plan_window(conn, &budget, window, now, tz, &mut found)?;
+            continue;
+        }
         let (current, end) = super::current_period(budget.period, now, tz)?;
         let mut periods = vec![(current, end)];
         if let Some(start) = current.from.filter(|&s| updated_at.is_some_and(|t| t < s)) {
@@ -89,6 +93,42 @@ pub fn evaluate(
     Ok(found)
 }
 
+/// A plan budget's one threshold is its own `--at`: the dollar thresholds
+/// of `[alerts]` do not scale it. Its crossing is recorded as 100 % of that
+/// limit, once per window (keyed by the window's start), so it fires again
+/// after a reset. The latest observation counts even when its window has
+/// ended since: a handoff drained late still alerts, once.
+fn plan_window(
+    conn: &Connection,
+    budget: &Budget,
+    window: PlanWindow,
+    now: Timestamp,
+    tz: &TimeZone,
+    found: &mut Evaluation,
+) -> Result<(), QueryError> {
+    let Some(used) = super::plan_use(conn, window, &budget.scope, now)? else {
+        return Ok(());
+    };
+    if used.used_pct < budget.limit_usd {
+        return Ok(());
+    }
+    found.crossings.push(Crossing {
+        budget: budget.clone(),
+        period_start: Some(used.start),
+        period_end: Some(used.end),
+        threshold_pct: 100.0,
+        spent_usd: used.used_pct,
+    });
+    if budget.enforce && used.end > now {
+        found.spent.push(Spent {
+            scope: budget.scope.clone(),
+            until: Some(used.end),
+            reason: deny_reason(budget, used.used_pct, Some(used.end), tz),
+        });
+    }
+    Ok(())
+}
+
 fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZone) -> String {
     let scope = match budget.scope.key() {
         key if key.is_empty() => "all agents".to_string(),
@@ -98,6 +138,15 @@ fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZon
         Some(end) => format!("; it resets at {}", crate::present::time::instant(end, tz)),
         None => String::new(),
     };
+    if let Period::Plan(window) = budget.period {
+        return format!(
+            "hookmeter: the {} plan window of {scope} is at {spent:.0}% (the budget stops at {:.0}%){resets}. \
+             Raise it with `hookmeter budget set --plan {} --at` to continue.",
+            window.label(),
+            budget.limit_usd,
+            window.name()
+        );
+    }
     let money = MoneySet::of([spent, budget.limit_usd]);
     format!(
         "hookmeter: the {} budget of {scope} is spent ({} of {}){resets}. \
@@ -272,7 +321,6 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budget::Period;
 
     fn db_with(records: &[(&str, &str, f64)], budgets: &str) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
