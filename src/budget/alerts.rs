@@ -407,6 +407,95 @@ mod tests {
         assert_eq!(check(&mut conn), 1, "80 % of the new limit; not yet 100 %");
     }
 
+    fn db_with_plan(rows: &[(&str, &str, &str, f64, Option<&str>)], budgets: &str) -> Connection {
+        let conn = db_with(&[], budgets);
+        for (observed_at, agent, window, used, resets_at) in rows {
+            conn.execute(
+                "INSERT INTO plan_usage (observed_at, agent_id, window, used_pct, resets_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'claude_statusline')",
+                rusqlite::params![observed_at, agent, window, used, resets_at],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn a_plan_budget_watches_the_highest_use_and_its_window_from_the_reset() {
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        let conn = db_with_plan(
+            &[
+                (
+                    "2026-11-24T09:00:00.000Z",
+                    "a",
+                    "five_hour",
+                    95.0,
+                    Some("2026-11-24T12:00:00.000Z"),
+                ),
+                (
+                    "2026-11-24T09:30:00.000Z",
+                    "a",
+                    "five_hour",
+                    40.0,
+                    Some("2026-11-24T12:00:00.000Z"),
+                ),
+                // No reset reported: the window is the observation's, floored.
+                ("2026-11-24T09:40:00.000Z", "b", "five_hour", 85.0, None),
+                ("2026-11-24T09:40:00.000Z", "b", "seven_day", 99.0, None),
+            ],
+            "INSERT INTO budgets (scope, period, limit_usd, updated_at, enforce)
+                 VALUES ('', 'plan:five_hour', 80, 'x', 1),
+                        ('agent:a', 'plan:five_hour', 30, 'x', 0);",
+        );
+        let found = evaluate(&conn, now, &TimeZone::UTC, &[50.0, 100.0]).unwrap();
+        let shown: Vec<(String, String, String, f64, f64)> = found
+            .crossings
+            .iter()
+            .map(|c| {
+                (
+                    c.budget.scope.key(),
+                    c.period_start.unwrap().to_string(),
+                    c.period_end.unwrap().to_string(),
+                    c.threshold_pct,
+                    c.spent_usd,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                // Everything: b's 85 % (a's latest is 40 %), in the 5 hours
+                // counted from the Unix epoch that hold 09:40.
+                (
+                    "".into(),
+                    "2026-11-24T06:00:00Z".into(),
+                    "2026-11-24T11:00:00Z".into(),
+                    100.0,
+                    85.0
+                ),
+                (
+                    "agent:a".into(),
+                    "2026-11-24T07:00:00Z".into(),
+                    "2026-11-24T12:00:00Z".into(),
+                    100.0,
+                    40.0
+                ),
+            ]
+        );
+        // Enforced for everything: denied until the window resets.
+        let guard = Guard::default();
+        guard.replace(found.spent);
+        let reason = guard.deny("c", None, None, now).unwrap();
+        assert!(
+            reason.contains("5-hour plan window of all agents is at 85%"),
+            "{reason}"
+        );
+        let reset: Timestamp = "2026-11-24T11:00:00Z".parse().unwrap();
+        assert!(guard.deny("c", None, None, reset).is_none());
+        let later = evaluate(&conn, reset, &TimeZone::UTC, &[]).unwrap();
+        assert!(later.spent.is_empty(), "the window has reset");
+    }
+
     #[test]
     fn the_alert_text_names_the_budget_the_numbers_and_the_period() {
         let crossing = Crossing {

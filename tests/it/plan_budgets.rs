@@ -23,19 +23,20 @@ fn statusline_input(session: &str, used: f64, resets_at: i64) -> Vec<u8> {
     .into_bytes()
 }
 
-/// `hookmeter statusline` fed `input`, as Claude Code runs it.
-fn statusline(home: &Home, input: &[u8]) {
+/// `hookmeter statusline` fed `input`, as Claude Code runs it; the line
+/// of the tightest budget it prints.
+fn statusline(home: &Home, input: &[u8]) -> String {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = home
         .command()
-        .arg("statusline")
+        .args(["statusline", "--plain", "--format", "{budget}"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(input).unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+    stdout(&child.wait_with_output().unwrap())
 }
 
 /// The alerts recorded, `scope period threshold spent limit`, in firing order.
@@ -80,13 +81,18 @@ fn a_five_hour_budget_alerts_once_per_window_and_again_after_the_reset() {
     home.write_config(&format!(
         "{HOOKS_ONLY}[alerts]\ntz = \"UTC\"\ncheck_secs = 1\n"
     ));
-    let set = succeed(
-        home.command()
-            .args(["budget", "set", "--plan", "five_hour", "--at", "80"]),
-    );
+    let set = succeed(home.command().args([
+        "budget",
+        "set",
+        "--plan",
+        "five_hour",
+        "--at",
+        "80",
+        "--enforce",
+    ]));
     assert_eq!(
         set,
-        "5-hour plan window budget of everything set to alert at 80%\n"
+        "5-hour plan window budget of everything set to alert at 80%, enforced\n"
     );
     let daemon = home.start();
     let reset = jiff::Timestamp::now().as_second() + 2 * 3600;
@@ -98,8 +104,14 @@ fn a_five_hour_budget_alerts_once_per_window_and_again_after_the_reset() {
         )
     };
 
+    let pre_tool_use = |id: &str| claude_tool_event("s1", "PreToolUse", id, Some("claude-code"));
     statusline(&home, &statusline_input("s1", 79.0, reset));
     rows(1);
+    assert_eq!(
+        stdout(&home.send(&pre_tool_use("t1"), &[])),
+        "",
+        "79 %: allowed"
+    );
     statusline(&home, &statusline_input("s1", 83.0, reset));
     rows(2);
     wait_until(
@@ -112,6 +124,16 @@ fn a_five_hour_budget_alerts_once_per_window_and_again_after_the_reset() {
     assert!(
         log.contains("the 5-hour plan window of everything is at 83% (alert at 80%), resets at "),
         "{log}"
+    );
+    // Enforced: the guard knew before the alert was recorded.
+    let denied = stdout(&home.send(&pre_tool_use("t2"), &[]));
+    let decision: Value = serde_json::from_str(denied.trim_end()).unwrap();
+    let reason = decision["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("the 5-hour plan window of all agents is at 83% (the budget stops at 80%); it resets at "),
+        "{reason}"
     );
 
     // Higher in the same window: no new alert, however many checks pass.
@@ -128,6 +150,14 @@ fn a_five_hour_budget_alerts_once_per_window_and_again_after_the_reset() {
     // The window resets: 85 % of the next one alerts again.
     statusline(&home, &statusline_input("s1", 85.0, reset + 5 * 3600));
     rows(4);
+    // What the statusline reads is what the database holds when it runs.
+    let line = statusline(&home, &statusline_input("s1", 85.0, reset + 5 * 3600));
+    assert_eq!(line.trim_end(), "budget plan:five_hour 106%");
+    wait_for_metric(
+        &daemon,
+        "hookmeter_budget_ratio{scope=\"\",period=\"plan:five_hour\"}",
+        |r| r == 85.0 / 80.0,
+    );
     wait_until(
         "the alert of the next window",
         || alerts(&home).len() == 2,

@@ -231,3 +231,40 @@ impl Budget {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_periods_parse_print_back_and_list_after_the_calendar() {
+        for window in PlanWindow::ALL {
+            let period = Period::Plan(window);
+            assert_eq!(Period::parse(period.name()), Some(period));
+            assert!(period.rank() >= Period::ALL.len());
+        }
+        for bad in ["plan:", "plan:daily", "plan:300m", "five_hour"] {
+            assert_eq!(Period::parse(bad), None, "{bad}");
+        }
+        assert!(
+            Period::Plan(PlanWindow::FiveHour).rank() < Period::Plan(PlanWindow::SevenDay).rank()
+        );
+        assert_eq!(Period::Total.rank(), 3);
+    }
+
+    #[test]
+    fn a_plan_budget_is_a_percentage_for_everything_or_an_agent() {
+        let plan = |scope: Scope, at: f64| Budget::plan(&scope, PlanWindow::FiveHour, at, false);
+        assert!(plan(Scope::All, 80.0).check().is_ok());
+        assert!(plan(Scope::All, 100.0).check().is_ok());
+        assert!(plan(Scope::Agent("codex".into()), 0.5).check().is_ok());
+        for at in [0.0, -1.0, 100.5, f64::NAN, f64::INFINITY] {
+            assert!(plan(Scope::All, at).check().is_err(), "{at}");
+        }
+        assert!(plan(Scope::Task("T-1".into()), 80.0).check().is_err());
+        assert!(plan(Scope::Project("shop".into()), 80.0).check().is_err());
+        assert_eq!(plan(Scope::All, 80.0).limit_pct(), Some(80.0));
+        let dollars = Budget::per_period(&Scope::All, [Some(5.0), None, None, None], false);
+        assert_eq!(dollars[0].limit_pct(), None);
+    }
+}
