@@ -196,7 +196,7 @@ pub fn clear(
     )?)
 }
 
-/// Every budget, by scope then period (daily, weekly, monthly, total).
+/// Every budget, by scope then period (daily, weekly, monthly, total, then the plan windows).
 pub fn list(conn: &Connection) -> Result<Vec<Budget>, QueryError> {
     Ok(rows(conn)?.into_iter().map(|(budget, _)| budget).collect())
 }

@@ -204,7 +204,7 @@ pub(super) fn resolve(
         };
         if budgets.is_empty() {
             return Err(invalid(format!(
-                "budgets entry {n}: give at least one of daily, weekly, monthly, total"
+                "budgets entry {n}: give at least one of daily, weekly, monthly, total, or plan and at"
             )));
         }
         for budget in budgets {
