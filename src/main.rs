@@ -429,7 +429,18 @@ enum BudgetCommand {
         /// All-time limit; for a task (--scope task:ID)
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         total: Option<f64>,
-        /// agent:NAME | task:ID | project:NAME [default: everything]
+        /// A budget on a plan window instead (five_hour | seven_day): alerts when its use reaches --at
+        #[arg(long, value_name = "WINDOW", requires = "at", conflicts_with_all = ["daily", "weekly", "monthly", "total"])]
+        plan: Option<String>,
+        /// With --plan: the use of the window, in percent (1-100), that alerts
+        #[arg(
+            long,
+            value_name = "PCT",
+            requires = "plan",
+            allow_negative_numbers = true
+        )]
+        at: Option<f64>,
+        /// agent:NAME | task:ID | project:NAME [default: everything]; a plan budget: agent:NAME or everything
         #[arg(long)]
         scope: Option<String>,
         /// Once spent, `hookmeter send` denies the scope's PreToolUse events
@@ -461,6 +472,9 @@ enum BudgetCommand {
         /// Only the total budgets
         #[arg(long)]
         total: bool,
+        /// Only the budget on this plan window (five_hour | seven_day)
+        #[arg(long, value_name = "WINDOW")]
+        plan: Option<String>,
     },
 }
 
@@ -1272,12 +1286,16 @@ fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
             weekly,
             monthly,
             total,
+            plan,
+            at,
             scope,
             enforce,
         } => hookmeter::budget::commands::set(
             config,
             scope.as_deref(),
             [daily, weekly, monthly, total],
+            plan.as_deref()
+                .map(|window| hookmeter::budget::commands::PlanFlags { window, at_pct: at }),
             enforce,
         ),
         BudgetCommand::Status { zone, json } => zone
@@ -1289,10 +1307,12 @@ fn run_budget(config: &Config, command: BudgetCommand) -> ExitCode {
             weekly,
             monthly,
             total,
+            plan,
         } => hookmeter::budget::commands::clear(
             config,
             scope.as_deref(),
             [daily, weekly, monthly, total],
+            plan.as_deref(),
         ),
     };
     print_or_exit2(outcome)

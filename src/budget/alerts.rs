@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use super::crossing::Crossing;
 use super::notify::Notifier;
-use super::{Budget, Scope};
+use super::{Budget, Period, PlanWindow, Scope};
 use crate::config::AlertSettings;
 use crate::present::MoneySet;
 use crate::query::QueryError;
@@ -58,6 +58,10 @@ pub fn evaluate(
 ) -> Result<Evaluation, QueryError> {
     let mut found = Evaluation::default();
     for (budget, updated_at) in super::rows(conn)? {
+        if let Period::Plan(window) = budget.period {
+            plan_window(conn, &budget, window, now, tz, &mut found)?;
+            continue;
+        }
         let (current, end) = super::current_period(budget.period, now, tz)?;
         let mut periods = vec![(current, end)];
         if let Some(start) = current.from.filter(|&s| updated_at.is_some_and(|t| t < s)) {
@@ -89,6 +93,42 @@ pub fn evaluate(
     Ok(found)
 }
 
+/// A plan budget's one threshold is its own `--at`: the dollar thresholds
+/// of `[alerts]` do not scale it. Its crossing is recorded as 100 % of that
+/// limit, once per window (keyed by the window's start), so it fires again
+/// after a reset. The latest observation counts even when its window has
+/// ended since: a handoff drained late still alerts, once.
+fn plan_window(
+    conn: &Connection,
+    budget: &Budget,
+    window: PlanWindow,
+    now: Timestamp,
+    tz: &TimeZone,
+    found: &mut Evaluation,
+) -> Result<(), QueryError> {
+    let Some(used) = super::plan_use(conn, window, &budget.scope, now)? else {
+        return Ok(());
+    };
+    if used.used_pct < budget.limit_usd {
+        return Ok(());
+    }
+    found.crossings.push(Crossing {
+        budget: budget.clone(),
+        period_start: Some(used.start),
+        period_end: Some(used.end),
+        threshold_pct: 100.0,
+        spent_usd: used.used_pct,
+    });
+    if budget.enforce && used.end > now {
+        found.spent.push(Spent {
+            scope: budget.scope.clone(),
+            until: Some(used.end),
+            reason: deny_reason(budget, used.used_pct, Some(used.end), tz),
+        });
+    }
+    Ok(())
+}
+
 fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZone) -> String {
     let scope = match budget.scope.key() {
         key if key.is_empty() => "all agents".to_string(),
@@ -98,6 +138,15 @@ fn deny_reason(budget: &Budget, spent: f64, end: Option<Timestamp>, tz: &TimeZon
         Some(end) => format!("; it resets at {}", crate::present::time::instant(end, tz)),
         None => String::new(),
     };
+    if let Period::Plan(window) = budget.period {
+        return format!(
+            "hookmeter: the {} plan window of {scope} is at {spent:.0}% (the budget stops at {:.0}%){resets}. \
+             Raise it with `hookmeter budget set --plan {} --at` to continue.",
+            window.label(),
+            budget.limit_usd,
+            window.name()
+        );
+    }
     let money = MoneySet::of([spent, budget.limit_usd]);
     format!(
         "hookmeter: the {} budget of {scope} is spent ({} of {}){resets}. \
@@ -272,7 +321,6 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budget::Period;
 
     fn db_with(records: &[(&str, &str, f64)], budgets: &str) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
@@ -357,6 +405,95 @@ mod tests {
         conn.execute("UPDATE budgets SET limit_usd = 14", [])
             .unwrap();
         assert_eq!(check(&mut conn), 1, "80 % of the new limit; not yet 100 %");
+    }
+
+    fn db_with_plan(rows: &[(&str, &str, &str, f64, Option<&str>)], budgets: &str) -> Connection {
+        let conn = db_with(&[], budgets);
+        for (observed_at, agent, window, used, resets_at) in rows {
+            conn.execute(
+                "INSERT INTO plan_usage (observed_at, agent_id, window, used_pct, resets_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'claude_statusline')",
+                rusqlite::params![observed_at, agent, window, used, resets_at],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn a_plan_budget_watches_the_highest_use_and_its_window_from_the_reset() {
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        let conn = db_with_plan(
+            &[
+                (
+                    "2026-11-24T09:00:00.000Z",
+                    "a",
+                    "five_hour",
+                    95.0,
+                    Some("2026-11-24T12:00:00.000Z"),
+                ),
+                (
+                    "2026-11-24T09:30:00.000Z",
+                    "a",
+                    "five_hour",
+                    40.0,
+                    Some("2026-11-24T12:00:00.000Z"),
+                ),
+                // No reset reported: the window is the observation's, floored.
+                ("2026-11-24T09:40:00.000Z", "b", "five_hour", 85.0, None),
+                ("2026-11-24T09:40:00.000Z", "b", "seven_day", 99.0, None),
+            ],
+            "INSERT INTO budgets (scope, period, limit_usd, updated_at, enforce)
+                 VALUES ('', 'plan:five_hour', 80, 'x', 1),
+                        ('agent:a', 'plan:five_hour', 30, 'x', 0);",
+        );
+        let found = evaluate(&conn, now, &TimeZone::UTC, &[50.0, 100.0]).unwrap();
+        let shown: Vec<(String, String, String, f64, f64)> = found
+            .crossings
+            .iter()
+            .map(|c| {
+                (
+                    c.budget.scope.key(),
+                    c.period_start.unwrap().to_string(),
+                    c.period_end.unwrap().to_string(),
+                    c.threshold_pct,
+                    c.spent_usd,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                // Everything: b's 85 % (a's latest is 40 %), in the 5 hours
+                // counted from the Unix epoch that hold 09:40.
+                (
+                    "".into(),
+                    "2026-11-24T06:00:00Z".into(),
+                    "2026-11-24T11:00:00Z".into(),
+                    100.0,
+                    85.0
+                ),
+                (
+                    "agent:a".into(),
+                    "2026-11-24T07:00:00Z".into(),
+                    "2026-11-24T12:00:00Z".into(),
+                    100.0,
+                    40.0
+                ),
+            ]
+        );
+        // Enforced for everything: denied until the window resets.
+        let guard = Guard::default();
+        guard.replace(found.spent);
+        let reason = guard.deny("c", None, None, now).unwrap();
+        assert!(
+            reason.contains("5-hour plan window of all agents is at 85%"),
+            "{reason}"
+        );
+        let reset: Timestamp = "2026-11-24T11:00:00Z".parse().unwrap();
+        assert!(guard.deny("c", None, None, reset).is_none());
+        let later = evaluate(&conn, reset, &TimeZone::UTC, &[]).unwrap();
+        assert!(later.spent.is_empty(), "the window has reset");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::Budget;
+use super::{Budget, Period};
 use crate::present::MoneySet;
 use crate::record::format_timestamp;
 use crate::store::budgets::AlertKey;
@@ -17,8 +17,10 @@ pub struct Crossing {
     /// `None` for a total budget.
     pub period_start: Option<Timestamp>,
     pub period_end: Option<Timestamp>,
-    /// Percent of the limit: 80 is 80 %.
+    /// Percent of the limit: 80 is 80 %. Always 100 for a plan budget,
+    /// whose limit is itself the alert percentage.
     pub threshold_pct: f64,
+    /// Dollars; for a plan budget the window's use in percent.
     pub spent_usd: f64,
 }
 
@@ -39,6 +41,21 @@ impl Crossing {
                 }
             }
         };
+        if let Period::Plan(window) = self.budget.period {
+            let resets = match self.period_end {
+                Some(end) if end <= now => {
+                    format!(", reset at {}", crate::present::time::instant(end, tz))
+                }
+                Some(end) => format!(", resets at {}", crate::present::time::instant(end, tz)),
+                None => String::new(),
+            };
+            return format!(
+                "hookmeter: the {} plan window of {scope} is at {:.0}% (alert at {:.0}%){resets}.",
+                window.label(),
+                self.spent_usd,
+                self.budget.limit_usd
+            );
+        }
         let money = MoneySet::of([self.spent_usd, self.budget.limit_usd]);
         format!(
             "hookmeter: the {} budget of {scope} reached {}%: {} of {} spent{when}.",

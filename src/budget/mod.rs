@@ -33,7 +33,7 @@ use crate::query::budgets::BudgetRow;
 use crate::query::{summary, Filter, QueryError, Range};
 use crate::store::budgets::BudgetLimit;
 
-pub use hookmeter_core::terms::{Budget, Period, Scope};
+pub use hookmeter_core::terms::{Budget, Period, PlanWindow, Scope};
 
 /// The current `period` as of `now` in `tz`: its range (open at the end)
 /// and when it ends (`None` for a total). Beside the spend it measures, not
@@ -48,6 +48,12 @@ pub fn current_period(
         Period::Weekly => "week",
         Period::Monthly => "month",
         Period::Total => return Ok((Range::default(), None)),
+        Period::Plan(window) => {
+            return Err(QueryError::Invalid(format!(
+                "the {} plan window's period comes from its reported use, not the calendar",
+                window.name()
+            )))
+        }
     };
     let range = Range::period(calendar, now, tz)?;
     let start = range
@@ -62,6 +68,63 @@ pub fn current_period(
     .map_err(|e| QueryError::Invalid(e.to_string()))?;
     let end = next.timestamp();
     Ok((range.narrowed(None, Some(end)), Some(end)))
+}
+
+/// A plan window's use as the latest observation reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanUse {
+    /// 0-100, as the agent reported it.
+    pub used_pct: f64,
+    /// The window the observation belongs to: its reset minus the window's
+    /// length, or, when no reset was reported, the observation's time
+    /// floored to the window's length.
+    pub start: Timestamp,
+    /// When the window starts afresh.
+    pub end: Timestamp,
+}
+
+/// The use of `window` that a plan budget of `scope` watches: the agent's
+/// latest observation, or for everything the highest among the agents'
+/// (one whose window has not ended by `now` first). `None` with no
+/// observation of that window.
+pub fn plan_use(
+    conn: &Connection,
+    window: PlanWindow,
+    scope: &Scope,
+    now: Timestamp,
+) -> Result<Option<PlanUse>, QueryError> {
+    let latest = crate::query::plan::plan_latest(conn)?;
+    let uses = latest
+        .iter()
+        .filter(|row| row.window == window.name())
+        .filter(|row| match scope {
+            Scope::Agent(agent) => &row.agent_id == agent,
+            _ => true,
+        })
+        .filter_map(|row| {
+            let observed: Timestamp = row.observed_at.parse().ok()?;
+            let length = window.seconds().seconds();
+            let reset: Option<Timestamp> = row.resets_at.as_deref().and_then(|t| t.parse().ok());
+            let (start, end) = match reset {
+                Some(end) => (end.checked_sub(length).ok()?, end),
+                None => {
+                    let secs = observed.as_second();
+                    let floor = secs - secs.rem_euclid(window.seconds());
+                    let start = Timestamp::from_second(floor).ok()?;
+                    (start, start.checked_add(length).ok()?)
+                }
+            };
+            Some(PlanUse {
+                used_pct: row.used_pct,
+                start,
+                end,
+            })
+        });
+    Ok(uses.max_by(|a, b| {
+        (a.end > now, a.used_pct)
+            .partial_cmp(&(b.end > now, b.used_pct))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }))
 }
 
 /// The records `scope` covers within `range`.
@@ -122,7 +185,7 @@ pub fn clear(
     periods: &[Period],
 ) -> Result<usize, QueryError> {
     let scope = scope.map(Scope::key);
-    let periods: Vec<Option<&str>> = match periods {
+    let periods: Vec<Option<&'static str>> = match periods {
         [] => vec![None],
         some => some.iter().map(|p| Some(p.name())).collect(),
     };
@@ -133,7 +196,7 @@ pub fn clear(
     )?)
 }
 
-/// Every budget, by scope then period (daily, weekly, monthly, total).
+/// Every budget, by scope then period (daily, weekly, monthly, total, then the plan windows).
 pub fn list(conn: &Connection) -> Result<Vec<Budget>, QueryError> {
     Ok(rows(conn)?.into_iter().map(|(budget, _)| budget).collect())
 }
@@ -184,12 +247,7 @@ fn rows(conn: &Connection) -> Result<Vec<(Budget, Option<Timestamp>)>, QueryErro
         };
         budgets.push((budget, updated_at.parse().ok()));
     }
-    budgets.sort_by_key(|(b, _)| {
-        (
-            b.scope.key(),
-            Period::ALL.iter().position(|p| *p == b.period),
-        )
-    });
+    budgets.sort_by_key(|(b, _)| (b.scope.key(), b.period.rank()));
     Ok(budgets)
 }
 
@@ -229,18 +287,19 @@ impl Status {
 pub struct BudgetStatus {
     /// agent:NAME, task:ID, project:NAME, or "" for everything.
     pub scope: String,
-    /// daily, weekly, monthly or total.
+    /// daily, weekly, monthly, total, or plan:five_hour / plan:seven_day.
     pub period: String,
-    /// USD.
+    /// USD; for a plan window, the percentage of its use that alerts.
     pub limit: f64,
-    /// USD spent in the current period.
+    /// USD spent in the current period; for a plan window, its use in percent.
     pub spent: f64,
     /// spent / limit.
     pub ratio: f64,
     /// Once spent, `hookmeter send` denies the scope's PreToolUse events.
     pub enforce: bool,
     pub period_start: Option<String>,
-    /// null for a total budget, which never ends.
+    /// null for a total budget, which never ends, and for a plan window
+    /// with no use reported since its last reset.
     pub period_end: Option<String>,
 }
 
@@ -249,6 +308,20 @@ pub fn status(conn: &Connection, now: Timestamp, tz: &TimeZone) -> Result<Vec<St
     let budgets = list(conn)?;
     let mut out = Vec::with_capacity(budgets.len());
     for budget in budgets {
+        if let Period::Plan(window) = budget.period {
+            // A window that has reset since its last observation is unused.
+            let current = plan_use(conn, window, &budget.scope, now)?.filter(|u| u.end > now);
+            out.push(Status {
+                spent_usd: current.map_or(0.0, |u| u.used_pct),
+                period: Range {
+                    from: current.map(|u| u.start),
+                    to: current.map(|u| u.end),
+                },
+                period_end: current.map(|u| u.end),
+                budget,
+            });
+            continue;
+        }
         let (period, period_end) = current_period(budget.period, now, tz)?;
         out.push(Status {
             spent_usd: spent(conn, &budget.scope, period, tz)?,
@@ -284,8 +357,13 @@ pub fn render(statuses: &[Status], view: &View) -> String {
     let money = MoneySet::of(
         statuses
             .iter()
+            .filter(|s| s.budget.limit_pct().is_none())
             .flat_map(|s| [s.spent_usd, s.budget.limit_usd]),
     );
+    let amount = |s: &Status, value: f64| match s.budget.limit_pct() {
+        Some(_) => format!("{value:.0}%"),
+        None => money.show(value),
+    };
     for s in statuses {
         let scope = s.budget.scope.key();
         t.row([
@@ -295,11 +373,15 @@ pub fn render(statuses: &[Status], view: &View) -> String {
                 scope
             },
             s.budget.period.name().to_string(),
-            money.show(s.spent_usd),
-            money.show(s.budget.limit_usd),
+            amount(s, s.spent_usd),
+            amount(s, s.budget.limit_usd),
             format!("{:.1}%", 100.0 * s.ratio()),
-            s.period_end
-                .map_or("never".to_string(), |t| time::cell(t, &view.tz)),
+            match (s.period_end, s.budget.limit_pct()) {
+                (Some(t), _) => time::cell(t, &view.tz),
+                // No use reported since the window last reset.
+                (None, Some(_)) => "-".to_string(),
+                (None, None) => "never".to_string(),
+            },
             if s.budget.enforce { "yes" } else { "no" }.to_string(),
         ]);
     }

@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::{ConfigError, Precedence};
-use hookmeter_core::terms::{Budget, Scope};
+use hookmeter_core::terms::{Budget, PlanWindow, Scope};
 
 /// `[alerts]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +40,10 @@ pub(super) struct FileBudget {
     weekly: Option<f64>,
     monthly: Option<f64>,
     total: Option<f64>,
+    /// A plan window (`five_hour`, `seven_day`) instead of dollar periods.
+    plan: Option<String>,
+    /// With `plan`: the use, in percent, that alerts.
+    at: Option<f64>,
     #[serde(default)]
     enforce: bool,
 }
@@ -182,10 +186,25 @@ pub(super) fn resolve(
         let scope = Scope::parse(entry.scope.as_deref())
             .map_err(|e| invalid(format!("budgets entry {n}: {e}")))?;
         let limits = [entry.daily, entry.weekly, entry.monthly, entry.total];
-        let budgets = Budget::per_period(&scope, limits, entry.enforce);
+        let budgets = match (entry.plan.as_deref(), entry.at) {
+            (Some(plan), Some(at)) if limits.iter().all(Option::is_none) => {
+                let window = PlanWindow::parse(plan).ok_or_else(|| {
+                    invalid(format!(
+                        "budgets entry {n}: plan = {plan:?}: expected five_hour or seven_day"
+                    ))
+                })?;
+                vec![Budget::plan(&scope, window, at, entry.enforce)]
+            }
+            (None, None) => Budget::per_period(&scope, limits, entry.enforce),
+            _ => {
+                return Err(invalid(format!(
+                    "budgets entry {n}: a plan budget takes plan and at, and no dollar periods"
+                )))
+            }
+        };
         if budgets.is_empty() {
             return Err(invalid(format!(
-                "budgets entry {n}: give at least one of daily, weekly, monthly, total"
+                "budgets entry {n}: give at least one of daily, weekly, monthly, total, or plan and at"
             )));
         }
         for budget in budgets {

@@ -354,22 +354,24 @@ pub fn render(scrape: &Scrape) -> String {
     }
 
     // Budgets are few and set by hand, so their scope is a bounded label.
-    type Gauge = fn(&crate::budget::Status) -> f64;
+    // A plan budget's limit and use are percentages: it has a ratio but no
+    // dollar gauges (its use is hookmeter_plan_used_ratio's).
+    type Gauge = fn(&crate::budget::Status) -> Option<f64>;
     let gauges: [(&str, &str, Gauge); 3] = [
         (
             "hookmeter_budget_limit_usd",
             "A budget's limit in USD, by scope ('' for everything) and period.",
-            |s| s.budget.limit_usd,
+            |s| s.budget.limit_pct().is_none().then_some(s.budget.limit_usd),
         ),
         (
             "hookmeter_budget_spent_usd",
             "Spent in a budget's current period (days, weeks, months in UTC; total: all time), in USD.",
-            |s| s.spent_usd,
+            |s| s.budget.limit_pct().is_none().then_some(s.spent_usd),
         ),
         (
             "hookmeter_budget_ratio",
-            "Spent divided by limit for each budget (1 = spent).",
-            |s| s.ratio(),
+            "Spent divided by limit for each budget (1 = spent); for a plan window, its use divided by the budget's alert percentage.",
+            |s| Some(s.ratio()),
         ),
     ];
     for (name, help, value) in gauges {
@@ -380,7 +382,9 @@ pub fn render(scrape: &Scrape) -> String {
                 ("scope", scope.as_str()),
                 ("period", s.budget.period.name()),
             ];
-            sample(&mut out, name, &labels, value(s));
+            if let Some(value) = value(s) {
+                sample(&mut out, name, &labels, value);
+            }
         }
     }
 

@@ -58,6 +58,7 @@ mod otlp_limits;
 mod otlp_sessions;
 mod pipeline;
 mod plan;
+mod plan_budgets;
 mod pricing_update;
 mod prompts;
 mod push;

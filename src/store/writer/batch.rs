@@ -113,7 +113,9 @@ impl Batch {
                 let records = self.attempt(tx, |tx, tally| {
                     write_event(tx, prices, sessions, tally, &event)
                 });
-                self.spend_changed |= records > 0;
+                // A plan window's reported use is what plan budgets watch.
+                let plan = event.reported.as_ref().is_some_and(|r| !r.plan.is_empty());
+                self.spend_changed |= records > 0 || plan;
                 let id = event.hook_event_id;
                 self.pending.push(Pending::Event(ack, Ack { id, records }));
                 self.writes += 1;
@@ -128,7 +130,8 @@ impl Batch {
                     write_transcript_batch(tx, prices, tally, &batch)
                 });
                 self.spend_changed |=
-                    counts.added + counts.updated + counts.replaced + counts.events_replaced > 0;
+                    counts.added + counts.updated + counts.replaced + counts.events_replaced > 0
+                        || !batch.plan.is_empty();
                 self.pending.push(Pending::Transcript(ack, counts));
                 self.writes += 1;
             }

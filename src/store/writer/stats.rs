@@ -27,8 +27,8 @@ pub struct WriterStats {
     /// removed once the session's own log was read (one source per
     /// session, docs/ingest.md#one-source-per-session).
     pub session_events_replaced: AtomicU64,
-    /// Woken after a commit that added or changed cost records: spend
-    /// changed, so budgets are worth checking.
+    /// Woken after a commit that added or changed cost records, or brought
+    /// a plan window's use: spend changed, so budgets are worth checking.
     pub spend_changed: tokio::sync::Notify,
     /// Woken by the same commits, for the push (a task of its own: each
     /// `Notify` keeps one waiter's wake-up).

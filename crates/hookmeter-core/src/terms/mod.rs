@@ -18,7 +18,7 @@ mod storage;
 mod usage;
 
 pub use billing::Billing;
-pub use budget::{Budget, Period, Scope};
+pub use budget::{Budget, Period, PlanWindow, Scope};
 pub use range::{Range, RangeError};
 pub use storage::{Durability, PayloadPolicy, UnknownPayloadPolicy};
 pub use usage::Usage;
