@@ -68,6 +68,7 @@ mod setup;
 mod startup_log;
 mod statusline;
 mod systemd;
+mod team;
 mod transcript_metrics;
 mod transcripts;
 mod watch;
