@@ -231,11 +231,9 @@ fn union(
     out
 }
 
-#[test]
-fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
-    let Some(cluster) = Cluster::start() else {
-        return;
-    };
+/// Ann's and Bob's machines, their records stored and pushed to `cluster`
+/// (whose schema a report before `push --init` says to make).
+fn two_machines(cluster: &Cluster) -> (Home, Home) {
     let url = cluster.url();
     let now = jiff::Timestamp::now().to_string();
     let [ann_seeds, bob_seeds] = seeds(&now);
@@ -244,7 +242,6 @@ fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
     seed(&ann, "ann", &ann_seeds);
     seed(&bob, "bob", &bob_seeds);
 
-    // Before `push --init`: the report says what to do.
     let out = run(&ann, &["report", "--team", &url]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -259,6 +256,16 @@ fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
         cluster.sql("SELECT count(*) FROM hookmeter.cost_records"),
         "10"
     );
+    (ann, bob)
+}
+
+#[test]
+fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let url = cluster.url();
+    let (ann, bob) = two_machines(&cluster);
 
     let ny = "America/New_York";
     let ranges: [(&[&str], &str); 4] = [
@@ -445,4 +452,143 @@ fn a_wrong_password_or_an_unreachable_server_fails_with_the_reason() {
         "{err}"
     );
     assert!(!err.contains(PASSWORD), "{err}");
+}
+
+/// The dashboard's time range in the test: two whole UTC days, as Grafana
+/// gives a range (both ends in, to the second).
+const FROM: &str = "2026-09-20T00:00:00Z";
+const TO: &str = "2026-09-21T23:59:59Z";
+
+/// `sql` with Grafana's PostgreSQL macros expanded for [`FROM`]..[`TO`] the
+/// way Grafana does, and each `$name` of `variables` replaced by its
+/// values, quoted and comma-separated (a multi-value variable in SQL).
+fn expand(sql: &str, variables: &BTreeMap<String, Vec<String>>) -> String {
+    let mut out = String::new();
+    let mut rest = sql;
+    while let Some(at) = rest.find("$__timeFilter(") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "$__timeFilter(".len()..];
+        let end = after.find(')').expect("a closed $__timeFilter(");
+        out.push_str(&format!("{} BETWEEN '{FROM}' AND '{TO}'", &after[..end]));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    let mut out = out
+        .replace("$__timeFrom()", &format!("'{FROM}'"))
+        .replace("$__timeTo()", &format!("'{TO}'"));
+    // Longest names first: `$agent` must not eat a `$agents`.
+    let mut names: Vec<&String> = variables.keys().collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    for name in names {
+        let values = variables[name]
+            .iter()
+            .map(|v| format!("'{}'", v.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(",");
+        out = out.replace(&format!("${name}"), &values);
+    }
+    assert!(!out.contains('$'), "a macro or variable left: {out}");
+    out
+}
+
+/// The `spend` of the rows of `sql` summed, by the column `key` (or all
+/// together under ""), by psql.
+fn sum_of_spend(cluster: &Cluster, sql: &str, key: Option<&str>) -> BTreeMap<String, f64> {
+    let key = key.map_or("''".to_string(), |k| format!("p.{k}::text"));
+    let text = cluster.sql(&format!(
+        "SELECT k || '|' || to_char(s, 'FM0.000000000000') FROM (
+             SELECT {key} AS k, sum(p.spend) AS s FROM ({sql}) AS p GROUP BY 1) AS g"
+    ));
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.rsplit_once('|').unwrap();
+            (k.to_string(), v.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_panel_of_the_grafana_dashboard_runs_on_the_central_schema_and_sums_right() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/team.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .expect("deploy/grafana/team.json is JSON");
+    // The data source is chosen at import; every query names it.
+    assert_eq!(dashboard["__inputs"][0]["name"], "DS_HOOKMETER");
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 6);
+    for p in panels {
+        assert_eq!(p["datasource"]["uid"], "${DS_HOOKMETER}", "{}", p["title"]);
+    }
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    two_machines(&cluster);
+
+    let in_range = format!("ts BETWEEN '{FROM}' AND '{TO}'");
+    let total: f64 = cluster
+        .sql(&format!(
+            "SELECT sum(estimated_cost_usd) FROM hookmeter.cost_records WHERE {in_range}"
+        ))
+        .parse()
+        .unwrap();
+    let per_user = sql_groups(&cluster, &["user_name"], &in_range);
+    let sessions: f64 = cluster
+        .sql(&format!(
+            "SELECT sum(c) FROM (SELECT max(ts) AS ts, sum(estimated_cost_usd) AS c
+             FROM hookmeter.cost_records WHERE session_id IS NOT NULL
+             GROUP BY machine_id, session_id) AS s WHERE {in_range}"
+        ))
+        .parse()
+        .unwrap();
+
+    // The variables as Grafana fills them, "All" selected: their own queries.
+    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for v in dashboard["templating"]["list"].as_array().unwrap() {
+        let sql = expand(v["query"].as_str().unwrap(), &BTreeMap::new());
+        let values: Vec<String> = cluster.sql(&sql).lines().map(str::to_string).collect();
+        assert!(!values.is_empty(), "{sql}");
+        all.insert(v["name"].as_str().unwrap().to_string(), values);
+    }
+    assert_eq!(all["user"], ["ann", "bob"]);
+    let mut only_ann = all.clone();
+    only_ann.insert("user".into(), vec!["ann".into()]);
+
+    let mut checked = 0;
+    for p in panels {
+        let title = p["title"].as_str().unwrap();
+        for t in p["targets"].as_array().unwrap() {
+            let raw = t["rawSql"].as_str().unwrap();
+            let sql = expand(raw, &all);
+            let got = sum_of_spend(&cluster, &sql, None)[""];
+            let want = if title == "Top sessions" {
+                sessions
+            } else {
+                total
+            };
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{title}: {got} against {want}\n{sql}"
+            );
+            // Narrowed to one person: that person's records alone.
+            let got = sum_of_spend(&cluster, &expand(raw, &only_ann), None)[""];
+            if title != "Top sessions" {
+                let want = per_user["ann"].1;
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "{title} for ann: {got} against {want}"
+                );
+            }
+            checked += 1;
+        }
+        if title == "Spend per person" {
+            let sql = expand(p["targets"][0]["rawSql"].as_str().unwrap(), &all);
+            let got = sum_of_spend(&cluster, &sql, Some("person"));
+            assert_eq!(got.len(), per_user.len(), "{got:?}");
+            for (user, (_, cost)) in &per_user {
+                assert!((got[user] - cost).abs() < 1e-9, "{user}: {got:?}");
+            }
+        }
+    }
+    assert_eq!(checked, panels.len());
 }
