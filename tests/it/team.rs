@@ -385,8 +385,15 @@ fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
     let out = run(&ann, &["report", "--by", "user"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--team"));
+    let out = run(&ann, &["report", "--user", "ann"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--team"));
     let out = run(&ann, &["report", "--team", &url, "--advice"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // A grouping neither knows is refused with both lists' words.
+    let out = run(&ann, &["report", "--team", &url, "--by", "planet"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user, host, machine"));
 }
 
 #[test]
