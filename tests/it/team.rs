@@ -268,8 +268,10 @@ fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
     let (ann, bob) = two_machines(&cluster);
 
     let ny = "America/New_York";
-    let ranges: [(&[&str], &str); 4] = [
+    let ranges: [(&[&str], &str); 5] = [
         (&[], "true"),
+        // Whole hours of UTC straddle two of this zone's: read by minute.
+        (&["--tz", "Asia/Kathmandu"], "true"),
         (
             &["--since", "2026-09-20", "--until", "2026-09-21", "--tz", ny],
             "ts >= '2026-09-20T04:00:00Z' AND ts < '2026-09-22T04:00:00Z'",
@@ -284,7 +286,7 @@ fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
         ),
     ];
     // --by, and the same keys in SQL (the report's zone is each range's).
-    let day = |tz: &str| format!("to_char(ts AT TIME ZONE '{tz}', 'YYYY-MM-DD')");
+    let local = |tz: &str, format: &str| format!("to_char(ts AT TIME ZONE '{tz}', '{format}')");
     let groupings: Vec<(Vec<&str>, Vec<String>)> = vec![
         (vec![], vec![]),
         (vec!["user"], vec!["user_name".into()]),
@@ -294,6 +296,7 @@ fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
         (vec!["model"], vec!["coalesce(model_key, model)".into()]),
         (vec!["project"], vec!["NULLIF(project, '')".into()]),
         (vec!["day"], vec!["DAY".into()]),
+        (vec!["hour"], vec!["HOUR".into()]),
         (vec!["user", "day"], vec!["user_name".into(), "DAY".into()]),
         (
             vec!["agent", "model"],
@@ -319,7 +322,11 @@ fn the_team_report_equals_a_plain_sql_sum_and_the_union_of_the_local_reports() {
             let (team, value) = report_groups(&ann, &args);
             let keys: Vec<String> = keys
                 .iter()
-                .map(|k| if k == "DAY" { day(tz) } else { k.clone() })
+                .map(|k| match k.as_str() {
+                    "DAY" => local(tz, "YYYY-MM-DD"),
+                    "HOUR" => local(tz, "YYYY-MM-DD\"T\"HH24:00"),
+                    _ => k.clone(),
+                })
                 .collect();
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             let sql = sql_groups(&cluster, &keys, condition);
