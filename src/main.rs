@@ -307,6 +307,9 @@ struct ReportFlags {
     /// Suggestions to spend less, with the numbers behind them
     #[arg(long, conflicts_with = "team")]
     advice: bool,
+    /// Plan limits instead of cost: each agent's 5-hour and 7-day use (latest, reset time, highest each day)
+    #[arg(long, conflicts_with_all = ["advice", "team"])]
+    plan: bool,
     /// Report on the team's central PostgreSQL (the push's, read-only) instead of this machine's database; credentials as `push` takes them
     #[arg(long, value_name = "URL")]
     team: Option<String>,
@@ -740,6 +743,12 @@ fn main() -> ExitCode {
                     }
                     Err(e) => fail(&e),
                 };
+            }
+            if report.plan {
+                return print_or_fail(
+                    reading::plan(&config.db, &args, &view, output.format()),
+                    &config,
+                );
             }
             if report.advice {
                 let prices = match config.load_prices() {

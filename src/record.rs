@@ -83,8 +83,8 @@ pub struct AgentReport {
 /// One plan window's use at one moment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanWindow {
-    /// `five_hour` or `seven_day`.
-    pub window: &'static str,
+    /// `five_hour` or `seven_day`; another length as `<minutes>m`.
+    pub window: String,
     /// 0-100 as reported (over 100 when the agent says so).
     pub used_pct: f64,
     /// When the window starts afresh, RFC 3339 UTC.
@@ -139,6 +139,21 @@ pub struct TranscriptBatch {
     pub records: Vec<TranscriptRecord>,
     /// Where reading stopped; `None` for `import`, which keeps no offsets.
     pub offset: Option<TranscriptOffset>,
+    /// Plan use the lines reported (a Codex rollout's `rate_limits`).
+    pub plan: Vec<PlanObservation>,
+}
+
+/// One plan window's use read from a log line: kept when it differs from
+/// the observation before it in time, so a second read adds nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanObservation {
+    /// The line's time, in the database's format.
+    pub observed_at: String,
+    pub agent_id: &'static str,
+    pub session_id: Option<String>,
+    /// `plan_usage.source`.
+    pub source: &'static str,
+    pub window: PlanWindow,
 }
 
 /// A transcript file's read position.

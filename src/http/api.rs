@@ -229,6 +229,13 @@ pub async fn budgets(
     Ok(Json(query::json(&answers)))
 }
 
+/// `GET /api/plan`: each agent's latest use of each plan window, as the
+/// agents reported it (`plan`: a list; empty when none has).
+pub async fn plan(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let latest = state.readers.run(query::plan::plan_latest).await?;
+    Ok(Json(serde_json::json!({ "plan": query::json(&latest) })))
+}
+
 /// `GET /api/costs/summary`: the summary as every surface answers it, plus
 /// the zone it used and the hours with records (the dashboard's spend per
 /// active hour).

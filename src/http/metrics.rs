@@ -41,6 +41,8 @@ pub struct Scrape {
     pub spool_files: Option<usize>,
     /// Every budget and its spend this period (days, weeks, months in UTC).
     pub budgets: Vec<crate::budget::Status>,
+    /// Each agent's latest use of each plan window (empty when unreadable).
+    pub plan: Vec<query::plan::PlanLatest>,
     /// HTTP requests refused before any route saw them, by reason, since
     /// the daemon started.
     pub refused: Vec<(&'static str, u64)>,
@@ -100,9 +102,13 @@ impl PushScrape {
 pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let spool = state.spool.clone();
     let max_label_values = state.metrics.max_label_values;
-    let (usage, events, spool_files, budgets, fallback, otel_agreement, otel_sessions) = state
+    let (usage, events, spool_files, budgets, fallback, otel_agreement, otel_sessions, plan) = state
         .readers
         .run(move |conn| {
+            let plan = query::plan::plan_latest(conn).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "Cannot read the plan's use for /metrics.");
+                Vec::new()
+            });
             let budgets = crate::budget::status(conn, jiff::Timestamp::now(), &jiff::tz::TimeZone::UTC)
                 .unwrap_or_else(|e| {
                     // The cost counters still answer; the budget gauges are left out.
@@ -127,6 +133,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
                 ),
                 query::otel_agreement(conn)?,
                 query::otel_sessions(conn)?,
+                plan,
             ))
         })
         .await?;
@@ -143,6 +150,7 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> Result<Response,
             .load(std::sync::atomic::Ordering::Relaxed),
         spool_files,
         budgets,
+        plan,
         refused: state.refusals.counts(),
         transcripts: state.transcripts.counts(),
         watch: state.transcripts.watch.counts(),
@@ -373,6 +381,51 @@ pub fn render(scrape: &Scrape) -> String {
                 ("period", s.budget.period.name()),
             ];
             sample(&mut out, name, &labels, value(s));
+        }
+    }
+
+    // Agents and windows are few: a bounded label set.
+    family(
+        &mut out,
+        "hookmeter_plan_used_ratio",
+        "gauge",
+        "The latest reported use of an agent's plan window (five_hour, seven_day, or <minutes>m), \
+         as a fraction (1 = the limit).",
+    );
+    for p in &scrape.plan {
+        let labels = [
+            ("agent", p.agent_id.as_str()),
+            ("window", p.window.as_str()),
+        ];
+        sample(
+            &mut out,
+            "hookmeter_plan_used_ratio",
+            &labels,
+            p.used_pct / 100.0,
+        );
+    }
+    family(
+        &mut out,
+        "hookmeter_plan_resets_at_timestamp_seconds",
+        "gauge",
+        "When an agent's plan window starts afresh, in Unix seconds (left out when not reported).",
+    );
+    for p in &scrape.plan {
+        let at = p
+            .resets_at
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+        if let Some(at) = at {
+            let labels = [
+                ("agent", p.agent_id.as_str()),
+                ("window", p.window.as_str()),
+            ];
+            sample(
+                &mut out,
+                "hookmeter_plan_resets_at_timestamp_seconds",
+                &labels,
+                at.as_second() as f64,
+            );
         }
     }
     out
@@ -854,6 +907,7 @@ mod tests {
             failed_commits: 0,
             spool_files: Some(2),
             budgets: Vec::new(),
+            plan: Vec::new(),
             refused: vec![("content_type", 4), ("origin", 0), ("host", 1)],
             transcripts: TranscriptCounts {
                 lines: 7,

@@ -11,11 +11,12 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::collect::codex::{CodexLine, CodexSkip, CodexUsage, Rollout, AGENT};
+use crate::collect::codex::{CodexLine, CodexPlanUse, CodexSkip, CodexUsage, Rollout, AGENT};
 use crate::collect::transcript::TranscriptUsage;
 use crate::collect::{Billing, UsageLimits};
 use crate::ingest::transcript::{Chunk, MAX_LINE_BYTES};
 use crate::record::{AgentLog, Source, TranscriptRecord};
+use crate::record::{PlanObservation, PlanWindow};
 
 /// Lines of a rollout skipped for reasons worth telling a user about.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -188,7 +189,11 @@ fn feed(
     skips: &mut RolloutSkips,
 ) -> bool {
     chunk.lines += 1;
-    match rollout.read_line(text) {
+    let line = rollout.read_line(text);
+    if let Some(plan) = rollout.take_plan() {
+        chunk.plan.extend(plan_observations(plan));
+    }
+    match line {
         CodexLine::Usage(usage) => {
             if let Some(reason) = limits.refusal(&usage.usage) {
                 chunk.skipped += 1;
@@ -218,6 +223,25 @@ fn feed(
             false
         }
     }
+}
+
+/// `source` of the plan use read from rollouts.
+pub const CODEX_ROLLOUT: &str = "codex_rollout";
+
+/// A rollout line's plan use as `plan_usage` rows to be.
+fn plan_observations(plan: CodexPlanUse) -> impl Iterator<Item = PlanObservation> {
+    let observed_at = crate::record::format_timestamp(plan.timestamp);
+    plan.windows.into_iter().map(move |w| PlanObservation {
+        observed_at: observed_at.clone(),
+        agent_id: AGENT,
+        session_id: plan.session_id.clone(),
+        source: CODEX_ROLLOUT,
+        window: PlanWindow {
+            window: w.window,
+            used_pct: w.used_pct,
+            resets_at: w.resets_at.map(crate::record::format_timestamp),
+        },
+    })
 }
 
 /// One read of a log from its offset, for the tail.

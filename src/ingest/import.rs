@@ -220,6 +220,7 @@ pub async fn import(
         progress: Progress::new(total, files.len()),
         summary: ImportSummary::default(),
         batch: Vec::new(),
+        plan: Vec::new(),
         in_flight: std::collections::VecDeque::new(),
     };
     // A few reader threads read and parse the files, a few chunks ahead,
@@ -435,6 +436,8 @@ struct Run<'a> {
     summary: ImportSummary,
     /// Records read but not yet sent, across files.
     batch: Vec<crate::record::TranscriptRecord>,
+    /// Plan use read but not yet sent, with the batch.
+    plan: Vec<crate::record::PlanObservation>,
     /// Batches queued at the writer. Reading goes on while they commit; only
     /// past [`BATCHES_IN_FLIGHT`] does it wait for the oldest.
     in_flight: std::collections::VecDeque<Receipt<TranscriptAck>>,
@@ -460,6 +463,7 @@ impl Run<'_> {
                 .into_iter()
                 .map(|line| record(line, Source::Import)),
         );
+        self.plan.extend(chunk.plan);
         if self.batch.len() >= BATCH_RECORDS {
             self.flush().await?;
         }
@@ -468,7 +472,7 @@ impl Run<'_> {
 
     /// Queues the records read so far at the writer.
     async fn flush(&mut self) -> Result<(), String> {
-        if self.batch.is_empty() {
+        if self.batch.is_empty() && self.plan.is_empty() {
             return Ok(());
         }
         if self.in_flight.len() >= BATCHES_IN_FLIGHT {
@@ -477,6 +481,7 @@ impl Run<'_> {
         let batch = TranscriptBatch {
             records: std::mem::take(&mut self.batch),
             offset: None,
+            plan: std::mem::take(&mut self.plan),
         };
         let done = self
             .writer

@@ -37,7 +37,7 @@ pub fn report(event_name: Option<&str>, payload: &Value) -> Option<AgentReport> 
                 .and_then(Value::as_f64)
                 .filter(|p| p.is_finite() && *p >= 0.0)?;
             Some(PlanWindow {
-                window,
+                window: window.to_owned(),
                 used_pct,
                 resets_at: reported.get("resets_at").and_then(reset_time),
             })

@@ -636,6 +636,7 @@ impl Tail {
                 offset: chunk.end,
                 inode: chunk.inode,
             }),
+            plan: chunk.plan,
         };
         match self.writer.write_transcript(batch).await {
             Ok(_) => {
@@ -763,6 +764,7 @@ impl Tail {
                 offset: u64::try_from(cursor).unwrap_or(0),
                 inode,
             }),
+            plan: Vec::new(),
         };
         if let Err(e) = self.writer.write_transcript(batch).await {
             self.retry.insert(path.to_path_buf());
@@ -964,6 +966,8 @@ pub struct Chunk {
     /// Nothing complete is left after `end` (a half-written line may be).
     pub at_end: bool,
     pub restarted: Option<Restart>,
+    /// Plan use the lines reported (Codex rollouts only).
+    pub plan: Vec<crate::record::PlanObservation>,
 }
 
 /// Reads complete lines from `offset`, about `max` bytes of them, never

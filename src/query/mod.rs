@@ -23,6 +23,7 @@ pub mod fallback;
 pub mod filter_spec;
 pub mod health;
 pub mod opencode_db;
+pub mod plan;
 pub mod push;
 pub mod reconcile;
 pub mod records;

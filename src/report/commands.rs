@@ -276,6 +276,34 @@ pub fn advice(
     Ok(super::advice::render(&found, &r.period, view, format))
 }
 
+/// `report --plan`: each agent's plan windows in the range of `args` (and
+/// its `--agent`): the latest use, its reset, the highest use each day.
+/// The record filters (`--model`, `--session`, ...) and `--by` do not apply.
+pub fn plan(
+    db: &Path,
+    args: &ReportArgs,
+    view: &View,
+    format: Format,
+) -> Result<String, QueryError> {
+    let r = args.resolved(Timestamp::now())?;
+    let refused = [
+        ("--by", !r.dimensions.is_empty()),
+        ("--model", args.model.is_some()),
+        ("--session", args.session.is_some()),
+        ("--task", args.task.is_some()),
+        ("--project", args.project.is_some()),
+    ];
+    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
+        return Err(QueryError::Invalid(format!(
+            "{flag} does not apply to --plan (plan use is per agent and window); drop it"
+        )));
+    }
+    let conn = query::open(db)?;
+    let found = query::plan::plan_observations(&conn, &r.filter)?;
+    let courses = super::plan::courses(&found, &r.tz);
+    Ok(super::plan::render(&courses, &r.period, view, format))
+}
+
 /// `reconcile`: hookmeter's cost against the agents' own, per agent and
 /// session, in the range and filters of `args` (no `--by`: the answer has
 /// its own grouping). Text or JSON.

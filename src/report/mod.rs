@@ -5,6 +5,7 @@
 
 pub mod advice;
 pub mod commands;
+pub mod plan;
 pub mod reconcile;
 
 use crate::present::{count, time, MoneySet, Table, View};

@@ -10,6 +10,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -352,6 +353,45 @@ async function moneySets(page, daemon, range) {
   };
   return sets;
 }
+
+test("plan limits show each agent's windows with their reset, hidden without plan data", async () => {
+  // A daemon of its own: the handoff adds a reported cost the other tests
+  // do not expect.
+  const daemon = await Daemon.start("plan");
+  const bare = await open(daemon);
+  assert.equal(await bare.page.locator("#plan-panel").isHidden(), true, "no plan data: no card");
+  await bare.context.close();
+  // Claude Code's statusline input of a subscriber, handed over as Claude Code runs it.
+  execFileSync(BIN, ["statusline"], {
+    env: Daemon.env(daemon.dir),
+    input: readFileSync(join(repo, "tests/fixtures/statusline/subscriber.json")),
+  });
+  let api;
+  for (let i = 0; i < 200; i++) {
+    api = await daemon.json("/api/plan");
+    if (api.plan.length === 2) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  assert.equal(api.plan.length, 2, JSON.stringify(api));
+  const { page, context, problems } = await open(daemon);
+  assert.equal(await page.locator("#plan-panel").isHidden(), false);
+  const bars = page.locator("#plan [role=progressbar]");
+  assert.equal(await bars.count(), 2);
+  for (let i = 0; i < api.plan.length; i++) {
+    assert.equal(Number(await bars.nth(i).getAttribute("aria-valuenow")), Math.round(api.plan[i].used_pct));
+  }
+  assert.deepEqual(await texts(page, "#plan .budget-amounts"), ["23.5% used", "81.2% used"]);
+  const resets = api.plan.map((p) => "resets " + new Date(p.resets_at).toISOString().slice(0, 16).replace("T", " ") + " +00:00");
+  assert.deepEqual(await texts(page, "#plan .budget-end"), resets);
+  assert.match(await page.locator("#plan").textContent(), /claude-code · 5-hour/);
+  assert.match(await page.locator("#plan").textContent(), /claude-code · 7-day/);
+  assert.equal(await bars.nth(1).locator("span.warn").count(), 1, "over 80 % is amber");
+  await page.screenshot({ path: join(OUT, "dashboard-plan.png"), fullPage: true });
+  assert.deepEqual(problems, [], "console errors");
+  await context.close();
+  await daemon.stop();
+  daemon.remove();
+});
 
 test("amounts shown together share their decimals, and different amounts never read the same", async () => {
   // Two costs that read "$0.01" at two decimals and "$0.010" at three.

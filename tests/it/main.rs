@@ -57,6 +57,7 @@ mod otlp;
 mod otlp_limits;
 mod otlp_sessions;
 mod pipeline;
+mod plan;
 mod pricing_update;
 mod prompts;
 mod push;

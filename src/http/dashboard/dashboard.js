@@ -148,7 +148,7 @@
     if (reason !== "auto") $("status").textContent = "Loading…";
     const timed = state.range === "1h" || state.range === "24h" ? "hour" : "day";
     try {
-      const [byAgent, byModel, overTime, budgets, sessions, reconciled] = await Promise.all([
+      const [byAgent, byModel, overTime, budgets, sessions, reconciled, plan] = await Promise.all([
         api("/api/costs/summary", { ...rangeParams(), group_by: "agent" }),
         api("/api/costs/summary", { ...rangeParams(), group_by: "model" }),
         api("/api/costs/summary", { ...rangeParams(), group_by: timed + ",model" }),
@@ -161,6 +161,7 @@
           order: state.order,
         }),
         api("/api/costs/reconcile", rangeParams()),
+        api("/api/plan", {}),
       ]);
       if (generation !== state.generation) return; // a newer load is under way
       hide("error");
@@ -178,6 +179,7 @@
       renderAgents(byAgent);
       renderModels(byModel, colors);
       renderBudgets(budgets);
+      renderPlan(plan);
       await renderSessions(sessions, generation);
       $("status").textContent = "Updated " + instantText(new Date()).slice(11); // "09:15 -05:00"
     } catch (e) {
@@ -518,6 +520,31 @@
         el("div", { class: "meter", role: "progressbar", "aria-label": name, "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(ratio * 100) }, fill)));
     }
   }
+
+  // ---- plan limits ---------------------------------------------------------
+
+  /** Each agent's latest 5-hour and 7-day use; the card stays hidden when no
+   *  agent reported any (API-key users, agents without plan data). */
+  function renderPlan(answer) {
+    const box = $("plan");
+    box.replaceChildren();
+    const list = answer && Array.isArray(answer.plan) ? answer.plan : [];
+    $("plan-panel").hidden = list.length === 0;
+    for (const p of list) {
+      const used = Number(p.used_pct || 0);
+      const name = `${p.agent} · ${PLAN_WINDOWS[p.window] || p.window}`;
+      const fill = el("span", { class: used >= 100 ? "over" : used >= 80 ? "warn" : null });
+      fill.style.width = Math.min(100, Math.max(0, used)).toFixed(1) + "%";
+      const resets = dateOf(p.resets_at);
+      box.append(el("div", { class: "budget plan-window" },
+        el("div", { class: "budget-head" },
+          el("span", {}, name, resets ? el("span", { class: "budget-end", text: "resets " + instantText(resets) }) : null),
+          el("span", { class: "budget-amounts", text: used.toFixed(1) + "% used" })),
+        el("div", { class: "meter", role: "progressbar", "aria-label": name, "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(used) }, fill)));
+    }
+  }
+
+  const PLAN_WINDOWS = { five_hour: "5-hour", seven_day: "7-day" };
 
   /** "$0.42 of $1.00 · 42%": spent and limit, one money set. */
   function budgetLine(spent, limit, ratio) {

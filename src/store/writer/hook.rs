@@ -144,8 +144,7 @@ fn redelivered(
 
 /// What an agent reported about itself: the session's total, kept if no
 /// later one is stored, and each plan window's use, a row only when it
-/// differs from the last one kept for that agent, window and source (the
-/// statusline hands the same figures over many times).
+/// changed ([`super::plan::write_plan_use`]).
 fn write_report(
     tx: &Transaction<'_>,
     event: &HookEvent,
@@ -163,32 +162,13 @@ fn write_report(
         .execute(params![session, event.agent_id, total, event.timestamp, report.source])?;
     }
     for window in &report.plan {
-        let last: Option<(f64, Option<String>)> = tx
-            .prepare_cached(
-                "SELECT used_pct, resets_at FROM plan_usage
-                 WHERE window = ?1 AND agent_id = ?2 AND source = ?3
-                 ORDER BY observed_at DESC, id DESC LIMIT 1",
-            )?
-            .query_row(params![window.window, event.agent_id, report.source], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        if last == Some((window.used_pct, window.resets_at.clone())) {
-            continue;
-        }
-        tx.prepare_cached(
-            "INSERT INTO plan_usage (observed_at, agent_id, window, used_pct, resets_at, source, session_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            event.timestamp,
-            event.agent_id,
-            window.window,
-            window.used_pct,
-            window.resets_at,
-            report.source,
-            event.session_id,
-        ])?;
+        let at = super::plan::Observed {
+            observed_at: &event.timestamp,
+            agent_id: &event.agent_id,
+            session_id: event.session_id.as_deref(),
+            source: report.source,
+        };
+        super::plan::write_plan_use(tx, &at, window)?;
     }
     Ok(())
 }

@@ -33,6 +33,7 @@ mod batch;
 mod claude_code;
 mod hook;
 mod otel;
+mod plan;
 mod reconcile;
 mod stats;
 mod stored;

@@ -68,6 +68,15 @@ pub(super) fn write_transcript_batch(
             Written::Replay => counts.replays += 1,
         }
     }
+    for seen in &batch.plan {
+        let at = super::plan::Observed {
+            observed_at: &seen.observed_at,
+            agent_id: seen.agent_id,
+            session_id: seen.session_id.as_deref(),
+            source: seen.source,
+        };
+        super::plan::write_plan_use(tx, &at, &seen.window)?;
+    }
     if let Some(offset) = &batch.offset {
         write_offset(tx, offset)?;
     }

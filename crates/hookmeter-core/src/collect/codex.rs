@@ -110,6 +110,33 @@ pub struct CodexUsage {
     pub git_branch: Option<String>,
 }
 
+/// A plan's use as one `token_count` line's `rate_limits` reports it
+/// (Codex reads it from its API's `x-codex-primary-*` and
+/// `x-codex-secondary-*` response headers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodexPlanUse {
+    /// The rollout's session, when its `session_meta` came first.
+    pub session_id: Option<String>,
+    /// When the line was written: the observation's time, and what makes a
+    /// second read of the same line recognisable.
+    pub timestamp: jiff::Timestamp,
+    /// `primary` then `secondary`, those with a use and a window length.
+    pub windows: Vec<CodexPlanWindow>,
+}
+
+/// One window of [`CodexPlanUse`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodexPlanWindow {
+    /// `five_hour` (300 minutes), `seven_day` (10080 minutes), else the
+    /// length as `<minutes>m`.
+    pub window: String,
+    /// `used_percent`, 0-100 as reported.
+    pub used_pct: f64,
+    /// `resets_at` (Unix seconds), or the line's time plus
+    /// `resets_in_seconds` (older Codex).
+    pub resets_at: Option<jiff::Timestamp>,
+}
+
 /// What one rollout line is to the cost pipeline.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
@@ -299,6 +326,8 @@ pub struct Rollout {
     turn_id: Option<String>,
     /// `session_meta.payload.git.branch`.
     git_branch: Option<String>,
+    /// The plan use the line just read reported, until taken.
+    plan: Option<CodexPlanUse>,
 }
 
 impl Rollout {
@@ -312,6 +341,13 @@ impl Rollout {
             Ok(usage) => CodexLine::Usage(usage),
             Err(skip) => CodexLine::Skip(skip),
         }
+    }
+
+    /// The plan use the last line read reported (a `token_count` with
+    /// `rate_limits`), once: a line with usage can carry it too, so it is
+    /// asked for beside [`Rollout::read_line`]'s answer.
+    pub fn take_plan(&mut self) -> Option<CodexPlanUse> {
+        self.plan.take()
     }
 
     /// [`Rollout::read_line`] without its fast paths (the kind told from
@@ -354,6 +390,7 @@ impl Rollout {
 
     /// The rules, on a line parsed in full or as a skeleton.
     fn read_value(&mut self, value: &Value) -> Result<CodexUsage, CodexSkip> {
+        self.plan = None;
         let line = value.as_object().ok_or(CodexSkip::NotObject)?;
         let kind = line.get("type").and_then(Value::as_str).unwrap_or("");
         let empty = Map::new();
@@ -450,6 +487,11 @@ impl Rollout {
         line: &Map<String, Value>,
         payload: &Map<String, Value>,
     ) -> Result<CodexUsage, CodexSkip> {
+        self.plan = plan_use(line, payload).map(|(timestamp, windows)| CodexPlanUse {
+            session_id: self.session_id.clone(),
+            timestamp,
+            windows,
+        });
         let info = match payload.get("info") {
             Some(Value::Object(info)) => info,
             _ => return Err(CodexSkip::NullInfo),
@@ -505,6 +547,54 @@ impl Rollout {
             turn_id: self.turn_id.clone(),
             git_branch: self.git_branch.clone(),
         }
+    }
+}
+
+/// The windows of a `token_count` payload's `rate_limits`, with the line's
+/// time; `None` without a time or a window worth keeping. A window without
+/// a finite, non-negative `used_percent` or a positive `window_minutes` is
+/// left out: its name could only be guessed.
+fn plan_use(
+    line: &Map<String, Value>,
+    payload: &Map<String, Value>,
+) -> Option<(jiff::Timestamp, Vec<CodexPlanWindow>)> {
+    let limits = payload.get("rate_limits")?.as_object()?;
+    let at = timestamp(line)?;
+    let windows: Vec<CodexPlanWindow> = ["primary", "secondary"]
+        .iter()
+        .filter_map(|name| {
+            let window = limits.get(*name)?.as_object()?;
+            let used_pct = window
+                .get("used_percent")
+                .and_then(Value::as_f64)
+                .filter(|p| p.is_finite() && *p >= 0.0)?;
+            let minutes = window
+                .get("window_minutes")
+                .and_then(Value::as_i64)
+                .filter(|m| *m > 0)?;
+            let resets_at = match window.get("resets_at").and_then(Value::as_i64) {
+                Some(seconds) => jiff::Timestamp::from_second(seconds).ok(),
+                None => window
+                    .get("resets_in_seconds")
+                    .and_then(Value::as_i64)
+                    .and_then(|s| at.checked_add(jiff::SignedDuration::from_secs(s)).ok()),
+            };
+            Some(CodexPlanWindow {
+                window: plan_window_name(minutes),
+                used_pct,
+                resets_at,
+            })
+        })
+        .collect();
+    (!windows.is_empty()).then_some((at, windows))
+}
+
+/// The name `plan_usage` keeps a window of `minutes` under.
+pub fn plan_window_name(minutes: i64) -> String {
+    match minutes {
+        300 => "five_hour".to_owned(),
+        10_080 => "seven_day".to_owned(),
+        other => format!("{other}m"),
     }
 }
 
@@ -565,6 +655,8 @@ struct PayloadSkeleton {
     turn_id: Option<Value>,
     #[serde(default, deserialize_with = "kept")]
     git: Option<Value>,
+    #[serde(default, deserialize_with = "kept")]
+    rate_limits: Option<Value>,
 }
 
 /// A field present in the line, `null` included: `Option<Value>` alone
@@ -593,6 +685,7 @@ impl LineSkeleton {
             put(&mut payload, "info", p.info);
             put(&mut payload, "turn_id", p.turn_id);
             put(&mut payload, "git", p.git);
+            put(&mut payload, "rate_limits", p.rate_limits);
             line.insert("payload".to_owned(), Value::Object(payload));
         }
         Value::Object(line)

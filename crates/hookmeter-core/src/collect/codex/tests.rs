@@ -592,3 +592,56 @@ fn a_rollout_without_usage_records_takes_the_turn_context_and_the_session_branch
     assert_eq!(usages[0].turn_id.as_deref(), Some("t-1"));
     assert_eq!(usages[0].git_branch.as_deref(), Some("feature/x"));
 }
+
+#[test]
+fn rate_limits_become_plan_windows_named_by_their_length_with_or_without_usage() {
+    let mut rollout = Rollout::new();
+    let meta = br#"{"timestamp":"2026-12-06T10:00:00.000Z","type":"session_meta","payload":{"id":"s-1","cwd":"/p"}}"#;
+    assert!(matches!(rollout.read_line(meta), CodexLine::Skip(_)));
+    assert_eq!(rollout.take_plan(), None);
+    let limits = br#"{"timestamp":"2026-12-06T10:00:01.000Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"primary":{"used_percent":42.5,"window_minutes":300,"resets_at":1796570000},"secondary":{"used_percent":7,"window_minutes":10080,"resets_in_seconds":3600},"credits":null}}}"#;
+    assert_eq!(
+        rollout.read_line(limits),
+        CodexLine::Skip(CodexSkip::NullInfo)
+    );
+    let plan = rollout.take_plan().expect("plan use");
+    assert_eq!(plan.session_id.as_deref(), Some("s-1"));
+    assert_eq!(plan.timestamp.to_string(), "2026-12-06T10:00:01Z");
+    assert_eq!(plan.windows.len(), 2);
+    assert_eq!(plan.windows[0].window, "five_hour");
+    assert_eq!(plan.windows[0].used_pct, 42.5);
+    assert_eq!(
+        plan.windows[0].resets_at,
+        Some(jiff::Timestamp::from_second(1_796_570_000).unwrap())
+    );
+    assert_eq!(plan.windows[1].window, "seven_day");
+    assert_eq!(
+        plan.windows[1].resets_at.map(|t| t.to_string()).as_deref(),
+        Some("2026-12-06T11:00:01Z")
+    );
+    assert_eq!(rollout.take_plan(), None, "taken once");
+
+    // Beside usage, through the skeleton and the full parse alike; an odd
+    // length keeps its minutes, a window without use or length is left out.
+    let both = br#"{"timestamp":"2026-12-06T10:00:02.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"cached_input_tokens":0,"output_tokens":2,"reasoning_output_tokens":0,"total_tokens":12},"last_token_usage":{"input_tokens":10,"cached_input_tokens":0,"output_tokens":2,"reasoning_output_tokens":0,"total_tokens":12}},"rate_limits":{"primary":{"used_percent":50,"window_minutes":60},"secondary":{"used_percent":null,"window_minutes":10080}}}}"#;
+    for full in [false, true] {
+        let mut r = rollout.clone();
+        let line = if full {
+            r.read_line_full(both)
+        } else {
+            r.read_line(both)
+        };
+        assert!(matches!(line, CodexLine::Usage(_)));
+        let plan = r.take_plan().expect("plan beside usage");
+        assert_eq!(plan.windows.len(), 1);
+        assert_eq!(plan.windows[0].window, "60m");
+        assert_eq!(plan.windows[0].resets_at, None);
+    }
+
+    // The real 0.171 rollouts without plan data: nulls, nothing taken.
+    let mut real = Rollout::new();
+    for line in fixture("real/text/sessions/2026/12/06/rollout-2026-12-06T13-14-47-01a24b7e-248e-7de1-a4a7-51c7b3f9c28f.jsonl") {
+        let _ = real.read_line(&line);
+        assert_eq!(real.take_plan(), None);
+    }
+}
