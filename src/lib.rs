@@ -37,7 +37,9 @@
 //!   types (`Serialize` + `JsonSchema`) that `--json`, the HTTP API and MCP
 //!   all serialize. All SQL that reads
 //!   lives here; every other module calls these functions and never writes
-//!   SQL (a test, `layering`, holds them to it).
+//!   SQL (a test, `layering`, holds them to it). `query::team` reads the
+//!   central PostgreSQL the push fills, in a read-only transaction, into
+//!   the same summaries (`report --team`).
 //! - [`push`]: the cost records sent to a central PostgreSQL, exactly
 //!   once (`hookmeter push`, and a task of the daemon): changes above a
 //!   cursor read locally, upserted centrally (`store::central`), the
@@ -51,7 +53,8 @@
 //!   person: one money format, times that say their zone, one table style
 //!   fitted to the terminal.
 //! - [`report`]: the reading commands (`report`, `today`, `sessions`,
-//!   `tail`, `reconcile`) and how they print: tables, JSON, CSV; `report --advice`.
+//!   `tail`, `reconcile`) and how they print: tables, JSON, CSV; `report --advice`;
+//!   `report --team`, over the team's central database.
 //! - [`http`]: the HTTP server: the JSON API over `query`, `/metrics`,
 //!   `/healthz`, `POST /hook` (an ingest edge, in `ingest::http`) and
 //!   `POST /v1/logs` (OTLP/HTTP logs, decoded by `ingest::otlp`).

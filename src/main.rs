@@ -286,7 +286,7 @@ struct ReportFlags {
     /// End: a date (that whole day included) or an RFC 3339 time (excluded)
     #[arg(long)]
     until: Option<String>,
-    /// agent | model | provider | project | day | hour | session | tool | task | label:KEY; twice for two levels
+    /// agent | model | provider | project | day | hour | session | tool | task | label:KEY, and with --team user | host | machine; twice for two levels
     #[arg(long)]
     by: Vec<String>,
     /// Only the records of this agent (its agent_id)
@@ -305,11 +305,17 @@ struct ReportFlags {
     #[arg(long)]
     project: Option<String>,
     /// Suggestions to spend less, with the numbers behind them
-    #[arg(long)]
+    #[arg(long, conflicts_with = "team")]
     advice: bool,
     /// Plan limits instead of cost: each agent's 5-hour and 7-day use (latest, reset time, highest each day)
-    #[arg(long, conflicts_with = "advice")]
+    #[arg(long, conflicts_with_all = ["advice", "team"])]
     plan: bool,
+    /// Report on the team's central PostgreSQL (the push's, read-only) instead of this machine's database; credentials as `push` takes them
+    #[arg(long, value_name = "URL")]
+    team: Option<String>,
+    /// With --team: only the records of this user (`[push] user` of their machines)
+    #[arg(long, requires = "team")]
+    user: Option<String>,
 }
 
 /// The range and the filters `reconcile` takes: `report`'s, without `--by`.
@@ -739,8 +745,19 @@ fn main() -> ExitCode {
                 session: report.session,
                 task: report.task,
                 project: report.project,
+                user: report.user,
                 tz: zone.tz,
             };
+            if let Some(url) = &report.team {
+                let text = reading::team_report(&config.push, url, &args, &view, output.format());
+                return match text {
+                    Ok(text) => {
+                        print_out(&text);
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(&e),
+                };
+            }
             if report.plan {
                 return print_or_fail(
                     reading::plan(&config.db, &args, &view, output.format()),

@@ -32,6 +32,7 @@ pub(crate) mod schema_check;
 pub mod statusline;
 pub mod summary;
 pub mod task;
+pub mod team;
 #[cfg(test)]
 mod test_rows;
 pub mod tiers;
@@ -225,7 +226,7 @@ impl Filter {
 
     /// `AND`-ed conditions on `cost_records` (or the rollup, which names its
     /// columns the same), and their parameters. The time range is left out.
-    fn conditions(&self, rollup: bool) -> (String, Vec<String>) {
+    pub(crate) fn conditions(&self, rollup: bool) -> (String, Vec<String>) {
         let mut sql = String::new();
         let mut params = Vec::new();
         let columns = [
@@ -285,6 +286,12 @@ pub enum Dimension {
     Branch,
     /// The value of one key of `labels_json`.
     Label(String),
+    /// Who the records are from (`[push] user`): the central database only.
+    User,
+    /// The machine's host name: the central database only.
+    Host,
+    /// The machine's id: the central database only.
+    Machine,
 }
 
 impl Dimension {
@@ -301,6 +308,12 @@ impl Dimension {
             "task" => Dimension::Task,
             "prompt" => Dimension::Prompt,
             "branch" => Dimension::Branch,
+            "user" | "host" | "machine" => {
+                return Err(QueryError::Invalid(format!(
+                    "cannot group by {text:?} here: only the team's central database \
+                     knows it (`hookmeter report --team URL --by {text}`)"
+                )))
+            }
             _ => match text.strip_prefix("label:") {
                 Some(key) if !key.is_empty() => Dimension::Label(key.to_string()),
                 _ => {
@@ -311,6 +324,27 @@ impl Dimension {
                 }
             },
         })
+    }
+
+    /// [`Dimension::parse`], and the central database's own: `user`,
+    /// `host` and `machine` (`report --team`).
+    pub fn parse_team(text: &str) -> Result<Dimension, QueryError> {
+        Ok(match text {
+            "user" => Dimension::User,
+            "host" => Dimension::Host,
+            "machine" => Dimension::Machine,
+            other => Dimension::parse(other).map_err(|_| {
+                QueryError::Invalid(format!(
+                    "cannot group by {text:?}: expected user, host, machine, agent, model, \
+                     provider, project, day, hour, session, tool, task, prompt, branch or label:KEY"
+                ))
+            })?,
+        })
+    }
+
+    /// True for what only the central database knows (`--by user`).
+    pub fn is_central(&self) -> bool {
+        matches!(self, Dimension::User | Dimension::Host | Dimension::Machine)
     }
 
     /// The name `parse` takes.
@@ -328,10 +362,13 @@ impl Dimension {
             Dimension::Prompt => "prompt".into(),
             Dimension::Branch => "branch".into(),
             Dimension::Label(key) => format!("label:{key}"),
+            Dimension::User => "user".into(),
+            Dimension::Host => "host".into(),
+            Dimension::Machine => "machine".into(),
         }
     }
 
-    fn is_time(&self) -> bool {
+    pub(crate) fn is_time(&self) -> bool {
         matches!(self, Dimension::Day | Dimension::Hour)
     }
 }

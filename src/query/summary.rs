@@ -220,6 +220,12 @@ pub fn summary(
     dimensions: &[Dimension],
     tz: &TimeZone,
 ) -> Result<Summary, QueryError> {
+    if let Some(d) = dimensions.iter().find(|d| d.is_central()) {
+        return Err(QueryError::Invalid(format!(
+            "--by {}: only the team's central database knows it (`report --team URL`)",
+            d.name()
+        )));
+    }
     let by_rollup = filter.fits_rollup()
         && dimensions.iter().all(|d| {
             matches!(
@@ -300,14 +306,14 @@ fn active_hours_of_records(conn: &Connection, filter: &Filter) -> Result<i64, Qu
 
 /// The width of the UTC time buckets rows are read in.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Bucket {
+pub(crate) enum Bucket {
     Hour,
     Minute,
 }
 
 impl Bucket {
     /// Characters of a stored timestamp that name the bucket.
-    fn chars(self) -> usize {
+    pub(crate) fn chars(self) -> usize {
         match self {
             Bucket::Hour => 13,
             Bucket::Minute => 16,
@@ -478,11 +484,15 @@ fn record_column(d: &Dimension) -> &'static str {
         Dimension::Day | Dimension::Hour | Dimension::Label(_) => {
             unreachable!("time and label columns are built by the caller")
         }
+        Dimension::User | Dimension::Host | Dimension::Machine => {
+            unreachable!("summary refuses the central dimensions")
+        }
     }
 }
 
-/// Groups being summed, from any number of queries.
-struct Parts<'a> {
+/// Groups being summed, from any number of queries (of this database, or
+/// of the central one: [`super::team`]).
+pub(crate) struct Parts<'a> {
     dimensions: &'a [Dimension],
     tz: &'a TimeZone,
     groups: HashMap<Vec<Option<String>>, Totals>,
@@ -492,7 +502,7 @@ struct Parts<'a> {
 }
 
 impl<'a> Parts<'a> {
-    fn new(dimensions: &'a [Dimension], tz: &'a TimeZone) -> Self {
+    pub(crate) fn new(dimensions: &'a [Dimension], tz: &'a TimeZone) -> Self {
         Parts {
             dimensions,
             tz,
@@ -515,36 +525,51 @@ impl<'a> Parts<'a> {
         let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
         while let Some(row) = rows.next()? {
-            let mut column = 0;
-            let local = if timed {
-                column = 1;
-                let label: String = row.get(0)?;
-                match self.local_of(&label, bucket) {
-                    Some(local) => Some(local),
-                    None => return Ok(false),
-                }
-            } else {
-                None
-            };
-            let mut keys = Vec::with_capacity(self.dimensions.len());
-            for d in self.dimensions {
-                keys.push(match (d, &local) {
-                    (Dimension::Day, Some((day, _))) => Some(day.clone()),
-                    (Dimension::Hour, Some((_, hour))) => Some(hour.clone()),
-                    _ => {
-                        let value: Option<String> = row.get(column)?;
-                        column += 1;
-                        value
-                    }
-                });
+            let label: Option<String> = if timed { row.get(0)? } else { None };
+            let first = usize::from(timed);
+            let others = self.dimensions.iter().filter(|d| !d.is_time()).count();
+            let values = (first..first + others)
+                .map(|i| row.get::<_, Option<String>>(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let totals = Totals::from_row(row, first + others)?;
+            if !self.add(label.as_deref(), values, totals, bucket) {
+                return Ok(false);
             }
-            let totals = Totals::from_row(row, column)?;
-            if totals.records == 0 {
-                continue;
-            }
-            self.groups.entry(keys).or_default().add(&totals);
         }
         Ok(true)
+    }
+
+    /// Adds one row: its UTC time bucket (when grouping by time), the
+    /// values of the other dimensions in order, and its sums. False if the
+    /// bucket cannot be placed in one local day and hour.
+    pub(crate) fn add(
+        &mut self,
+        label: Option<&str>,
+        values: Vec<Option<String>>,
+        totals: Totals,
+        bucket: Bucket,
+    ) -> bool {
+        let local = match label {
+            Some(label) => match self.local_of(label, bucket) {
+                Some(local) => Some(local),
+                None => return false,
+            },
+            None => None,
+        };
+        let mut values = values.into_iter();
+        let keys = self
+            .dimensions
+            .iter()
+            .map(|d| match (d, &local) {
+                (Dimension::Day, Some((day, _))) => Some(day.clone()),
+                (Dimension::Hour, Some((_, hour))) => Some(hour.clone()),
+                _ => values.next().flatten(),
+            })
+            .collect();
+        if totals.records > 0 {
+            self.groups.entry(keys).or_default().add(&totals);
+        }
+        true
     }
 
     fn local_of(&mut self, label: &str, bucket: Bucket) -> Option<(String, String)> {
@@ -567,7 +592,7 @@ impl<'a> Parts<'a> {
         found
     }
 
-    fn finish(self, range: Range) -> Summary {
+    pub(crate) fn finish(self, range: Range) -> Summary {
         // Each level's order: time in time order, anything else by the cost
         // of its group at that level, largest first.
         let levels = self.dimensions.len();
@@ -655,6 +680,7 @@ mod tests {
                     Dimension::Task => None,
                     Dimension::Prompt => r.prompt.map(str::to_string),
                     Dimension::Branch => r.branch.map(str::to_string),
+                    Dimension::User | Dimension::Host | Dimension::Machine => None,
                 })
                 .collect();
             let e = out.entry(keys).or_default();

@@ -28,6 +28,8 @@ pub struct ReportArgs {
     pub session: Option<String>,
     pub task: Option<String>,
     pub project: Option<String>,
+    /// Only this user's records: the central database's (`--team`) only.
+    pub user: Option<String>,
     pub tz: Option<String>,
 }
 
@@ -44,6 +46,16 @@ impl ReportArgs {
     /// The filter, grouping, zone and period line these arguments mean,
     /// as of `now`; the filter read by the one filter parser ([`FilterSpec`]).
     fn resolved(&self, now: Timestamp) -> Result<Resolved, QueryError> {
+        self.resolved_for(now, Dimension::parse)
+    }
+
+    /// [`Self::resolved`], with `--by` read by `parse` (the central
+    /// database groups by more than a local one).
+    fn resolved_for(
+        &self,
+        now: Timestamp,
+        parse: fn(&str) -> Result<Dimension, QueryError>,
+    ) -> Result<Resolved, QueryError> {
         let tz = query::time_zone(self.tz.as_deref())?;
         let name = self.period.as_deref().unwrap_or("all");
         let spec = FilterSpec {
@@ -69,7 +81,7 @@ impl ReportArgs {
         let dimensions = self
             .by
             .iter()
-            .map(|b| Dimension::parse(b))
+            .map(|b| parse(b))
             .collect::<Result<Vec<_>, _>>()?;
         // Which end the user's --since/--until set, and which the named period.
         let from = match (self.since.as_deref(), since) {
@@ -176,11 +188,64 @@ pub fn report(
     view: &View,
     format: Format,
 ) -> Result<String, QueryError> {
+    if args.user.is_some() {
+        return Err(QueryError::Invalid(
+            "--user: a machine's own database has one user; use it with --team URL".into(),
+        ));
+    }
     let r = args.resolved(Timestamp::now())?;
     let conn = query::open(db)?;
     let summary = query::summary(&conn, &r.filter, &r.dimensions, &r.tz)?;
     let fallback = query::fallback_priced(&conn, &r.filter)?;
     Ok(render_summary(&summary, &fallback, &r.period, view, format))
+}
+
+/// `report --team URL`: the report of the team's central database, read
+/// in one read-only transaction and shown exactly as a local report. The
+/// credentials are taken as the push takes them (`push`'s password file,
+/// the `PG*` variables, `.pgpass`); the reason it failed is one line that
+/// names the server and never a password.
+pub fn team_report(
+    push: &crate::config::PushSettings,
+    url: &str,
+    args: &ReportArgs,
+    view: &View,
+    format: Format,
+) -> Result<String, String> {
+    let r = args
+        .resolved_for(Timestamp::now(), Dimension::parse_team)
+        .map_err(|e| e.to_string())?;
+    let settings = crate::config::PushSettings {
+        url: Some(crate::config::PushUrl::new(url.to_string())),
+        ..push.clone()
+    };
+    let target = crate::push::Target::resolve(&settings, &|var| std::env::var(var).ok())?;
+    let target = &target;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let mut client = crate::push::connect(target)
+            .await
+            .map_err(|e| e.to_string())?;
+        let on_server =
+            |e: crate::store::central::CentralError| format!("{}: {e}", target.server());
+        let tx = query::team::read_only(&mut client)
+            .await
+            .map_err(on_server)?;
+        let filter = query::team::TeamFilter {
+            filter: &r.filter,
+            user: args.user.as_deref(),
+        };
+        let summary = query::team::summary(&tx, filter, &r.dimensions, &r.tz)
+            .await
+            .map_err(on_server)?;
+        let fallback = query::team::fallback_priced(&tx, filter)
+            .await
+            .map_err(on_server)?;
+        Ok(render_summary(&summary, &fallback, &r.period, view, format))
+    })
 }
 
 /// `report --advice`: suggestions to spend less in the range and filters of

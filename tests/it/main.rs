@@ -70,6 +70,7 @@ mod setup;
 mod startup_log;
 mod statusline;
 mod systemd;
+mod team;
 mod transcript_metrics;
 mod transcripts;
 mod watch;

@@ -3,6 +3,8 @@
 //! turns that keep the fault tests apart from the rest ([`Turn`]).
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
