@@ -7,16 +7,39 @@ import fs from 'node:fs';
 
 const u = (input, cached, output, reasoning = 0) => ({ input, cached, output, reasoning });
 
+// Plan limits as the mock sends them (mock/openai.mjs rateLimitHeaders): the
+// 5-hour and 7-day windows, their resets in Unix seconds.
+const planLimits = (fiveHour, sevenDay) => ({
+  primary: { used: fiveHour, window: 300, resetAt: 1798761600 },
+  secondary: { used: sevenDay, window: 10080, resetAt: 1799366400 },
+});
+const FIVE_HOUR_RESET = '2027-01-01T00:00:00.000Z';
+const SEVEN_DAY_RESET = '2027-01-08T00:00:00.000Z';
+
 export const codexScenarios = [
   {
     name: 'text',
-    about: 'a text answer, then a second exec in another session of the same project',
+    about: 'a text answer, then a second exec in another session of the same project; both answers carry plan limits (the x-codex-* headers), the 5-hour use rising',
     model: 'gpt-5.1-codex',
     runs: [{ prompt: 'Say hello.' }, { prompt: 'Say goodbye.' }],
     script: [
-      { label: 'hello', text: 'Hello from the mock.', usage: u(1200, 0, 9) },
-      { label: 'goodbye', text: 'Goodbye from the mock.', usage: u(1250, 0, 8) },
+      { label: 'hello', text: 'Hello from the mock.', usage: u(1200, 0, 9), rateLimits: planLimits(42.5, 7) },
+      { label: 'goodbye', text: 'Goodbye from the mock.', usage: u(1250, 0, 8), rateLimits: planLimits(44, 7) },
     ],
+    // Codex writes the headers into its rollout's token_count lines; hookmeter
+    // keeps each window's use when it changes: 42.5 % then 44 % of the 5-hour
+    // window, 7 % of the 7-day one once.
+    check: async ({ world, readTable }) => {
+      const rows = (await readTable(world.db, 'plan_usage'))
+        .map((r) => `${r.agent_id} ${r.source} ${r.window} ${r.used_pct} ${r.resets_at}`)
+        .sort();
+      const want = [
+        `codex codex_rollout five_hour 42.5 ${FIVE_HOUR_RESET}`,
+        `codex codex_rollout five_hour 44 ${FIVE_HOUR_RESET}`,
+        `codex codex_rollout seven_day 7 ${SEVEN_DAY_RESET}`,
+      ];
+      return JSON.stringify(rows) === JSON.stringify(want) ? [] : [`plan_usage ${JSON.stringify(rows)}, expected ${JSON.stringify(want)}`];
+    },
   },
   {
     name: 'reasoning',

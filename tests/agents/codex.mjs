@@ -272,7 +272,7 @@ export async function runCodexScenario(scenario, mode, { bin, keep }) {
     const final = await readTable(world.db, 'cost_records');
     problems.push(...compare(mock.ledger, final, ctx).map((p) => `at the end: ${p}`));
     if (mock.unknown.length) console.log(`  unknown requests to the mock: ${JSON.stringify(mock.unknown)}`);
-    if (scenario.check) problems.push(...scenario.check({ mock, world, rollouts: rollouts(world) }));
+    if (scenario.check) problems.push(...(await scenario.check({ mock, world, rollouts: rollouts(world), readTable })));
   } catch (e) {
     console.log(`codex ${scenario.name} [${mode}]: ${scenario.about}`);
     problems.push(String(e.message ?? e));

@@ -46,8 +46,21 @@ function usageOf(u) {
   };
 }
 
+// A step's `rateLimits` ({ primary, secondary }: { used, window, resetAt })
+// become the plan-limit headers ChatGPT sign-ins get with each response,
+// which Codex writes into its rollout's token_count lines.
+function rateLimitHeaders(limits) {
+  const headers = {};
+  for (const [name, w] of Object.entries(limits ?? {})) {
+    headers[`x-codex-${name}-used-percent`] = String(w.used);
+    headers[`x-codex-${name}-window-minutes`] = String(w.window);
+    if (w.resetAt !== undefined) headers[`x-codex-${name}-reset-at`] = String(w.resetAt);
+  }
+  return headers;
+}
+
 function stream(res, id, model, step, n) {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...rateLimitHeaders(step.rateLimits) });
   let seq = 0;
   const send = (type, body) => {
     res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...body })}\n\n`);
