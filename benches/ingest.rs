@@ -18,6 +18,14 @@
 //!     after the writer committed), against (a)'s socket figures. The bodies
 //!     are encoded before the clock starts.
 //!
+//! (f) with BENCH_PUSH_URL set (bench/push/run.sh sets it to a local
+//!     PostgreSQL with the central schema), only this: socket ingest, 1
+//!     connection, push off against push on (`HOOKMETER_PUSH_URL` in the
+//!     daemon's environment, so the push task sends while events arrive),
+//!     each on a fresh database, alternating, BENCH_PUSH_ROUNDS (default 3)
+//!     times; after each push-on run `hookmeter push --once` must find the
+//!     rest and exit 0.
+//!
 //! Sizes: BENCH_EVENTS (default 200000), BENCH_SENDS (default 300),
 //! BENCH_ROLLUP_ROUNDS (default 2; 0 or no baseline binary skips (d)),
 //! BENCH_OTLP_BATCH (default 512).
@@ -160,11 +168,16 @@ struct Daemon {
 
 impl Daemon {
     fn start(dir: &Path) -> Daemon {
-        Daemon::launch(BIN, dir, None)
+        Daemon::launch(BIN, dir, None, None)
     }
 
     fn start_bin(bin: &str, dir: &Path) -> Daemon {
-        Daemon::launch(bin, dir, None)
+        Daemon::launch(bin, dir, None, None)
+    }
+
+    /// This build pushing to `push_url` (none: no push).
+    fn start_push(dir: &Path, push_url: Option<&str>) -> Daemon {
+        Daemon::launch(BIN, dir, None, push_url)
     }
 
     /// This build with its HTTP API (OTLP/HTTP included) on a free loopback
@@ -173,7 +186,7 @@ impl Daemon {
         let addr = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port");
-        let daemon = Daemon::launch(BIN, dir, Some(addr));
+        let daemon = Daemon::launch(BIN, dir, Some(addr), None);
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(addr).is_err() {
             assert!(Instant::now() < deadline, "the HTTP API did not start");
@@ -182,9 +195,13 @@ impl Daemon {
         (daemon, addr)
     }
 
-    fn launch(bin: &str, dir: &Path, http: Option<SocketAddr>) -> Daemon {
+    fn launch(bin: &str, dir: &Path, http: Option<SocketAddr>, push_url: Option<&str>) -> Daemon {
         let socket = dir.join("hm.sock");
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(url) = push_url {
+            command.env("HOOKMETER_PUSH_URL", url);
+        }
+        let child = command
             .arg("serve")
             .env("HOME", dir)
             .env("HOOKMETER_CONFIG", dir.join("none.toml"))
@@ -482,8 +499,71 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// (f): events/s with the push off and on, alternating, each run on a
+/// fresh database.
+fn push_rates(dir: &Path, url: &str, events: usize, rounds: usize) -> (Vec<f64>, Vec<f64>) {
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut order = [true, false];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for pushing in order {
+            let d = dir.join(format!("push-{pushing}-{round}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let daemon = Daemon::start_push(&d, pushing.then_some(url));
+            let rate = socket_throughput(&daemon.socket, &format!("push{round}"), events, 1);
+            drop(daemon);
+            if pushing {
+                // Whatever the daemon had not pushed yet goes now: the run's
+                // records all reach the server.
+                let status = Command::new(BIN)
+                    .args(["push", "--once"])
+                    .env("HOME", &d)
+                    .env("HOOKMETER_CONFIG", d.join("none.toml"))
+                    .env("TELEMETRY_DB_PATH", d.join("telemetry.db"))
+                    .env("HOOKMETER_PUSH_URL", url)
+                    .status()
+                    .expect("hookmeter push --once");
+                assert!(status.success(), "push --once after round {round}");
+                on.push(rate);
+            } else {
+                off.push(rate);
+            }
+            std::fs::remove_dir_all(&d).unwrap();
+        }
+    }
+    (on, off)
+}
+
 fn main() {
     let events = env_usize("BENCH_EVENTS", 200_000);
+    if let Some(url) = std::env::var("BENCH_PUSH_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let rounds = env_usize("BENCH_PUSH_ROUNDS", 3);
+        let dir = tempfile::Builder::new().prefix("hmb").tempdir().unwrap();
+        let (on, off) = push_rates(dir.path(), &url, events, rounds);
+        println!(
+            "## Ingest with the push on ({events} events per run, 1 connection, {rounds} rounds, alternating)\n"
+        );
+        println!("| run | push off (events/s) | push on (events/s) | on ÷ off |");
+        println!("|---|---|---|---|");
+        for (round, (with, without)) in on.iter().zip(&off).enumerate() {
+            println!(
+                "| socket ingest, round {} | {without:.0} | {with:.0} | {:.1} % |",
+                round + 1,
+                100.0 * with / without
+            );
+        }
+        let (with, without) = (mean(&on), mean(&off));
+        println!(
+            "| socket ingest, mean | {without:.0} | {with:.0} | {:.1} % (target ≥ 90 %) |",
+            100.0 * with / without
+        );
+        return;
+    }
     let sends = env_usize("BENCH_SENDS", 300);
     let rollup_rounds = env_usize("BENCH_ROLLUP_ROUNDS", 2);
     let dir = tempfile::Builder::new().prefix("hmb").tempdir().unwrap();

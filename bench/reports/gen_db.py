@@ -29,6 +29,8 @@ now, UTC), ids in time order as the daemon assigns them:
     (base rates; long-context tiers ignored), pricing_source 'embedded';
   * tool names of each agent's tools (none on some records), task ids on a
     sixth of the sessions, labels on some bot sessions;
+  * change numbers (rev) 1, 2, … in id order and meta next_rev after them,
+    as the writer numbers them, so `hookmeter push` sends every row;
   * hook_event_id unique and shaped like the real keys:
     `cc:<session>:<msg_…>:<req_…>` for Claude Code transcript records
     (source 'transcript'), `<session>:<call id>:PostToolUse` or `sha256:…`
@@ -145,6 +147,9 @@ INSERT = ("INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, p
 # The schema's triggers (cost_rollup_on_delete): only deletes fire it, so the
 # inserts below leave it alone; it must still be there at the end.
 ROLLUP_TRIGGERS = ("cost_rollup_on_delete",)
+# What schema migration 14 does to the rows of an older database.
+REV_FILL = ("UPDATE cost_records SET rev = id;\n"
+            "UPDATE meta SET value = (SELECT coalesce(max(id), 0) + 1 FROM cost_records) WHERE key = 'next_rev';")
 # What the daemon's writer keeps in cost_rollup_hourly and cost_rollup_daily,
 # computed in one pass each: the statements hookmeter itself uses to fill them.
 ROLLUP_FILL = os.path.join(ROOT, "src", "store", "rollup_fill.sql")
@@ -530,6 +535,10 @@ def main():
     if written != args.records:
         sys.exit("gen_db.py: wrote %d rows, expected %d" % (written, args.records))
 
+    # Change numbers as the daemon's writer gives them (one per row, in id
+    # order, meta.next_rev the next one), so that `hookmeter push` sends the
+    # rows: it skips change number 0, a row written by hand.
+    conn.executescript("BEGIN;\n%s\nCOMMIT;" % REV_FILL)
     conn.executescript("BEGIN;\n%s\n%s\nCOMMIT;" % (open(ROLLUP_FILL).read(), open(DAILY_FILL).read()))
     log("gen_db: filled cost_rollup_hourly, cost_rollup_daily and cost_totals_daily in %.0f s" % (time.monotonic() - insert_done))
     missing = [t for t in ROLLUP_TRIGGERS if conn.execute(
