@@ -427,3 +427,26 @@ fn run_command(argv: &[String], env: &[(String, String)], timeout: Duration) -> 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_doubles_up_to_the_cap_and_is_cut_at_random_to_half_or_more() {
+        let targets = Targets::from(&AlertSettings {
+            redeliver: Duration::from_millis(100),
+            redeliver_max: Duration::from_millis(1000),
+            ..AlertSettings::default()
+        });
+        for (attempts, full) in [(0, 100), (1, 200), (3, 800), (4, 1000), (60, 1000)] {
+            for _ in 0..50 {
+                let wait = targets.backoff(attempts).as_millis();
+                assert!(
+                    (full / 2..=full).contains(&wait),
+                    "attempt {attempts}: {wait} ms of {full}"
+                );
+            }
+        }
+    }
+}
