@@ -1,4 +1,4 @@
--- hookmeter database schema, version 14. A new database gets this file; an
+-- hookmeter database schema, version 15. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -296,8 +296,20 @@ CREATE TABLE IF NOT EXISTS alerts (
     threshold_pct REAL NOT NULL,                        -- 80 = 80 % of the limit
     spent_usd     REAL NOT NULL,                        -- when it fired
     fired_at      TEXT NOT NULL,
+    -- Delivery to the webhook and the command, at least once
+    -- (docs/budgets.md#delivery): pending until both took it, then
+    -- delivered; given_up once alerts.deliver_for_secs passed; logged when
+    -- neither was configured when it fired.
+    delivery        TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at TEXT,
+    next_attempt_at TEXT,                               -- NULL: at once
+    last_error      TEXT,                               -- webhook URL left out
+    delivered_at    TEXT,
+    message         TEXT,                               -- JSON {text, env}: what is sent
     UNIQUE (scope, period, period_start, limit_usd, threshold_pct)
 );
+CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (id) WHERE delivery = 'pending';
 
 -- Plan limits as an agent reports them (Claude Code's statusline
 -- `rate_limits`): one row per observation that changed, not one per call.

@@ -206,7 +206,9 @@ pub async fn serve(config: Config, control: impl Control) -> anyhow::Result<()> 
         usage_limits: config.limits.usage,
     };
     let guard = Guard::default();
-    let notifier = Notifier::spawn(&config.alerts).context("cannot start the alert notifier")?;
+    // Alerts left pending by an earlier run are delivered from the start.
+    let notifier = Notifier::spawn(&config.alerts, config.db.clone(), writer.clone())
+        .context("cannot start the alert notifier")?;
     let (alert_settings, settings_rx) = tokio::sync::watch::channel(config.alerts.clone());
     // Checked at once: a threshold crossed while the daemon was down alerts now.
     tasks.spawn(

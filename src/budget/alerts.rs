@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 pub use super::crossing::Crossing;
-use super::notify::Notifier;
+use super::notify::{self, Notifier};
 use super::{Budget, Period, PlanWindow, Scope};
 use crate::config::AlertSettings;
 use crate::present::MoneySet;
@@ -164,14 +164,23 @@ pub fn unrecorded(conn: &Connection, crossings: Vec<Crossing>) -> rusqlite::Resu
     crate::query::budgets::unrecorded_alerts(conn, crossings, Crossing::key)
 }
 
-/// Writes the crossings not recorded before and returns them: those are
-/// the alerts to send. One transaction, so a crash cannot half-record.
+/// Writes the crossings not recorded before, each with the message to
+/// deliver (`None`: nowhere to send it), and returns them with their ids:
+/// the alerts to announce. One transaction, so a crash cannot half-record.
 pub fn record(
     conn: &mut Connection,
     crossings: Vec<Crossing>,
     now: Timestamp,
-) -> rusqlite::Result<Vec<Crossing>> {
-    crate::store::budgets::record_alerts(conn, crossings, now, Crossing::key, |c| c.spent_usd)
+    message: impl Fn(&Crossing) -> Option<String>,
+) -> rusqlite::Result<Vec<(i64, Crossing)>> {
+    crate::store::budgets::record_alerts(
+        conn,
+        crossings,
+        now,
+        Crossing::key,
+        |c| c.spent_usd,
+        message,
+    )
 }
 
 /// The enforced budgets that are spent now, as the last check found them;
@@ -279,15 +288,16 @@ impl Watcher {
         let new = if found.crossings.is_empty() {
             Vec::new()
         } else {
-            match self.record(found.crossings, now).await {
+            match self.record(found.crossings, now, &settings).await {
                 Some(new) => new,
                 None => return conn,
             }
         };
         tracing::debug!(new_alerts = new.len(), "Budgets checked.");
-        for crossing in new {
+        for (id, crossing) in &new {
             let text = crossing.text(now, &settings.tz);
             tracing::warn!(
+                alert_id = id,
                 scope = crossing.budget.scope.key(),
                 period = crossing.budget.period.name(),
                 threshold_pct = crossing.threshold_pct,
@@ -295,17 +305,28 @@ impl Watcher {
                 limit_usd = crossing.budget.limit_usd,
                 "{text}"
             );
-            self.notifier.alert(&crossing, text);
+        }
+        if !new.is_empty() && notify::has_targets(&settings) {
+            self.notifier.wake();
         }
         conn
     }
 
-    /// Records `crossings` through the writer; the new ones, or `None` when
-    /// they could not be recorded (the next check tries again).
-    async fn record(&self, crossings: Vec<Crossing>, now: Timestamp) -> Option<Vec<Crossing>> {
+    /// Records `crossings` through the writer, each with the message the
+    /// notifier will send; the new ones, or `None` when they could not be
+    /// recorded (the next check tries again).
+    async fn record(
+        &self,
+        crossings: Vec<Crossing>,
+        now: Timestamp,
+        settings: &AlertSettings,
+    ) -> Option<Vec<(i64, Crossing)>> {
+        let tz = settings.tz.clone();
+        let deliver = notify::has_targets(settings);
+        let message = move |c: &Crossing| deliver.then(|| notify::message(c, &c.text(now, &tz)));
         match self
             .writer
-            .run(move |conn| record(conn, crossings, now))
+            .run(move |conn| record(conn, crossings, now, message))
             .await
         {
             Ok(Ok(new)) => Some(new),
@@ -396,7 +417,11 @@ mod tests {
         let check = |conn: &mut Connection| {
             let found = evaluate(conn, now, &TimeZone::UTC, &[80.0, 100.0]).unwrap();
             let unseen = unrecorded(conn, found.crossings.clone()).unwrap();
-            let new = record(conn, found.crossings, now).unwrap();
+            let new: Vec<Crossing> = record(conn, found.crossings, now, |_| None)
+                .unwrap()
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect();
             assert_eq!(unseen, new, "the read-side filter agrees with the insert");
             new.len()
         };

@@ -81,12 +81,13 @@ pub fn status(config: &Config, view: &View, json: bool) -> Result<String, String
     let conn = crate::query::open(&config.db).map_err(|e| e.explained(config))?;
     let statuses =
         budget::status(&conn, jiff::Timestamp::now(), &view.tz).map_err(|e| e.to_string())?;
-    Ok(if json {
+    if json {
         let list: Vec<_> = statuses.iter().map(budget::Status::answer).collect();
-        format!("{:#}\n", crate::query::json(&list))
-    } else {
-        budget::render(&statuses, view)
-    })
+        return Ok(format!("{:#}\n", crate::query::json(&list)));
+    }
+    let undelivered =
+        crate::query::budgets::undelivered_alerts(&conn).map_err(|e| e.to_string())?;
+    Ok(budget::render(&statuses, view) + &budget::render_undelivered(&undelivered, view))
 }
 
 /// `budget clear`; `periods` in the order of `Period::ALL`, and `plan` a

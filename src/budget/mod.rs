@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::config::StoredBudgets;
 use crate::present::{time, MoneySet, Table, View};
-use crate::query::budgets::BudgetRow;
+use crate::query::budgets::{BudgetRow, UndeliveredAlerts};
 use crate::query::{summary, Filter, QueryError, Range};
 use crate::store::budgets::BudgetLimit;
 
@@ -338,6 +338,41 @@ fn spent(conn: &Connection, scope: &Scope, range: Range, tz: &TimeZone) -> Resul
     Ok(summary(conn, &scope_filter(scope, range), &[], tz)?
         .totals
         .cost_usd)
+}
+
+/// The alerts not delivered, as `budget status` and `doctor` tell them:
+/// nothing when every alert was delivered.
+pub fn render_undelivered(undelivered: &UndeliveredAlerts, view: &View) -> String {
+    let mut out = String::new();
+    if undelivered.pending > 0 {
+        let oldest = undelivered
+            .oldest_pending_fired_at
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .map(|t| format!(" (oldest fired {})", time::instant(t, &view.tz)))
+            .unwrap_or_default();
+        let error = undelivered
+            .last_error
+            .as_deref()
+            .map(|e| format!("; last error: {e}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} not delivered yet, still tried{oldest}{error}.\n",
+            crate::present::counted(undelivered.pending as u64, "alert", "alerts")
+        ));
+    }
+    if undelivered.given_up > 0 {
+        let reason = undelivered
+            .last_given_up_reason
+            .as_deref()
+            .map(|r| format!("; the latest: {r}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} given up, never delivered (only in the log and the alerts table){reason}.\n",
+            crate::present::counted(undelivered.given_up as u64, "alert", "alerts")
+        ));
+    }
+    out
 }
 
 /// `budget status` as a table, times in the zone of `view`.

@@ -19,6 +19,9 @@ pub(super) struct FileAlerts {
     check_secs: Option<u64>,
     command: Option<Vec<String>>,
     command_timeout_secs: Option<u64>,
+    deliver_for_secs: Option<u64>,
+    redeliver_ms: Option<u64>,
+    redeliver_max_ms: Option<u64>,
     webhook: Option<FileWebhook>,
 }
 
@@ -65,6 +68,13 @@ pub struct AlertSettings {
     pub command: Option<Vec<String>>,
     /// A command still running after this is killed.
     pub command_timeout: Duration,
+    /// An alert not delivered this long after it fired is given up.
+    pub deliver_for: Duration,
+    /// The wait before an undelivered alert is tried again, doubled after
+    /// each failed try up to `redeliver_max` (with jitter, so receivers
+    /// coming back are not hit by every daemon at once).
+    pub redeliver: Duration,
+    pub redeliver_max: Duration,
 }
 
 impl Default for AlertSettings {
@@ -77,6 +87,9 @@ impl Default for AlertSettings {
             webhook: None,
             command: None,
             command_timeout: Duration::from_secs(30),
+            deliver_for: Duration::from_secs(24 * 3600),
+            redeliver: Duration::from_secs(30),
+            redeliver_max: Duration::from_secs(3600),
         }
     }
 }
@@ -153,6 +166,20 @@ pub(super) fn resolve(
         .file_only("alerts.command_timeout_secs", file.command_timeout_secs)
         .map(Duration::from_secs)
         .unwrap_or(defaults.command_timeout);
+    let deliver_for = match pick.file_only("alerts.deliver_for_secs", file.deliver_for_secs) {
+        Some(0) => return Err(invalid("alerts.deliver_for_secs must be at least 1".into())),
+        Some(secs) => Duration::from_secs(secs),
+        None => defaults.deliver_for,
+    };
+    let redeliver = pick
+        .file_only("alerts.redeliver_ms", file.redeliver_ms)
+        .map(|ms| Duration::from_millis(ms.max(1)))
+        .unwrap_or(defaults.redeliver);
+    let redeliver_max = pick
+        .file_only("alerts.redeliver_max_ms", file.redeliver_max_ms)
+        .map(Duration::from_millis)
+        .unwrap_or(defaults.redeliver_max)
+        .max(redeliver);
     let webhook = match pick.file_only("alerts.webhook", file.webhook) {
         Some(hook) => {
             if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
@@ -177,6 +204,9 @@ pub(super) fn resolve(
         webhook,
         command,
         command_timeout,
+        deliver_for,
+        redeliver,
+        redeliver_max,
     };
 
     pick.file_only("budgets", (!budgets.is_empty()).then_some(()));

@@ -197,6 +197,18 @@ impl Config {
                 "alerts.command_timeout_secs",
                 json!(self.alerts.command_timeout.as_secs()),
             ),
+            (
+                "alerts.deliver_for_secs",
+                json!(self.alerts.deliver_for.as_secs()),
+            ),
+            (
+                "alerts.redeliver_ms",
+                json!(self.alerts.redeliver.as_millis() as u64),
+            ),
+            (
+                "alerts.redeliver_max_ms",
+                json!(self.alerts.redeliver_max.as_millis() as u64),
+            ),
             // The URL is a credential: whether one is set, not which.
             (
                 "alerts.webhook",

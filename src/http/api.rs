@@ -229,6 +229,18 @@ pub async fn budgets(
     Ok(Json(query::json(&answers)))
 }
 
+/// `GET /api/budgets/alerts`: the alerts not delivered, still tried and
+/// given up (docs/budgets.md#delivery).
+pub async fn undelivered_alerts(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Value>, ApiError> {
+    let undelivered = state
+        .readers
+        .run(|conn| Ok(crate::query::budgets::undelivered_alerts(conn)?))
+        .await?;
+    Ok(Json(query::json(&undelivered)))
+}
+
 /// `GET /api/plan`: each agent's latest use of each plan window, as the
 /// agents reported it (`plan`: a list; empty when none has).
 pub async fn plan(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {

@@ -327,6 +327,7 @@ fn router(state: Arc<AppState>, listen: SocketAddr, requests: TaskTracker) -> Ro
         .route("/api/costs/reconcile", get(api::reconcile))
         .route("/api/summary", get(api::summary))
         .route("/api/budgets", get(api::budgets))
+        .route("/api/budgets/alerts", get(api::undelivered_alerts))
         .route("/api/plan", get(api::plan))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::get_metrics))

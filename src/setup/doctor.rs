@@ -340,6 +340,9 @@ pub struct DbReport {
     /// The records of the same window whose billing modifier had no rate,
     /// or why they could not be read; `None` as for `fallback_priced`.
     pub unpriced_modifiers: Option<Result<Vec<query::UnpricedModifier>, String>>,
+    /// The budget alerts not delivered (still tried, given up), or why they
+    /// could not be read; `None` as for `fallback_priced`.
+    pub undelivered_alerts: Option<Result<Box<query::budgets::UndeliveredAlerts>, String>>,
 }
 
 /// How far back doctor looks for fallback-priced records: recent enough
@@ -659,28 +662,41 @@ fn look_at_db(path: &Path) -> DbState {
     let wal_bytes = std::fs::metadata(with_suffix(path, "-wal"))
         .ok()
         .map(|m| m.len());
-    let (integrity, user_version, fallback_priced, unpriced_modifiers) = match open_quietly(path) {
-        Ok(conn) => {
-            let user_version = health::schema_version(&conn).map_err(|e| e.to_string());
-            let integrity =
-                health::integrity_problems(&conn, INTEGRITY_MESSAGES).map_err(|e| e.to_string());
-            let current = matches!(user_version, Ok(SCHEMA_VERSION));
-            let filter = || -> Result<query::Filter, String> {
-                let range = query::Range::last(FALLBACK_WINDOW, jiff::Timestamp::now())
-                    .map_err(|e| e.to_string())?;
-                Ok(query::Filter {
-                    range,
-                    ..query::Filter::default()
-                })
-            };
-            let fallback_priced = current
-                .then(|| query::fallback_priced(&conn, &filter()?).map_err(|e| e.to_string()));
-            let unpriced_modifiers = current
-                .then(|| query::unpriced_modifiers(&conn, &filter()?).map_err(|e| e.to_string()));
-            (integrity, user_version, fallback_priced, unpriced_modifiers)
-        }
-        Err(e) => (Err(e.to_string()), Err(e.to_string()), None, None),
-    };
+    let (integrity, user_version, fallback_priced, unpriced_modifiers, undelivered_alerts) =
+        match open_quietly(path) {
+            Ok(conn) => {
+                let user_version = health::schema_version(&conn).map_err(|e| e.to_string());
+                let integrity = health::integrity_problems(&conn, INTEGRITY_MESSAGES)
+                    .map_err(|e| e.to_string());
+                let current = matches!(user_version, Ok(SCHEMA_VERSION));
+                let filter = || -> Result<query::Filter, String> {
+                    let range = query::Range::last(FALLBACK_WINDOW, jiff::Timestamp::now())
+                        .map_err(|e| e.to_string())?;
+                    Ok(query::Filter {
+                        range,
+                        ..query::Filter::default()
+                    })
+                };
+                let fallback_priced = current
+                    .then(|| query::fallback_priced(&conn, &filter()?).map_err(|e| e.to_string()));
+                let unpriced_modifiers = current.then(|| {
+                    query::unpriced_modifiers(&conn, &filter()?).map_err(|e| e.to_string())
+                });
+                let undelivered_alerts = current.then(|| {
+                    query::budgets::undelivered_alerts(&conn)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string())
+                });
+                (
+                    integrity,
+                    user_version,
+                    fallback_priced,
+                    unpriced_modifiers,
+                    undelivered_alerts,
+                )
+            }
+            Err(e) => (Err(e.to_string()), Err(e.to_string()), None, None, None),
+        };
     DbState::Present(DbReport {
         bytes: meta.len(),
         not_writable: why_not_writable(path),
@@ -690,6 +706,7 @@ fn look_at_db(path: &Path) -> DbState {
         wal_bytes,
         fallback_priced,
         unpriced_modifiers,
+        undelivered_alerts,
     })
 }
 
@@ -1342,12 +1359,46 @@ fn assess_db(db: &DbFacts, unit: &Unit) -> Vec<Finding> {
     });
     findings.extend(report.fallback_priced.as_ref().map(assess_fallback));
     findings.extend(report.unpriced_modifiers.as_ref().map(assess_unpriced));
+    findings.extend(
+        report
+            .undelivered_alerts
+            .as_ref()
+            .and_then(assess_alert_delivery),
+    );
     findings
 }
 
 /// Records whose billing modifier (service tier, inference geography, fast
 /// mode) the table has no rate for: priced at the standard rates, so their
 /// cost may be off. A warning naming them, with the way to price them.
+/// Budget alerts the webhook or the command has not taken; nothing to say
+/// when every alert was delivered.
+fn assess_alert_delivery(
+    undelivered: &Result<Box<query::budgets::UndeliveredAlerts>, String>,
+) -> Option<Finding> {
+    let undelivered = match undelivered {
+        Ok(u) if u.pending == 0 && u.given_up == 0 => return None,
+        Ok(u) => u,
+        Err(why) => {
+            return Some(not_ok(
+                "alerts.delivery",
+                Status::Warn,
+                format!("the budget alerts' delivery could not be read: {why}"),
+                "run `hookmeter budget status`".into(),
+            ))
+        }
+    };
+    let said = crate::budget::render_undelivered(undelivered, &crate::present::View::utc());
+    Some(not_ok(
+        "alerts.delivery",
+        Status::Warn,
+        said.trim_end().replace('\n', " "),
+        "check that the receiver of alerts.webhook (or alerts.command) works; pending alerts are \
+         tried again, in order, until alerts.deliver_for_secs after they fired"
+            .into(),
+    ))
+}
+
 fn assess_unpriced(unpriced: &Result<Vec<query::UnpricedModifier>, String>) -> Finding {
     let window = FALLBACK_WINDOW;
     let rows = match unpriced {
@@ -1792,6 +1843,7 @@ mod tests {
                     wal_bytes: Some(32 * 1024),
                     fallback_priced: Some(Ok(query::FallbackPriced::default())),
                     unpriced_modifiers: Some(Ok(Vec::new())),
+                    undelivered_alerts: Some(Ok(Default::default())),
                 }),
             },
             socket: SocketFacts {

@@ -119,25 +119,34 @@ pub struct AlertKey {
 }
 
 /// Records each alert of `alerts` the table does not hold yet (`key` names
-/// it, `spent` is what it records as spent) and returns those: the alerts to
-/// send. One transaction, so a crash cannot half-record.
+/// it, `spent` is what it records as spent, `message` what is to be sent:
+/// `None` when there is nowhere to send it) and returns those with their
+/// row ids, the alerts' stable ids: the alerts to announce. One
+/// transaction, so a crash cannot half-record.
 pub fn record_alerts<T>(
     conn: &mut Connection,
     alerts: Vec<T>,
     now: Timestamp,
     key: impl Fn(&T) -> AlertKey,
     spent: impl Fn(&T) -> f64,
-) -> rusqlite::Result<Vec<T>> {
+    message: impl Fn(&T) -> Option<String>,
+) -> rusqlite::Result<Vec<(i64, T)>> {
     let tx = conn.transaction()?;
     let mut new = Vec::new();
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO alerts (scope, period, period_start, limit_usd, threshold_pct, spent_usd, fired_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO alerts (scope, period, period_start, limit_usd, threshold_pct, spent_usd,
+                 fired_at, delivery, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT DO NOTHING",
         )?;
         for alert in alerts {
             let k = key(&alert);
+            let message = message(&alert);
+            let delivery = match message {
+                Some(_) => "pending",
+                None => "logged",
+            };
             let inserted = insert.execute(params![
                 k.scope,
                 k.period,
@@ -146,12 +155,60 @@ pub fn record_alerts<T>(
                 k.threshold_pct,
                 spent(&alert),
                 format_timestamp(now),
+                delivery,
+                message,
             ])?;
             if inserted == 1 {
-                new.push(alert);
+                new.push((tx.last_insert_rowid(), alert));
             }
         }
     }
     tx.commit()?;
     Ok(new)
+}
+
+/// What became of one try to deliver an alert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// Every target took it.
+    Delivered,
+    /// A target failed; tried again at `next`.
+    Failed { error: String, next: Timestamp },
+    /// Not tried again, for `reason`.
+    GivenUp { reason: String },
+}
+
+/// Stores what became of alert `id`'s delivery at `now`. `attempted` is
+/// false when no target was tried (giving up on an expired alert).
+pub fn record_delivery(
+    conn: &Connection,
+    id: i64,
+    now: Timestamp,
+    attempted: bool,
+    outcome: &DeliveryOutcome,
+) -> rusqlite::Result<()> {
+    let now = format_timestamp(now);
+    let tried = i64::from(attempted);
+    match outcome {
+        DeliveryOutcome::Delivered => conn.execute(
+            "UPDATE alerts SET delivery = 'delivered', attempts = attempts + ?2,
+                 last_attempt_at = ?3, next_attempt_at = NULL, delivered_at = ?3
+             WHERE id = ?1",
+            params![id, tried, now],
+        ),
+        DeliveryOutcome::Failed { error, next } => conn.execute(
+            "UPDATE alerts SET attempts = attempts + ?2, last_attempt_at = ?3,
+                 next_attempt_at = ?4, last_error = ?5
+             WHERE id = ?1 AND delivery = 'pending'",
+            params![id, tried, now, format_timestamp(*next), error],
+        ),
+        DeliveryOutcome::GivenUp { reason } => conn.execute(
+            "UPDATE alerts SET delivery = 'given_up', attempts = attempts + ?2,
+                 last_attempt_at = CASE WHEN ?2 = 1 THEN ?3 ELSE last_attempt_at END,
+                 next_attempt_at = NULL, last_error = ?4
+             WHERE id = ?1 AND delivery = 'pending'",
+            params![id, tried, now, reason],
+        ),
+    }?;
+    Ok(())
 }

@@ -34,7 +34,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -157,6 +157,28 @@ const MIGRATIONS: &[Migration] = &[
         backfill: &["UPDATE cost_records SET rev = id;
                      UPDATE meta SET value = (SELECT coalesce(max(id), 0) + 1 FROM cost_records)
                      WHERE key = 'next_rev';"],
+    },
+    Migration {
+        version: 15,
+        // Delivery state of each alert. Those fired before were sent at
+        // most once, and whether they arrived is not known: they count as
+        // delivered (with no time), so an upgrade never pages anyone again
+        // for a crossing long past. The table as version 6 made it first,
+        // for a database older than that.
+        reshape: "CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, scope TEXT NOT NULL,
+                      period TEXT NOT NULL, period_start TEXT NOT NULL, limit_usd REAL NOT NULL,
+                      threshold_pct REAL NOT NULL, spent_usd REAL NOT NULL, fired_at TEXT NOT NULL,
+                      UNIQUE (scope, period, period_start, limit_usd, threshold_pct));
+                  ALTER TABLE alerts ADD COLUMN delivery TEXT NOT NULL DEFAULT 'pending';
+                  ALTER TABLE alerts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                  ALTER TABLE alerts ADD COLUMN last_attempt_at TEXT;
+                  ALTER TABLE alerts ADD COLUMN next_attempt_at TEXT;
+                  ALTER TABLE alerts ADD COLUMN last_error TEXT;
+                  ALTER TABLE alerts ADD COLUMN delivered_at TEXT;
+                  ALTER TABLE alerts ADD COLUMN message TEXT;
+                  UPDATE alerts SET delivery = 'delivered';",
+        derive: None,
+        backfill: &[],
     },
 ];
 
@@ -577,6 +599,18 @@ mod tests {
                  ALTER TABLE cost_records DROP COLUMN git_branch;
                  DROP INDEX idx_cost_records_rev;
                  ALTER TABLE cost_records DROP COLUMN rev;
+                 DROP INDEX alerts_pending;
+                 ALTER TABLE alerts DROP COLUMN delivery;
+                 ALTER TABLE alerts DROP COLUMN attempts;
+                 ALTER TABLE alerts DROP COLUMN last_attempt_at;
+                 ALTER TABLE alerts DROP COLUMN next_attempt_at;
+                 ALTER TABLE alerts DROP COLUMN last_error;
+                 ALTER TABLE alerts DROP COLUMN delivered_at;
+                 ALTER TABLE alerts DROP COLUMN message;
+                 INSERT INTO alerts (scope, period, period_start, limit_usd, threshold_pct,
+                     spent_usd, fired_at)
+                 VALUES ('', 'daily', '2026-09-20T00:00:00.000Z', 1, 80, 0.9,
+                     '2026-09-20T10:00:00.000Z');
                  {}
                  {}
                  CREATE INDEX idx_cost_rollup_daily_agent ON cost_rollup_daily(agent_id, day, records);
@@ -609,6 +643,15 @@ mod tests {
 
         let conn = open_writer(&path, Durability::Normal).unwrap();
         assert_eq!(shape(&conn), want);
+        // An alert fired before version 15 was sent at most once already:
+        // it is not sent again.
+        assert_eq!(
+            strings(
+                &conn,
+                "SELECT delivery || ' ' || attempts || ' ' || coalesce(delivered_at, '-') FROM alerts"
+            ),
+            ["delivered 0 -"]
+        );
         assert_eq!(
             strings(&conn, "SELECT model || ' ' || model_key FROM cost_records ORDER BY id"),
             [

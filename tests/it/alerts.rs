@@ -99,7 +99,8 @@ impl Receiver {
             .iter()
             .map(|b| {
                 let v: Value = serde_json::from_str(b).unwrap_or_else(|_| panic!("body {b:?}"));
-                assert_eq!(v.as_object().unwrap().len(), 1, "only text: {v}");
+                assert_eq!(v.as_object().unwrap().len(), 2, "only text and id: {v}");
+                assert!(v["id"].as_i64().is_some(), "the alert's id: {v}");
                 v["text"].as_str().unwrap().to_string()
             })
             .collect()
@@ -331,7 +332,14 @@ fn the_command_notifier_gets_the_alert_in_its_environment() {
     );
     assert_eq!(get("HOOKMETER_ALERT_ENFORCED"), "1");
     assert!(get("HOOKMETER_ALERT_TEXT").contains("reached 50%: $1.50 of $2.00"));
-    assert_eq!(env.len(), 9, "{env:#?}");
+    let id: i64 = home
+        .db()
+        .query_row("SELECT id FROM alerts WHERE threshold_pct = 50", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(get("HOOKMETER_ALERT_ID"), id.to_string());
+    assert_eq!(env.len(), 10, "{env:#?}");
     assert!(!home.path().join("alert.100").exists());
     assert!(daemon.stop().success());
 }

@@ -27,6 +27,7 @@
 mod common;
 
 mod advice;
+mod alert_delivery;
 mod alerts;
 mod bad_input;
 mod budgets;

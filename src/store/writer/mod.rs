@@ -211,6 +211,33 @@ impl WriterHandle {
     async fn submit(&self, op: WriteOp) -> Result<(), WriteError> {
         self.tx.send(op).await.map_err(|_| WriteError::Closed)
     }
+
+    /// A handle that does not keep the writer thread running.
+    pub fn downgrade(&self) -> WeakWriterHandle {
+        WeakWriterHandle {
+            tx: self.tx.downgrade(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+/// A [`WriterHandle`] that lets the thread end: for a thread that may be
+/// stuck in I/O when the daemon stops (the alert notifier), so that it does
+/// not hold the writer's last commit up.
+#[derive(Clone)]
+pub struct WeakWriterHandle {
+    tx: mpsc::WeakSender<WriteOp>,
+    stats: Arc<WriterStats>,
+}
+
+impl WeakWriterHandle {
+    /// The handle, while the writer still runs.
+    pub fn upgrade(&self) -> Option<WriterHandle> {
+        Some(WriterHandle {
+            tx: self.tx.upgrade()?,
+            stats: self.stats.clone(),
+        })
+    }
 }
 
 /// Starts the writer thread on an open write connection. The thread ends,
