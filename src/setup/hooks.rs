@@ -709,24 +709,10 @@ pub fn install_events(
     }
     let new_text = render_settings(&merge.settings, indent_of(&old_text));
     if dry_run {
-        let shown = path.display().to_string();
-        let from = if existed { shown.as_str() } else { "/dev/null" };
-        let diff = similar::TextDiff::from_lines(old_text.as_ref(), new_text.as_str())
-            .unified_diff()
-            .header(from, &shown)
-            .to_string();
+        let diff = settings_diff(path, existed, &old_text, &new_text);
         return done(Outcome::DryRun { diff });
     }
-    let backup = match &old {
-        Some(bytes) => Some(back_up(path, bytes, now)?),
-        None => None,
-    };
-    crate::user_files::replace_atomically(path, new_text.as_bytes()).map_err(|source| {
-        InstallError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
+    let backup = write_backed_up(path, old.as_deref(), &new_text, now)?;
     done(Outcome::Written { backup })
 }
 
@@ -741,6 +727,35 @@ pub(super) fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, InstallError
             source,
         }),
     }
+}
+
+/// The unified diff that takes a settings file from `old` to `new`; a file
+/// that did not exist (`existed` false) is shown as `/dev/null`.
+pub(super) fn settings_diff(path: &Path, existed: bool, old: &str, new: &str) -> String {
+    let shown = path.display().to_string();
+    let from = if existed { shown.as_str() } else { "/dev/null" };
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .header(from, &shown)
+        .to_string()
+}
+
+/// Replaces `path` with `new` atomically, the bytes it held (`old`, when
+/// it existed) backed up first; the backup's path.
+pub(super) fn write_backed_up(
+    path: &Path,
+    old: Option<&[u8]>,
+    new: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<PathBuf>, InstallError> {
+    let backup = old.map(|bytes| back_up(path, bytes, now)).transpose()?;
+    crate::user_files::replace_atomically(path, new.as_bytes()).map_err(|source| {
+        InstallError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    Ok(backup)
 }
 
 /// Saves `bytes` (the file as read) beside `path` as

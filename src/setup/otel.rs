@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::hooks::{back_up, indent_of, read_existing, render_settings, InstallError};
+use super::hooks::{
+    indent_of, read_existing, render_settings, settings_diff, write_backed_up, InstallError,
+};
 
 /// Where the agents send their exports, and with which token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,28 +300,10 @@ pub fn apply(
         return Ok(Applied::Unchanged);
     }
     if dry_run {
-        let shown = path.display().to_string();
-        let from = if old.is_some() {
-            shown.as_str()
-        } else {
-            "/dev/null"
-        };
-        let diff = similar::TextDiff::from_lines(old_text.as_str(), new_text.as_str())
-            .unified_diff()
-            .header(from, &shown)
-            .to_string();
+        let diff = settings_diff(path, old.is_some(), &old_text, &new_text);
         return Ok(Applied::DryRun { diff });
     }
-    let backup = match &old {
-        Some(bytes) => Some(back_up(path, bytes, now)?),
-        None => None,
-    };
-    crate::user_files::replace_atomically(path, new_text.as_bytes()).map_err(|source| {
-        InstallError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
+    let backup = write_backed_up(path, old.as_deref(), &new_text, now)?;
     Ok(Applied::Written { backup })
 }
 

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use super::hooks::{back_up, indent_of, read_existing, render_settings, InstallError};
+use super::hooks::{
+    indent_of, read_existing, render_settings, settings_diff, write_backed_up, InstallError,
+};
 
 /// What the merge decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,29 +128,13 @@ pub fn install(
         Decision::Removed => "hookmeter's statusLine removed".to_string(),
     };
     let new_text = render_settings(&Value::Object(merged), indent_of(&old_text));
-    let from = match old {
-        Some(_) => shown.to_string(),
-        None => "/dev/null".to_string(),
-    };
-    let diff = similar::TextDiff::from_lines(old_text.as_str(), new_text.as_str())
-        .unified_diff()
-        .header(&from, &shown.to_string())
-        .to_string();
+    let diff = settings_diff(path, old.is_some(), &old_text, &new_text);
     if dry_run {
         return Ok(format!(
             "{diff}Dry run: {said} in {shown}; nothing was written.\n"
         ));
     }
-    let backup = match &old {
-        Some(bytes) => Some(back_up(path, bytes, jiff::Timestamp::now())?),
-        None => None,
-    };
-    crate::user_files::replace_atomically(path, new_text.as_bytes()).map_err(|source| {
-        InstallError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
+    let backup = write_backed_up(path, old.as_deref(), &new_text, jiff::Timestamp::now())?;
     let mut out = format!("{diff}{said} in {shown}.\n");
     if let Some(backup) = backup {
         out.push_str(&format!(
