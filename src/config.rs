@@ -781,6 +781,10 @@ impl Config {
         .map(Duration::from_millis)
         .unwrap_or(push::PUSH_BACKOFF_MAX)
         .max(backoff_min);
+        let max_delay = pick
+            .file_only("push.max_delay_ms", p.max_delay_ms)
+            .map(Duration::from_millis)
+            .unwrap_or(push::PUSH_MAX_DELAY);
         let push = PushSettings {
             url: push_url,
             password_file: pick.file_only("push.password_file", p.password_file),
@@ -789,6 +793,7 @@ impl Config {
             batch: push_batch,
             backoff_min,
             backoff_max,
+            max_delay,
         };
         // pricing.toml has no setting of its own: it lives beside the config
         // file, so whatever placed the config file placed it.

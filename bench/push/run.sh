@@ -10,13 +10,16 @@
 #     beforehand, into an identical table (LIKE … INCLUDING ALL: the same
 #     columns, primary key and indexes) on the same server;
 #  2. ingest with the push on against off: `cargo bench --bench ingest` with
-#     BENCH_PUSH_URL set (benches/ingest.rs part (f)).
+#     BENCH_PUSH_URL set (benches/ingest.rs part (f)), once per size in
+#     BENCH_PUSH_EVENTS: a burst and sustained ingestion (below).
 #
 # Usage: bench/push/run.sh
 #   BENCH_PUSH_RECORDS  records in the generated database (default 1000000)
 #   BENCH_PUSH_DB       use this database (made by bench/reports/gen_db.py)
 #                       instead of generating one under bench/out/push/
-#   BENCH_EVENTS, BENCH_PUSH_ROUNDS  sizes of part 2 (benches/ingest.rs)
+#   BENCH_PUSH_EVENTS   events per run of part 2, one size after the other
+#                       (default "200000 1000000")
+#   BENCH_PUSH_ROUNDS   alternating on/off rounds of part 2 (default 3)
 #   SKIP_INGEST=1       only part 1
 #   SKIP_CATCHUP=1      only part 2
 set -euo pipefail
@@ -117,9 +120,20 @@ fi
 
 # ---- 2. ingest with the push on ---------------------------------------------
 
+# Once per size in BENCH_PUSH_EVENTS: a burst shorter than the push's
+# max_delay (5 s), during which the push waits for the writer to go quiet,
+# and a run of sustained ingestion several times longer, during which it
+# still sends every max_delay. The central table is emptied before each
+# size and must then hold every record of that size's push-on runs.
 if [ -z "${SKIP_INGEST:-}" ]; then
-    echo
-    BENCH_PUSH_URL=$url cargo bench --bench ingest
-    echo
-    echo "central records after part 2: $(sql -c "SELECT count(*) FROM hookmeter.cost_records")"
+    rounds=${BENCH_PUSH_ROUNDS:-3}
+    for events in ${BENCH_PUSH_EVENTS:-200000 1000000}; do
+        sql -c "TRUNCATE hookmeter.cost_records"
+        echo
+        BENCH_PUSH_URL=$url BENCH_EVENTS=$events BENCH_PUSH_ROUNDS=$rounds cargo bench --bench ingest
+        central=$(sql -c "SELECT count(*) FROM hookmeter.cost_records")
+        echo
+        echo "central records after the push-on runs of $events events: $central"
+        [ "$central" = "$((rounds * events))" ] || die "$central central records, not $rounds × $events"
+    done
 fi

@@ -23,6 +23,7 @@ pub(super) struct FilePush {
     pub batch: Option<usize>,
     pub backoff_min_ms: Option<u64>,
     pub backoff_max_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
 }
 
 /// Rows per central transaction when nothing says otherwise: large enough
@@ -33,6 +34,9 @@ pub const PUSH_BATCH: usize = 1000;
 pub const PUSH_BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// The longest wait between attempts while the server stays away.
 pub const PUSH_BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// The longest a committed change waits for the writer to go quiet before
+/// it is pushed anyway (src/push/ explains the wait).
+pub const PUSH_MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// The connection string, kept whole for the client and shown only with
 /// its password replaced ([`PushUrl::redacted`]).
@@ -127,6 +131,8 @@ pub struct PushSettings {
     /// The first and the longest wait after a failure (doubling, jittered).
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// `[push] max_delay_ms`: how long a pass may wait for a busy writer.
+    pub max_delay: Duration,
 }
 
 impl Default for PushSettings {
@@ -139,6 +145,7 @@ impl Default for PushSettings {
             batch: PUSH_BATCH,
             backoff_min: PUSH_BACKOFF_MIN,
             backoff_max: PUSH_BACKOFF_MAX,
+            max_delay: PUSH_MAX_DELAY,
         }
     }
 }

@@ -180,6 +180,10 @@ impl Config {
                 "push.backoff_max_ms",
                 json!(self.push.backoff_max.as_millis() as u64),
             ),
+            (
+                "push.max_delay_ms",
+                json!(self.push.max_delay.as_millis() as u64),
+            ),
             ("alerts.thresholds", json!(self.alerts.thresholds_pct)),
             (
                 "alerts.tz",

@@ -217,8 +217,8 @@ impl Local for DaemonLocal {
 const POLL: Duration = Duration::from_secs(2);
 
 /// The daemon's push task: pushes what is pending, then waits for the
-/// writer's next commit; after a failure waits with exponential backoff and
-/// jitter. Ends when `shutdown` resolves; ingestion never waits for it.
+/// writer's next commit and for the writer to go quiet ([`writer_quiet`]);
+/// after a failure waits with exponential backoff and jitter. Ends when `shutdown` resolves; ingestion never waits for it.
 pub async fn run(
     settings: PushSettings,
     target: Target,
@@ -305,11 +305,43 @@ pub async fn run(
                 Some(wait)
             }
         };
-        let stats_ref = writer.stats();
-        tokio::select! {
+        let changed = &writer.stats().records_changed;
+        let woken = tokio::select! {
             () = &mut shutdown => return,
-            () = stats_ref.records_changed.notified(), if wait.is_none() => {}
-            () = tokio::time::sleep(wait.unwrap_or(POLL)) => {}
+            () = changed.notified(), if wait.is_none() => true,
+            () = tokio::time::sleep(wait.unwrap_or(POLL)) => false,
+        };
+        if woken && !writer_quiet(changed, settings.max_delay, &mut shutdown).await {
+            return;
+        }
+    }
+}
+
+/// How long the writer must commit nothing for the push to count it quiet.
+const QUIET: Duration = Duration::from_millis(250);
+
+/// After a commit woke the push: waits until the writer has committed
+/// nothing for [`QUIET`], or `max_delay` has passed, whichever is first.
+/// The push's reads, the protocol and (often) the server share the
+/// machine's cores with ingestion; waiting for a lull takes them out of a
+/// burst, and sends the burst in full batches instead of one small pass per
+/// commit. Under load that never pauses, a pass still runs every
+/// `max_delay`. `false` when the daemon is shutting down.
+async fn writer_quiet<F: std::future::Future<Output = ()>>(
+    changed: &tokio::sync::Notify,
+    max_delay: Duration,
+    shutdown: &mut std::pin::Pin<&mut F>,
+) -> bool {
+    if max_delay.is_zero() {
+        return true;
+    }
+    let deadline = tokio::time::Instant::now() + max_delay;
+    loop {
+        tokio::select! {
+            () = &mut *shutdown => return false,
+            () = tokio::time::sleep_until(deadline) => return true,
+            () = tokio::time::sleep(QUIET) => return true,
+            () = changed.notified() => {}
         }
     }
 }

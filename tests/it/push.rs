@@ -6,6 +6,7 @@
 
 use crate::common;
 
+use std::io::{BufRead, Write};
 use std::process::Output;
 
 use common::postgres::*;
@@ -265,6 +266,57 @@ fn a_daemon_pushes_live_keeps_the_larger_snapshot_and_catches_up_after_an_outage
         ),
         "39 39"
     );
+    daemon.stop();
+}
+
+#[test]
+fn under_ingestion_that_never_pauses_the_push_still_sends_every_max_delay() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let home = push_home(&cluster.url());
+    // The push waits for a lull in the writer's commits; a feeder that
+    // commits every 20 ms never gives one, so only max_delay lets it through.
+    let config = std::fs::read_to_string(home.config_file()).unwrap();
+    home.write_config(&config.replace("[push]\n", "[push]\nmax_delay_ms = 300\n"));
+    assert!(push(&home, &["--init"]).status.success());
+    let daemon = home.start();
+    // The first pass (at start, with nothing to send) is over.
+    wait_for_metric(&daemon, "hookmeter_push_lag_records", |v| v == 0.0);
+    // Lines are written every 10 ms without waiting for their acks (a
+    // thread of its own reads those), so commits follow each other closely
+    // however long one takes to be acknowledged.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = daemon.connect();
+    let acks = std::thread::spawn({
+        let reader = client.reader;
+        move || reader.lines().map_while(Result::ok).count()
+    });
+    let feeder = std::thread::spawn({
+        let stop = stop.clone();
+        let mut stream = client.stream;
+        move || {
+            let mut sent = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut line = event(&format!("f{sent}"), 10);
+                line.push(b'\n');
+                stream.write_all(&line).unwrap();
+                sent += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            sent
+        }
+    });
+    wait_until(
+        "records pushed while events keep arriving",
+        || cluster.sql("SELECT count(*) FROM hookmeter.cost_records") != "0",
+        || daemon.log_text(),
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = feeder.join().unwrap();
+    assert_eq!(acks.join().unwrap(), sent, "every event acked");
+    wait_central_equals_local(&cluster, &home, &daemon);
     daemon.stop();
 }
 
