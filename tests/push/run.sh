@@ -141,6 +141,9 @@ user = "$2"
 batch = $4
 backoff_min_ms = 200
 backoff_max_ms = 2000
+# The feed never pauses long enough for the writer to go quiet: a pass at
+# least every 300 ms, so that the outage and the kill land mid-push.
+max_delay_ms = 300
 [push.labels]
 team = "e2e"
 EOF
