@@ -270,12 +270,14 @@ pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, St
     Ok(conn)
 }
 
-/// Gives a write connection a 64 MiB page cache (SQLite's default is 2 MB),
+/// Gives a write connection a 32 MiB page cache (SQLite's default is 2 MB),
 /// for a bulk load (`import`): the indexes on random keys (event ids,
 /// message ids) stay in memory instead of being re-read from the OS on every
-/// insert. The daemon keeps the default, and its memory small.
+/// insert. 64 MiB used no less CPU on the 1 GiB benchmark corpus and took the
+/// import past 100 MB of peak RSS (BENCHMARKS.md, issue 24). The daemon keeps
+/// the default, and its memory small.
 pub fn tune_for_bulk_load(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "cache_size", -65536)
+    conn.pragma_update(None, "cache_size", -32768)
 }
 
 /// Opens an existing database for reading only; readers never take the write lock.
