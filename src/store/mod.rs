@@ -34,7 +34,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -179,6 +179,13 @@ const MIGRATIONS: &[Migration] = &[
                   UPDATE alerts SET delivery = 'delivered';",
         derive: None,
         backfill: &[],
+    },
+    Migration {
+        version: 16,
+        reshape: "",
+        derive: None,
+        // cost_sessions is new (schema.sql creates it): filled from the records.
+        backfill: &[rollup::SESSION_FILL_SQL],
     },
 ];
 
