@@ -731,6 +731,52 @@ mod tests {
     use crate::query::test_rows::{database, range, row};
     use proptest::prelude::*;
 
+    /// Whatever the range, a list of sessions reads `cost_records` only
+    /// through the session index, for the sessions the range cuts: never a
+    /// scan of the table or of its timestamp index.
+    #[test]
+    fn a_list_of_sessions_scans_no_records() {
+        let conn = database(&[]);
+        let at = |s: &str| Some(s.parse::<Timestamp>().unwrap());
+        for (from, to) in [
+            (None, None),
+            (at("2026-09-20T10:00:00Z"), None),
+            (None, at("2026-09-20T10:00:00Z")),
+            (at("2026-09-20T10:00:00Z"), at("2026-09-21T10:00:00Z")),
+        ] {
+            let (kept, _) = kept_sessions(&Range { from, to });
+            for sql in [
+                format!(
+                    "SELECT * FROM ({kept}) ORDER BY cost_usd DESC, session_id LIMIT 50 OFFSET 100"
+                ),
+                format!("SELECT count(*) FROM ({kept})"),
+            ] {
+                let plan: Vec<String> = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .unwrap()
+                    .query_map([None::<String>, None], |r| r.get(3))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let records: Vec<&String> = plan
+                    .iter()
+                    .filter(|step| step.contains("cost_records"))
+                    .collect();
+                assert!(
+                    records
+                        .iter()
+                        .all(|step| step.contains("idx_cost_records_session_id (session_id=?)")),
+                    "{from:?}..{to:?}: {plan:#?}"
+                );
+                assert_eq!(
+                    records.is_empty(),
+                    from.is_none() && to.is_none(),
+                    "{plan:#?}"
+                );
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
