@@ -1,4 +1,4 @@
--- hookmeter database schema, version 15. A new database gets this file; an
+-- hookmeter database schema, version 16. A new database gets this file; an
 -- older one gets the steps in src/store/migrations/ and then this file.
 -- Applied by the daemon at start inside one transaction, guarded by
 -- PRAGMA user_version, so running it again is harmless. Every statement is
@@ -259,6 +259,43 @@ CREATE TRIGGER IF NOT EXISTS cost_rollup_on_delete AFTER DELETE ON cost_records 
         reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
     WHERE day = substr(OLD.timestamp, 1, 10);
     DELETE FROM cost_totals_daily WHERE day = substr(OLD.timestamp, 1, 10) AND records <= 0;
+END;
+
+-- One row per session: its records, totals, first and last record and
+-- project (the greatest, as a GROUP BY over the records would pick), kept by
+-- the writer in the transaction that stores the records, so a list of
+-- sessions reads one row per session instead of every record
+-- (src/store/rollup.rs). A session whose records change other than by
+-- insertion is recomputed from cost_records; so is one losing a record to
+-- a delete, by the trigger below.
+CREATE TABLE IF NOT EXISTS cost_sessions (
+    session_id            TEXT    PRIMARY KEY,
+    first_at              TEXT    NOT NULL,             -- min(timestamp) of its records
+    last_at               TEXT    NOT NULL,             -- max(timestamp)
+    records               INTEGER NOT NULL,
+    cost_usd              REAL    NOT NULL,
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cache_write_tokens    INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    reasoning_tokens      INTEGER NOT NULL,
+    project               TEXT                          -- max(project): NULL when no record names one
+) WITHOUT ROWID;
+
+-- The sessions a range holds whole, and those it cuts, by their ends.
+CREATE INDEX IF NOT EXISTS idx_cost_sessions_first_at ON cost_sessions(first_at);
+CREATE INDEX IF NOT EXISTS idx_cost_sessions_last_at ON cost_sessions(last_at);
+
+CREATE TRIGGER IF NOT EXISTS cost_sessions_on_delete AFTER DELETE ON cost_records
+WHEN OLD.session_id IS NOT NULL BEGIN
+    DELETE FROM cost_sessions WHERE session_id = OLD.session_id;
+    INSERT INTO cost_sessions
+        SELECT session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd),
+               sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+               sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
+               max(project)
+        FROM cost_records WHERE session_id = OLD.session_id GROUP BY session_id;
 END;
 
 -- Events accepted and rejected since the database was created, for

@@ -40,7 +40,9 @@ now, UTC), ids in time order as the daemon assigns them:
 as it stores records; this script inserts the rows, then fills the rollup
 with one INSERT … SELECT … GROUP BY that computes the same sums, and checks
 that the rollup's totals equal those of cost_records and of the rows it
-generated.
+generated. The same for the daily rollups and for `cost_sessions` (one row per
+session, filled by src/store/session_fill.sql), which must also hold exactly
+the sessions generated.
 
 Writes the database to PATH.tmp and renames it at the end, and beside it
 meta.json (--meta): the arguments, hashes of this script, schema.sql and the
@@ -146,7 +148,7 @@ INSERT = ("INSERT INTO cost_records (timestamp, session_id, agent_id, task_id, p
           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'embedded',?,?,?,?)")
 # The schema's triggers (cost_rollup_on_delete): only deletes fire it, so the
 # inserts below leave it alone; it must still be there at the end.
-ROLLUP_TRIGGERS = ("cost_rollup_on_delete",)
+ROLLUP_TRIGGERS = ("cost_rollup_on_delete", "cost_sessions_on_delete")
 # What schema migration 14 does to the rows of an older database.
 REV_FILL = ("UPDATE cost_records SET rev = id;\n"
             "UPDATE meta SET value = (SELECT coalesce(max(id), 0) + 1 FROM cost_records) WHERE key = 'next_rev';")
@@ -154,6 +156,8 @@ REV_FILL = ("UPDATE cost_records SET rev = id;\n"
 # computed in one pass each: the statements hookmeter itself uses to fill them.
 ROLLUP_FILL = os.path.join(ROOT, "src", "store", "rollup_fill.sql")
 DAILY_FILL = os.path.join(ROOT, "src", "store", "rollup_daily_fill.sql")
+# ... and in cost_sessions (one row per session), the statement migration 16 uses.
+SESSION_FILL = os.path.join(ROOT, "src", "store", "session_fill.sql")
 TOTAL_COLS = ("records", "cost_usd", "input_tokens", "output_tokens", "cache_read_tokens",
               "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens")
 
@@ -539,8 +543,10 @@ def main():
     # order, meta.next_rev the next one), so that `hookmeter push` sends the
     # rows: it skips change number 0, a row written by hand.
     conn.executescript("BEGIN;\n%s\nCOMMIT;" % REV_FILL)
-    conn.executescript("BEGIN;\n%s\n%s\nCOMMIT;" % (open(ROLLUP_FILL).read(), open(DAILY_FILL).read()))
-    log("gen_db: filled cost_rollup_hourly, cost_rollup_daily and cost_totals_daily in %.0f s" % (time.monotonic() - insert_done))
+    conn.executescript("BEGIN;\n%s\n%s\n%s\nCOMMIT;" % (
+        open(ROLLUP_FILL).read(), open(DAILY_FILL).read(), open(SESSION_FILL).read()))
+    log("gen_db: filled cost_rollup_hourly, cost_rollup_daily, cost_totals_daily and cost_sessions in %.0f s"
+        % (time.monotonic() - insert_done))
     missing = [t for t in ROLLUP_TRIGGERS if conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = ?", (t,)).fetchone() is None]
     if missing:
@@ -552,11 +558,19 @@ def main():
     roll = totals_query(conn, "cost_rollup_hourly")
     daily = totals_query(conn, "cost_rollup_daily")
     day_totals = totals_query(conn, "cost_totals_daily")
+    # Every generated record names its session, so the sessions' totals are
+    # the table's too.
+    by_session = totals_query(conn, "cost_sessions")
     bad = (same_totals(base, roll) + ["daily " + b for b in same_totals(base, daily)]
            + ["daily totals " + b for b in same_totals(base, day_totals)]
+           + ["sessions " + b for b in same_totals(base, by_session)]
            + ["generated " + b for b in same_totals(gen_totals, base)])
     if bad:
         sys.exit("gen_db.py: totals disagree: " + "; ".join(bad))
+    kept_sessions = conn.execute("SELECT count(*) FROM cost_sessions").fetchone()[0]
+    if kept_sessions != len({s.sid for s in sessions}):
+        sys.exit("gen_db.py: cost_sessions holds %d sessions, %d were generated"
+                 % (kept_sessions, len({s.sid for s in sessions})))
     rollup_rows = conn.execute("SELECT count(*) FROM cost_rollup_hourly").fetchone()[0]
     log("gen_db: rollup totals = base totals = generated totals (%s rollup rows; checked in %.1f s)" % (
         format(rollup_rows, ","), time.monotonic() - check_started))
@@ -586,6 +600,7 @@ def main():
         "generator_sha256": sha256_file(os.path.abspath(__file__)),
         "rollup_fill_sha256": sha256_file(ROLLUP_FILL),
         "daily_fill_sha256": sha256_file(DAILY_FILL),
+        "session_fill_sha256": sha256_file(SESSION_FILL),
         "schema_sha256": hashlib.sha256(schema_text.encode()).hexdigest(),
         "schema_version": version,
         "args": {"records": args.records, "days": args.days, "seed": args.seed,

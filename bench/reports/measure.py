@@ -36,6 +36,35 @@ COLS = ("sum(estimated_cost_usd) AS cost_usd, sum(input_tokens) AS input_tokens,
 MONTH_START = "strftime('%Y-%m-01T00:00:00.000Z', 'now')"
 DAYS30_AGO = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days')"
 PAGE_SIZE = 100
+# The dashboard's session table: its range buttons (the API's time_range, and
+# the same start in SQLite's words for the baseline) and sort orders (the
+# API's sort, and the aggregate the base-table GROUP BY orders by).
+SESSION_RANGES = [("1h", "-1 hours"), ("24h", "-1 days"), ("7d", "-7 days"), ("30d", "-30 days"),
+                  ("all", None)]
+SESSION_SORTS = [("last_at", "max(timestamp)"), ("first_at", "min(timestamp)"),
+                 ("cost_usd", "total(estimated_cost_usd)"), ("records", "count(*)"),
+                 ("tokens", "sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)")]
+SESSION_PAGE = 50
+SESSION_CLI_LIMIT = 20  # `hookmeter sessions`' default --limit
+
+
+def session_sql(since, order, limit, offset, ids_only=False):
+    """What `GET /api/costs/sessions` answers, as a plain GROUP BY over the base
+    table: the page and the count behind its `total`."""
+    where = "session_id IS NOT NULL"
+    index = ""
+    if since is not None:
+        where += " AND timestamp >= strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', '%s')" % since
+        index = " INDEXED BY idx_cost_records_timestamp"
+    cols = "session_id" if ids_only else (
+        "session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd), sum(input_tokens), "
+        "sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens), "
+        "sum(reasoning_tokens), max(project)")
+    page = ("SELECT %s FROM cost_records%s WHERE %s GROUP BY session_id ORDER BY %s DESC, session_id "
+            "LIMIT %d OFFSET %d;" % (cols, index, where, order, limit, offset))
+    if ids_only:
+        return page
+    return page + " SELECT count(DISTINCT session_id) FROM cost_records%s WHERE %s;" % (index, where)
 
 
 def log(msg):
@@ -257,6 +286,65 @@ def fmt(v):
     return "—" if v is None else ("%.1f" % v if v >= 10 else "%.2f" % v)
 
 
+def measure_sessions(client, reason, db, ro, env_base, cli_env, args, keep, checks):
+    """The dashboard's session table for every range button and sort order, page
+    1 and a deep page, and `hookmeter sessions`, each against the plain GROUP BY
+    over the base table. Returns (label, Timed, baseline Timed) rows."""
+    pairs = []
+    skipped = reason
+    for rng, since in SESSION_RANGES:
+        total = None
+        if skipped is None:
+            status, body, _ = client.get("/api/costs/sessions?time_range=%s&page_size=%d" % (rng, SESSION_PAGE))
+            if status != 200:
+                skipped = "`GET /api/costs/sessions` answers %d" % status
+            else:
+                total = json.loads(body).get("total", 0)
+        deep = max(1, (((total or 0) + SESSION_PAGE - 1) // SESSION_PAGE) // 2)
+        for sort, order in SESSION_SORTS:
+            for page in sorted({1, deep}):
+                path = "/api/costs/sessions?time_range=%s&sort=%s&page=%d&page_size=%d" % (
+                    rng, sort, page, SESSION_PAGE)
+                name = "sessions_%s_%s_p%d" % (rng, sort, page)
+                t, b = Timed(skipped), Timed()
+                sql = session_sql(since, order, SESSION_PAGE, (page - 1) * SESSION_PAGE)
+                with open(os.path.join(keep, "queries.sql"), "a") as f:
+                    f.write("-- %s\n%s\n\n" % (name, sql))
+                label = "`GET %s` (%s)" % (path, "page 1" if page == 1 else "deep page of %s sessions"
+                                          % format(total or 0, ","))
+                hm = Endpoint(client, path, os.path.join(keep, "http_%s.json" % name)) if skipped is None else None
+                pairs.append((label, t, b, hm, ShellQuery(db, sql, env_base, os.path.join(keep, "sqlite3_%s.out" % name))))
+                if skipped is None and page == 1:
+                    # The same ids in the same order as the GROUP BY (a record
+                    # at the range's start may fall on either side of `now`).
+                    _, body, _ = client.get(path)
+                    got = [r.get("session_id") for r in json.loads(body).get("sessions", [])]
+                    want = [r[0] for r in ro.execute(session_sql(since, order, SESSION_PAGE, 0, ids_only=True))]
+                    if got != want:
+                        checks.append("%s: session ids DIFFER from the GROUP BY over cost_records" % path)
+    checks.append("sessions: page 1 of every range and sort compared with the GROUP BY over cost_records "
+                  "(a difference is listed above)")
+    cli_t = Timed() if os.access(args.bin, os.X_OK) else Timed("%s is missing" % args.bin)
+    cli_sql = session_sql(None, "max(timestamp)", SESSION_CLI_LIMIT, 0)
+    pairs.append(("`hookmeter sessions`", cli_t, Timed(),
+                  Command([args.bin, "sessions"], cli_env, os.path.join(keep, "cli_sessions.out")),
+                  ShellQuery(db, cli_sql, env_base, os.path.join(keep, "sqlite3_cli_sessions.out"))))
+    log("sessions: %d requests, %d runs each, baselines %d runs each" % (
+        len(pairs), args.session_reps, args.session_base_reps))
+    for rep in range(args.warmup + args.session_reps):
+        for label, t, b, hm, base in pairs:
+            if t.skipped is None:
+                ms = hm()
+                if rep >= args.warmup:
+                    t.ms.append(ms)
+            # One warm-up run of each baseline, then its timed runs.
+            if rep <= args.session_base_reps:
+                ms = base()
+                if rep > 0:
+                    b.ms.append(ms)
+    return [(label, t, b) for label, t, b, _, _ in pairs]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -267,6 +355,10 @@ def main():
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--reference", type=int, default=1, help="0 = skip the open-connection reference")
+    ap.add_argument("--session-reps", type=int, default=10,
+                    help="timed runs of each request of the session table (range x sort x page)")
+    ap.add_argument("--session-base-reps", type=int, default=3,
+                    help="timed runs of each of their sqlite3 baselines (seconds each at 10M records)")
     args = ap.parse_args()
     meta = json.load(open(args.meta))
     db, work, keep = os.path.abspath(args.db), os.path.abspath(args.work), os.path.abspath(args.out_dir)
@@ -341,6 +433,7 @@ def main():
     http_t = {k: Timed() for k in paths}
     http_base = {k: Timed() for k in paths}
     checks = []
+    session_rows = []
     server, port, reason = (None, None, None)
     if not os.access(args.bin, os.X_OK):
         reason = "%s is missing or not executable" % args.bin
@@ -395,6 +488,7 @@ def main():
         log("HTTP: %s vs sqlite3 (%d reps)%s" % (", ".join(paths), args.reps,
                                                "" if reason is None else " — hookmeter skipped: " + reason))
         interleave(args.reps, args.warmup, steps)
+        session_rows.extend(measure_sessions(client, reason, db, ro, env_base, cli_env, args, keep, checks))
         if client is not None and client.reopened:
             checks.append("the server closed the keep-alive connection %d times (reopened; those "
                           "requests include a TCP connect)" % client.reopened)
@@ -471,6 +565,24 @@ def main():
           "`INDEXED BY idx_cost_records_timestamp`: as written, without it, SQLite's planner (no ANALYZE "
           "statistics) walks the GROUP BY column's index over every row instead (reference table). "
           "A page's baseline includes the `count(*)` behind the API's `total`." % shell_version)
+    if session_rows:
+        print("\n### The session table (`GET /api/costs/sessions`, `hookmeter sessions`)\n")
+        print("Each request: %d timed runs after %d warm-up run(s); each sqlite3 baseline: %d timed runs, "
+              "after one warm-up run, interleaved (a GROUP BY over the base table takes seconds on a large database). Page size %d; "
+              "the deep page is the middle page of the range's sessions.\n"
+              % (args.session_reps, args.warmup, args.session_base_reps, SESSION_PAGE))
+        print("| request | hookmeter p50 (ms) | hookmeter p95 (ms) | target p95 | met? | sqlite3 shell p50 (ms) "
+              "| sqlite3 shell p95 (ms) | sqlite3 ÷ hookmeter (p50) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for label, t, b in session_rows:
+            if t.skipped is not None:
+                print("| %s | skipped | skipped | ≤ 100 ms | — | %s | %s | — |" % (
+                    label, fmt(b.p(0.5)), fmt(b.p(0.95))))
+                continue
+            print("| %s | %s | %s | ≤ 100 ms | %s | %s | %s | %.1f× |" % (
+                label, fmt(t.p(0.5)), fmt(t.p(0.95)), "yes" if t.p(0.95) <= 100 else "**no**",
+                fmt(b.p(0.5)), fmt(b.p(0.95)), b.p(0.5) / t.p(0.5)))
+        print()
     for c in checks:
         print("- check: " + c)
     print("- Load average (1 min) before / after the run: %.2f / %.2f." % (load_before[0], load_after[0]))

@@ -17,6 +17,11 @@
 #                   than this (default 24): "this month" and "the last 30 days"
 #                   move with the clock, the data does not
 #   BENCH_REFERENCE 0 = skip the reference table (same SQL on an open connection)
+#   BENCH_SESSION_REPS  timed runs of each request of the session table, every
+#                   range x sort x page 1 and a deep page, and `hookmeter sessions`
+#                   (default 10)
+#   BENCH_SESSION_BASE_REPS  timed runs of each of their sqlite3 GROUP BY
+#                   baselines (default 3)
 #   HOOKMETER_BIN   binary to measure (default: target/release/hookmeter, built
 #                   here with `cargo build --release`; when set, nothing is built)
 #   BENCH_GENERATE_ONLY  1 = make sure the database is there, measure nothing
@@ -66,10 +71,10 @@ fi
 # with these arguments, and its data is recent enough.
 same_db() {
     [ -f "$DB" ] || return 1
-    python3 - "$META" "$HERE/gen_db.py" "$ROOT/schema.sql" "$ROOT/src/store/rollup_fill.sql" "$ROOT/src/store/rollup_daily_fill.sql" "$BENCH_RECORDS" "$BENCH_DAYS" "$BENCH_SEED" "$BENCH_MAX_AGE_HOURS" <<'PY' 2>/dev/null
+    python3 - "$META" "$HERE/gen_db.py" "$ROOT/schema.sql" "$ROOT/src/store/rollup_fill.sql" "$ROOT/src/store/rollup_daily_fill.sql" "$ROOT/src/store/session_fill.sql" "$BENCH_RECORDS" "$BENCH_DAYS" "$BENCH_SEED" "$BENCH_MAX_AGE_HOURS" <<'PY' 2>/dev/null
 import hashlib, json, sys
 from datetime import datetime, timezone
-meta, gen, schema, fill, daily_fill, records, days, seed, max_age = sys.argv[1:10]
+meta, gen, schema, fill, daily_fill, session_fill, records, days, seed, max_age = sys.argv[1:11]
 m = json.load(open(meta))
 sha = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
 end = datetime.fromisoformat(m["window"]["to"].replace("Z", "+00:00"))
@@ -77,6 +82,7 @@ age_h = (datetime.now(timezone.utc) - end).total_seconds() / 3600
 ok = (m["generator_sha256"] == sha(gen) and m["schema_sha256"] == sha(schema)
       and m.get("rollup_fill_sha256") == sha(fill)
       and m.get("daily_fill_sha256") == sha(daily_fill)
+      and m.get("session_fill_sha256") == sha(session_fill)
       and m["args"]["records"] == int(records) and m["args"]["days"] == int(days)
       and m["args"]["seed"] == int(seed) and age_h <= float(max_age))
 sys.exit(0 if ok else 1)
@@ -111,4 +117,5 @@ trap 'rm -rf "$WORK"' EXIT
 rm -rf "$OUT/last"
 python3 "$HERE/measure.py" --db "$DB" --meta "$META" --bin "$HOOKMETER_BIN" --work "$WORK" \
     --out-dir "$OUT/last" --reps "$BENCH_REPS" --warmup "$BENCH_WARMUP" --reference "$BENCH_REFERENCE" \
+    --session-reps "${BENCH_SESSION_REPS:-10}" --session-base-reps "${BENCH_SESSION_BASE_REPS:-3}" \
     | tee "$OUT/report.md"

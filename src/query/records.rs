@@ -382,11 +382,104 @@ impl SessionSort {
             }
         }
     }
+
+    /// The same order over the columns of [`kept_sessions`].
+    fn column(self) -> &'static str {
+        match self {
+            SessionSort::LastAt => "last_at",
+            SessionSort::FirstAt => "first_at",
+            SessionSort::Cost => "cost_usd",
+            SessionSort::Records => "records",
+            SessionSort::Tokens => {
+                "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
+            }
+        }
+    }
+}
+
+/// The sessions of a range with their totals inside it, from the
+/// per-session rollup (`cost_sessions`) and its parameters (`?1` the
+/// range's start, `?2` its end, either NULL for none): a session the range
+/// holds whole is its rollup row; one the range cuts (a record before its
+/// start or at or after its end) is summed from its own records inside
+/// the range, through the session index. Only the sessions active at the
+/// range's ends are cut, so that sum stays small whatever the range.
+fn kept_sessions(range: &Range) -> (String, Vec<Option<String>>) {
+    let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
+    // A missing bound still names its parameter (as NULL), so that every
+    // variant binds the same ones; the conditions on a present bound are
+    // plain comparisons, which the indexes on first_at and last_at serve.
+    let (whole, cut) = match (range.from, range.to) {
+        (None, None) => ("?1 IS NULL AND ?2 IS NULL", None),
+        (Some(_), None) => (
+            "first_at >= ?1 AND ?2 IS NULL",
+            Some("last_at >= ?1 AND first_at < ?1 AND ?2 IS NULL"),
+        ),
+        (None, Some(_)) => (
+            "last_at < ?2 AND ?1 IS NULL",
+            Some("first_at < ?2 AND last_at >= ?2 AND ?1 IS NULL"),
+        ),
+        (Some(_), Some(_)) => (
+            "first_at >= ?1 AND last_at < ?2",
+            Some(
+                "(last_at >= ?1 AND first_at < ?1 AND first_at < ?2)
+                 OR (first_at < ?2 AND last_at >= ?2 AND last_at >= ?1)",
+            ),
+        ),
+    };
+    let mut sql = format!(
+        "SELECT session_id, first_at, last_at, records, cost_usd, input_tokens, output_tokens,
+                cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
+                project
+         FROM cost_sessions WHERE {whole}"
+    );
+    if let Some(cut) = cut {
+        sql.push_str(&format!(
+            "
+         UNION ALL
+         SELECT session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd),
+                sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+                sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
+                max(project)
+         FROM cost_records INDEXED BY idx_cost_records_session_id
+         WHERE session_id IN (SELECT session_id FROM cost_sessions WHERE {cut})
+           AND (?1 IS NULL OR timestamp >= ?1) AND (?2 IS NULL OR timestamp < ?2)
+         GROUP BY session_id"
+        ));
+    }
+    (sql, vec![bound(range.from), bound(range.to)])
 }
 
 /// A page of the sessions with records that `filter` keeps, sorted by
 /// `sort` (`descending`: largest or latest first), ties by session id.
+/// A filter on the time range alone (every list the dashboard shows) reads
+/// the per-session rollup; any other filter, the records.
 pub fn sessions(
+    conn: &Connection,
+    filter: &Filter,
+    sort: SessionSort,
+    descending: bool,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<SessionRow>, QueryError> {
+    if !filter.is_plain() {
+        return sessions_from_records(conn, filter, sort, descending, limit, offset);
+    }
+    let (kept, mut params) = kept_sessions(&filter.range);
+    params.push(Some(limit.to_string()));
+    params.push(Some(offset.to_string()));
+    let sql = format!(
+        "SELECT * FROM ({kept}) ORDER BY {} {}, session_id LIMIT ?3 OFFSET ?4",
+        sort.column(),
+        if descending { "DESC" } else { "ASC" }
+    );
+    let rows = session_page(conn, &sql, &params)?;
+    with_names(conn, rows)
+}
+
+/// [`sessions`] from the records alone: for a filter the rollup cannot
+/// answer, and the reference its answers are tested against.
+fn sessions_from_records(
     conn: &Connection,
     filter: &Filter,
     sort: SessionSort,
@@ -411,9 +504,20 @@ pub fn sessions(
         sort.expression(),
         if descending { "DESC" } else { "ASC" }
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows: Vec<SessionRow> = stmt
-        .query_map(rusqlite::params_from_iter(&params), |r| {
+    let rows = session_page(conn, &sql, &params)?;
+    with_names(conn, rows)
+}
+
+/// The rows of a page of sessions: id, first and last timestamps, totals
+/// from the fourth column, project.
+fn session_page<P: rusqlite::ToSql>(
+    conn: &Connection,
+    sql: &str,
+    params: &[P],
+) -> Result<Vec<SessionRow>, QueryError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
             Ok(SessionRow {
                 session_id: r.get(0)?,
                 first_at: r.get(1)?,
@@ -425,6 +529,11 @@ pub fn sessions(
             })
         })?
         .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Adds every model and agent of each session of a page.
+fn with_names(conn: &Connection, mut rows: Vec<SessionRow>) -> Result<Vec<SessionRow>, QueryError> {
     // Models and agents per session: one indexed query each, on a page of
     // sessions only.
     let mut names = conn.prepare_cached(
@@ -451,6 +560,18 @@ pub fn sessions(
 
 /// How many sessions [`sessions`] would list with no limit.
 pub fn session_count(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
+    if filter.is_plain() {
+        let (kept, params) = kept_sessions(&filter.range);
+        let count = conn
+            .prepare_cached(&format!("SELECT count(*) FROM ({kept})"))?
+            .query_row(rusqlite::params_from_iter(&params), |r| r.get(0))?;
+        return Ok(count);
+    }
+    session_count_from_records(conn, filter)
+}
+
+/// [`session_count`] from the records alone.
+fn session_count_from_records(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
     let (conditions, params) = filter.record_conditions();
     let sql = format!(
         "SELECT count(DISTINCT session_id) FROM cost_records{} WHERE session_id IS NOT NULL{conditions}",
@@ -610,6 +731,52 @@ mod tests {
     use crate::query::test_rows::{database, range, row};
     use proptest::prelude::*;
 
+    /// Whatever the range, a list of sessions reads `cost_records` only
+    /// through the session index, for the sessions the range cuts: never a
+    /// scan of the table or of its timestamp index.
+    #[test]
+    fn a_list_of_sessions_scans_no_records() {
+        let conn = database(&[]);
+        let at = |s: &str| Some(s.parse::<Timestamp>().unwrap());
+        for (from, to) in [
+            (None, None),
+            (at("2026-09-20T10:00:00Z"), None),
+            (None, at("2026-09-20T10:00:00Z")),
+            (at("2026-09-20T10:00:00Z"), at("2026-09-21T10:00:00Z")),
+        ] {
+            let (kept, _) = kept_sessions(&Range { from, to });
+            for sql in [
+                format!(
+                    "SELECT * FROM ({kept}) ORDER BY cost_usd DESC, session_id LIMIT 50 OFFSET 100"
+                ),
+                format!("SELECT count(*) FROM ({kept})"),
+            ] {
+                let plan: Vec<String> = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .unwrap()
+                    .query_map([None::<String>, None], |r| r.get(3))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let records: Vec<&String> = plan
+                    .iter()
+                    .filter(|step| step.contains("cost_records"))
+                    .collect();
+                assert!(
+                    records
+                        .iter()
+                        .all(|step| step.contains("idx_cost_records_session_id (session_id=?)")),
+                    "{from:?}..{to:?}: {plan:#?}"
+                );
+                assert_eq!(
+                    records.is_empty(),
+                    from.is_none() && to.is_none(),
+                    "{plan:#?}"
+                );
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -665,6 +832,63 @@ mod tests {
                 .collect();
             let got: Vec<i64> = records.iter().map(|r| r.id).collect();
             prop_assert_eq!(got, want);
+        }
+
+        /// For every range, sort, direction and page, the per-session
+        /// rollup lists the sessions, totals and count that grouping the
+        /// records does (costs to rounding: the rollup adds them in
+        /// another order).
+        #[test]
+        fn the_session_rollup_lists_what_the_records_add_up_to(
+            rows in prop::collection::vec(row(), 0..200),
+            from_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
+            len_ms in prop::option::of(0..(3 * 86_400 * 1000i64)),
+            hours in 1i64..30,
+            page_size in 1u32..20,
+            offset in 0u32..40,
+        ) {
+            // Sessions a few hours long, so that a range holds some whole,
+            // cuts some and misses others.
+            let rows: Vec<_> = rows
+                .into_iter()
+                .map(|mut r| {
+                    let bucket = (r.ts.as_millisecond() / 1000 - crate::query::test_rows::START)
+                        / (hours * 3600);
+                    r.session = Box::leak(format!("{}-{bucket}", r.session).into_boxed_str());
+                    r
+                })
+                .collect();
+            let conn = database(&rows);
+            let filter = Filter { range: range(from_ms, len_ms), ..Filter::default() };
+            prop_assert_eq!(
+                session_count(&conn, &filter).unwrap(),
+                session_count_from_records(&conn, &filter).unwrap()
+            );
+            let sorts = [
+                SessionSort::LastAt,
+                SessionSort::FirstAt,
+                SessionSort::Cost,
+                SessionSort::Records,
+                SessionSort::Tokens,
+            ];
+            for sort in sorts {
+                for descending in [true, false] {
+                    let got = sessions(&conn, &filter, sort, descending, page_size, offset).unwrap();
+                    let want = sessions_from_records(
+                        &conn, &filter, sort, descending, page_size, offset,
+                    )
+                    .unwrap();
+                    prop_assert_eq!(got.len(), want.len());
+                    for (g, w) in got.iter().zip(&want) {
+                        prop_assert!((g.totals.cost_usd - w.totals.cost_usd).abs() < 1e-9);
+                        let same_cost = SessionRow {
+                            totals: Totals { cost_usd: w.totals.cost_usd, ..g.totals },
+                            ..g.clone()
+                        };
+                        prop_assert_eq!(&same_cost, w);
+                    }
+                }
+            }
         }
     }
 }

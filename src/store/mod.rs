@@ -34,7 +34,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -179,6 +179,13 @@ const MIGRATIONS: &[Migration] = &[
                   UPDATE alerts SET delivery = 'delivered';",
         derive: None,
         backfill: &[],
+    },
+    Migration {
+        version: 16,
+        reshape: "",
+        derive: None,
+        // cost_sessions is new (schema.sql creates it): filled from the records.
+        backfill: &[rollup::SESSION_FILL_SQL],
     },
 ];
 
@@ -634,9 +641,9 @@ mod tests {
             fresh
                 .execute(
                     "INSERT INTO cost_records (timestamp, agent_id, provider, model, input_tokens,
-                         estimated_cost_usd, pricing_source, hook_event_id, source)
-                     VALUES ('2026-09-20T10:00:00.000Z', 'a', 'p', ?1, 10, 1.0, ?2, ?3, 'hook')",
-                    rusqlite::params![model, source, format!("e{i}")],
+                         estimated_cost_usd, pricing_source, hook_event_id, source, session_id)
+                     VALUES ('2026-09-20T10:00:00.000Z', 'a', 'p', ?1, 10, 1.0, ?2, ?3, 'hook', ?4)",
+                    rusqlite::params![model, source, format!("e{i}"), format!("s{}", i % 2)],
                 )
                 .unwrap();
         }
@@ -686,6 +693,15 @@ mod tests {
             strings(&conn, "SELECT CAST(records AS TEXT) FROM cost_totals_daily"),
             ["7"]
         );
+        // Version 16: a row per session, what grouping its records gives.
+        let sessions = "SELECT session_id || ' ' || first_at || ' ' || last_at || ' ' || records
+                            || ' ' || coalesce(project, '-') FROM cost_sessions ORDER BY 1";
+        let grouped = "SELECT session_id || ' ' || min(timestamp) || ' ' || max(timestamp) || ' '
+                           || count(*) || ' ' || coalesce(max(project), '-')
+                       FROM cost_records WHERE session_id IS NOT NULL GROUP BY session_id ORDER BY 1";
+        let filled = strings(&conn, sessions);
+        assert!(!filled.is_empty());
+        assert_eq!(filled, strings(&conn, grouped));
         // The delete trigger finds the record's group by its key.
         conn.execute_batch("DELETE FROM cost_records WHERE model = 'claude-sonnet-4-5'")
             .unwrap();
@@ -696,6 +712,8 @@ mod tests {
             ),
             ["2"]
         );
+        // ... and recomputes the sessions that lost a record.
+        assert_eq!(strings(&conn, sessions), strings(&conn, grouped));
     }
 
     #[test]

@@ -132,6 +132,7 @@ pub fn reprice(
                     model_key: &row.model_key,
                     agent_id: &row.agent_id,
                     project: row.project.as_deref(),
+                    session_id: row.session_id.as_deref(),
                     cost_usd: row.cost,
                     usage: &row.usage,
                 };
@@ -158,6 +159,7 @@ struct StoredRow {
     timestamp: String,
     agent_id: String,
     project: Option<String>,
+    session_id: Option<String>,
     model: String,
     /// The name it is grouped under now (`coalesce(model_key, model)`).
     model_key: String,
@@ -180,7 +182,8 @@ fn read_batch(
         "SELECT id, model, provider, input_tokens, cache_read_tokens, cache_write_tokens,
                 cache_write_1h_tokens, output_tokens, reasoning_tokens, fast,
                 estimated_cost_usd, pricing_source, timestamp, agent_id, project,
-                service_tier, inference_geo, unpriced_modifiers, coalesce(model_key, model)
+                service_tier, inference_geo, unpriced_modifiers, coalesce(model_key, model),
+                session_id
          FROM cost_records
          WHERE id > ?1 AND pricing_source <> 'reported' AND (?2 IS NULL OR timestamp >= ?2)
          ORDER BY id LIMIT ?3",
@@ -204,6 +207,7 @@ fn read_batch(
                 agent_id: r.get(13)?,
                 project: r.get(14)?,
                 model_key: r.get(18)?,
+                session_id: r.get(19)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -1,7 +1,7 @@
 //! The summary tables the writer keeps beside `cost_records`: the hourly
 //! and daily rollups (`cost_rollup_hourly`, `cost_rollup_daily`), the daily
-//! totals (`cost_totals_daily`) and the lifetime event counters
-//! (`event_counts`).
+//! totals (`cost_totals_daily`), the per-session rollup (`cost_sessions`)
+//! and the lifetime event counters (`event_counts`).
 //!
 //! Whoever inserts or updates a cost record notes the change in a [`Tally`]
 //! and flushes it in the same transaction, one statement per touched group
@@ -28,8 +28,20 @@ pub struct Contribution<'a> {
     pub model_key: &'a str,
     pub agent_id: &'a str,
     pub project: Option<&'a str>,
+    /// The session the record belongs to, if any (`cost_sessions`' key).
+    pub session_id: Option<&'a str>,
     pub cost_usd: f64,
     pub usage: &'a Usage,
+}
+
+/// What a transaction's new records add to one session.
+#[derive(Debug, Clone)]
+struct SessionSums {
+    first_at: String,
+    last_at: String,
+    /// The greatest project named, as SQL's `max()` picks it.
+    project: Option<String>,
+    sums: Sums,
 }
 
 /// The rollup's key: UTC hour, provider, model, model key, agent, project
@@ -109,6 +121,12 @@ pub struct Tally {
     /// so a list searched without allocating beats a hash map here.
     rollup: Vec<(Key, Sums)>,
     events: HashMap<(&'static str, String, String), i64>,
+    /// Sessions gaining records, with what they gain.
+    sessions: Vec<(String, SessionSums)>,
+    /// Sessions with a record that changed or went: recomputed from
+    /// `cost_records` at the flush. A first or last timestamp or a project
+    /// cannot be taken back out of a sum.
+    stale_sessions: Vec<String>,
     /// The next change number to hand out (`meta.next_rev`): read at the
     /// transaction's first change, written back by [`Tally::flush`]. One
     /// read and one write per transaction, not per record.
@@ -127,6 +145,9 @@ impl Tally {
     }
 
     fn apply(&mut self, c: &Contribution<'_>, sign: i64) {
+        if let Some(session) = c.session_id {
+            self.apply_session(session, c, sign);
+        }
         let hour = c.timestamp.get(..13).unwrap_or(c.timestamp);
         let project = c.project.unwrap_or("");
         // From the end: records arrive in time order, so the group a record
@@ -151,19 +172,41 @@ impl Tally {
             self.rollup.push((key, Sums::default()));
             self.rollup.len() - 1
         });
-        let sums = &mut self.rollup[at].1;
-        let u = c.usage;
-        sums.records += sign;
-        sums.cost_usd += sign as f64 * c.cost_usd;
-        for (total, n) in sums.tokens.iter_mut().zip([
-            u.input,
-            u.output,
-            u.cache_read,
-            u.cache_write,
-            u.cache_write_1h,
-            u.reasoning,
-        ]) {
-            *total += sign * i64::try_from(n).unwrap_or(i64::MAX);
+        self.rollup[at].1.add(c, sign);
+    }
+
+    fn apply_session(&mut self, session: &str, c: &Contribution<'_>, sign: i64) {
+        if sign < 0 {
+            if !self.stale_sessions.iter().any(|s| s == session) {
+                self.stale_sessions.push(session.to_string());
+            }
+            return;
+        }
+        let mut one = Sums::default();
+        one.add(c, 1);
+        // From the end, as for the hourly groups: a batch follows a session.
+        match self.sessions.iter_mut().rev().find(|(s, _)| s == session) {
+            Some((_, seen)) => {
+                if c.timestamp < seen.first_at.as_str() {
+                    seen.first_at = c.timestamp.to_string();
+                }
+                if c.timestamp > seen.last_at.as_str() {
+                    seen.last_at = c.timestamp.to_string();
+                }
+                if c.project > seen.project.as_deref() {
+                    seen.project = c.project.map(str::to_string);
+                }
+                seen.sums.merge(&one);
+            }
+            None => self.sessions.push((
+                session.to_string(),
+                SessionSums {
+                    first_at: c.timestamp.to_string(),
+                    last_at: c.timestamp.to_string(),
+                    project: c.project.map(str::to_string),
+                    sums: one,
+                },
+            )),
         }
     }
 
@@ -248,6 +291,47 @@ impl Tally {
                 .execute([day])?;
             }
         }
+        for (session, s) in self.sessions.drain(..) {
+            if self.stale_sessions.contains(&session) {
+                continue; // recomputed below, this transaction's records included
+            }
+            let t = s.sums.tokens;
+            conn.prepare_cached(
+                "INSERT INTO cost_sessions (session_id, first_at, last_at, records, cost_usd,
+                     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                     cache_write_1h_tokens, reasoning_tokens, project)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT DO UPDATE SET
+                     first_at = min(first_at, excluded.first_at),
+                     last_at = max(last_at, excluded.last_at),
+                     records = records + excluded.records,
+                     cost_usd = cost_usd + excluded.cost_usd,
+                     input_tokens = input_tokens + excluded.input_tokens,
+                     output_tokens = output_tokens + excluded.output_tokens,
+                     cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                     cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+                     cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+                     reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+                     project = coalesce(max(project, excluded.project), project, excluded.project)",
+            )?
+            .execute(params![
+                session,
+                s.first_at,
+                s.last_at,
+                s.sums.records,
+                s.sums.cost_usd,
+                t[0],
+                t[1],
+                t[2],
+                t[3],
+                t[4],
+                t[5],
+                s.project
+            ])?;
+        }
+        for session in self.stale_sessions.drain(..) {
+            recompute_session(conn, &session)?;
+        }
         for ((outcome, source, reason), n) in self.events.drain() {
             conn.prepare_cached(
                 "INSERT INTO event_counts (outcome, source, reason, events) VALUES (?1, ?2, ?3, ?4)
@@ -260,6 +344,22 @@ impl Tally {
 }
 
 impl Sums {
+    fn add(&mut self, c: &Contribution<'_>, sign: i64) {
+        let u = c.usage;
+        self.records += sign;
+        self.cost_usd += sign as f64 * c.cost_usd;
+        for (total, n) in self.tokens.iter_mut().zip([
+            u.input,
+            u.output,
+            u.cache_read,
+            u.cache_write,
+            u.cache_write_1h,
+            u.reasoning,
+        ]) {
+            *total += sign * i64::try_from(n).unwrap_or(i64::MAX);
+        }
+    }
+
     fn merge(&mut self, other: &Sums) {
         self.records += other.records;
         self.cost_usd += other.cost_usd;
@@ -302,6 +402,25 @@ fn upsert(conn: &Connection, table: Table, key: &Key, s: &Sums) -> rusqlite::Res
     Ok(())
 }
 
+/// Replaces one session's row of `cost_sessions` by what its records add up
+/// to now (none when it has no records left): through the session index.
+fn recompute_session(conn: &Connection, session: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM cost_sessions WHERE session_id = ?1")?
+        .execute([session])?;
+    conn.prepare_cached(
+        "INSERT INTO cost_sessions
+             SELECT session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd),
+                    sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+                    sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
+                    max(project)
+             FROM cost_records WHERE session_id = ?1 GROUP BY session_id",
+    )?
+    .execute([session])?;
+    Ok(())
+}
+
+/// Fills an empty per-session rollup from `cost_records` in one statement.
+pub(crate) const SESSION_FILL_SQL: &str = include_str!("session_fill.sql");
 /// Fills an empty rollup from `cost_records` in one statement.
 pub(crate) const FILL_SQL: &str = include_str!("rollup_fill.sql");
 /// Fills an empty daily rollup from the hourly one.
@@ -311,13 +430,163 @@ pub(crate) const DAILY_FILL_SQL: &str = include_str!("rollup_daily_fill.sql");
 /// other means than hookmeter's writer (a restore, a test).
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!(
-        "DELETE FROM cost_rollup_hourly;\nDELETE FROM cost_rollup_daily;\nDELETE FROM cost_totals_daily;\n{FILL_SQL}\n{DAILY_FILL_SQL}"
+        "DELETE FROM cost_rollup_hourly;\nDELETE FROM cost_rollup_daily;\nDELETE FROM cost_totals_daily;\nDELETE FROM cost_sessions;\n{FILL_SQL}\n{DAILY_FILL_SQL}\n{SESSION_FILL_SQL}"
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What a change to the records does, as a writer makes it.
+    #[derive(Debug, Clone)]
+    enum Change {
+        /// A new record: session, hour offset, project, cost in micro-dollars.
+        Insert(usize, u8, Option<&'static str>, u32),
+        /// A stored record (by position among those stored) gets a new
+        /// timestamp, project and cost, or moves to another session.
+        Update(usize, u8, Option<&'static str>, u32, Option<usize>),
+        /// A stored record goes (the delete trigger's part).
+        Delete(usize),
+        /// The transaction ends.
+        Commit,
+    }
+
+    fn change() -> impl Strategy<Value = Change> {
+        let project = prop::option::of(prop::sample::select(vec!["shop", "api"]));
+        prop_oneof![
+            4 => (0..4usize, 0..48u8, project.clone(), 0..1_000_000u32)
+                .prop_map(|(s, h, p, c)| Change::Insert(s, h, p, c)),
+            2 => (0..64usize, 0..48u8, project, 0..1_000_000u32, prop::option::of(0..4usize))
+                .prop_map(|(i, h, p, c, s)| Change::Update(i, h, p, c, s)),
+            1 => (0..64usize).prop_map(Change::Delete),
+            1 => Just(Change::Commit),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever records a writer inserts, updates and deletes, and
+        /// however it groups them into transactions, `cost_sessions` holds
+        /// what the fill computes from the records (costs to rounding).
+        #[test]
+        fn the_session_rollup_follows_every_change(changes in prop::collection::vec(change(), 0..80)) {
+            const SESSIONS: [&str; 4] = ["s0", "s1", "s2", "s3"];
+            let mut conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch(super::super::SCHEMA_SQL).unwrap();
+            let mut tally = Tally::default();
+            let mut tx = conn.transaction().unwrap();
+            let zero = Usage::default();
+            let stamp = |hour: u8| format!("2026-09-{:02}T{:02}:30:00.000Z", 20 + hour / 24, hour % 24);
+            // id, session, timestamp, project, cost of the records stored.
+            let mut stored: Vec<(i64, usize, String, Option<&'static str>, f64)> = Vec::new();
+            let mut inserted = 0;
+            let contribution = |r: &(i64, usize, String, Option<&'static str>, f64)| {
+                (SESSIONS[r.1], r.2.clone(), r.3, r.4)
+            };
+            for change in changes {
+                match change {
+                    Change::Insert(session, hour, project, micros) => {
+                        let (ts, cost) = (stamp(hour), f64::from(micros) / 1e6);
+                        tx.execute(
+                            "INSERT INTO cost_records (timestamp, session_id, agent_id, project,
+                                 provider, model, estimated_cost_usd, pricing_source,
+                                 hook_event_id, source)
+                             VALUES (?1, ?2, 'a', ?3, 'p', 'm', ?4, 'embedded', ?5, 'hook')",
+                            params![ts, SESSIONS[session], project, cost, { inserted += 1; format!("e{inserted}") }],
+                        )
+                        .unwrap();
+                        let id = tx.last_insert_rowid();
+                        tally.add(&Contribution {
+                            timestamp: &ts,
+                            provider: "p",
+                            model: "m",
+                            model_key: "m",
+                            agent_id: "a",
+                            project,
+                            session_id: Some(SESSIONS[session]),
+                            cost_usd: cost,
+                            usage: &zero,
+                        });
+                        stored.push((id, session, ts, project, cost));
+                    }
+                    Change::Update(at, hour, project, micros, moved) => {
+                        if stored.is_empty() {
+                            continue;
+                        }
+                        let at = at % stored.len();
+                        let (old_session, old_ts, old_project, old_cost) = contribution(&stored[at]);
+                        let new = (stored[at].0, moved.unwrap_or(stored[at].1), stamp(hour), project, f64::from(micros) / 1e6);
+                        tx.execute(
+                            "UPDATE cost_records SET session_id = ?2, timestamp = ?3, project = ?4,
+                                 estimated_cost_usd = ?5 WHERE id = ?1",
+                            params![new.0, SESSIONS[new.1], new.2, new.3, new.4],
+                        )
+                        .unwrap();
+                        let old = Contribution {
+                            timestamp: &old_ts,
+                            provider: "p",
+                            model: "m",
+                            model_key: "m",
+                            agent_id: "a",
+                            project: old_project,
+                            session_id: Some(old_session),
+                            cost_usd: old_cost,
+                            usage: &zero,
+                        };
+                        tally.remove(&old);
+                        tally.add(&Contribution {
+                            timestamp: &new.2,
+                            project: new.3,
+                            session_id: Some(SESSIONS[new.1]),
+                            cost_usd: new.4,
+                            ..old
+                        });
+                        stored[at] = new;
+                    }
+                    Change::Delete(at) => {
+                        if stored.is_empty() {
+                            continue;
+                        }
+                        // As the writer deletes: the rollups first hold
+                        // what the transaction added so far.
+                        tally.flush(&tx).unwrap();
+                        let (id, ..) = stored.remove(at % stored.len());
+                        tx.execute("DELETE FROM cost_records WHERE id = ?1", [id]).unwrap();
+                    }
+                    Change::Commit => {
+                        tally.flush(&tx).unwrap();
+                        tx.commit().unwrap();
+                        tx = conn.transaction().unwrap();
+                    }
+                }
+            }
+            tally.flush(&tx).unwrap();
+            tx.commit().unwrap();
+            type SessionRow = (String, String, String, i64, f64, Option<String>);
+            let read = |conn: &Connection| -> Vec<SessionRow> {
+                conn.prepare(
+                    "SELECT session_id, first_at, last_at, records, cost_usd, project
+                     FROM cost_sessions ORDER BY session_id",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            };
+            let kept = read(&conn);
+            conn.execute_batch(&format!("DELETE FROM cost_sessions;\n{SESSION_FILL_SQL}")).unwrap();
+            let filled = read(&conn);
+            prop_assert_eq!(kept.len(), filled.len());
+            for (k, f) in kept.iter().zip(&filled) {
+                prop_assert!((k.4 - f.4).abs() < 1e-9, "{:?} against {:?}", k, f);
+                prop_assert_eq!((&k.0, &k.1, &k.2, k.3, &k.5), (&f.0, &f.1, &f.2, f.3, &f.5));
+            }
+        }
+    }
 
     fn usage(input: u64, output: u64) -> Usage {
         Usage {
@@ -339,6 +608,7 @@ mod tests {
             model_key: "m",
             agent_id: "a",
             project: None,
+            session_id: Some("s"),
             cost_usd: 0.5,
             usage: &small,
         };

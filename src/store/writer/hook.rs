@@ -83,6 +83,7 @@ pub(super) fn write_event(
             model_key: &costed.model_key,
             agent_id: &event.agent_id,
             project: event.project.as_deref(),
+            session_id: event.session_id.as_deref(),
             cost_usd: costed.cost_usd,
             usage: &charge.usage,
         });

@@ -185,6 +185,7 @@ fn write_session_response(
         model_key,
         agent_id: agent,
         project: None,
+        session_id: Some(&response.session_id),
         cost_usd: priced.cost_usd,
         usage: u,
     });
@@ -472,6 +473,7 @@ fn add_record(
         model_key,
         agent_id: agent,
         project: None,
+        session_id: Some(&request.session_id),
         cost_usd: priced.cost_usd,
         usage: u,
     });

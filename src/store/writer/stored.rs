@@ -17,6 +17,7 @@ pub(super) struct StoredRecord {
     pub model_key: String,
     pub agent_id: String,
     pub project: Option<String>,
+    pub session_id: Option<String>,
     pub cost_usd: f64,
     pub usage: Usage,
     pub tool_name: Option<String>,
@@ -32,6 +33,7 @@ impl StoredRecord {
             model_key: &self.model_key,
             agent_id: &self.agent_id,
             project: self.project.as_deref(),
+            session_id: self.session_id.as_deref(),
             cost_usd: self.cost_usd,
             usage: &self.usage,
         }
@@ -56,7 +58,7 @@ pub(super) fn stored_record(
                 "SELECT input_tokens, cache_read_tokens, cache_write_tokens,
                         cache_write_1h_tokens, output_tokens, reasoning_tokens, id, timestamp,
                         provider, model, agent_id, project, estimated_cost_usd, tool_name,
-                        coalesce(model_key, model)
+                        coalesce(model_key, model), session_id
                  FROM cost_records WHERE ",
                 $column,
                 " = ?1"
@@ -77,6 +79,7 @@ pub(super) fn stored_record(
             agent_id: r.get(10)?,
             project: r.get(11)?,
             cost_usd: r.get(12)?,
+            session_id: r.get(15)?,
             tool_name: r.get(13)?,
             model_key: r.get(14)?,
         })

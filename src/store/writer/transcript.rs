@@ -298,6 +298,7 @@ fn claim(
     tally.add(&Contribution {
         agent_id: agent,
         project: record.project.as_deref(),
+        session_id: Some(line.session_id.as_str()),
         ..old.contribution()
     });
     Ok(())
@@ -471,6 +472,7 @@ fn add_record(
         model_key,
         agent_id: agent,
         project: record.project.as_deref(),
+        session_id: Some(line.session_id.as_str()),
         cost_usd: priced.cost_usd,
         usage: u,
     });
