@@ -82,9 +82,18 @@ catch_up() {
     pending=$(sqlite3 "$work/telemetry.db" "SELECT count(*) FROM cost_records WHERE rev > 0")
     [ "$pending" = "$records" ] || die "$pending of $records rows have a change number: regenerate the database with this gen_db.py"
     say "push --once of $records records"
+    # The server's CPU: its backends' time, added to the postmaster's
+    # children's time (/proc stat fields 16 and 17) once they exit.
+    postmaster=$(head -n 1 "$work/pg/data/postmaster.pid")
+    server_cpu() { awk '{print $16 + $17}' "/proc/$postmaster/stat"; }
+    s0=$(server_cpu)
     t0=$(now)
-    "${local_env[@]}" "$bin" push --once >&2
+    /usr/bin/time -f "%U %S" -o "$work/push.cpu" "${local_env[@]}" "$bin" push --once >&2
     t1=$(now)
+    sleep 1 # the push's backend exits after the client disconnects
+    s1=$(server_cpu)
+    push_cpu=$(awk '{print $1 + $2}' "$work/push.cpu")
+    server_cpu=$(awk -v a="$s0" -v b="$s1" -v hz="$(getconf CLK_TCK)" 'BEGIN {print (b - a) / hz}')
     central=$(sql -c "SELECT count(*) FROM hookmeter.cost_records")
     [ "$central" = "$records" ] || die "$central records centrally after push --once, not $records"
 
@@ -98,9 +107,10 @@ catch_up() {
     [ "$copied" = "$records" ] || die "$copied rows copied, not $records"
     rm -f "$work/rows.csv" "$work/telemetry.db"
 
-    python3 - "$records" "$t0" "$t1" "$t2" "$t3" "$PG_VERSION" <<'EOF'
+    python3 - "$records" "$t0" "$t1" "$t2" "$t3" "$PG_VERSION" "$push_cpu" "$server_cpu" <<'EOF'
 import sys
 n = int(sys.argv[1]); t0, t1, t2, t3 = map(float, sys.argv[2:6])
+push_cpu, server_cpu = float(sys.argv[7]), float(sys.argv[8])
 push, copy = n / (t1 - t0), n / (t3 - t2)
 print(f"## Push catch-up ({n:,} records, PostgreSQL {sys.argv[6]} on loopback, fsync off)\n")
 print("| measure | records/s | time (s) |")
@@ -108,6 +118,8 @@ print("|---|---|---|")
 print(f"| hookmeter push --once (batch 1000) | {push:,.0f} | {t1 - t0:.1f} |")
 print(f"| COPY of the same rows into an identical table | {copy:,.0f} | {t3 - t2:.1f} |")
 print(f"| push ÷ COPY | {100 * push / copy:.0f} % (target ≥ 30 %) | |")
+print(f"\nCPU of the push --once: hookmeter {push_cpu:.1f} s ({1e6 * push_cpu / n:.1f} µs per record), "
+      f"the server {server_cpu:.1f} s ({1e6 * server_cpu / n:.1f} µs per record)")
 EOF
 }
 

@@ -95,6 +95,7 @@ async fn once(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<S
             cursor,
             config.push.batch,
             None,
+            None,
         )
         .await
     }

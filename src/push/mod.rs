@@ -104,8 +104,9 @@ pub trait Local {
     ) -> impl std::future::Future<Output = Result<(), PushError>> + Send;
 }
 
-/// Pushes every change above `cursor`, batch after batch; returns how many
-/// were sent and the cursor reached. The cursor moves only after each
+/// Pushes the changes above `cursor`, batch after batch, all of them or
+/// (`most`) whole batches until at least that many were sent; returns how
+/// many were sent and the cursor reached. The cursor moves only after each
 /// batch's central COMMIT.
 pub async fn push_pending(
     client: &mut Client,
@@ -113,6 +114,7 @@ pub async fn push_pending(
     local: &mut impl Local,
     mut cursor: i64,
     batch: usize,
+    most: Option<u64>,
     stats: Option<&PushStats>,
 ) -> Result<(u64, i64), PushError> {
     let mut sent = 0u64;
@@ -130,7 +132,7 @@ pub async fn push_pending(
         if let Some(stats) = stats {
             stats.pushed(changes.len() as u64);
         }
-        if changes.len() < batch {
+        if changes.len() < batch || most.is_some_and(|most| sent >= most) {
             return Ok((sent, cursor));
         }
     }
@@ -247,6 +249,9 @@ pub async fn run(
     let mut cursor: Option<i64> = None;
     let mut backoff = settings.backoff_min;
     let mut last_error: Option<String> = None;
+    // Set when the writer was still busy at `max_delay`: the pass then
+    // sends what was pending when it began, not what arrives meanwhile.
+    let mut overdue = false;
     tracing::info!(server = %target.server(), url = %settings.url.as_ref().map(|u| u.redacted()).unwrap_or_default(), "Pushing cost records.");
     loop {
         let pass = async {
@@ -261,9 +266,26 @@ pub async fn run(
             if client.as_ref().is_none_or(|c| c.is_closed()) {
                 client = Some(connect(&target).await?);
             }
+            let most = match overdue {
+                true => Some(
+                    local
+                        .read(move |conn| crate::query::push::pending(conn, at))
+                        .await?
+                        .unsigned_abs(),
+                ),
+                false => None,
+            };
             let c = client.as_mut().expect("connected above");
-            let (sent, reached) =
-                push_pending(c, &machine, &mut local, at, settings.batch, Some(&stats)).await?;
+            let (sent, reached) = push_pending(
+                c,
+                &machine,
+                &mut local,
+                at,
+                settings.batch,
+                most,
+                Some(&stats),
+            )
+            .await?;
             cursor = Some(reached);
             let lag = local
                 .read(move |conn| crate::query::push::pending(conn, reached))
@@ -311,10 +333,23 @@ pub async fn run(
             () = changed.notified(), if wait.is_none() => true,
             () = tokio::time::sleep(wait.unwrap_or(POLL)) => false,
         };
-        if woken && !writer_quiet(changed, settings.max_delay, &mut shutdown).await {
-            return;
-        }
+        overdue = match woken {
+            false => false,
+            true => match writer_quiet(changed, settings.max_delay, &mut shutdown).await {
+                Lull::Quiet => false,
+                Lull::Overdue => true,
+                Lull::ShuttingDown => return,
+            },
+        };
     }
+}
+
+/// How waiting for the writer to go quiet ended.
+enum Lull {
+    Quiet,
+    /// `max_delay` passed with the writer still committing.
+    Overdue,
+    ShuttingDown,
 }
 
 /// How long the writer must commit nothing for the push to count it quiet.
@@ -326,21 +361,21 @@ const QUIET: Duration = Duration::from_millis(250);
 /// machine's cores with ingestion; waiting for a lull takes them out of a
 /// burst, and sends the burst in full batches instead of one small pass per
 /// commit. Under load that never pauses, a pass still runs every
-/// `max_delay`. `false` when the daemon is shutting down.
+/// `max_delay`, and sends what was pending when it began.
 async fn writer_quiet<F: std::future::Future<Output = ()>>(
     changed: &tokio::sync::Notify,
     max_delay: Duration,
     shutdown: &mut std::pin::Pin<&mut F>,
-) -> bool {
+) -> Lull {
     if max_delay.is_zero() {
-        return true;
+        return Lull::Quiet;
     }
     let deadline = tokio::time::Instant::now() + max_delay;
     loop {
         tokio::select! {
-            () = &mut *shutdown => return false,
-            () = tokio::time::sleep_until(deadline) => return true,
-            () = tokio::time::sleep(QUIET) => return true,
+            () = &mut *shutdown => return Lull::ShuttingDown,
+            () = tokio::time::sleep_until(deadline) => return Lull::Overdue,
+            () = tokio::time::sleep(QUIET) => return Lull::Quiet,
             () = changed.notified() => {}
         }
     }
