@@ -220,7 +220,8 @@ const POLL: Duration = Duration::from_secs(2);
 
 /// The daemon's push task: pushes what is pending, then waits for the
 /// writer's next commit and for the writer to go quiet ([`writer_quiet`]);
-/// after a failure waits with exponential backoff and jitter. Ends when `shutdown` resolves; ingestion never waits for it.
+/// after a failure waits with exponential backoff and jitter. Ends when
+/// `shutdown` resolves; ingestion never waits for it.
 pub async fn run(
     settings: PushSettings,
     target: Target,
@@ -266,14 +267,13 @@ pub async fn run(
             if client.as_ref().is_none_or(|c| c.is_closed()) {
                 client = Some(connect(&target).await?);
             }
-            let most = match overdue {
-                true => Some(
-                    local
-                        .read(move |conn| crate::query::push::pending(conn, at))
-                        .await?
-                        .unsigned_abs(),
-                ),
-                false => None,
+            let most = if overdue {
+                let pending = local
+                    .read(move |conn| crate::query::push::pending(conn, at))
+                    .await?;
+                Some(pending.unsigned_abs())
+            } else {
+                None
             };
             let c = client.as_mut().expect("connected above");
             let (sent, reached) = push_pending(
@@ -333,14 +333,14 @@ pub async fn run(
             () = changed.notified(), if wait.is_none() => true,
             () = tokio::time::sleep(wait.unwrap_or(POLL)) => false,
         };
-        overdue = match woken {
-            false => false,
-            true => match writer_quiet(changed, settings.max_delay, &mut shutdown).await {
-                Lull::Quiet => false,
-                Lull::Overdue => true,
+        overdue = false;
+        if woken {
+            match writer_quiet(changed, settings.max_delay, &mut shutdown).await {
+                Lull::Quiet => {}
+                Lull::Overdue => overdue = true,
                 Lull::ShuttingDown => return,
-            },
-        };
+            }
+        }
     }
 }
 
