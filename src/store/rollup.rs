@@ -296,24 +296,17 @@ impl Tally {
                 continue; // recomputed below, this transaction's records included
             }
             let t = s.sums.tokens;
-            conn.prepare_cached(
+            conn.prepare_cached(concat!(
                 "INSERT INTO cost_sessions (session_id, first_at, last_at, records, cost_usd,
                      input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
                      cache_write_1h_tokens, reasoning_tokens, project)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT DO UPDATE SET
-                     first_at = min(first_at, excluded.first_at),
-                     last_at = max(last_at, excluded.last_at),
-                     records = records + excluded.records,
-                     cost_usd = cost_usd + excluded.cost_usd,
-                     input_tokens = input_tokens + excluded.input_tokens,
-                     output_tokens = output_tokens + excluded.output_tokens,
-                     cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-                     cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-                     cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-                     reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-                     project = coalesce(max(project, excluded.project), project, excluded.project)",
-            )?
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                sums_on_conflict!(),
+                ",
+                 first_at = min(first_at, excluded.first_at),
+                 last_at = max(last_at, excluded.last_at),
+                 project = coalesce(max(project, excluded.project), project, excluded.project)"
+            ))?
             .execute(params![
                 session,
                 s.first_at,
