@@ -536,6 +536,25 @@ fn push_rates(dir: &Path, url: &str, events: usize, rounds: usize) -> (Vec<f64>,
     (on, off)
 }
 
+/// An alternating comparison's table under `header`: each round's rates
+/// (`on` against `off`) and their means, against the ≥ 90 % target.
+fn print_rounds(header: &str, on: &[f64], off: &[f64]) {
+    println!("{header}");
+    println!("|---|---|---|---|");
+    for (round, (with, without)) in on.iter().zip(off).enumerate() {
+        println!(
+            "| socket ingest, round {} | {without:.0} | {with:.0} | {:.1} % |",
+            round + 1,
+            100.0 * with / without
+        );
+    }
+    let (with, without) = (mean(on), mean(off));
+    println!(
+        "| socket ingest, mean | {without:.0} | {with:.0} | {:.1} % (target ≥ 90 %) |",
+        100.0 * with / without
+    );
+}
+
 fn main() {
     let events = env_usize("BENCH_EVENTS", 200_000);
     if let Some(url) = std::env::var("BENCH_PUSH_URL")
@@ -548,19 +567,10 @@ fn main() {
         println!(
             "## Ingest with the push on ({events} events per run, 1 connection, {rounds} rounds, alternating)\n"
         );
-        println!("| run | push off (events/s) | push on (events/s) | on ÷ off |");
-        println!("|---|---|---|---|");
-        for (round, (with, without)) in on.iter().zip(&off).enumerate() {
-            println!(
-                "| socket ingest, round {} | {without:.0} | {with:.0} | {:.1} % |",
-                round + 1,
-                100.0 * with / without
-            );
-        }
-        let (with, without) = (mean(&on), mean(&off));
-        println!(
-            "| socket ingest, mean | {without:.0} | {with:.0} | {:.1} % (target ≥ 90 %) |",
-            100.0 * with / without
+        print_rounds(
+            "| run | push off (events/s) | push on (events/s) | on ÷ off |",
+            &on,
+            &off,
         );
         return;
     }
@@ -700,18 +710,9 @@ fn main() {
         "\n## Keeping the rollup: ingest against the core pipeline's build ({events} events per \
          run, 1 connection, {rollup_rounds} rounds, alternating)\n"
     );
-    println!("| run | core pipeline build (events/s) | this build (events/s) | this ÷ core |");
-    println!("|---|---|---|---|");
-    for (round, (with, without)) in on.iter().zip(&off).enumerate() {
-        println!(
-            "| socket ingest, round {} | {without:.0} | {with:.0} | {:.1} % |",
-            round + 1,
-            100.0 * with / without
-        );
-    }
-    let (with, without) = (mean(&on), mean(&off));
-    println!(
-        "| socket ingest, mean | {without:.0} | {with:.0} | {:.1} % (target ≥ 90 %) |",
-        100.0 * with / without
+    print_rounds(
+        "| run | core pipeline build (events/s) | this build (events/s) | this ÷ core |",
+        &on,
+        &off,
     );
 }

@@ -42,7 +42,7 @@ pub struct Scrape {
     /// Every budget and its spend this period (days, weeks, months in UTC).
     pub budgets: Vec<crate::budget::Status>,
     /// Each agent's latest use of each plan window (empty when unreadable).
-    pub plan: Vec<query::plan::PlanLatest>,
+    pub plan: Vec<query::plan::PlanObservation>,
     /// HTTP requests refused before any route saw them, by reason, since
     /// the daemon started.
     pub refused: Vec<(&'static str, u64)>,

@@ -5,9 +5,9 @@ use rusqlite::Connection;
 
 use super::QueryError;
 
-/// One agent's latest use of one plan window.
+/// One agent's use of one plan window, as reported at one moment.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct PlanLatest {
+pub struct PlanObservation {
     #[serde(rename = "agent")]
     pub agent_id: String,
     /// `five_hour`, `seven_day`, or `<minutes>m`.
@@ -21,8 +21,21 @@ pub struct PlanLatest {
     pub source: String,
 }
 
+/// A `plan_usage` row selected as `agent_id, window, used_pct, resets_at,
+/// observed_at, source`.
+fn observation(r: &rusqlite::Row<'_>) -> rusqlite::Result<PlanObservation> {
+    Ok(PlanObservation {
+        agent_id: r.get(0)?,
+        window: r.get(1)?,
+        used_pct: r.get(2)?,
+        resets_at: r.get(3)?,
+        observed_at: r.get(4)?,
+        source: r.get(5)?,
+    })
+}
+
 /// The latest observation of each agent and window, ordered by agent and window.
-pub fn plan_latest(conn: &Connection) -> Result<Vec<PlanLatest>, QueryError> {
+pub fn plan_latest(conn: &Connection) -> Result<Vec<PlanObservation>, QueryError> {
     let mut stmt = conn.prepare_cached(
         "SELECT agent_id, window, used_pct, resets_at, observed_at, source FROM (
              SELECT *, row_number() OVER (
@@ -30,29 +43,8 @@ pub fn plan_latest(conn: &Connection) -> Result<Vec<PlanLatest>, QueryError> {
              FROM plan_usage)
          WHERE n = 1 ORDER BY agent_id, window",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(PlanLatest {
-            agent_id: r.get(0)?,
-            window: r.get(1)?,
-            used_pct: r.get(2)?,
-            resets_at: r.get(3)?,
-            observed_at: r.get(4)?,
-            source: r.get(5)?,
-        })
-    })?;
+    let rows = stmt.query_map([], observation)?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Each agent's and window's course in a range: every stored observation
-/// (a row only when the use changed, so they are few), in time order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlanObservation {
-    pub agent_id: String,
-    pub window: String,
-    pub used_pct: f64,
-    pub resets_at: Option<String>,
-    pub observed_at: String,
-    pub source: String,
 }
 
 /// The observations in `filter`'s range (and of its agent, when it names
@@ -75,16 +67,7 @@ pub fn plan_observations(
             format(filter.range.to),
             filter.agent
         ],
-        |r| {
-            Ok(PlanObservation {
-                agent_id: r.get(0)?,
-                window: r.get(1)?,
-                used_pct: r.get(2)?,
-                resets_at: r.get(3)?,
-                observed_at: r.get(4)?,
-                source: r.get(5)?,
-            })
-        },
+        observation,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

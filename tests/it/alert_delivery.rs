@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -67,7 +67,7 @@ impl Receiver {
                     return;
                 }
                 let Ok(mut stream) = stream else { return };
-                let body = read_body(&stream);
+                let body = read_request_body(&stream);
                 let n = {
                     let mut bodies = bodies.lock().unwrap();
                     bodies.push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
@@ -99,30 +99,6 @@ impl Drop for Receiver {
         self.stop.store(true, Ordering::Relaxed);
         let _ = TcpStream::connect(self.addr);
     }
-}
-
-/// Reads one HTTP request; returns its body (Content-Length framed).
-fn read_body(stream: &TcpStream) -> String {
-    let mut reader = BufReader::new(stream);
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return String::new();
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap();
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// `(id, delivery, attempts)` of every alert, in the order they fired.

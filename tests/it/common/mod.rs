@@ -608,6 +608,32 @@ pub fn http_request_as(
     parse_response(&raw)
 }
 
+/// Reads one HTTP request from a client (a test's own receiver); returns
+/// its body, framed by Content-Length. Empty when the client went away
+/// before the headers ended.
+pub fn read_request_body(stream: &TcpStream) -> String {
+    let mut reader = BufReader::new(stream);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return String::new();
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    String::from_utf8(body).unwrap()
+}
+
 pub fn http_get(addr: SocketAddr, path: &str) -> Response {
     http_request(addr, "GET", path, &[], b"")
 }
