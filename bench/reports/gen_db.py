@@ -156,7 +156,8 @@ REV_FILL = ("UPDATE cost_records SET rev = id;\n"
 # computed in one pass each: the statements hookmeter itself uses to fill them.
 ROLLUP_FILL = os.path.join(ROOT, "src", "store", "rollup_fill.sql")
 DAILY_FILL = os.path.join(ROOT, "src", "store", "rollup_daily_fill.sql")
-# ... and in cost_sessions (one row per session), the statement migration 16 uses.
+# ... and in cost_sessions (one row per session) and cost_session_models, the
+# statements migration 17 uses.
 SESSION_FILL = os.path.join(ROOT, "src", "store", "session_fill.sql")
 TOTAL_COLS = ("records", "cost_usd", "input_tokens", "output_tokens", "cache_read_tokens",
               "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens")
@@ -545,7 +546,8 @@ def main():
     conn.executescript("BEGIN;\n%s\nCOMMIT;" % REV_FILL)
     conn.executescript("BEGIN;\n%s\n%s\n%s\nCOMMIT;" % (
         open(ROLLUP_FILL).read(), open(DAILY_FILL).read(), open(SESSION_FILL).read()))
-    log("gen_db: filled cost_rollup_hourly, cost_rollup_daily, cost_totals_daily and cost_sessions in %.0f s"
+    log("gen_db: filled cost_rollup_hourly, cost_rollup_daily, cost_totals_daily, cost_sessions "
+        "and cost_session_models in %.0f s"
         % (time.monotonic() - insert_done))
     missing = [t for t in ROLLUP_TRIGGERS if conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = ?", (t,)).fetchone() is None]
@@ -567,6 +569,15 @@ def main():
            + ["generated " + b for b in same_totals(gen_totals, base)])
     if bad:
         sys.exit("gen_db.py: totals disagree: " + "; ".join(bad))
+    # cost_session_models holds every record once, under its session, model and agent.
+    by_model = conn.execute("SELECT total(records), total(cost_usd) FROM cost_session_models").fetchone()
+    if by_model[0] != base[0] or abs(by_model[1] - base[1]) > 1e-6 * max(1.0, base[1]):
+        sys.exit("gen_db.py: cost_session_models holds %s records and $%s, the records %s and $%s"
+                 % (by_model[0], by_model[1], base[0], base[1]))
+    # input, output, cache read and cache write: what the "tokens" sort orders by.
+    tokens = conn.execute("SELECT total(tokens) FROM cost_sessions").fetchone()[0]
+    if tokens != sum(base[2:6]):
+        sys.exit("gen_db.py: cost_sessions holds %s tokens, the records %s" % (tokens, sum(base[2:6])))
     kept_sessions = conn.execute("SELECT count(*) FROM cost_sessions").fetchone()[0]
     if kept_sessions != len({s.sid for s in sessions}):
         sys.exit("gen_db.py: cost_sessions holds %d sessions, %d were generated"

@@ -390,49 +390,55 @@ impl SessionSort {
             SessionSort::FirstAt => "first_at",
             SessionSort::Cost => "cost_usd",
             SessionSort::Records => "records",
-            SessionSort::Tokens => {
-                "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
-            }
+            SessionSort::Tokens => "tokens",
         }
     }
 }
 
+/// The columns of a session as [`session_page`] reads them: the rollup's
+/// (`cost_sessions`), in its order.
+const SESSION_COLUMNS: &str = "session_id, first_at, last_at, records, cost_usd, input_tokens,
+    output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+    reasoning_tokens, project, tokens";
+
 /// The sessions of a range with their totals inside it, from the
-/// per-session rollup (`cost_sessions`) and its parameters (`?1` the
+/// per-session rollup (`cost_sessions`), and its parameters (`?1` the
 /// range's start, `?2` its end, either NULL for none): a session the range
 /// holds whole is its rollup row; one the range cuts (a record before its
 /// start or at or after its end) is summed from its own records inside
 /// the range, through the session index. Only the sessions active at the
 /// range's ends are cut, so that sum stays small whatever the range.
+///
+/// The text is a compound SELECT (or a plain one when nothing can be cut)
+/// ready for an ORDER BY on its columns: SQLite merges its two arms, each
+/// read in that order (the whole sessions from the sort's own index), so a
+/// page stops at its last row.
 fn kept_sessions(range: &Range) -> (String, Vec<Option<String>>) {
     let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
     // A missing bound still names its parameter (as NULL), so that every
     // variant binds the same ones; the conditions on a present bound are
     // plain comparisons, which the indexes on first_at and last_at serve.
+    // Those a whole session meets anyway (last_at >= first_at) let an index
+    // on either end start at the range.
     let (whole, cut) = match (range.from, range.to) {
         (None, None) => ("?1 IS NULL AND ?2 IS NULL", None),
         (Some(_), None) => (
-            "first_at >= ?1 AND ?2 IS NULL",
+            "first_at >= ?1 AND last_at >= ?1 AND ?2 IS NULL",
             Some("last_at >= ?1 AND first_at < ?1 AND ?2 IS NULL"),
         ),
         (None, Some(_)) => (
-            "last_at < ?2 AND ?1 IS NULL",
+            "last_at < ?2 AND first_at < ?2 AND ?1 IS NULL",
             Some("first_at < ?2 AND last_at >= ?2 AND ?1 IS NULL"),
         ),
         (Some(_), Some(_)) => (
-            "first_at >= ?1 AND last_at < ?2",
+            "first_at >= ?1 AND last_at < ?2 AND last_at >= ?1 AND first_at < ?2",
             Some(
                 "(last_at >= ?1 AND first_at < ?1 AND first_at < ?2)
                  OR (first_at < ?2 AND last_at >= ?2 AND last_at >= ?1)",
             ),
         ),
     };
-    let mut sql = format!(
-        "SELECT session_id, first_at, last_at, records, cost_usd, input_tokens, output_tokens,
-                cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
-                project
-         FROM cost_sessions WHERE {whole}"
-    );
+    let mut sql = format!("SELECT {SESSION_COLUMNS} FROM cost_sessions WHERE {whole}");
     if let Some(cut) = cut {
         sql.push_str(&format!(
             "
@@ -440,7 +446,8 @@ fn kept_sessions(range: &Range) -> (String, Vec<Option<String>>) {
          SELECT session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd),
                 sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
                 sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
-                max(project)
+                max(project),
+                sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)
          FROM cost_records INDEXED BY idx_cost_records_session_id
          WHERE session_id IN (SELECT session_id FROM cost_sessions WHERE {cut})
            AND (?1 IS NULL OR timestamp >= ?1) AND (?2 IS NULL OR timestamp < ?2)
@@ -469,7 +476,8 @@ pub fn sessions(
     params.push(Some(limit.to_string()));
     params.push(Some(offset.to_string()));
     let sql = format!(
-        "SELECT * FROM ({kept}) ORDER BY {} {}, session_id LIMIT ?3 OFFSET ?4",
+        "{kept}
+         ORDER BY {} {}, session_id LIMIT ?3 OFFSET ?4",
         sort.column(),
         if descending { "DESC" } else { "ASC" }
     );
@@ -532,13 +540,13 @@ fn session_page<P: rusqlite::ToSql>(
     Ok(rows)
 }
 
-/// Adds every model and agent of each session of a page.
+/// Adds every model and agent of each session of a page, from the
+/// rollup of its models (`cost_session_models`): a few rows per session,
+/// where its records could be thousands.
 fn with_names(conn: &Connection, mut rows: Vec<SessionRow>) -> Result<Vec<SessionRow>, QueryError> {
-    // Models and agents per session: one indexed query each, on a page of
-    // sessions only.
     let mut names = conn.prepare_cached(
-        "SELECT coalesce(model_key, model), agent_id, total(estimated_cost_usd) AS cost
-         FROM cost_records WHERE session_id = ?1 GROUP BY 1, 2 ORDER BY cost DESC",
+        "SELECT model_key, agent_id FROM cost_session_models WHERE session_id = ?1
+         ORDER BY cost_usd DESC, model_key, agent_id",
     )?;
     for row in &mut rows {
         let pairs = names
@@ -731,9 +739,19 @@ mod tests {
     use crate::query::test_rows::{database, range, row};
     use proptest::prelude::*;
 
-    /// Whatever the range, a list of sessions reads `cost_records` only
-    /// through the session index, for the sessions the range cuts: never a
-    /// scan of the table or of its timestamp index.
+    const SORTS: [SessionSort; 5] = [
+        SessionSort::LastAt,
+        SessionSort::FirstAt,
+        SessionSort::Cost,
+        SessionSort::Records,
+        SessionSort::Tokens,
+    ];
+
+    /// Whatever the range and order, a list of sessions reads
+    /// `cost_records` only through the session index, for the sessions the
+    /// range cuts (never a scan of the table or of its timestamp index), and
+    /// `cost_sessions` only through an index that holds every column it
+    /// needs (no lookup of a row per session).
     #[test]
     fn a_list_of_sessions_scans_no_records() {
         let conn = database(&[]);
@@ -745,12 +763,16 @@ mod tests {
             (at("2026-09-20T10:00:00Z"), at("2026-09-21T10:00:00Z")),
         ] {
             let (kept, _) = kept_sessions(&Range { from, to });
-            for sql in [
-                format!(
-                    "SELECT * FROM ({kept}) ORDER BY cost_usd DESC, session_id LIMIT 50 OFFSET 100"
-                ),
-                format!("SELECT count(*) FROM ({kept})"),
-            ] {
+            let mut statements = vec![format!("SELECT count(*) FROM ({kept})")];
+            for sort in SORTS {
+                for direction in ["DESC", "ASC"] {
+                    statements.push(format!(
+                        "{kept} ORDER BY {} {direction}, session_id LIMIT 50 OFFSET 100",
+                        sort.column()
+                    ));
+                }
+            }
+            for sql in statements {
                 let plan: Vec<String> = conn
                     .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                     .unwrap()
@@ -773,8 +795,40 @@ mod tests {
                     from.is_none() && to.is_none(),
                     "{plan:#?}"
                 );
+                assert!(
+                    plan.iter()
+                        .filter(|step| step.contains("cost_sessions"))
+                        .all(|step| step.contains("USING COVERING INDEX idx_cost_sessions_by_")),
+                    "{from:?}..{to:?}: {sql}: {plan:#?}"
+                );
             }
         }
+    }
+
+    /// A session's models and agents, most expensive first, grouped from
+    /// its records: what `cost_session_models` must list.
+    fn names_from_records(conn: &Connection, session: &str) -> (Vec<String>, Vec<String>) {
+        let pairs: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT coalesce(model_key, model), agent_id, total(estimated_cost_usd) AS cost
+                 FROM cost_records WHERE session_id = ?1 GROUP BY 1, 2
+                 ORDER BY cost DESC, 1, 2",
+            )
+            .unwrap()
+            .query_map([session], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let (mut models, mut agents) = (Vec::new(), Vec::new());
+        for (model, agent) in pairs {
+            if !models.contains(&model) {
+                models.push(model);
+            }
+            if !agents.contains(&agent) {
+                agents.push(agent);
+            }
+        }
+        (models, agents)
     }
 
     proptest! {
@@ -864,14 +918,7 @@ mod tests {
                 session_count(&conn, &filter).unwrap(),
                 session_count_from_records(&conn, &filter).unwrap()
             );
-            let sorts = [
-                SessionSort::LastAt,
-                SessionSort::FirstAt,
-                SessionSort::Cost,
-                SessionSort::Records,
-                SessionSort::Tokens,
-            ];
-            for sort in sorts {
+            for sort in SORTS {
                 for descending in [true, false] {
                     let got = sessions(&conn, &filter, sort, descending, page_size, offset).unwrap();
                     let want = sessions_from_records(
@@ -880,6 +927,7 @@ mod tests {
                     .unwrap();
                     prop_assert_eq!(got.len(), want.len());
                     for (g, w) in got.iter().zip(&want) {
+                        prop_assert_eq!(&names_from_records(&conn, &g.session_id), &(g.models.clone(), g.agents.clone()));
                         prop_assert!((g.totals.cost_usd - w.totals.cost_usd).abs() < 1e-9);
                         let same_cost = SessionRow {
                             totals: Totals { cost_usd: w.totals.cost_usd, ..g.totals },

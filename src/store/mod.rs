@@ -34,7 +34,7 @@ use hookmeter_core::terms::Durability;
 /// in it is idempotent, so it only adds what is missing).
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `SCHEMA_SQL` brings a database to (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
 
 /// One step from the version before `version` to `version`.
 struct Migration {
@@ -184,7 +184,15 @@ const MIGRATIONS: &[Migration] = &[
         version: 16,
         reshape: "",
         derive: None,
-        // cost_sessions is new (schema.sql creates it): filled from the records.
+        backfill: &[], // cost_sessions is new: schema.sql creates it, version 17 fills it
+    },
+    Migration {
+        version: 17,
+        // The session rollup gains its tokens column and an index per sort;
+        // cost_session_models is new. Both are rebuilt from the records.
+        reshape: "DROP TRIGGER IF EXISTS cost_sessions_on_delete;
+                  DROP TABLE IF EXISTS cost_sessions;",
+        derive: None,
         backfill: &[rollup::SESSION_FILL_SQL],
     },
 ];
@@ -418,6 +426,7 @@ mod tests {
                  ALTER TABLE cost_records DROP COLUMN inference_geo;
                  ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
                  DROP TRIGGER cost_rollup_on_delete;
+                 DROP TRIGGER cost_sessions_on_delete; -- reads model_key; new in version 16
                  ALTER TABLE cost_records DROP COLUMN model_key;
                  ALTER TABLE api_messages DROP COLUMN copied;
                  ALTER TABLE cost_records DROP COLUMN prompt_id;
@@ -602,6 +611,7 @@ mod tests {
                  ALTER TABLE cost_records DROP COLUMN service_tier;
                  ALTER TABLE cost_records DROP COLUMN inference_geo;
                  ALTER TABLE cost_records DROP COLUMN unpriced_modifiers;
+                 DROP TRIGGER cost_sessions_on_delete; -- reads model_key; new in version 16
                  ALTER TABLE cost_records DROP COLUMN model_key;
                  ALTER TABLE api_messages DROP COLUMN copied;
                  ALTER TABLE cost_records DROP COLUMN prompt_id;
@@ -714,6 +724,107 @@ mod tests {
         );
         // ... and recomputes the sessions that lost a record.
         assert_eq!(strings(&conn, sessions), strings(&conn, grouped));
+    }
+
+    #[test]
+    fn sessions_of_version_16_gain_tokens_sort_indexes_and_their_models() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v16.db");
+        let fresh = open_writer(&path, Durability::Normal).unwrap();
+        let want = shape(&fresh);
+        // Back to version 16: cost_sessions without tokens, indexed by its
+        // two ends only; no cost_session_models.
+        fresh
+            .execute_batch(
+                "DROP TRIGGER cost_sessions_on_delete;
+                 DROP TABLE cost_sessions;
+                 DROP TABLE cost_session_models;
+                 CREATE TABLE cost_sessions (session_id TEXT PRIMARY KEY, first_at TEXT NOT NULL,
+                     last_at TEXT NOT NULL, records INTEGER NOT NULL, cost_usd REAL NOT NULL,
+                     input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                     cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+                     cache_write_1h_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+                     project TEXT) WITHOUT ROWID;
+                 CREATE INDEX idx_cost_sessions_first_at ON cost_sessions(first_at);
+                 CREATE INDEX idx_cost_sessions_last_at ON cost_sessions(last_at);
+                 CREATE TRIGGER cost_sessions_on_delete AFTER DELETE ON cost_records
+                 WHEN OLD.session_id IS NOT NULL BEGIN
+                     DELETE FROM cost_sessions WHERE session_id = OLD.session_id;
+                 END;",
+            )
+            .unwrap();
+        for (i, (model, agent, session)) in [
+            ("m", "claude-code", "s1"),
+            ("n", "claude-code", "s1"),
+            ("n", "codex", "s1"),
+            ("m", "codex", "s2"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            fresh
+                .execute(
+                    "INSERT INTO cost_records (timestamp, agent_id, provider, model, model_key,
+                         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                         estimated_cost_usd, pricing_source, hook_event_id, source, session_id)
+                     VALUES ('2026-09-20T10:00:0' || ?1 || '.000Z', ?2, 'p', ?3, ?3, 10, 2, 100, 5,
+                         ?1 + 0.5, 'embedded', 'e' || ?1, 'hook', ?4)",
+                    rusqlite::params![i, agent, model, session],
+                )
+                .unwrap();
+        }
+        fresh
+            .execute_batch(
+                "INSERT INTO cost_sessions SELECT session_id, min(timestamp), max(timestamp),
+                     count(*), total(estimated_cost_usd), sum(input_tokens), sum(output_tokens),
+                     sum(cache_read_tokens), sum(cache_write_tokens), sum(cache_write_1h_tokens),
+                     sum(reasoning_tokens), max(project)
+                 FROM cost_records GROUP BY session_id;
+                 PRAGMA user_version = 16;",
+            )
+            .unwrap();
+        drop(fresh);
+
+        let conn = open_writer(&path, Durability::Normal).unwrap();
+        assert_eq!(shape(&conn), want);
+        assert_eq!(
+            strings(
+                &conn,
+                "SELECT session_id || ' ' || records || ' ' || tokens FROM cost_sessions ORDER BY 1"
+            ),
+            ["s1 3 351", "s2 1 117"]
+        );
+        let models = "SELECT session_id || ' ' || model_key || ' ' || agent_id || ' ' || records
+                          || ' ' || cost_usd FROM cost_session_models ORDER BY 1";
+        assert_eq!(
+            strings(&conn, models),
+            [
+                "s1 m claude-code 1 0.5",
+                "s1 n claude-code 1 1.5",
+                "s1 n codex 1 2.5",
+                "s2 m codex 1 3.5"
+            ]
+        );
+        // The new trigger recomputes both for a record deleted by hand.
+        conn.execute_batch(
+            "DELETE FROM cost_records WHERE agent_id = 'codex' AND session_id = 's1'",
+        )
+        .unwrap();
+        assert_eq!(
+            strings(&conn, models),
+            [
+                "s1 m claude-code 1 0.5",
+                "s1 n claude-code 1 1.5",
+                "s2 m codex 1 3.5"
+            ]
+        );
+        assert_eq!(
+            strings(
+                &conn,
+                "SELECT session_id || ' ' || records || ' ' || tokens FROM cost_sessions ORDER BY 1"
+            ),
+            ["s1 2 234", "s2 1 117"]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The summary tables the writer keeps beside `cost_records`: the hourly
 //! and daily rollups (`cost_rollup_hourly`, `cost_rollup_daily`), the daily
-//! totals (`cost_totals_daily`), the per-session rollup (`cost_sessions`)
-//! and the lifetime event counters (`event_counts`).
+//! totals (`cost_totals_daily`), the per-session rollups (`cost_sessions`,
+//! `cost_session_models`) and the lifetime event counters (`event_counts`).
 //!
 //! Whoever inserts or updates a cost record notes the change in a [`Tally`]
 //! and flushes it in the same transaction, one statement per touched group
@@ -42,6 +42,17 @@ struct SessionSums {
     /// The greatest project named, as SQL's `max()` picks it.
     project: Option<String>,
     sums: Sums,
+}
+
+/// What a transaction's new records add to one model and agent of a session
+/// (`cost_session_models`).
+#[derive(Debug, Clone)]
+struct SessionModel {
+    session: String,
+    model_key: String,
+    agent: String,
+    records: i64,
+    cost_usd: f64,
 }
 
 /// The rollup's key: UTC hour, provider, model, model key, agent, project
@@ -123,6 +134,8 @@ pub struct Tally {
     events: HashMap<(&'static str, String, String), i64>,
     /// Sessions gaining records, with what they gain.
     sessions: Vec<(String, SessionSums)>,
+    /// The same records per session, model key and agent.
+    session_models: Vec<SessionModel>,
     /// Sessions with a record that changed or went: recomputed from
     /// `cost_records` at the flush. A first or last timestamp or a project
     /// cannot be taken back out of a sum.
@@ -185,6 +198,22 @@ impl Tally {
         let mut one = Sums::default();
         one.add(c, 1);
         // From the end, as for the hourly groups: a batch follows a session.
+        let ours = |m: &&mut SessionModel| {
+            m.session == session && m.model_key == c.model_key && m.agent == c.agent_id
+        };
+        match self.session_models.iter_mut().rev().find(ours) {
+            Some(seen) => {
+                seen.records += 1;
+                seen.cost_usd += c.cost_usd;
+            }
+            None => self.session_models.push(SessionModel {
+                session: session.to_string(),
+                model_key: c.model_key.to_string(),
+                agent: c.agent_id.to_string(),
+                records: 1,
+                cost_usd: c.cost_usd,
+            }),
+        }
         match self.sessions.iter_mut().rev().find(|(s, _)| s == session) {
             Some((_, seen)) => {
                 if c.timestamp < seen.first_at.as_str() {
@@ -299,13 +328,14 @@ impl Tally {
             conn.prepare_cached(concat!(
                 "INSERT INTO cost_sessions (session_id, first_at, last_at, records, cost_usd,
                      input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-                     cache_write_1h_tokens, reasoning_tokens, project)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     cache_write_1h_tokens, reasoning_tokens, project, tokens)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 sums_on_conflict!(),
                 ",
                  first_at = min(first_at, excluded.first_at),
                  last_at = max(last_at, excluded.last_at),
-                 project = coalesce(max(project, excluded.project), project, excluded.project)"
+                 project = coalesce(max(project, excluded.project), project, excluded.project),
+                 tokens = tokens + excluded.tokens"
             ))?
             .execute(params![
                 session,
@@ -319,8 +349,22 @@ impl Tally {
                 t[3],
                 t[4],
                 t[5],
-                s.project
+                s.project,
+                t[0] + t[1] + t[2] + t[3]
             ])?;
+        }
+        for m in self.session_models.drain(..) {
+            if self.stale_sessions.contains(&m.session) {
+                continue;
+            }
+            conn.prepare_cached(
+                "INSERT INTO cost_session_models (session_id, model_key, agent_id, records, cost_usd)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO UPDATE SET
+                     records = records + excluded.records,
+                     cost_usd = cost_usd + excluded.cost_usd",
+            )?
+            .execute(params![m.session, m.model_key, m.agent, m.records, m.cost_usd])?;
         }
         for session in self.stale_sessions.drain(..) {
             recompute_session(conn, &session)?;
@@ -395,8 +439,9 @@ fn upsert(conn: &Connection, table: Table, key: &Key, s: &Sums) -> rusqlite::Res
     Ok(())
 }
 
-/// Replaces one session's row of `cost_sessions` by what its records add up
-/// to now (none when it has no records left): through the session index.
+/// Replaces one session's rows of `cost_sessions` and `cost_session_models`
+/// by what its records add up to now (none when it has no records left):
+/// through the session index.
 fn recompute_session(conn: &Connection, session: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM cost_sessions WHERE session_id = ?1")?
         .execute([session])?;
@@ -405,8 +450,18 @@ fn recompute_session(conn: &Connection, session: &str) -> rusqlite::Result<()> {
              SELECT session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd),
                     sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
                     sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
-                    max(project)
+                    max(project),
+                    sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)
              FROM cost_records WHERE session_id = ?1 GROUP BY session_id",
+    )?
+    .execute([session])?;
+    conn.prepare_cached("DELETE FROM cost_session_models WHERE session_id = ?1")?
+        .execute([session])?;
+    conn.prepare_cached(
+        "INSERT INTO cost_session_models
+             SELECT session_id, coalesce(model_key, model), agent_id, count(*),
+                    total(estimated_cost_usd)
+             FROM cost_records WHERE session_id = ?1 GROUP BY 1, 2, 3",
     )?
     .execute([session])?;
     Ok(())
@@ -423,7 +478,7 @@ pub(crate) const DAILY_FILL_SQL: &str = include_str!("rollup_daily_fill.sql");
 /// other means than hookmeter's writer (a restore, a test).
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!(
-        "DELETE FROM cost_rollup_hourly;\nDELETE FROM cost_rollup_daily;\nDELETE FROM cost_totals_daily;\nDELETE FROM cost_sessions;\n{FILL_SQL}\n{DAILY_FILL_SQL}\n{SESSION_FILL_SQL}"
+        "DELETE FROM cost_rollup_hourly;\nDELETE FROM cost_rollup_daily;\nDELETE FROM cost_totals_daily;\nDELETE FROM cost_sessions;\nDELETE FROM cost_session_models;\n{FILL_SQL}\n{DAILY_FILL_SQL}\n{SESSION_FILL_SQL}"
     ))
 }
 
@@ -435,8 +490,9 @@ mod tests {
     /// What a change to the records does, as a writer makes it.
     #[derive(Debug, Clone)]
     enum Change {
-        /// A new record: session, hour offset, project, cost in micro-dollars.
-        Insert(usize, u8, Option<&'static str>, u32),
+        /// A new record: session, hour offset, project, cost in
+        /// micro-dollars, model and agent (by position in `NAMES`).
+        Insert(usize, u8, Option<&'static str>, u32, usize),
         /// A stored record (by position among those stored) gets a new
         /// timestamp, project and cost, or moves to another session.
         Update(usize, u8, Option<&'static str>, u32, Option<usize>),
@@ -446,11 +502,25 @@ mod tests {
         Commit,
     }
 
+    /// The model keys and agents records are stored under.
+    const NAMES: [(&str, &str); 3] = [("m", "a"), ("n", "a"), ("n", "b")];
+
+    /// The usage of a record of `micros` micro-dollars: tokens that vary.
+    fn usage_of(micros: u32) -> Usage {
+        Usage {
+            input: u64::from(micros % 997),
+            output: u64::from(micros % 89),
+            cache_read: u64::from(micros % 5),
+            cache_write: u64::from(micros % 7),
+            ..Usage::default()
+        }
+    }
+
     fn change() -> impl Strategy<Value = Change> {
         let project = prop::option::of(prop::sample::select(vec!["shop", "api"]));
         prop_oneof![
-            4 => (0..4usize, 0..48u8, project.clone(), 0..1_000_000u32)
-                .prop_map(|(s, h, p, c)| Change::Insert(s, h, p, c)),
+            4 => (0..4usize, 0..48u8, project.clone(), 0..1_000_000u32, 0..NAMES.len())
+                .prop_map(|(s, h, p, c, n)| Change::Insert(s, h, p, c, n)),
             2 => (0..64usize, 0..48u8, project, 0..1_000_000u32, prop::option::of(0..4usize))
                 .prop_map(|(i, h, p, c, s)| Change::Update(i, h, p, c, s)),
             1 => (0..64usize).prop_map(Change::Delete),
@@ -462,8 +532,9 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Whatever records a writer inserts, updates and deletes, and
-        /// however it groups them into transactions, `cost_sessions` holds
-        /// what the fill computes from the records (costs to rounding).
+        /// however it groups them into transactions, `cost_sessions` and
+        /// `cost_session_models` hold what the fill computes from the
+        /// records (costs to rounding).
         #[test]
         fn the_session_rollup_follows_every_change(changes in prop::collection::vec(change(), 0..80)) {
             const SESSIONS: [&str; 4] = ["s0", "s1", "s2", "s3"];
@@ -471,73 +542,101 @@ mod tests {
             conn.execute_batch(super::super::SCHEMA_SQL).unwrap();
             let mut tally = Tally::default();
             let mut tx = conn.transaction().unwrap();
-            let zero = Usage::default();
             let stamp = |hour: u8| format!("2026-09-{:02}T{:02}:30:00.000Z", 20 + hour / 24, hour % 24);
-            // id, session, timestamp, project, cost of the records stored.
-            let mut stored: Vec<(i64, usize, String, Option<&'static str>, f64)> = Vec::new();
+            /// A record as stored.
+            #[derive(Clone)]
+            struct Stored {
+                id: i64,
+                session: usize,
+                timestamp: String,
+                project: Option<&'static str>,
+                micros: u32,
+                names: usize,
+            }
+            let mut stored: Vec<Stored> = Vec::new();
             let mut inserted = 0;
-            let contribution = |r: &(i64, usize, String, Option<&'static str>, f64)| {
-                (SESSIONS[r.1], r.2.clone(), r.3, r.4)
-            };
             for change in changes {
                 match change {
-                    Change::Insert(session, hour, project, micros) => {
-                        let (ts, cost) = (stamp(hour), f64::from(micros) / 1e6);
+                    Change::Insert(session, hour, project, micros, names) => {
+                        let (ts, cost, u) = (stamp(hour), f64::from(micros) / 1e6, usage_of(micros));
+                        let (model, agent) = NAMES[names];
                         tx.execute(
                             "INSERT INTO cost_records (timestamp, session_id, agent_id, project,
-                                 provider, model, estimated_cost_usd, pricing_source,
-                                 hook_event_id, source)
-                             VALUES (?1, ?2, 'a', ?3, 'p', 'm', ?4, 'embedded', ?5, 'hook')",
-                            params![ts, SESSIONS[session], project, cost, { inserted += 1; format!("e{inserted}") }],
+                                 provider, model, model_key, estimated_cost_usd, pricing_source,
+                                 hook_event_id, source, input_tokens, output_tokens,
+                                 cache_read_tokens, cache_write_tokens)
+                             VALUES (?1, ?2, ?3, ?4, 'p', ?5, ?5, ?6, 'embedded', ?7, 'hook',
+                                 ?8, ?9, ?10, ?11)",
+                            params![ts, SESSIONS[session], agent, project, model, cost,
+                                { inserted += 1; format!("e{inserted}") },
+                                u.input, u.output, u.cache_read, u.cache_write],
                         )
                         .unwrap();
-                        let id = tx.last_insert_rowid();
                         tally.add(&Contribution {
                             timestamp: &ts,
                             provider: "p",
-                            model: "m",
-                            model_key: "m",
-                            agent_id: "a",
+                            model,
+                            model_key: model,
+                            agent_id: agent,
                             project,
                             session_id: Some(SESSIONS[session]),
                             cost_usd: cost,
-                            usage: &zero,
+                            usage: &u,
                         });
-                        stored.push((id, session, ts, project, cost));
+                        stored.push(Stored {
+                            id: tx.last_insert_rowid(),
+                            session,
+                            timestamp: ts,
+                            project,
+                            micros,
+                            names,
+                        });
                     }
                     Change::Update(at, hour, project, micros, moved) => {
                         if stored.is_empty() {
                             continue;
                         }
                         let at = at % stored.len();
-                        let (old_session, old_ts, old_project, old_cost) = contribution(&stored[at]);
-                        let new = (stored[at].0, moved.unwrap_or(stored[at].1), stamp(hour), project, f64::from(micros) / 1e6);
+                        let was = stored[at].clone();
+                        let now = Stored {
+                            session: moved.unwrap_or(was.session),
+                            timestamp: stamp(hour),
+                            project,
+                            micros,
+                            ..was.clone()
+                        };
+                        let (old_u, new_u) = (usage_of(was.micros), usage_of(now.micros));
                         tx.execute(
                             "UPDATE cost_records SET session_id = ?2, timestamp = ?3, project = ?4,
-                                 estimated_cost_usd = ?5 WHERE id = ?1",
-                            params![new.0, SESSIONS[new.1], new.2, new.3, new.4],
+                                 estimated_cost_usd = ?5, input_tokens = ?6, output_tokens = ?7,
+                                 cache_read_tokens = ?8, cache_write_tokens = ?9 WHERE id = ?1",
+                            params![now.id, SESSIONS[now.session], now.timestamp, now.project,
+                                f64::from(now.micros) / 1e6, new_u.input, new_u.output,
+                                new_u.cache_read, new_u.cache_write],
                         )
                         .unwrap();
+                        let (model, agent) = NAMES[was.names];
                         let old = Contribution {
-                            timestamp: &old_ts,
+                            timestamp: &was.timestamp,
                             provider: "p",
-                            model: "m",
-                            model_key: "m",
-                            agent_id: "a",
-                            project: old_project,
-                            session_id: Some(old_session),
-                            cost_usd: old_cost,
-                            usage: &zero,
+                            model,
+                            model_key: model,
+                            agent_id: agent,
+                            project: was.project,
+                            session_id: Some(SESSIONS[was.session]),
+                            cost_usd: f64::from(was.micros) / 1e6,
+                            usage: &old_u,
                         };
                         tally.remove(&old);
                         tally.add(&Contribution {
-                            timestamp: &new.2,
-                            project: new.3,
-                            session_id: Some(SESSIONS[new.1]),
-                            cost_usd: new.4,
+                            timestamp: &now.timestamp,
+                            project: now.project,
+                            session_id: Some(SESSIONS[now.session]),
+                            cost_usd: f64::from(now.micros) / 1e6,
+                            usage: &new_u,
                             ..old
                         });
-                        stored[at] = new;
+                        stored[at] = now;
                     }
                     Change::Delete(at) => {
                         if stored.is_empty() {
@@ -546,8 +645,8 @@ mod tests {
                         // As the writer deletes: the rollups first hold
                         // what the transaction added so far.
                         tally.flush(&tx).unwrap();
-                        let (id, ..) = stored.remove(at % stored.len());
-                        tx.execute("DELETE FROM cost_records WHERE id = ?1", [id]).unwrap();
+                        let gone = stored.remove(at % stored.len());
+                        tx.execute("DELETE FROM cost_records WHERE id = ?1", [gone.id]).unwrap();
                     }
                     Change::Commit => {
                         tally.flush(&tx).unwrap();
@@ -558,25 +657,35 @@ mod tests {
             }
             tally.flush(&tx).unwrap();
             tx.commit().unwrap();
-            type SessionRow = (String, String, String, i64, f64, Option<String>);
-            let read = |conn: &Connection| -> Vec<SessionRow> {
-                conn.prepare(
-                    "SELECT session_id, first_at, last_at, records, cost_usd, project
-                     FROM cost_sessions ORDER BY session_id",
-                )
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
+            // Each row as text but its cost, which is compared to rounding.
+            let read = |conn: &Connection, sql: &str| -> Vec<(String, f64)> {
+                conn.prepare(sql)
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
             };
-            let kept = read(&conn);
-            conn.execute_batch(&format!("DELETE FROM cost_sessions;\n{SESSION_FILL_SQL}")).unwrap();
-            let filled = read(&conn);
-            prop_assert_eq!(kept.len(), filled.len());
-            for (k, f) in kept.iter().zip(&filled) {
-                prop_assert!((k.4 - f.4).abs() < 1e-9, "{:?} against {:?}", k, f);
-                prop_assert_eq!((&k.0, &k.1, &k.2, k.3, &k.5), (&f.0, &f.1, &f.2, f.3, &f.5));
+            let sessions = "SELECT session_id || ' ' || first_at || ' ' || last_at || ' ' || records
+                                || ' ' || coalesce(project, '-') || ' ' || input_tokens || ' '
+                                || output_tokens || ' ' || cache_read_tokens || ' '
+                                || cache_write_tokens || ' ' || tokens, cost_usd
+                            FROM cost_sessions ORDER BY session_id";
+            let models = "SELECT session_id || ' ' || model_key || ' ' || agent_id || ' ' || records,
+                                 cost_usd
+                          FROM cost_session_models ORDER BY session_id, model_key, agent_id";
+            let kept = (read(&conn, sessions), read(&conn, models));
+            conn.execute_batch(&format!(
+                "DELETE FROM cost_sessions; DELETE FROM cost_session_models;\n{SESSION_FILL_SQL}"
+            ))
+            .unwrap();
+            let filled = (read(&conn, sessions), read(&conn, models));
+            for (kept, filled) in [(&kept.0, &filled.0), (&kept.1, &filled.1)] {
+                prop_assert_eq!(kept.len(), filled.len(), "{:?} against {:?}", kept, filled);
+                for (k, f) in kept.iter().zip(filled) {
+                    prop_assert!((k.1 - f.1).abs() < 1e-9, "{:?} against {:?}", k, f);
+                    prop_assert_eq!(&k.0, &f.0);
+                }
             }
         }
     }

@@ -643,7 +643,7 @@ fn doctor_is_all_ok_with_a_running_daemon_and_hooks_installed() {
         assert!(text.contains(&format!("  {check}: ")), "{check}: {text}");
     }
     assert!(text.contains("integrity_check ok"), "{text}");
-    assert!(text.contains("version 16"), "{text}");
+    assert!(text.contains("version 17"), "{text}");
 }
 
 #[test]
