@@ -411,16 +411,51 @@ const SESSION_COLUMNS: &str = "session_id, first_at, last_at, records, cost_usd,
 ///
 /// The text is a compound SELECT (or a plain one when nothing can be cut)
 /// ready for an ORDER BY on its columns: SQLite merges its two arms, each
-/// read in that order (the whole sessions from the sort's own index), so a
-/// page stops at its last row.
-fn kept_sessions(range: &Range) -> (String, Vec<Option<String>>) {
+/// read in that order (the whole sessions from the sort's own index,
+/// unless `by_start`: then by their start, and sorted), so a page stops at
+/// its last row.
+fn kept_sessions(range: &Range, by_start: bool) -> (String, Vec<Option<String>>) {
+    let (whole, cut) = range_conditions(range);
+    let index = if by_start {
+        " INDEXED BY idx_cost_sessions_by_first"
+    } else {
+        ""
+    };
+    let mut sql = format!("SELECT {SESSION_COLUMNS} FROM cost_sessions{index} WHERE {whole}");
+    if let Some(cut) = cut {
+        sql.push_str(&format!(
+            "
+         UNION ALL
+         SELECT session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd),
+                sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+                sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
+                max(project),
+                sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)
+         FROM cost_records INDEXED BY idx_cost_records_session_id
+         WHERE session_id IN (SELECT session_id FROM cost_sessions WHERE {cut})
+           AND (?1 IS NULL OR timestamp >= ?1) AND (?2 IS NULL OR timestamp < ?2)
+         GROUP BY session_id"
+        ));
+    }
+    (sql, range_parameters(range))
+}
+
+/// `?1` and `?2` of [`kept_sessions`] and [`range_conditions`].
+fn range_parameters(range: &Range) -> Vec<Option<String>> {
     let bound = |ts: Option<Timestamp>| ts.map(crate::record::format_timestamp);
+    vec![bound(range.from), bound(range.to)]
+}
+
+/// The conditions on `cost_sessions` of the sessions a range holds whole,
+/// and of those it cuts (none when it has no bounds), over `?1` its start
+/// and `?2` its end.
+fn range_conditions(range: &Range) -> (&'static str, Option<&'static str>) {
     // A missing bound still names its parameter (as NULL), so that every
     // variant binds the same ones; the conditions on a present bound are
     // plain comparisons, which the indexes on first_at and last_at serve.
     // Those a whole session meets anyway (last_at >= first_at) let an index
     // on either end start at the range.
-    let (whole, cut) = match (range.from, range.to) {
+    match (range.from, range.to) {
         (None, None) => ("?1 IS NULL AND ?2 IS NULL", None),
         (Some(_), None) => (
             "first_at >= ?1 AND last_at >= ?1 AND ?2 IS NULL",
@@ -437,24 +472,7 @@ fn kept_sessions(range: &Range) -> (String, Vec<Option<String>>) {
                  OR (first_at < ?2 AND last_at >= ?2 AND last_at >= ?1)",
             ),
         ),
-    };
-    let mut sql = format!("SELECT {SESSION_COLUMNS} FROM cost_sessions WHERE {whole}");
-    if let Some(cut) = cut {
-        sql.push_str(&format!(
-            "
-         UNION ALL
-         SELECT session_id, min(timestamp), max(timestamp), count(*), total(estimated_cost_usd),
-                sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-                sum(cache_write_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens),
-                max(project),
-                sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)
-         FROM cost_records INDEXED BY idx_cost_records_session_id
-         WHERE session_id IN (SELECT session_id FROM cost_sessions WHERE {cut})
-           AND (?1 IS NULL OR timestamp >= ?1) AND (?2 IS NULL OR timestamp < ?2)
-         GROUP BY session_id"
-        ));
     }
-    (sql, vec![bound(range.from), bound(range.to)])
 }
 
 /// A page of the sessions with records that `filter` keeps, sorted by
@@ -472,7 +490,32 @@ pub fn sessions(
     if !filter.is_plain() {
         return sessions_from_records(conn, filter, sort, descending, limit, offset);
     }
-    let (kept, mut params) = kept_sessions(&filter.range);
+    // The sort's own index stops at the page, but skips the sessions
+    // outside the range one by one: for a range holding few sessions of
+    // many (the last hour of a long history), reading those few by their
+    // start and sorting them is faster (measured: 8 ms against 1.5 ms at
+    // 100,000 sessions). Counting them is a range of an index.
+    let by_start = match sort {
+        SessionSort::LastAt | SessionSort::FirstAt => false, // their index starts at the range
+        SessionSort::Cost | SessionSort::Records | SessionSort::Tokens => {
+            filter.range.from.is_some() && whole_sessions(conn, &filter.range)? <= FEW_SESSIONS
+        }
+    };
+    let (kept, params) = kept_sessions(&filter.range, by_start);
+    let rows = sorted_sessions(conn, &kept, params, sort, descending, limit, offset)?;
+    with_names(conn, rows)
+}
+
+/// A page of `kept` (from [`kept_sessions`], with its `params`) in `sort`'s order.
+fn sorted_sessions(
+    conn: &Connection,
+    kept: &str,
+    mut params: Vec<Option<String>>,
+    sort: SessionSort,
+    descending: bool,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<SessionRow>, QueryError> {
     params.push(Some(limit.to_string()));
     params.push(Some(offset.to_string()));
     let sql = format!(
@@ -481,8 +524,23 @@ pub fn sessions(
         sort.column(),
         if descending { "DESC" } else { "ASC" }
     );
-    let rows = session_page(conn, &sql, &params)?;
-    with_names(conn, rows)
+    session_page(conn, &sql, &params)
+}
+
+/// Up to how many whole sessions a range's page is sorted from those
+/// sessions rather than walked from the sort's index: sorting this many
+/// rows takes a few milliseconds.
+const FEW_SESSIONS: i64 = 5_000;
+
+/// How many sessions `range` holds whole.
+fn whole_sessions(conn: &Connection, range: &Range) -> Result<i64, QueryError> {
+    let (whole, _) = range_conditions(range);
+    let count = conn
+        .prepare_cached(&format!("SELECT count(*) FROM cost_sessions WHERE {whole}"))?
+        .query_row(rusqlite::params_from_iter(range_parameters(range)), |r| {
+            r.get(0)
+        })?;
+    Ok(count)
 }
 
 /// [`sessions`] from the records alone: for a filter the rollup cannot
@@ -569,7 +627,7 @@ fn with_names(conn: &Connection, mut rows: Vec<SessionRow>) -> Result<Vec<Sessio
 /// How many sessions [`sessions`] would list with no limit.
 pub fn session_count(conn: &Connection, filter: &Filter) -> Result<i64, QueryError> {
     if filter.is_plain() {
-        let (kept, params) = kept_sessions(&filter.range);
+        let (kept, params) = kept_sessions(&filter.range, false);
         let count = conn
             .prepare_cached(&format!("SELECT count(*) FROM ({kept})"))?
             .query_row(rusqlite::params_from_iter(&params), |r| r.get(0))?;
@@ -762,17 +820,30 @@ mod tests {
             (None, at("2026-09-20T10:00:00Z")),
             (at("2026-09-20T10:00:00Z"), at("2026-09-21T10:00:00Z")),
         ] {
-            let (kept, _) = kept_sessions(&Range { from, to });
-            let mut statements = vec![format!("SELECT count(*) FROM ({kept})")];
-            for sort in SORTS {
-                for direction in ["DESC", "ASC"] {
-                    statements.push(format!(
-                        "{kept} ORDER BY {} {direction}, session_id LIMIT 50 OFFSET 100",
-                        sort.column()
-                    ));
+            let range = Range { from, to };
+            let (kept, _) = kept_sessions(&range, false);
+            let (whole, _) = range_conditions(&range);
+            // Each statement, and whether it sums the sessions the range cuts.
+            let mut statements = vec![
+                (format!("SELECT count(*) FROM ({kept})"), true),
+                (
+                    format!("SELECT count(*) FROM cost_sessions WHERE {whole}"),
+                    false,
+                ),
+            ];
+            for by_start in [false, true] {
+                let (kept, _) = kept_sessions(&range, by_start);
+                for sort in SORTS {
+                    for direction in ["DESC", "ASC"] {
+                        let page = format!(
+                            "{kept} ORDER BY {} {direction}, session_id LIMIT 50 OFFSET 100",
+                            sort.column()
+                        );
+                        statements.push((page, true));
+                    }
                 }
             }
-            for sql in statements {
+            for (sql, sums_cut) in statements {
                 let plan: Vec<String> = conn
                     .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                     .unwrap()
@@ -792,7 +863,7 @@ mod tests {
                 );
                 assert_eq!(
                     records.is_empty(),
-                    from.is_none() && to.is_none(),
+                    !sums_cut || (from.is_none() && to.is_none()),
                     "{plan:#?}"
                 );
                 assert!(
@@ -925,6 +996,19 @@ mod tests {
                         &conn, &filter, sort, descending, page_size, offset,
                     )
                     .unwrap();
+                    // Both ways of reading the whole sessions, whichever
+                    // `sessions` chose for this range.
+                    for by_start in [false, true] {
+                        let (kept, params) = kept_sessions(&filter.range, by_start);
+                        let page = sorted_sessions(
+                            &conn, &kept, params, sort, descending, page_size, offset,
+                        )
+                        .unwrap();
+                        let ids = |rows: &[SessionRow]| {
+                            rows.iter().map(|r| r.session_id.clone()).collect::<Vec<_>>()
+                        };
+                        prop_assert_eq!(ids(&page), ids(&want));
+                    }
                     prop_assert_eq!(got.len(), want.len());
                     for (g, w) in got.iter().zip(&want) {
                         prop_assert_eq!(&names_from_records(&conn, &g.session_id), &(g.models.clone(), g.agents.clone()));
