@@ -493,8 +493,9 @@ pub fn sessions(
     // The sort's own index stops at the page, but skips the sessions
     // outside the range one by one: for a range holding few sessions of
     // many (the last hour of a long history), reading those few by their
-    // start and sorting them is faster (measured: 8 ms against 1.5 ms at
-    // 100,000 sessions). Counting them is a range of an index.
+    // start and sorting them is faster (the last hour of 106,648 sessions,
+    // sorted by cost: 8.6 ms walked, 0.5 ms sorted). Counting them is a
+    // range of an index.
     let by_start = match sort {
         SessionSort::LastAt | SessionSort::FirstAt => false, // their index starts at the range
         SessionSort::Cost | SessionSort::Records | SessionSort::Tokens => {

@@ -76,6 +76,24 @@ enum Written {
     Superseded,
 }
 
+/// Whether a session's log has recorded it (one record is enough) and how
+/// many records its events made. Through the session index by name: left
+/// to itself, SQLite's planner takes the agent index, which holds every
+/// record of the agent, and the Codex import, which asks this for every
+/// batch, took four times as long.
+const SESSION_ROWS_SQL: &str = "
+    SELECT EXISTS (SELECT 1 FROM cost_records INDEXED BY idx_cost_records_session_id
+                   WHERE session_id = ?1 AND agent_id = ?2 AND source <> 'otel'),
+           (SELECT count(*) FROM cost_records INDEXED BY idx_cost_records_session_id
+            WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel')";
+
+/// A session's event records, deleted: through the session index, as
+/// [`SESSION_ROWS_SQL`].
+const REMOVE_EVENT_RECORDS_SQL: &str = "
+    DELETE FROM cost_records INDEXED BY idx_cost_records_session_id
+    WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel'
+    RETURNING id";
+
 /// What a Codex or Gemini CLI session has stored, for
 /// [`session_source`]: records from its log, and records from its events.
 pub(super) fn session_rows(
@@ -83,19 +101,13 @@ pub(super) fn session_rows(
     agent_id: &str,
     session_id: &str,
 ) -> rusqlite::Result<SessionRows> {
-    // Whether the log has one record is enough; the events' are counted.
-    tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM cost_records
-                        WHERE session_id = ?1 AND agent_id = ?2 AND source <> 'otel'),
-                (SELECT count(*) FROM cost_records
-                 WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel')",
-    )?
-    .query_row([session_id, agent_id], |r| {
-        Ok(SessionRows {
-            log: r.get::<_, i64>(0)? > 0,
-            events: r.get::<_, i64>(1)?.max(0) as usize,
+    tx.prepare_cached(SESSION_ROWS_SQL)?
+        .query_row([session_id, agent_id], |r| {
+            Ok(SessionRows {
+                log: r.get::<_, i64>(0)? > 0,
+                events: r.get::<_, i64>(1)?.max(0) as usize,
+            })
         })
-    })
 }
 
 /// Removes the records a session's events made: its log, now read,
@@ -110,10 +122,7 @@ pub(super) fn remove_event_records(
     // first hold what this transaction added so far.
     tally.flush(tx)?;
     let gone: Vec<i64> = tx
-        .prepare_cached(
-            "DELETE FROM cost_records WHERE session_id = ?1 AND agent_id = ?2 AND source = 'otel'
-             RETURNING id",
-        )?
+        .prepare_cached(REMOVE_EVENT_RECORDS_SQL)?
         .query_map([session_id, agent_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in &gone {
@@ -478,4 +487,34 @@ fn add_record(
         usage: u,
     });
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both statements find a session's records by the session index, never
+    /// by the agent's (every record of the agent).
+    #[test]
+    fn a_session_is_read_and_cleared_through_the_session_index() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::SCHEMA_SQL).unwrap();
+        for sql in [SESSION_ROWS_SQL, REMOVE_EVENT_RECORDS_SQL] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(["s", "codex"], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let reads: Vec<&String> = plan.iter().filter(|s| s.contains("cost_records")).collect();
+            assert!(!reads.is_empty(), "{plan:#?}");
+            assert!(
+                reads
+                    .iter()
+                    .all(|s| s.contains("idx_cost_records_session_id (session_id=?)")),
+                "{sql}: {plan:#?}"
+            );
+        }
+    }
 }
