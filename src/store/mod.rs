@@ -787,13 +787,9 @@ mod tests {
 
         let conn = open_writer(&path, Durability::Normal).unwrap();
         assert_eq!(shape(&conn), want);
-        assert_eq!(
-            strings(
-                &conn,
-                "SELECT session_id || ' ' || records || ' ' || tokens FROM cost_sessions ORDER BY 1"
-            ),
-            ["s1 3 351", "s2 1 117"]
-        );
+        let sessions =
+            "SELECT session_id || ' ' || records || ' ' || tokens FROM cost_sessions ORDER BY 1";
+        assert_eq!(strings(&conn, sessions), ["s1 3 351", "s2 1 117"]);
         let models = "SELECT session_id || ' ' || model_key || ' ' || agent_id || ' ' || records
                           || ' ' || cost_usd FROM cost_session_models ORDER BY 1";
         assert_eq!(
@@ -818,13 +814,7 @@ mod tests {
                 "s2 m codex 1 3.5"
             ]
         );
-        assert_eq!(
-            strings(
-                &conn,
-                "SELECT session_id || ' ' || records || ' ' || tokens FROM cost_sessions ORDER BY 1"
-            ),
-            ["s1 2 234", "s2 1 117"]
-        );
+        assert_eq!(strings(&conn, sessions), ["s1 2 234", "s2 1 117"]);
     }
 
     #[test]
