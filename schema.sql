@@ -310,7 +310,8 @@ CREATE INDEX IF NOT EXISTS idx_cost_sessions_by_tokens ON cost_sessions(tokens D
 -- Per session, each model (as reports name it) and agent its records used,
 -- with their count and cost: the models and agents a list of sessions
 -- shows, most expensive first, without reading the session's records.
--- Kept like cost_sessions, in the same transaction.
+-- Kept by the writer in the records' transaction; being sums only, a
+-- changed or deleted record is taken out of it, like the hourly rollup.
 CREATE TABLE IF NOT EXISTS cost_session_models (
     session_id TEXT    NOT NULL,
     model_key  TEXT    NOT NULL,                        -- the records' coalesce(model_key, model)
@@ -330,11 +331,14 @@ WHEN OLD.session_id IS NOT NULL BEGIN
                max(project),
                sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)
         FROM cost_records WHERE session_id = OLD.session_id GROUP BY session_id;
-    DELETE FROM cost_session_models WHERE session_id = OLD.session_id;
-    INSERT INTO cost_session_models
-        SELECT session_id, coalesce(model_key, model), agent_id, count(*),
-               total(estimated_cost_usd)
-        FROM cost_records WHERE session_id = OLD.session_id GROUP BY 1, 2, 3;
+    UPDATE cost_session_models SET
+        records = records - 1,
+        cost_usd = cost_usd - OLD.estimated_cost_usd
+    WHERE session_id = OLD.session_id AND model_key = coalesce(OLD.model_key, OLD.model)
+      AND agent_id = OLD.agent_id;
+    DELETE FROM cost_session_models
+    WHERE session_id = OLD.session_id AND model_key = coalesce(OLD.model_key, OLD.model)
+      AND agent_id = OLD.agent_id AND records <= 0;
 END;
 
 -- Events accepted and rejected since the database was created, for

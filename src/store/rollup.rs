@@ -136,9 +136,9 @@ pub struct Tally {
     sessions: Vec<(String, SessionSums)>,
     /// The same records per session, model key and agent.
     session_models: Vec<SessionModel>,
-    /// Sessions with a record that changed or went: recomputed from
-    /// `cost_records` at the flush. A first or last timestamp or a project
-    /// cannot be taken back out of a sum.
+    /// Sessions with a record that changed or went: their `cost_sessions`
+    /// row is recomputed from `cost_records` at the flush. A first or last
+    /// timestamp or a project cannot be taken back out of a sum.
     stale_sessions: Vec<String>,
     /// The next change number to hand out (`meta.next_rev`): read at the
     /// transaction's first change, written back by [`Tally::flush`]. One
@@ -189,6 +189,25 @@ impl Tally {
     }
 
     fn apply_session(&mut self, session: &str, c: &Contribution<'_>, sign: i64) {
+        // A model's count and cost are sums: a change adds and takes out,
+        // as in the hourly rollup. From the end, as for the hourly groups:
+        // a batch follows a session.
+        let ours = |m: &&mut SessionModel| {
+            m.session == session && m.model_key == c.model_key && m.agent == c.agent_id
+        };
+        match self.session_models.iter_mut().rev().find(ours) {
+            Some(seen) => {
+                seen.records += sign;
+                seen.cost_usd += sign as f64 * c.cost_usd;
+            }
+            None => self.session_models.push(SessionModel {
+                session: session.to_string(),
+                model_key: c.model_key.to_string(),
+                agent: c.agent_id.to_string(),
+                records: sign,
+                cost_usd: sign as f64 * c.cost_usd,
+            }),
+        }
         if sign < 0 {
             if !self.stale_sessions.iter().any(|s| s == session) {
                 self.stale_sessions.push(session.to_string());
@@ -197,23 +216,6 @@ impl Tally {
         }
         let mut one = Sums::default();
         one.add(c, 1);
-        // From the end, as for the hourly groups: a batch follows a session.
-        let ours = |m: &&mut SessionModel| {
-            m.session == session && m.model_key == c.model_key && m.agent == c.agent_id
-        };
-        match self.session_models.iter_mut().rev().find(ours) {
-            Some(seen) => {
-                seen.records += 1;
-                seen.cost_usd += c.cost_usd;
-            }
-            None => self.session_models.push(SessionModel {
-                session: session.to_string(),
-                model_key: c.model_key.to_string(),
-                agent: c.agent_id.to_string(),
-                records: 1,
-                cost_usd: c.cost_usd,
-            }),
-        }
         match self.sessions.iter_mut().rev().find(|(s, _)| s == session) {
             Some((_, seen)) => {
                 if c.timestamp < seen.first_at.as_str() {
@@ -313,7 +315,7 @@ impl Tally {
             conn.prepare_cached(upsert_totals_sql!())?.execute(params![
                 day, s.records, s.cost_usd, t[0], t[1], t[2], t[3], t[4], t[5]
             ])?;
-            if s.records < 0 {
+            if s.records <= 0 {
                 conn.prepare_cached(
                     "DELETE FROM cost_totals_daily WHERE day = ?1 AND records <= 0",
                 )?
@@ -354,8 +356,8 @@ impl Tally {
             ])?;
         }
         for m in self.session_models.drain(..) {
-            if self.stale_sessions.contains(&m.session) {
-                continue;
+            if m.records == 0 && m.cost_usd == 0.0 {
+                continue; // an update that left the model as it was
             }
             conn.prepare_cached(
                 "INSERT INTO cost_session_models (session_id, model_key, agent_id, records, cost_usd)
@@ -365,6 +367,13 @@ impl Tally {
                      cost_usd = cost_usd + excluded.cost_usd",
             )?
             .execute(params![m.session, m.model_key, m.agent, m.records, m.cost_usd])?;
+            if m.records <= 0 {
+                conn.prepare_cached(
+                    "DELETE FROM cost_session_models
+                     WHERE session_id = ?1 AND model_key = ?2 AND agent_id = ?3 AND records <= 0",
+                )?
+                .execute(params![m.session, m.model_key, m.agent])?;
+            }
         }
         for session in self.stale_sessions.drain(..) {
             recompute_session(conn, &session)?;
@@ -431,17 +440,18 @@ fn upsert(conn: &Connection, table: Table, key: &Key, s: &Sums) -> rusqlite::Res
         bucket, provider, model, model_key, agent, project, s.records, s.cost_usd, t[0], t[1],
         t[2], t[3], t[4], t[5]
     ])?;
-    if s.records < 0 {
+    if s.records <= 0 {
         // A group this change may have emptied: by its key, not a scan.
+        // Changes that cancel out count too: their costs can leave a
+        // rounding residue, which must not make an empty group.
         conn.prepare_cached(drop_empty)?
             .execute(params![bucket, provider, model, model_key, agent, project])?;
     }
     Ok(())
 }
 
-/// Replaces one session's rows of `cost_sessions` and `cost_session_models`
-/// by what its records add up to now (none when it has no records left):
-/// through the session index.
+/// Replaces one session's row of `cost_sessions` by what its records add up
+/// to now (none when it has no records left): through the session index.
 fn recompute_session(conn: &Connection, session: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM cost_sessions WHERE session_id = ?1")?
         .execute([session])?;
@@ -453,15 +463,6 @@ fn recompute_session(conn: &Connection, session: &str) -> rusqlite::Result<()> {
                     max(project),
                     sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens)
              FROM cost_records WHERE session_id = ?1 GROUP BY session_id",
-    )?
-    .execute([session])?;
-    conn.prepare_cached("DELETE FROM cost_session_models WHERE session_id = ?1")?
-        .execute([session])?;
-    conn.prepare_cached(
-        "INSERT INTO cost_session_models
-             SELECT session_id, coalesce(model_key, model), agent_id, count(*),
-                    total(estimated_cost_usd)
-             FROM cost_records WHERE session_id = ?1 GROUP BY 1, 2, 3",
     )?
     .execute([session])?;
     Ok(())
@@ -494,8 +495,16 @@ mod tests {
         /// micro-dollars, model and agent (by position in `NAMES`).
         Insert(usize, u8, Option<&'static str>, u32, usize),
         /// A stored record (by position among those stored) gets a new
-        /// timestamp, project and cost, or moves to another session.
-        Update(usize, u8, Option<&'static str>, u32, Option<usize>),
+        /// timestamp, project and cost, and may move to another session or
+        /// model and agent (by position in `NAMES`).
+        Update(
+            usize,
+            u8,
+            Option<&'static str>,
+            u32,
+            Option<usize>,
+            Option<usize>,
+        ),
         /// A stored record goes (the delete trigger's part).
         Delete(usize),
         /// The transaction ends.
@@ -521,8 +530,15 @@ mod tests {
         prop_oneof![
             4 => (0..4usize, 0..48u8, project.clone(), 0..1_000_000u32, 0..NAMES.len())
                 .prop_map(|(s, h, p, c, n)| Change::Insert(s, h, p, c, n)),
-            2 => (0..64usize, 0..48u8, project, 0..1_000_000u32, prop::option::of(0..4usize))
-                .prop_map(|(i, h, p, c, s)| Change::Update(i, h, p, c, s)),
+            2 => (
+                0..64usize,
+                0..48u8,
+                project,
+                0..1_000_000u32,
+                prop::option::of(0..4usize),
+                prop::option::of(0..NAMES.len()),
+            )
+                .prop_map(|(i, h, p, c, s, n)| Change::Update(i, h, p, c, s, n)),
             1 => (0..64usize).prop_map(Change::Delete),
             1 => Just(Change::Commit),
         ]
@@ -592,7 +608,7 @@ mod tests {
                             names,
                         });
                     }
-                    Change::Update(at, hour, project, micros, moved) => {
+                    Change::Update(at, hour, project, micros, moved, renamed) => {
                         if stored.is_empty() {
                             continue;
                         }
@@ -603,16 +619,19 @@ mod tests {
                             timestamp: stamp(hour),
                             project,
                             micros,
+                            names: renamed.unwrap_or(was.names),
                             ..was.clone()
                         };
                         let (old_u, new_u) = (usage_of(was.micros), usage_of(now.micros));
+                        let (new_model, new_agent) = NAMES[now.names];
                         tx.execute(
                             "UPDATE cost_records SET session_id = ?2, timestamp = ?3, project = ?4,
                                  estimated_cost_usd = ?5, input_tokens = ?6, output_tokens = ?7,
-                                 cache_read_tokens = ?8, cache_write_tokens = ?9 WHERE id = ?1",
+                                 cache_read_tokens = ?8, cache_write_tokens = ?9, model = ?10,
+                                 model_key = ?10, agent_id = ?11 WHERE id = ?1",
                             params![now.id, SESSIONS[now.session], now.timestamp, now.project,
                                 f64::from(now.micros) / 1e6, new_u.input, new_u.output,
-                                new_u.cache_read, new_u.cache_write],
+                                new_u.cache_read, new_u.cache_write, new_model, new_agent],
                         )
                         .unwrap();
                         let (model, agent) = NAMES[was.names];
@@ -630,6 +649,9 @@ mod tests {
                         tally.remove(&old);
                         tally.add(&Contribution {
                             timestamp: &now.timestamp,
+                            model: new_model,
+                            model_key: new_model,
+                            agent_id: new_agent,
                             project: now.project,
                             session_id: Some(SESSIONS[now.session]),
                             cost_usd: f64::from(now.micros) / 1e6,
